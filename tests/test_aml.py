@@ -1,0 +1,222 @@
+"""AML SMS parsing: published examples, tolerant variants and broken messages."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from geo.aml import AmlError, AmlLocation, parse_aml
+
+
+def with_ml(body: str) -> str:
+    """Append ml= with the length the handset would compute (whole message incl. ml itself)."""
+    n = len(body) + len(";ml=") + 3
+    while len(body) + len(";ml=") + len(str(n)) != n:
+        n = len(body) + len(";ml=") + len(str(n))
+    return f"{body};ml={n}"
+
+
+BUNTOK = (
+    'A"ML=1;lt=-1.71234;lg=114.84567;rd=25;top=20261129081530;lc=68;pm=G;'
+    "si=510101234567890;ei=356938035643809;mcc=510;mnc=10"
+)
+
+
+def test_buntok_message_parses_every_field() -> None:
+    loc = parse_aml(with_ml(BUNTOK))
+    assert isinstance(loc, AmlLocation)
+    assert (loc.lon, loc.lat) == (114.84567, -1.71234)
+    assert loc.radius_m == 25.0
+    assert loc.fixed_at == datetime(2026, 11, 29, 8, 15, 30, tzinfo=UTC)
+    assert loc.fixed_at.utcoffset().total_seconds() == 0
+    assert loc.confidence_pct == 68
+    assert loc.method == "gnss"
+    assert loc.imsi == "510101234567890"
+    assert loc.imei == "356938035643809"
+    assert (loc.mcc, loc.mnc) == ("510", "10")
+    assert loc.version == "1"
+    assert loc.has_location
+    assert loc.raw.startswith('A"ML=1;')
+
+
+def test_published_examples() -> None:
+    # Android ELS reference, "no location" example: well formed, carries no position.
+    none = parse_aml(
+        'A"ML=1;lt=+00.00000;lg=+000.00000;rd=N;top=20220131173734;lc=0;pm=N;'
+        "si=234159000000000;ei=123456789012345;mcc=234;mnc=15;ml=127"
+    )
+    assert none.method == "none"
+    assert none.lon is None and none.lat is None and none.radius_m is None
+    assert not none.has_location
+    assert none.fixed_at == datetime(2022, 1, 31, 17, 37, 34, tzinfo=UTC)
+    assert none.imsi == "234159000000000"
+
+    wifi = parse_aml(
+        'A"ML=1;lt=+54.76397;lg=-0.18305;rd=50;top=20130717141935;lc=90;pm=W;'
+        "si=123456789012345;ei=1234567890123456;mcc=234;mnc=30;ml=128"
+    )
+    assert (wifi.lat, wifi.lon, wifi.method) == (54.76397, -0.18305, "wifi")
+    assert wifi.imei == "1234567890123456"  # 16-digit IMEISV is accepted
+
+    gnss = parse_aml(
+        'A"ML=1;lt=48.82639;lg=-2.36619;rd=52;top=20191112112928;lc=68;pm=G;'
+        "si=208201771948415;ei=353472104343540;mcc=208;mnc=20;ml=126"
+    )
+    assert (gnss.lat, gnss.lon, gnss.radius_m) == (48.82639, -2.36619, 52.0)
+
+
+def test_whitespace_newlines_and_field_order_are_tolerated() -> None:
+    fields = BUNTOK.split(";")[1:]
+    shuffled = 'A"ML=1;' + ";".join(reversed(fields))
+    assert parse_aml(with_ml(shuffled)).lat == -1.71234
+
+    compact = with_ml(BUNTOK)
+    pasted = "  " + compact.replace(";", " ; ").replace("=", " = ") + "\r\n"
+    loc = parse_aml(pasted)
+    assert (loc.lon, loc.lat, loc.radius_m) == (114.84567, -1.71234, 25.0)
+    assert loc.raw == pasted
+
+
+def test_optional_fields_and_variants() -> None:
+    assert parse_aml(BUNTOK).lat == -1.71234  # no ml at all
+    curly = parse_aml(with_ml(BUNTOK.replace('A"ML', "A\u201dML")))
+    assert curly.lon == 114.84567
+    upper = parse_aml(with_ml(BUNTOK.replace("lt=", "LT=").replace("pm=G", "pm=g")))
+    assert upper.lat == -1.71234 and upper.method == "gnss"
+    assert parse_aml(with_ml(BUNTOK.replace("pm=G", "pm=C"))).method == "cell"
+    assert parse_aml(with_ml(BUNTOK.replace("pm=G", "pm=W"))).method == "wifi"
+    no_pm = parse_aml(with_ml(BUNTOK.replace(";pm=G", "")))
+    assert no_pm.method == "unknown" and no_pm.has_location
+    no_top = parse_aml(with_ml(BUNTOK.replace(";top=20261129081530", "")))
+    assert no_top.fixed_at is None and no_top.has_location
+    bare = parse_aml('A"ML=1;lt=-1.7;lg=114.8')
+    assert (bare.lon, bare.lat, bare.radius_m, bare.confidence_pct, bare.imsi) == (
+        114.8,
+        -1.7,
+        None,
+        None,
+        None,
+    )
+    extra = parse_aml(with_ml(BUNTOK + ";lz=12.5,3"))
+    assert extra.lat == -1.71234
+
+
+def test_null_island_placeholder_means_no_location_even_with_a_method() -> None:
+    body = BUNTOK.replace("lt=-1.71234", "lt=+00.00000").replace("lg=114.84567", "lg=+000.00000")
+    loc = parse_aml(with_ml(body))
+    assert loc.lon is None and loc.lat is None and loc.radius_m is None
+    assert loc.imei == "356938035643809"
+
+
+def test_pm_n_ignores_garbage_coordinates() -> None:
+    loc = parse_aml(with_ml(BUNTOK.replace("pm=G", "pm=N").replace("lt=-1.71234", "lt=")))
+    assert loc.method == "none" and loc.lat is None
+
+
+def test_result_is_frozen() -> None:
+    loc = parse_aml(BUNTOK)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loc.lat = 0.0  # type: ignore[misc]
+
+
+BROKEN = [
+    ("lt missing", BUNTOK.replace("lt=-1.71234;", ""), "lt"),
+    ("lt empty", BUNTOK.replace("lt=-1.71234", "lt="), "lt"),
+    ("lt not numeric", BUNTOK.replace("lt=-1.71234", "lt=+g4.7d397"), "lt"),
+    ("lt comma decimal", BUNTOK.replace("lt=-1.71234", "lt=-1,71234"), "lt"),
+    ("lt out of range", BUNTOK.replace("lt=-1.71234", "lt=-91.5"), "lt"),
+    ("lt nan", BUNTOK.replace("lt=-1.71234", "lt=nan"), "lt"),
+    ("lg missing", BUNTOK.replace(";lg=114.84567", ""), "lg"),
+    ("lg out of range", BUNTOK.replace("lg=114.84567", "lg=214.84567"), "lg"),
+    ("top bad month", BUNTOK.replace("top=20261129081530", "top=20261329081530"), "top"),
+    ("top feb 30", BUNTOK.replace("top=20261129081530", "top=20260230081530"), "top"),
+    ("top too short", BUNTOK.replace("top=20261129081530", "top=20261129"), "top"),
+    ("top iso", BUNTOK.replace("top=20261129081530", "top=2026-11-29T08:15:30"), "top"),
+    ("rd negative", BUNTOK.replace("rd=25", "rd=-25"), "rd"),
+    ("rd text", BUNTOK.replace("rd=25", "rd=abc"), "rd"),
+    ("lc above 100", BUNTOK.replace("lc=68", "lc=101"), "lc"),
+    ("lc fraction", BUNTOK.replace("lc=68", "lc=99.9"), "lc"),
+    ("pm unknown", BUNTOK.replace("pm=G", "pm=Z"), "pm"),
+    ("si letters", BUNTOK.replace("si=510101234567890", "si=51010ABC"), "si"),
+    ("ei letters", BUNTOK.replace("ei=356938035643809", "ei=35693803564380X"), "ei"),
+    ("mcc letters", BUNTOK.replace("mcc=510", "mcc=ID"), "mcc"),
+    ("duplicate lt", BUNTOK + ";lt=-1.8", "lt"),
+    ("not key=value", BUNTOK.replace(";lc=68", ";lc68"), "lc68"),
+    ("no header", BUNTOK.replace('A"ML=1;', ""), 'A"ML'),
+    ("version 2", BUNTOK.replace('A"ML=1', 'A"ML=2'), 'A"ML'),
+    ("empty", "", 'A"ML'),
+    ("blank", "   \n", 'A"ML'),
+    ("plain text", "tolong ada kebakaran di buntok", 'A"ML'),
+]
+
+
+@pytest.mark.parametrize(("label", "body", "field"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_messages_name_the_field(label: str, body: str, field: str) -> None:
+    text = with_ml(body) if body.strip() and body.startswith('A"ML') else body
+    with pytest.raises(AmlError) as info:
+        parse_aml(text)
+    assert info.value.field == field, label
+    # Indonesian first, then English, separated by " / ".
+    assert " / " in info.value.message
+
+
+def test_swapped_coordinates_are_called_out() -> None:
+    swapped = BUNTOK.replace("lt=-1.71234;lg=114.84567", "lt=114.84567;lg=-1.71234")
+    with pytest.raises(AmlError) as info:
+        parse_aml(with_ml(swapped))
+    assert info.value.field == "lt"
+    assert "tertukar" in info.value.message and "swapped" in info.value.message
+
+
+@pytest.mark.parametrize("delta", [-3, -1, 1, 40])
+def test_message_length_mismatch_is_rejected(delta: int) -> None:
+    good = with_ml(BUNTOK)
+    n = int(good.rsplit("=", 1)[1])
+    with pytest.raises(AmlError) as info:
+        parse_aml(good.rsplit("=", 1)[0] + f"={n + delta}")
+    assert info.value.field == "ml"
+
+
+def test_truncated_message_fails_on_length() -> None:
+    good = with_ml(BUNTOK)
+    # An SMS split mid-way loses attributes but the tail (with ml) can survive a bad gateway join.
+    truncated = good.replace(";ei=356938035643809", "")
+    with pytest.raises(AmlError) as info:
+        parse_aml(truncated)
+    assert info.value.field == "ml"
+
+
+def test_brief_example_with_wrong_ml_is_rejected() -> None:
+    # ml=124 in this sample is 3 short of its real length (127).
+    with pytest.raises(AmlError) as info:
+        parse_aml(BUNTOK + ";ml=124")
+    assert info.value.field == "ml"
+    assert "127" in info.value.message
+
+
+def test_ml_not_integer() -> None:
+    with pytest.raises(AmlError) as info:
+        parse_aml(BUNTOK + ";ml=abc")
+    assert info.value.field == "ml"
+
+
+@given(
+    lat=st.decimals(min_value=-90, max_value=90, places=5, allow_nan=False, allow_infinity=False),
+    lon=st.decimals(min_value=-180, max_value=180, places=5, allow_nan=False, allow_infinity=False),
+    rd=st.integers(min_value=0, max_value=50_000),
+    lc=st.integers(min_value=0, max_value=100),
+    pm=st.sampled_from(["G", "W", "C"]),
+)
+def test_round_trip_any_valid_position(lat, lon, rd: int, lc: int, pm: str) -> None:
+    body = f'A"ML=1;lt={lat:+.5f};lg={lon:+.5f};rd={rd};top=20250101000000;lc={lc};pm={pm}'
+    loc = parse_aml(with_ml(body))
+    if lat == 0 and lon == 0:
+        assert loc.lat is None
+    else:
+        assert loc.lat == pytest.approx(float(lat)) and loc.lon == pytest.approx(float(lon))
+        assert loc.radius_m == rd
+    assert loc.confidence_pct == lc
