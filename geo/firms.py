@@ -1,0 +1,611 @@
+"""NASA FIRMS fire detections: streaming CSV reader (MODIS, VIIRS 375 m, generic), keys and tagging.
+
+Pure logic: files or file objects in, chunks of numpy/pandas columns out. The database writer, the
+`sigap ingest-firms` command and the scheduled pull all consume `read_detections` and `tag_detections`.
+
+Formats follow FIRMS as distributed (NRT and archive/SP, CSV from the website, the area API or the
+archive download):
+- MODIS (MCD14DL / MCD14ML): latitude, longitude, brightness, scan, track, acq_date, acq_time,
+  satellite (Terra/Aqua, older files T/A), instrument, confidence 0-100, version (6.1NRT, 6.03 ...),
+  bright_t31, frp, daynight (D/N)[, type].
+- VIIRS 375 m (VNP14IMGTDL / VJ114IMGTDL / VJ214IMGTDL and the archive): latitude, longitude,
+  bright_ti4, scan, track, acq_date, acq_time, satellite (N, N20 or 1, N21 or 2), instrument,
+  confidence l/n/h, version (2.0NRT, 2 ...), bright_ti5, frp, daynight[, type].
+acq_date is YYYY-MM-DD and acq_time is HHMM in UTC, written without leading zeros by some
+exports (``5`` is 00:05, ``542`` is 05:42).
+"""
+
+from __future__ import annotations
+
+import binascii
+import gzip
+import hashlib
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+
+Format = Literal["auto", "modis", "viirs", "generic"]
+CONFIDENCE_LEVELS = ("low", "nominal", "high")
+# MODIS Collection 6 active fire user guide (Giglio et al.), as quoted by the FIRMS FAQ: 0-29 low,
+# 30-79 nominal, 80-100 high.
+MODIS_NOMINAL_MIN = 30
+MODIS_HIGH_MIN = 80
+
+FIRMS_REQUIRED = ("latitude", "longitude", "acq_date", "acq_time", "confidence")
+# Columns that become first-class fields; everything else in the file goes to `attributes`.
+_CORE_FIRMS = {
+    "modis": ("latitude", "longitude", "acq_date", "acq_time", "confidence", "brightness", "frp",
+              "satellite", "instrument", "daynight", "version"),
+    "viirs": ("latitude", "longitude", "acq_date", "acq_time", "confidence", "bright_ti4", "frp",
+              "satellite", "instrument", "daynight", "version"),
+}
+# Read as text whatever they look like: "6.10" must not become 6.1 and "0542" must keep its digits.
+_TEXT_COLUMNS = ("acq_date", "acq_time", "satellite", "instrument", "confidence", "version", "daynight")
+
+GENERIC_FIELDS = ("latitude", "longitude", "date", "time", "confidence", "frp", "brightness",
+                  "satellite", "instrument", "daynight", "version")
+_GENERIC_ALIASES: dict[str, tuple[str, ...]] = {
+    "latitude": ("latitude", "lat", "lintang", "y"),
+    "longitude": ("longitude", "lon", "lng", "long", "bujur", "x"),
+    "date": ("acq_date", "date", "datetime", "tanggal", "waktu", "time_utc", "acq_datetime"),
+    "time": ("acq_time", "jam"),
+    "confidence": ("confidence", "conf", "kepercayaan"),
+    "frp": ("frp",),
+    "brightness": ("brightness", "bright_ti4"),
+    "satellite": ("satellite", "satelit"),
+    "instrument": ("instrument", "sensor"),
+    "daynight": ("daynight",),
+    "version": ("version",),
+}
+
+# Normalised platform names: the key uses them so that "N20" and "1" (both NOAA-20) are one platform.
+SATELLITE_NAMES = {
+    "terra": "Terra", "t": "Terra", "aqua": "Aqua", "a": "Aqua",
+    "n": "Suomi NPP", "npp": "Suomi NPP", "snpp": "Suomi NPP", "suomi npp": "Suomi NPP",
+    "n20": "NOAA-20", "1": "NOAA-20", "noaa-20": "NOAA-20", "noaa20": "NOAA-20", "j1": "NOAA-20",
+    "n21": "NOAA-21", "2": "NOAA-21", "noaa-21": "NOAA-21", "noaa21": "NOAA-21", "j2": "NOAA-21",
+}
+# Spare trailing columns: a row with too many fields is rejected by line instead of shifting the count.
+_EXTRA_SENTINELS = 8
+
+DETECTION_COLUMNS = (
+    "detection_key", "line_no", "lon", "lat", "acq_time_utc", "confidence", "confidence_raw", "frp",
+    "brightness", "satellite", "satellite_raw", "instrument", "daynight", "version",
+)
+
+
+_TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+class FirmsFormatError(ValueError):
+    """The file is not a FIRMS/generic detection CSV we can read (missing columns, unknown format)."""
+
+
+@dataclass(frozen=True)
+class GenericColumns:
+    """Column mapping for a generic detection CSV: our field name -> the column name in the file."""
+
+    latitude: str
+    longitude: str
+    date: str
+    time: str | None = None
+    confidence: str | None = None
+    frp: str | None = None
+    brightness: str | None = None
+    satellite: str | None = None
+    instrument: str | None = None
+    daynight: str | None = None
+    version: str | None = None
+
+    def used(self) -> dict[str, str]:
+        """Mapped fields only: our name -> file column."""
+        return {f: getattr(self, f) for f in GENERIC_FIELDS if getattr(self, f) is not None}
+
+
+@dataclass
+class DetectionChunk:
+    """One streamed block of detections: `frame` has DETECTION_COLUMNS, `extras` the other file columns."""
+
+    frame: pd.DataFrame
+    extras: pd.DataFrame
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+    fmt: str = "viirs"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def lon(self) -> np.ndarray:
+        """Longitudes (WGS84 degrees, float64)."""
+        return self.frame["lon"].to_numpy(dtype=np.float64)
+
+    @property
+    def lat(self) -> np.ndarray:
+        """Latitudes (WGS84 degrees, float64)."""
+        return self.frame["lat"].to_numpy(dtype=np.float64)
+
+    @property
+    def acq_time_utc(self) -> pd.DatetimeIndex:
+        """Acquisition times, timezone-aware UTC."""
+        return pd.DatetimeIndex(self.frame["acq_time_utc"])
+
+    @property
+    def detection_key(self) -> np.ndarray:
+        """Stable 32-hex-digit keys (see `detection_keys`)."""
+        return self.frame["detection_key"].to_numpy(dtype=object)
+
+    @property
+    def line_no(self) -> np.ndarray:
+        """1-based physical line of each row in the source file (the header is line 1)."""
+        return self.frame["line_no"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def attributes(self) -> list[dict[str, Any]]:
+        """Extra columns per row as JSON-able dicts (NaN becomes None)."""
+        if self.extras.shape[1] == 0:
+            return [{} for _ in range(len(self.frame))]
+        ex = self.extras.astype(object).where(self.extras.notna(), None)
+        return ex.to_dict(orient="records")
+
+    def take(self, mask: np.ndarray) -> DetectionChunk:
+        """A chunk with only the rows where `mask` is true (rejects carried over unchanged)."""
+        mask = np.asarray(mask, dtype=bool)
+        return DetectionChunk(
+            frame=self.frame.loc[mask].reset_index(drop=True),
+            extras=self.extras.loc[mask].reset_index(drop=True),
+            rejects=list(self.rejects), fmt=self.fmt,
+        )
+
+
+# --------------------------------------------------------------------------------------------- keys
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a bijective avalanche on uint64 arrays (wrapping arithmetic is intended)."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * _M1
+        x = x ^ (x >> np.uint64(27))
+        x = x * _M2
+        return x ^ (x >> np.uint64(31))
+
+
+def _text_hash(values: np.ndarray) -> np.ndarray:
+    """64-bit sha1 prefix of each distinct text value, hashed once per distinct value, not per row."""
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    words = np.array([int.from_bytes(hashlib.sha1(u.encode()).digest()[:8], "big") for u in uniq],
+                     dtype=np.uint64)
+    return words[inv.reshape(-1)]
+
+
+def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                   acq_time_utc: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """Stable 128-bit keys (32 hex digits) of instrument|satellite|lat 5 dp|lon 5 dp|acq second.
+
+    Computed with numpy integer mixing rather than a per-row sha1, so 100k keys cost milliseconds; the
+    definition is fixed here, so the same row always gets the same key across runs and machines.
+    """
+    n = len(lon)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    plat = _text_hash(np.char.add(np.char.add(np.asarray(instrument, dtype=str), "|"),
+                                  np.asarray(satellite, dtype=str)))
+    lat_i = np.rint(np.asarray(lat, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
+    lon_i = np.rint(np.asarray(lon, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
+    secs = (pd.DatetimeIndex(acq_time_utc).as_unit("s").asi8).view(np.uint64)
+    words = []
+    for seed in (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)):
+        h = _mix64(plat ^ seed)
+        for part in (lat_i, lon_i, secs):
+            h = _mix64(h ^ part)
+        words.append(h)
+    both = np.stack(words, axis=1).astype(">u8")
+    hexed = np.frombuffer(binascii.hexlify(both.tobytes()), dtype="S32")
+    return hexed.astype(str).astype(object)
+
+
+# ------------------------------------------------------------------------------------ normalisation
+
+def normalise_confidence(raw: pd.Series) -> np.ndarray:
+    """FIRMS confidence (MODIS 0-100, VIIRS l/n/h, words) -> 'low'|'nominal'|'high' or None."""
+    text = raw.astype("string").str.strip().str.lower()
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(len(text), None, dtype=object)
+    isnum = np.isfinite(num) & (num >= 0) & (num <= 100)
+    out[isnum & (num < MODIS_NOMINAL_MIN)] = "low"
+    out[isnum & (num >= MODIS_NOMINAL_MIN) & (num < MODIS_HIGH_MIN)] = "nominal"
+    out[isnum & (num >= MODIS_HIGH_MIN)] = "high"
+    first = text.str.slice(0, 1).to_numpy(dtype=object, na_value="")
+    word = text.to_numpy(dtype=object, na_value="")
+    words = {"l": "low", "n": "nominal", "h": "high"}
+    for letter, level in words.items():
+        out[~isnum & (first == letter)] = level
+    # Indonesian exports: rendah / sedang / tinggi.
+    for w, level in (("rendah", "low"), ("sedang", "nominal"), ("tinggi", "high")):
+        out[~isnum & (word == w)] = level
+    return out
+
+
+def normalise_satellite(raw: pd.Series) -> np.ndarray:
+    """FIRMS satellite codes -> platform names ('N20' and '1' -> 'NOAA-20'); unknown codes kept as given."""
+    text = raw.astype("string").str.strip()
+    mapped = text.str.lower().map(SATELLITE_NAMES)
+    return mapped.fillna(text).to_numpy(dtype=object, na_value=None)
+
+
+def _hhmm(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """acq_time as HHMM digits (also HH:MM) -> (minutes after midnight, valid mask)."""
+    text = raw.astype("string").str.strip().str.replace(":", "", regex=False)
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(num) & (num >= 0) & (num == np.floor(num))
+    hh = np.floor_divide(np.where(ok, num, 0), 100)
+    mm = np.where(ok, num, 0) - hh * 100
+    ok &= (hh < 24) & (mm < 60)
+    return np.where(ok, hh * 60 + mm, 0).astype(np.int64), ok
+
+
+# ----------------------------------------------------------------------------------------- sources
+
+def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
+    """A readable handle for a path (.csv, .csv.gz, one-CSV .zip) or open file, and whether we own it."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.suffix.lower() == ".gz":
+            return gzip.open(path, "rb"), True
+        if path.suffix.lower() == ".zip":
+            zf = zipfile.ZipFile(path)
+            members = [m for m in zf.namelist() if m.lower().endswith((".csv", ".txt"))]
+            if len(members) != 1:
+                zf.close()
+                raise FirmsFormatError(
+                    f"Arsip ZIP harus berisi tepat satu CSV, ada {len(members)} / "
+                    f"ZIP archive must contain exactly one CSV, found {len(members)}",
+                )
+            return zf.open(members[0], "r"), True
+        return open(path, "rb"), True  # noqa: SIM115 - closed by DetectionStream.close
+    return source, False
+
+
+def _read_header(handle: IO[Any]) -> list[str]:
+    """Read and split the header line, leaving the handle at the first data line."""
+    first = handle.readline()
+    if isinstance(first, bytes):
+        first = first.decode("utf-8-sig", errors="replace")
+    first = first.lstrip("\ufeff").strip()
+    if not first:
+        raise FirmsFormatError("File kosong atau tanpa baris judul / Empty file or no header line")
+    return [c.strip().strip('"').strip() for c in first.split(",")]
+
+
+def _detect_format(header: list[str]) -> str:
+    """'viirs' if bright_ti4 is present, 'modis' if brightness is, else 'generic'."""
+    cols = {c.lower() for c in header}
+    if "bright_ti4" in cols:
+        return "viirs"
+    if "brightness" in cols:
+        return "modis"
+    return "generic"
+
+
+def _resolve_generic(header: list[str], columns: GenericColumns | Mapping[str, str] | None) -> GenericColumns:
+    """Turn options (or the usual aliases) into a GenericColumns mapping that names existing columns."""
+    lower = {c.lower(): c for c in header}
+    given: dict[str, str] = {}
+    if isinstance(columns, GenericColumns):
+        given = columns.used()
+    elif columns is not None:
+        unknown = sorted(set(columns) - set(GENERIC_FIELDS))
+        if unknown:
+            raise FirmsFormatError(
+                f"Opsi kolom tidak dikenal / Unknown column option(s): {', '.join(unknown)}; "
+                f"valid: {', '.join(GENERIC_FIELDS)}",
+            )
+        given = dict(columns)
+    resolved: dict[str, str | None] = {}
+    missing: list[str] = []
+    for name in GENERIC_FIELDS:
+        if name in given:
+            col = given[name]
+            if col not in header and col.lower() not in lower:
+                missing.append(f"{col} ({name})")
+                continue
+            resolved[name] = col if col in header else lower[col.lower()]
+        else:
+            hit = next((lower[a] for a in _GENERIC_ALIASES[name] if a in lower), None)
+            if hit is None and name in ("latitude", "longitude", "date"):
+                missing.append(name)
+            resolved[name] = hit
+    if missing:
+        raise FirmsFormatError(
+            f"Kolom wajib tidak ada: {', '.join(missing)} / Missing required column(s): {', '.join(missing)} "
+            f"(kolom di berkas / columns in file: {', '.join(header)})",
+        )
+    return GenericColumns(**resolved)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------ reader
+
+class DetectionStream:
+    """Iterator of DetectionChunk over one CSV; validated on construction, counts rows as it goes."""
+
+    def __init__(self, source: str | Path | IO[Any], *, fmt: Format = "auto",
+                 columns: GenericColumns | Mapping[str, str] | None = None, chunk_rows: int = 50_000,
+                 naive_tz: str = "UTC") -> None:
+        if fmt not in ("auto", "modis", "viirs", "generic"):
+            raise FirmsFormatError(f"Format tidak dikenal: {fmt} / Unknown format: {fmt}")
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be >= 1")
+        self._handle, self._owned = _open_source(source)
+        try:
+            self.header = _read_header(self._handle)
+            dupes = sorted({c for c in self.header if self.header.count(c) > 1})
+            if dupes:
+                raise FirmsFormatError(
+                    f"Nama kolom ganda: {', '.join(dupes)} / Duplicate column name(s): {', '.join(dupes)}",
+                )
+            self.fmt = _detect_format(self.header) if fmt == "auto" else fmt
+            self.generic: GenericColumns | None = None
+            if self.fmt == "generic":
+                self.generic = _resolve_generic(self.header, columns)
+            else:
+                missing = [c for c in FIRMS_REQUIRED if c not in self.header]
+                if missing:
+                    raise FirmsFormatError(
+                        f"Kolom wajib FIRMS {self.fmt.upper()} tidak ada: {', '.join(missing)} / "
+                        f"Missing required FIRMS {self.fmt.upper()} column(s): {', '.join(missing)}",
+                    )
+        except BaseException:
+            self.close()
+            raise
+        self.chunk_rows = chunk_rows
+        self.naive_tz = naive_tz
+        self.rows_read = 0
+        self.rows_kept = 0
+        self.rows_rejected = 0
+        self._chunks: Iterator[DetectionChunk] | None = None
+
+    def __iter__(self) -> DetectionStream:
+        return self
+
+    def __next__(self) -> DetectionChunk:
+        if self._chunks is None:
+            self._chunks = self._generate()
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+
+    def __enter__(self) -> DetectionStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file if we opened it."""
+        if self._owned and not self._handle.closed:
+            self._handle.close()
+
+    def _dtypes(self) -> dict[str, str]:
+        text = set(_TEXT_COLUMNS)
+        if self.generic is not None:
+            numeric = ("latitude", "longitude", "frp", "brightness")
+            text = {c for f, c in self.generic.used().items() if f not in numeric}
+        return {c: "string" for c in self.header if c in text}
+
+    def _generate(self) -> Iterator[DetectionChunk]:
+        names = self.header + [f"__extra_{i}" for i in range(_EXTRA_SENTINELS)]
+        reader = pd.read_csv(
+            self._handle, header=None, names=names, dtype=self._dtypes(), chunksize=self.chunk_rows,
+            skip_blank_lines=False, engine="c", encoding="utf-8", encoding_errors="replace",
+            keep_default_na=False, na_values=[""],
+        )
+        line = 2  # header is line 1; blank lines are kept as empty rows so this stays the physical line
+        try:
+            for raw in reader:
+                chunk = self._convert(raw, first_line=line)
+                line += len(raw)
+                self.rows_read += len(chunk) + len(chunk.rejects)
+                self.rows_kept += len(chunk)
+                self.rows_rejected += len(chunk.rejects)
+                yield chunk
+        except pd.errors.ParserError as exc:
+            raise FirmsFormatError(f"CSV rusak / Malformed CSV: {exc}") from exc
+
+    def _convert(self, raw: pd.DataFrame, *, first_line: int) -> DetectionChunk:
+        line_no = np.arange(first_line, first_line + len(raw), dtype=np.int64)
+        sentinels = [c for c in raw.columns if c.startswith("__extra_")]
+        data = raw.drop(columns=sentinels)
+        blank = data.isna().all(axis=1).to_numpy()
+        too_many = raw[sentinels].notna().any(axis=1).to_numpy() & ~blank
+
+        if self.generic is None:
+            src = {"latitude": "latitude", "longitude": "longitude", "date": "acq_date", "time": "acq_time",
+                   "confidence": "confidence", "frp": "frp",
+                   "brightness": "brightness" if self.fmt == "modis" else "bright_ti4",
+                   "satellite": "satellite", "instrument": "instrument", "daynight": "daynight",
+                   "version": "version"}
+            core = set(_CORE_FIRMS[self.fmt])
+        else:
+            src = self.generic.used()
+            core = set(src.values())
+        n = len(data)
+
+        def col(name: str) -> pd.Series:
+            c = src.get(name)
+            if c is None or c not in data.columns:
+                return pd.Series([pd.NA] * n, index=data.index, dtype="string")
+            return data[c]
+
+        def num(name: str) -> np.ndarray:
+            return pd.to_numeric(col(name), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+        lat, lon = num("latitude"), num("longitude")
+        reasons = np.full(n, None, dtype=object)
+
+        def reject(mask: np.ndarray, why: str) -> None:
+            reasons[mask & (reasons == None)] = why  # noqa: E711 - elementwise on an object array
+
+        reject(too_many, "terlalu banyak kolom / too many fields")
+        reject(~np.isfinite(lat), "latitude bukan angka / latitude is not a number")
+        reject(~np.isfinite(lon), "longitude bukan angka / longitude is not a number")
+        reject(np.abs(lat) > 90, "latitude di luar -90..90 / latitude out of range -90..90")
+        reject(np.abs(lon) > 180, "longitude di luar -180..180 / longitude out of range -180..180")
+
+        if self.generic is None or self.generic.time is not None:
+            day = self._parse_day(col("date"))
+            day_ok = ~np.asarray(pd.isna(day))
+            minutes, time_ok = _hhmm(col("time"))
+            reject(~day_ok, "tanggal tidak valid / invalid date")
+            reject(day_ok & ~time_ok, "jam tidak valid (HHMM) / invalid time (HHMM)")
+            local = pd.DatetimeIndex(day) + pd.to_timedelta(np.where(time_ok, minutes, 0), unit="min")
+            tz = "UTC" if self.generic is None else self.naive_tz
+            when = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+        else:
+            when = pd.DatetimeIndex(self._parse_datetime(col("date")))
+            reject(np.asarray(pd.isna(when)), "tanggal/waktu tidak valid / invalid date/time")
+
+        bad = (reasons != None) & ~blank  # noqa: E711
+        rejects = list(zip(line_no[bad].tolist(), reasons[bad].tolist(), strict=True))
+        keep = ~bad & ~blank
+        k = np.flatnonzero(keep)
+        data_k = data.iloc[k]
+
+        def text(name: str, default: str | None = None) -> np.ndarray:
+            s = col(name).iloc[k].astype("string").str.strip()
+            out = s.to_numpy(dtype=object, na_value=None)
+            if default is not None:
+                out[pd.isna(s).to_numpy()] = default
+            return out
+
+        instrument = text("instrument", default={"modis": "MODIS", "viirs": "VIIRS"}.get(self.fmt, ""))
+        sat_raw = text("satellite")
+        satellite = normalise_satellite(col("satellite").iloc[k])
+        when_k = pd.DatetimeIndex(when[k]).as_unit("ns")
+        lon_k, lat_k = lon[k], lat[k]
+        conf_series = col("confidence").iloc[k]
+        frame = pd.DataFrame({
+            "detection_key": detection_keys(
+                instrument=np.where(pd.isna(instrument), "", instrument).astype(str),
+                satellite=np.where(pd.isna(satellite), "", satellite).astype(str),
+                lon=lon_k, lat=lat_k, acq_time_utc=when_k),
+            "line_no": line_no[k],
+            "lon": lon_k,
+            "lat": lat_k,
+            "acq_time_utc": when_k,
+            "confidence": pd.Categorical(normalise_confidence(conf_series), categories=CONFIDENCE_LEVELS,
+                                         ordered=True),
+            "confidence_raw": text("confidence"),
+            "frp": num("frp")[k],
+            "brightness": num("brightness")[k],
+            "satellite": satellite,
+            "satellite_raw": sat_raw,
+            "instrument": instrument,
+            "daynight": text("daynight"),
+            "version": text("version"),
+        })
+        extras = data_k[[c for c in data.columns if c not in core]].reset_index(drop=True)
+        return DetectionChunk(frame=frame, extras=extras, rejects=rejects, fmt=self.fmt)
+
+    def _parse_day(self, s: pd.Series) -> pd.Series:
+        """A date column (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnight timestamps."""
+        text = s.astype("string").str.strip()
+        if self.generic is None:
+            return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        return parsed.dt.floor("D")
+
+    def _parse_datetime(self, s: pd.Series) -> pd.Series:
+        """Generic date/datetime text -> UTC; values without an offset are taken in `naive_tz`."""
+        text = s.astype("string").str.strip()
+        aware = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        if aware.any():
+            out[aware] = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True).dt.as_unit("ns")
+        if (~aware).any():
+            naive = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601")
+            out[~aware] = naive.dt.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT") \
+                .dt.tz_convert("UTC").dt.as_unit("ns")
+        return out
+
+
+def read_detections(source: str | Path | IO[Any], *, fmt: Format = "auto",
+                    columns: GenericColumns | Mapping[str, str] | None = None, chunk_rows: int = 50_000,
+                    naive_tz: str = "UTC") -> DetectionStream:
+    """Stream detections from a FIRMS MODIS/VIIRS or generic CSV in chunks; bad headers raise at once."""
+    return DetectionStream(source, fmt=fmt, columns=columns, chunk_rows=chunk_rows, naive_tz=naive_tz)
+
+
+# ------------------------------------------------------------------------------------ area filters
+
+def in_bbox(*, lon: np.ndarray, lat: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+    """Mask of points inside (min_lon, min_lat, max_lon, max_lat), WGS84, edges included."""
+    x0, y0, x1, y1 = bbox
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+
+
+def in_area(*, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry) -> np.ndarray:
+    """Mask of points inside or on a WGS84 (multi)polygon, bbox-prefiltered then shapely.intersects_xy."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    mask = in_bbox(lon=lon, lat=lat, bbox=tuple(shapely.bounds(area)))
+    if mask.any():
+        shapely.prepare(area)
+        idx = np.flatnonzero(mask)
+        mask[idx] = shapely.intersects_xy(area, lon[idx], lat[idx])
+    return mask
+
+
+# ---------------------------------------------------------------------------------------- tagging
+
+TAG_COLUMNS = ("zone", "desa_code", "desa_name", "kecamatan_code", "kecamatan_name", "kabupaten_code",
+               "kabupaten_name", "nearest_desa_code", "border_distance_m")
+
+
+def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = 10_000) -> DetectionChunk:
+    """Add desa/kecamatan (inside Barito Selatan) or neighbour kabupaten + border distance (outside).
+
+    zone is 'inside', 'border' (outside, at most `max_outside_m` from the nearest Barito Selatan desa)
+    or 'outside'; border_distance_m is 0 inside, the distance for 'border' and NaN for 'outside'.
+    Nothing is dropped: keeping Kalimantan Tengah is the caller's area filter.
+    """
+    frame = chunk.frame.copy()
+    if len(frame) == 0:
+        for c in TAG_COLUMNS:
+            frame[c] = pd.Series(dtype=np.float64 if c == "border_distance_m" else object)
+        return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+    batch = locator.locate_many(lon=chunk.lon, lat=chunk.lat)
+    inside = np.asarray(getattr(batch, "inside_regency", None) if hasattr(batch, "inside_regency")
+                        else batch.inside, dtype=bool)
+    dist = np.asarray(batch.nearest_desa_m, dtype=np.float64)
+    border = ~inside & np.isfinite(dist) & (dist <= max_outside_m)
+    frame["zone"] = np.where(inside, "inside", np.where(border, "border", "outside")).astype(object)
+    for c in TAG_COLUMNS[1:7]:
+        frame[c] = np.asarray(getattr(batch, c), dtype=object)
+    near = np.asarray(batch.nearest_desa_code, dtype=object).copy()
+    near[~(inside | border)] = None
+    frame["nearest_desa_code"] = near
+    frame["border_distance_m"] = np.where(inside, 0.0, np.where(border, dist, np.nan))
+    return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+
+
+__all__ = [
+    "CONFIDENCE_LEVELS", "DETECTION_COLUMNS", "TAG_COLUMNS", "DetectionChunk", "DetectionStream",
+    "FirmsFormatError", "GenericColumns", "detection_keys", "in_area", "in_bbox", "normalise_confidence",
+    "normalise_satellite", "read_detections", "tag_detections",
+]
