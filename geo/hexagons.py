@@ -1,0 +1,257 @@
+"""H3 hexagons for fire detections: vectorised cell ids, per-cell aggregates, GeoJSON and persistence.
+
+Cells are uint64 H3 indexes inside the hot paths and hex strings at the edges (GeoJSON, database,
+HTTP). h3ronpy computes lat/lng -> cell in compiled code over whole arrays, about twice the speed of
+a loop over h3.latlng_to_cell (bench/hotspots.py prints both); the h3 loop is kept as a fallback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import h3
+import h3.api.numpy_int as h3_int
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+
+try:
+    from h3ronpy import cells_parse as _rs_cells_parse
+    from h3ronpy import cells_to_string as _rs_cells_to_string
+    from h3ronpy import grid_disk as _rs_grid_disk
+    from h3ronpy.vector import cells_to_wkb_polygons as _rs_cells_to_wkb_polygons
+    from h3ronpy.vector import coordinates_to_cells as _rs_coordinates_to_cells
+    HAVE_H3RONPY = True
+except ImportError:  # pragma: no cover - the h3 fallback is exercised by the benchmark only
+    HAVE_H3RONPY = False
+
+MIN_RESOLUTION = 5
+MAX_RESOLUTION = 9
+CONFIDENCE_RANK = {"low": 1, "nominal": 2, "high": 3}
+_RANK_NAME = np.array([None, "low", "nominal", "high"], dtype=object)
+
+
+def _check_res(res: int) -> None:
+    if not MIN_RESOLUTION <= res <= MAX_RESOLUTION:
+        raise ValueError(
+            f"Resolusi H3 harus {MIN_RESOLUTION}..{MAX_RESOLUTION}, bukan {res} / "
+            f"H3 resolution must be {MIN_RESOLUTION}..{MAX_RESOLUTION}, got {res}",
+        )
+
+
+def cells_from_lonlat(*, lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:
+    """H3 cells (uint64) for WGS84 lon/lat arrays at resolution 5..9; vectorised via h3ronpy."""
+    _check_res(res)
+    lon = np.ascontiguousarray(lon, dtype=np.float64)
+    lat = np.ascontiguousarray(lat, dtype=np.float64)
+    if lon.shape != lat.shape:
+        raise ValueError("lon and lat must have the same shape")
+    if len(lon) == 0:
+        return np.empty(0, dtype=np.uint64)
+    if HAVE_H3RONPY:
+        return np.asarray(_rs_coordinates_to_cells(lat, lon, res), dtype=np.uint64)
+    return cells_from_lonlat_h3(lon=lon, lat=lat, res=res)
+
+
+def cells_from_lonlat_h3(*, lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:
+    """Same as cells_from_lonlat with the h3 package (one call per point); fallback and benchmark peer."""
+    to_cell = h3_int.latlng_to_cell
+    return np.fromiter((to_cell(y, x, res) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)),
+                       dtype=np.uint64, count=len(lon))
+
+
+def cells_to_str(cells: np.ndarray) -> np.ndarray:
+    """uint64 H3 cells -> hex strings (object array)."""
+    cells = np.asarray(cells, dtype=np.uint64)
+    if len(cells) == 0:
+        return np.empty(0, dtype=object)
+    if HAVE_H3RONPY:
+        return np.asarray(_rs_cells_to_string(cells).to_pylist(), dtype=object)
+    return np.array([h3.int_to_str(int(c)) for c in cells], dtype=object)
+
+
+def cells_from_str(cells: np.ndarray | list[str]) -> np.ndarray:
+    """Hex-string H3 cells -> uint64 (vectorised hex parse; validity is not checked)."""
+    arr = np.asarray(cells, dtype=object)
+    if len(arr) == 0:
+        return np.empty(0, dtype=np.uint64)
+    if HAVE_H3RONPY:
+        return np.asarray(_rs_cells_parse(arr.astype(str).tolist()), dtype=np.uint64)
+    return np.array([h3.str_to_int(c) for c in arr], dtype=np.uint64)
+
+
+def aggregate_cells(*, cells: np.ndarray, frp: np.ndarray | None = None,
+                    confidence: np.ndarray | None = None, acq_time_utc: Any = None) -> pd.DataFrame:
+    """Per-cell count, summed FRP, max confidence (and first/last seen when times are given).
+
+    Returns a frame indexed 0..n-1 with columns cell (uint64), count, frp_sum, max_confidence
+    ('low'|'nominal'|'high' or None), max_confidence_rank (0..3)[, first_seen, last_seen], sorted by cell.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    n = len(cells)
+    data: dict[str, Any] = {
+        "cell": cells,
+        "frp": np.zeros(n) if frp is None else np.nan_to_num(np.asarray(frp, dtype=np.float64)),
+        "rank": np.zeros(n, dtype=np.int8) if confidence is None else confidence_rank(confidence),
+    }
+    agg: dict[str, tuple[str, str]] = {
+        "count": ("frp", "size"), "frp_sum": ("frp", "sum"), "max_confidence_rank": ("rank", "max"),
+    }
+    if acq_time_utc is not None:
+        data["t"] = pd.DatetimeIndex(acq_time_utc)
+        agg["first_seen"] = ("t", "min")
+        agg["last_seen"] = ("t", "max")
+    out = pd.DataFrame(data).groupby("cell", sort=True).agg(**agg).reset_index()
+    return _finish(out)
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
+    out["count"] = out["count"].astype(np.int64)
+    out["max_confidence_rank"] = out["max_confidence_rank"].astype(np.int8)
+    out["max_confidence"] = _RANK_NAME[out["max_confidence_rank"].to_numpy()]
+    return out
+
+
+def merge_aggregates(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Combine aggregate_cells results of several chunks into one (so a huge file is aggregated streaming)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return aggregate_cells(cells=np.empty(0, dtype=np.uint64))
+    both = pd.concat(parts, ignore_index=True)
+    agg: dict[str, tuple[str, str]] = {
+        "count": ("count", "sum"), "frp_sum": ("frp_sum", "sum"),
+        "max_confidence_rank": ("max_confidence_rank", "max"),
+    }
+    if "first_seen" in both.columns:
+        agg["first_seen"] = ("first_seen", "min")
+        agg["last_seen"] = ("last_seen", "max")
+    return _finish(both.groupby("cell", sort=True).agg(**agg).reset_index())
+
+
+def confidence_rank(confidence: np.ndarray | pd.Series) -> np.ndarray:
+    """'low'|'nominal'|'high' -> 1|2|3, anything else -> 0 (int8), vectorised."""
+    s = pd.Series(np.asarray(confidence, dtype=object))
+    return s.map(CONFIDENCE_RANK).fillna(0).to_numpy(dtype=np.int8)
+
+
+def cell_polygons(cells: np.ndarray) -> np.ndarray:
+    """Shapely polygons (WGS84 lon/lat) of uint64 H3 cells."""
+    cells = np.asarray(cells, dtype=np.uint64)
+    if len(cells) == 0:
+        return np.empty(0, dtype=object)
+    if HAVE_H3RONPY:
+        return shapely.from_wkb(np.asarray(_rs_cells_to_wkb_polygons(cells).to_pylist(), dtype=object))
+    return np.array([shapely.Polygon([(x, y) for y, x in h3.cell_to_boundary(h3.int_to_str(int(c)))])
+                     for c in cells], dtype=object)
+
+
+def cells_geojson(frame: pd.DataFrame, *, cell_column: str = "cell", precision: int = 6) -> dict[str, Any]:
+    """FeatureCollection (EPSG:4326, [lon, lat]) of the frame's H3 cells; other columns become properties."""
+    cells = frame[cell_column].to_numpy()
+    ints = cells if np.asarray(cells).dtype == np.uint64 else cells_from_str(cells)
+    polys = cell_polygons(ints)
+    polys = shapely.set_precision(polys, 10.0 ** -precision) if len(polys) else polys
+    geoms = shapely.to_geojson(polys) if len(polys) else np.empty(0, dtype=object)
+    props = frame.drop(columns=[cell_column]).copy()
+    for c in props.columns:
+        if pd.api.types.is_datetime64_any_dtype(props[c]):
+            props[c] = props[c].map(lambda t: None if pd.isna(t) else t.isoformat())
+    props = props.astype(object).where(props.notna(), None)
+    records = props.to_dict(orient="records")
+    hexes = cells_to_str(ints)
+    features = [
+        {"type": "Feature", "id": h, "geometry": json.loads(g), "properties": {"h3": h, **_plain(r)}}
+        for h, g, r in zip(hexes, geoms, records, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """numpy scalars -> Python scalars so json.dumps accepts the record."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
+
+
+def neighbour_pairs(cells: np.ndarray, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i != j, of cells within k grid steps of each other, among the given unique cells.
+
+    One grid_disk call over the whole array, then a sorted-array lookup: no loop over pairs.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    n = len(cells)
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if HAVE_H3RONPY:
+        disks = pa.array(_rs_grid_disk(cells, k, flatten=False))
+        flat = np.asarray(disks.flatten(), dtype=np.uint64)
+        offsets = np.asarray(disks.offsets, dtype=np.int64)
+        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    else:
+        lists = [h3_int.grid_disk(int(c), k) for c in cells]
+        flat = np.concatenate([np.asarray(x, dtype=np.uint64) for x in lists])
+        src = np.repeat(np.arange(n, dtype=np.int64), [len(x) for x in lists])
+    order = np.argsort(cells, kind="stable")
+    pos = np.searchsorted(cells, flat, sorter=order)
+    pos = np.minimum(pos, n - 1)
+    hit = cells[order[pos]] == flat
+    dst = order[pos[hit]]
+    src = src[hit]
+    keep = src != dst
+    return src[keep], dst[keep]
+
+
+def local_days(acq_time_utc: Any, *, tz: str = "Asia/Jakarta") -> np.ndarray:
+    """Calendar day (datetime64[D]) of each UTC time in `tz`: a fire day for planners is a WIB day."""
+    t = pd.DatetimeIndex(acq_time_utc)
+    if t.tz is None:
+        t = t.tz_localize("UTC")
+    return t.tz_convert(tz).tz_localize(None).to_numpy().astype("datetime64[D]")
+
+
+def persistence(cells: np.ndarray, days: np.ndarray, *,
+                as_of: dt.date | np.datetime64 | None = None) -> pd.DataFrame:
+    """Consecutive days each cell burned: longest run, current run (ending on `as_of`), days burned.
+
+    `cells` and `days` are parallel (one entry per detection or per cell-day; duplicates are fine).
+    `as_of` defaults to the latest day in the input; a cell whose last burning day is before
+    `as_of` has current_run 0. Columns: cell, days_burned, longest_run, current_run, first_day, last_day.
+    """
+    cells = np.asarray(cells)
+    d = np.asarray(days).astype("datetime64[D]")
+    cols = ["cell", "days_burned", "longest_run", "current_run", "first_day", "last_day"]
+    if len(cells) == 0:
+        return pd.DataFrame({c: [] for c in cols})
+    ref = d.max() if as_of is None else np.datetime64(as_of, "D")
+    pairs = pd.DataFrame({"cell": cells, "day": d.astype(np.int64)}).drop_duplicates()
+    pairs = pairs.sort_values(["cell", "day"], kind="mergesort").reset_index(drop=True)
+    cell = pairs["cell"].to_numpy()
+    day = pairs["day"].to_numpy()
+    new_cell = np.ones(len(pairs), dtype=bool)
+    new_cell[1:] = cell[1:] != cell[:-1]
+    new_run = new_cell.copy()
+    new_run[1:] |= np.diff(day) != 1
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id)
+    pairs["run_len"] = run_len[run_id]
+    g = pairs.groupby("cell", sort=True)
+    out = g.agg(days_burned=("day", "size"), longest_run=("run_len", "max"),
+                first_day=("day", "min"), last_day=("day", "max")).reset_index()
+    # The last row of each cell closes its latest run; that run is current only if it reaches as_of.
+    last_rows = np.flatnonzero(np.r_[new_cell[1:], True])
+    last_run = run_len[run_id[last_rows]]
+    ends = day[last_rows]
+    out["current_run"] = np.where(ends == ref.astype(np.int64), last_run, 0).astype(np.int64)
+    out["first_day"] = out["first_day"].to_numpy().astype("datetime64[D]")
+    out["last_day"] = out["last_day"].to_numpy().astype("datetime64[D]")
+    out["longest_run"] = out["longest_run"].astype(np.int64)
+    out["days_burned"] = out["days_burned"].astype(np.int64)
+    return out[cols]
+
+
+__all__ = [
+    "MAX_RESOLUTION", "MIN_RESOLUTION", "aggregate_cells", "cell_polygons", "cells_from_lonlat",
+    "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str", "confidence_rank",
+    "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
+]
