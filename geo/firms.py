@@ -534,7 +534,8 @@ class DetectionStream:
         aware = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
         if aware.any():
-            out[aware] = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True).dt.as_unit("ns")
+            parsed = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True)
+            out[aware] = parsed.dt.as_unit("ns")
         if (~aware).any():
             naive = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601")
             out[~aware] = naive.dt.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT") \

@@ -174,6 +174,18 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
 
 
+def disk_cells(cells: np.ndarray, *, k: int = 1) -> np.ndarray:
+    """Sorted unique uint64 cells within k grid steps of any of the given cells (the cells included)."""
+    cells = np.unique(np.asarray(cells, dtype=np.uint64))
+    if k <= 0 or len(cells) == 0:
+        return cells
+    if HAVE_H3RONPY:
+        disk = np.asarray(_rs_grid_disk(cells, k, flatten=True), dtype=np.uint64)
+    else:
+        disk = np.concatenate([np.asarray(h3_int.grid_disk(int(c), k), dtype=np.uint64) for c in cells])
+    return np.unique(np.concatenate([cells, disk]))
+
+
 def neighbour_pairs(cells: np.ndarray, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i, j), i != j, of cells within k grid steps of each other, among the given unique cells.
 
@@ -253,5 +265,5 @@ def persistence(cells: np.ndarray, days: np.ndarray, *,
 __all__ = [
     "MAX_RESOLUTION", "MIN_RESOLUTION", "aggregate_cells", "cell_polygons", "cells_from_lonlat",
     "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str", "confidence_rank",
-    "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
+    "disk_cells", "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
 ]
