@@ -496,24 +496,24 @@ class DetectionStream:
         lon_k, lat_k = lon[k], lat[k]
         conf_series = col("confidence").iloc[k]
         frame = pd.DataFrame({
-            "detection_key": detection_keys(
+            "detection_key": pd.Series(detection_keys(
                 instrument=np.where(pd.isna(instrument), "", instrument).astype(str),
                 satellite=np.where(pd.isna(satellite), "", satellite).astype(str),
-                lon=lon_k, lat=lat_k, acq_time_utc=when_k),
+                lon=lon_k, lat=lat_k, acq_time_utc=when_k), dtype=object),
             "line_no": line_no[k],
             "lon": lon_k,
             "lat": lat_k,
             "acq_time_utc": when_k,
             "confidence": pd.Categorical(normalise_confidence(conf_series), categories=CONFIDENCE_LEVELS,
                                          ordered=True),
-            "confidence_raw": text("confidence"),
+            "confidence_raw": pd.Series(text("confidence"), dtype=object),
             "frp": num("frp")[k],
             "brightness": num("brightness")[k],
-            "satellite": satellite,
-            "satellite_raw": sat_raw,
-            "instrument": instrument,
-            "daynight": text("daynight"),
-            "version": text("version"),
+            "satellite": pd.Series(satellite, dtype=object),
+            "satellite_raw": pd.Series(sat_raw, dtype=object),
+            "instrument": pd.Series(instrument, dtype=object),
+            "daynight": pd.Series(text("daynight"), dtype=object),
+            "version": pd.Series(text("version"), dtype=object),
         })
         extras = data_k[[c for c in data.columns if c not in core]].reset_index(drop=True)
         return DetectionChunk(frame=frame, extras=extras, rejects=rejects, fmt=self.fmt)
@@ -578,6 +578,11 @@ TAG_COLUMNS = ("zone", "desa_code", "desa_name", "kecamatan_code", "kecamatan_na
                "kabupaten_name", "nearest_desa_code", "border_distance_m")
 
 
+def _object_column(values: Any, index: pd.Index) -> pd.Series:
+    """Text column that keeps None for missing values (pandas 3 would otherwise infer str with NaN)."""
+    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
+
+
 def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = 10_000) -> DetectionChunk:
     """Add desa/kecamatan (inside Barito Selatan) or neighbour kabupaten + border distance (outside).
 
@@ -597,10 +602,10 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
     border = ~inside & np.isfinite(dist) & (dist <= max_outside_m)
     frame["zone"] = np.where(inside, "inside", np.where(border, "border", "outside")).astype(object)
     for c in TAG_COLUMNS[1:7]:
-        frame[c] = np.asarray(getattr(batch, c), dtype=object)
+        frame[c] = _object_column(getattr(batch, c), frame.index)
     near = np.asarray(batch.nearest_desa_code, dtype=object).copy()
     near[~(inside | border)] = None
-    frame["nearest_desa_code"] = near
+    frame["nearest_desa_code"] = _object_column(near, frame.index)
     frame["border_distance_m"] = np.where(inside, 0.0, np.where(border, dist, np.nan))
     return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
 

@@ -1,0 +1,239 @@
+"""FIRMS CSV reading (MODIS, VIIRS NRT/archive, generic), bad input, keys and desa tagging."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo.firms import (
+    DETECTION_COLUMNS,
+    FirmsFormatError,
+    GenericColumns,
+    in_area,
+    in_bbox,
+    normalise_confidence,
+    read_detections,
+    tag_detections,
+)
+
+FIX = Path(__file__).parent / "fixtures" / "firms"
+
+
+def _one(source: object, **kw: object) -> tuple[pd.DataFrame, list, list]:
+    stream = read_detections(source, **kw)  # type: ignore[arg-type]
+    chunks = list(stream)
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    rejects = [r for c in chunks for r in c.rejects]
+    attrs = [a for c in chunks for a in c.attributes]
+    return frame, rejects, attrs
+
+
+def test_modis_nrt_parses_times_confidence_and_attributes() -> None:
+    frame, rejects, attrs = _one(FIX / "modis_nrt.csv")
+    assert rejects == []
+    assert list(frame.columns) == list(DETECTION_COLUMNS)
+    assert len(frame) == 6
+    assert str(frame["acq_time_utc"].dt.tz) == "UTC"
+    # acq_time "0305", "545" (05:45) and "5" (00:05) are all HHMM.
+    assert frame["acq_time_utc"].tolist()[0] == pd.Timestamp("2023-09-14 03:05", tz="UTC")
+    assert frame["acq_time_utc"].tolist()[2] == pd.Timestamp("2023-09-14 05:45", tz="UTC")
+    assert frame["acq_time_utc"].tolist()[4] == pd.Timestamp("2023-09-15 00:05", tz="UTC")
+    # MODIS 0-100: <30 low, 30-79 nominal, >=80 high (raw values 0, 29, 30, 79, 80, 100).
+    assert frame["confidence"].astype(str).tolist() == ["low", "low", "nominal", "nominal", "high", "high"]
+    assert frame["confidence_raw"].tolist() == ["0", "29", "30", "79", "80", "100"]
+    assert frame["satellite"].tolist()[:3] == ["Terra", "Terra", "Aqua"]
+    assert frame["version"].iloc[0] == "6.1NRT"
+    assert frame["brightness"].iloc[5] == pytest.approx(367.8)
+    assert frame["frp"].sum() == pytest.approx(8.1 + 12.6 + 20.3 + 35.7 + 88.4 + 140.2)
+    assert frame["line_no"].tolist() == [2, 3, 4, 5, 6, 7]
+    assert attrs[0] == {"scan": 1.02, "track": 1.01, "bright_t31": 297.2}
+
+
+def test_modis_archive_keeps_version_text_and_type() -> None:
+    stream = read_detections(FIX / "modis_archive.csv")
+    assert stream.fmt == "modis"
+    frame, rejects, attrs = _one(FIX / "modis_archive.csv")
+    assert frame["version"].tolist() == ["6.03"] * 3
+    assert frame["confidence"].astype(str).tolist() == ["nominal", "high", "low"]
+    assert [a["type"] for a in attrs] == [0, 0, 0]
+
+
+def test_viirs_nrt_and_archive() -> None:
+    nrt, rej, _ = _one(FIX / "viirs_snpp_nrt.csv")
+    assert rej == []
+    assert read_detections(FIX / "viirs_snpp_nrt.csv").fmt == "viirs"
+    assert nrt["confidence"].astype(str).tolist() == ["nominal", "high", "low", "nominal"]
+    assert nrt["satellite"].unique().tolist() == ["Suomi NPP"]
+    assert nrt["acq_time_utc"].iloc[3] == pd.Timestamp("2023-09-15 00:17", tz="UTC")
+    assert nrt["version"].iloc[0] == "2.0NRT"
+    assert nrt["brightness"].iloc[1] == pytest.approx(367.0)  # bright_ti4
+
+    arch, _, attrs = _one(FIX / "viirs_noaa20_archive.csv")
+    # Archive files write NOAA-20 as "N20" or "1": one platform.
+    assert arch["satellite"].tolist() == ["NOAA-20"] * 3
+    assert arch["satellite_raw"].tolist() == ["N20", "1", "N20"]
+    assert [a["type"] for a in attrs] == [0, 0, 2]
+    assert set(attrs[0]) == {"scan", "track", "bright_ti5", "type"}
+
+
+def test_generic_csv_with_mapped_columns_and_local_time() -> None:
+    cols = {"latitude": "lintang", "longitude": "bujur", "date": "waktu"}
+    frame, rejects, attrs = _one(FIX / "generic_bpbd.csv", fmt="generic", columns=cols,
+                                 naive_tz="Asia/Jakarta")
+    assert rejects == []
+    assert frame["lat"].tolist() == [-1.732, -2.103, -1.5205]
+    # Naive local times are WIB (UTC+7); an explicit offset wins.
+    assert frame["acq_time_utc"].tolist() == [
+        pd.Timestamp("2023-09-14 06:30", tz="UTC"),
+        pd.Timestamp("2023-09-15 01:10", tz="UTC"),
+        pd.Timestamp("2023-09-15 17:00", tz="UTC"),
+    ]
+    assert attrs[0] == {"sumber": "Patroli Manggala Agni", "petugas": "Rahmat", "luas_ha": 2.5}
+    assert attrs[1]["petugas"] is None
+    assert frame["confidence"].isna().all()
+    # The aliases (lintang/bujur/waktu) are found without options too, and a GenericColumns works the same.
+    again, _, _ = _one(FIX / "generic_bpbd.csv", naive_tz="Asia/Jakarta")
+    assert again["detection_key"].tolist() == frame["detection_key"].tolist()
+    typed_cols = GenericColumns(latitude="lintang", longitude="bujur", date="waktu")
+    typed, _, _ = _one(FIX / "generic_bpbd.csv", columns=typed_cols, naive_tz="Asia/Jakarta")
+    assert typed["detection_key"].tolist() == frame["detection_key"].tolist()
+
+
+def test_generic_with_separate_time_and_confidence_words() -> None:
+    text = ("y,x,tgl,jam,keyakinan,catatan\n"
+            "-1.7,114.8,2023-09-14,542,tinggi,a\n-1.8,114.9,2023-09-14,1806,l,b\n")
+    cols = {"latitude": "y", "longitude": "x", "date": "tgl", "time": "jam", "confidence": "keyakinan"}
+    frame, rejects, attrs = _one(io.StringIO(text), columns=cols)
+    assert rejects == []
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-14 05:42", tz="UTC"),
+                                              pd.Timestamp("2023-09-14 18:06", tz="UTC")]
+    assert frame["confidence"].astype(str).tolist() == ["high", "low"]
+    assert attrs == [{"catatan": "a"}, {"catatan": "b"}]
+
+
+def test_confidence_normalisation_table() -> None:
+    raw = pd.Series(["0", "29", "29.9", "30", "79", "80", "100", "l", "n", "h", "L", "nominal", "High", "x",
+                     None, "101"])
+    got = normalise_confidence(raw).tolist()
+    assert got == ["low", "low", "low", "nominal", "nominal", "high", "high", "low", "nominal", "high", "low",
+                   "nominal", "high", None, None, None]
+
+
+def test_missing_columns_named_before_any_row() -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(FIX / "viirs_missing_columns.csv")
+    msg = str(err.value)
+    assert "latitude" in msg and "acq_time" in msg
+    assert "tidak ada" in msg and "Missing" in msg
+    assert "longitude" not in msg.split("/")[0].split(":")[1]
+
+
+def test_generic_missing_mapped_column_is_named() -> None:
+    with pytest.raises(FirmsFormatError, match="tanggal_lapor"):
+        read_detections(FIX / "generic_bpbd.csv", columns={"latitude": "lintang", "longitude": "bujur",
+                                                            "date": "tanggal_lapor"})
+    with pytest.raises(FirmsFormatError, match="date"):
+        read_detections(io.StringIO("lat,lon,nama\n-1.7,114.8,a\n"))
+
+
+def test_malformed_rows_reported_by_line_and_rest_kept() -> None:
+    stream = read_detections(FIX / "viirs_malformed.csv")
+    chunks = list(stream)
+    rejects = [r for c in chunks for r in c.rejects]
+    kept = pd.concat([c.frame for c in chunks])
+    # Line 5 is blank: neither kept nor reported.
+    assert [line for line, _ in rejects] == [3, 6, 7, 8, 9]
+    reasons = dict(rejects)
+    assert "latitude" in reasons[3]
+    assert "longitude" in reasons[6]
+    assert "date" in reasons[7]          # 2023-09-31
+    assert "HHMM" in reasons[8]          # 2460
+    assert "too many fields" in reasons[9]
+    assert kept["line_no"].tolist() == [2, 4, 10]
+    assert (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (8, 3, 5)
+
+
+def test_streaming_chunks_keep_line_numbers_and_keys(tmp_path: Path) -> None:
+    src = (FIX / "viirs_malformed.csv").read_text()
+    whole, whole_rej, _ = _one(FIX / "viirs_malformed.csv")
+    small = list(read_detections(FIX / "viirs_malformed.csv", chunk_rows=2))
+    assert len(small) == 5
+    assert pd.concat([c.frame for c in small])["line_no"].tolist() == whole["line_no"].tolist()
+    assert [r for c in small for r in c.rejects] == whole_rej
+    # Same file gzip-compressed and as an open binary handle: same keys.
+    gz = tmp_path / "v.csv.gz"
+    gz.write_bytes(gzip.compress(src.encode()))
+    from_gz, _, _ = _one(gz)
+    from_bytes, _, _ = _one(io.BytesIO(src.encode()))
+    assert from_gz["detection_key"].tolist() == whole["detection_key"].tolist()
+    assert from_bytes["detection_key"].tolist() == whole["detection_key"].tolist()
+
+
+def test_same_rows_twice_same_keys_and_keys_distinguish() -> None:
+    a, _, _ = _one(FIX / "viirs_snpp_nrt.csv")
+    b, _, _ = _one(FIX / "viirs_snpp_nrt.csv")
+    assert a["detection_key"].tolist() == b["detection_key"].tolist()
+    assert a["detection_key"].is_unique
+    assert all(len(k) == 32 and int(k, 16) >= 0 for k in a["detection_key"])
+    # A duplicated row gets the same key (so the store can upsert it), a moved one does not.
+    text = (FIX / "viirs_snpp_nrt.csv").read_text().splitlines()
+    doubled = "\n".join([*text, text[1], text[1].replace("114.85502", "114.85503")]) + "\n"
+    c, _, _ = _one(io.StringIO(doubled))
+    keys = c["detection_key"].tolist()
+    assert keys[4] == keys[0]
+    assert keys[5] != keys[0]
+    # NOAA-20 written "N20" and "1" at the same place and time is the same detection.
+    arch, _, _ = _one(io.StringIO(
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+        "bright_ti5,frp,daynight\n"
+        "-2.2,114.6,340,0.4,0.4,2019-09-20,514,N20,VIIRS,n,2,296,7,D\n"
+        "-2.2,114.6,340,0.4,0.4,2019-09-20,514,1,VIIRS,n,2.0NRT,296,7,D\n"))
+    assert arch["detection_key"].iloc[0] == arch["detection_key"].iloc[1]
+
+
+def test_area_filters() -> None:
+    lon = np.array([114.8, 116.0, 114.5, np.nan])
+    lat = np.array([-1.7, -1.7, -2.7, -1.7])
+    assert in_bbox(lon=lon, lat=lat, bbox=(114.5, -2.7, 115.5, -1.2)).tolist() == [True, False, True, False]
+    tri = shapely.Polygon([(114.0, -3.0), (115.0, -3.0), (115.0, -1.0)])
+    assert in_area(lon=lon, lat=lat, area=tri).tolist() == [True, False, True, False]
+    assert in_area(lon=np.array([114.2]), lat=np.array([-1.5]), area=tri).tolist() == [False]
+
+
+@pytest.fixture(scope="module")
+def locator():  # noqa: ANN201
+    from geo.layers import read_bundled_layers
+    from geo.locate import Locator
+
+    return Locator.from_layers(read_bundled_layers())
+
+
+def test_tag_detections_inside_border_and_outside(locator) -> None:  # noqa: ANN001
+    text = (
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+        "bright_ti5,frp,daynight\n"
+        "-1.73,114.85,331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\n"  # Hilir Seper (Dusun Selatan)
+        "-1.95,114.60,331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\n"  # Kapuas, ~2 km out
+        "-1.00,115.60,331,0.4,0.4,2023-09-14,542,N,VIIRS,h,2.0NRT,297,4,D\n"  # Barito Utara, ~35 km away
+    )
+    chunk = next(iter(read_detections(io.StringIO(text))))
+    tagged = tag_detections(chunk, locator=locator)
+    f = tagged.frame
+    assert f["zone"].tolist() == ["inside", "border", "outside"]
+    assert f["desa_name"].iloc[0] == "Hilir Seper"
+    assert f["kecamatan_name"].iloc[0] == "Dusun Selatan"
+    assert f["desa_code"].iloc[1] is None and f["desa_code"].iloc[2] is None
+    assert f["kabupaten_name"].tolist()[1:] == ["Kabupaten Kapuas", "Kabupaten Barito Utara"]
+    assert f["border_distance_m"].iloc[0] == 0.0
+    assert 1_000 < f["border_distance_m"].iloc[1] < 10_000
+    assert f["nearest_desa_code"].iloc[1].startswith("62.04.")
+    assert np.isnan(f["border_distance_m"].iloc[2]) and f["nearest_desa_code"].iloc[2] is None
+    # A tighter limit turns the border row into an outside row.
+    tight = tag_detections(chunk, locator=locator, max_outside_m=1_000).frame
+    assert tight["zone"].tolist() == ["inside", "outside", "outside"]
