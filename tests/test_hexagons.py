@@ -1,0 +1,161 @@
+"""H3 cells, per-cell aggregation, persistence runs and Getis-Ord Gi* hotspots."""
+
+from __future__ import annotations
+
+import json
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.clusters import getis_ord
+from geo.firms import read_detections
+from geo.hexagons import (
+    aggregate_cells,
+    cells_from_lonlat,
+    cells_from_lonlat_h3,
+    cells_from_str,
+    cells_geojson,
+    cells_to_str,
+    disk_cells,
+    local_days,
+    merge_aggregates,
+    neighbour_pairs,
+    persistence,
+)
+from tests.test_firms import FIX
+
+
+@pytest.mark.parametrize("res", [5, 6, 7, 8, 9])
+def test_cells_match_h3_reference(res: int) -> None:
+    rng = np.random.default_rng(res)
+    lon = rng.uniform(114.5, 115.5, 500)
+    lat = rng.uniform(-2.7, -1.2, 500)
+    cells = cells_from_lonlat(lon=lon, lat=lat, res=res)
+    assert cells.dtype == np.uint64
+    ref = [h3.latlng_to_cell(y, x, res) for x, y in zip(lon, lat, strict=True)]
+    assert cells_to_str(cells).tolist() == ref
+    assert (cells_from_lonlat_h3(lon=lon, lat=lat, res=res) == cells).all()
+    assert (cells_from_str(ref) == cells).all()
+
+
+def test_resolution_outside_5_9_refused() -> None:
+    with pytest.raises(ValueError, match="5..9"):
+        cells_from_lonlat(lon=np.array([114.8]), lat=np.array([-1.7]), res=10)
+
+
+def test_aggregation_counts_frp_and_max_confidence() -> None:
+    frame = pd.concat([c.frame for c in read_detections(FIX / "viirs_snpp_nrt.csv")], ignore_index=True)
+    cells = cells_from_lonlat(lon=frame["lon"].to_numpy(), lat=frame["lat"].to_numpy(), res=7)
+    agg = aggregate_cells(cells=cells, frp=frame["frp"].to_numpy(), confidence=frame["confidence"].to_numpy(),
+                          acq_time_utc=frame["acq_time_utc"])
+    # Rows 1-2 are 500 m apart near Buntok (one res-7 cell), rows 3 and 4 are far from them and each other.
+    assert cells[0] == cells[1] and len(set(cells.tolist())) == 3
+    by_cell = agg.set_index("cell")
+    first = by_cell.loc[cells[0]]
+    assert first["count"] == 2
+    assert first["frp_sum"] == pytest.approx(4.21 + 11.87)
+    assert first["max_confidence"] == "high"
+    assert by_cell.loc[cells[2], "max_confidence"] == "low"
+    assert agg["count"].sum() == 4
+    assert first["first_seen"] == pd.Timestamp("2023-09-14 05:42", tz="UTC")
+    # Aggregating two halves and merging equals aggregating the whole.
+    frp, conf, when = frame["frp"].to_numpy(), frame["confidence"].to_numpy(), frame["acq_time_utc"]
+    halves = [aggregate_cells(cells=cells[s], frp=frp[s], confidence=conf[s], acq_time_utc=when[s])
+              for s in (slice(0, 1), slice(1, 4))]
+    merged = merge_aggregates(halves)
+    pd.testing.assert_frame_equal(merged[agg.columns], agg)
+
+
+def test_geojson_polygons_contain_their_points() -> None:
+    lon, lat = np.array([114.855, 115.21]), np.array([-1.732, -1.52])
+    cells = cells_from_lonlat(lon=lon, lat=lat, res=8)
+    agg = aggregate_cells(cells=cells, frp=np.array([1.0, 2.0]))
+    fc = json.loads(json.dumps(cells_geojson(agg)))
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 2
+    import shapely
+
+    for feat in fc["features"]:
+        poly = shapely.geometry.shape(feat["geometry"])
+        assert feat["properties"]["h3"] == feat["id"]
+        inside = [poly.contains(shapely.Point(x, y)) for x, y in zip(lon, lat, strict=True)]
+        assert sum(inside) == 1  # [lon, lat] order: swapped coordinates would contain neither point
+        assert 0.5 < shapely.area(poly) / (0.007 ** 2) < 2.5  # a res-8 cell is ~0.7 km^2
+
+
+def test_neighbour_pairs_are_grid_neighbours() -> None:
+    centre = h3.str_to_int(h3.latlng_to_cell(-1.73, 114.85, 8))
+    disk = disk_cells(np.array([centre], dtype=np.uint64), k=2)
+    assert len(disk) == 19
+    i, j = neighbour_pairs(disk, k=1)
+    assert len(i) == 2 * 42  # 19-cell hexagon patch has 42 internal edges, each counted both ways
+    assert all(h3.grid_distance(h3.int_to_str(int(disk[a])), h3.int_to_str(int(disk[b]))) == 1
+               for a, b in zip(i, j, strict=True))
+
+
+def test_persistence_runs() -> None:
+    days = np.array(["2023-09-01", "2023-09-02", "2023-09-03", "2023-09-05", "2023-09-06", "2023-09-06",
+                     "2023-09-02", "2023-09-06", "2023-09-03", "2023-09-04"], dtype="datetime64[D]")
+    cells = np.array(["a", "a", "a", "a", "a", "a", "b", "b", "c", "c"], dtype=object)
+    out = persistence(cells, days).set_index("cell")
+    assert out.loc["a", "days_burned"] == 5          # the duplicate 09-06 counts once
+    assert out.loc["a", "longest_run"] == 3          # 01-03
+    assert out.loc["a", "current_run"] == 2          # 05-06, ending on the latest day
+    assert out.loc["b", "longest_run"] == 1 and out.loc["b", "current_run"] == 1
+    assert out.loc["c", "longest_run"] == 2 and out.loc["c", "current_run"] == 0
+    assert out.loc["c", "last_day"] == np.datetime64("2023-09-04")
+    later = persistence(cells, days, as_of=np.datetime64("2023-09-07")).set_index("cell")
+    assert (later["current_run"] == 0).all()
+
+
+def test_local_days_use_wib() -> None:
+    t = pd.DatetimeIndex(["2023-09-14 16:59", "2023-09-14 17:00"], tz="UTC")
+    assert local_days(t).astype(str).tolist() == ["2023-09-14", "2023-09-15"]
+
+
+def test_getis_ord_flags_planted_cluster_as_hot() -> None:
+    rng = np.random.default_rng(7)
+    background_lon = rng.uniform(114.5, 115.5, 300)
+    background_lat = rng.uniform(-2.7, -1.2, 300)
+    cluster_lon = rng.normal(114.85, 0.015, 600)
+    cluster_lat = rng.normal(-1.73, 0.015, 600)
+    lon, lat = np.r_[background_lon, cluster_lon], np.r_[background_lat, cluster_lat]
+    cells = cells_from_lonlat(lon=lon, lat=lat, res=7)
+    agg = aggregate_cells(cells=cells)
+    g = getis_ord(cells=agg["cell"].to_numpy(), values=agg["count"].to_numpy().astype(float))
+    centre = h3.str_to_int(h3.latlng_to_cell(-1.73, 114.85, 7))
+    row = g.set_index("cell").loc[np.uint64(centre)]
+    assert row["cls"] == "hot99" and row["z"] > 2.576 and row["p"] < 0.01
+    hot = g[g["cls"].isin(["hot95", "hot99"])]
+    # Every significant hot cell lies within a few cells of the planted cluster; the background is not hot.
+    dist = [h3.grid_distance(h3.int_to_str(int(c)), h3.int_to_str(centre)) for c in hot["cell"]]
+    assert len(hot) >= 5 and max(dist) <= 4
+    lonely = agg["cell"].to_numpy()[agg["count"].to_numpy() == 1]
+    far = [c for c in lonely if h3.grid_distance(h3.int_to_str(int(c)), h3.int_to_str(centre)) > 10]
+    assert (g.set_index("cell").loc[far, "cls"] == "ns").all()
+
+
+def test_getis_ord_permutation_agrees_on_the_cluster() -> None:
+    rng = np.random.default_rng(3)
+    lon = np.r_[rng.uniform(114.5, 115.5, 200), rng.normal(115.2, 0.01, 300)]
+    lat = np.r_[rng.uniform(-2.7, -1.2, 200), rng.normal(-1.52, 0.01, 300)]
+    agg = aggregate_cells(cells=cells_from_lonlat(lon=lon, lat=lat, res=7))
+    g = getis_ord(cells=agg["cell"].to_numpy(), values=agg["count"].to_numpy(), method="permutation",
+                  permutations=199, seed=1)
+    centre = np.uint64(h3.str_to_int(h3.latlng_to_cell(-1.52, 115.2, 7)))
+    assert g.set_index("cell").loc[centre, "cls"] in ("hot95", "hot99")
+
+
+def test_getis_ord_tiny_and_flat_inputs_are_not_significant() -> None:
+    one = cells_from_lonlat(lon=np.array([114.85]), lat=np.array([-1.73]), res=7)
+    g = getis_ord(cells=one, values=np.array([5.0]), pad_ring=0)
+    assert g["cls"].tolist() == ["ns"] and g["z"].isna().all()
+    two = cells_from_lonlat(lon=np.array([114.85, 115.2]), lat=np.array([-1.73, -1.52]), res=7)
+    assert getis_ord(cells=two, values=np.array([1.0, 9.0]), pad_ring=0)["cls"].tolist() == ["ns", "ns"]
+    empty = getis_ord(cells=np.empty(0, dtype=np.uint64), values=np.empty(0))
+    assert len(empty) == 0
+    flat = disk_cells(one, k=2)
+    assert (getis_ord(cells=flat, values=np.ones(len(flat)), pad_ring=0)["cls"] == "ns").all()
+    with pytest.raises(ValueError, match="unique"):
+        getis_ord(cells=np.r_[one, one], values=np.array([1.0, 2.0]))
