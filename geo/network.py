@@ -209,7 +209,9 @@ class TravelNetwork:
         idx = np.arange(len(self.piece_u)) if pieces is None else np.asarray(pieces, dtype=np.int64)
         starts, ends = self.piece_offsets[idx], self.piece_offsets[idx + 1]
         rows = _ragged_ranges(starts, ends - starts)
-        geoms = shapely.linestrings(self.piece_coords[rows], indices=np.repeat(np.arange(len(idx)), ends - starts))
+        geoms = shapely.linestrings(
+            self.piece_coords[rows], indices=np.repeat(np.arange(len(idx)), ends - starts)
+        )
         if crs != UTM50S:
             geoms = project_geometries(geoms, src=UTM50S, dst=crs)
         return geoms
@@ -224,7 +226,7 @@ class TravelNetwork:
         return geoms
 
     def with_closed_edges(self, mask: np.ndarray, *, modes: tuple[str, ...] = ("road",)) -> TravelNetwork:
-        """A network with the masked edges of the given modes closed too (default: roads only, boats unaffected)."""
+        """A network with the masked edges of the given modes closed too (default roads; boats unaffected)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (self.n_edges,):
             raise ValueError(
@@ -259,7 +261,9 @@ def _broadcast(value: Any, n: int, *, name: str, dtype: Any) -> np.ndarray:
     if arr.ndim == 0:
         return np.full(n, arr.item(), dtype=dtype)
     if arr.shape != (n,):
-        raise ValueError(f"'{name}' harus sepanjang lines / must have the length of lines ({n}), got {arr.shape}")
+        raise ValueError(
+            f"'{name}' harus sepanjang lines / must have the length of lines ({n}), got {arr.shape}"
+        )
     return arr
 
 
@@ -306,11 +310,17 @@ def build_network(
     line_source = _broadcast(source, n, name="source", dtype=object).astype(str)
     bad_source = np.setdiff1d(np.unique(line_source), SOURCES)
     if len(bad_source):
-        raise ValueError(f"Sumber tidak dikenal / Unknown source: {bad_source.tolist()} (pakai / use {SOURCES})")
+        raise ValueError(
+            f"Sumber tidak dikenal / Unknown source: {bad_source.tolist()} (pakai / use {SOURCES})"
+        )
     line_factor = (
-        np.ones(n) if length_factor is None else _broadcast(length_factor, n, name="length_factor", dtype=float)
+        np.ones(n)
+        if length_factor is None
+        else _broadcast(length_factor, n, name="length_factor", dtype=float)
     )
-    line_name = np.full(n, "", dtype=object) if name is None else _broadcast(name, n, name="name", dtype=object)
+    line_name = (
+        np.full(n, "", dtype=object) if name is None else _broadcast(name, n, name="name", dtype=object)
+    )
 
     parts, part_line = shapely.get_parts(lines, return_index=True)
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING) & ~shapely.is_empty(parts)
@@ -471,7 +481,9 @@ def _profile_graph(net: TravelNetwork, prof: Profile) -> ProfileGraph:
     )
 
 
-def snap_xy(network: TravelNetwork, *, x: np.ndarray, y: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def snap_xy(
+    network: TravelNetwork, *, x: np.ndarray, y: np.ndarray, mode: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest node usable by ``mode`` for UTM 50S points: (node ids, distance m); -1/inf when none."""
     prof = network.profile(mode)
     x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
@@ -485,7 +497,9 @@ def snap_xy(network: TravelNetwork, *, x: np.ndarray, y: np.ndarray, mode: str) 
     return node, dist
 
 
-def snap(network: TravelNetwork, *, lon: np.ndarray, lat: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+def snap(
+    network: TravelNetwork, *, lon: np.ndarray, lat: np.ndarray, mode: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest node usable by ``mode`` for WGS84 points: (node ids, distance m); -1/inf when none."""
     x, y = transformer(src=WGS84, dst=UTM50S).transform(
         np.atleast_1d(np.asarray(lon, dtype=float)), np.atleast_1d(np.asarray(lat, dtype=float))
@@ -521,15 +535,14 @@ def derive_network(
     detour_factor: float = 1.3,
     adjacency_tolerance_m: float = 30.0,
     landing_max_m: float = 3000.0,
-    landing_walk_m: float = 300.0,
 ) -> NetworkLines:
     """Approximate network from village polygons and the river, for ``build_network(**lines)``.
 
     * ``derived`` road links between representative points of desa that touch (within
       ``adjacency_tolerance_m``, because simplified polygons leave slivers), lengthened by ``detour_factor``;
-    * for every desa within ``landing_max_m`` of the river: a derived village road from its representative
-      point toward the nearest river point, ending in a walked ``landing`` (at least ``landing_walk_m``,
-      or the desa's own distance from the river when larger);
+    * for every desa whose polygon lies within ``landing_max_m`` of the river: a walked ``landing`` from its
+      representative point to the river point nearest to it (long for big riverside desa whose centre
+      lies inland: the walk is what a boat crew faces there);
     * the river lines, with a vertex inserted at every landing so the landings connect.
 
     All lines are in UTM 50S and marked ``source='derived'``.
@@ -560,21 +573,9 @@ def derive_network(
         which = d_rep[near].argmin(axis=1)
         along = shapely.line_locate_point(rivers[which], rep[near])
         jetty = shapely.get_coordinates(shapely.line_interpolate_point(rivers[which], along))
-        gap = d_rep[near, which]
-        walk = np.minimum(gap, np.maximum(landing_walk_m, d_poly[near]))
-        frac = np.where(gap > 0, 1.0 - walk / np.where(gap > 0, gap, 1.0), 0.0)
-        start = rep_xy[near]
-        kerb = start + (jetty - start) * frac[:, None]
-        has_road = gap - walk > MERGE_TOLERANCE_M * 2
-        access = shapely.linestrings(
-            np.stack([start[has_road], kerb[has_road]], axis=1).reshape(-1, 2),
-            indices=np.repeat(np.arange(int(has_road.sum())), 2),
-        )
-        landing_from = np.where(has_road[:, None], kerb, start)
         landings = shapely.linestrings(
-            np.stack([landing_from, jetty], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(len(near)), 2)
+            np.stack([rep_xy[near], jetty], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(len(near)), 2)
         )
-        access_names = np.char.add(codes[near][has_road].astype(str), "|jetty").astype(object)
         landing_names = np.char.add(codes[near].astype(str), "|landing").astype(object)
         # Insert each jetty as a vertex of its river line (vertices first on ties, then landings).
         rxy, rline = shapely.get_coordinates(rivers, return_index=True)
@@ -592,21 +593,18 @@ def derive_network(
         order = np.lexsort((tie, all_pos, all_line))
         rivers = shapely.linestrings(all_xy[order], indices=all_line[order])
     else:
-        access = landings = np.zeros(0, dtype=object)
-        access_names = landing_names = np.zeros(0, dtype=object)
+        landings = landing_names = np.zeros(0, dtype=object)
     river_names = np.array([f"river|{i}" for i in range(len(rivers))], dtype=object)
 
-    lines = np.concatenate([links, access, landings, rivers]).astype(object)
+    lines = np.concatenate([links, landings, rivers]).astype(object)
     kind = np.concatenate(
         [
-            np.full(len(links) + len(access), "derived", dtype=object),
+            np.full(len(links), "derived", dtype=object),
             np.full(len(landings), "landing", dtype=object),
             np.full(len(rivers), "river", dtype=object),
         ]
     )
-    factor = np.concatenate(
-        [np.full(len(links) + len(access), detour_factor), np.ones(len(landings) + len(rivers))]
-    )
+    factor = np.concatenate([np.full(len(links), detour_factor), np.ones(len(landings) + len(rivers))])
     return NetworkLines(
         lines=lines,
         kind=kind,
@@ -614,6 +612,6 @@ def derive_network(
         speed_kmh=None,
         source=np.full(len(lines), "derived", dtype=object),
         length_factor=factor,
-        name=np.concatenate([link_names, access_names, landing_names, river_names]),
+        name=np.concatenate([link_names, landing_names, river_names]),
         crs=UTM50S,
     )

@@ -1,0 +1,311 @@
+"""Nearest units by travel time: hand-computed ETAs, one-way streets, floods, boats and bad cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from geo.crs import UTM50S, project_geometries, to_wgs84
+from geo.network import ROAD_SPEED_KMH, TravelNetwork, build_network, derive_network, edges_crossing
+from geo.routing import Ranking, rank_units
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+X0, Y0 = 500_000.0, 9_800_000.0  # UTM 50S, near Buntok
+KMH = 1 / 3.6
+
+
+@pytest.fixture(scope="session")
+def barsel() -> dict:
+    """The derived Barito Selatan network with desa representative points (UTM and lon/lat)."""
+    desa = pyogrio.read_dataframe(DATA / "boundaries" / "barsel_desa.geojson")
+    river = pyogrio.read_dataframe(DATA / "hydro" / "barito_river_ne10m.geojson")
+    net = build_network(
+        **derive_network(
+            desa=desa.geometry.values, desa_codes=desa["kode"].to_numpy(), river_lines=river.geometry.values
+        )
+    )
+    desa_utm = project_geometries(desa.geometry.values, dst=UTM50S)
+    rep = shapely.get_coordinates(shapely.point_on_surface(desa_utm))
+    lon, lat = to_wgs84(rep[:, 0], rep[:, 1])
+    river_utm = shapely.union_all(project_geometries(river.geometry.values, dst=UTM50S))
+    return {
+        "net": net,
+        "codes": desa["kode"].to_numpy(),
+        "desa_utm": desa_utm,
+        "river_utm": river_utm,
+        "rep_lon": lon,
+        "rep_lat": lat,
+    }
+
+
+def _ll(x: float, y: float) -> tuple[float, float]:
+    lon, lat = to_wgs84(np.array([X0 + x]), np.array([Y0 + y]))
+    return float(lon[0]), float(lat[0])
+
+
+def _units(rows: list[tuple[str, str, str, float, float]]) -> dict:
+    """Unit arrays from (id, type, mode, x, y) rows with x/y in metres from (X0, Y0)."""
+    lonlat = [_ll(x, y) for *_, x, y in rows]
+    return {
+        "unit_ids": np.array([r[0] for r in rows], dtype=object),
+        "unit_types": np.array([r[1] for r in rows], dtype=object),
+        "unit_modes": np.array([r[2] for r in rows], dtype=object),
+        "unit_lon": np.array([p[0] for p in lonlat]),
+        "unit_lat": np.array([p[1] for p in lonlat]),
+    }
+
+
+def _rank(net: TravelNetwork, at: tuple[float, float], rows: list, **kw) -> Ranking:
+    lon, lat = _ll(*at)
+    return rank_units(net, incident_lon=lon, incident_lat=lat, **_units(rows), **kw)
+
+
+@pytest.fixture(scope="module")
+def triangle() -> TravelNetwork:
+    """A (0,0) -> B (1000,0) one-way primary; back from B to A only via C on two-way residential roads.
+
+    An island road 20 km away is not connected to anything.
+    """
+    cx, cy = 500.0, 1000.0 * np.sqrt(3) / 2
+    lines = [
+        shapely.LineString([(X0, Y0), (X0 + 1000, Y0)]),
+        shapely.LineString([(X0 + 1000, Y0), (X0 + cx, Y0 + cy)]),
+        shapely.LineString([(X0 + cx, Y0 + cy), (X0, Y0)]),
+        shapely.LineString([(X0 + 20_000, Y0), (X0 + 21_000, Y0)]),
+    ]
+    return build_network(
+        lines=np.array(lines, dtype=object),
+        kind=np.array(["primary", "residential", "residential", "residential"]),
+        oneway=np.array([True, False, False, False]),
+        crs=UTM50S,
+    )
+
+
+def test_oneway_eta_matches_hand_computation(triangle: TravelNetwork) -> None:
+    # With the one-way A -> B: 1000 m at 50 km/h.
+    res = _rank(triangle, (1000, 0), [("a", "damkar", "road", 0, 0)])
+    (u,) = res.by_type["damkar"]
+    assert u.eta_s == pytest.approx(1000 / (ROAD_SPEED_KMH["primary"] * KMH), abs=0.05)
+    assert u.distance_m == pytest.approx(1000.0, abs=0.01)
+    assert [leg.mode for leg in u.legs if leg.distance_m > 0.01] == ["road"]
+    # Against it, B -> C -> A: 2000 m at 20 km/h.
+    res = _rank(triangle, (0, 0), [("b", "damkar", "road", 1000, 0)])
+    (u,) = res.by_type["damkar"]
+    assert u.eta_s == pytest.approx(2000 / (ROAD_SPEED_KMH["residential"] * KMH), abs=0.05)
+    assert u.distance_m == pytest.approx(2000.0, abs=0.01)
+    coords = np.array(u.route["coordinates"])
+    assert len(coords) >= 3  # goes round via C, not straight back along the one-way
+    assert coords[:, 1].max() > _ll(500, 800)[1]
+
+
+def test_offnetwork_stretch_counts_at_slow_speed(triangle: TravelNetwork) -> None:
+    # Unit 300 m south of A (off-network), incident at B: 300 m at 15 km/h, then the one-way.
+    res = _rank(triangle, (1000, 0), [("a", "damkar", "road", 0, -300)])
+    (u,) = res.by_type["damkar"]
+    assert u.unit_snap_m == pytest.approx(300.0, abs=0.5)
+    assert u.eta_s == pytest.approx(300 / (15 * KMH) + 1000 / (50 * KMH), abs=0.5)
+    assert sum(leg.time_s for leg in u.legs) == pytest.approx(u.eta_s)
+    assert u.route["coordinates"][0] == pytest.approx(list(_ll(0, -300)), abs=1e-6)
+    assert u.route["coordinates"][-1] == pytest.approx(list(_ll(1000, 0)), abs=1e-6)
+
+
+def test_ranking_orders_by_eta_not_straight_line(triangle: TravelNetwork) -> None:
+    # Incident at A. Unit at B is 1000 m away in a straight line but must go round (360 s); a unit at
+    # C is 1000 m too, on a direct residential road (180 s); a unit 1400 m west... is off the graph.
+    rows = [
+        ("b", "ambulans", "road", 1000, 0),
+        ("c", "ambulans", "road", 500, 866),
+        ("island", "ambulans", "road", 20_500, 0),
+    ]
+    res = _rank(triangle, (0, 0), rows, k=3)
+    assert [u.unit_id for u in res.by_type["ambulans"]] == ["c", "b"]
+    assert [u.rank for u in res.by_type["ambulans"]] == [1, 2]
+    assert [(u.unit_id, u.reason) for u in res.unreachable] == [("island", "disconnected")]
+    assert "disconnected" in res.unreachable[0].message
+
+
+def test_unit_and_incident_too_far_from_network(triangle: TravelNetwork) -> None:
+    res = _rank(
+        triangle,
+        (0, 0),
+        [("far", "bpbd", "road", 0, -5000), ("near", "bpbd", "road", 0, -50)],
+        max_snap_m=2000,
+    )
+    assert [u.unit_id for u in res.by_type["bpbd"]] == ["near"]
+    assert [(u.unit_id, u.reason) for u in res.unreachable] == [("far", "unit_off_network")]
+    res = _rank(triangle, (0, -30_000), [("near", "bpbd", "road", 0, 0)], max_snap_m=2000)
+    assert res.by_type == {"bpbd": []}
+    assert [(u.unit_id, u.reason) for u in res.unreachable] == [("near", "incident_off_network")]
+    # A boat on a network without water: incident unreachable by boat, never a crash.
+    res = _rank(triangle, (0, 0), [("boat", "perahu", "river", 0, 0)])
+    assert [(u.unit_id, u.reason) for u in res.unreachable] == [("boat", "incident_off_network")]
+
+
+def test_zero_units_and_types_without_units(triangle: TravelNetwork) -> None:
+    res = _rank(triangle, (0, 0), [])
+    assert res.by_type == {} and res.unreachable == []
+    res = _rank(triangle, (0, 0), [], types=["damkar", "polisi"])
+    assert res.by_type == {"damkar": [], "polisi": []}
+    res = _rank(triangle, (0, 0), [("b", "damkar", "road", 1000, 0)], types=["polisi"])
+    assert res.by_type == {"polisi": []}
+    with pytest.raises(ValueError, match="Unknown travel mode"):
+        _rank(triangle, (0, 0), [("h", "damkar", "helicopter", 0, 0)])
+
+
+def test_flood_zone_changes_the_ranking() -> None:
+    # Incident I at (0,0). Unit A 2 km east on a direct road, with a 12 km loop as the only other way;
+    # unit B 3 km west on a direct road. A flood over A's direct road makes B first.
+    lines = [
+        shapely.LineString([(X0, Y0), (X0 + 2000, Y0)]),
+        shapely.LineString([(X0 + 2000, Y0), (X0 + 2000, Y0 + 5000), (X0, Y0 + 5000), (X0, Y0)]),
+        shapely.LineString([(X0, Y0), (X0 - 3000, Y0)]),
+    ]
+    net = build_network(lines=np.array(lines, dtype=object), kind=np.array(["secondary"] * 3), crs=UTM50S)
+    rows = [("A", "damkar", "road", 2000, 0), ("B", "damkar", "road", -3000, 0)]
+    before = _rank(net, (0, 0), rows)
+    assert [u.unit_id for u in before.by_type["damkar"]] == ["A", "B"]
+    zone = shapely.box(X0 + 300, Y0 - 200, X0 + 700, Y0 + 200)
+    mask = edges_crossing(net, polygons=np.array([zone]), crs=UTM50S)
+    assert mask.sum() == 2  # both directions of the direct road, nothing else
+    after = _rank(net, (0, 0), rows, closed_edges=mask)
+    assert [u.unit_id for u in after.by_type["damkar"]] == ["B", "A"]
+    a = after.by_type["damkar"][1]
+    assert a.distance_m == pytest.approx(12_000.0, abs=1.0)
+    assert a.eta_s == pytest.approx(12_000 / (40 * KMH), abs=1.0)
+
+
+def test_buntok_unit_beats_jenamas_unit_to_buntok(barsel: dict) -> None:
+    codes = list(barsel["codes"])
+    bk, jn = codes.index("62.04.06.1008"), codes.index("62.04.01.1003")  # Buntok Kota, Rantau Kujang
+    res = rank_units(
+        barsel["net"],
+        incident_lon=114.84,
+        incident_lat=-1.71,
+        unit_ids=np.array(["jenamas", "buntok"], dtype=object),
+        unit_types=np.array(["ambulans", "ambulans"]),
+        unit_modes=np.array(["road", "road"]),
+        unit_lon=barsel["rep_lon"][[jn, bk]],
+        unit_lat=barsel["rep_lat"][[jn, bk]],
+        k=2,
+    )
+    first, second = res.by_type["ambulans"]
+    assert (first.unit_id, second.unit_id) == ("buntok", "jenamas")
+    assert first.eta_s < 900 < 3600 < second.eta_s
+    assert second.distance_m > second.straight_line_m  # the network never beats the crow
+    assert first.sources == ["derived"]
+
+
+def _boats_from_buntok(barsel: dict, lon: float, lat: float) -> Ranking:
+    """A speedboat and a klotok waiting at the river point nearest Buntok Kota."""
+    bk = list(barsel["codes"]).index("62.04.06.1008")
+    rep = shapely.point_on_surface(barsel["desa_utm"][bk])
+    jetty = shapely.get_coordinates(shapely.shortest_line(rep, barsel["river_utm"]))[1]
+    jlon, jlat = to_wgs84(jetty[:1], jetty[1:])
+    return rank_units(
+        barsel["net"],
+        incident_lon=lon,
+        incident_lat=lat,
+        unit_ids=np.array(["speedboat", "klotok"], dtype=object),
+        unit_types=np.array(["perahu", "perahu"]),
+        unit_modes=np.array(["river", "river:klotok"]),
+        unit_lon=np.r_[jlon, jlon],
+        unit_lat=np.r_[jlat, jlat],
+        k=2,
+    )
+
+
+def test_boat_from_buntok_reaches_every_riverside_desa(barsel: dict) -> None:
+    codes = barsel["codes"]
+    riverside = np.flatnonzero(shapely.distance(barsel["desa_utm"], barsel["river_utm"]) == 0)
+    assert len(riverside) >= 30
+    # An incident on the river bank inside each riverside desa.
+    bank = shapely.get_coordinates(
+        shapely.point_on_surface(shapely.intersection(barsel["desa_utm"][riverside], barsel["river_utm"]))
+    )
+    lon, lat = to_wgs84(bank[:, 0], bank[:, 1])
+    for i, code in enumerate(codes[riverside].tolist()):
+        res = _boats_from_buntok(barsel, float(lon[i]), float(lat[i]))
+        assert res.unreachable == [], code
+        fast, slow = res.by_type["perahu"]
+        assert (fast.unit_id, slow.unit_id) == ("speedboat", "klotok")
+        assert slow.eta_s > fast.eta_s or fast.distance_m < 1.0
+        assert fast.incident_snap_m < 1100.0  # river nodes at most ~2 km apart
+        assert {leg.mode for leg in fast.legs} <= {"river", "offnetwork", "landing"}
+        assert fast.eta_s < 12 * 3600, code
+
+
+def test_boat_lands_at_villages_near_the_river(barsel: dict) -> None:
+    # Villages whose centre is within 3 km of the river: the boat ends with a walked landing.
+    rep = shapely.points(*to_utm_xy_all(barsel))
+    near = np.flatnonzero(shapely.distance(rep, barsel["river_utm"]) < 3000)
+    assert len(near) >= 20
+    bk = list(barsel["codes"]).index("62.04.06.1008")
+    for i in near.tolist():
+        res = _boats_from_buntok(barsel, float(barsel["rep_lon"][i]), float(barsel["rep_lat"][i]))
+        fast = res.by_type["perahu"][0]
+        assert fast.incident_snap_m < 1.0  # the village's own landing node
+        legs = [leg.mode for leg in fast.legs if leg.distance_m > 1.0]
+        assert legs[-1] == "landing" or i == bk
+        assert "river" in legs or i == bk
+
+
+def test_bounded_search_agrees_with_full_dijkstra(barsel: dict) -> None:
+    """The expanding budget must return exactly the k best of each type a full search would."""
+    net: TravelNetwork = barsel["net"]
+    rng = np.random.default_rng(7)
+    n = 80
+    pick = rng.integers(0, 93, n)
+    lon = barsel["rep_lon"][pick] + rng.normal(0, 0.01, n)
+    lat = barsel["rep_lat"][pick] + rng.normal(0, 0.01, n)
+    utype = rng.choice(["damkar", "ambulans", "bpbd", "perahu"], n)
+    umode = np.where(utype == "perahu", "river", "road")
+    road = net.profiles["road"]
+    for j in rng.integers(0, 93, 8).tolist():
+        res = rank_units(
+            net,
+            incident_lon=float(barsel["rep_lon"][j]),
+            incident_lat=float(barsel["rep_lat"][j]),
+            unit_ids=np.arange(n),
+            unit_types=utype,
+            unit_modes=umode,
+            unit_lon=lon,
+            unit_lat=lat,
+            k=3,
+            max_snap_m=50_000,
+        )
+        # Reference for road units: a full unbounded search for each unit from its own node.
+        inc = road.nodes[road.tree.query_nearest(shapely.points(*to_utm_xy(barsel, j)))[0]]
+        for t in ("damkar", "ambulans", "bpbd"):
+            idx = np.flatnonzero(utype == t)
+            got = [u.unit_id for u in res.by_type[t]]
+            ref_eta = []
+            for i in idx.tolist():
+                ux, uy = to_utm_point(lon[i], lat[i])
+                ti, d = road.tree.query_nearest(shapely.points(ux, uy), return_distance=True)
+                times = dijkstra(road.forward, indices=road.nodes[ti[0]])
+                ref_eta.append(d[0] / (15 * KMH) + times[inc] + res.incident_snap_m["road"] / (15 * KMH))
+            ref = idx[np.argsort(ref_eta, kind="stable")][:3]
+            assert got == ref.tolist()
+            assert [u.eta_s for u in res.by_type[t]] == pytest.approx(np.sort(ref_eta)[:3], rel=1e-9)
+
+
+def to_utm_point(lon: float, lat: float) -> tuple[float, float]:
+    from geo.crs import to_utm
+
+    x, y = to_utm(np.array([lon]), np.array([lat]))
+    return float(x[0]), float(y[0])
+
+
+def to_utm_xy_all(barsel: dict) -> tuple[np.ndarray, np.ndarray]:
+    from geo.crs import to_utm
+
+    return to_utm(barsel["rep_lon"], barsel["rep_lat"])
+
+
+def to_utm_xy(barsel: dict, j: int) -> tuple[float, float]:
+    return to_utm_point(float(barsel["rep_lon"][j]), float(barsel["rep_lat"][j]))
