@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.crs import UTM50S, WGS84, transformer
@@ -103,66 +102,115 @@ def _covered(prof: ProfileGraph, dist: np.ndarray, source: int) -> bool:
     return not bool((rows & ~reached[rev.indices]).any())
 
 
-def _route(
+@dataclass(frozen=True)
+class _Path:
+    """Network part of one chosen unit's route (internal)."""
+
+    legs: list[Leg]
+    route: dict[str, Any]
+    distance_m: float
+    sources: list[str]
+
+
+def _paths(
     net: TravelNetwork,
     prof: ProfileGraph,
     pred: np.ndarray,
     *,
-    start: int,
+    starts: np.ndarray,
     target: int,
     unit_xy: np.ndarray,
     incident_xy: np.ndarray,
     offnetwork_ms: float,
-) -> tuple[list[Leg], dict[str, Any], float, list[str]]:
-    """Legs, GeoJSON route, network distance and sources from a unit's node to the incident's node."""
-    path = [start]
-    cur = start
-    while cur != target:  # k short walks over the predecessor array; the search itself is compiled
-        cur = int(pred[cur])
-        path.append(cur)
-    nodes = np.asarray(path, dtype=np.int64)
-    pos = np.searchsorted(prof.keys, nodes[:-1] * net.n_nodes + nodes[1:])
+) -> list[_Path]:
+    """Legs, GeoJSON route, network distance and sources for several units of one profile, batched."""
+    r = len(starts)
+    cur = starts.astype(np.int64)
+    steps = [cur]
+    while (cur != target).any():  # all k walks advance together, one numpy step per hop
+        cur = np.where(cur == target, target, pred[cur]).astype(np.int64)
+        steps.append(cur)
+    hops = np.stack(steps, axis=1)
+    valid = hops[:, :-1] != target
+    route_of, _ = np.nonzero(valid)  # row-major: edges of one route stay in travel order
+    u, v = hops[:, :-1][valid], hops[:, 1:][valid]
+    pos = np.searchsorted(prof.keys, u * net.n_nodes + v)
     edges = prof.edge_ids[pos]
     times = prof.forward.data[pos]
     pieces = net.edge_piece[edges]
     lengths = net.piece_length_m[pieces]
     modes = net.piece_mode[pieces]
+    dist = np.bincount(route_of, weights=lengths, minlength=r)
 
-    legs: list[Leg] = []
-    unit_snap = float(np.hypot(*(unit_xy - net.node_xy[start])))
-    inc_snap = float(np.hypot(*(incident_xy - net.node_xy[target])))
-    if unit_snap > 0:
-        legs.append(Leg("offnetwork", unit_snap, unit_snap / offnetwork_ms))
-    if len(edges):
-        brk = np.flatnonzero(modes[1:] != modes[:-1]) + 1
-        starts = np.r_[0, brk]
-        dsum = np.add.reduceat(lengths, starts)
-        tsum = np.add.reduceat(times, starts)
-        legs.extend(
-            Leg(str(m), float(d), float(t)) for m, d, t in zip(modes[starts], dsum, tsum, strict=True)
-        )
-    if inc_snap > 0:
-        legs.append(Leg("offnetwork", inc_snap, inc_snap / offnetwork_ms))
+    # Legs: runs of one mode within one route.
+    brk = np.ones(len(edges), dtype=bool)
+    brk[1:] = (route_of[1:] != route_of[:-1]) | (modes[1:] != modes[:-1])
+    leg_start = np.flatnonzero(brk)
+    leg_d = np.add.reduceat(lengths, leg_start) if len(edges) else np.zeros(0)
+    leg_t = np.add.reduceat(times, leg_start) if len(edges) else np.zeros(0)
+    leg_route = route_of[leg_start]
+    leg_mode = modes[leg_start]
 
-    if len(edges):
-        geoms = net.edge_geometry(edges)
-        xy, gi = shapely.get_coordinates(geoms, return_index=True)
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = gi[1:] == gi[:-1]  # drop the repeated joint where one edge starts at the previous end
-        keep[0] = True
-        xy = xy[keep]
-    else:
-        xy = net.node_xy[[start]]
-    xy = np.vstack([unit_xy[None, :], xy, incident_xy[None, :]])
-    lon, lat = transformer(src=UTM50S, dst=WGS84).transform(xy[:, 0], xy[:, 1])
+    # Coordinates: each edge's piece vertices in travel direction, joints not repeated.
+    off = net.piece_offsets
+    nv = off[pieces + 1] - off[pieces]
+    local = _ragged(nv)
+    fwd = np.repeat(net.edge_forward[edges], nv)
+    rows = np.repeat(off[pieces], nv) + np.where(fwd, local, np.repeat(nv, nv) - 1 - local)
+    first_of_route = np.ones(len(edges), dtype=bool)
+    first_of_route[1:] = route_of[1:] != route_of[:-1]
+    keep = (local > 0) | np.repeat(first_of_route, nv)
+    xy = net.piece_coords[rows[keep]]
+    xy_route = np.repeat(route_of, nv)[keep]
+    # Unit position, its node (for routes without edges), the network part, then the incident.
+    all_xy = np.concatenate([unit_xy, net.node_xy[starts], xy, np.repeat(incident_xy[None, :], r, axis=0)])
+    all_route = np.concatenate([np.arange(r), np.arange(r), xy_route, np.arange(r)])
+    order = np.argsort(all_route, kind="stable")
+    all_xy, all_route = all_xy[order], all_route[order]
+    lon, lat = transformer(src=UTM50S, dst=WGS84).transform(all_xy[:, 0], all_xy[:, 1])
     ll = np.round(np.column_stack([lon, lat]), 7)
-    same = np.zeros(len(ll), dtype=bool)
-    same[1:] = (ll[1:] == ll[:-1]).all(axis=1)
-    route = {"type": "LineString", "coordinates": ll[~same].tolist()}
-    if len(route["coordinates"]) < 2:
-        route["coordinates"] = [ll[0].tolist(), ll[0].tolist()]
-    sources = sorted(set(net.piece_source[pieces].tolist())) if len(edges) else []
-    return legs, route, float(lengths.sum()), sources
+    dup = np.zeros(len(ll), dtype=bool)
+    dup[1:] = (all_route[1:] == all_route[:-1]) & (ll[1:] == ll[:-1]).all(axis=1)
+    ll, all_route = ll[~dup], all_route[~dup]
+    bounds = np.searchsorted(all_route, np.arange(r + 1))
+
+    unit_snap = np.hypot(*(unit_xy - net.node_xy[starts]).T)
+    inc_snap = float(np.hypot(*(incident_xy - net.node_xy[target])))
+    sources = net.piece_source[pieces]
+    out: list[_Path] = []
+    leg_bounds = np.searchsorted(leg_route, np.arange(r + 1))
+    edge_bounds = np.searchsorted(route_of, np.arange(r + 1))
+    for i in range(r):
+        legs = (
+            [Leg("offnetwork", float(unit_snap[i]), float(unit_snap[i]) / offnetwork_ms)]
+            if unit_snap[i]
+            else []
+        )
+        a, b = leg_bounds[i], leg_bounds[i + 1]
+        legs += [
+            Leg(str(m), float(d), float(t))
+            for m, d, t in zip(leg_mode[a:b], leg_d[a:b], leg_t[a:b], strict=True)
+        ]
+        if inc_snap:
+            legs.append(Leg("offnetwork", inc_snap, inc_snap / offnetwork_ms))
+        coords = ll[bounds[i] : bounds[i + 1]].tolist()
+        if len(coords) < 2:
+            coords = coords * 2
+        out.append(
+            _Path(
+                legs=legs,
+                route={"type": "LineString", "coordinates": coords},
+                distance_m=float(dist[i]),
+                sources=sorted(set(sources[edge_bounds[i] : edge_bounds[i + 1]].tolist())),
+            )
+        )
+    return out
+
+
+def _ragged(n: np.ndarray) -> np.ndarray:
+    """0..n_i-1 for every n_i, concatenated."""
+    total = int(n.sum())
+    return np.arange(total) - np.repeat(np.cumsum(n) - n, n)
 
 
 def rank_units(
@@ -201,8 +249,11 @@ def rank_units(
         raise ValueError("Panjang array unit tidak sama / unit arrays must have the same length")
     if not (np.isfinite(incident_lon) and np.isfinite(incident_lat)):
         raise ValueError("Lokasi kejadian tidak valid / incident location is not a finite lon/lat")
-    uniq_modes, mode_inv = np.unique(umode_raw, return_inverse=True)
-    umode = np.array([resolve_profile(m) for m in uniq_modes.tolist()], dtype=object)[mode_inv].astype(str)
+    # Profiles as small integer codes so the expanding loop never touches strings.
+    raw_names, raw_inv = np.unique(umode_raw, return_inverse=True)
+    pnames = sorted({resolve_profile(m) for m in raw_names.tolist()})
+    ucode = np.array([pnames.index(resolve_profile(m)) for m in raw_names.tolist()], dtype=np.int64)[raw_inv]
+    ucode = ucode.reshape(-1)
     wanted = sorted(set(utype.tolist())) if types is None else list(dict.fromkeys(str(t) for t in types))
 
     tr = transformer(src=WGS84, dst=UTM50S)
@@ -216,128 +267,136 @@ def rank_units(
     unode = np.full(n, -1, dtype=np.int64)
     usnap = np.full(n, np.inf)
     reason = np.full(n, "", dtype=object)
-    inc_node: dict[str, int] = {}
-    inc_snap: dict[str, float] = {}
-    off_ms: dict[str, float] = {}
-    for pname in sorted(set(umode[cand].tolist())):  # at most three profiles
-        prof = net.profiles[pname]
-        off_ms[pname] = (offnetwork_kmh or PROFILES[pname].offnetwork_kmh) / 3.6
-        members = np.flatnonzero(cand & (umode == pname))
-        node, d = snap_xy(net, x=np.array([ix]), y=np.array([iy]), mode=pname)
-        inc_node[pname], inc_snap[pname] = int(node[0]), float(d[0])
+    npf = len(pnames)
+    inc_node = np.full(npf, -1, dtype=np.int64)
+    inc_d = np.full(npf, np.inf)
+    off_ms = np.array([(offnetwork_kmh or PROFILES[p].offnetwork_kmh) / 3.6 for p in pnames])
+    graphs = [net.profiles[p] for p in pnames]
+    for c in range(npf):
+        members = np.flatnonzero(cand & (ucode == c))
+        if len(members) == 0:
+            continue
+        node, d = snap_xy(net, x=np.array([ix]), y=np.array([iy]), mode=pnames[c])
+        inc_node[c], inc_d[c] = node[0], d[0]
         if not d[0] <= max_snap_m:
             reason[members] = "incident_off_network"
             continue
-        unode[members], usnap[members] = snap_xy(net, x=uxy[members, 0], y=uxy[members, 1], mode=pname)
-        far = members[~(usnap[members] <= max_snap_m)]
-        reason[far] = "unit_off_network"
-        ok = members[usnap[members] <= max_snap_m]
-        other = prof.component[unode[ok]] != prof.component[inc_node[pname]]
-        reason[ok[other]] = "disconnected"
+        unode[members], usnap[members] = snap_xy(net, x=uxy[members, 0], y=uxy[members, 1], mode=pnames[c])
+        near = usnap[members] <= max_snap_m
+        reason[members[~near]] = "unit_off_network"
+        ok = members[near]
+        reason[ok[graphs[c].component[unode[ok]] != graphs[c].component[inc_node[c]]]] = "disconnected"
 
     active = cand & (reason == "")
-    eta = np.full(n, np.inf)
     net_s = np.full(n, np.inf)
-    preds: dict[str, np.ndarray] = {}
-    covered: dict[str, bool] = {}
-    type_idx = {t: np.flatnonzero(active & (utype == t)) for t in wanted}
+    inc_off_s = inc_d / off_ms
+    base_s = np.where(active, usnap / off_ms[ucode] + inc_off_s[ucode], np.inf)
+    preds: dict[int, np.ndarray] = {}
+    dists: dict[int, np.ndarray] = {}
+    covered = np.zeros(npf, dtype=bool)
+    checked = np.zeros(npf, dtype=bool)  # whether covered[c] reflects the latest search of profile c
+    type_idx = [np.flatnonzero(active & (utype == t)) for t in wanted]
 
     # Initial budget: the k-th nearest unit of each type by straight line at the profile's typical speed.
+    typical = np.array([g.typical_speed_ms for g in graphs])
     budget = MIN_BUDGET_S
-    for idx in type_idx.values():
+    for idx in type_idx:
         if len(idx):
-            speeds = np.array([net.profiles[p].typical_speed_ms for p in umode[idx].tolist()])
-            est = np.sort(straight[idx] * 1.5 / speeds)
+            est = np.sort(straight[idx] * 1.5 / typical[ucode[idx]])
             budget = max(budget, float(est[min(k, len(est)) - 1]))
     searches = 0
-    while True:
-        pending_profiles = {
-            p
-            for t, idx in type_idx.items()
-            for p in set(umode[idx[~np.isfinite(net_s[idx])]].tolist())
-            if not covered.get(p, False)
-        }
-        for pname in sorted(pending_profiles):
-            prof = net.profiles[pname]
-            dist, pred = _search(prof, inc_node[pname], budget)
+    need = np.zeros(npf, dtype=bool)
+    for idx in type_idx:
+        need[np.unique(ucode[idx])] = True
+    while need.any():
+        for c in np.flatnonzero(need).tolist():
+            dist, pred = _search(graphs[c], int(inc_node[c]), budget)
             searches += 1
-            preds[pname] = pred
-            members = np.flatnonzero(active & (umode == pname))
+            preds[c] = pred
+            dists[c] = dist
+            checked[c] = False
+            members = np.flatnonzero(active & (ucode == c))
             net_s[members] = dist[unode[members]]
-            eta[members] = usnap[members] / off_ms[pname] + net_s[members] + inc_snap[pname] / off_ms[pname]
-            if not np.isfinite(net_s[members]).all():
-                covered[pname] = _covered(prof, dist, inc_node[pname])
-            else:
-                covered[pname] = False
-        done = True
-        for idx in type_idx.values():
-            open_ = idx[~np.isfinite(net_s[idx])]
-            open_ = open_[[not covered.get(p, False) for p in umode[open_].tolist()]]
+        eta = base_s + net_s
+        need[:] = False
+        for idx in type_idx:
+            open_ = idx[~np.isfinite(net_s[idx]) & ~covered[ucode[idx]]]
             if len(open_) == 0:
                 continue
-            settled = np.sort(eta[idx][np.isfinite(eta[idx])])
-            floor = min(budget + inc_snap[p] / off_ms[p] for p in set(umode[open_].tolist()))
-            if len(settled) >= k and settled[k - 1] <= floor:
+            settled = np.sort(eta[idx])  # unsettled are inf and sort last
+            if len(idx) >= k and settled[k - 1] <= budget + inc_off_s[np.unique(ucode[open_])].min():
                 continue
-            done = False
-        if done:
-            break
-        budget *= 2.0
+            # Not settled yet: expanding only helps if the search has not already exhausted the component.
+            for c in np.unique(ucode[open_]).tolist():
+                if not checked[c]:
+                    covered[c] = _covered(graphs[c], dists[c], int(inc_node[c]))
+                    checked[c] = True
+            open_ = open_[~covered[ucode[open_]]]
+            need[np.unique(ucode[open_])] = True
+        if need.any():
+            budget *= 2.0
+    eta = base_s + net_s
 
     # Units of a fully searched component that were never reached cannot get there (one-way streets).
-    for pname, full in covered.items():
-        if full:
-            lost = active & (umode == pname) & ~np.isfinite(net_s)
-            reason[lost] = "disconnected"
+    reason[active & ~np.isfinite(net_s) & covered[ucode]] = "disconnected"
 
     by_type: dict[str, list[RankedUnit]] = {}
-    id_list = ids.tolist()
-    for t, idx in type_idx.items():
+    best_of: list[np.ndarray] = []
+    for idx in type_idx:
         idx = idx[np.isfinite(eta[idx])]
-        best = idx[np.lexsort((straight[idx], eta[idx]))][:k]
-        ranked: list[RankedUnit] = []
-        for rank, i in enumerate(best.tolist(), start=1):
-            pname = str(umode[i])
-            legs, route, dist_m, sources = _route(
-                net,
-                net.profiles[pname],
-                preds[pname],
-                start=int(unode[i]),
-                target=inc_node[pname],
-                unit_xy=uxy[i],
-                incident_xy=inc_xy,
-                offnetwork_ms=off_ms[pname],
+        best_of.append(idx[np.lexsort((straight[idx], eta[idx]))][:k])
+    chosen = np.unique(np.concatenate(best_of)) if best_of else np.zeros(0, dtype=np.int64)
+    paths: dict[int, _Path] = {}
+    for c in np.unique(ucode[chosen]).tolist():
+        group = chosen[ucode[chosen] == c]
+        found = _paths(
+            net,
+            graphs[c],
+            preds[c],
+            starts=unode[group],
+            target=int(inc_node[c]),
+            unit_xy=uxy[group],
+            incident_xy=inc_xy,
+            offnetwork_ms=float(off_ms[c]),
+        )
+        paths.update(zip(group.tolist(), found, strict=True))
+    id_list = ids.tolist()
+    for t, best in zip(wanted, best_of, strict=True):
+        by_type[t] = [
+            RankedUnit(
+                unit_id=id_list[i],
+                unit_type=t,
+                travel_mode=pnames[ucode[i]],
+                rank=rank,
+                eta_s=float(eta[i]),
+                distance_m=paths[i].distance_m,
+                straight_line_m=float(straight[i]),
+                unit_snap_m=float(usnap[i]),
+                incident_snap_m=float(inc_d[ucode[i]]),
+                legs=paths[i].legs,
+                route=paths[i].route,
+                sources=paths[i].sources,
             )
-            ranked.append(
-                RankedUnit(
-                    unit_id=id_list[i],
-                    unit_type=t,
-                    travel_mode=pname,
-                    rank=rank,
-                    eta_s=float(eta[i]),
-                    distance_m=dist_m,
-                    straight_line_m=float(straight[i]),
-                    unit_snap_m=float(usnap[i]),
-                    incident_snap_m=inc_snap[pname],
-                    legs=legs,
-                    route=route,
-                    sources=sources,
-                )
-            )
-        by_type[t] = ranked
+            for rank, i in enumerate(best.tolist(), start=1)
+        ]
 
     lost_idx = np.flatnonzero(cand & (reason != ""))
     unreachable = [
         UnreachableUnit(
             unit_id=id_list[i],
             unit_type=str(utype[i]),
-            travel_mode=str(umode[i]),
+            travel_mode=pnames[ucode[i]],
             reason=str(reason[i]),
             message=UNREACHABLE_MESSAGES[str(reason[i])],
-            snap_m=float(inc_snap[str(umode[i])] if reason[i] == "incident_off_network" else usnap[i]),
+            snap_m=float(inc_d[ucode[i]] if reason[i] == "incident_off_network" else usnap[i]),
         )
         for i in lost_idx.tolist()
     ]
+    used = np.unique(ucode[cand]).tolist()
     return Ranking(
-        by_type=by_type, unreachable=unreachable, incident_snap_m=inc_snap, searches=searches, budget_s=budget
+        by_type=by_type,
+        unreachable=unreachable,
+        incident_snap_m={pnames[c]: float(inc_d[c]) for c in used},
+        searches=searches,
+        budget_s=budget,
     )

@@ -116,7 +116,7 @@ def test_offnetwork_stretch_counts_at_slow_speed(triangle: TravelNetwork) -> Non
 
 def test_ranking_orders_by_eta_not_straight_line(triangle: TravelNetwork) -> None:
     # Incident at A. Unit at B is 1000 m away in a straight line but must go round (360 s); a unit at
-    # C is 1000 m too, on a direct residential road (180 s); a unit 1400 m west... is off the graph.
+    # C is 1000 m too, on a direct residential road (180 s); the island unit has no road to A.
     rows = [
         ("b", "ambulans", "road", 1000, 0),
         ("c", "ambulans", "road", 500, 866),
@@ -155,6 +155,28 @@ def test_zero_units_and_types_without_units(triangle: TravelNetwork) -> None:
     assert res.by_type == {"polisi": []}
     with pytest.raises(ValueError, match="Unknown travel mode"):
         _rank(triangle, (0, 0), [("h", "damkar", "helicopter", 0, 0)])
+
+
+def test_oneway_dead_end_is_unreachable_not_a_crash() -> None:
+    # A <-> B two-way; A -> E one-way only. E is in the same (weak) component but can never reach A.
+    lines = [
+        shapely.LineString([(X0, Y0), (X0 + 800, Y0)]),
+        shapely.LineString([(X0, Y0), (X0, Y0 + 800)]),
+    ]
+    net = build_network(
+        lines=np.array(lines, dtype=object),
+        kind=np.array(["tertiary", "tertiary"]),
+        oneway=np.array([False, True]),
+        crs=UTM50S,
+    )
+    res = _rank(net, (0, 0), [("e", "polisi", "road", 0, 800), ("b", "polisi", "road", 800, 0)], k=2)
+    assert [u.unit_id for u in res.by_type["polisi"]] == ["b"]
+    assert [(u.unit_id, u.reason) for u in res.unreachable] == [("e", "disconnected")]
+    # A unit standing on the incident's node gets a zero-length route.
+    res = _rank(net, (800, 0), [("b", "polisi", "road", 800, 0)])
+    (u,) = res.by_type["polisi"]
+    assert u.eta_s == pytest.approx(0.0, abs=1e-3) and u.distance_m == 0.0
+    assert len(u.route["coordinates"]) == 2
 
 
 def test_flood_zone_changes_the_ranking() -> None:
