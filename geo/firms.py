@@ -180,17 +180,33 @@ def _mix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
+def _per_distinct(values: Any, fn: Any, *, fill: Any = None, dtype: Any = object) -> np.ndarray:
+    """Apply a vectorised `fn` to the distinct values only and spread the result back by code.
+
+    FIRMS columns such as confidence, acq_date, acq_time and satellite hold a handful of distinct
+    values in 100k rows, so parsing them once each is far cheaper than parsing every row.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    codes, uniq = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.asarray(fn(pd.Series(np.asarray(uniq, dtype=object), dtype=object)), dtype=dtype)
+    out = np.empty(len(codes), dtype=dtype)
+    if len(mapped):
+        out[:] = mapped[np.maximum(codes, 0)]
+    out[codes < 0] = fill
+    return out
+
+
 def _text_hash(values: np.ndarray) -> np.ndarray:
-    """64-bit sha1 prefix of each distinct text value, hashed once per distinct value, not per row."""
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    words = np.array([int.from_bytes(hashlib.sha1(u.encode()).digest()[:8], "big") for u in uniq],
-                     dtype=np.uint64)
-    return words[inv.reshape(-1)]
+    """64-bit sha1 prefix of each text value, hashed once per distinct value, not per row."""
+    def sha(u: pd.Series) -> list[int]:
+        return [int.from_bytes(hashlib.sha1(str(v).encode()).digest()[:8], "big") for v in u]
+
+    return _per_distinct(np.asarray(values, dtype=object), sha, fill=0, dtype=np.uint64)
 
 
 def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.ndarray, lat: np.ndarray,
                    acq_time_utc: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
-    """Stable 128-bit keys (32 hex digits) of instrument|satellite|lat 5 dp|lon 5 dp|acq second.
+    """Stable 128-bit keys (32 hex digits) of instrument, satellite, lat 5 dp, lon 5 dp, acq second.
 
     Computed with numpy integer mixing rather than a per-row sha1, so 100k keys cost milliseconds; the
     definition is fixed here, so the same row always gets the same key across runs and machines.
@@ -198,15 +214,15 @@ def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.nda
     n = len(lon)
     if n == 0:
         return np.empty(0, dtype=object)
-    plat = _text_hash(np.char.add(np.char.add(np.asarray(instrument, dtype=str), "|"),
-                                  np.asarray(satellite, dtype=str)))
+    inst_h = _text_hash(instrument)
+    sat_h = _text_hash(satellite)
     lat_i = np.rint(np.asarray(lat, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
     lon_i = np.rint(np.asarray(lon, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
     secs = (pd.DatetimeIndex(acq_time_utc).as_unit("s").asi8).view(np.uint64)
     words = []
     for seed in (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)):
-        h = _mix64(plat ^ seed)
-        for part in (lat_i, lon_i, secs):
+        h = _mix64(inst_h ^ seed)
+        for part in (sat_h, lat_i, lon_i, secs):
             h = _mix64(h ^ part)
         words.append(h)
     both = np.stack(words, axis=1).astype(">u8")
@@ -218,6 +234,10 @@ def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.nda
 
 def normalise_confidence(raw: pd.Series) -> np.ndarray:
     """FIRMS confidence (MODIS 0-100, VIIRS l/n/h, words) -> 'low'|'nominal'|'high' or None."""
+    return _per_distinct(raw, _confidence_levels)
+
+
+def _confidence_levels(raw: pd.Series) -> np.ndarray:
     text = raw.astype("string").str.strip().str.lower()
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     out = np.full(len(text), None, dtype=object)
@@ -238,20 +258,38 @@ def normalise_confidence(raw: pd.Series) -> np.ndarray:
 
 def normalise_satellite(raw: pd.Series) -> np.ndarray:
     """FIRMS satellite codes -> platform names ('N20' and '1' -> 'NOAA-20'); unknown codes kept as given."""
+    return _per_distinct(raw, _satellite_names)
+
+
+def _satellite_names(raw: pd.Series) -> np.ndarray:
     text = raw.astype("string").str.strip()
     mapped = text.str.lower().map(SATELLITE_NAMES)
     return mapped.fillna(text).to_numpy(dtype=object, na_value=None)
 
 
+def _stripped(u: pd.Series) -> np.ndarray:
+    return u.astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _ymd(u: pd.Series) -> np.ndarray:
+    text = u.astype("string").str.strip()
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[ns]")
+
+
 def _hhmm(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """acq_time as HHMM digits (also HH:MM) -> (minutes after midnight, valid mask)."""
+    minutes = _per_distinct(raw, lambda u: _hhmm_values(u)[0], fill=-1, dtype=np.int64)
+    return np.maximum(minutes, 0), minutes >= 0
+
+
+def _hhmm_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = raw.astype("string").str.strip().str.replace(":", "", regex=False)
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     ok = np.isfinite(num) & (num >= 0) & (num == np.floor(num))
     hh = np.floor_divide(np.where(ok, num, 0), 100)
     mm = np.where(ok, num, 0) - hh * 100
     ok &= (hh < 24) & (mm < 60)
-    return np.where(ok, hh * 60 + mm, 0).astype(np.int64), ok
+    return np.where(ok, hh * 60 + mm, -1).astype(np.int64), ok
 
 
 # ----------------------------------------------------------------------------------------- sources
@@ -402,7 +440,7 @@ class DetectionStream:
         if self.generic is not None:
             numeric = ("latitude", "longitude", "frp", "brightness")
             text = {c for f, c in self.generic.used().items() if f not in numeric}
-        return {c: "string" for c in self.header if c in text}
+        return {c: "object" for c in self.header if c in text}
 
     def _generate(self) -> Iterator[DetectionChunk]:
         names = self.header + [f"__extra_{i}" for i in range(_EXTRA_SENTINELS)]
@@ -427,7 +465,10 @@ class DetectionStream:
         line_no = np.arange(first_line, first_line + len(raw), dtype=np.int64)
         sentinels = [c for c in raw.columns if c.startswith("__extra_")]
         data = raw.drop(columns=sentinels)
-        blank = data.isna().all(axis=1).to_numpy()
+        # Only rows with an empty first field can be blank lines; checking those alone keeps this cheap.
+        blank = data.iloc[:, 0].isna().to_numpy().copy()
+        if blank.any():
+            blank[blank] = data.loc[blank].isna().all(axis=1).to_numpy()
         too_many = raw[sentinels].notna().any(axis=1).to_numpy() & ~blank
 
         if self.generic is None:
@@ -445,7 +486,7 @@ class DetectionStream:
         def col(name: str) -> pd.Series:
             c = src.get(name)
             if c is None or c not in data.columns:
-                return pd.Series([pd.NA] * n, index=data.index, dtype="string")
+                return pd.Series([None] * n, index=data.index, dtype=object)
             return data[c]
 
         def num(name: str) -> np.ndarray:
@@ -483,11 +524,7 @@ class DetectionStream:
         data_k = data.iloc[k]
 
         def text(name: str, default: str | None = None) -> np.ndarray:
-            s = col(name).iloc[k].astype("string").str.strip()
-            out = s.to_numpy(dtype=object, na_value=None)
-            if default is not None:
-                out[pd.isna(s).to_numpy()] = default
-            return out
+            return _per_distinct(col(name).iloc[k], _stripped, fill=default)
 
         instrument = text("instrument", default={"modis": "MODIS", "viirs": "VIIRS"}.get(self.fmt, ""))
         sat_raw = text("satellite")
@@ -520,10 +557,11 @@ class DetectionStream:
 
     def _parse_day(self, s: pd.Series) -> pd.Series:
         """A date column (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnight timestamps."""
-        text = s.astype("string").str.strip()
+        text = s
         if self.generic is None:
-            return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            days = _per_distinct(text, _ymd, fill=np.datetime64("NaT"), dtype="datetime64[ns]")
+            return pd.Series(days, index=s.index)
+        parsed = pd.to_datetime(text.astype("string").str.strip(), errors="coerce", format="ISO8601")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
         return parsed.dt.floor("D")
@@ -588,26 +626,79 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
 
     zone is 'inside', 'border' (outside, at most `max_outside_m` from the nearest Barito Selatan desa)
     or 'outside'; border_distance_m is 0 inside, the distance for 'border' and NaN for 'outside'.
-    Nothing is dropped: keeping Kalimantan Tengah is the caller's area filter.
+    kabupaten is filled for 'inside' and 'border' rows only. Nothing is dropped: keeping Kalimantan
+    Tengah is the caller's area filter.
+
+    Inside points are resolved with `locator.assign_desa` (a grid lookup); only points outside the
+    desa but within the regency envelope plus `max_outside_m` go through `locator.locate_many`, whose
+    river/road distances tagging does not need.
     """
     frame = chunk.frame.copy()
-    if len(frame) == 0:
-        for c in TAG_COLUMNS:
-            frame[c] = pd.Series(dtype=np.float64 if c == "border_distance_m" else object)
-        return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
-    batch = locator.locate_many(lon=chunk.lon, lat=chunk.lat)
-    inside = np.asarray(getattr(batch, "inside_regency", None) if hasattr(batch, "inside_regency")
-                        else batch.inside, dtype=bool)
-    dist = np.asarray(batch.nearest_desa_m, dtype=np.float64)
-    border = ~inside & np.isfinite(dist) & (dist <= max_outside_m)
-    frame["zone"] = np.where(inside, "inside", np.where(border, "border", "outside")).astype(object)
-    for c in TAG_COLUMNS[1:7]:
-        frame[c] = _object_column(getattr(batch, c), frame.index)
-    near = np.asarray(batch.nearest_desa_code, dtype=object).copy()
-    near[~(inside | border)] = None
-    frame["nearest_desa_code"] = _object_column(near, frame.index)
-    frame["border_distance_m"] = np.where(inside, 0.0, np.where(border, dist, np.nan))
+    n = len(frame)
+    cols = {c: np.full(n, None, dtype=object) for c in TAG_COLUMNS[:-1]}
+    cols["zone"][:] = "outside"
+    dist = np.full(n, np.nan)
+    if n:
+        lon, lat = chunk.lon, chunk.lat
+        fast = hasattr(locator, "assign_desa") and hasattr(locator, "layers")
+        if fast:
+            idx, _ = locator.assign_desa(lon=lon.copy(), lat=lat.copy())
+            inside = idx >= 0
+            _fill_inside(cols, locator.layers, idx, inside)
+            dist[inside] = 0.0
+            margin = max_outside_m / 100_000.0  # degrees; 1 degree >= 100 km everywhere in Kalimantan
+            x0, y0, x1, y1 = shapely.total_bounds(locator.layers.desa.geometry)
+            envelope = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+            near = ~inside & in_bbox(lon=lon, lat=lat, bbox=envelope)
+        else:
+            inside = np.zeros(n, dtype=bool)
+            near = np.ones(n, dtype=bool)
+        rows = np.flatnonzero(near)
+        if len(rows):
+            batch = locator.locate_many(lon=lon[rows], lat=lat[rows])
+            b_inside = np.asarray(batch.inside_regency, dtype=bool)
+            b_dist = np.asarray(batch.nearest_desa_m, dtype=np.float64)
+            b_border = ~b_inside & np.isfinite(b_dist) & (b_dist <= max_outside_m)
+            keep = b_inside | b_border
+            for c in ("desa_code", "desa_name", "kecamatan_code", "kecamatan_name"):
+                cols[c][rows[b_inside]] = np.asarray(getattr(batch, c), dtype=object)[b_inside]
+            for c in ("kabupaten_code", "kabupaten_name", "nearest_desa_code"):
+                cols[c][rows[keep]] = np.asarray(getattr(batch, c), dtype=object)[keep]
+            dist[rows[keep]] = np.where(b_inside, 0.0, b_dist)[keep]
+            inside = inside.copy()
+            inside[rows[b_inside]] = True
+            cols["zone"][rows[b_border]] = "border"
+        cols["zone"][inside] = "inside"
+    for c, values in cols.items():
+        frame[c] = _object_column(values, frame.index)
+    frame["border_distance_m"] = dist
     return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+
+
+def _code_names(layer: Any) -> dict[str, str]:
+    return dict(zip(np.asarray(layer.code).tolist(), np.asarray(layer.name).tolist(), strict=True))
+
+
+def _fill_inside(cols: dict[str, np.ndarray], layers: Any, idx: np.ndarray, inside: np.ndarray) -> None:
+    """Desa, kecamatan and kabupaten names for points whose desa index is known, from the layers' tables."""
+    rows = np.flatnonzero(inside)
+    if not len(rows):
+        return
+    desa = layers.desa
+    d = idx[rows]
+    desa_code = np.asarray(desa.code, dtype=object)
+    cols["desa_code"][rows] = desa_code[d]
+    cols["desa_name"][rows] = np.asarray(desa.name, dtype=object)[d]
+    cols["nearest_desa_code"][rows] = desa_code[d]
+    kec_code = np.asarray(desa.attrs["kecamatan_kode"], dtype=object)[d]
+    kec_names = _code_names(layers.kecamatan)
+    cols["kecamatan_code"][rows] = kec_code
+    cols["kecamatan_name"][rows] = _per_distinct(kec_code, lambda u: u.map(kec_names).to_numpy(dtype=object))
+    # Desa codes are 62.04.KK.DDDD: the first two parts are the kabupaten code.
+    kab_code = _per_distinct(desa_code[d], lambda u: u.str.slice(0, 5).to_numpy(dtype=object))
+    kab_names = _code_names(layers.kabupaten)
+    cols["kabupaten_code"][rows] = kab_code
+    cols["kabupaten_name"][rows] = _per_distinct(kab_code, lambda u: u.map(kab_names).to_numpy(dtype=object))
 
 
 __all__ = [

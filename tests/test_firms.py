@@ -229,7 +229,7 @@ def test_tag_detections_inside_border_and_outside(locator) -> None:  # noqa: ANN
     assert f["desa_name"].iloc[0] == "Hilir Seper"
     assert f["kecamatan_name"].iloc[0] == "Dusun Selatan"
     assert f["desa_code"].iloc[1] is None and f["desa_code"].iloc[2] is None
-    assert f["kabupaten_name"].tolist()[1:] == ["Kabupaten Kapuas", "Kabupaten Barito Utara"]
+    assert f["kabupaten_name"].tolist() == ["Kabupaten Barito Selatan", "Kabupaten Kapuas", None]
     assert f["border_distance_m"].iloc[0] == 0.0
     assert 1_000 < f["border_distance_m"].iloc[1] < 10_000
     assert f["nearest_desa_code"].iloc[1].startswith("62.04.")
@@ -237,3 +237,26 @@ def test_tag_detections_inside_border_and_outside(locator) -> None:  # noqa: ANN
     # A tighter limit turns the border row into an outside row.
     tight = tag_detections(chunk, locator=locator, max_outside_m=1_000).frame
     assert tight["zone"].tolist() == ["inside", "outside", "outside"]
+
+
+class _LocateManyOnly:
+    """The real locator seen only through locate_many: tagging must then give the same answer."""
+
+    def __init__(self, locator) -> None:  # noqa: ANN001
+        self.locate_many = locator.locate_many
+
+
+def test_tag_fast_path_matches_locate_many(locator) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(11)
+    n = 3000
+    lon = np.round(rng.uniform(114.2, 115.8, n), 5)
+    lat = np.round(rng.uniform(-3.0, -0.9, n), 5)
+    tail = ",331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\n"
+    rows = "".join(f"{y},{x}{tail}" for x, y in zip(lon, lat, strict=True))
+    header = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,"
+              "version,bright_ti5,frp,daynight\n")
+    chunk = next(iter(read_detections(io.StringIO(header + rows))))
+    fast = tag_detections(chunk, locator=locator).frame
+    slow = tag_detections(chunk, locator=_LocateManyOnly(locator)).frame
+    assert set(fast["zone"]) == {"inside", "border", "outside"}
+    pd.testing.assert_frame_equal(fast, slow)
