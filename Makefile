@@ -1,0 +1,53 @@
+# SIGAP 112 — two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+.PHONY: run test setup system-deps spatialite browser lint bench clean
+
+setup: $(STAMP) spatialite
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# SpatiaLite is a system library: install it with apt-get when we are root, otherwise say what to run.
+spatialite: $(STAMP)
+	@$(BIN)/python -c "from store.db import check_spatialite; check_spatialite()" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) libsqlite3-mod-spatialite; \
+	  else \
+	    echo "SpatiaLite belum terpasang / is missing: sudo apt-get install libsqlite3-mod-spatialite"; exit 1; \
+	  fi; }
+
+# Debian's Chromium drives the browser tests; never a browser download.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) chromium; \
+	  else \
+	    echo "Chromium belum terpasang / is missing: sudo apt-get install chromium"; exit 1; \
+	  fi; }
+
+run: setup
+	$(BIN)/sigap load --if-empty
+	$(BIN)/sigap serve
+
+test: setup browser
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check api geo store jobs web tests bench
+
+bench: setup
+	$(BIN)/python bench/locate.py
+
+clean:
+	rm -rf var test-artifacts .pytest_cache

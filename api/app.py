@@ -1,0 +1,73 @@
+"""The FastAPI application factory: shared resources are built once in the lifespan and kept on app.state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api.config import Settings, get_settings
+from api.errors import install_error_handlers
+from api.routes import health, layers, locate
+from geo.locate import Locator
+from store.db import make_engine, make_sessionmaker, session_scope
+from store.layers import read_layers
+from store.migrate import upgrade
+
+log = logging.getLogger("sigap")
+
+DESCRIPTION = """SIGAP 112 — peta situasi dan dispatch Call Center 112 Kabupaten Barito Selatan.
+GIS situational awareness and dispatch for Call Center 112, Barito Selatan regency (Kalimantan Tengah).
+Koordinat WGS84 (EPSG:4326) [lon, lat]; waktu disimpan UTC, ditampilkan WIB."""
+
+
+def build_spatial_state(app: FastAPI) -> None:
+    """(Re)build the locator and layer caches from what the database holds."""
+    with session_scope(app.state.sessions) as session:
+        layers = read_layers(session)
+    if not len(layers.desa):
+        raise RuntimeError(
+            "Basis data belum berisi batas wilayah; jalankan `sigap load` / "
+            "the database holds no boundaries yet; run `sigap load`"
+        )
+    app.state.layers = layers
+    app.state.layer_cache = {}
+    app.state.locator = Locator.from_layers(layers)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the database, migrate it, build the spatial index once; dispose on shutdown."""
+    settings: Settings = app.state.settings
+    engine = make_engine(settings.database_url, spatialite_library_path=settings.spatialite_library_path)
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    upgrade(engine)
+    build_spatial_state(app)
+    app.state.started = time.monotonic()
+    log.info("SIGAP 112 ready on %s", engine.dialect.name)
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the SIGAP 112 API for the given settings (the environment's when omitted)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="SIGAP 112 Barito Selatan",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    for module in (health, locate, layers):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,65 @@
+"""Settings for SIGAP 112, read once from environment variables prefixed ``SIGAP_``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SECRET = "sigap-demo-secret-change-me"
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class Settings(BaseSettings):
+    """Platform settings; production refuses the unsafe defaults that demo mode accepts."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGAP_", env_file=".env", extra="ignore")
+
+    mode: Literal["demo", "production"] = "demo"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'sigap.sqlite'}"
+    data_dir: Path = PROJECT_ROOT / "data"
+    host: str = "127.0.0.1"
+    port: int = 8112
+    secret_key: str = DEFAULT_SECRET
+    token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    spatialite_library_path: str = "mod_spatialite"
+    max_batch_points: int = Field(default=100_000, ge=1)
+    max_upload_bytes: int = Field(default=1_000_000, ge=1)
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    firms_url: str | None = None
+    firms_map_key: str | None = None
+    firms_interval_minutes: int = Field(default=30, ge=1)
+    stale_position_minutes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.mode == "production":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak) pada mode production / "
+                    "SIGAP_SECRET_KEY must be set to >= 32 random characters in production mode; "
+                    f"for example: {secrets.token_urlsafe(32)}"
+                )
+        return self
+
+    @property
+    def is_postgis(self) -> bool:
+        """True when the configured database is PostgreSQL/PostGIS."""
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def demo_accounts_allowed(self) -> bool:
+        """Demo accounts exist only in demo mode bound to the local machine."""
+        return self.mode == "demo" and self.host in _LOCAL_HOSTS
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read from the environment once per process."""
+    return Settings()

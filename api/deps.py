@@ -1,0 +1,49 @@
+"""Dependencies injected into the routes: settings, database sessions and the shared spatial resources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from api.config import Settings
+from api.geoinput import check_point
+from geo.locate import Locator
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, committed by the route and always closed."""
+    session = request.app.state.sessions()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_locator(request: Request) -> Locator:
+    """The locator built once at start-up."""
+    return request.app.state.locator
+
+
+def point_query(
+    lon: Annotated[float, Query(description="Bujur / longitude, WGS84 derajat (mis. 114.85)")],
+    lat: Annotated[float, Query(description="Lintang / latitude, WGS84 derajat (mis. -1.71)")],
+) -> tuple[float, float]:
+    """A checked (lon, lat) from the query string."""
+    return check_point(lon, lat)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+LocatorDep = Annotated[Locator, Depends(get_locator)]
+PointDep = Annotated[tuple[float, float], Depends(point_query)]

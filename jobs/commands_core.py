@@ -1,0 +1,68 @@
+"""Core subcommands: migrate, load the bundled layers, serve the API."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from api.config import get_settings
+from store.db import backend_name, make_engine, make_sessionmaker, session_scope
+from store.layers import is_empty, load_bundled
+from store.migrate import upgrade
+
+
+def open_database():  # noqa: ANN201 - (engine, sessionmaker)
+    """Engine and session factory for the configured database, migrated to the newest schema."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url, spatialite_library_path=settings.spatialite_library_path)
+    upgrade(engine)
+    return engine, make_sessionmaker(engine)
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    """Apply pending migrations."""
+    engine, _ = open_database()
+    print(f"Skema mutakhir / schema up to date ({backend_name(engine)})")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load the bundled layers; with --if-empty only when no desa is stored."""
+    engine, sessions = open_database()
+    if args.if_empty and not is_empty(engine):
+        print("Data batas wilayah sudah ada / boundaries already loaded")
+        return 0
+    data_dir = Path(args.data_dir) if args.data_dir else get_settings().data_dir
+    with session_scope(sessions) as session:
+        report = load_bundled(session, data_dir)
+    for name, count in report.counts.items():
+        print(f"  {name:10s} {count:5d} baris / rows  ({report.written[name]} ditulis / written)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"SIGAP 112 berjalan di / running at http://{host}:{port}/  (peta / map: http://{host}:{port}/map)")
+    uvicorn.run("api.main:app", host=host, port=port, workers=args.workers, log_level="info",
+                proxy_headers=True, timeout_graceful_shutdown=5)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the core subcommands."""
+    p = sub.add_parser("migrate", help="terapkan migrasi / apply migrations")
+    p.set_defaults(handler=cmd_migrate)
+    p = sub.add_parser("load", help="muat lapisan bawaan / load bundled layers")
+    p.add_argument("--data-dir", help="folder data (bawaan: data/)")
+    p.add_argument("--if-empty", action="store_true", help="hanya jika basis data kosong / only when empty")
+    p.set_defaults(handler=cmd_load)
+    p = sub.add_parser("serve", help="jalankan API dan peta / serve the API and map")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(handler=cmd_serve)

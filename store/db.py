@@ -1,0 +1,126 @@
+"""Database engines and sessions for SpatiaLite (embedded default) and PostGIS, from one code path."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class SpatiaLiteMissingError(RuntimeError):
+    """The SpatiaLite extension module cannot be loaded into SQLite."""
+
+
+def _sqlite_module():  # noqa: ANN202 - a DB-API module
+    """A sqlite3 DB-API module that can load extensions (some Python builds disable it)."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import pysqlite3.dbapi2 as pysqlite  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - depends on the Python build
+        raise SpatiaLiteMissingError(
+            "Python ini tidak bisa memuat ekstensi SQLite; pasang pysqlite3-binary / "
+            "this Python cannot load SQLite extensions; install pysqlite3-binary"
+        ) from exc
+    return pysqlite
+
+
+def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy listener
+    def connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        dbapi_conn.enable_load_extension(True)
+        try:
+            dbapi_conn.load_extension(module_path)
+        except Exception as exc:
+            raise SpatiaLiteMissingError(
+                f"Modul SpatiaLite '{module_path}' tidak ditemukan; pasang libsqlite3-mod-spatialite / "
+                f"SpatiaLite module '{module_path}' not found; install libsqlite3-mod-spatialite"
+            ) from exc
+        dbapi_conn.enable_load_extension(False)
+        cur = dbapi_conn.cursor()
+        # WAL lets readers work beside one writer and keeps every committed call across a crash.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        has_meta = cur.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='spatial_ref_sys'"
+        ).fetchone()[0]
+        if not has_meta:
+            cur.execute("SELECT InitSpatialMetadata(1, 'WGS84')")
+        cur.close()
+
+    return connect
+
+
+def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", echo: bool = False) -> Engine:
+    """An engine for a SpatiaLite file or a PostGIS database, ready for spatial SQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            module=_sqlite_module(),
+            connect_args={"check_same_thread": False, "timeout": 30},
+            echo=echo,
+        )
+        event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
+
+        # Take the write lock at BEGIN so two writers queue instead of failing to upgrade a read lock.
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=5, echo=echo,
+            connect_args={"connect_timeout": 5},
+        )
+    raise ValueError(
+        f"Basis data '{parsed.get_backend_name()}' tidak didukung; pakai sqlite:/// atau postgresql+psycopg:// / "
+        f"database '{parsed.get_backend_name()}' is not supported; use sqlite:/// or postgresql+psycopg://"
+    )
+
+
+def backend_name(engine: Engine) -> str:
+    """'spatialite' or 'postgis'."""
+    return "spatialite" if engine.dialect.name == "sqlite" else "postgis"
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to the engine, not expiring objects on commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_spatialite(module_path: str = "mod_spatialite") -> str:
+    """The SpatiaLite version an in-memory database loads, or SpatiaLiteMissingError."""
+    engine = make_engine("sqlite://", spatialite_library_path=module_path)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT spatialite_version()").scalar_one()
+    finally:
+        engine.dispose()

@@ -1,0 +1,144 @@
+"""Shared fixtures: real databases on both backends (SpatiaLite file and PostGIS), the bundled layers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.config import PROJECT_ROOT, Settings
+from geo.layers import Layers, read_bundled_layers
+from geo.locate import Locator
+from store.db import make_engine, make_sessionmaker, session_scope
+from store.layers import load_bundled
+from store.migrate import upgrade
+from store.models import Base
+
+BACKENDS = ["spatialite", "postgis"]
+PG_ADMIN_URL = os.environ.get("SIGAP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGIS = os.environ.get("SIGAP_REQUIRE_POSTGIS") == "1"
+STATIC_TABLES = {"kabupaten", "kecamatan", "desa", "river"}
+
+
+@dataclass
+class Database:
+    """A migrated test database holding the bundled layers."""
+
+    backend: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def clean(self) -> None:
+        """Empty every table a test may write, keeping the boundary layers."""
+        with self.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name not in STATIC_TABLES:
+                    conn.execute(table.delete())
+
+
+def _postgis_url(name: str) -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    probe = create_engine(url)
+    try:
+        with probe.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    finally:
+        probe.dispose()
+    return url
+
+
+def _drop_postgis(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def make_test_database(backend: str, tmp_dir: Path) -> tuple[str, callable]:
+    """A fresh empty database URL for the backend and a function that removes it."""
+    if backend == "spatialite":
+        path = tmp_dir / f"sigap-{uuid.uuid4().hex[:8]}.sqlite"
+        return f"sqlite:///{path}", lambda: None
+    name = f"sigap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        url = _postgis_url(name)
+    except Exception as exc:
+        message = f"PostGIS is not available at {PG_ADMIN_URL}: {exc}"
+        if REQUIRE_POSTGIS:
+            pytest.fail(message + " (SIGAP_REQUIRE_POSTGIS=1)")
+        pytest.skip(message)
+    return url, lambda: _drop_postgis(name)
+
+
+@pytest.fixture(scope="session")
+def bundled_layers() -> Layers:
+    """The bundled Barito Selatan layers read straight from data/."""
+    return read_bundled_layers(PROJECT_ROOT / "data")
+
+
+@pytest.fixture(scope="session")
+def locator(bundled_layers: Layers) -> Locator:
+    """A locator over the bundled layers."""
+    return Locator.from_layers(bundled_layers)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A migrated database with the bundled layers, once per backend for the whole run."""
+    url, drop = make_test_database(request.param, tmp_path_factory.mktemp(request.param))
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with session_scope(sessions) as session:
+        load_bundled(session, PROJECT_ROOT / "data")
+    db = Database(request.param, url, engine, sessions)
+    yield db
+    engine.dispose()
+    drop()
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Database]:
+    """The backend's database, emptied of everything but the boundaries after the test."""
+    yield database
+    database.clean()
+
+
+def settings_for(url: str, **overrides: object) -> Settings:
+    """Demo-mode settings pointing at a test database."""
+    return Settings(database_url=url, **overrides)
+
+
+@pytest.fixture(scope="session")
+def app_client(database: Database) -> Iterator:
+    """A TestClient of the full app on the backend's database (lifespan run once per backend)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings_for(database.url))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app_client, database: Database) -> Iterator:
+    """The app client; the database is emptied of test writes afterwards."""
+    yield app_client
+    database.clean()

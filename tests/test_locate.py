@@ -1,0 +1,176 @@
+"""Locating points against the real bundled Barito Selatan layers (pure geo, no server)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import STRtree
+
+from geo.crs import project_geometries
+from geo.locate import MATCH_NAMES, CoordinateError, Locator
+
+BUNTOK = (114.8450, -1.7100)
+BARITO_AT_BUNTOK = (114.8410, -1.7390)  # on the Natural Earth centre line of the Barito beside Buntok
+
+
+def test_buntok_kota_is_in_dusun_selatan(locator: Locator) -> None:
+    ans = locator.locate(lon=BUNTOK[0], lat=BUNTOK[1])
+    assert ans["inside_regency"] is True
+    assert ans["desa"]["name"] == "Buntok Kota"
+    assert ans["desa"]["jenis"] == "kelurahan"
+    assert ans["kecamatan"] == {"code": "62.04.06", "name": "Dusun Selatan"}
+    assert ans["kabupaten"]["code"] == "62.04"
+    assert ans["nearest_desa"] is None
+    assert ans["h3"]["cell"].startswith("89") and ans["h3"]["resolution"] == 9
+    assert 250_000 < ans["utm"]["x"] < 270_000 and 9_800_000 < ans["utm"]["y"] < 9_820_000
+
+
+def test_point_in_the_barito_at_buntok_is_near_the_river(locator: Locator) -> None:
+    line = shapely.union_all(locator.layers.rivers.geometry)
+    on_river = line.interpolate(line.project(shapely.Point(*BARITO_AT_BUNTOK)))
+    ans = locator.locate(lon=on_river.x, lat=on_river.y)
+    assert ans["river"]["name"] == "Sungai Barito"
+    assert ans["river"]["distance_m"] < 300
+    near = locator.locate(lon=on_river.x + 0.002, lat=on_river.y)  # about 220 m east
+    assert 100 < near["river"]["distance_m"] < 300
+
+
+def test_point_just_east_of_the_border_is_in_barito_timur(locator: Locator) -> None:
+    desa_union = shapely.union_all(locator.layers.desa.geometry)
+    eastmost_lat = -1.9
+    row = shapely.intersection(desa_union, shapely.box(114, eastmost_lat - 0.001, 116, eastmost_lat + 0.001))
+    border_lon = row.bounds[2]
+    ans = locator.locate(lon=border_lon + 0.02, lat=eastmost_lat)  # about 2 km east of the outline
+    assert ans["inside_regency"] is False
+    assert ans["match"] == "outside"
+    assert ans["kabupaten"]["name"] == "Kabupaten Barito Timur"
+    assert ans["desa"] is None and ans["kecamatan"] is None
+    assert 1_000 < ans["nearest_desa"]["distance_m"] < 3_500
+    assert ans["nearest_desa"]["code"].startswith("62.04.")
+
+
+def test_outside_kalimantan_tengah_has_no_kabupaten(locator: Locator) -> None:
+    ans = locator.locate(lon=106.8, lat=-6.2)  # Jakarta
+    assert ans["inside_regency"] is False
+    assert ans["kabupaten"] is None
+    assert ans["nearest_desa"]["distance_m"] > 500_000
+
+
+@settings(max_examples=93, deadline=None)
+@given(i=st.integers(min_value=0, max_value=92))
+def test_representative_point_of_every_desa_locates_to_it(locator: Locator, i: int) -> None:
+    desa = locator.layers.desa
+    p = shapely.point_on_surface(desa.geometry[i])
+    ans = locator.locate(lon=p.x, lat=p.y)
+    assert ans["desa"]["code"] == desa.code[i]
+    assert ans["kecamatan"]["code"] == desa.attrs["kecamatan_kode"][i]
+
+
+@settings(max_examples=60, deadline=None)
+@given(i=st.integers(min_value=0, max_value=92), u=st.floats(0, 1), v=st.floats(0, 1))
+def test_points_well_inside_a_desa_locate_to_it(locator: Locator, i: int, u: float, v: float) -> None:
+    desa = locator.layers.desa
+    inner_utm = project_geometries(np.array([desa.geometry[i]]))[0].buffer(-150)
+    if inner_utm.is_empty:
+        return
+    inner = project_geometries(np.array([inner_utm]), src="EPSG:32750", dst="EPSG:4326")[0]
+    x0, y0, x1, y1 = inner.bounds
+    p = shapely.Point(x0 + u * (x1 - x0), y0 + v * (y1 - y0))
+    if not inner.contains(p):
+        p = shapely.point_on_surface(inner)
+    ans = locator.locate(lon=p.x, lat=p.y)
+    assert ans["desa"]["code"] == desa.code[i]
+    assert ans["match"] == "inside"
+
+
+def test_grid_agrees_with_brute_force_point_in_polygon(locator: Locator) -> None:
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = shapely.total_bounds(locator.layers.desa.geometry)
+    lon = rng.uniform(x0 - 0.05, x1 + 0.05, 50_000)
+    lat = rng.uniform(y0 - 0.05, y1 + 0.05, 50_000)
+    idx, match = locator.assign_desa(lon=lon, lat=lat)
+    pts = shapely.points(lon, lat)
+    pt, poly = STRtree(locator.layers.desa.geometry).query(pts, predicate="intersects")
+    hits = np.bincount(pt, minlength=len(pts))
+    single = hits == 1
+    expected = np.full(len(pts), -1)
+    expected[pt[single[pt]]] = poly[single[pt]]
+    assert np.array_equal(idx[single], expected[single])
+    assert set(MATCH_NAMES[match[single]]) == {"inside"}
+    assert set(MATCH_NAMES[match[hits > 1]]) <= {"overlap"}
+    none = hits == 0
+    assert set(MATCH_NAMES[match[none]]) <= {"outside", "gap"}
+    assert (hits > 0).sum() > 10_000  # the sample really exercised the inside
+
+
+def _overlap_and_gap_points(locator: Locator) -> tuple[shapely.Point, shapely.Point]:
+    geoms = locator.layers.desa.geometry
+    a, b = STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    inter = shapely.intersection(geoms[a[keep]], geoms[b[keep]])
+    areas = shapely.area(inter)
+    overlap = shapely.point_on_surface(inter[np.argmax(areas)])
+    gaps = shapely.difference(locator.outline, shapely.union_all(geoms))
+    parts = shapely.get_parts(gaps)
+    gap = shapely.point_on_surface(parts[np.argmax(shapely.area(parts))])
+    return overlap, gap
+
+
+def test_overlap_gets_one_deterministic_desa_and_says_so(locator: Locator) -> None:
+    overlap, _ = _overlap_and_gap_points(locator)
+    first = locator.locate(lon=overlap.x, lat=overlap.y)
+    again = locator.locate(lon=overlap.x, lat=overlap.y)
+    batch = locator.locate_many(lon=np.array([overlap.x]), lat=np.array([overlap.y])).record(0)
+    assert first["match"] == "overlap"
+    assert first["desa"] == again["desa"] == batch["desa"]
+    assert first["inside_regency"] is True
+
+
+def test_gap_gets_the_nearest_desa_and_says_so(locator: Locator) -> None:
+    _, gap = _overlap_and_gap_points(locator)
+    ans = locator.locate(lon=gap.x, lat=gap.y)
+    assert ans["match"] == "gap"
+    assert ans["inside_regency"] is True
+    assert ans["desa"] is not None
+    dists = shapely.distance(locator.layers.desa.geometry, gap)
+    assert ans["desa"]["code"] == locator.layers.desa.code[np.argmin(dists)]
+
+
+def test_locate_many_matches_locate(locator: Locator) -> None:
+    rng = np.random.default_rng(11)
+    lon = rng.uniform(114.5, 115.6, 400)
+    lat = rng.uniform(-2.7, -1.15, 400)
+    batch = locator.locate_many(lon=lon, lat=lat)
+    for i in range(len(lon)):
+        one = locator.locate(lon=lon[i], lat=lat[i])
+        many = batch.record(i)
+        for key in ("inside_regency", "match", "desa", "kecamatan", "kabupaten", "h3", "boundary_disagreement"):
+            assert one[key] == many[key], key
+        assert many["river"]["distance_m"] == pytest.approx(one["river"]["distance_m"], rel=0.02, abs=10)
+        if one["nearest_desa"]:
+            assert many["nearest_desa"]["distance_m"] == pytest.approx(
+                one["nearest_desa"]["distance_m"], rel=0.02, abs=10)
+
+
+def test_distances_are_metric_and_true(locator: Locator) -> None:
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(114.3, 115.8, 300)
+    lat = rng.uniform(-3.0, -1.0, 300)
+    batch = locator.locate_many(lon=lon, lat=lat)
+    river_utm = project_geometries(locator.layers.rivers.geometry)
+    pts = shapely.points(batch.utm_x, batch.utm_y)
+    exact = shapely.distance(pts[:, None], river_utm[None, :]).min(axis=1)
+    near = exact < 5_000
+    assert np.allclose(batch.river_m[near], exact[near], atol=6)
+    assert np.all(batch.river_m <= exact * 1.02 + 6) and np.all(batch.river_m >= exact - 1e-6)
+
+
+@pytest.mark.parametrize("lon,lat", [(float("nan"), -1.7), (114.8, float("inf")), (200.0, -1.7), (114.8, -95.0)])
+def test_bad_coordinates_raise(locator: Locator, lon: float, lat: float) -> None:
+    with pytest.raises(CoordinateError):
+        locator.locate(lon=lon, lat=lat)
+    with pytest.raises(CoordinateError):
+        locator.locate_many(lon=np.array([lon]), lat=np.array([lat]))
