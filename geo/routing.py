@@ -125,15 +125,20 @@ def _paths(
 ) -> list[_Path]:
     """Legs, GeoJSON route, network distance and sources for several units of one profile, batched."""
     r = len(starts)
-    cur = starts.astype(np.int64)
-    steps = [cur]
-    while (cur != target).any():  # all k walks advance together, one numpy step per hop
-        cur = np.where(cur == target, target, pred[cur]).astype(np.int64)
-        steps.append(cur)
-    hops = np.stack(steps, axis=1)
-    valid = hops[:, :-1] != target
-    route_of, _ = np.nonzero(valid)  # row-major: edges of one route stay in travel order
-    u, v = hops[:, :-1][valid], hops[:, 1:][valid]
+    step = memoryview(np.ascontiguousarray(pred))  # plain-int indexing: the k walks are short and few
+    walks: list[int] = []
+    route_end = np.zeros(r, dtype=np.int64)
+    for i, cur in enumerate(starts.tolist()):
+        walks.append(cur)
+        while cur != target:
+            cur = step[cur]
+            walks.append(cur)
+        route_end[i] = len(walks)
+    hops = np.asarray(walks, dtype=np.int64)
+    last = np.zeros(len(hops), dtype=bool)
+    last[route_end - 1] = True  # a route's final hop is the target; no edge leaves it
+    u, v = hops[:-1][~last[:-1]], hops[1:][~last[:-1]]
+    route_of = np.repeat(np.arange(r), np.diff(route_end, prepend=0) - 1)
     pos = np.searchsorted(prof.keys, u * net.n_nodes + v)
     edges = prof.edge_ids[pos]
     times = prof.forward.data[pos]
@@ -324,7 +329,8 @@ def rank_units(
             if len(open_) == 0:
                 continue
             settled = np.sort(eta[idx])  # unsettled are inf and sort last
-            if len(idx) >= k and settled[k - 1] <= budget + inc_off_s[np.unique(ucode[open_])].min():
+            # An unsettled unit needs more than the budget on the network, plus its own snap stretches.
+            if len(idx) >= k and settled[k - 1] <= budget + base_s[open_].min():
                 continue
             # Not settled yet: expanding only helps if the search has not already exhausted the component.
             for c in np.unique(ucode[open_]).tolist():
