@@ -29,6 +29,7 @@ UNREACHABLE_MESSAGES: dict[str, str] = {
     "incident_off_network": "Lokasi kejadian terlalu jauh dari jaringan untuk moda ini / "
     "incident is too far from the network for this travel mode",
     "disconnected": "Tidak ada rute ke lokasi kejadian / no route to the incident (disconnected network)",
+    "no_position": "Posisi unit tidak diketahui / unit position is unknown",
 }
 
 
@@ -66,9 +67,9 @@ class UnreachableUnit:
     unit_id: Any
     unit_type: str
     travel_mode: str
-    reason: str  # 'unit_off_network' | 'incident_off_network' | 'disconnected'
+    reason: str  # 'unit_off_network' | 'incident_off_network' | 'disconnected' | 'no_position'
     message: str
-    snap_m: float
+    snap_m: float | None  # None when there is nothing to snap (no position, no node of that mode)
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,18 @@ class Ranking:
 
     by_type: dict[str, list[RankedUnit]]
     unreachable: list[UnreachableUnit]
-    incident_snap_m: dict[str, float] = field(default_factory=dict)
+    incident_snap_m: dict[str, float | None] = field(default_factory=dict)
     searches: int = 0
     budget_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return asdict(self)
+
+
+def _finite(value: float) -> float | None:
+    """A float for JSON, None instead of inf/NaN."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _search(prof: ProfileGraph, source: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
@@ -268,17 +274,18 @@ def rank_units(
     uxy = np.column_stack([np.asarray(ux, dtype=float), np.asarray(uy, dtype=float)]).reshape(-1, 2)
     straight = np.hypot(uxy[:, 0] - ix, uxy[:, 1] - iy)
 
-    cand = np.isin(utype, wanted) & np.isfinite(straight)
+    cand = np.isin(utype, wanted)
     unode = np.full(n, -1, dtype=np.int64)
     usnap = np.full(n, np.inf)
     reason = np.full(n, "", dtype=object)
+    reason[cand & ~np.isfinite(straight)] = "no_position"
     npf = len(pnames)
     inc_node = np.full(npf, -1, dtype=np.int64)
     inc_d = np.full(npf, np.inf)
     off_ms = np.array([(offnetwork_kmh or PROFILES[p].offnetwork_kmh) / 3.6 for p in pnames])
     graphs = [net.profiles[p] for p in pnames]
     for c in range(npf):
-        members = np.flatnonzero(cand & (ucode == c))
+        members = np.flatnonzero(cand & (ucode == c) & (reason == ""))
         if len(members) == 0:
             continue
         node, d = snap_xy(net, x=np.array([ix]), y=np.array([iy]), mode=pnames[c])
@@ -394,15 +401,15 @@ def rank_units(
             travel_mode=pnames[ucode[i]],
             reason=str(reason[i]),
             message=UNREACHABLE_MESSAGES[str(reason[i])],
-            snap_m=float(inc_d[ucode[i]] if reason[i] == "incident_off_network" else usnap[i]),
+            snap_m=_finite(inc_d[ucode[i]] if reason[i] == "incident_off_network" else usnap[i]),
         )
         for i in lost_idx.tolist()
     ]
-    used = np.unique(ucode[cand]).tolist()
+    used = np.unique(ucode[cand & (reason != "no_position")]).tolist()
     return Ranking(
         by_type=by_type,
         unreachable=unreachable,
-        incident_snap_m={pnames[c]: float(inc_d[c]) for c in used},
+        incident_snap_m={pnames[c]: _finite(inc_d[c]) for c in used},
         searches=searches,
         budget_s=budget,
     )

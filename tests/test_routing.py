@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -141,9 +142,23 @@ def test_unit_and_incident_too_far_from_network(triangle: TravelNetwork) -> None
     res = _rank(triangle, (0, -30_000), [("near", "bpbd", "road", 0, 0)], max_snap_m=2000)
     assert res.by_type == {"bpbd": []}
     assert [(u.unit_id, u.reason) for u in res.unreachable] == [("near", "incident_off_network")]
+    # A unit without a position is listed, not silently dropped.
+    res = rank_units(
+        triangle,
+        incident_lon=_ll(0, 0)[0],
+        incident_lat=_ll(0, 0)[1],
+        unit_ids=np.array(["lost"], dtype=object),
+        unit_types=np.array(["bpbd"]),
+        unit_modes=np.array(["road"]),
+        unit_lon=np.array([np.nan]),
+        unit_lat=np.array([np.nan]),
+    )
+    assert [(u.unit_id, u.reason, u.snap_m) for u in res.unreachable] == [("lost", "no_position", None)]
     # A boat on a network without water: incident unreachable by boat, never a crash.
     res = _rank(triangle, (0, 0), [("boat", "perahu", "river", 0, 0)])
     assert [(u.unit_id, u.reason) for u in res.unreachable] == [("boat", "incident_off_network")]
+    assert res.incident_snap_m == {"river": None}
+    json.dumps(res.as_dict(), allow_nan=False)
 
 
 def test_zero_units_and_types_without_units(triangle: TravelNetwork) -> None:
@@ -220,6 +235,7 @@ def test_buntok_unit_beats_jenamas_unit_to_buntok(barsel: dict) -> None:
     assert first.eta_s < 900 < 3600 < second.eta_s
     assert second.distance_m > second.straight_line_m  # the network never beats the crow
     assert first.sources == ["derived"]
+    json.dumps(res.as_dict(), allow_nan=False)  # ready for the API as it is
 
 
 def _boats_from_buntok(barsel: dict, lon: float, lat: float) -> Ranking:
