@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api import auth
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
-from api.routes import health, layers, locate
+from api.routes import events, health, layers, locate
 from geo.locate import Locator
 from store.db import make_engine, make_sessionmaker, session_scope
+from store.events import EventHub
 from store.layers import read_layers
 from store.migrate import upgrade
 
@@ -39,6 +41,12 @@ def build_spatial_state(app: FastAPI) -> None:
     app.state.locator = Locator.from_layers(layers)
 
 
+# Each concern adds its router and its start-up/shut-down work here, in one place.
+ROUTERS = [health.router, auth.router, locate.router, layers.router, events.router]
+STARTUP_HOOKS: list[Callable[[FastAPI], None]] = []
+SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the database, migrate it, build the spatial index once; dispose on shutdown."""
@@ -48,11 +56,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = make_sessionmaker(engine)
     upgrade(engine)
     build_spatial_state(app)
+    app.state.events = EventHub(engine)
+    app.state.events.start()
+    for hook in STARTUP_HOOKS:
+        hook(app)
     app.state.started = time.monotonic()
     log.info("SIGAP 112 ready on %s", engine.dialect.name)
     try:
         yield
     finally:
+        for hook in SHUTDOWN_HOOKS:
+            hook(app)
+        app.state.events.stop()
         engine.dispose()
 
 
@@ -68,6 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    for module in (health, locate, layers):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

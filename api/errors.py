@@ -108,7 +108,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        field, mid, men = _validation_message(errors[0]) if errors else ("body", "Isian tidak valid", "Invalid input")
+        field, mid, men = (
+            _validation_message(errors[0]) if errors else ("body", "Isian tidak valid", "Invalid input")
+        )
         details = [
             {"field": f, "message_id": i, "message_en": e}
             for f, i, e in (_validation_message(err) for err in errors[:20])

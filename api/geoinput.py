@@ -14,7 +14,9 @@ def looks_swapped(lon: float, lat: float) -> bool:
     return 100 <= abs(lat) <= 120 and -5 <= lon <= 5
 
 
-def check_point(lon: float, lat: float, *, lon_field: str = "lon", lat_field: str = "lat") -> tuple[float, float]:
+def check_point(
+    lon: float, lat: float, *, lon_field: str = "lon", lat_field: str = "lat"
+) -> tuple[float, float]:
     """Return (lon, lat) when both are finite WGS84 values, else raise a 422 naming the field."""
     for value, field in ((lon, lon_field), (lat, lat_field)):
         if not math.isfinite(value):
@@ -29,7 +31,8 @@ def check_point(lon: float, lat: float, *, lon_field: str = "lon", lat_field: st
             f"tukar nilai lon dan lat",
             f"Coordinates look swapped: lon={lon}, lat={lat}. Barito Selatan is near lon 115, lat -2; "
             f"swap lon and lat",
-            field=lat_field, hint="swapped",
+            field=lat_field,
+            hint="swapped",
         )
     if not -180 <= lon <= 180:
         raise InvalidInput(
@@ -50,10 +53,16 @@ def check_points(lon: np.ndarray, lat: np.ndarray, *, field: str = "points") -> 
     """Vectorised `check_point` over arrays; the 422 names the first bad index."""
     problems = (
         (~(np.isfinite(lon) & np.isfinite(lat)), "bukan angka terhingga", "is not a finite number"),
-        ((np.abs(lat) >= 100) & (np.abs(lat) <= 120) & (lon >= -5) & (lon <= 5),
-         "tampak tertukar (lat/lon); tukar nilainya", "looks swapped (lat/lon); swap the values"),
-        ((np.abs(lon) > 180) | (np.abs(lat) > 90),
-         "di luar rentang WGS84 (lon -180..180, lat -90..90)", "is outside WGS84 (lon -180..180, lat -90..90)"),
+        (
+            (np.abs(lat) >= 100) & (np.abs(lat) <= 120) & (lon >= -5) & (lon <= 5),
+            "tampak tertukar (lat/lon); tukar nilainya",
+            "looks swapped (lat/lon); swap the values",
+        ),
+        (
+            (np.abs(lon) > 180) | (np.abs(lat) > 90),
+            "di luar rentang WGS84 (lon -180..180, lat -90..90)",
+            "is outside WGS84 (lon -180..180, lat -90..90)",
+        ),
     )
     for mask, text_id, text_en in problems:
         bad = np.flatnonzero(mask)
@@ -62,5 +71,6 @@ def check_points(lon: np.ndarray, lat: np.ndarray, *, field: str = "points") -> 
             raise InvalidInput(
                 f"Titik {field}[{i}] ({lon[i]}, {lat[i]}) {text_id}; {len(bad)} titik bermasalah",
                 f"Point {field}[{i}] ({lon[i]}, {lat[i]}) {text_en}; {len(bad)} bad point(s)",
-                field=f"{field}[{i}]", bad_count=int(len(bad)),
+                field=f"{field}[{i}]",
+                bad_count=int(len(bad)),
             )

@@ -397,9 +397,15 @@ class Locator:
         """Scalar twin of `_kabupaten_outside` for the single-point path."""
         k = self.kabupaten_grid.cell_value(lon, lat)
         if k == PolygonGrid.EXACT:
-            k = int(self.kabupaten_grid.exact(np.array([lon]), np.array([lat]), order_key=self.kabupaten_key)[0][0])
+            k = int(
+                self.kabupaten_grid.exact(np.array([lon]), np.array([lat]), order_key=self.kabupaten_key)[0][
+                    0
+                ]
+            )
         if k == self.regency_index:
-            nb = self.neighbour_tree.query_nearest(shapely.Point(lon, lat), all_matches=False, max_distance=0.05)
+            nb = self.neighbour_tree.query_nearest(
+                shapely.Point(lon, lat), all_matches=False, max_distance=0.05
+            )
             return (int(self.neighbour_index[nb[0]]) if len(nb) else -1), True
         return max(k, -1), False
 

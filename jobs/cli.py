@@ -16,7 +16,8 @@ COMMAND_MODULES = [commands_core]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="sigap", description="SIGAP 112 Barito Selatan: layanan, data dan pekerjaan terjadwal / "
+        prog="sigap",
+        description="SIGAP 112 Barito Selatan: layanan, data dan pekerjaan terjadwal / "
         "services, data and scheduled jobs",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log lebih rinci / verbose logging")
@@ -30,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 

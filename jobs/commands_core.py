@@ -48,8 +48,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"SIGAP 112 berjalan di / running at http://{host}:{port}/  (peta / map: http://{host}:{port}/map)")
-    uvicorn.run("api.main:app", host=host, port=port, workers=args.workers, log_level="info",
-                proxy_headers=True, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

@@ -83,7 +83,12 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
-            parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=5, echo=echo,
+            parsed,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=5,
+            echo=echo,
             connect_args={"connect_timeout": 5},
         )
     raise ValueError(

@@ -30,8 +30,11 @@ def _multi(geom: shapely.Geometry) -> shapely.Geometry:
 def _polygon_rows(layer: AreaLayer, extra: list[str]) -> list[dict]:
     rows = []
     for i in range(len(layer)):
-        row = {"kode": str(layer.code[i]), "nama": str(layer.name[i]),
-               "geom": from_shape(_multi(layer.geometry[i]), srid=4326)}
+        row = {
+            "kode": str(layer.code[i]),
+            "nama": str(layer.name[i]),
+            "geom": from_shape(_multi(layer.geometry[i]), srid=4326),
+        }
         for name in extra:
             value = layer.attrs[name][i]
             row[name] = value.item() if isinstance(value, np.generic) else value
@@ -69,21 +72,37 @@ def load_layers(session: Session, layers: Layers) -> LoadReport:
     """Make the stored boundaries and rivers equal to `layers`; running it twice writes nothing."""
     written = {
         "kabupaten": _sync(session, Kabupaten, _polygon_rows(layers.kabupaten, []), "kode"),
-        "kecamatan": _sync(session, Kecamatan, [
-            {**r, "kabupaten_kode": r["kode"].rsplit(".", 1)[0]} for r in _polygon_rows(layers.kecamatan, [])
-        ], "kode"),
-        "desa": _sync(session, Desa, _polygon_rows(
-            layers.desa, ["jenis", "kecamatan_kode", "kecamatan", "lat", "lng"]), "kode"),
+        "kecamatan": _sync(
+            session,
+            Kecamatan,
+            [
+                {**r, "kabupaten_kode": r["kode"].rsplit(".", 1)[0]}
+                for r in _polygon_rows(layers.kecamatan, [])
+            ],
+            "kode",
+        ),
+        "desa": _sync(
+            session,
+            Desa,
+            _polygon_rows(layers.desa, ["jenis", "kecamatan_kode", "kecamatan", "lat", "lng"]),
+            "kode",
+        ),
     }
     rivers = layers.rivers
     current = list(session.scalars(select(River).order_by(River.id)))
     wanted = [
-        {"name": rivers.name[i], "waterway": str(rivers.kind[i]), "source": str(rivers.source[i]),
-         "geom": rivers.geometry[i]}
+        {
+            "name": rivers.name[i],
+            "waterway": str(rivers.kind[i]),
+            "source": str(rivers.source[i]),
+            "geom": rivers.geometry[i],
+        }
         for i in range(len(rivers))
     ]
     same = len(current) == len(wanted) and all(
-        c.name == w["name"] and c.waterway == w["waterway"] and c.source == w["source"]
+        c.name == w["name"]
+        and c.waterway == w["waterway"]
+        and c.source == w["source"]
         and to_shape(c.geom).equals_exact(w["geom"], 1e-9)
         for c, w in zip(current, wanted, strict=True)
     )
@@ -105,7 +124,12 @@ def layer_counts(session: Session) -> dict[str, int]:
     """Row counts of the stored layers."""
     return {
         name: session.scalar(select(func.count()).select_from(model)) or 0
-        for name, model in (("kabupaten", Kabupaten), ("kecamatan", Kecamatan), ("desa", Desa), ("rivers", River))
+        for name, model in (
+            ("kabupaten", Kabupaten),
+            ("kecamatan", Kecamatan),
+            ("desa", Desa),
+            ("rivers", River),
+        )
     }
 
 

@@ -18,7 +18,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, *, revision: str = "head") -> None:
+def upgrade(engine: Engine, *, revision: str = "heads") -> None:
     """Apply every pending migration (PostGIS: the extension is created first when allowed)."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -15,15 +15,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.config import PROJECT_ROOT, Settings
 from geo.layers import Layers, read_bundled_layers
 from geo.locate import Locator
+from store.accounts import add_user
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.layers import load_bundled
 from store.migrate import upgrade
 from store.models import Base
 
 BACKENDS = ["spatialite", "postgis"]
-PG_ADMIN_URL = os.environ.get("SIGAP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SIGAP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REQUIRE_POSTGIS = os.environ.get("SIGAP_REQUIRE_POSTGIS") == "1"
-STATIC_TABLES = {"kabupaten", "kecamatan", "desa", "river"}
+# Boundaries, test accounts and the append-only audit log survive between tests.
+STATIC_TABLES = {"kabupaten", "kecamatan", "desa", "river", "app_user", "audit_log"}
+TEST_PASSWORD = "Sandi-Uji-112"
+ROLES = ("dispatcher", "planner", "leader", "admin")
 
 
 @dataclass
@@ -107,6 +113,10 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     sessions = make_sessionmaker(engine)
     with session_scope(sessions) as session:
         load_bundled(session, PROJECT_ROOT / "data")
+        for role in ROLES:
+            add_user(
+                session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}"
+            )
     db = Database(request.param, url, engine, sessions)
     yield db
     engine.dispose()
@@ -137,8 +147,39 @@ def app_client(database: Database) -> Iterator:
         yield client
 
 
+@pytest.fixture(scope="session")
+def tokens(app_client) -> dict[str, str]:
+    """A bearer token for each role's test account."""
+    out = {}
+    for role in ROLES:
+        r = app_client.post("/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
+        assert r.status_code == 200, r.text
+        out[role] = r.json()["access_token"]
+    return out
+
+
+def bearer(token: str) -> dict[str, str]:
+    """An Authorization header."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-def client(app_client, database: Database) -> Iterator:
-    """The app client; the database is emptied of test writes afterwards."""
+def client(app_client, tokens, database: Database) -> Iterator:
+    """The app client logged in as a dispatcher; the database is emptied of test writes afterwards."""
+    app_client.headers["Authorization"] = f"Bearer {tokens['dispatcher']}"
+    app_client.cookies.clear()
+    try:
+        yield app_client
+    finally:
+        app_client.headers.pop("Authorization", None)
+        app_client.cookies.clear()
+        database.clean()
+
+
+@pytest.fixture
+def anon_client(app_client, database: Database) -> Iterator:
+    """The app client with no credentials at all."""
+    app_client.headers.pop("Authorization", None)
+    app_client.cookies.clear()
     yield app_client
     database.clean()

@@ -7,8 +7,8 @@ import json
 import pytest
 
 
-def test_healthz_reports_backend_and_counts(client, database) -> None:
-    r = client.get("/healthz")
+def test_healthz_reports_backend_and_counts(anon_client, database) -> None:
+    r = anon_client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
     assert body["database"]["backend"] == database.backend
@@ -84,14 +84,17 @@ def test_locate_batch_not_json(client) -> None:
 
 def test_locate_batch_too_many_points_is_413(client) -> None:
     pts = [[114.8, -1.7]] * 100_001
-    r = client.post("/api/locate", content=json.dumps({"points": pts}), headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/locate", content=json.dumps({"points": pts}), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert "100000" in r.json()["message_en"]
 
 
 def test_locate_batch_huge_body_is_413_before_parsing(client) -> None:
-    r = client.post("/api/locate", content=b"[" + b" " * 7_000_000 + b"]",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/locate", content=b"[" + b" " * 7_000_000 + b"]", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 

@@ -147,12 +147,21 @@ def test_locate_many_matches_locate(locator: Locator) -> None:
     for i in range(len(lon)):
         one = locator.locate(lon=lon[i], lat=lat[i])
         many = batch.record(i)
-        for key in ("inside_regency", "match", "desa", "kecamatan", "kabupaten", "h3", "boundary_disagreement"):
+        for key in (
+            "inside_regency",
+            "match",
+            "desa",
+            "kecamatan",
+            "kabupaten",
+            "h3",
+            "boundary_disagreement",
+        ):
             assert one[key] == many[key], key
         assert many["river"]["distance_m"] == pytest.approx(one["river"]["distance_m"], rel=0.02, abs=10)
         if one["nearest_desa"]:
             assert many["nearest_desa"]["distance_m"] == pytest.approx(
-                one["nearest_desa"]["distance_m"], rel=0.02, abs=10)
+                one["nearest_desa"]["distance_m"], rel=0.02, abs=10
+            )
 
 
 def test_distances_are_metric_and_true(locator: Locator) -> None:
@@ -168,7 +177,9 @@ def test_distances_are_metric_and_true(locator: Locator) -> None:
     assert np.all(batch.river_m <= exact * 1.02 + 6) and np.all(batch.river_m >= exact - 1e-6)
 
 
-@pytest.mark.parametrize("lon,lat", [(float("nan"), -1.7), (114.8, float("inf")), (200.0, -1.7), (114.8, -95.0)])
+@pytest.mark.parametrize(
+    "lon,lat", [(float("nan"), -1.7), (114.8, float("inf")), (200.0, -1.7), (114.8, -95.0)]
+)
 def test_bad_coordinates_raise(locator: Locator, lon: float, lat: float) -> None:
     with pytest.raises(CoordinateError):
         locator.locate(lon=lon, lat=lat)

@@ -9,6 +9,7 @@ import orjson
 import shapely
 from fastapi import APIRouter, Query, Request, Response
 
+from api.auth import ReaderDep
 from api.errors import InvalidInput
 from geo.layers import Layers
 
@@ -28,24 +29,34 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     except ValueError:
         values = ()
     if len(values) != 4 or not all(np.isfinite(values)):
-        raise InvalidInput("'bbox' harus empat angka: minlon,minlat,maxlon,maxlat",
-                           "'bbox' must be four numbers: minlon,minlat,maxlon,maxlat", field="bbox")
+        raise InvalidInput(
+            "'bbox' harus empat angka: minlon,minlat,maxlon,maxlat",
+            "'bbox' must be four numbers: minlon,minlat,maxlon,maxlat",
+            field="bbox",
+        )
     x0, y0, x1, y1 = values
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise InvalidInput("'bbox' harus minlon < maxlon dan minlat < maxlat dalam rentang WGS84",
-                           "'bbox' needs minlon < maxlon and minlat < maxlat within WGS84", field="bbox")
+        raise InvalidInput(
+            "'bbox' harus minlon < maxlon dan minlat < maxlat dalam rentang WGS84",
+            "'bbox' needs minlon < maxlon and minlat < maxlat within WGS84",
+            field="bbox",
+        )
     return values  # type: ignore[return-value]
 
 
 def _properties(layers: Layers, name: str) -> tuple[np.ndarray, list[dict]]:
     if name == "rivers":
         r = layers.rivers
-        return r.geometry, [{"name": r.name[i], "kind": r.kind[i], "source": r.source[i]} for i in range(len(r))]
+        return r.geometry, [
+            {"name": r.name[i], "kind": r.kind[i], "source": r.source[i]} for i in range(len(r))
+        ]
     layer = getattr(layers, name)
     props = []
     for i in range(len(layer)):
         row = {"kode": layer.code[i], "nama": layer.name[i]}
-        row.update({k: (v[i].item() if isinstance(v[i], np.generic) else v[i]) for k, v in layer.attrs.items()})
+        row.update(
+            {k: (v[i].item() if isinstance(v[i], np.generic) else v[i]) for k, v in layer.attrs.items()}
+        )
         props.append(row)
     return layer.geometry, props
 
@@ -66,6 +77,7 @@ def _encoded(layers: Layers, name: str, tolerance_deg: float) -> tuple[np.ndarra
 def layer(
     request: Request,
     name: LayerName,
+    _: ReaderDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     simplify: Annotated[float, Query(ge=0, le=5000, description="toleransi penyederhanaan, meter")] = 0.0,
 ) -> Response:
@@ -82,9 +94,17 @@ def layer(
     bounds, features = cache[key]
     if box is not None:
         keep = np.flatnonzero(
-            (bounds[:, 0] <= box[2]) & (bounds[:, 2] >= box[0]) & (bounds[:, 1] <= box[3]) & (bounds[:, 3] >= box[1])
+            (bounds[:, 0] <= box[2])
+            & (bounds[:, 2] >= box[0])
+            & (bounds[:, 1] <= box[3])
+            & (bounds[:, 3] >= box[1])
         )
         features = [features[i] for i in keep]
-    body = b'{"type":"FeatureCollection","name":"' + name.encode() + b'","crs_note":"EPSG:4326","features":[' \
-        + b",".join(features) + b"]}"
+    body = (
+        b'{"type":"FeatureCollection","name":"'
+        + name.encode()
+        + b'","crs_note":"EPSG:4326","features":['
+        + b",".join(features)
+        + b"]}"
+    )
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "public, max-age=300"})

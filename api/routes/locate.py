@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 import orjson
 from fastapi import APIRouter, Request
-from api.responses import FastJSON
 
+from api.auth import ReaderDep
 from api.deps import LocatorDep, PointDep, SettingsDep
 from api.errors import InvalidInput, PayloadTooLarge
 from api.geoinput import check_points
+from api.responses import FastJSON
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -27,9 +28,15 @@ BATCH_SCHEMA = {
                             "required": ["points"],
                             "properties": {
                                 "points": {
-                                    "type": "array", "minItems": 1, "maxItems": 100_000,
-                                    "items": {"type": "array", "items": {"type": "number"},
-                                              "minItems": 2, "maxItems": 2},
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "maxItems": 100_000,
+                                    "items": {
+                                        "type": "array",
+                                        "items": {"type": "number"},
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
                                     "description": "[[lon, lat], ...] WGS84",
                                 },
                             },
@@ -55,7 +62,7 @@ BYTES_PER_POINT = 64
 
 
 @router.get("/locate", summary="Lokasi satu titik / locate one point")
-def locate_one(point: PointDep, locator: LocatorDep) -> FastJSON:
+def locate_one(point: PointDep, locator: LocatorDep, _: ReaderDep) -> FastJSON:
     """Desa, kecamatan, kabupaten, distances to river and road, H3 cell and UTM for one coordinate."""
     lon, lat = point
     return FastJSON(locator.locate(lon=lon, lat=lat))
@@ -65,11 +72,17 @@ def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"Badan permintaan bukan JSON yang sah: {exc}",
-                           f"Request body is not valid JSON: {exc}", field="body") from exc
+        raise InvalidInput(
+            f"Badan permintaan bukan JSON yang sah: {exc}",
+            f"Request body is not valid JSON: {exc}",
+            field="body",
+        ) from exc
     if not isinstance(body, dict):
-        raise InvalidInput("Badan permintaan harus objek JSON dengan 'points' atau 'lon'/'lat'",
-                           "Request body must be a JSON object with 'points' or 'lon'/'lat'", field="body")
+        raise InvalidInput(
+            "Badan permintaan harus objek JSON dengan 'points' atau 'lon'/'lat'",
+            "Request body must be a JSON object with 'points' or 'lon'/'lat'",
+            field="body",
+        )
     try:
         if "points" in body:
             field = "points"
@@ -86,9 +99,11 @@ def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
             if lon.ndim != 1 or lon.shape != lat.shape:
                 raise ValueError("shape")
         else:
-            raise InvalidInput("Sertakan 'points' ([[lon, lat], ...]) atau 'lon' dan 'lat' (daftar angka)",
-                               "Provide 'points' ([[lon, lat], ...]) or 'lon' and 'lat' (lists of numbers)",
-                               field="points")
+            raise InvalidInput(
+                "Sertakan 'points' ([[lon, lat], ...]) atau 'lon' dan 'lat' (daftar angka)",
+                "Provide 'points' ([[lon, lat], ...]) or 'lon' and 'lat' (lists of numbers)",
+                field="points",
+            )
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             f"'{field}' harus daftar pasangan angka [lon, lat] (atau dua daftar angka sama panjang)",
@@ -96,40 +111,72 @@ def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
             field=field,
         ) from exc
     if len(lon) == 0:
-        raise InvalidInput("Daftar titik kosong; kirim minimal 1 titik", "The point list is empty; send at least 1",
-                           field=field)
+        raise InvalidInput(
+            "Daftar titik kosong; kirim minimal 1 titik",
+            "The point list is empty; send at least 1",
+            field=field,
+        )
     if len(lon) > limit:
-        raise PayloadTooLarge(f"Terlalu banyak titik: {len(lon)}; maksimal {limit} per permintaan",
-                              f"Too many points: {len(lon)}; at most {limit} per request", field=field,
-                              limit=limit)
+        raise PayloadTooLarge(
+            f"Terlalu banyak titik: {len(lon)}; maksimal {limit} per permintaan",
+            f"Too many points: {len(lon)}; at most {limit} per request",
+            field=field,
+            limit=limit,
+        )
     check_points(lon, lat, field=field)
     return lon, lat
 
 
 @router.post("/locate", summary="Lokasi banyak titik / locate a batch", openapi_extra=BATCH_SCHEMA)
-async def locate_batch(request: Request, locator: LocatorDep, settings: SettingsDep) -> FastJSON:
+async def locate_batch(
+    request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep
+) -> FastJSON:
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     limit = settings.max_batch_points
     max_bytes = limit * BYTES_PER_POINT + 1024
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"Badan permintaan {declared} byte; maksimal {max_bytes}",
-                              f"Request body is {declared} bytes; at most {max_bytes}", field="body",
-                              limit=max_bytes)
+        raise PayloadTooLarge(
+            f"Badan permintaan {declared} byte; maksimal {max_bytes}",
+            f"Request body is {declared} bytes; at most {max_bytes}",
+            field="body",
+            limit=max_bytes,
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"Badan permintaan lebih dari {max_bytes} byte",
-                                  f"Request body exceeds {max_bytes} bytes", field="body", limit=max_bytes)
+            raise PayloadTooLarge(
+                f"Badan permintaan lebih dari {max_bytes} byte",
+                f"Request body exceeds {max_bytes} bytes",
+                field="body",
+                limit=max_bytes,
+            )
         chunks.append(chunk)
     lon, lat = _parse_batch(b"".join(chunks), limit=limit)
     batch = locator.locate_many(lon=lon, lat=lat)
     columns: dict[str, Any] = {}
-    for name in ("lon", "lat", "inside_regency", "match", "desa_code", "desa_name", "kecamatan_code",
-                 "kecamatan_name", "kabupaten_code", "kabupaten_name", "boundary_disagreement",
-                 "nearest_desa_code", "nearest_desa_name", "nearest_desa_m", "river_m", "road_m", "h3",
-                 "utm_x", "utm_y"):
+    for name in (
+        "lon",
+        "lat",
+        "inside_regency",
+        "match",
+        "desa_code",
+        "desa_name",
+        "kecamatan_code",
+        "kecamatan_name",
+        "kabupaten_code",
+        "kabupaten_name",
+        "boundary_disagreement",
+        "nearest_desa_code",
+        "nearest_desa_name",
+        "nearest_desa_m",
+        "river_m",
+        "road_m",
+        "h3",
+        "utm_x",
+        "utm_y",
+    ):
         values = getattr(batch, name)
         if values.dtype.kind == "f":
             # orjson writes numpy floats natively, NaN as null.

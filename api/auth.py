@@ -1,0 +1,158 @@
+"""Login (OAuth2 password flow), bearer tokens, and role checks as injectable dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from sqlalchemy import select
+
+from api.config import Settings
+from api.deps import SessionDep, SettingsDep
+from api.errors import Forbidden, Unauthorized
+from store.accounts import User, authenticate, record_audit, utcnow
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+COOKIE = "sigap_token"
+ALGORITHM = "HS256"
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+ROLE_LABELS = {
+    "dispatcher": ("Operator 112", "Dispatcher"),
+    "planner": ("Perencana BPBD", "BPBD planner"),
+    "leader": ("Pimpinan (hanya baca)", "Leader (read-only)"),
+    "admin": ("Administrator", "Administrator"),
+}
+
+
+def issue_token(user: User, settings: Settings) -> tuple[str, int]:
+    """A signed bearer token for the user and its lifetime in seconds."""
+    ttl = settings.token_minutes * 60
+    now = utcnow()
+    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + timedelta(seconds=ttl)}
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/token", summary="Masuk / log in (OAuth2 password)")
+def login(
+    request: Request,
+    response: Response,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> dict:
+    """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map)."""
+    user = authenticate(session, username=form.username, password=form.password)
+    if user is None:
+        record_audit(
+            session,
+            actor=form.username[:64],
+            action="login_failed",
+            entity="user",
+            entity_id=None,
+            client=_client(request),
+        )
+        session.commit()
+        raise Unauthorized(
+            "Nama pengguna atau kata sandi salah", "Wrong username or password", field="password"
+        )
+    token, ttl = issue_token(user, settings)
+    record_audit(
+        session,
+        actor=user.username,
+        action="login",
+        entity="user",
+        entity_id=user.id,
+        client=_client(request),
+    )
+    session.commit()
+    response.set_cookie(
+        COOKIE, token, max_age=ttl, httponly=True, samesite="strict", secure=settings.mode == "production"
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "user": {"username": user.username, "role": user.role, "full_name": user.full_name},
+    }
+
+
+@router.post("/logout", summary="Keluar / log out")
+def logout(response: Response) -> dict:
+    """Forget the map cookie."""
+    response.delete_cookie(COOKIE)
+    return {"ok": True}
+
+
+def current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(oauth2)],
+) -> User:
+    """The logged-in user from the bearer token, or from the cookie for safe (read) requests."""
+    token = bearer
+    if token is None and request.method in ("GET", "HEAD"):
+        token = request.cookies.get(COOKIE)
+    if not token:
+        raise Unauthorized("Silakan masuk terlebih dahulu", "Please log in first")
+    try:
+        claims = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized(
+            "Sesi berakhir; silakan masuk lagi", "Session expired; please log in again"
+        ) from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("Token tidak sah", "Invalid token") from exc
+    user = session.scalar(select(User).where(User.username == claims["sub"]))
+    if user is None or not user.active:
+        raise Unauthorized("Akun tidak aktif", "Account is not active")
+    return user
+
+
+def require_roles(*roles: str) -> Callable[..., User]:
+    """A dependency that lets only the given roles through (403 for others)."""
+
+    def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                f"Peran '{user.role}' tidak boleh melakukan ini; perlu: {', '.join(roles)}",
+                f"Role '{user.role}' may not do this; needs: {', '.join(roles)}",
+                allowed_roles=list(roles),
+            )
+        return user
+
+    return check
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+ReaderDep = Annotated[User, Depends(require_roles("dispatcher", "planner", "leader", "admin"))]
+DispatcherDep = Annotated[User, Depends(require_roles("dispatcher", "admin"))]
+PlannerDep = Annotated[User, Depends(require_roles("planner", "admin"))]
+OperatorDep = Annotated[User, Depends(require_roles("dispatcher", "planner", "admin"))]
+AdminDep = Annotated[User, Depends(require_roles("admin"))]
+
+
+@router.get("/me", summary="Akun saya / who am I")
+def me(user: CurrentUser) -> dict:
+    """The logged-in account, without secrets."""
+    label_id, label_en = ROLE_LABELS[user.role]
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "agency": user.agency,
+        "role_label_id": label_id,
+        "role_label_en": label_en,
+    }

@@ -1,0 +1,67 @@
+"""Server-Sent Events: every open map hears incidents, units and hotspots change without reloading."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+
+from api.auth import current_user
+from api.errors import Forbidden
+from store.events import EventHub
+
+router = APIRouter(prefix="/api", tags=["events"])
+HEARTBEAT_S = 15.0
+
+
+def _frame(ev: dict) -> str:
+    return (
+        f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps(ev, default=str, separators=(',', ':'))}\n\n"
+    )
+
+
+@router.get("/events", summary="Aliran kejadian langsung / live event stream (SSE)")
+async def events(
+    request: Request,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """A text/event-stream of platform events (incident.created, incident.updated, unit.moved, ...)."""
+    # Authenticate with a short-lived session: the stream may stay open for hours.
+    with request.app.state.sessions() as session:
+        user = current_user(request, session, request.app.state.settings, _bearer(request))
+        if user.role not in ("dispatcher", "planner", "leader", "admin"):
+            raise Forbidden("Peran tidak diizinkan", "Role not allowed")
+    hub: EventHub = request.app.state.events
+    sub = hub.subscribe()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 3000\n: SIGAP 112 live\n\n"
+            for ev in hub.since(last_event_id):
+                yield _frame(ev)
+            while True:
+                try:
+                    ev = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": ping\n\n"
+                    continue
+                yield _frame(ev)
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    return auth[7:] if auth.lower().startswith("bearer ") else None

@@ -1,0 +1,146 @@
+"""Accounts with roles, and the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from store.models import Base
+
+ROLES = ("dispatcher", "planner", "leader", "admin")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+_hasher = PasswordHasher()
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class User(Base):
+    """A person who logs in: dispatcher (operator 112), planner (BPBD), leader (read-only) or admin."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    full_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    agency: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AuditRecord(Base):
+    """One append-only audit entry: who did what to which record, with before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), nullable=False)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class WeakPasswordError(ValueError):
+    """A password too short or too plain to protect an emergency system."""
+
+
+def check_password_strength(password: str, *, username: str) -> None:
+    """Refuse passwords under 10 characters, equal to the username, or of one character class."""
+    classes = sum(any(f(c) for c in password) for f in (str.islower, str.isupper, str.isdigit))
+    classes += any(not c.isalnum() for c in password)
+    if len(password) < 10 or password.lower() == username.lower() or classes < 2:
+        raise WeakPasswordError(
+            "Kata sandi minimal 10 karakter, berbeda dari nama pengguna, dan memakai dua jenis karakter / "
+            "password needs at least 10 characters, must differ from the username and mix two kinds of characters"
+        )
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when the password matches the argon2 hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    full_name: str = "",
+    agency: str | None = None,
+    demo: bool = False,
+    check_strength: bool = True,
+) -> User:
+    """Create an account (or reset its password and role when it exists)."""
+    if role not in ROLES:
+        raise ValueError(f"Peran tidak dikenal / unknown role '{role}'; pilih / choose: {', '.join(ROLES)}")
+    if check_strength:
+        check_password_strength(password, username=username)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username)
+        session.add(user)
+    user.role, user.full_name, user.agency, user.demo, user.active = role, full_name, agency, demo, True
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        # Hash anyway so a missing user takes as long as a wrong password.
+        verify_password(_DUMMY_HASH, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: str | None,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    client: str | None = None,
+) -> AuditRecord:
+    """Append an audit entry in the caller's transaction (it commits or rolls back with the change)."""
+    rec = AuditRecord(
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=before,
+        after=after,
+        client=client,
+        at=utcnow(),
+    )
+    session.add(rec)
+    return rec
+
+
+_DUMMY_HASH = _hasher.hash("sigap-timing-equaliser")

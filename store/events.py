@@ -1,0 +1,163 @@
+"""Live events: published inside a database transaction, delivered to every listener after commit.
+
+SpatiaLite (one process): delivered in-process right after the commit. PostGIS: `pg_notify` inside the
+transaction, so PostgreSQL delivers it at commit to every API worker LISTENing on the channel, and a
+rolled-back write never announces anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from store.accounts import utcnow
+
+log = logging.getLogger("sigap.events")
+CHANNEL = "sigap_events"
+_PENDING = "sigap_pending_events"
+# PostgreSQL refuses NOTIFY payloads over 8000 bytes; events carry ids and changed fields, not documents.
+MAX_PAYLOAD = 7900
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One listener's queue of events, bounded so a slow client cannot eat memory."""
+
+    queue: asyncio.Queue
+    loop: asyncio.AbstractEventLoop
+    dropped: int = 0
+
+
+@dataclass
+class EventHub:
+    """Fan-out of platform events to Server-Sent Events listeners, one per process."""
+
+    engine: Engine
+    recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=500))
+    subscribers: set[Subscription] = field(default_factory=set)
+    delivered: int = 0
+
+    def __post_init__(self) -> None:
+        self.postgres = self.engine.dialect.name == "postgresql"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    # -- publishing ---------------------------------------------------------------------------------
+    def publish(self, session: Session, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Queue an event on the session's transaction; it goes out only if the transaction commits."""
+        ev = {"id": uuid.uuid4().hex, "kind": kind, "at": utcnow().isoformat(), "data": data}
+        payload = json.dumps(ev, default=str, separators=(",", ":"))
+        if len(payload.encode()) > MAX_PAYLOAD:
+            ev["data"] = {k: data[k] for k in ("id", "status", "version") if k in data} | {"truncated": True}
+            payload = json.dumps(ev, default=str, separators=(",", ":"))
+        if self.postgres:
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+            )
+        else:
+            session.info.setdefault(_PENDING, []).append(ev)
+            session.info["sigap_hub"] = self
+        return ev
+
+    # -- delivering ---------------------------------------------------------------------------------
+    def deliver(self, ev: dict[str, Any]) -> None:
+        """Hand an event to every subscriber of this process (thread-safe)."""
+        with self._lock:
+            self.recent.append(ev)
+            subs = list(self.subscribers)
+            self.delivered += 1
+        for sub in subs:
+            sub.loop.call_soon_threadsafe(_offer, sub, ev)
+
+    def subscribe(self, *, maxsize: int = 1000) -> Subscription:
+        """A new listener on the running event loop."""
+        sub = Subscription(asyncio.Queue(maxsize=maxsize), asyncio.get_running_loop())
+        with self._lock:
+            self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop delivering to a listener."""
+        with self._lock:
+            self.subscribers.discard(sub)
+
+    def since(self, last_id: str | None) -> list[dict[str, Any]]:
+        """Events after `last_id` still in this process's memory (for a reconnecting client)."""
+        if not last_id:
+            return []
+        with self._lock:
+            items = list(self.recent)
+        ids = [e["id"] for e in items]
+        return items[ids.index(last_id) + 1 :] if last_id in ids else []
+
+    # -- PostgreSQL LISTEN --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start listening (PostGIS only): a thread that reconnects whenever PostgreSQL goes away."""
+        if not self.postgres or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._listen_forever, name="sigap-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the listener thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _conninfo(self) -> str:
+        url = make_url(self.engine.url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _listen_forever(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    backoff = 0.5
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            try:
+                                self.deliver(json.loads(note.payload))
+                            except ValueError:
+                                log.warning("ignored malformed event payload")
+            except psycopg.Error as exc:
+                self.listening.clear()
+                log.warning("event listener lost PostgreSQL (%s); retrying in %.1fs", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+
+def _offer(sub: Subscription, ev: dict[str, Any]) -> None:
+    if sub.queue.full():
+        sub.queue.get_nowait()
+        sub.dropped += 1
+    sub.queue.put_nowait(ev)
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    hub = session.info.get("sigap_hub")
+    if pending and hub is not None:
+        for ev in pending:
+            hub.deliver(ev)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,109 @@
+"""Accounts, login, roles and the append-only audit log on both backends."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from api.config import Settings
+from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
+from store.db import session_scope
+from tests.conftest import TEST_PASSWORD, bearer
+
+
+def test_login_returns_token_and_cookie(anon_client) -> None:
+    r = anon_client.post("/api/auth/token", data={"username": "t-leader", "password": TEST_PASSWORD})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["user"]["role"] == "leader"
+    assert "password" not in r.text and "hash" not in r.text
+    assert "sigap_token" in r.cookies
+    me = anon_client.get("/api/auth/me")  # the cookie works for reads
+    assert me.json()["role"] == "leader"
+
+
+def test_wrong_password_is_401_and_audited(anon_client, database) -> None:
+    r = anon_client.post("/api/auth/token", data={"username": "t-admin", "password": "wrong-password-1"})
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"
+    with session_scope(database.sessions) as s:
+        last = s.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+        assert last.action == "login_failed" and last.actor == "t-admin"
+        assert "wrong-password-1" not in str(last.before) + str(last.after)
+
+
+def test_successful_login_is_audited(anon_client, database) -> None:
+    anon_client.post("/api/auth/token", data={"username": "t-planner", "password": TEST_PASSWORD})
+    with session_scope(database.sessions) as s:
+        last = s.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+        assert (last.action, last.actor) == ("login", "t-planner")
+
+
+def test_reads_need_a_login(anon_client) -> None:
+    assert anon_client.get("/api/locate", params={"lon": 114.8, "lat": -1.7}).status_code == 401
+    assert anon_client.get("/api/layers/desa").status_code == 401
+    assert anon_client.get("/api/auth/me").status_code == 401
+
+
+def test_every_role_can_read(app_client, tokens) -> None:
+    for role, token in tokens.items():
+        r = app_client.get("/api/locate", params={"lon": 114.8, "lat": -1.7}, headers=bearer(token))
+        assert r.status_code == 200, role
+
+
+def test_expired_and_forged_tokens_are_refused(app_client, database) -> None:
+    settings = Settings(database_url=database.url)
+    expired = jwt.encode(
+        {"sub": "t-admin", "role": "admin", "exp": int(time.time()) - 5}, settings.secret_key
+    )
+    r = app_client.get("/api/auth/me", headers=bearer(expired))
+    assert r.status_code == 401 and "expired" in r.json()["message_en"]
+    forged = jwt.encode({"sub": "t-admin", "role": "admin", "exp": int(time.time()) + 60}, "not-the-secret")
+    assert app_client.get("/api/auth/me", headers=bearer(forged)).status_code == 401
+
+
+def test_weak_passwords_are_refused(db) -> None:
+    with session_scope(db.sessions) as s:
+        for weak in ("short1", "alllowercaseletters", "t-someone"):
+            with pytest.raises(WeakPasswordError):
+                add_user(s, username="t-someone", password=weak, role="dispatcher")
+
+
+def test_passwords_are_hashed_with_argon2(db) -> None:
+    with session_scope(db.sessions) as s:
+        user = add_user(s, username="t-hash", password="Benar-Sekali-9", role="planner")
+        assert user.password_hash.startswith("$argon2id$")
+        assert authenticate(s, username="t-hash", password="Benar-Sekali-9") is not None
+        assert authenticate(s, username="t-hash", password="Salah-Sekali-9") is None
+
+
+def test_audit_log_is_append_only_in_the_database(db) -> None:
+    with session_scope(db.sessions) as s:
+        rec = record_audit(s, actor="t-admin", action="test", entity="test", entity_id=1, after={"a": 1})
+        s.flush()
+        rec_id = rec.id
+    for statement in (
+        f"UPDATE audit_log SET action='x' WHERE id={rec_id}",
+        f"DELETE FROM audit_log WHERE id={rec_id}",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(statement))
+
+
+def test_production_refuses_default_or_weak_secret() -> None:
+    with pytest.raises(ValueError, match="SIGAP_SECRET_KEY"):
+        Settings(mode="production")
+    with pytest.raises(ValueError, match="SIGAP_SECRET_KEY"):
+        Settings(mode="production", secret_key="short")
+    assert Settings(mode="production", secret_key="x" * 40).mode == "production"
+
+
+def test_demo_accounts_only_in_demo_mode_on_localhost() -> None:
+    assert Settings(mode="demo", host="127.0.0.1").demo_accounts_allowed
+    assert not Settings(mode="demo", host="0.0.0.0").demo_accounts_allowed
+    assert not Settings(mode="production", secret_key="y" * 40, host="127.0.0.1").demo_accounts_allowed
