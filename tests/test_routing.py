@@ -115,6 +115,21 @@ def test_offnetwork_stretch_counts_at_slow_speed(triangle: TravelNetwork) -> Non
     assert u.route["coordinates"][-1] == pytest.approx(list(_ll(1000, 0)), abs=1e-6)
 
 
+def test_search_keeps_expanding_past_a_unit_far_off_the_road() -> None:
+    # X is 7 s from the incident on the road but 3 km off it (720 s at 15 km/h); Y stands on the road
+    # 5 km away (360 s at 50 km/h). The first unit the search settles is X; the best is Y.
+    net = build_network(
+        lines=np.array([shapely.LineString([(X0, Y0), (X0 + 6000, Y0)])], dtype=object),
+        kind=np.array(["primary"]),
+        crs=UTM50S,
+    )
+    res = _rank(net, (0, 0), [("X", "damkar", "road", 100, 3000), ("Y", "damkar", "road", 5000, 0)], k=1)
+    (best,) = res.by_type["damkar"]
+    assert best.unit_id == "Y"
+    assert best.eta_s == pytest.approx(5000 / (50 * KMH), abs=0.05)
+    assert res.searches >= 2  # the first, straight-line sized budget could not settle Y
+
+
 def test_ranking_orders_by_eta_not_straight_line(triangle: TravelNetwork) -> None:
     # Incident at A. Unit at B is 1000 m away in a straight line but must go round (360 s); a unit at
     # C is 1000 m too, on a direct residential road (180 s); the island unit has no road to A.
@@ -298,8 +313,8 @@ def test_bounded_search_agrees_with_full_dijkstra(barsel: dict) -> None:
     rng = np.random.default_rng(7)
     n = 80
     pick = rng.integers(0, 93, n)
-    lon = barsel["rep_lon"][pick] + rng.normal(0, 0.01, n)
-    lat = barsel["rep_lat"][pick] + rng.normal(0, 0.01, n)
+    lon = barsel["rep_lon"][pick] + rng.normal(0, 0.03, n)
+    lat = barsel["rep_lat"][pick] + rng.normal(0, 0.03, n)
     utype = rng.choice(["damkar", "ambulans", "bpbd", "perahu"], n)
     umode = np.where(utype == "perahu", "river", "road")
     road = net.profiles["road"]
