@@ -1,0 +1,421 @@
+"""Incidents (calls to 112) and their recorded state transitions, with the queries the API needs.
+
+Every write here runs in the caller's transaction: the route adds its audit record and event and
+commits once, so a call, its first transition, its audit entry and its announcement stand or fall
+together. Concurrent edits are caught by the ``version`` column (SQLAlchemy ``version_id_col``): an
+UPDATE carries ``WHERE version = :seen`` and a stale writer gets :class:`StaleVersionError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from geo.crs import UTM50S, WGS84, transformer
+from store.accounts import JSONType, utcnow
+from store.lifecycle import (
+    OPEN_STATES,
+    IncidentState,
+    check_transition,
+    initial_state,
+    parse_state,
+    response_intervals,
+)
+from store.models import Base
+
+__all__ = [
+    "DUPLICATE_MINUTES",
+    "DUPLICATE_RADIUS_M",
+    "Incident",
+    "IncidentFilter",
+    "IncidentTransition",
+    "StaleVersionError",
+    "WIB",
+    "create_incident",
+    "find_duplicates",
+    "format_wib",
+    "intervals_of",
+    "list_incidents",
+    "merge_incidents",
+    "set_location",
+    "transition",
+]
+
+WIB = ZoneInfo("Asia/Jakarta")
+DUPLICATE_RADIUS_M = 500.0
+DUPLICATE_MINUTES = 30.0
+# Half a kilometre is under 0.0046 degrees of latitude; the longitude margin is widened by 1/cos(lat)
+# in `find_duplicates`. The exact test is metric (UTM 50S), this only bounds the rows fetched.
+_DEG_PER_M = 1.0 / 110_574.0
+OPEN_CODES = tuple(s.value for s in OPEN_STATES)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on both backends (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; SIGAP stores UTC-aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StaleVersionError(Exception):
+    """Someone changed the incident since the caller read it (optimistic locking)."""
+
+    def __init__(self, incident_id: int, seen: int | None, current: int | None) -> None:
+        self.incident_id = incident_id
+        self.seen = seen
+        self.current = current
+        super().__init__(f"incident {incident_id}: version {seen} is stale (now {current})")
+
+
+class Incident(Base):
+    """One call to 112: what, where (possibly not yet known), its state and routing."""
+
+    __tablename__ = "incident"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    description: Mapped[str | None] = mapped_column(String(2000))
+    caller_name: Mapped[str | None] = mapped_column(String(120))
+    caller_phone: Mapped[str | None] = mapped_column(String(32))
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    # Plain copies of the point: backend-neutral bbox and duplicate prefilters need no spatial SQL.
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str | None] = mapped_column(String(16))
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    desa_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    kecamatan_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    inside_regency: Mapped[bool | None] = mapped_column(Boolean)
+    possible_duplicates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+
+    transitions: Mapped[list[IncidentTransition]] = relationship(
+        back_populates="incident", order_by="IncidentTransition.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_incident_category_created", "category", "created_at"),)
+
+
+class IncidentTransition(Base):
+    """A timestamped state an incident entered, who moved it and why (append-only history)."""
+
+    __tablename__ = "incident_transition"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(1000))
+
+    incident: Mapped[Incident] = relationship(back_populates="transitions")
+
+
+class IncidentCounter(Base):
+    """The last incident number handed out per WIB day (an upsert makes numbers unique under load)."""
+
+    __tablename__ = "incident_counter"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+def format_wib(at: datetime | None) -> str | None:
+    """A UTC time as the operators read it: '29-11-2026 15:04 WIB'."""
+    return None if at is None else at.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+
+
+def next_number(session: Session, *, at: datetime) -> str:
+    """The next call number '112-YYYYMMDD-NNNN' of the WIB day of `at`, unique across workers."""
+    day = at.astimezone(WIB).strftime("%Y%m%d")
+    # One statement on both backends: PostgreSQL locks the counter row until commit and SQLite
+    # already serialises writers, so two calls can never draw the same number.
+    seq = session.execute(
+        text(
+            "INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
+            "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq"
+        ),
+        {"day": day},
+    ).scalar_one()
+    return f"112-{day}-{seq:04d}"
+
+
+def _point_wkt(lon: float, lat: float) -> str:
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
+def set_location(
+    incident: Incident,
+    *,
+    lon: float | None,
+    lat: float | None,
+    accuracy_m: float | None,
+    source: str | None,
+    location: dict[str, Any] | None,
+) -> None:
+    """Put the point and the locate answer on the incident (None for lon/lat clears the point)."""
+    located = lon is not None and lat is not None
+    incident.geom = _point_wkt(lon, lat) if located else None
+    incident.lon, incident.lat = (lon, lat) if located else (None, None)
+    incident.accuracy_m = accuracy_m
+    incident.location_source = source
+    incident.location = location
+    answer = location or {}
+    incident.desa_code = (answer.get("desa") or {}).get("code") if located else None
+    incident.kecamatan_code = (answer.get("kecamatan") or {}).get("code") if located else None
+    incident.inside_regency = bool(answer.get("inside_regency")) if located else None
+
+
+def find_duplicates(
+    session: Session,
+    *,
+    category: str,
+    lon: float,
+    lat: float,
+    at: datetime,
+    exclude_id: int | None = None,
+    radius_m: float = DUPLICATE_RADIUS_M,
+    minutes: float = DUPLICATE_MINUTES,
+) -> list[dict[str, Any]]:
+    """Open incidents of the same category within `radius_m` and `minutes` of a point and time, nearest first."""
+    dlat = radius_m * _DEG_PER_M * 1.01
+    dlon = dlat / max(np.cos(np.radians(lat)), 1e-6)
+    window = timedelta(minutes=minutes)
+    stmt = select(Incident.id, Incident.number, Incident.lon, Incident.lat, Incident.created_at).where(
+        Incident.category == category,
+        Incident.status.in_(OPEN_CODES),
+        Incident.merged_into_id.is_(None),
+        Incident.created_at >= at - window,
+        Incident.created_at <= at + window,
+        Incident.lon.between(lon - dlon, lon + dlon),
+        Incident.lat.between(lat - dlat, lat + dlat),
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Incident.id != exclude_id)
+    rows = session.execute(stmt).all()
+    if not rows:
+        return []
+    ids, numbers, lons, lats, times = zip(*rows, strict=True)
+    to_utm = transformer(src=WGS84, dst=UTM50S)
+    x, y = to_utm.transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    x0, y0 = to_utm.transform(lon, lat)
+    dist = np.hypot(np.asarray(x) - x0, np.asarray(y) - y0)
+    apart = np.abs(np.array([(t - at).total_seconds() for t in times])) / 60.0
+    keep = np.flatnonzero((dist <= radius_m) & (apart <= minutes))
+    keep = keep[np.argsort(dist[keep], kind="stable")]
+    return [
+        {
+            "id": int(ids[i]),
+            "number": numbers[i],
+            "distance_m": round(float(dist[i]), 1),
+            "minutes_apart": round(float(apart[i]), 1),
+        }
+        for i in keep
+    ]
+
+
+def create_incident(
+    session: Session,
+    *,
+    category: str,
+    actor: str | None,
+    description: str | None = None,
+    caller_name: str | None = None,
+    caller_phone: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
+    location_source: str | None = None,
+    location: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Incident:
+    """Record a call: baru when located, perlu_lokasi otherwise; flags possible duplicates; flushes."""
+    at = at or utcnow()
+    located = lon is not None and lat is not None
+    state = initial_state(has_location=located)
+    incident = Incident(
+        number=next_number(session, at=at),
+        category=category,
+        status=state.value,
+        description=description,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        created_by=actor,
+        created_at=at,
+        updated_at=at,
+    )
+    set_location(incident, lon=lon, lat=lat, accuracy_m=accuracy_m, source=location_source, location=location)
+    incident.possible_duplicates = (
+        find_duplicates(session, category=category, lon=lon, lat=lat, at=at) if located else []
+    )
+    incident.transitions.append(IncidentTransition(from_status=None, status=state.value, at=at, actor=actor))
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def check_version(incident: Incident, version: int | None) -> None:
+    """Raise StaleVersionError when the caller's version is not the stored one (None skips the check)."""
+    if version is not None and version != incident.version:
+        raise StaleVersionError(incident.id, version, incident.version)
+
+
+def flush_checked(session: Session, incident: Incident, *, seen: int | None) -> None:
+    """Flush, turning SQLAlchemy's lost-update detection into StaleVersionError."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersionError(incident.id, seen, None) from None
+
+
+def transition(
+    session: Session,
+    incident: Incident,
+    to: str | IncidentState,
+    *,
+    actor: str | None,
+    version: int | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> IncidentTransition:
+    """Move an incident to `to` (IllegalTransitionError / StaleVersionError otherwise) and flush."""
+    check_version(incident, version)
+    seen = incident.version
+    target = check_transition(incident.status, to)
+    at = at or utcnow()
+    step = IncidentTransition(from_status=incident.status, status=target.value, at=at, actor=actor, note=note)
+    incident.transitions.append(step)
+    incident.status = target.value
+    incident.updated_at = at
+    flush_checked(session, incident, seen=seen)
+    return step
+
+
+def merge_incidents(
+    session: Session,
+    *,
+    keep: Incident,
+    duplicate: Incident,
+    actor: str | None,
+    version: int | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Fold `duplicate` into `keep`: the duplicate is cancelled with merged_into set, both histories stay."""
+    if keep.id == duplicate.id:
+        raise ValueError("Kejadian tidak bisa digabung dengan dirinya sendiri / cannot merge an incident into itself")
+    if keep.merged_into_id is not None:
+        raise ValueError(f"Kejadian {keep.number} sudah digabung ke kejadian lain / {keep.number} is itself merged")
+    at = at or utcnow()
+    transition(
+        session,
+        duplicate,
+        IncidentState.BATAL,
+        actor=actor,
+        version=version,
+        note=f"Digabung ke / merged into {keep.number}",
+        at=at,
+    )
+    duplicate.merged_into_id = keep.id
+    keep.updated_at = at
+    flush_checked(session, duplicate, seen=duplicate.version)
+
+
+def intervals_of(incident: Incident) -> dict[str, float | None]:
+    """Response intervals (seconds) derived from the incident's recorded transitions."""
+    iv = response_intervals((t.status, t.at) for t in incident.transitions)
+    return {
+        "call_to_dispatch_s": iv.call_to_dispatch_s,
+        "dispatch_to_scene_s": iv.dispatch_to_scene_s,
+        "call_to_resolved_s": iv.call_to_resolved_s,
+    }
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """List filters; every field is optional and they combine with AND."""
+
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    kecamatan: tuple[str, ...] = ()
+    desa: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def list_incidents(
+    session: Session, flt: IncidentFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[int, list[Incident]]:
+    """The total matching and one page of incidents, newest first, with transitions loaded."""
+    for s in flt.statuses:
+        parse_state(s)
+    conds = []
+    if flt.statuses:
+        conds.append(Incident.status.in_(flt.statuses))
+    if flt.categories:
+        conds.append(Incident.category.in_(flt.categories))
+    if flt.kecamatan:
+        conds.append(Incident.kecamatan_code.in_(flt.kecamatan))
+    if flt.desa:
+        conds.append(Incident.desa_code.in_(flt.desa))
+    if flt.since is not None:
+        conds.append(Incident.created_at >= flt.since)
+    if flt.until is not None:
+        conds.append(Incident.created_at < flt.until)
+    if flt.bbox is not None:
+        minx, miny, maxx, maxy = flt.bbox
+        conds.append(Incident.lon.between(minx, maxx))
+        conds.append(Incident.lat.between(miny, maxy))
+    total = session.scalar(select(func.count()).select_from(Incident).where(*conds)) or 0
+    rows = session.scalars(
+        select(Incident)
+        .where(*conds)
+        .options(selectinload(Incident.transitions))
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return int(total), list(rows)
+
+
+def merged_from(session: Session, incident_id: int) -> list[int]:
+    """Ids of the incidents merged into this one."""
+    return list(session.scalars(select(Incident.id).where(Incident.merged_into_id == incident_id)))
