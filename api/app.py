@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api import auth
+from api.auth import PrincipalCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
-from api.routes import events, health, layers, locate
+from api.routes import events, health, incidents, layers, locate
 from geo.locate import Locator
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.events import EventHub
@@ -42,8 +43,8 @@ def build_spatial_state(app: FastAPI) -> None:
 
 
 # Each concern adds its router and its start-up/shut-down work here, in one place.
-ROUTERS = [health.router, auth.router, locate.router, layers.router, events.router]
-STARTUP_HOOKS: list[Callable[[FastAPI], None]] = []
+ROUTERS = [health.router, auth.router, locate.router, layers.router, events.router, incidents.router]
+STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup]
 SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
 
 
@@ -56,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = make_sessionmaker(engine)
     upgrade(engine)
     build_spatial_state(app)
+    app.state.principals = PrincipalCache()
     app.state.events = EventHub(engine)
     app.state.events.start()
     for hook in STARTUP_HOOKS:

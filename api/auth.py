@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 import jwt
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlalchemy import select
 
@@ -30,7 +34,7 @@ ROLE_LABELS = {
 }
 
 
-def issue_token(user: User, settings: Settings) -> tuple[str, int]:
+def issue_token(user: User | Principal, settings: Settings) -> tuple[str, int]:
     """A signed bearer token for the user and its lifetime in seconds."""
     ttl = settings.token_minutes * 60
     now = utcnow()
@@ -62,9 +66,7 @@ def login(
             client=_client(request),
         )
         session.commit()
-        raise Unauthorized(
-            "Nama pengguna atau kata sandi salah", "Wrong username or password", field="password"
-        )
+        raise Unauthorized("Nama pengguna atau kata sandi salah", "Wrong username or password", field="password")
     token, ttl = issue_token(user, settings)
     record_audit(
         session,
@@ -93,38 +95,79 @@ def logout(response: Response) -> dict:
     return {"ok": True}
 
 
-def current_user(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    bearer: Annotated[str | None, Depends(oauth2)],
-) -> User:
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in account as the routes see it: no password hash, safe to share between threads."""
+
+    id: int
+    username: str
+    role: str
+    full_name: str
+    agency: str | None
+
+
+class PrincipalCache:
+    """Accounts by username for a few seconds, so a read request costs a token check, not a query."""
+
+    TTL_S = 30.0
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[Principal | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, username: str) -> tuple[bool, Principal | None]:
+        """(True, account) when the memory still holds a fresh answer for this username."""
+        with self._lock:
+            hit = self._items.get(username)
+        if hit and hit[1] > time.monotonic():
+            return True, hit[0]
+        return False, None
+
+    def load(self, request: Request, username: str) -> Principal | None:
+        """Read the account from the database and remember the answer."""
+        now = time.monotonic()
+        with request.app.state.sessions() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            found = None
+            if user is not None and user.active:
+                found = Principal(user.id, user.username, user.role, user.full_name, user.agency)
+        with self._lock:
+            self._items[username] = (found, now + self.TTL_S)
+        return found
+
+    def forget(self, username: str) -> None:
+        """Drop an account so a role change or deactivation applies at once in this process."""
+        with self._lock:
+            self._items.pop(username, None)
+
+
+async def current_user(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
     """The logged-in user from the bearer token, or from the cookie for safe (read) requests."""
+    settings: Settings = request.app.state.settings
     token = bearer
     if token is None and request.method in ("GET", "HEAD"):
         token = request.cookies.get(COOKIE)
     if not token:
         raise Unauthorized("Silakan masuk terlebih dahulu", "Please log in first")
     try:
-        claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
-        )
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized(
-            "Sesi berakhir; silakan masuk lagi", "Session expired; please log in again"
-        ) from exc
+        raise Unauthorized("Sesi berakhir; silakan masuk lagi", "Session expired; please log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("Token tidak sah", "Invalid token") from exc
-    user = session.scalar(select(User).where(User.username == claims["sub"]))
-    if user is None or not user.active:
+    cache: PrincipalCache = request.app.state.principals
+    known, user = cache.fresh(str(claims["sub"]))
+    if not known:
+        user = await run_in_threadpool(cache.load, request, str(claims["sub"]))
+    if user is None:
         raise Unauthorized("Akun tidak aktif", "Account is not active")
     return user
 
 
-def require_roles(*roles: str) -> Callable[..., User]:
+def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency that lets only the given roles through (403 for others)."""
 
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
+    async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
         if user.role not in roles:
             raise Forbidden(
                 f"Peran '{user.role}' tidak boleh melakukan ini; perlu: {', '.join(roles)}",
@@ -136,12 +179,12 @@ def require_roles(*roles: str) -> Callable[..., User]:
     return check
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
-ReaderDep = Annotated[User, Depends(require_roles("dispatcher", "planner", "leader", "admin"))]
-DispatcherDep = Annotated[User, Depends(require_roles("dispatcher", "admin"))]
-PlannerDep = Annotated[User, Depends(require_roles("planner", "admin"))]
-OperatorDep = Annotated[User, Depends(require_roles("dispatcher", "planner", "admin"))]
-AdminDep = Annotated[User, Depends(require_roles("admin"))]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "planner", "leader", "admin"))]
+DispatcherDep = Annotated[Principal, Depends(require_roles("dispatcher", "admin"))]
+PlannerDep = Annotated[Principal, Depends(require_roles("planner", "admin"))]
+OperatorDep = Annotated[Principal, Depends(require_roles("dispatcher", "planner", "admin"))]
+AdminDep = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 @router.get("/me", summary="Akun saya / who am I")

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SECRET = "sigap-demo-secret-change-me"
+DEFAULT_SECRET = "sigap-112-demo-secret-not-for-production-use"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 

@@ -13,7 +13,7 @@ from api.geoinput import check_point
 from geo.locate import Locator
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
     return request.app.state.settings
 
@@ -30,12 +30,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_locator(request: Request) -> Locator:
+async def get_locator(request: Request) -> Locator:
     """The locator built once at start-up."""
     return request.app.state.locator
 
 
-def point_query(
+async def point_query(
     lon: Annotated[float, Query(description="Bujur / longitude, WGS84 derajat (mis. 114.85)")],
     lat: Annotated[float, Query(description="Lintang / latitude, WGS84 derajat (mis. -1.71)")],
 ) -> tuple[float, float]:

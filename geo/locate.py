@@ -8,15 +8,13 @@ from typing import Any
 
 import h3
 import numpy as np
-import pyarrow as pa
 import shapely
-from h3ronpy import cells_to_string
-from h3ronpy.vector import coordinates_to_cells
 from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
 from geo.crs import UTM50S, WGS84, project_geometries, to_utm, transformer
+from geo.hexagons import cells_from_lonlat, cells_to_str
 from geo.layers import Layers
 
 REGENCY_CODE = "62.04"
@@ -51,6 +49,8 @@ class PolygonGrid:
         inside_unknown: shapely.Geometry | None = None,
     ) -> None:
         self.polygons = polygons
+        shapely.prepare(polygons)
+        self.bounds = shapely.bounds(polygons)
         self.boundaries = shapely.boundary(polygons)
         xmin, ymin, xmax, ymax = shapely.total_bounds(polygons)
         self.x0, self.y0 = xmin - 2 * cell_deg, ymin - 2 * cell_deg
@@ -73,9 +73,7 @@ class PolygonGrid:
                 marked[iy[ok], ix[ok]] = True
         return marked
 
-    def _classify(
-        self, extra_edges: np.ndarray | None, inside_unknown: shapely.Geometry | None
-    ) -> np.ndarray:
+    def _classify(self, extra_edges: np.ndarray | None, inside_unknown: shapely.Geometry | None) -> np.ndarray:
         edges = self.boundaries if extra_edges is None else np.concatenate([self.boundaries, extra_edges])
         on_edge = self._edge_cells(edges)
         # Cells joined without crossing an edge cell lie in the same polygon (or all outside), so one
@@ -114,9 +112,7 @@ class PolygonGrid:
             return int(self.grid[iy, ix])
         return self.OUTSIDE
 
-    def exact(
-        self, lon: np.ndarray, lat: np.ndarray, *, order_key: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def exact(self, lon: np.ndarray, lat: np.ndarray, *, order_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact polygon per point (UNRESOLVED in none); in an overlap the deepest wins, ties by key."""
         pts = shapely.points(lon, lat)
         # Querying the polygons against a tree of the points lets GEOS prepare each polygon once.
@@ -139,9 +135,20 @@ class PolygonGrid:
             overlap[mpt[first]] = True
         return result, overlap
 
-    def locate(
-        self, lon: np.ndarray, lat: np.ndarray, *, order_key: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def exact_one(self, lon: float, lat: float, *, order_key: np.ndarray) -> tuple[int, bool]:
+        """Scalar twin of `exact` for the single-point path: bounds check, then prepared point-in-polygon."""
+        b = self.bounds
+        cand = np.flatnonzero((b[:, 0] <= lon) & (lon <= b[:, 2]) & (b[:, 1] <= lat) & (lat <= b[:, 3]))
+        hits = [int(i) for i in cand if shapely.contains_xy(self.polygons[i], lon, lat)]
+        if not hits:
+            return self.UNRESOLVED, False
+        if len(hits) == 1:
+            return hits[0], False
+        point = shapely.Point(lon, lat)
+        best = max(hits, key=lambda i: (shapely.distance(point, self.boundaries[i]), -order_key[i]))
+        return best, True
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray, *, order_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Polygon index per point (OUTSIDE or UNRESOLVED when in none) and whether it fell in an overlap."""
         idx = self.lookup(lon, lat)
         overlap = np.zeros(lon.shape, dtype=bool)
@@ -266,9 +273,12 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def answer(row: dict[str, Any]) -> dict[str, Any]:
-    """Shape one located row (flat field names of LocatedBatch) into the public nested answer."""
-    r = {k: _plain(v) for k, v in row.items()}
+def answer(row: dict[str, Any], *, plain: bool = False) -> dict[str, Any]:
+    """Shape one located row (flat field names of LocatedBatch) into the public nested answer.
+
+    `plain=True` says the values are already Python scalars (the single-point path) and skips converting them.
+    """
+    r = row if plain else {k: _plain(v) for k, v in row.items()}
     inside = bool(r["inside_regency"])
     return {
         "lon": r["lon"],
@@ -302,12 +312,8 @@ def answer(row: dict[str, Any]) -> dict[str, Any]:
             "name": r["nearest_desa_name"],
             "distance_m": round(r["nearest_desa_m"], 1),
         },
-        "river": None
-        if r["river_m"] is None
-        else {"name": r["river_name"], "distance_m": round(r["river_m"], 1)},
-        "road": None
-        if r["road_m"] is None
-        else {"distance_m": round(r["road_m"], 1), "source": r["road_source"]},
+        "river": None if r["river_m"] is None else {"name": r["river_name"], "distance_m": round(r["river_m"], 1)},
+        "road": None if r["road_m"] is None else {"distance_m": round(r["road_m"], 1), "source": r["road_source"]},
         "h3": {"resolution": H3_RESOLUTION, "cell": r["h3"]},
         "utm": {"crs": "EPSG:32750", "x": round(r["utm_x"], 2), "y": round(r["utm_y"], 2)},
     }
@@ -315,8 +321,7 @@ def answer(row: dict[str, Any]) -> dict[str, Any]:
 
 def h3_cells(lon: np.ndarray, lat: np.ndarray, *, resolution: int = H3_RESOLUTION) -> np.ndarray:
     """H3 cell ids (hex strings) for arrays of lon/lat, computed in compiled code."""
-    cells = coordinates_to_cells(lat, lon, resolution)
-    return pa.array(cells_to_string(cells)).to_numpy(zero_copy_only=False).astype(object)
+    return cells_to_str(cells_from_lonlat(lon=lon, lat=lat, res=resolution))
 
 
 class Locator:
@@ -347,13 +352,9 @@ class Locator:
         self.neighbour_index = np.flatnonzero(kab.code != REGENCY_CODE)
         self.neighbour_tree = STRtree(kab.geometry[self.neighbour_index])
         kec_pos = {code: i for i, code in enumerate(layers.kecamatan.code)}
-        self.desa_kecamatan = np.array(
-            [kec_pos.get(c, -1) for c in desa.attrs["kecamatan_kode"]], dtype=np.int64
-        )
+        self.desa_kecamatan = np.array([kec_pos.get(c, -1) for c in desa.attrs["kecamatan_kode"]], dtype=np.int64)
         self.rivers = NearestEdge(layers.rivers.geometry)
-        self.roads = (
-            NearestEdge(layers.roads.geometry) if layers.roads is not None and len(layers.roads) else None
-        )
+        self.roads = NearestEdge(layers.roads.geometry) if layers.roads is not None and len(layers.roads) else None
 
     @classmethod
     def from_layers(cls, layers: Layers) -> Locator:
@@ -397,21 +398,13 @@ class Locator:
         """Scalar twin of `_kabupaten_outside` for the single-point path."""
         k = self.kabupaten_grid.cell_value(lon, lat)
         if k == PolygonGrid.EXACT:
-            k = int(
-                self.kabupaten_grid.exact(np.array([lon]), np.array([lat]), order_key=self.kabupaten_key)[0][
-                    0
-                ]
-            )
+            k = int(self.kabupaten_grid.exact(np.array([lon]), np.array([lat]), order_key=self.kabupaten_key)[0][0])
         if k == self.regency_index:
-            nb = self.neighbour_tree.query_nearest(
-                shapely.Point(lon, lat), all_matches=False, max_distance=0.05
-            )
+            nb = self.neighbour_tree.query_nearest(shapely.Point(lon, lat), all_matches=False, max_distance=0.05)
             return (int(self.neighbour_index[nb[0]]) if len(nb) else -1), True
         return max(k, -1), False
 
-    def locate_many(
-        self, *, lon: np.ndarray, lat: np.ndarray, h3_resolution: int = H3_RESOLUTION
-    ) -> LocatedBatch:
+    def locate_many(self, *, lon: np.ndarray, lat: np.ndarray, h3_resolution: int = H3_RESOLUTION) -> LocatedBatch:
         """The full locate answer for arrays of WGS84 lon/lat, vectorised."""
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         lat = np.ascontiguousarray(lat, dtype=np.float64)
@@ -474,9 +467,8 @@ class Locator:
         idx = grid.cell_value(lon, lat)
         match = MATCH_INSIDE if idx >= 0 else MATCH_OUTSIDE
         if idx == PolygonGrid.EXACT:
-            found, overlap = grid.exact(np.array([lon]), np.array([lat]), order_key=self.desa_key)
-            idx = int(found[0])
-            match = MATCH_OVERLAP if overlap[0] else MATCH_INSIDE
+            idx, overlap = grid.exact_one(lon, lat, order_key=self.desa_key)
+            match = MATCH_OVERLAP if overlap else MATCH_INSIDE
         x, y = transformer(src=WGS84, dst=UTM50S).transform(lon, lat)
         if idx == PolygonGrid.UNRESOLVED:
             idx = PolygonGrid.OUTSIDE
@@ -523,7 +515,8 @@ class Locator:
                 "h3": h3.latlng_to_cell(lat, lon, H3_RESOLUTION),
                 "utm_x": x,
                 "utm_y": y,
-            }
+            },
+            plain=True,
         )
 
 

@@ -19,9 +19,7 @@ HEARTBEAT_S = 15.0
 
 
 def _frame(ev: dict) -> str:
-    return (
-        f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps(ev, default=str, separators=(',', ':'))}\n\n"
-    )
+    return f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps(ev, default=str, separators=(',', ':'))}\n\n"
 
 
 @router.get("/events", summary="Aliran kejadian langsung / live event stream (SSE)")
@@ -30,11 +28,10 @@ async def events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """A text/event-stream of platform events (incident.created, incident.updated, unit.moved, ...)."""
-    # Authenticate with a short-lived session: the stream may stay open for hours.
-    with request.app.state.sessions() as session:
-        user = current_user(request, session, request.app.state.settings, _bearer(request))
-        if user.role not in ("dispatcher", "planner", "leader", "admin"):
-            raise Forbidden("Peran tidak diizinkan", "Role not allowed")
+    # Authenticated here, not through a session dependency: the stream may stay open for hours.
+    user = await current_user(request, _bearer(request))
+    if user.role not in ("dispatcher", "planner", "leader", "admin"):
+        raise Forbidden("Peran tidak diizinkan", "Role not allowed")
     hub: EventHub = request.app.state.events
     sub = hub.subscribe()
 

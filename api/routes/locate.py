@@ -62,7 +62,7 @@ BYTES_PER_POINT = 64
 
 
 @router.get("/locate", summary="Lokasi satu titik / locate one point")
-def locate_one(point: PointDep, locator: LocatorDep, _: ReaderDep) -> FastJSON:
+async def locate_one(point: PointDep, locator: LocatorDep, _: ReaderDep) -> FastJSON:
     """Desa, kecamatan, kabupaten, distances to river and road, H3 cell and UTM for one coordinate."""
     lon, lat = point
     return FastJSON(locator.locate(lon=lon, lat=lat))
@@ -128,9 +128,7 @@ def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @router.post("/locate", summary="Lokasi banyak titik / locate a batch", openapi_extra=BATCH_SCHEMA)
-async def locate_batch(
-    request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep
-) -> FastJSON:
+async def locate_batch(request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep) -> FastJSON:
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     limit = settings.max_batch_points
     max_bytes = limit * BYTES_PER_POINT + 1024
