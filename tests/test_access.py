@@ -1,0 +1,59 @@
+"""Every route of the app: anonymous requests get 401 (or the login page), leaders never write (403)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+
+from api.app import ROUTERS
+from tests.conftest import bearer
+
+# Open on purpose: health for load balancers, the login itself, and the API documentation.
+PUBLIC = {"/healthz", "/api/auth/token", "/api/auth/logout", "/docs", "/docs/oauth2-redirect", "/redoc",
+          "/openapi.json", "/login"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# POSTs that only read (a batch too large for a query string); every role may use them.
+READ_POSTS = {("POST", "/api/locate")}
+SAMPLE_PARAMS = {"name": "desa", "layer": "desa", "collection_id": "desa", "fmt": "geojson"}
+
+
+def _routes() -> list[tuple[str, str]]:
+    out = []
+    for route in [r for router in ROUTERS for r in router.routes]:
+        if not isinstance(route, APIRoute) or route.path in PUBLIC:
+            continue
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            out.append((method, route.path))
+    return out
+
+
+ROUTES = _routes()
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: SAMPLE_PARAMS.get(m.group(1), "1"), path)
+
+
+def test_routes_were_found() -> None:
+    assert len(ROUTES) >= 6
+    assert ("GET", "/api/locate") in ROUTES
+
+
+@pytest.mark.parametrize("method,path", ROUTES)
+def test_anonymous_is_refused(anon_client, method: str, path: str) -> None:
+    r = anon_client.request(method, _concrete(path), json={} if method in WRITE_METHODS else None,
+                            follow_redirects=False)
+    if r.status_code in (302, 303, 307):
+        assert r.headers["location"].startswith("/login")
+    else:
+        assert r.status_code == 401, f"{method} {path} -> {r.status_code}"
+        assert r.json()["message_en"]
+
+
+@pytest.mark.parametrize("method,path", [r for r in ROUTES if r[0] in WRITE_METHODS and r not in READ_POSTS])
+def test_leaders_cannot_write(app_client, tokens, method: str, path: str) -> None:
+    r = app_client.request(method, _concrete(path), json={}, headers=bearer(tokens["leader"]))
+    assert r.status_code == 403, f"{method} {path} -> {r.status_code}: {r.text[:200]}"
+    assert "leader" in r.json()["message_en"]
