@@ -14,7 +14,7 @@ from api import auth
 from api.auth import PrincipalCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
-from api.routes import events, health, incidents, layers, locate
+from api.routes import events, health, incidents, layers, locate, pages, stats
 from geo.locate import Locator
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.events import EventHub
@@ -44,6 +44,7 @@ def build_spatial_state(app: FastAPI) -> None:
 
 # Each concern adds its router and its start-up/shut-down work here, in one place.
 ROUTERS = [health.router, auth.router, locate.router, layers.router, events.router, incidents.router]
+ROUTERS += [stats.router, pages.router]
 STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup]
 SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
 

@@ -1,0 +1,162 @@
+"""The map pages (login, dispatcher, planner, leader) and their static assets, all served by the platform.
+
+Nothing a page needs comes from another host: Leaflet and the icon font are copied from the npm packages
+that the build installs (``web/map/node_modules``), our own JS/CSS from ``web/map/static``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from api.auth import COOKIE, ROLE_LABELS, Principal, current_user
+from api.catalog import load_catalog
+from api.config import PROJECT_ROOT, Settings
+from api.errors import SigapError
+from store.lifecycle import LABELS, IncidentState, allowed_transitions
+
+WEB_DIR = PROJECT_ROOT / "web" / "map"
+STATIC_DIR = WEB_DIR / "static"
+NODE_MODULES = WEB_DIR / "node_modules"
+VENDOR = {
+    "leaflet": NODE_MODULES / "leaflet" / "dist",
+    "fontawesome": NODE_MODULES / "@fortawesome" / "fontawesome-free",
+}
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+# check_dir=False: a checkout without `npm ci` still starts; the page then says the assets are missing.
+router.mount("/static/vendor/leaflet", StaticFiles(directory=VENDOR["leaflet"], check_dir=False), name="leaflet")
+router.mount(
+    "/static/vendor/fontawesome", StaticFiles(directory=VENDOR["fontawesome"], check_dir=False), name="fontawesome"
+)
+router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+WRITE_ROLES = {"map": ("dispatcher", "admin"), "planner": ("planner", "admin"), "leader": ()}
+HOME = {"dispatcher": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
+PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan"}
+
+
+def vendor_ready() -> bool:
+    """True when the npm packages the pages load are installed."""
+    return (VENDOR["leaflet"] / "leaflet.js").is_file() and (
+        VENDOR["fontawesome"] / "webfonts" / "fa-solid-900.woff2"
+    ).is_file()
+
+
+@lru_cache(maxsize=1)
+def _catalog_config() -> dict[str, Any]:
+    """Categories, unit types and incident states as the pages need them (read once)."""
+    cat = load_catalog()
+    return {
+        "categories": [
+            {"code": c.code, "label_id": c.label_id, "label_en": c.label_en, "icon": c.icon, "colour": c.colour}
+            for c in cat.categories
+        ],
+        "unit_types": [{"code": u.code, "label_id": u.label_id, "label_en": u.label_en} for u in cat.unit_types],
+        "states": [
+            {
+                "code": s.value,
+                "label_id": LABELS[s].id,
+                "label_en": LABELS[s].en,
+                "next": [n.value for n in allowed_transitions(s)],
+            }
+            for s in IncidentState
+        ],
+    }
+
+
+async def page_user(request: Request) -> tuple[Principal | None, str | None]:
+    """The user behind the page's cookie (and the token itself), or (None, None) when not logged in."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None, None
+    try:
+        # The page reads only the cookie; a Bearer header belongs to an API client, not a browser.
+        return await current_user(request, token), token
+    except SigapError:
+        return None, None
+
+
+def page_config(request: Request, user: Principal, token: str, page: str) -> dict[str, Any]:
+    """What the page's JS needs: who is logged in, what they may do, the catalog and the base map."""
+    settings: Settings = request.app.state.settings
+    label_id, label_en = ROLE_LABELS[user.role]
+    return {
+        "page": page,
+        "user": {"username": user.username, "full_name": user.full_name, "role": user.role},
+        "role_label_id": label_id,
+        "role_label_en": label_en,
+        "can_write": user.role in WRITE_ROLES[page],
+        # Writes need a bearer token (cookies are GET-only against CSRF); the page is same-origin only.
+        "token": token if user.role in WRITE_ROLES[page] else None,
+        "basemap_url": settings.basemap_url,
+        "basemap_attribution": settings.basemap_attribution,
+        "stale_position_minutes": settings.stale_position_minutes,
+        "mode": settings.mode,
+        "home": HOME[user.role],
+        **_catalog_config(),
+    }
+
+
+async def _render(request: Request, page: str) -> Response:
+    user, token = await page_user(request)
+    if user is None or token is None:
+        return RedirectResponse(f"/login?next=/{page}", status_code=303)
+    config = page_config(request, user, token, page)
+    return templates.TemplateResponse(
+        request,
+        f"{page}.html",
+        {
+            "config_json": json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+            "config": config,
+            "vendor_ready": vendor_ready(),
+            "title": PAGES[page],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    """Send a logged-in user to the page of their role, everyone else to the login page."""
+    user, _ = await page_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(HOME[user.role], status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    """The login form."""
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"vendor_ready": vendor_ready(), "title": "Masuk", "config": {"page": "login"}, "config_json": "{}"},
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+async def dispatcher_page(request: Request) -> Response:
+    """The dispatcher map: take a call, locate it, rank units, dispatch."""
+    return await _render(request, "map")
+
+
+@router.get("/planner", response_class=HTMLResponse)
+async def planner_page(request: Request) -> Response:
+    """The BPBD planner map: hotspots, H3 density, flood zones."""
+    return await _render(request, "planner")
+
+
+@router.get("/leader", response_class=HTMLResponse)
+async def leader_page(request: Request) -> Response:
+    """The read-only leader view: figures and small charts, refreshing itself."""
+    return await _render(request, "leader")
+

@@ -1,0 +1,305 @@
+// Dispatcher map: a click or a village search starts an incident; ranked units, route, dispatch, status.
+(function () {
+  "use strict";
+  const S = window.SIGAP;
+  const T = (k, f) => window.I18N.t(k, f);
+  const esc = S.esc;
+  const canWrite = !!S.CONFIG.can_write;
+  let map, live, routeLayer, draftMarker = null, draftAt = null, selectedId = null, recCache = null;
+
+  const $ = (id) => document.getElementById(id);
+  const km = (m) => (m === null || m === undefined ? "–" : m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
+
+  function fillCategories() {
+    const sel = $("f-category");
+    if (!sel) return;
+    const keep = sel.value;
+    sel.innerHTML = S.CONFIG.categories.map((c) => `<option value="${c.code}">${esc(S.label(c))}</option>`).join("");
+    if (keep) sel.value = keep;
+  }
+
+  function locateHtml(a) {
+    const rows = [];
+    const inside = a.inside_regency;
+    rows.push(`<div class="badge ${inside ? "ok" : "warn"}">${esc(T(inside ? "loc.inside" : "loc.outside"))}</div>`);
+    if (a.desa) rows.push(`<div><b>${esc(T("loc.desa"))}:</b> ${esc(a.desa.name)} <small>(${esc(a.desa.code)})</small></div>`);
+    if (a.kecamatan) rows.push(`<div><b>${esc(T("loc.kecamatan"))}:</b> ${esc(a.kecamatan.name)}</div>`);
+    if (a.kabupaten && !inside) rows.push(`<div><b>${esc(T("loc.kabupaten"))}:</b> ${esc(a.kabupaten.name)}</div>`);
+    if (a.nearest_desa) rows.push(`<div><b>${esc(T("loc.nearest"))}:</b> ${esc(a.nearest_desa.name)} · ${km(a.nearest_desa.distance_m)}</div>`);
+    if (a.match === "gap") rows.push(`<div class="muted">${esc(T("loc.gap"))}</div>`);
+    if (a.match === "overlap") rows.push(`<div class="muted">${esc(T("loc.overlap"))}</div>`);
+    rows.push(`<div><b>${esc(T("loc.river"))}:</b> ${a.river ? esc(a.river.name) + " · " + km(a.river.distance_m) : "–"}` +
+      ` · <b>${esc(T("loc.road"))}:</b> ${a.road ? km(a.road.distance_m) + (a.road.source === "derived" ? " (" + esc(T("approx")) + ")" : "") : "–"}</div>`);
+    rows.push(`<div class="muted mono">${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}</div>`);
+    return rows.join("");
+  }
+
+  async function startDraft(latlng) {
+    if (!canWrite) return;
+    draftAt = latlng;
+    if (draftMarker) draftMarker.setLatLng(latlng);
+    else draftMarker = L.circleMarker(latlng, { radius: 9, color: "#d50000", weight: 3, fillOpacity: 0.2, dashArray: "3 3" }).addTo(map);
+    const form = $("incident-form");
+    form.hidden = false;
+    $("form-error").hidden = true;
+    $("locate-answer").innerHTML = `<span class="muted">…</span>`;
+    try {
+      const a = await S.api(`/api/locate?lon=${latlng.lng.toFixed(6)}&lat=${latlng.lat.toFixed(6)}`);
+      $("locate-answer").innerHTML = locateHtml(a);
+      $("locate-answer").dataset.ready = "1";
+    } catch (e) {
+      $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
+    }
+  }
+  function clearDraft() {
+    if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
+    draftAt = null;
+    const form = $("incident-form");
+    if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; }
+  }
+
+  async function createIncident(ev) {
+    ev.preventDefault();
+    if (!draftAt) return;
+    const btn = $("create-incident");
+    btn.disabled = true;
+    try {
+      const inc = await S.api("/api/incidents", {
+        method: "POST",
+        json: {
+          category: $("f-category").value,
+          description: $("f-description").value || null,
+          caller_name: $("f-caller").value || null,
+          caller_phone: $("f-phone").value || null,
+          location: { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) },
+        },
+      });
+      live.upsertIncident(inc);
+      clearDraft();
+      S.toast(`${T("created")}: ${inc.number}`, "ok");
+      select(inc.id);
+    } catch (e) {
+      $("form-error").textContent = e.status === 404 ? T("inc.unavailable") : e.message;
+      $("form-error").hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // ---- the selected incident ----------------------------------------------------------------
+  function flattenRecs(data) {
+    if (!data) return [];
+    let list = [];
+    if (Array.isArray(data)) list = data;
+    else if (Array.isArray(data.recommendations)) list = data.recommendations;
+    else if (data.recommendations && typeof data.recommendations === "object") list = Object.values(data.recommendations).flat();
+    else if (Array.isArray(data.units)) list = data.units;
+    else if (data.by_type) list = Object.values(data.by_type).flat();
+    return list.slice().sort((a, b) => (a.eta_s ?? Infinity) - (b.eta_s ?? Infinity));
+  }
+  function routeGeometry(r) {
+    const g = r.route;
+    if (!g) return null;
+    return g.type === "Feature" || g.type === "FeatureCollection" ? g : { type: "Feature", geometry: g, properties: {} };
+  }
+  function drawRoute(rec) {
+    routeLayer.clearLayers();
+    const g = rec && routeGeometry(rec);
+    if (!g) return;
+    const derived = (rec.sources || []).includes("derived");
+    const layer = L.geoJSON(g, { pane: "route", style: { color: "#6a1b9a", weight: 5, opacity: 0.85, dashArray: derived ? "10 6" : null } });
+    layer.bindTooltip(`${esc(rec.callsign || rec.unit_id)} · ${window.I18N.duration(rec.eta_s)}${derived ? " · " + esc(T("route.approx")) : ""}`, { sticky: true });
+    routeLayer.addLayer(layer);
+    if (!map.hasLayer(routeLayer)) map.addLayer(routeLayer);
+  }
+
+  async function loadRecommendations(inc) {
+    const box = $("recs");
+    if (!box) return;
+    if (inc.lon === null || inc.lon === undefined || !S.OPEN.has(inc.status) || ["tiba"].includes(inc.status)) { box.innerHTML = ""; routeLayer.clearLayers(); return; }
+    box.innerHTML = `<span class="muted">…</span>`;
+    let data;
+    try { data = await S.api(`/api/incidents/${inc.id}/recommendations?k=3`); }
+    catch (e) { box.innerHTML = `<p class="muted">${esc(e.status === 404 ? T("inc.unavailable") : e.message)}</p>`; return; }
+    if (selectedId !== inc.id) return;
+    const recs = flattenRecs(data);
+    recCache = recs;
+    if (!recs.length) { box.innerHTML = `<p class="muted">${esc(T("inc.no_recs"))}</p>`; routeLayer.clearLayers(); return; }
+    const dispatchable = canWrite && ["baru", "diverifikasi", "dikirim", "menuju_lokasi"].includes(inc.status);
+    box.innerHTML = `<ol class="recs">` + recs.map((r, i) => {
+      const u = (live.units.get(r.unit_id) || {}).data || {};
+      const name = r.callsign || u.callsign || r.unit_id;
+      const typ = S.label(S.UTYPES[r.type || r.unit_type || u.type]);
+      return `<li class="rec${i === 0 ? " top" : ""}" data-i="${i}" data-unit="${esc(r.unit_id)}">` +
+        `<div><b>${esc(name)}</b> <small>${esc(typ)}</small><br><small>${esc(T("inc.eta"))} <b>${window.I18N.duration(r.eta_s)}</b> · ${km(r.distance_m)}` +
+        `${(r.sources || []).includes("derived") ? " · " + esc(T("approx")) : ""}</small></div>` +
+        (dispatchable ? `<button type="button" class="primary dispatch" data-unit="${esc(r.unit_id)}">${esc(T("inc.dispatch"))}</button>` : "") + "</li>";
+    }).join("") + "</ol>";
+    drawRoute(recs[0]);
+    box.querySelectorAll("li.rec").forEach((li) => li.addEventListener("click", (ev) => {
+      if (ev.target.closest("button")) return;
+      box.querySelectorAll("li.rec").forEach((x) => x.classList.remove("sel"));
+      li.classList.add("sel");
+      drawRoute(recs[Number(li.dataset.i)]);
+    }));
+    box.querySelectorAll("button.dispatch").forEach((b) => b.addEventListener("click", () => dispatch(inc.id, b.dataset.unit, b)));
+  }
+
+  async function dispatch(incidentId, unitId, btn) {
+    btn.disabled = true;
+    const raw = recCache && recCache.find((r) => String(r.unit_id) === String(unitId));
+    try {
+      const res = await S.api(`/api/incidents/${incidentId}/dispatch`, { method: "POST", json: { unit_ids: [raw ? raw.unit_id : unitId] } });
+      btn.textContent = T("inc.dispatched");
+      btn.classList.add("done");
+      const inc = res && res.incident ? res.incident : res && res.id === incidentId ? res : null;
+      if (inc) live.upsertIncident(inc); else await live.refreshIncident(incidentId);
+      live.loadUnits();
+      renderPanel();
+    } catch (e) {
+      btn.disabled = false;
+      S.toast(e.message, "error");
+    }
+  }
+
+  async function transition(inc, to, btn) {
+    btn.disabled = true;
+    try {
+      const updated = await S.api(`/api/incidents/${inc.id}/transition`, { method: "POST", json: { to, version: inc.version } });
+      live.upsertIncident(updated && updated.id ? updated : inc);
+      if (!updated || !updated.id) await live.refreshIncident(inc.id);
+      renderPanel();
+    } catch (e) {
+      btn.disabled = false;
+      S.toast(e.message, "error");
+      if (e.status === 409) { await live.refreshIncident(inc.id); renderPanel(); }
+    }
+  }
+
+  function renderPanel() {
+    const panel = $("incident-panel");
+    const entry = selectedId !== null && live.incidents.get(selectedId);
+    if (!entry) { panel.hidden = true; routeLayer.clearLayers(); return; }
+    const inc = entry.data;
+    const st = S.STATES[inc.status];
+    const next = canWrite && st ? st.next : [];
+    const ag = inc.agencies || {};
+    const dups = inc.possible_duplicates || [];
+    panel.hidden = false;
+    panel.dataset.incident = inc.id;
+    panel.dataset.status = inc.status;
+    panel.innerHTML =
+      `<h2><span class="cat-chip" style="background:${(S.CATS[inc.category] || {}).colour || "#555"}"><i class="fa-solid fa-${(S.CATS[inc.category] || {}).icon || "circle"}"></i></span> ` +
+      `${esc(inc.number || "#" + inc.id)} <button type="button" class="close" id="panel-close" title="${esc(T("inc.close"))}">×</button></h2>` +
+      `<div class="kv"><b>${esc(S.label(S.CATS[inc.category]))}</b></div>` +
+      `<div class="kv">${esc(T("inc.status"))}: <span class="status-chip" id="panel-status" style="border-color:${S.STATUS_COLOUR[inc.status]}">${esc(S.label(st))}</span></div>` +
+      `<div class="kv">${esc(T("inc.created"))}: ${esc(window.I18N.wib(inc.created_at))}</div>` +
+      `<div class="kv">${esc(T("inc.location"))}: ${esc(inc.desa_name || "–")}${inc.kecamatan_name ? ", " + esc(inc.kecamatan_name) : ""}${inc.inside_regency === false ? " · " + esc(T("loc.outside")) : ""}</div>` +
+      (inc.description ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
+      (ag.primary ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc([].concat(ag.primary || []).map((a) => a.code || a).join(", "))}${(ag.supporting || []).length ? " (+ " + esc(ag.supporting.map((a) => a.code || a).join(", ")) + ")" : ""}</div>` : "") +
+      (dups.length ? `<div class="kv warn">${esc(T("inc.duplicates"))}: ${dups.map((d) => esc(d.number) + " (" + km(d.distance_m) + ")").join(", ")}</div>` : "") +
+      (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
+        `<button type="button" class="tr ${s === "batal" ? "danger" : ""}" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
+      `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
+      (inc.transitions ? `<ul class="timeline">` + inc.transitions.map((tr) =>
+        `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}</li>`).join("") + "</ul>" : "");
+    $("panel-close").addEventListener("click", () => { selectedId = null; renderPanel(); });
+    panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
+    loadRecommendations(inc);
+  }
+
+  async function select(id) {
+    selectedId = id;
+    const full = await live.refreshIncident(id);
+    const inc = full || (live.incidents.get(id) || {}).data;
+    if (inc && inc.lat !== null && inc.lat !== undefined) map.panTo([inc.lat, inc.lon]);
+    renderPanel();
+    renderList();
+  }
+
+  function renderList() {
+    const ul = $("incident-list");
+    const open = [...live.incidents.values()].map((e) => e.data).filter((i) => S.OPEN.has(i.status))
+      .sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+    $("open-count").textContent = open.length;
+    if (!open.length) { ul.innerHTML = `<li class="muted">${esc(T("list.empty"))}</li>`; return; }
+    ul.innerHTML = open.slice(0, 100).map((i) => {
+      const c = S.CATS[i.category] || {};
+      return `<li data-id="${i.id}" class="${i.id === selectedId ? "sel" : ""}"><span class="cat-chip" style="background:${c.colour || "#555"}"><i class="fa-solid fa-${c.icon || "circle"}"></i></span>` +
+        `<span><b>${esc(i.number || "#" + i.id)}</b> · ${esc(S.label(c))}<br><small>${esc(i.desa_name || "–")} · ${esc(window.I18N.wib(i.created_at))}</small></span>` +
+        `<span class="status-chip" style="border-color:${S.STATUS_COLOUR[i.status]}">${esc(S.label(S.STATES[i.status]))}</span></li>`;
+    }).join("");
+    ul.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => select(Number(li.dataset.id) || li.dataset.id)));
+  }
+
+  function desaSearch(features) {
+    const input = $("desa-search");
+    if (!input) return;
+    const byLabel = new Map();
+    features.forEach((f) => byLabel.set(`${f.properties.nama} (${f.properties.kecamatan})`, f));
+    $("desa-list").innerHTML = [...byLabel.keys()].sort().map((k) => `<option value="${esc(k)}">`).join("");
+    const norm = (s) => s.toLowerCase().normalize("NFD").replace(/[^a-z0-9 ]/g, "");
+    const go = () => {
+      const q = input.value.trim();
+      if (!q) return;
+      let f = byLabel.get(q);
+      if (!f) {
+        const n = norm(q);
+        f = features.find((x) => norm(x.properties.nama) === n) || features.find((x) => norm(x.properties.nama).startsWith(n)) || features.find((x) => norm(x.properties.nama).includes(n));
+      }
+      if (!f) { S.toast(`"${q}" ?`, "error"); return; }
+      const p = f.properties;
+      const at = L.latLng(p.lat, p.lng);
+      map.setView(at, Math.max(map.getZoom(), 12));
+      startDraft(at);
+    };
+    input.addEventListener("change", go);
+    input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
+  }
+
+  async function init() {
+    map = S.makeMap("map");
+    window.SIGAP.map = map;
+    routeLayer = L.layerGroup();
+    live = S.liveLayers(map, { onIncidentClick: (inc) => select(inc.id) });
+    window.SIGAP.live = live;
+    const std = await S.standardLayers(map);
+    map.addLayer(live.incLayer);
+    map.addLayer(live.unitLayer);
+    map.addLayer(routeLayer);
+    std.panel.add("units", { layer: live.unitLayer, swatch: "background:#2e7d32;border-radius:50%" });
+    std.panel.add("incidents", { layer: live.incLayer, swatch: "background:#e53935;border-radius:50%" });
+    std.panel.add("route", { layer: routeLayer, swatchClass: "line", swatch: "background:#6a1b9a" });
+    S.optional("/api/floods?status=active").then((g) => {
+      if (g && g.features) { const fl = S.floodLayer(g); map.addLayer(fl); std.panel.add("floods", { layer: fl, swatch: "background:#42a5f5" }); }
+    }).catch(() => {});
+    S.optional("/api/hotspots?window=24h").then((g) => {
+      if (g && g.features) { const hl = S.hotspotLayer(g); map.addLayer(hl); std.panel.add("hotspots", { layer: hl, swatch: "background:#f4511e;border-radius:50%" }); }
+    }).catch(() => {});
+    fillCategories();
+    desaSearch(std.boundaries._desa.features);
+    if (canWrite) {
+      map.on("click", (ev) => startDraft(ev.latlng));
+      $("incident-form").addEventListener("submit", createIncident);
+      $("cancel-draft").addEventListener("click", clearDraft);
+    }
+    document.addEventListener("sigap:incidents", () => renderList());
+    document.addEventListener("sigap:lang", () => { fillCategories(); renderList(); renderPanel(); });
+    S.on("incident.created", async (d) => {
+      if (d.lon !== undefined && d.lon !== null) live.upsertIncident(d);
+      await live.refreshIncident(d.id);
+    });
+    S.on("incident.updated", async (d) => {
+      live.upsertIncident(d);
+      await live.refreshIncident(d.id);
+      if (d.id === selectedId) renderPanel();
+    });
+    S.on("unit.updated", (d) => live.upsertUnit(d));
+    S.on("unit.moved", (d) => live.upsertUnit(d));
+    S.connect();
+    await Promise.all([live.loadIncidents(), live.loadUnits()]);
+    renderList();
+    document.body.dataset.ready = "1";
+  }
+  document.addEventListener("DOMContentLoaded", () => init().catch((e) => { S.toast(e.message, "error"); console.error(e); }));
+})();

@@ -1,0 +1,121 @@
+// Bahasa Indonesia by default, English on request; the choice is kept in localStorage.
+(function () {
+  "use strict";
+  const EN = {
+    "nav.map": "Dispatcher map", "nav.planner": "Planner map", "nav.leader": "Situation",
+    "live.on": "live", "live.off": "disconnected", "logout": "Log out",
+    "login.subtitle": "Call Center 112, Barito Selatan regency", "login.username": "Username",
+    "login.password": "Password", "login.submit": "Log in",
+    "call.title": "New call", "call.hint": "Click the map or search a village to start an incident.",
+    "search.placeholder": "Search village…", "form.category": "Category", "form.description": "Description",
+    "form.caller": "Caller name", "form.phone": "Phone", "form.create": "Create incident", "form.cancel": "Cancel",
+    "list.open": "Open incidents", "list.empty": "No open incidents.",
+    "hot.title": "Fire hotspots (FIRMS)", "win.7d": "7 days", "win.30d": "30 days", "win.custom": "Custom",
+    "win.since": "From", "win.until": "Until", "win.apply": "Apply", "h3.title": "H3 hexagon density",
+    "flood.title": "Flood zones", "flood.none": "No active flood zones.", "flood.affected": "Affected villages",
+    "tile.open": "Open incidents", "tile.today": "Calls today", "tile.median": "Median response today",
+    "tile.p90": "P90 response 30 days", "tile.hotspots": "Hotspots 24 h", "tile.flooded": "Flooded villages",
+    "chart.status": "Open incidents by status", "chart.kecamatan": "Open incidents by district",
+    "chart.response": "Response time (call → on scene)", "chart.flooded": "Flooded villages", "updated": "Updated",
+    "layer.kabupaten": "Regencies (Kalteng)", "layer.kecamatan": "Districts", "layer.desa": "Villages",
+    "layer.rivers": "Rivers", "layer.network": "Roads / network", "layer.floods": "Flood zones",
+    "layer.hotspots": "Hotspots", "layer.h3": "H3 density", "layer.incidents": "Incidents", "layer.units": "Units",
+    "layer.route": "Recommended route", "legend": "Legend", "approx": "approximate",
+    "loc.inside": "Inside Barito Selatan", "loc.outside": "Outside Barito Selatan", "loc.desa": "Village",
+    "loc.kecamatan": "District", "loc.kabupaten": "Regency", "loc.nearest": "Nearest village",
+    "loc.river": "To river", "loc.road": "To road", "loc.gap": "in a gap between villages",
+    "loc.overlap": "in an overlap of villages", "inc.status": "Status", "inc.created": "Call at",
+    "inc.location": "Location", "inc.recs": "Recommended units", "inc.dispatch": "Dispatch",
+    "inc.dispatched": "Dispatched", "inc.no_recs": "No unit can be recommended.", "inc.eta": "ETA",
+    "inc.distance": "distance", "inc.move": "Move to", "inc.close": "Close", "inc.agencies": "Agencies",
+    "inc.duplicates": "Possible duplicates", "inc.unavailable": "Service not available yet",
+    "unit.status.tersedia": "available", "unit.status.bertugas": "on duty", "unit.status.offline": "offline",
+    "unit.age": "last position", "unit.stale": "stale", "ago": "ago", "min": "min", "s": "s", "h": "h",
+    "hot.conf": "confidence", "hot.age": "age", "hot.count": "hotspots", "hot.low": "low",
+    "hot.nominal": "nominal", "hot.high": "high", "hot.recent": "< 6 h", "hot.old": "older",
+    "sev.rendah": "low", "sev.sedang": "medium", "sev.tinggi": "high", "readonly": "Read-only view",
+    "created": "Incident created", "error": "Error", "none": "none", "route.approx": "route over an approximate network",
+  };
+  const KEY = "sigap.lang";
+  let lang = localStorage.getItem(KEY) === "en" ? "en" : "id";
+  const ID = {};  // Indonesian strings are the ones written in the HTML; collected on first apply.
+
+  function t(key, fallback) {
+    if (lang === "en" && EN[key]) return EN[key];
+    return ID[key] || fallback || key;
+  }
+  function apply(root) {
+    (root || document).querySelectorAll("[data-i18n]").forEach((el) => {
+      const k = el.dataset.i18n;
+      if (!(k in ID)) ID[k] = el.textContent;
+      el.textContent = lang === "en" && EN[k] ? EN[k] : ID[k];
+    });
+    (root || document).querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+      const k = el.dataset.i18nPlaceholder;
+      if (!(("ph:" + k) in ID)) ID["ph:" + k] = el.placeholder;
+      el.placeholder = lang === "en" && EN[k] ? EN[k] : ID["ph:" + k];
+    });
+    (root || document).querySelectorAll("[data-i18n-id]").forEach((el) => {
+      el.textContent = lang === "en" ? el.dataset.i18nEn : el.dataset.i18nId;
+    });
+    document.documentElement.lang = lang;
+    const btn = document.getElementById("lang");
+    if (btn) btn.textContent = lang === "en" ? "ID" : "EN";
+  }
+  // Indonesian fallbacks for strings only built in JS.
+  const ID_JS = {
+    "live.on": "langsung", "live.off": "terputus", "list.empty": "Tidak ada kejadian terbuka.",
+    "flood.none": "Tidak ada zona banjir aktif.", "flood.affected": "Desa terdampak",
+    "layer.kabupaten": "Kabupaten (Kalteng)", "layer.kecamatan": "Kecamatan", "layer.desa": "Desa / kelurahan",
+    "layer.rivers": "Sungai", "layer.network": "Jalan / jaringan", "layer.floods": "Zona banjir",
+    "layer.hotspots": "Titik panas", "layer.h3": "Kepadatan H3", "layer.incidents": "Kejadian",
+    "layer.units": "Unit", "layer.route": "Rute rekomendasi", "legend": "Legenda", "approx": "perkiraan",
+    "loc.inside": "Di dalam Barito Selatan", "loc.outside": "Di luar Barito Selatan", "loc.desa": "Desa",
+    "loc.kecamatan": "Kecamatan", "loc.kabupaten": "Kabupaten", "loc.nearest": "Desa terdekat",
+    "loc.river": "Ke sungai", "loc.road": "Ke jalan", "loc.gap": "di celah antar desa",
+    "loc.overlap": "di tumpang tindih desa", "inc.status": "Status", "inc.created": "Panggilan",
+    "inc.location": "Lokasi", "inc.recs": "Unit rekomendasi", "inc.dispatch": "Kirim",
+    "inc.dispatched": "Terkirim", "inc.no_recs": "Tidak ada unit yang bisa direkomendasikan.", "inc.eta": "ETA",
+    "inc.distance": "jarak", "inc.move": "Ubah ke", "inc.close": "Tutup", "inc.agencies": "Instansi",
+    "inc.duplicates": "Kemungkinan ganda", "inc.unavailable": "Layanan belum tersedia",
+    "unit.status.tersedia": "tersedia", "unit.status.bertugas": "bertugas", "unit.status.offline": "offline",
+    "unit.age": "posisi terakhir", "unit.stale": "usang", "ago": "lalu", "min": "mnt", "s": "dtk", "h": "jam",
+    "hot.conf": "keyakinan", "hot.age": "umur", "hot.count": "titik panas", "hot.low": "rendah",
+    "hot.nominal": "sedang", "hot.high": "tinggi", "hot.recent": "< 6 jam", "hot.old": "lebih lama",
+    "sev.rendah": "rendah", "sev.sedang": "sedang", "sev.tinggi": "tinggi", "readonly": "Tampilan hanya baca",
+    "created": "Kejadian dibuat", "error": "Galat", "none": "tidak ada", "route.approx": "rute di jaringan perkiraan",
+  };
+  Object.assign(ID, ID_JS);
+
+  const wibFmt = new Intl.DateTimeFormat("id-ID", {
+    timeZone: "Asia/Jakarta", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const wibClock = new Intl.DateTimeFormat("id-ID", {
+    timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  function wib(iso) {
+    if (!iso) return "–";
+    const d = iso instanceof Date ? iso : new Date(iso);
+    return isNaN(d) ? "–" : wibFmt.format(d).replace(".", ":") + " WIB";
+  }
+  function clock() { return wibClock.format(new Date()).replace(/\./g, ":") + " WIB"; }
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
+    const s = Math.round(seconds);
+    if (s < 60) return s + " " + t("s");
+    if (s < 3600) return Math.round(s / 60) + " " + t("min");
+    return (s / 3600).toFixed(1) + " " + t("h");
+  }
+  function setLang(next) {
+    lang = next;
+    localStorage.setItem(KEY, lang);
+    apply();
+    document.dispatchEvent(new CustomEvent("sigap:lang", { detail: lang }));
+  }
+  window.I18N = { t, apply, wib, clock, duration, setLang, get lang() { return lang; } };
+  document.addEventListener("DOMContentLoaded", () => {
+    apply();
+    const btn = document.getElementById("lang");
+    if (btn) btn.addEventListener("click", () => setLang(lang === "en" ? "id" : "en"));
+  });
+})();
