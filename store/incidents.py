@@ -300,10 +300,12 @@ def check_version(incident: Incident, version: int | None) -> None:
 
 def flush_checked(session: Session, incident: Incident, *, seen: int | None) -> None:
     """Flush, turning SQLAlchemy's lost-update detection into StaleVersionError."""
+    # Read the id first: after a failed flush the session refuses to load anything.
+    incident_id = incident.id
     try:
         session.flush()
     except StaleDataError:
-        raise StaleVersionError(incident.id, seen, None) from None
+        raise StaleVersionError(incident_id, seen, None) from None
 
 
 def transition(
@@ -322,7 +324,9 @@ def transition(
     target = check_transition(incident.status, to)
     at = at or utcnow()
     step = IncidentTransition(from_status=incident.status, status=target.value, at=at, actor=actor, note=note)
-    incident.transitions.append(step)
+    # Loading the history must not flush pending edits early: one change, one UPDATE, one version.
+    with session.no_autoflush:
+        incident.transitions.append(step)
     incident.status = target.value
     incident.updated_at = at
     flush_checked(session, incident, seen=seen)
