@@ -107,3 +107,30 @@ def test_demo_accounts_only_in_demo_mode_on_localhost() -> None:
     assert Settings(mode="demo", host="127.0.0.1").demo_accounts_allowed
     assert not Settings(mode="demo", host="0.0.0.0").demo_accounts_allowed
     assert not Settings(mode="production", secret_key="y" * 40, host="127.0.0.1").demo_accounts_allowed
+
+
+def test_admin_reads_and_exports_the_audit_log(app_client, tokens) -> None:
+    app_client.post("/api/auth/token", data={"username": "t-dispatcher", "password": "=cmd|' /C calc'!A0"})
+    r = app_client.get("/api/audit", params={"action": "login_failed", "limit": 5}, headers=bearer(tokens["admin"]))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] >= 1 and body["items"][0]["action"] == "login_failed"
+    assert body["items"][0]["at_wib"].endswith("WIB")
+    csv_text = app_client.get("/api/audit/export.csv", headers=bearer(tokens["admin"])).text
+    assert csv_text.splitlines()[0].startswith("id,at,at_wib,actor,action")
+    assert "login_failed" in csv_text
+    assert "calc" not in csv_text  # the attempted password is never logged
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "planner", "leader"])
+def test_only_admins_see_the_audit_log(app_client, tokens, role) -> None:
+    assert app_client.get("/api/audit", headers=bearer(tokens[role])).status_code == 403
+    assert app_client.get("/api/audit/export.csv", headers=bearer(tokens[role])).status_code == 403
+
+
+def test_csv_cells_cannot_become_formulas() -> None:
+    from api.routes.audit import _safe_cell
+
+    assert _safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _safe_cell("+62 812") == "'+62 812"
+    assert _safe_cell("Buntok") == "Buntok"

@@ -130,28 +130,9 @@ def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
 @router.post("/locate", summary="Lokasi banyak titik / locate a batch", openapi_extra=BATCH_SCHEMA)
 async def locate_batch(request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep) -> FastJSON:
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
+    # The body size was already capped by GuardMiddleware (BYTES_PER_POINT per allowed point).
     limit = settings.max_batch_points
-    max_bytes = limit * BYTES_PER_POINT + 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(
-            f"Badan permintaan {declared} byte; maksimal {max_bytes}",
-            f"Request body is {declared} bytes; at most {max_bytes}",
-            field="body",
-            limit=max_bytes,
-        )
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(
-                f"Badan permintaan lebih dari {max_bytes} byte",
-                f"Request body exceeds {max_bytes} bytes",
-                field="body",
-                limit=max_bytes,
-            )
-        chunks.append(chunk)
-    lon, lat = _parse_batch(b"".join(chunks), limit=limit)
+    lon, lat = _parse_batch(await request.body(), limit=limit)
     batch = locator.locate_many(lon=lon, lat=lat)
     columns: dict[str, Any] = {}
     for name in (

@@ -1,0 +1,129 @@
+"""Request body size limits and per-client rate limits, enforced before a worker spends time on a request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+
+ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """At most `per_minute` requests of `method` to paths starting with `prefix`, per client address."""
+
+    method: str
+    prefix: str
+    per_minute: int
+
+
+class TokenBuckets:
+    """Token buckets per (client, rule); refilled continuously."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, str], per_minute: int) -> float:
+        """0 when the request may go ahead, else the seconds to wait."""
+        now = time.monotonic()
+        rate = per_minute / 60.0
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+
+def _error(status: int, message_id: str, message_en: str, **extra: object) -> tuple[int, bytes]:
+    code = {413: "payload_too_large", 429: "too_many_requests"}[status]
+    body = {"error": code, "message": f"{message_id} / {message_en}", "message_id": message_id,
+            "message_en": message_en, **extra}
+    return status, orjson.dumps(body)
+
+
+class GuardMiddleware:
+    """Refuse oversize bodies (413) and request floods (429) before they reach a route."""
+
+    def __init__(self, app: ASGIApp, *, default_limit: int, path_limits: dict[str, int],
+                 rate_rules: list[RateRule]) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.path_limits = path_limits
+        self.rate_rules = rate_rules
+        self.buckets = TokenBuckets()
+
+    def limit_for(self, path: str) -> int:
+        """The body size allowed for a path (longest matching prefix, else the default)."""
+        best = ""
+        for prefix in self.path_limits:
+            if path.startswith(prefix) and len(prefix) > len(best):
+                best = prefix
+        return self.path_limits[best] if best else self.default_limit
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]],
+                       send: Callable[[dict], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        client = (scope.get("client") or ("unknown", 0))[0]
+        for rule in self.rate_rules:
+            if method == rule.method and path.startswith(rule.prefix):
+                wait = self.buckets.take((client, rule.prefix), rule.per_minute)
+                if wait > 0:
+                    await _respond(send, *_error(
+                        429, f"Terlalu banyak permintaan; coba lagi dalam {wait:.0f} detik",
+                        f"Too many requests; try again in {wait:.0f} s", limit_per_minute=rule.per_minute),
+                        retry_after=max(1, round(wait)))
+                    return
+        if method not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(path)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _respond(send, *_too_large(int(declared), limit))
+            return
+        # Without a declared length, read up to the limit here and replay it, so a slow or endless
+        # upload costs one buffer, not a worker.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > limit:
+                await _respond(send, *_too_large(size, limit))
+                return
+            chunks.append(body)
+            more = message.get("more_body", False)
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replay_receive() -> dict:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replay_receive, send)
+
+
+def _too_large(size: int, limit: int) -> tuple[int, bytes]:
+    return _error(413, f"Badan permintaan {size} byte melebihi batas {limit} byte",
+                  f"Request body of {size} bytes exceeds the limit of {limit} bytes", limit=limit)
+
+
+async def _respond(send: Callable[[dict], Awaitable[None]], status: int, body: bytes, *,
+                   retry_after: int | None = None) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
