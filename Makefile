@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test setup system-deps spatialite browser lint bench clean
+.PHONY: run test setup system-deps spatialite browser web lint bench clean
 
-setup: $(STAMP) spatialite
+setup: $(STAMP) spatialite web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ spatialite: $(STAMP)
 	  else \
 	    echo "SpatiaLite belum terpasang / is missing: sudo apt-get install libsqlite3-mod-spatialite"; exit 1; \
 	  fi; }
+
+# Leaflet and the icon font come from the npm registry at build time (exact versions in the lock file)
+# and are served by the platform itself: the map never loads anything from a CDN.
+WEB_STAMP := web/map/node_modules/.package-lock.json
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/map/package.json web/map/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) nodejs npm; \
+	  else \
+	    echo "npm belum terpasang / is missing: sudo apt-get install nodejs npm"; exit 1; \
+	  fi; }
+	cd web/map && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
 
 # Debian's Chromium drives the browser tests; never a browser download.
 browser:
