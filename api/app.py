@@ -15,6 +15,8 @@ from api.auth import PrincipalCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
 from api.routes import events, health, incidents, layers, locate, pages, stats
+from api.routes import units as unit_routes
+from api.travel import start_travel, stop_travel
 from geo.locate import Locator
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.events import EventHub
@@ -47,6 +49,9 @@ ROUTERS = [health.router, auth.router, locate.router, layers.router, events.rout
 ROUTERS += [stats.router, pages.router]
 STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup]
 SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
+ROUTERS += [unit_routes.router]
+STARTUP_HOOKS += [start_travel]
+SHUTDOWN_HOOKS += [stop_travel]
 
 
 @asynccontextmanager

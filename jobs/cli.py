@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Callable
 
-from jobs import commands_core
+from jobs import commands_accounts, commands_core, commands_network
 
 # Each module registers its own subcommands with `register(subparsers)`.
-COMMAND_MODULES = [commands_core]
+COMMAND_MODULES = [commands_core, commands_network, commands_accounts]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,346 @@
+"""The travel network of a running API process: built once, rebuilt when the stored network or floods change.
+
+Every process keeps one ``TravelNetwork`` built from the stored lines (``app.state.network``) and, per set of
+active flood zones, a copy with the flooded road edges closed. Staleness is checked on every use against two
+cheap reads (the ``network_state`` row and the ids/versions of active flood zones), so a change made by another
+worker or by the CLI is picked up even when its event never reaches this process; the ``network.updated`` and
+``flood.updated`` events only make the rebuild happen before the next request needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo.layers import Layers
+from geo.network import TravelNetwork, edges_crossing
+from geo.routing import rank_units
+from store.db import session_scope
+from store.dispatch import register_hub
+from store.network import StoredState, ensure_default_network, read_lines, read_state
+from store.units import UnitRows, read_units
+
+log = logging.getLogger("sigap.travel")
+
+LEFT_OUT_MESSAGES: dict[str, tuple[str, str]] = {
+    "bertugas": ("Sedang bertugas di kejadian lain", "Busy on another incident"),
+    "offline": ("Unit offline", "Unit is offline"),
+    "stale": ("Posisi terakhir sudah terlalu lama", "Last known position is too old"),
+    "unreachable": ("Tidak bisa mencapai lokasi kejadian", "Cannot reach the incident"),
+}
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """The network a query runs on: base graph, the flood-closed graph and what they are."""
+
+    base: TravelNetwork
+    network: TravelNetwork
+    version: int
+    token: str
+    source: str
+    flood_zones: int
+    closed_road_edges: int
+    flood_version: int
+
+    def describe(self) -> dict[str, Any]:
+        """What the UI shows beside a recommendation."""
+        return {
+            "source": self.source,
+            "approximate": self.source == "derived",
+            "version": self.version,
+            "flood_version": self.flood_version,
+            "nodes": self.base.n_nodes,
+            "edges": self.base.n_edges,
+            "flood_zones": self.flood_zones,
+            "closed_road_edges": self.closed_road_edges,
+        }
+
+
+@dataclass
+class TravelService:
+    """Per-process cache of the built network and its flood-closed variant."""
+
+    sessions: sessionmaker[Session]
+    layers: Layers
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _state: StoredState | None = None
+    _base: TravelNetwork | None = None
+    _flood_key: tuple | None = None
+    _flood_version: int = 0
+    _closed: tuple[TravelNetwork, int, int] | None = None  # network, zones, closed edges
+    rebuilds: int = 0
+
+    # -- network -------------------------------------------------------------------------------------
+    def load(self) -> TravelNetwork:
+        """Make sure a network is stored (derive the default on an empty table) and build it."""
+        with session_scope(self.sessions) as session:
+            state = ensure_default_network(session, self.layers)
+        with self.sessions() as session:
+            return self._build(session, state)
+
+    def _build(self, session: Session, state: StoredState) -> TravelNetwork:
+        with self._lock:
+            if self._state is not None and self._state.token == state.token and self._base is not None:
+                return self._base
+            t0 = time.perf_counter()
+            lines = read_lines(session)
+            base = lines.build()
+            self._state, self._base = state, base
+            self._closed, self._flood_key = None, None
+            self.rebuilds += 1
+            log.info(
+                "travel network v%s (%s): %d nodes, %d edges built in %.0f ms",
+                state.version,
+                state.source,
+                base.n_nodes,
+                base.n_edges,
+                (time.perf_counter() - t0) * 1e3,
+            )
+            return base
+
+    def base(self, session: Session) -> tuple[TravelNetwork, StoredState]:
+        """The current base network (rebuilt when the stored token differs from the cached one)."""
+        state = read_state(session)
+        if state is None:  # the table was emptied under us: derive the default again
+            self.load()
+            with self._lock:
+                assert self._base is not None and self._state is not None
+                return self._base, self._state
+        if self._state is not None and state.token == self._state.token and self._base is not None:
+            return self._base, self._state
+        return self._build(session, state), state
+
+    def invalidate(self) -> None:
+        """Forget the flood-closed variant (the next use recomputes it)."""
+        with self._lock:
+            self._flood_key, self._closed = None, None
+
+    # -- floods --------------------------------------------------------------------------------------
+    def view(self, session: Session) -> NetworkView:
+        """The base network and the one with road edges in active flood zones closed."""
+        base, state = self.base(session)
+        key = _flood_key(session)
+        with self._lock:
+            if key != self._flood_key or self._closed is None or self._base is not base:
+                polys = _active_floods(session) if key else []
+                if polys:
+                    mask = edges_crossing(base, polygons=np.array(polys, dtype=object))
+                    closed = base.with_closed_edges(mask)
+                    self._closed = (closed, len(polys), int(mask.sum()))
+                else:
+                    self._closed = (base, 0, 0)
+                if key != self._flood_key:
+                    self._flood_version += 1
+                self._flood_key = key
+            net, zones, n_closed = self._closed
+            return NetworkView(
+                base=base,
+                network=net,
+                version=state.version,
+                token=state.token,
+                source=state.source,
+                flood_zones=zones,
+                closed_road_edges=n_closed,
+                flood_version=self._flood_version,
+            )
+
+
+def _flood_key(session: Session) -> tuple:
+    """Ids and versions of the active flood zones: changes whenever one is added, edited or ended."""
+    try:
+        from store.floods import FloodZone
+    except ImportError:  # flood zones not installed in this build
+        return ()
+    rows = session.execute(
+        select(FloodZone.id, FloodZone.version).where(FloodZone.status == "active").order_by(FloodZone.id)
+    ).all()
+    return tuple((int(a), int(b)) for a, b in rows)
+
+
+def _active_floods(session: Session) -> list:
+    from store.floods import active_flood_geometries
+
+    return active_flood_geometries(session)
+
+
+# -- recommendation -----------------------------------------------------------------------------------
+
+
+def _iso(t: datetime | None) -> str | None:
+    from store.units import _aware
+
+    return None if t is None else _aware(t).isoformat()
+
+
+def recommend(
+    session: Session,
+    service: TravelService,
+    *,
+    lon: float,
+    lat: float,
+    types: list[str],
+    k: int,
+    now: datetime,
+    stale_minutes: int,
+    include_stale: bool = True,
+) -> dict[str, Any]:
+    """Per type the k best available units by ETA, and the units left out with their reason."""
+    t0 = time.perf_counter()
+    view = service.view(session)
+    units = read_units(session, types=types)
+    age = units.age_s(now)
+    stale = np.isfinite(age) & (age > stale_minutes * 60)
+    reason = np.full(len(units), "", dtype=object)
+    reason[units.status == "bertugas"] = "bertugas"
+    reason[units.status == "offline"] = "offline"
+    if not include_stale:
+        reason[(reason == "") & stale] = "stale"
+    ok = np.flatnonzero(reason == "")
+    ranking = rank_units(
+        view.network,
+        incident_lon=lon,
+        incident_lat=lat,
+        unit_ids=units.id[ok],
+        unit_types=units.type[ok],
+        unit_modes=units.travel_mode[ok],
+        unit_lon=units.lon[ok],
+        unit_lat=units.lat[ok],
+        k=k,
+        types=types,
+    )
+    row_of = {int(u): i for i, u in enumerate(units.id.tolist())}
+    recommendations: dict[str, list[dict[str, Any]]] = {}
+    for t, ranked in ranking.by_type.items():
+        recommendations[t] = [
+            {
+                **_unit_brief(units, row_of[int(r.unit_id)], age, stale),
+                "rank": r.rank,
+                "travel_mode": r.travel_mode,
+                "eta_s": round(r.eta_s, 1),
+                "eta_min": round(r.eta_s / 60.0, 1),
+                "distance_m": round(r.distance_m, 1),
+                "straight_line_m": round(r.straight_line_m, 1),
+                "unit_snap_m": round(r.unit_snap_m, 1),
+                "incident_snap_m": round(r.incident_snap_m, 1),
+                "legs": [
+                    {"mode": leg.mode, "distance_m": round(leg.distance_m, 1), "time_s": round(leg.time_s, 1)}
+                    for leg in r.legs
+                ],
+                "route": {
+                    "type": "Feature",
+                    "geometry": r.route,
+                    "properties": {"unit_id": int(r.unit_id), "sources": r.sources, "eta_s": round(r.eta_s, 1)},
+                },
+                "sources": r.sources,
+            }
+            for r in ranked
+        ]
+    left_out = []
+    for i in np.flatnonzero(reason != "").tolist():
+        mid, men = LEFT_OUT_MESSAGES[str(reason[i])]
+        left_out.append(
+            {**_unit_brief(units, i, age, stale), "reason": str(reason[i]), "message_id": mid, "message_en": men}
+        )
+    for u in ranking.unreachable:
+        i = row_of[int(u.unit_id)]
+        mid, men = u.message.split(" / ", 1)
+        left_out.append(
+            {
+                **_unit_brief(units, i, age, stale),
+                "reason": "unreachable",
+                "detail": u.reason,
+                "snap_m": None if u.snap_m is None else round(u.snap_m, 1),
+                "message_id": mid,
+                "message_en": men,
+            }
+        )
+    return {
+        "types": list(types),
+        "k": k,
+        "network_source": view.source,
+        "network": view.describe(),
+        "recommendations": recommendations,
+        "left_out": left_out,
+        "incident_snap_m": ranking.incident_snap_m,
+        "searches": ranking.searches,
+        "computed_ms": round((time.perf_counter() - t0) * 1e3, 2),
+    }
+
+
+def _unit_brief(units: UnitRows, i: int, age: np.ndarray, stale: np.ndarray) -> dict[str, Any]:
+    """The identifying fields of one unit row in a recommendation answer."""
+    lon, lat = float(units.lon[i]), float(units.lat[i])
+    return {
+        "unit_id": int(units.id[i]),
+        "callsign": units.callsign[i],
+        "name": units.name[i],
+        "type": units.type[i],
+        "agency": units.agency[i],
+        "station_id": units.station_id[i],
+        "status": units.status[i],
+        "lon": lon if np.isfinite(lon) else None,
+        "lat": lat if np.isfinite(lat) else None,
+        "position_at": _iso(units.position_at[i]),
+        "position_age_s": None if not np.isfinite(age[i]) else round(float(age[i]), 1),
+        "stale": bool(stale[i]),
+    }
+
+
+# -- app wiring ---------------------------------------------------------------------------------------
+
+
+def start_travel(app: FastAPI) -> None:
+    """Start-up hook: build the network once into app.state and follow network/flood events."""
+    register_hub(app.state.engine, app.state.events)
+    service = TravelService(sessions=app.state.sessions, layers=app.state.layers)
+    app.state.travel = service
+    app.state.network = service.load()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # called outside the server's event loop (CLI, tests): no live follow-up
+        return
+    sub = app.state.events.subscribe()
+
+    async def follow() -> None:
+        while True:
+            ev = await sub.queue.get()
+            kind = ev.get("kind")
+            if kind == "network.updated":
+                try:
+                    await asyncio.to_thread(_refresh, app)
+                except Exception:  # a failed eager rebuild is retried lazily by the next request
+                    log.exception("network rebuild after event failed")
+            elif kind == "flood.updated":
+                service.invalidate()
+
+    app.state.travel_task = (loop.create_task(follow()), sub)
+
+
+def _refresh(app: FastAPI) -> None:
+    """Rebuild from the stored lines now (after a network.updated event)."""
+    service: TravelService = app.state.travel
+    with app.state.sessions() as session:
+        app.state.network = service.base(session)[0]
+
+
+def stop_travel(app: FastAPI) -> None:
+    """Shut-down hook: stop following events."""
+    task = getattr(app.state, "travel_task", None)
+    if task is not None:
+        t, sub = task
+        t.cancel()
+        app.state.events.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            app.state.travel_task = None

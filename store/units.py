@@ -1,0 +1,391 @@
+"""Stations and response units (fire engines, ambulances, BPBD teams, boats, police), with the demo seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import shapely
+from geoalchemy2 import Geometry
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from geo.crs import UTM50S, WGS84, project_geometries
+from geo.layers import Layers
+from store.accounts import record_audit, utcnow
+from store.models import Base
+
+UNIT_TYPES = ("damkar", "ambulans", "bpbd", "perahu", "polisi")
+UNIT_STATUSES = ("tersedia", "bertugas", "offline")
+TRAVEL_MODES = ("road", "river", "river:speedboat", "river:klotok")
+STATION_KINDS = ("damkar", "rsud", "puskesmas", "bpbd", "polres", "polsek", "posko")
+
+
+class Station(Base):
+    """A place units are based at: Damkar post, hospital, puskesmas, BPBD office, Polres/Polsek."""
+
+    __tablename__ = "station"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    agency: Mapped[str] = mapped_column(String(32), nullable=False)
+    desa_code: Mapped[str | None] = mapped_column(String(20))
+    demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+
+
+class Unit(Base):
+    """A response unit with its type, home station, status, travel mode and last known position."""
+
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint("type IN ('damkar','ambulans','bpbd','perahu','polisi')", name="ck_unit_type"),
+        CheckConstraint("status IN ('tersedia','bertugas','offline')", name="ck_unit_status"),
+        CheckConstraint("travel_mode IN ('road','river','river:speedboat','river:klotok')", name="ck_unit_travel_mode"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    callsign: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    type: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    agency: Mapped[str] = mapped_column(String(32), nullable=False)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="tersedia", index=True)
+    travel_mode: Mapped[str] = mapped_column(String(24), nullable=False, default="road")
+    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+
+
+@dataclass(frozen=True)
+class UnitRows:
+    """Units as parallel arrays (one query, no ORM objects) for ranking and listing."""
+
+    id: np.ndarray
+    callsign: np.ndarray
+    name: np.ndarray
+    type: np.ndarray
+    agency: np.ndarray
+    station_id: np.ndarray
+    status: np.ndarray
+    travel_mode: np.ndarray
+    lon: np.ndarray  # NaN when unknown
+    lat: np.ndarray
+    position_at: np.ndarray  # datetime or None
+    demo: np.ndarray
+    version: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def age_s(self, now: datetime) -> np.ndarray:
+        """Seconds since each unit's last position (NaN when it never reported one)."""
+        return np.array(
+            [np.nan if t is None else (now - _aware(t)).total_seconds() for t in self.position_at.tolist()],
+            dtype=float,
+        )
+
+
+def _aware(t: datetime) -> datetime:
+    """SpatiaLite hands back naive datetimes; every stored time is UTC."""
+    from datetime import UTC
+
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def read_units(
+    session: Session,
+    *,
+    types: list[str] | tuple[str, ...] | None = None,
+    ids: list[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> UnitRows:
+    """Units (optionally of some types / ids / inside a lon/lat bbox) as arrays, ordered by id."""
+    stmt = select(
+        Unit.id,
+        Unit.callsign,
+        Unit.name,
+        Unit.type,
+        Unit.agency,
+        Unit.station_id,
+        Unit.status,
+        Unit.travel_mode,
+        func.ST_X(Unit.geom),
+        func.ST_Y(Unit.geom),
+        Unit.position_at,
+        Unit.demo,
+        Unit.version,
+    ).order_by(Unit.id)
+    if types is not None:
+        stmt = stmt.where(Unit.type.in_(list(types)))
+    if ids is not None:
+        stmt = stmt.where(Unit.id.in_(list(ids)))
+    if bbox is not None:
+        stmt = stmt.where(func.ST_Intersects(Unit.geom, func.ST_GeomFromText(shapely.box(*bbox).wkt, 4326)))
+    rows = session.execute(stmt).all()
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 13
+
+    def obj(i: int) -> np.ndarray:
+        return np.array(cols[i], dtype=object)
+
+    def num(i: int) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in cols[i]], dtype=float)
+
+    return UnitRows(
+        id=np.array(cols[0], dtype=np.int64),
+        callsign=obj(1),
+        name=obj(2),
+        type=obj(3),
+        agency=obj(4),
+        station_id=obj(5),
+        status=obj(6),
+        travel_mode=obj(7),
+        lon=num(8),
+        lat=num(9),
+        position_at=obj(10),
+        demo=np.array(cols[11], dtype=bool),
+        version=np.array(cols[12], dtype=np.int64),
+    )
+
+
+def unit_snapshot(unit: Unit) -> dict:
+    """The fields of a unit an audit record or an event carries."""
+    lon = lat = None
+    if unit.geom is not None:
+        from geoalchemy2.shape import to_shape
+
+        p = to_shape(unit.geom)
+        lon, lat = p.x, p.y
+    return {
+        "id": unit.id,
+        "callsign": unit.callsign,
+        "status": unit.status,
+        "lon": lon,
+        "lat": lat,
+        "position_at": None if unit.position_at is None else _aware(unit.position_at).isoformat(),
+        "version": unit.version,
+    }
+
+
+def set_position(
+    session: Session, unit: Unit, *, lon: float, lat: float, at: datetime | None, actor: str | None
+) -> dict:
+    """Move a unit (AVL update) in the caller's transaction; audited; returns the after-snapshot."""
+    before = unit_snapshot(unit)
+    unit.geom = f"SRID=4326;POINT({lon!r} {lat!r})"
+    unit.position_at = at or utcnow()
+    unit.version = unit.version + 1
+    session.flush()
+    after = {
+        **before,
+        "lon": lon,
+        "lat": lat,
+        "position_at": _aware(unit.position_at).isoformat(),
+        "version": unit.version,
+    }
+    record_audit(
+        session, actor=actor, action="unit_position", entity="unit", entity_id=unit.id, before=before, after=after
+    )
+    return after
+
+
+# -- demo seed ------------------------------------------------------------------------------------------
+
+# Kecamatan capitals (desa name in the bundled layer) and whether the Barito runs past them.
+CAPITALS: tuple[tuple[str, str, str], ...] = (
+    ("BTK", "Buntok Kota", "Buntok"),
+    ("PDG", "Pendang", "Pendang"),
+    ("PTS", "Patas I", "Patas"),
+    ("BKG", "Bangkuang", "Bangkuang"),
+    ("MKT", "Mengkatip", "Mengkatip"),
+    ("RKJ", "Rantau Kujang", "Rantau Kujang"),
+)
+RIVERSIDE_M = 3000.0
+
+# (code suffix, kind, agency, name, offset east/north metres from the capital's centre so pins do not stack)
+_CAPITAL_STATIONS = (
+    ("DMK", "damkar", "damkar", "Pos Damkar {town}", (-250.0, 150.0)),
+    ("PKM", "puskesmas", "dinkes", "Puskesmas {town}", (200.0, 200.0)),
+    ("PLS", "polsek", "polres", "Polsek {kecamatan}", (0.0, -250.0)),
+)
+_BUNTOK_STATIONS = (
+    ("RSUD", "rsud", "rsud", "RSUD Jaraga Sasameh", (450.0, -100.0)),
+    ("BPBD", "bpbd", "bpbd", "Kantor BPBD Barito Selatan", (-500.0, -300.0)),
+    ("POLRES", "polres", "polres", "Polres Barito Selatan", (300.0, -450.0)),
+)
+# Units per station kind: (type, agency, travel mode, how many at Buntok, how many elsewhere)
+_UNITS = {
+    "damkar": (("damkar", "damkar", "road", 2, 1),),
+    "puskesmas": (("ambulans", "dinkes", "road", 0, 1),),
+    "rsud": (("ambulans", "rsud", "road", 2, 0),),
+    "bpbd": (("bpbd", "bpbd", "road", 2, 0), ("perahu", "bpbd", "river", 1, 0)),
+    "posko": (("perahu", "bpbd", "river:klotok", 0, 1),),
+    "polres": (("polisi", "polres", "road", 2, 0),),
+    "polsek": (("polisi", "polres", "road", 1, 1),),
+}
+# The lower Barito is wide: these posts keep a speedboat, the others a klotok.
+_SPEEDBOAT_POSTS = {"MKT", "RKJ"}
+_CALLSIGN = {"damkar": "DMK", "ambulans": "AMB", "bpbd": "TRC", "perahu": "PRH", "polisi": "POL"}
+_LABEL = {
+    "damkar": "Mobil Damkar",
+    "ambulans": "Ambulans",
+    "bpbd": "TRC BPBD",
+    "perahu": "Perahu BPBD",
+    "polisi": "Patroli",
+}
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    """What the demo seed wrote."""
+
+    stations_created: int
+    units_created: int
+    stations: int
+    units: int
+
+
+def _offset(xy: np.ndarray, dxdy: tuple[float, float]) -> np.ndarray:
+    return xy + np.asarray(dxdy)
+
+
+def demo_plan(layers: Layers) -> tuple[list[dict], list[dict]]:
+    """Stations and units of the demo seed (WGS84), computed from the real desa and river layers."""
+    names = np.asarray(layers.desa.name, dtype=object)
+    kec_names = np.asarray(layers.desa.attrs["kecamatan"], dtype=object)
+    want = [c[1] for c in CAPITALS]
+    missing = [w for w in want if w not in set(names.tolist())]
+    if missing:
+        raise ValueError(
+            f"Ibu kota kecamatan tidak ada di lapisan desa / capitals missing from the desa layer: {missing}"
+        )
+    idx = np.array([int(np.flatnonzero(names == w)[0]) for w in want])
+    desa_utm = project_geometries(layers.desa.geometry[idx], src=WGS84, dst=UTM50S)
+    centre = shapely.get_coordinates(shapely.point_on_surface(desa_utm))
+    rivers = project_geometries(np.asarray(layers.rivers.geometry, dtype=object), src=WGS84, dst=UTM50S)
+    river = shapely.union_all(rivers) if len(rivers) else None
+    stations: list[dict] = []
+    for i, (short, _desa, town) in enumerate(CAPITALS):
+        kecamatan = str(kec_names[idx[i]])
+        plan = list(_CAPITAL_STATIONS) + (list(_BUNTOK_STATIONS) if short == "BTK" else [])
+        for suffix, kind, agency, label, dxdy in plan:
+            stations.append(
+                {
+                    "code": f"{suffix}-{short}"
+                    if short != "BTK" or kind in ("damkar", "puskesmas", "polsek")
+                    else suffix,
+                    "name": label.format(town=town, kecamatan=kecamatan),
+                    "kind": kind,
+                    "agency": agency,
+                    "desa_code": str(layers.desa.code[idx[i]]),
+                    "xy": _offset(centre[i], dxdy),
+                    "buntok": short == "BTK",
+                    "town": short,
+                }
+            )
+        near_river = river is not None and shapely.distance(desa_utm[i], river) <= RIVERSIDE_M
+        if near_river and short != "BTK":
+            # Riverside capitals get a BPBD boat post on the bank.
+            jetty = shapely.get_coordinates(shapely.shortest_line(shapely.points(centre[i]), river))[1]
+            stations.append(
+                {
+                    "code": f"PSK-{short}",
+                    "name": f"Posko BPBD {town} (dermaga / jetty)",
+                    "kind": "posko",
+                    "agency": "bpbd",
+                    "desa_code": str(layers.desa.code[idx[i]]),
+                    "xy": jetty,
+                    "buntok": False,
+                    "town": short,
+                }
+            )
+    units: list[dict] = []
+    counter: dict[tuple[str, str], int] = {}
+    for st in stations:
+        for utype, agency, mode, n_buntok, n_other in _UNITS[st["kind"]]:
+            n = n_buntok if st["buntok"] else n_other
+            xy = st["xy"]
+            if utype == "perahu" and river is not None:
+                # A boat waits at the nearest bank, not in the office car park.
+                xy = shapely.get_coordinates(shapely.shortest_line(shapely.points(st["xy"]), river))[1]
+            if utype == "perahu" and st["town"] in _SPEEDBOAT_POSTS:
+                mode = "river"
+            for k in range(1, n + 1):
+                counter[utype, st["town"]] = seq = counter.get((utype, st["town"]), 0) + 1
+                units.append(
+                    {
+                        "callsign": f"{_CALLSIGN[utype]}-{st['town']}-{seq}",
+                        "name": f"{_LABEL[utype]} {k} — {st['name']}",
+                        "type": utype,
+                        "agency": agency,
+                        "station_code": st["code"],
+                        "travel_mode": mode,
+                        "xy": xy,
+                    }
+                )
+    every = np.array([s["xy"] for s in stations] + [u["xy"] for u in units])
+    lonlat = shapely.get_coordinates(project_geometries(shapely.points(every), src=UTM50S, dst=WGS84))
+    for obj, ll in zip(stations + units, lonlat.tolist(), strict=True):
+        obj["lon"], obj["lat"] = round(ll[0], 7), round(ll[1], 7)
+        del obj["xy"]
+    for st in stations:
+        del st["buntok"], st["town"]
+    return stations, units
+
+
+def seed_demo_units(session: Session, layers: Layers, *, reset: bool = False, actor: str | None = None) -> SeedReport:
+    """Create the demo stations and units (demo=true) at the kecamatan capitals; idempotent by code/callsign.
+
+    Existing demo units keep their status and position unless ``reset`` puts them back at their station,
+    tersedia.
+    """
+    stations, units = demo_plan(layers)
+    existing = {s.code: s for s in session.scalars(select(Station))}
+    made_st = 0
+    for st in stations:
+        obj = existing.get(st["code"])
+        geom = f"SRID=4326;POINT({st['lon']!r} {st['lat']!r})"
+        if obj is None:
+            obj = Station(code=st["code"], demo=True)
+            session.add(obj)
+            made_st += 1
+            existing[st["code"]] = obj
+        obj.name, obj.kind, obj.agency, obj.desa_code, obj.geom = (
+            st["name"],
+            st["kind"],
+            st["agency"],
+            st["desa_code"],
+            geom,
+        )
+    session.flush()
+    have = {u.callsign: u for u in session.scalars(select(Unit))}
+    now = utcnow()
+    made_u = 0
+    for u in units:
+        obj = have.get(u["callsign"])
+        geom = f"SRID=4326;POINT({u['lon']!r} {u['lat']!r})"
+        if obj is None:
+            obj = Unit(callsign=u["callsign"], demo=True, status="tersedia", version=1, geom=geom, position_at=now)
+            session.add(obj)
+            made_u += 1
+        elif reset:
+            obj.status, obj.geom, obj.position_at, obj.version = "tersedia", geom, now, obj.version + 1
+        obj.name, obj.type, obj.agency, obj.travel_mode = u["name"], u["type"], u["agency"], u["travel_mode"]
+        obj.station_id = existing[u["station_code"]].id
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="seed_demo_units",
+        entity="unit",
+        entity_id=None,
+        after={"stations_created": made_st, "units_created": made_u, "reset": reset},
+    )
+    return SeedReport(made_st, made_u, len(stations), len(units))
+
+
+def stale_cutoff(now: datetime, minutes: int) -> datetime:
+    """Positions older than this are stale."""
+    return now - timedelta(minutes=minutes)
