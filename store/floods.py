@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 import shapely
 from geoalchemy2 import Geometry
-from geoalchemy2.shape import to_shape
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text, select
+from geoalchemy2.shape import from_shape, to_shape
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.accounts import JSONType, utcnow
+from geo.crs import project_geometries
+from geo.floods import (
+    PROXY_NAME,
+    PROXY_SOURCE,
+    PROXY_WIDTH_M,
+    CleanPolygon,
+    FloodGeometryError,
+    affected_desa,
+    barito_floodplain_proxy,
+    clean_polygon,
+)
+from store.accounts import JSONType, record_audit, utcnow
 from store.models import Base
+
+WIB = ZoneInfo("Asia/Jakarta")
 
 SEVERITIES = ("rendah", "sedang", "tinggi")
 STATUSES = ("active", "ended")
@@ -55,3 +74,355 @@ def active_flood_geometries(session: Session) -> list[shapely.Geometry]:
 def active_flood_zones(session: Session) -> list[FloodZone]:
     """Every active flood zone, oldest first."""
     return list(session.scalars(select(FloodZone).where(FloodZone.status == "active").order_by(FloodZone.id)))
+
+
+# ----------------------------------------------------------------------------------- writing
+
+FLOOD_FIELDS = ("name", "severity", "status", "observed_at", "source", "notes", "is_proxy")
+
+
+class FloodInputError(ValueError):
+    """A flood zone attribute that is not acceptable; `field` names it."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated flood-zone attributes (severity/status vocabularies, aware UTC observed_at)."""
+    out = dict(values)
+    if "severity" in out and out["severity"] not in SEVERITIES:
+        raise FloodInputError(
+            f"Tingkat keparahan harus salah satu dari {', '.join(SEVERITIES)} / "
+            f"severity must be one of {', '.join(SEVERITIES)}",
+            field="severity",
+        )
+    if "status" in out and out["status"] not in STATUSES:
+        raise FloodInputError(
+            f"Status harus salah satu dari {', '.join(STATUSES)} / status must be one of {', '.join(STATUSES)}",
+            field="status",
+        )
+    if "name" in out and not str(out["name"] or "").strip():
+        raise FloodInputError("Nama zona wajib diisi / a zone name is required", field="name")
+    obs = out.get("observed_at")
+    if isinstance(obs, datetime):
+        out["observed_at"] = obs.replace(tzinfo=UTC) if obs.tzinfo is None else obs.astimezone(UTC)
+    return out
+
+
+def flood_public(zone: FloodZone, *, include_geometry: bool = False) -> dict[str, Any]:
+    """A flood zone as JSON-able properties (and its GeoJSON geometry when asked)."""
+    out = {
+        "id": zone.id,
+        "name": zone.name,
+        "severity": zone.severity,
+        "status": zone.status,
+        "observed_at": _iso(zone.observed_at),
+        "observed_at_wib": _wib(zone.observed_at),
+        "source": zone.source,
+        "is_proxy": bool(zone.is_proxy),
+        "notes": zone.notes,
+        "version": zone.version,
+        "created_at": _iso(zone.created_at),
+        "updated_at": _iso(zone.updated_at),
+        "attributes": zone.attributes or {},
+    }
+    if include_geometry:
+        out["geometry"] = json.loads(shapely.to_geojson(shapely.set_precision(zone.shape, 1e-7)))
+    return out
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    v = _utc(value)
+    return v.isoformat() if v else None
+
+
+def _wib(value: datetime | None) -> str | None:
+    v = _utc(value)
+    return v.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB") if v else None
+
+
+def _summary(zone: FloodZone) -> dict[str, Any]:
+    return {k: v for k, v in flood_public(zone).items() if k in ("id", "name", "severity", "status", "version")}
+
+
+def create_flood(
+    session: Session,
+    *,
+    geometry: shapely.Geometry,
+    name: str,
+    severity: str = "sedang",
+    status: str = "active",
+    observed_at: datetime | None = None,
+    source: str = "manual",
+    is_proxy: bool = False,
+    notes: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    actor: str | None,
+    hub: Any = None,
+) -> tuple[FloodZone, CleanPolygon]:
+    """Store a new zone (geometry repaired or FloodGeometryError), audited, `flood.updated` published."""
+    clean = clean_polygon(geometry)
+    values = check_attributes(
+        {
+            "name": name,
+            "severity": severity,
+            "status": status,
+            "observed_at": observed_at,
+            "source": source,
+            "is_proxy": is_proxy,
+            "notes": notes,
+        }
+    )
+    attrs = dict(attributes or {})
+    if clean.repaired:
+        attrs["repaired"] = clean.reason
+    now = utcnow()
+    zone = FloodZone(
+        **values,
+        attributes=attrs or None,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        geom=from_shape(clean.geometry, srid=4326),
+    )
+    session.add(zone)
+    session.flush()
+    record_audit(
+        session, actor=actor, action="flood.create", entity="flood_zone", entity_id=zone.id, after=flood_public(zone)
+    )
+    if hub is not None:
+        hub.publish(session, "flood.updated", {**_summary(zone), "changed": ["created"]})
+    return zone, clean
+
+
+def update_flood(
+    session: Session,
+    zone: FloodZone,
+    changes: dict[str, Any],
+    *,
+    actor: str | None,
+    hub: Any = None,
+    geometry: shapely.Geometry | None = None,
+) -> list[str]:
+    """Apply attribute (and geometry) changes; audited; returns the changed field names."""
+    before = flood_public(zone)
+    values = check_attributes({k: v for k, v in changes.items() if k in FLOOD_FIELDS})
+    changed = [k for k, v in values.items() if getattr(zone, k) != v]
+    for k in changed:
+        setattr(zone, k, values[k])
+    if geometry is not None:
+        clean = clean_polygon(geometry)
+        if not clean.geometry.equals(zone.shape):
+            zone.geom = from_shape(clean.geometry, srid=4326)
+            attrs = dict(zone.attributes or {})
+            if clean.repaired:
+                attrs["repaired"] = clean.reason
+            zone.attributes = attrs or None
+            changed.append("geometry")
+    if not changed:
+        return []
+    zone.version += 1
+    zone.updated_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="flood.update",
+        entity="flood_zone",
+        entity_id=zone.id,
+        before=before,
+        after=flood_public(zone),
+    )
+    if hub is not None:
+        hub.publish(session, "flood.updated", {**_summary(zone), "changed": changed})
+    return changed
+
+
+@dataclass
+class FloodImportReport:
+    """Zones created from a file, and features rejected with their reasons."""
+
+    created: list[int] = field(default_factory=list)
+    repaired: list[tuple[int, str]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_flood_file(
+    session: Session,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    name_column: str | None = "name",
+    severity_column: str | None = "severity",
+    status_column: str | None = "status",
+    observed_column: str | None = "observed_at",
+    default_severity: str = "sedang",
+    default_status: str = "active",
+    source: str | None = None,
+    actor: str | None,
+    hub: Any = None,
+) -> FloodImportReport:
+    """Import polygons from GeoJSON/Shapefile/GeoPackage (pyogrio); attributes mapped by column names.
+
+    Reprojected to WGS84 when the file says another CRS. Invalid polygons are repaired or rejected
+    with the reason; other columns are kept as attributes.
+    """
+    import pyogrio  # noqa: PLC0415 - GDAL only when a file is imported
+
+    frame = pyogrio.read_dataframe(path, layer=layer)
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    report = FloodImportReport()
+    used = {c for c in (name_column, severity_column, status_column, observed_column) if c}
+    stem = Path(path).stem
+    geoms = frame.geometry.to_numpy()
+    records = pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_dict(orient="records")
+    for i, (geom, rec) in enumerate(zip(geoms, records, strict=True)):
+        name = _text(rec.get(name_column)) if name_column else None
+        severity = _text(rec.get(severity_column)) if severity_column else None
+        severity = (severity or default_severity).lower()
+        status = _text(rec.get(status_column)) if status_column else None
+        status = (status or default_status).lower()
+        observed = _when(rec.get(observed_column)) if observed_column else None
+        extra = {k: _plain(v) for k, v in rec.items() if k not in used}
+        try:
+            with session.begin_nested():
+                zone, clean = create_flood(
+                    session,
+                    geometry=geom,
+                    name=name or f"{stem} #{i + 1}",
+                    severity=severity,
+                    status=status,
+                    observed_at=observed,
+                    source=source or f"file: {Path(path).name}",
+                    attributes=extra,
+                    actor=actor,
+                    hub=hub,
+                )
+        except (FloodGeometryError, FloodInputError) as exc:
+            report.rejected.append((i + 1, str(exc)))
+            continue
+        report.created.append(zone.id)
+        if clean.repaired:
+            report.repaired.append((i + 1, clean.reason or ""))
+    return report
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    t = pd.Timestamp(value)
+    if pd.isna(t):
+        return None
+    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def seed_proxy_floodplain(
+    session: Session,
+    *,
+    layers: Any,
+    active: bool = False,
+    width_m: float = PROXY_WIDTH_M,
+    actor: str | None = None,
+    hub: Any = None,
+) -> FloodZone:
+    """The Barito floodplain proxy (river buffered, clipped to the regency), created once; ended unless asked."""
+    existing = session.scalars(select(FloodZone).where(FloodZone.source == PROXY_SOURCE)).first()
+    status = "active" if active else "ended"
+    if existing is not None:
+        update_flood(session, existing, {"status": status}, actor=actor, hub=hub)
+        return existing
+    regency = shapely.union_all(shapely.make_valid(layers.desa.geometry))
+    geom = barito_floodplain_proxy(rivers=layers.rivers.geometry, regency=regency, width_m=width_m)
+    zone, _ = create_flood(
+        session,
+        geometry=geom,
+        name=PROXY_NAME,
+        severity="sedang",
+        status=status,
+        source=PROXY_SOURCE,
+        is_proxy=True,
+        notes=f"Penyangga {width_m:.0f} m kiri-kanan Sungai Barito (Natural Earth 10m), bukan data "
+        f"banjir teramati / {width_m:.0f} m buffer each side of the Barito centre line, not observed flooding",
+        attributes={"width_m": width_m},
+        actor=actor,
+        hub=hub,
+    )
+    return zone
+
+
+# ---------------------------------------------------------------------------------- analysis
+
+
+def network_lines_cut(session: Session, zone: FloodZone) -> dict[str, Any]:
+    """Network lines (table `network_line`, when the routing schema is present) crossing the zone."""
+    conn = session.connection()
+    if not inspect(conn).has_table("network_line"):
+        return {"available": False, "count": 0, "ids": []}
+    wkt = zone.shape.wkt
+    ids = [
+        r[0]
+        for r in conn.execute(
+            text("SELECT id FROM network_line WHERE ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) = 1 ORDER BY id")
+            if conn.dialect.name == "sqlite"
+            else text("SELECT id FROM network_line WHERE ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) ORDER BY id"),
+            {"wkt": wkt},
+        )
+    ]
+    return {"available": True, "count": len(ids), "ids": ids[:500]}
+
+
+def flood_affected(session: Session, zone: FloodZone, *, layers: Any) -> dict[str, Any]:
+    """Desa under water with their flooded share (UTM areas) and the network lines the zone cuts."""
+    desa = layers.desa
+    table = affected_desa(zone.shape, desa_geometry=desa.geometry, desa_code=desa.code, desa_name=desa.name)
+    kec = dict(zip(np.asarray(desa.code).tolist(), np.asarray(desa.attrs["kecamatan"]).tolist(), strict=True))
+    rows = [
+        {
+            "desa_code": r.desa_code,
+            "desa_name": r.desa_name,
+            "kecamatan": kec.get(r.desa_code),
+            "flooded_km2": round(float(r.flooded_m2) / 1e6, 4),
+            "desa_km2": round(float(r.desa_m2) / 1e6, 4),
+            "share": round(float(r.share), 4),
+        }
+        for r in table.itertuples(index=False)
+    ]
+    zone_km2 = float(shapely.area(project_geometries(np.array([zone.shape])))[0]) / 1e6
+    return {
+        "id": zone.id,
+        "name": zone.name,
+        "status": zone.status,
+        "is_proxy": bool(zone.is_proxy),
+        "area_km2": round(zone_km2, 4),
+        "desa": rows,
+        "desa_count": len(rows),
+        "roads_cut": network_lines_cut(session, zone),
+    }
