@@ -40,6 +40,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_demo_accounts() -> None:
+    """Create the demo accounts (demo mode on localhost only) and show them."""
+    from store.accounts import ensure_demo_accounts
+
+    _, sessions = open_database()
+    with session_scope(sessions) as session:
+        accounts = ensure_demo_accounts(session)
+    print("Akun demo (hanya mode demo di localhost) / demo accounts (demo mode on localhost only):")
+    for username, role, password in accounts:
+        print(f"  {username:10s} {role:10s} {password}")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API with uvicorn."""
     import uvicorn
@@ -47,6 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.demo_accounts_allowed and host in ("127.0.0.1", "localhost", "::1"):
+        _print_demo_accounts()
     print(f"SIGAP 112 berjalan di / running at http://{host}:{port}/  (peta / map: http://{host}:{port}/map)")
     uvicorn.run(
         "api.main:app",

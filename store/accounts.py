@@ -144,3 +144,33 @@ def record_audit(
 
 
 _DUMMY_HASH = _hasher.hash("sigap-timing-equaliser")
+
+
+DEMO_ACCOUNTS = (
+    ("operator", "dispatcher", "Operator 112 (demo)", "Demo-Operator-112"),
+    ("perencana", "planner", "Perencana BPBD (demo)", "Demo-Perencana-112"),
+    ("pimpinan", "leader", "Pimpinan (demo)", "Demo-Pimpinan-112"),
+    ("admin", "admin", "Administrator (demo)", "Demo-Admin-112"),
+)
+
+
+def ensure_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
+    """Create or reset the demo accounts; returns (username, role, password). Call only in demo mode on localhost."""
+    out: list[tuple[str, str, str]] = []
+    for username, role, full_name, password in DEMO_ACCOUNTS:
+        existing = session.scalar(select(User).where(User.username == username))
+        if existing is not None and not existing.demo:
+            # A real account that happens to share the name is never overwritten.
+            continue
+        if existing is None or not verify_password(existing.password_hash, password) or existing.role != role:
+            user = add_user(session, username=username, password=password, role=role, full_name=full_name, demo=True)
+            record_audit(
+                session,
+                actor="system",
+                action="user.demo",
+                entity="user",
+                entity_id=user.id,
+                after={"username": username, "role": role, "demo": True},
+            )
+        out.append((username, role, password))
+    return out
