@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.config import Settings
@@ -47,3 +47,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 LocatorDep = Annotated[Locator, Depends(get_locator)]
 PointDep = Annotated[tuple[float, float], Depends(point_query)]
+
+# Database ids are 32-bit on both backends: anything else is a 422 before a query is built.
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647, description="id")]
