@@ -14,8 +14,10 @@ from api import auth
 from api.auth import PrincipalCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
-from api.routes import events, health, incidents, layers, locate, pages, stats
+from api.limits import GuardMiddleware, RateRule
+from api.routes import audit, events, health, incidents, layers, locate, pages, stats
 from api.routes import units as unit_routes
+from api.routes.locate import BYTES_PER_POINT
 from api.travel import start_travel, stop_travel
 from geo.locate import Locator
 from store.db import make_engine, make_sessionmaker, session_scope
@@ -44,8 +46,12 @@ def build_spatial_state(app: FastAPI) -> None:
     app.state.locator = Locator.from_layers(layers)
 
 
+# Per client address and minute: batch and upload endpoints are the expensive ones.
+RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("POST", "/api/hotspots/upload", 20),
+               ("POST", "/api/floods/import", 20)]
+
 # Each concern adds its router and its start-up/shut-down work here, in one place.
-ROUTERS = [health.router, auth.router, locate.router, layers.router, events.router, incidents.router]
+ROUTERS = [health.router, audit.router, auth.router, locate.router, layers.router, events.router, incidents.router]
 ROUTERS += [stats.router, pages.router]
 STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup]
 SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
@@ -91,6 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(
+        GuardMiddleware,
+        default_limit=settings.max_upload_bytes,
+        path_limits={"/api/locate": settings.max_batch_points * BYTES_PER_POINT + 1024},
+        rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS],
+    )
     for router in ROUTERS:
         app.include_router(router)
     return app
