@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable
 
 from jobs import commands_accounts, commands_core, commands_network
+from jobs import commands_hotspots
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts]
+COMMAND_MODULES += [commands_hotspots]
 
 
 def build_parser() -> argparse.ArgumentParser:
