@@ -1,0 +1,194 @@
+"""Benchmark: a mixed dispatch-centre workload against several API workers on PostGIS, with SSE listeners.
+
+Usage: python bench/load.py [--seconds 60] [--workers 3] [--clients 16] [--listeners 100]
+Workload per client, chosen at random: locate 40 %, create incident 20 %, recommend units 15 %, list 25 %.
+Prints throughput, p50/p95 per endpoint, errors, and events delivered versus sent (each created incident
+must reach every listener). Traffic goes only to a server this script starts on 127.0.0.1. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from store.accounts import add_user  # noqa: E402
+from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from store.layers import load_bundled, read_layers  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+from store.units import seed_demo_units  # noqa: E402
+
+PASSWORD = "Beban-Uji-112"
+SECRET = "load-bench-secret-0123456789abcdef0123"
+CATEGORIES = ["kebakaran", "medis", "kecelakaan_lalu_lintas", "banjir", "kriminalitas"]
+
+
+def fresh_database(url: str) -> None:
+    """Drop and recreate the bench database, migrate, load layers, seed demo units and one account."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(make_sessionmaker(engine)) as s:
+        load_bundled(s, ROOT / "data")
+        seed_demo_units(s, read_layers(s))
+        add_user(s, username="load-dispatcher", password=PASSWORD, role="dispatcher")
+    engine.dispose()
+
+
+def desa_points(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Random call locations near desa representative points (where people live)."""
+    import shapely
+
+    from geo.layers import read_bundled_layers
+
+    pts = shapely.point_on_surface(read_bundled_layers(ROOT / "data").desa.geometry)
+    xy = shapely.get_coordinates(pts)[rng.integers(0, len(pts), n)]
+    return xy + rng.normal(0, 0.01, xy.shape)
+
+
+async def listener(base: str, headers: dict, seen: dict[int, int], ready: asyncio.Event, counter: list[int],
+                   stop: asyncio.Event) -> None:
+    """One SSE client counting incident.created events."""
+    import json
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client:
+        async with client.stream("GET", f"{base}/api/events", headers=headers) as r:
+            counter[0] += 1
+            if counter[0] >= counter[1]:
+                ready.set()
+            async for line in r.aiter_lines():
+                if stop.is_set():
+                    return
+                if line.startswith("data: "):
+                    ev = json.loads(line[6:])
+                    if ev["kind"] == "incident.created":
+                        seen[ev["data"]["id"]] = seen.get(ev["data"]["id"], 0) + 1
+
+
+async def run(args: argparse.Namespace, base: str) -> None:
+    """Drive the workload and print the figures."""
+    rng = np.random.default_rng(112)
+    pts = desa_points(50_000, rng)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        tok = (await c.post("/api/auth/token", data={"username": "load-dispatcher", "password": PASSWORD})).json()
+    headers = {"Authorization": f"Bearer {tok['access_token']}"}
+    seen: dict[int, int] = {}
+    ready, stop = asyncio.Event(), asyncio.Event()
+    counter = [0, args.listeners]
+    listeners = [asyncio.create_task(listener(base, headers, seen, ready, counter, stop))
+                 for _ in range(args.listeners)]
+    await asyncio.wait_for(ready.wait(), 60)
+    lat: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    created: list[int] = []
+    deadline = time.monotonic() + args.seconds
+
+    async def client_loop(i: int) -> None:
+        r_ = random.Random(i)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+            k = i * 1000
+            while time.monotonic() < deadline:
+                k += 1
+                lon, lat_ = pts[k % len(pts)]
+                op = r_.choices(["locate", "create", "recommend", "list"], [40, 20, 15, 25])[0]
+                if op == "recommend" and not created:
+                    op = "create"
+                t = time.perf_counter()
+                try:
+                    if op == "locate":
+                        r = await c.get("/api/locate", params={"lon": lon, "lat": lat_})
+                    elif op == "create":
+                        r = await c.post("/api/incidents", json={
+                            "category": r_.choice(CATEGORIES), "description": "uji beban",
+                            "location": {"lon": float(lon), "lat": float(lat_)}})
+                        if r.status_code == 201:
+                            created.append(r.json()["id"])
+                    elif op == "recommend":
+                        r = await c.get(f"/api/incidents/{r_.choice(created)}/recommendations", params={"k": 3})
+                    else:
+                        r = await c.get("/api/incidents", params={"status": "baru", "limit": 50})
+                    ok = r.status_code < 400
+                except httpx.HTTPError:
+                    ok = False
+                lat[op].append(time.perf_counter() - t)
+                if not ok:
+                    errors[op] += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
+    elapsed = time.perf_counter() - t0
+    await asyncio.sleep(3)  # let the last events arrive
+    stop.set()
+    for task in listeners:
+        task.cancel()
+    await asyncio.gather(*listeners, return_exceptions=True)
+
+    total = sum(len(v) for v in lat.values())
+    print(f"\n{args.workers} workers on PostGIS, {args.clients} clients, {args.listeners} SSE listeners, "
+          f"{elapsed:.0f} s: {total / elapsed:.0f} requests/s, {sum(errors.values())} errors")
+    print(f"{'endpoint':12s} {'requests':>9s} {'p50 ms':>8s} {'p95 ms':>8s} {'errors':>7s}")
+    for op in ("locate", "create", "recommend", "list"):
+        ms = np.asarray(lat[op]) * 1e3
+        if len(ms):
+            print(f"{op:12s} {len(ms):9d} {np.percentile(ms, 50):8.1f} {np.percentile(ms, 95):8.1f} {errors[op]:7d}")
+    expected = len(created) * args.listeners
+    delivered = sum(seen.get(i, 0) for i in created)
+    print(f"events: {len(created)} incidents created, {delivered} of {expected} deliveries "
+          f"({'no loss' if delivered == expected else f'{expected - delivered} LOST'})")
+
+
+def main() -> None:
+    """Set up the database, start the workers, run the load, stop everything."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--listeners", type=int, default=100)
+    ap.add_argument("--pg", default=os.environ.get("SIGAP_BENCH_PG_URL",
+                                                  "postgresql+psycopg://postgres@127.0.0.1:5432/sigap_load"))
+    ap.add_argument("--port", type=int, default=18112)
+    args = ap.parse_args()
+    fresh_database(args.pg)
+    env = os.environ | {"SIGAP_DATABASE_URL": args.pg, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
+                        "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(args.port), "--workers", str(args.workers),
+         "--log-level", "warning"], env=env, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        time.sleep(3)  # every worker finishes its start-up
+        asyncio.run(run(args, base))
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+if __name__ == "__main__":
+    main()
