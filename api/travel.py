@@ -113,11 +113,11 @@ class TravelService:
     def base(self, session: Session) -> tuple[TravelNetwork, StoredState]:
         """The current base network (rebuilt when the stored token differs from the cached one)."""
         state = read_state(session)
-        if state is None:  # the table was emptied under us: derive the default again
-            self.load()
-            with self._lock:
-                assert self._base is not None and self._state is not None
-                return self._base, self._state
+        if state is None:
+            # Nothing stored (first use, or the table was emptied): derive the default in this session,
+            # because a second connection would wait on SQLite's write lock that this one may hold.
+            state = ensure_default_network(session, self.layers)
+            session.commit()
         if self._state is not None and state.token == self._state.token and self._base is not None:
             return self._base, self._state
         return self._build(session, state), state

@@ -1,0 +1,309 @@
+"""Stations, units, positions, the network endpoint, recommendations, dispatch and flood closures, on both backends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import shapely
+from sqlalchemy import select, text, update
+
+from store.accounts import AuditRecord, utcnow
+from store.db import session_scope
+from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_units
+from store.floods import FloodZone
+from store.incidents import Incident
+from store.layers import read_layers
+from store.units import Unit, seed_demo_units
+from tests.conftest import bearer
+
+# A village south-east of Buntok, inside Barito Selatan, on the derived road network's side of the river.
+INCIDENT = {"lon": 114.95, "lat": -1.80}
+JAKARTA = {"lon": 106.8, "lat": -6.2}
+
+
+@pytest.fixture
+def demo(client, database) -> dict[str, int]:
+    """The demo stations and units seeded into the test database; callsign -> unit id."""
+    with session_scope(database.sessions) as s:
+        seed_demo_units(s, read_layers(s))
+    with database.sessions() as s:
+        return {u.callsign: u.id for u in s.scalars(select(Unit))}
+
+
+def new_incident(client, *, category: str = "kebakaran", location: dict | None = INCIDENT) -> dict:
+    body = {"category": category, "location": location}
+    r = client.post("/api/incidents", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def set_units(database, ids: list[int], **values) -> None:
+    with session_scope(database.sessions) as s:
+        s.execute(update(Unit).where(Unit.id.in_(ids)).values(**values))
+
+
+def recent_events(client, kind: str) -> list[dict]:
+    return [e for e in client.app.state.events.recent if e["kind"] == kind]
+
+
+# -- network, stations, units ------------------------------------------------------------------------
+def test_network_endpoint_serves_the_derived_default_marked_as_such(client) -> None:
+    r = client.get("/api/network")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and body["network"]["approximate"] is True
+    assert {f["properties"]["source"] for f in body["features"]} == {"derived"}
+    assert {f["properties"]["kind"] for f in body["features"]} == {"derived", "landing", "river"}
+    near_buntok = client.get("/api/network", params={"bbox": "114.8,-1.75,114.9,-1.65"}).json()
+    assert 0 < len(near_buntok["features"]) < len(body["features"])
+    assert client.get("/api/network", params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_reads_need_login_and_writes_need_a_dispatcher(anon_client, tokens, database) -> None:
+    assert anon_client.get("/api/units").status_code == 401
+    assert anon_client.get("/api/stations").status_code == 401
+    with session_scope(database.sessions) as s:
+        seed_demo_units(s, read_layers(s))
+        uid = s.scalars(select(Unit.id)).first()
+    for role in ("leader", "planner"):
+        r = anon_client.put(
+            f"/api/units/{uid}/position", json={"lon": 114.9, "lat": -1.7}, headers=bearer(tokens[role])
+        )
+        assert r.status_code == 403, role
+    assert anon_client.get("/api/units", headers=bearer(tokens["leader"])).status_code == 200
+
+
+def test_stations_and_units_are_listed_with_position_age_and_stale_flag(client, demo, database) -> None:
+    stations = client.get("/api/stations").json()
+    assert stations["count"] >= 20
+    rsud = next(s for s in stations["stations"] if s["code"] == "RSUD")
+    assert rsud["name"] == "RSUD Jaraga Sasameh" and rsud["source"] == "demo" and rsud["units"] == 2
+    old = demo["DMK-PDG-1"]
+    set_units(database, [old], position_at=utcnow() - timedelta(minutes=25))
+    units = {u["callsign"]: u for u in client.get("/api/units").json()["units"]}
+    assert len(units) == len(demo)
+    assert units["DMK-PDG-1"]["stale"] is True and units["DMK-PDG-1"]["position_age_s"] > 1400
+    assert units["DMK-BTK-1"]["stale"] is False and units["DMK-BTK-1"]["source"] == "demo"
+    assert units["PRH-BTK-1"]["mode"] == "river" and units["DMK-BTK-1"]["mode"] == "road"
+    geo = client.get("/api/units", params={"format": "geojson", "type": "perahu"}).json()
+    assert geo["type"] == "FeatureCollection"
+    assert {f["properties"]["type"] for f in geo["features"]} == {"perahu"}
+    assert all(f["geometry"]["type"] == "Point" for f in geo["features"])
+
+
+def test_position_update_checks_kalimantan_and_announces_the_unit(client, demo) -> None:
+    uid = demo["AMB-BTK-1"]
+    r = client.put(f"/api/units/{uid}/position", json={"lon": 114.88, "lat": -1.72})
+    assert r.status_code == 200, r.text
+    assert (r.json()["lon"], r.json()["lat"], r.json()["stale"]) == (114.88, -1.72, False)
+    ev = recent_events(client, "unit.updated")[-1]["data"]
+    assert ev["id"] == uid and ev["lon"] == 114.88
+    r = client.put(f"/api/units/{uid}/position", json=JAKARTA)
+    assert r.status_code == 422 and "Kalimantan" in r.json()["message_en"]
+    r = client.put(f"/api/units/{uid}/position", json={"lon": -1.72, "lat": 114.88})
+    assert r.status_code == 422 and r.json()["hint"] == "swapped"
+    older = (utcnow() - timedelta(hours=1)).isoformat()
+    assert client.put(f"/api/units/{uid}/position", json={"lon": 114.9, "lat": -1.7, "at": older}).status_code == 409
+    future = (utcnow() + timedelta(hours=1)).isoformat()
+    assert client.put(f"/api/units/{uid}/position", json={"lon": 114.9, "lat": -1.7, "at": future}).status_code == 422
+    assert client.put("/api/units/999999/position", json={"lon": 114.9, "lat": -1.7}).status_code == 404
+    # The refused updates left the unit where the accepted one put it.
+    unit = next(u for u in client.get("/api/units").json()["units"] if u["id"] == uid)
+    assert (unit["lon"], unit["lat"]) == (114.88, -1.72)
+
+
+# -- recommendations ---------------------------------------------------------------------------------
+def test_recommendation_ranks_available_units_by_eta_with_routes(client, demo) -> None:
+    inc = new_incident(client)
+    r = client.get(f"/api/incidents/{inc['id']}/recommendations")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # Types default from the category (kebakaran -> damkar).
+    assert body["types"] == ["damkar"] and body["network_source"] == "derived"
+    ranked = body["recommendations"]["damkar"]
+    assert [u["rank"] for u in ranked] == [1, 2, 3]
+    assert [u["eta_s"] for u in ranked] == sorted(u["eta_s"] for u in ranked)
+    first = ranked[0]
+    assert first["callsign"].startswith("DMK-") and first["stale"] is False
+    assert first["distance_m"] > 0 and first["straight_line_m"] > 0
+    assert {leg["mode"] for leg in first["legs"]} <= {"road", "ferry", "offnetwork"}
+    assert sum(leg["time_s"] for leg in first["legs"]) == pytest.approx(first["eta_s"], abs=1.0)
+    route = first["route"]
+    assert route["type"] == "Feature" and route["geometry"]["type"] == "LineString"
+    end = route["geometry"]["coordinates"][-1]
+    assert end == pytest.approx([INCIDENT["lon"], INCIDENT["lat"]], abs=1e-6)
+    assert body["left_out"] == []
+
+
+def test_recommendation_types_k_and_boats(client, demo) -> None:
+    inc = new_incident(client)
+    body = client.get(f"/api/incidents/{inc['id']}/recommendations", params={"types": "ambulans,perahu", "k": 2}).json()
+    assert set(body["recommendations"]) == {"ambulans", "perahu"}
+    assert len(body["recommendations"]["ambulans"]) == 2
+    boats = body["recommendations"]["perahu"]
+    assert boats and all(b["travel_mode"].startswith("river") for b in boats)
+    assert any(leg["mode"] == "river" for leg in boats[0]["legs"])
+    bad = client.get(f"/api/incidents/{inc['id']}/recommendations", params={"types": "helikopter"})
+    assert bad.status_code == 422 and bad.json()["field"] == "types"
+    assert client.get("/api/incidents/999999/recommendations").status_code == 404
+
+
+def test_units_left_out_say_why(client, demo, database) -> None:
+    inc = new_incident(client)
+    set_units(database, [demo["DMK-BTK-1"]], status="bertugas")
+    set_units(database, [demo["DMK-BTK-2"]], status="offline")
+    set_units(database, [demo["DMK-BKG-1"]], position_at=utcnow() - timedelta(hours=2))
+    # A fire engine parked in Palangka Raya, far from any network line of the derived default.
+    set_units(database, [demo["DMK-PTS-1"]], geom="SRID=4326;POINT(113.92 -2.21)")
+    url = f"/api/incidents/{inc['id']}/recommendations"
+    body = client.get(url).json()
+    why = {u["callsign"]: u for u in body["left_out"]}
+    assert why["DMK-BTK-1"]["reason"] == "bertugas" and why["DMK-BTK-2"]["reason"] == "offline"
+    assert why["DMK-PTS-1"]["reason"] == "unreachable" and why["DMK-PTS-1"]["detail"] == "unit_off_network"
+    assert all(w["message_id"] and w["message_en"] for w in why.values())
+    ranked = {u["callsign"]: u for u in body["recommendations"]["damkar"]}
+    assert set(ranked).isdisjoint({"DMK-BTK-1", "DMK-BTK-2", "DMK-PTS-1"})
+    # Stale positions are ranked but flagged by default, and left out on request.
+    assert ranked["DMK-BKG-1"]["stale"] is True
+    strict = client.get(url, params={"stale": "exclude"}).json()
+    assert {u["callsign"]: u["reason"] for u in strict["left_out"]}["DMK-BKG-1"] == "stale"
+    assert "DMK-BKG-1" not in {u["callsign"] for u in strict["recommendations"]["damkar"]}
+
+
+def test_incident_without_location_gets_409(client, demo) -> None:
+    inc = new_incident(client, location=None)
+    r = client.get(f"/api/incidents/{inc['id']}/recommendations")
+    assert r.status_code == 409 and r.json()["field"] == "location"
+    r = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [demo["DMK-BTK-1"]]})
+    assert r.status_code == 409 and r.json()["field"] == "location"
+
+
+# -- dispatch ----------------------------------------------------------------------------------------
+def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, database) -> None:
+    inc = new_incident(client)
+    ids = [demo["DMK-BTK-1"], demo["AMB-BTK-1"]]
+    r = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": ids, "version": inc["version"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "dikirim" and body["transitions"] == ["diverifikasi", "dikirim"]
+    assert {u["status"] for u in body["units"]} == {"bertugas"}
+    shown = client.get(f"/api/incidents/{inc['id']}").json()
+    assert [t["status"] for t in shown["transitions"]] == ["baru", "diverifikasi", "dikirim"]
+    with database.sessions() as s:
+        rows = s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == inc["id"])).all()
+        audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch")).all()
+    assert sorted(r.unit_id for r in rows) == sorted(ids) and all(r.actor == "t-dispatcher" for r in rows)
+    assert audit[-1].entity_id == str(inc["id"])
+    assert recent_events(client, "incident.updated")[-1]["data"]["status"] == "dikirim"
+    assert {e["data"]["id"] for e in recent_events(client, "unit.updated")[-2:]} == set(ids)
+    # The recommendation now leaves the busy engine out.
+    again = client.get(f"/api/incidents/{inc['id']}/recommendations").json()
+    assert {u["callsign"]: u["reason"] for u in again["left_out"]}["DMK-BTK-1"] == "bertugas"
+
+
+def test_dispatching_a_taken_unit_is_409_and_changes_nothing(client, demo, database) -> None:
+    first, second = new_incident(client), new_incident(client, category="kecelakaan_lalu_lintas")
+    taken, free = demo["DMK-BTK-1"], demo["POL-BTK-1"]
+    assert client.post(f"/api/incidents/{first['id']}/dispatch", json={"unit_ids": [taken]}).status_code == 200
+    r = client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [free, taken]})
+    assert r.status_code == 409
+    assert [u["callsign"] for u in r.json()["unavailable"]] == ["DMK-BTK-1"]
+    after = client.get(f"/api/incidents/{second['id']}").json()
+    assert after["status"] == "baru" and after["version"] == second["version"]
+    units = {u["id"]: u for u in client.get("/api/units").json()["units"]}
+    assert units[free]["status"] == "tersedia"
+    with database.sessions() as s:
+        assert not s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == second["id"])).all()
+    assert client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 422
+
+
+def test_units_are_released_when_the_incident_ends(client, demo) -> None:
+    inc = new_incident(client)
+    ids = [demo["DMK-BTK-1"], demo["DMK-BTK-2"]]
+    assert client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": ids}).status_code == 200
+    # Reinforcement: an incident already dikirim can receive more units without changing state.
+    more = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [demo["POL-BTK-1"]]})
+    assert more.status_code == 200 and more.json()["transitions"] == [] and more.json()["status"] == "dikirim"
+    cur = client.get(f"/api/incidents/{inc['id']}").json()
+    for to in ("menuju_lokasi", "tiba", "selesai"):
+        r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": to, "version": cur["version"]})
+        assert r.status_code == 200, r.text
+        cur = r.json()
+        busy = {u["id"] for u in client.get("/api/units", params={"status": "bertugas"}).json()["units"]}
+        assert busy == (set() if to == "selesai" else {*ids, demo["POL-BTK-1"]})
+    freed = [e["data"] for e in recent_events(client, "unit.updated")[-3:]]
+    assert {e["status"] for e in freed} == {"tersedia"}
+
+
+def test_concurrent_dispatch_of_one_unit_lets_exactly_one_win(client, demo, database) -> None:
+    a, b = new_incident(client), new_incident(client, category="penyelamatan")
+    unit = demo["DMK-BTK-1"]
+    outcome: dict[str, object] = {}
+
+    def second_operator() -> None:
+        with database.sessions() as s:
+            try:
+                dispatch_units(s, s.get(Incident, b["id"]), [unit], actor="op2")
+                s.commit()
+                outcome["b"] = "won"
+            except UnitsUnavailableError as exc:
+                s.rollback()
+                outcome["b"] = exc.units
+
+    with database.sessions() as s1:
+        dispatch_units(s1, s1.get(Incident, a["id"]), [unit], actor="op1")
+        t = threading.Thread(target=second_operator)
+        t.start()
+        if database.backend == "postgis":
+            # Wait until the second operator is blocked on the unit's row lock, then commit the first.
+            with database.engine.connect() as probe:
+                for _ in range(500):
+                    waiting = probe.execute(
+                        text(
+                            "select count(*) from pg_stat_activity "
+                            "where wait_event_type = 'Lock' and datname = current_database()"
+                        )
+                    ).scalar()
+                    if waiting:
+                        break
+                    t.join(0.01)
+        s1.commit()
+    t.join(60)
+    assert not t.is_alive()
+    assert outcome["b"] == [{"id": unit, "callsign": "DMK-BTK-1", "status": "bertugas"}]
+    assert client.get(f"/api/incidents/{b['id']}").json()["status"] == "baru"
+
+
+# -- floods ------------------------------------------------------------------------------------------
+def test_activating_a_flood_zone_changes_the_recommendation(client, demo, database) -> None:
+    inc = new_incident(client)
+    url = f"/api/incidents/{inc['id']}/recommendations"
+    params = {"types": "damkar,perahu", "k": 1}
+    dry = client.get(url, params=params).json()
+    assert dry["network"]["closed_road_edges"] == 0
+    d0 = dry["recommendations"]["damkar"][0]
+    # Flood the middle of the fire engine's route, well away from both of its ends.
+    route = shapely.LineString(d0["route"]["geometry"]["coordinates"])
+    middle = shapely.line_interpolate_point(route, 0.5, normalized=True)
+    zone = shapely.MultiPolygon([middle.buffer(0.01)])
+    start, end = shapely.Point(route.coords[0]), shapely.Point(route.coords[-1])
+    assert zone.distance(start) > 0.02 and zone.distance(end) > 0.02
+    with session_scope(database.sessions) as s:
+        s.add(FloodZone(name="Banjir uji", severity="tinggi", status="active", geom=f"SRID=4326;{zone.wkt}"))
+    wet = client.get(url, params=params).json()
+    assert wet["network"]["flood_zones"] == 1 and wet["network"]["closed_road_edges"] > 0
+    assert wet["network"]["flood_version"] != dry["network"]["flood_version"]
+    d1 = wet["recommendations"]["damkar"][0]
+    assert d1["eta_s"] > d0["eta_s"] + 60
+    # The new road route goes around the flooded area.
+    wet_route = shapely.LineString(d1["route"]["geometry"]["coordinates"])
+    assert not wet_route.intersects(zone.buffer(-0.001))
+    # Boats are not affected by road closures.
+    assert wet["recommendations"]["perahu"][0]["eta_s"] == pytest.approx(dry["recommendations"]["perahu"][0]["eta_s"])
+    with session_scope(database.sessions) as s:
+        s.execute(update(FloodZone).values(status="ended", version=FloodZone.version + 1))
+    ended = client.get(url, params=params).json()
+    assert ended["network"]["closed_road_edges"] == 0
+    assert ended["recommendations"]["damkar"][0]["eta_s"] == pytest.approx(d0["eta_s"])
