@@ -16,10 +16,16 @@ from api.config import Settings, get_settings
 from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
 from api.routes import audit, events, health, incidents, layers, locate, pages, stats
+from api.routes import exports as export_routes
+from api.routes import floods as flood_routes
+from api.routes import hotspots as hotspot_routes
+from api.routes import jobs as job_routes
+from api.routes import ogc as ogc_routes
 from api.routes import units as unit_routes
 from api.routes.locate import BYTES_PER_POINT
 from api.travel import start_travel, stop_travel
 from geo.locate import Locator
+from jobs.scheduler import start_firms_job, stop_firms_job
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.events import EventHub
 from store.layers import read_layers
@@ -58,6 +64,9 @@ SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
 ROUTERS += [unit_routes.router]
 STARTUP_HOOKS += [start_travel]
 SHUTDOWN_HOOKS += [stop_travel]
+ROUTERS += [hotspot_routes.router, flood_routes.router, job_routes.router, ogc_routes.router, export_routes.router]
+STARTUP_HOOKS += [start_firms_job]
+SHUTDOWN_HOOKS += [stop_firms_job]
 
 
 @asynccontextmanager

@@ -1,0 +1,108 @@
+"""Layer exports: GeoJSON, GeoPackage and CSV of hotspots, flood zones, incidents and boundaries.
+
+Exported text stays inert: GeoJSON is JSON-encoded, GeoPackage stores values as data, and CSV cells
+starting with = + - @ (or a tab/CR) get a leading apostrophe so a spreadsheet never runs them as formulas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from api.auth import ReaderDep
+from api.deps import SessionDep
+from api.errors import InvalidInput
+from api.routes.layers import parse_bbox
+from api.routes.ogc import available, fetch_features, parse_datetime
+
+router = APIRouter(prefix="/api/export", tags=["exports"])
+
+FORMATS = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value that a spreadsheet will not evaluate (OWASP CSV injection guard)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """CSV with id, the properties, lon/lat of points (or the centroid) and the geometry as WKT."""
+    import shapely  # noqa: PLC0415
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", *columns, "lon", "lat", "wkt"])
+    geoms = [shapely.from_geojson(orjson.dumps(f["geometry"])) if f["geometry"] else None for f in features]
+    for f, g in zip(features, geoms, strict=True):
+        c = g.centroid if g is not None else None
+        row = [f["id"], *(f["properties"].get(k) for k in columns)]
+        row += [round(c.x, 6) if c else None, round(c.y, 6) if c else None, g.wkt if g is not None else None]
+        writer.writerow([csv_safe(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def features_gpkg(features: list[dict[str, Any]], columns: list[str], layer: str) -> bytes:
+    """A GeoPackage (EPSG:4326) with one layer, written by pyogrio to a temporary file."""
+    import geopandas as gpd  # noqa: PLC0415
+    import pyogrio  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
+
+    geoms = [shapely.from_geojson(orjson.dumps(f["geometry"])) if f["geometry"] else None for f in features]
+    data = {"fid_sigap": [f["id"] for f in features]}
+    for k in columns:
+        data[k] = [f["properties"].get(k) for f in features]
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
+    with tempfile.TemporaryDirectory(prefix="sigap-export-") as tmp:
+        path = Path(tmp) / f"{layer}.gpkg"
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", promote_to_multi=False)
+        return path.read_bytes()
+
+
+@router.get("/{filename}", summary="Ekspor lapisan / export a layer (layer.geojson|gpkg|csv)")
+async def export(
+    filename: str,
+    request: Request,
+    session: SessionDep,
+    _: ReaderDep,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime", description="awal/akhir ISO-8601, '..' terbuka")] = None,
+) -> Response:
+    """The whole layer (or the bbox/datetime part of it) in the format named by the file extension."""
+    layer, _, fmt = filename.rpartition(".")
+    layers = available(session)
+    if fmt not in FORMATS or layer not in layers:
+        raise InvalidInput(
+            f"Ekspor harus <lapisan>.<format>: lapisan {', '.join(layers)}; format {', '.join(FORMATS)}",
+            f"Export must be <layer>.<format>: layers {', '.join(layers)}; formats {', '.join(FORMATS)}",
+            field="filename",
+        )
+    coll = layers[layer]
+    features, _m = await asyncio.to_thread(
+        fetch_features, session, coll, bbox=parse_bbox(bbox), interval=parse_datetime(datetime_)
+    )
+    columns = list(coll.properties)
+    if fmt == "geojson":
+        body = orjson.dumps({"type": "FeatureCollection", "name": layer, "features": features})
+    elif fmt == "csv":
+        body = features_csv(features, columns)
+    else:
+        body = await asyncio.to_thread(features_gpkg, features, columns, layer)
+    media = FORMATS[fmt] + ("; charset=utf-8" if fmt == "csv" else "")
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="sigap-{layer}.{fmt}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
