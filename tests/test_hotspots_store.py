@@ -28,8 +28,10 @@ def _count(db) -> int:
 
 
 def _viirs(rows: list[tuple[float, float, str, str, str, float]]) -> str:
-    header = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,"
-              "version,bright_ti5,frp,daynight")
+    header = (
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,"
+        "version,bright_ti5,frp,daynight"
+    )
     lines = [header] + [
         f"{lat},{lon},330.1,0.4,0.4,{d},{t},N,VIIRS,{c},2.0NRT,290.0,{frp},D" for lon, lat, d, t, c, frp in rows
     ]
@@ -62,11 +64,13 @@ def test_missing_columns_ingest_nothing(db, locator) -> None:
 
 
 def test_area_and_tags(db, locator) -> None:
-    csv = _viirs([
-        (114.845, -1.71, "2023-09-14", "0542", "h", 10.0),   # Buntok Kota, inside
-        (113.9, -2.2, "2023-09-14", "0542", "n", 5.0),       # Kalteng far from Barito Selatan
-        (106.8, -6.2, "2023-09-14", "0542", "n", 5.0),       # Jakarta: dropped
-    ])
+    csv = _viirs(
+        [
+            (114.845, -1.71, "2023-09-14", "0542", "h", 10.0),  # Buntok Kota, inside
+            (113.9, -2.2, "2023-09-14", "0542", "n", 5.0),  # Kalteng far from Barito Selatan
+            (106.8, -6.2, "2023-09-14", "0542", "n", 5.0),  # Jakarta: dropped
+        ]
+    )
     report = ingest_detections(db.sessions, io.StringIO(csv), locator=locator)
     assert (report.read, report.kept, report.outside, report.inserted) == (3, 2, 1, 2)
     with db.sessions() as s:
@@ -111,6 +115,7 @@ def test_ingest_writes_audit_record(db, locator) -> None:
 
 # ------------------------------------------------------------------------------------------- API
 
+
 def _seed_cluster(db, locator) -> None:
     rng = np.random.default_rng(7)
     n = 300
@@ -137,13 +142,16 @@ def test_api_geojson_filters(client, db, locator) -> None:
     assert client.get("/api/hotspots", params={"window": "7d"}).json()["count"] == 0  # years ago
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"confidence": "sure"}, "confidence"),
-    ({"window": "custom"}, "since"),
-    ({"bbox": "1,2,3"}, "bbox"),
-    ({"zone": "moon"}, "zone"),
-    ({"window": "custom", "since": "2023-09-15T00:00:00Z", "until": "2023-09-14T00:00:00Z"}, "since"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"confidence": "sure"}, "confidence"),
+        ({"window": "custom"}, "since"),
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"zone": "moon"}, "zone"),
+        ({"window": "custom", "since": "2023-09-15T00:00:00Z", "until": "2023-09-14T00:00:00Z"}, "since"),
+    ],
+)
 def test_api_bad_filters(client, params, field) -> None:
     r = client.get("/api/hotspots", params=params)
     assert r.status_code == 422
@@ -168,8 +176,7 @@ def test_api_h3_tables_persistence_clusters(client, db, locator) -> None:
     kec = client.get("/api/hotspots/by-kecamatan", params=WINDOW).json()
     assert len(kec["rows"]) == 6 and kec["total"] == desa["total"]
 
-    per = client.get("/api/hotspots/persistence", params={**WINDOW, "until": "2023-09-12T12:00:00Z",
-                                                          "res": 6}).json()
+    per = client.get("/api/hotspots/persistence", params={**WINDOW, "until": "2023-09-12T12:00:00Z", "res": 6}).json()
     assert max(f["properties"]["longest_run"] for f in per["features"]) == 3
     assert any(f["properties"]["current_run"] == 3 for f in per["features"])
 
@@ -213,11 +220,18 @@ def test_cli_ingest_missing_columns_exit_2(database, tmp_path: Path) -> None:
 
 
 def test_generic_csv_with_mapped_columns(db, locator) -> None:
-    frame = pd.DataFrame({"y": [-1.71, -1.72], "x": [114.845, 114.85], "when": ["2023-09-14 05:00", "2023-09-14"],
-                          "petugas": ["=cmd|' /C calc'!A0", "Rahmat"]})
+    frame = pd.DataFrame(
+        {
+            "y": [-1.71, -1.72],
+            "x": [114.845, 114.85],
+            "when": ["2023-09-14 05:00", "2023-09-14"],
+            "petugas": ["=cmd|' /C calc'!A0", "Rahmat"],
+        }
+    )
     buf = io.StringIO(frame.to_csv(index=False))
-    report = ingest_detections(db.sessions, buf, locator=locator, fmt="generic",
-                               columns={"latitude": "y", "longitude": "x", "date": "when"})
+    report = ingest_detections(
+        db.sessions, buf, locator=locator, fmt="generic", columns={"latitude": "y", "longitude": "x", "date": "when"}
+    )
     assert report.inserted == 2
     with db.sessions() as s:
         attrs = sorted(h.attributes["petugas"] for h in s.scalars(select(Hotspot)))

@@ -1,0 +1,203 @@
+"""Flood zones on both backends: create/edit over HTTP, repair or refuse polygons, affected desa, import, proxy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from sqlalchemy import func, select
+
+from api.config import PROJECT_ROOT
+from geo.floods import PROXY_SOURCE, FloodGeometryError, affected_desa, barito_floodplain_proxy, clean_polygon
+from store.accounts import AuditRecord
+from store.floods import FloodZone, active_flood_geometries, import_flood_file, seed_proxy_floodplain
+from tests.conftest import bearer
+
+BUNTOK = shapely.box(114.83, -1.73, 114.86, -1.70)
+BOWTIE = shapely.Polygon([(114.8, -1.8), (114.9, -1.7), (114.9, -1.8), (114.8, -1.7)])
+
+
+def _feature(geom: shapely.Geometry, **props) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": json.loads(shapely.to_geojson(geom)),
+        "properties": {"name": "Banjir Buntok", **props},
+    }
+
+
+# ------------------------------------------------------------------------------------------- pure
+
+
+def test_clean_polygon_repairs_bowtie_and_refuses_junk() -> None:
+    c = clean_polygon(BOWTIE)
+    assert c.repaired and "Self-intersection" in c.reason
+    assert c.geometry.is_valid and c.geometry.geom_type == "MultiPolygon" and c.area_m2 > 1e6
+    with pytest.raises(FloodGeometryError, match="polygon"):
+        clean_polygon(shapely.LineString([(114.8, -1.8), (114.9, -1.7)]))
+    with pytest.raises(FloodGeometryError, match="lon, lat"):
+        clean_polygon(shapely.box(-1.8, 114.8, -1.7, 114.9))
+    with pytest.raises(FloodGeometryError, match="no area|cannot be repaired"):
+        clean_polygon(shapely.Polygon([(114.8, -1.8), (114.9, -1.8), (114.85, -1.8), (114.8, -1.8)]))
+
+
+def test_affected_desa_share_matches_areas(bundled_layers) -> None:
+    desa = bundled_layers.desa
+    i = int(np.flatnonzero(desa.name == "Buntok Kota")[0])
+    whole = desa.geometry[i]
+    table = affected_desa(whole, desa_geometry=desa.geometry, desa_code=desa.code, desa_name=desa.name)
+    top = table.iloc[0]
+    assert top["desa_name"] == "Buntok Kota" and top["share"] == pytest.approx(1.0, abs=1e-6)
+    half = shapely.intersection(whole, shapely.box(*whole.bounds[:2], whole.centroid.x, whole.bounds[3]))
+    table = affected_desa(half, desa_geometry=desa.geometry, desa_code=desa.code, desa_name=desa.name)
+    row = table[table["desa_name"] == "Buntok Kota"].iloc[0]
+    assert 0.05 < row["share"] < 0.95
+
+
+def test_proxy_is_clipped_to_regency(bundled_layers) -> None:
+    regency = shapely.union_all(shapely.make_valid(bundled_layers.desa.geometry))
+    proxy = barito_floodplain_proxy(rivers=bundled_layers.rivers.geometry, regency=regency, width_m=2000)
+    assert proxy.is_valid
+    assert shapely.area(shapely.difference(proxy, regency.buffer(0.01))) < 1e-6
+
+
+# -------------------------------------------------------------------------------------------- API
+
+
+def test_create_edit_affected_and_events(app_client, tokens, db) -> None:
+    r = app_client.post("/api/floods", json=_feature(BUNTOK, severity="tinggi"), headers=bearer(tokens["dispatcher"]))
+    assert r.status_code == 201, r.text
+    zone = r.json()
+    assert zone["properties"]["severity"] == "tinggi" and zone["properties"]["status"] == "active"
+    assert zone["repaired"] is False
+    zid = zone["id"]
+    with db.sessions() as s:
+        geoms = active_flood_geometries(s)
+        assert len(geoms) == 1 and geoms[0].intersects(BUNTOK.centroid)
+        assert (
+            s.scalar(
+                select(func.count(AuditRecord.id)).where(
+                    AuditRecord.action == "flood.create", AuditRecord.entity_id == str(zid)
+                )
+            )
+            == 1
+        )
+    aff = app_client.get(f"/api/floods/{zid}/affected", headers=bearer(tokens["leader"])).json()
+    assert aff["desa_count"] >= 1 and "Buntok Kota" in [d["desa_name"] for d in aff["desa"]]
+    assert all(0 < d["share"] <= 1 for d in aff["desa"])
+    assert "count" in aff["roads_cut"]
+
+    r = app_client.patch(
+        f"/api/floods/{zid}", json={"status": "ended", "version": 1}, headers=bearer(tokens["planner"])
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["changed"] == ["status"] and r.json()["properties"]["version"] == 2
+    r = app_client.patch(
+        f"/api/floods/{zid}", json={"status": "active", "version": 1}, headers=bearer(tokens["planner"])
+    )
+    assert r.status_code == 409
+    with db.sessions() as s:
+        assert active_flood_geometries(s) == []
+    listed = app_client.get("/api/floods", params={"status": "ended"}, headers=bearer(tokens["leader"])).json()
+    assert [f["id"] for f in listed["features"]] == [zid]
+    assert (
+        app_client.patch(f"/api/floods/{zid}", json={"status": "active"}, headers=bearer(tokens["leader"])).status_code
+        == 403
+    )
+    db.clean()
+
+
+def test_invalid_polygons_repaired_or_refused(app_client, tokens, db) -> None:
+    h = bearer(tokens["planner"])
+    r = app_client.post("/api/floods", json=_feature(BOWTIE), headers=h)
+    assert r.status_code == 201 and r.json()["repaired"] is True
+    assert "Self-intersection" in r.json()["repair_reason"]
+    line = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [[114.8, -1.8], [114.9, -1.7]]},
+        "properties": {"name": "x"},
+    }
+    r = app_client.post("/api/floods", json=line, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "geometry"
+    r = app_client.post("/api/floods", json=_feature(BUNTOK, severity="parah"), headers=h)
+    assert r.status_code == 422 and "severity" in r.json()["field"]
+    r = app_client.post(
+        "/api/floods", json={"type": "Feature", "geometry": {"type": "Polygon"}, "properties": {"name": "x"}}, headers=h
+    )
+    assert r.status_code == 422
+    assert app_client.patch("/api/floods/999999", json={"status": "ended"}, headers=h).status_code == 404
+    db.clean()
+
+
+def test_import_geopackage_and_shapefile(db, tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {
+            "nama": ["Banjir A", "Rusak", "Banjir C"],
+            "tingkat": ["tinggi", "rendah", "bogus"],
+            "catatan": ["<script>alert(1)</script>", "x", "y"],
+        },
+        geometry=[BUNTOK, shapely.LineString([(114.8, -1.8), (114.9, -1.7)]).buffer(0), BOWTIE],
+        crs="EPSG:4326",
+    )
+    gpkg = tmp_path / "banjir.gpkg"
+    frame.to_file(gpkg, driver="GPKG")
+    with db.sessions() as s, s.begin():
+        rep = import_flood_file(s, gpkg, name_column="nama", severity_column="tingkat", actor="t")
+    assert len(rep.created) == 1
+    assert {i for i, _ in rep.rejected} == {2, 3}
+    with db.sessions() as s:
+        z = s.get(FloodZone, rep.created[0])
+        assert z.name == "Banjir A" and z.severity == "tinggi" and z.attributes["catatan"].startswith("<script>")
+    shp = tmp_path / "banjir_utm.shp"
+    frame.iloc[[0]].to_crs(32750).to_file(shp)
+    with db.sessions() as s, s.begin():
+        rep = import_flood_file(s, shp, name_column="nama", severity_column="tingkat", actor="t")
+    with db.sessions() as s:
+        z = s.get(FloodZone, rep.created[0])
+        assert z.shape.buffer(1e-5).contains(BUNTOK.buffer(-1e-5))  # reprojected back to WGS84
+
+
+def test_proxy_seed_is_labelled_and_ended_by_default(db, bundled_layers) -> None:
+    with db.sessions() as s, s.begin():
+        z = seed_proxy_floodplain(s, layers=bundled_layers, actor="t")
+        zid = z.id
+    with db.sessions() as s:
+        z = s.get(FloodZone, zid)
+        assert z.is_proxy and z.source == PROXY_SOURCE and z.status == "ended"
+        assert active_flood_geometries(s) == []
+    with db.sessions() as s, s.begin():
+        again = seed_proxy_floodplain(s, layers=bundled_layers, active=True, actor="t")
+        assert again.id == zid
+    with db.sessions() as s:
+        assert len(active_flood_geometries(s)) == 1
+
+
+def test_cli_import_flood(database, tmp_path: Path) -> None:
+    path = tmp_path / "zona.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [_feature(BUNTOK, severity="sedang", status="ended", observed_at="2024-01-05T03:00:00Z")],
+            }
+        )
+    )
+    env = {"SIGAP_DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"}
+    p = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "import-flood", str(path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr + p.stdout
+    with database.sessions() as s:
+        z = s.scalars(select(FloodZone)).one()
+        assert z.status == "ended" and z.observed_at is not None
+    database.clean()
