@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.layers import Layers
@@ -28,7 +28,7 @@ from geo.network import TravelNetwork, edges_crossing
 from geo.routing import rank_units
 from store.db import session_scope
 from store.dispatch import register_hub
-from store.network import StoredState, ensure_default_network, read_lines, read_state
+from store.network import NetworkState, StoredState, ensure_default_network, read_lines, read_state
 from store.units import UnitRows, read_units
 
 log = logging.getLogger("sigap.travel")
@@ -130,8 +130,13 @@ class TravelService:
     # -- floods --------------------------------------------------------------------------------------
     def view(self, session: Session) -> NetworkView:
         """The base network and the one with road edges in active flood zones closed."""
-        base, state = self.base(session)
-        key = _flood_key(session)
+        token, key = _probe(session)
+        with self._lock:
+            cached = self._base, self._state
+        if token is None or cached[1] is None or cached[0] is None or token != cached[1].token:
+            base, state = self.base(session)
+        else:
+            base, state = cached
         with self._lock:
             if key != self._flood_key or self._closed is None or self._base is not base:
                 polys = _active_floods(session) if key else []
@@ -157,16 +162,21 @@ class TravelService:
             )
 
 
-def _flood_key(session: Session) -> tuple:
-    """Ids and versions of the active flood zones: changes whenever one is added, edited or ended."""
+def _probe(session: Session) -> tuple[str | None, tuple]:
+    """In one round trip: the stored network's token, and a fingerprint of the active flood zones (count and a
+    sum over id and version) that changes whenever a zone is added, edited (its version bumps) or ended."""
+    token = select(NetworkState.token).where(NetworkState.id == 1).scalar_subquery()
     try:
         from store.floods import FloodZone
     except ImportError:  # flood zones not installed in this build
-        return ()
-    rows = session.execute(
-        select(FloodZone.id, FloodZone.version).where(FloodZone.status == "active").order_by(FloodZone.id)
-    ).all()
-    return tuple((int(a), int(b)) for a, b in rows)
+        return session.execute(select(token)).scalar(), ()
+    active = FloodZone.status == "active"
+    count = select(func.count()).select_from(FloodZone).where(active).scalar_subquery()
+    total = (
+        select(func.coalesce(func.sum(FloodZone.id * 1_000_003 + FloodZone.version), 0)).where(active).scalar_subquery()
+    )
+    tok, n, sm = session.execute(select(token, count, total)).one()
+    return tok, (() if not n else (int(n), int(sm)))
 
 
 def _active_floods(session: Session) -> list:
@@ -292,7 +302,7 @@ def _unit_brief(units: UnitRows, i: int, age: np.ndarray, stale: np.ndarray) -> 
         "status": units.status[i],
         "lon": lon if np.isfinite(lon) else None,
         "lat": lat if np.isfinite(lat) else None,
-        "position_at": _iso(units.position_at[i]),
+        "position_at": _iso(units.position_at(i)),
         "position_age_s": None if not np.isfinite(age[i]) else round(float(age[i]), 1),
         "stale": bool(stale[i]),
     }

@@ -84,7 +84,7 @@ def _random_points_in(polys: np.ndarray, n: int, rng: np.random.Generator) -> np
     return out[:n]
 
 
-def bench_barsel(rng: np.random.Generator) -> None:
+def bench_barsel(rng: np.random.Generator) -> tuple[Units, np.ndarray, np.ndarray]:
     """Part 1: the derived default network of Barito Selatan."""
     import pyogrio
 
@@ -127,6 +127,97 @@ def bench_barsel(rng: np.random.Generator) -> None:
     _time_queries(net, units, ilon[:10], ilat[:10])  # warm caches (pyproj, imports)
     ms = _time_queries(net, units, ilon, ilat)
     print(_row("rank_units, 200 units, 5 types, k=3", ms, "(target p95 < 10 ms)"))
+    return units, ilon, ilat
+
+
+def bench_service(units: Units, ilon: np.ndarray, ilat: np.ndarray, backend: str) -> None:
+    """Part 1b: the same queries through the API's service layer: the default network and 200 units stored in
+    the database, each query reading the network version, the flood key and the units, ranking, and shaping
+    the JSON answer (``api.travel.recommend``)."""
+    import tempfile
+
+    from sqlalchemy import create_engine, insert, text
+
+    from api.travel import TravelService, recommend
+    from store.accounts import utcnow
+    from store.db import make_engine, make_sessionmaker, session_scope
+    from store.layers import load_bundled, read_layers
+    from store.migrate import upgrade
+    from store.units import Unit
+
+    tmp = tempfile.TemporaryDirectory()
+    if backend == "spatialite":
+        url = f"sqlite:///{tmp.name}/bench.sqlite"
+    else:
+        admin = create_engine(
+            PG_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + "/postgres",
+            isolation_level="AUTOCOMMIT",
+        )
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("drop database if exists sigap_bench_service with (force)"))
+                conn.execute(text("create database sigap_bench_service"))
+        except Exception as exc:  # the bench reports, it does not fail
+            print(f"  (1b) {backend} unavailable: {exc}")
+            return
+        finally:
+            admin.dispose()
+        url = PG_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + "/sigap_bench_service"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with session_scope(sessions) as s:
+        load_bundled(s, DATA)
+        layers = read_layers(s)
+        now = utcnow()
+        rows = [
+            {
+                "callsign": f"B-{i:03d}",
+                "name": f"bench {i}",
+                "type": str(t),
+                "agency": "bpbd",
+                "status": "tersedia",
+                "travel_mode": str(m),
+                "demo": True,
+                "version": 1,
+                "position_at": now,
+                "geom": f"SRID=4326;POINT({lo!r} {la!r})",
+            }
+            for i, (t, m, lo, la) in enumerate(
+                zip(
+                    units["unit_types"],
+                    units["unit_modes"],
+                    units["unit_lon"].tolist(),
+                    units["unit_lat"].tolist(),
+                    strict=True,
+                )
+            )
+        ]
+        s.execute(insert(Unit), rows)
+    service = TravelService(sessions=sessions, layers=layers)
+    t0 = time.perf_counter()
+    service.load()
+    load_ms = (time.perf_counter() - t0) * 1e3
+    types = sorted(set(units["unit_types"].tolist()))
+
+    def run(lo: np.ndarray, la: np.ndarray) -> np.ndarray:
+        out = np.empty(len(lo))
+        for i, (x, y) in enumerate(zip(lo.tolist(), la.tolist(), strict=True)):
+            t1 = time.perf_counter()
+            with sessions() as s:
+                recommend(s, service, lon=x, lat=y, types=types, k=3, now=utcnow(), stale_minutes=10)
+            out[i] = (time.perf_counter() - t1) * 1e3
+        return out
+
+    run(ilon[:10], ilat[:10])
+    ms = run(ilon, ilat)
+    print(
+        f"  (1b) service layer on {backend}: stored derived network derived+stored+built in {load_ms:.0f} ms, "
+        f"200 stored units"
+    )
+    print(_row(f"recommend() incl. DB reads + JSON, {backend}", ms, "(target p95 < 10 ms)"))
+    engine.dispose()
+    tmp.cleanup()
 
 
 def grid_network(rng: np.random.Generator, *, side: int = 520, spacing_m: float = 100.0) -> TravelNetwork:
@@ -290,7 +381,9 @@ def main() -> None:
     """Run the three parts and print the figures."""
     rng = np.random.default_rng(SEED)
     print(f"SIGAP 112 routing benchmark (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
-    bench_barsel(rng)
+    b_units, b_lon, b_lat = bench_barsel(rng)
+    for backend in ("spatialite", "postgis"):
+        bench_service(b_units, b_lon, b_lat, backend)
     net, units, ilon, ilat = bench_grid(rng)
     bench_pgrouting(net, units, ilon, ilat)
 

@@ -121,11 +121,13 @@ def derived_lines(layers: Layers) -> LineSet:
 
 
 def read_state(session: Session) -> StoredState | None:
-    """The stored network's version row, or None when nothing is stored."""
-    row = session.get(NetworkState, 1)
-    if row is None:
-        return None
-    return StoredState(row.version, row.token, row.source, row.lines, row.updated_at)
+    """The stored network's version row, or None when nothing is stored (always read from the database)."""
+    row = session.execute(
+        select(
+            NetworkState.version, NetworkState.token, NetworkState.source, NetworkState.lines, NetworkState.updated_at
+        ).where(NetworkState.id == 1)
+    ).first()
+    return None if row is None else StoredState(*row)
 
 
 def read_lines(session: Session, *, bbox: tuple[float, float, float, float] | None = None) -> LineSet:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import shapely
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, bindparam, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.crs import UTM50S, WGS84, project_geometries
@@ -73,7 +73,7 @@ class UnitRows:
     travel_mode: np.ndarray
     lon: np.ndarray  # NaN when unknown
     lat: np.ndarray
-    position_at: np.ndarray  # datetime or None
+    position_ts: np.ndarray  # POSIX seconds (UTC) of the last position, NaN when never reported
     demo: np.ndarray
     version: np.ndarray
 
@@ -82,17 +82,36 @@ class UnitRows:
 
     def age_s(self, now: datetime) -> np.ndarray:
         """Seconds since each unit's last position (NaN when it never reported one)."""
-        return np.array(
-            [np.nan if t is None else (now - _aware(t)).total_seconds() for t in self.position_at.tolist()],
-            dtype=float,
-        )
+        return now.timestamp() - self.position_ts
+
+    def position_at(self, i: int) -> datetime | None:
+        """The last position time of row i, timezone-aware UTC."""
+        ts = float(self.position_ts[i])
+        return None if not np.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
 
 
 def _aware(t: datetime) -> datetime:
     """SpatiaLite hands back naive datetimes; every stored time is UTC."""
-    from datetime import UTC
-
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _epoch_seconds(values: list) -> np.ndarray:
+    """POSIX seconds from what the driver returns: aware datetimes (psycopg) or ISO strings (SQLite)."""
+    if not values:
+        return np.zeros(0)
+    if any(isinstance(v, datetime) for v in values):
+        return np.array([np.nan if v is None else _aware(v).timestamp() for v in values], dtype=float)
+    # SQLite keeps UTC wall time as 'YYYY-MM-DD HH:MM:SS.ffffff': numpy parses the whole column at once.
+    stamps = np.array([None if v is None else str(v)[:26] for v in values], dtype="datetime64[us]")
+    out = stamps.astype("int64").astype(float) / 1e6
+    out[np.isnat(stamps)] = np.nan
+    return out
+
+
+_UNIT_SQL = (
+    "SELECT id, callsign, name, type, agency, station_id, status, travel_mode, ST_X(geom), ST_Y(geom), "
+    "position_at, demo, version FROM unit"
+)
 
 
 def read_units(
@@ -102,29 +121,25 @@ def read_units(
     ids: list[int] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> UnitRows:
-    """Units (optionally of some types / ids / inside a lon/lat bbox) as arrays, ordered by id."""
-    stmt = select(
-        Unit.id,
-        Unit.callsign,
-        Unit.name,
-        Unit.type,
-        Unit.agency,
-        Unit.station_id,
-        Unit.status,
-        Unit.travel_mode,
-        func.ST_X(Unit.geom),
-        func.ST_Y(Unit.geom),
-        Unit.position_at,
-        Unit.demo,
-        Unit.version,
-    ).order_by(Unit.id)
+    """Units (optionally of some types / ids / inside a lon/lat bbox) as arrays, ordered by id.
+
+    Plain SQL without ORM result processing: this runs on every recommendation request.
+    """
+    where, params, expanding = [], {}, []
     if types is not None:
-        stmt = stmt.where(Unit.type.in_(list(types)))
+        where.append("type IN :types")
+        params["types"] = list(types)
+        expanding.append("types")
     if ids is not None:
-        stmt = stmt.where(Unit.id.in_(list(ids)))
+        where.append("id IN :ids")
+        params["ids"] = [int(i) for i in ids]
+        expanding.append("ids")
     if bbox is not None:
-        stmt = stmt.where(func.ST_Intersects(Unit.geom, func.ST_GeomFromText(shapely.box(*bbox).wkt, 4326)))
-    rows = session.execute(stmt).all()
+        where.append("ST_Intersects(geom, ST_GeomFromText(:box, 4326))")
+        params["box"] = shapely.box(*bbox).wkt
+    sql = _UNIT_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    stmt = text(sql).bindparams(*[bindparam(name, expanding=True) for name in expanding])
+    rows = session.execute(stmt, params).all() if (types is None or types) and (ids is None or ids) else []
     cols = list(zip(*rows, strict=True)) if rows else [()] * 13
 
     def obj(i: int) -> np.ndarray:
@@ -144,7 +159,7 @@ def read_units(
         travel_mode=obj(7),
         lon=num(8),
         lat=num(9),
-        position_at=obj(10),
+        position_ts=_epoch_seconds(list(cols[10])),
         demo=np.array(cols[11], dtype=bool),
         version=np.array(cols[12], dtype=np.int64),
     )

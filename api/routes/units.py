@@ -113,7 +113,7 @@ def _unit_items(
             continue
         lon, lat = float(units.lon[i]), float(units.lat[i])
         mode = str(units.travel_mode[i])
-        t = units.position_at[i]
+        t = units.position_at(i)
         out.append(
             {
                 "id": int(units.id[i]),
