@@ -62,6 +62,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.demo_accounts_allowed and host in ("127.0.0.1", "localhost", "::1"):
         _print_demo_accounts()
     print(f"SIGAP 112 berjalan di / running at http://{host}:{port}/  (peta / map: http://{host}:{port}/map)")
+    if args.demo:
+        from jobs.commands_demo import start_in_background
+
+        start_in_background(host=host, port=port)
     uvicorn.run(
         "api.main:app",
         host=host,
@@ -86,4 +90,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--demo", action="store_true", help="unit demo dan simulasi panggilan / demo units and calls")
     p.set_defaults(handler=cmd_serve)
