@@ -53,7 +53,7 @@ browser:
 
 run: setup
 	$(BIN)/sigap load --if-empty
-	$(BIN)/sigap serve
+	$(BIN)/sigap serve --demo
 
 test: setup browser
 	$(BIN)/pytest -q
