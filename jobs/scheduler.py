@@ -172,7 +172,9 @@ class Leadership:
                 self.conn.commit()
                 return True
             except Exception:  # noqa: BLE001 - the connection died: the lock went with it
-                self.release()
+                with contextlib.suppress(Exception):
+                    self.conn.invalidate()
+                self.conn = None
         conn = self.engine.connect()
         try:
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar())
@@ -187,11 +189,18 @@ class Leadership:
         return got
 
     def release(self) -> None:
-        """Give up the lock (closing the connection frees it)."""
-        if self.conn is not None:
+        """Give up the lock: unlock explicitly, because a pooled connection outlives close() and keeps it."""
+        if self.conn is None:
+            return
+        try:
+            self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            self.conn.commit()
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - a broken connection: drop it from the pool, the lock dies with it
             with contextlib.suppress(Exception):
+                self.conn.invalidate()
                 self.conn.close()
-            self.conn = None
+        self.conn = None
 
 
 async def run_periodically(
