@@ -159,4 +159,3 @@ async def planner_page(request: Request) -> Response:
 async def leader_page(request: Request) -> Response:
     """The read-only leader view: figures and small charts, refreshing itself."""
     return await _render(request, "leader")
-

@@ -55,9 +55,7 @@ def _tables(session: Session) -> set[str]:
 
 def _utc(values: list[datetime | None]) -> np.ndarray:
     """datetime64[s] UTC array; SQLite hands back naive values, which are stored UTC."""
-    out = [
-        None if v is None else (v if v.tzinfo is None else v.astimezone(UTC).replace(tzinfo=None)) for v in values
-    ]
+    out = [None if v is None else (v if v.tzinfo is None else v.astimezone(UTC).replace(tzinfo=None)) for v in values]
     return np.array(out, dtype="datetime64[s]")
 
 
@@ -113,9 +111,7 @@ def incident_figures(session: Session, *, now: datetime, layers: Layers) -> dict
         day = (created + np.timedelta64(7, "h")).astype("datetime64[D]")
         for d in np.unique(day):
             sel = (day == d) & np.isfinite(to_scene)
-            daily_median.append(
-                {"date": str(d), "calls": int((day == d).sum()), **percentiles(to_scene[sel])}
-            )
+            daily_median.append({"date": str(d), "calls": int((day == d).sum()), **percentiles(to_scene[sel])})
     return {
         "open_total": int(sum(by_status.values())),
         "open_by_status": [
@@ -130,8 +126,11 @@ def incident_figures(session: Session, *, now: datetime, layers: Layers) -> dict
         ],
         "open_by_kecamatan": sorted(
             (
-                {"code": code, "name": names.get(code, "Di luar / outside") if code else "Tanpa lokasi / unlocated",
-                 "count": int(n)}
+                {
+                    "code": code,
+                    "name": names.get(code, "Di luar / outside") if code else "Tanpa lokasi / unlocated",
+                    "count": int(n),
+                }
                 for code, n in by_kec
             ),
             key=lambda r: (-r["count"], r["name"]),

@@ -263,7 +263,7 @@
     routeLayer = L.layerGroup();
     live = S.liveLayers(map, { onIncidentClick: (inc) => select(inc.id) });
     window.SIGAP.live = live;
-    const std = await S.standardLayers(map);
+    const std = await S.standardLayers(map, { legendOpen: false });
     map.addLayer(live.incLayer);
     map.addLayer(live.unitLayer);
     map.addLayer(routeLayer);

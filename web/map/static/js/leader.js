@@ -74,7 +74,7 @@
   async function initMap() {
     const map = S.makeMap("map");
     live = S.liveLayers(map, {});
-    const std = await S.standardLayers(map, { network: false });
+    const std = await S.standardLayers(map, { network: false, legendOpen: false });
     map.addLayer(live.incLayer);
     map.addLayer(live.unitLayer);
     std.panel.add("units", { layer: live.unitLayer, swatch: "background:#2e7d32;border-radius:50%" });

@@ -202,7 +202,7 @@
       if (prev && prev.marker) { incLayer.removeLayer(prev.marker); }
       let marker = null;
       if (show) {
-        marker = L.marker([merged.lat, merged.lon], { icon: incidentIcon(merged), zIndexOffset: 500, title: merged.number || "" });
+        marker = L.marker([merged.lat, merged.lon], { icon: incidentIcon(merged), zIndexOffset: 1000, title: merged.number || "" });
         marker.bindPopup(() => incidentPopup(merged));
         if (opts.onIncidentClick) marker.on("click", () => opts.onIncidentClick(merged));
         incLayer.addLayer(marker);
@@ -218,7 +218,7 @@
       let marker = prev && prev.marker;
       if (marker) { marker.setLatLng([merged.lat, merged.lon]); marker.setIcon(unitIcon(merged)); }
       else {
-        marker = L.marker([merged.lat, merged.lon], { icon: unitIcon(merged), zIndexOffset: 1000, title: merged.callsign || "" });
+        marker = L.marker([merged.lat, merged.lon], { icon: unitIcon(merged), zIndexOffset: 500, title: merged.callsign || "" });
         unitLayer.addLayer(marker);
       }
       marker.bindPopup(() => unitPopup(merged));
@@ -302,7 +302,10 @@
       const rows = Object.entries(this.entries).filter(([, e]) => e.layer).map(([key, e]) =>
         `<label class="lp-row" data-layer="${key}"><input type="checkbox" ${this._map.hasLayer(e.layer) ? "checked" : ""}>` +
         `<span class="sw ${e.swatchClass || ""}" style="${e.swatch || ""}"></span><span>${esc(T("layer." + key))}${e.note ? ` <em class="approx">(${esc(e.note())})</em>` : ""}</span></label>`).join("");
-      this.div.innerHTML = `<div class="lp-title"><i class="fa-solid fa-layer-group"></i> ${esc(T("legend"))}</div>${rows}<div class="legend">${this.legendHtml()}</div>`;
+      const open = this.div.querySelector("details.legend");
+      const isOpen = open ? open.open : this.options.legendOpen !== false;
+      this.div.innerHTML = `<div class="lp-title"><i class="fa-solid fa-layer-group"></i> ${esc(T("layers"))}</div>${rows}` +
+        `<details class="legend" ${isOpen ? "open" : ""}><summary>${esc(T("legend"))}</summary>${this.legendHtml()}</details>`;
       this.div.querySelectorAll(".lp-row input").forEach((input) => {
         input.addEventListener("change", (ev) => {
           const e = this.entries[ev.target.closest(".lp-row").dataset.layer];
@@ -352,7 +355,7 @@
       rivers: { layer: b.rivers, swatchClass: "line", swatch: "background:#1e88e5" },
     };
     ["kabupaten", "kecamatan", "desa", "rivers"].forEach((k) => map.addLayer(entries[k].layer));
-    const panel = new LayerPanel(entries, () => legendHtml(opts.legend));
+    const panel = new LayerPanel(entries, () => legendHtml(opts.legend), { legendOpen: opts.legendOpen });
     panel.addTo(map);
     networkLayer().then((net) => {
       if (net) {

@@ -1,0 +1,302 @@
+"""The map pages in a real browser: Debian's Chromium driven by Playwright against a real uvicorn server.
+
+Every request to a host other than the test server is aborted and recorded; each test asserts none was made.
+Screenshots of every page land in test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from api.config import PROJECT_ROOT
+from store.accounts import add_user
+from store.db import make_engine, make_sessionmaker, session_scope
+from store.layers import load_bundled, read_layers
+from store.migrate import upgrade
+from tests.conftest import ROLES, TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("SIGAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+# A point in Buntok Kota (Dusun Selatan), on the derived network, near the demo units of Buntok.
+BUNTOK = (114.8445, -1.7065)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A uvicorn server on a free localhost port over a SpatiaLite file with layers, accounts and demo units."""
+    if not (PROJECT_ROOT / "web/map/node_modules/leaflet/dist/leaflet.js").is_file():
+        pytest.fail("Leaflet is not installed: run `make web` (npm ci in web/map)")
+    url = f"sqlite:///{tmp_path_factory.mktemp('map') / 'map.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with session_scope(sessions) as session:
+        load_bundled(session, PROJECT_ROOT / "data")
+        for role in ROLES:
+            add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
+    with session_scope(sessions) as session:
+        from store.units import seed_demo_units
+
+        seed_demo_units(session, read_layers(session))
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "SIGAP_DATABASE_URL": url, "SIGAP_MODE": "demo", "SIGAP_HOST": "127.0.0.1"}
+    log = (tmp_path_factory.getbasetemp() / "uvicorn.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None:
+                pytest.fail(f"uvicorn exited with {proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("uvicorn did not answer /healthz")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Offline:
+    """A browser context whose every request to another host is aborted and remembered."""
+
+    def __init__(self, browser, base: str) -> None:  # noqa: ANN001
+        self.base = base
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1400, "height": 850}, locale="id-ID")
+        self.context.route("**/*", self._route)
+
+    def _route(self, route) -> None:  # noqa: ANN001
+        url = route.request.url
+        host = urlparse(url).hostname
+        if url.startswith("data:") or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+    def login(self, role: str, path: str):  # noqa: ANN201
+        """A page logged in through the login form, opened at `path` and fully drawn."""
+        page = self.context.new_page()
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(f"{self.base}/login?next={path}")
+        page.fill("#username", f"t-{role}")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(f"{self.base}{path}")
+        page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+        return page
+
+    def close(self) -> None:
+        """Close the context."""
+        self.context.close()
+
+
+@pytest.fixture
+def offline(chromium, server: str) -> Iterator:  # noqa: ANN001
+    """Make offline browser contexts; asserts at the end that none reached another host."""
+    made: list[Offline] = []
+
+    def make() -> Offline:
+        ctx = Offline(chromium, server)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()
+    assert [u for c in made for u in c.foreign] == []
+    assert [e for c in made for e in c.errors] == []
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """Write a screenshot to test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _token(base: str, role: str) -> str:
+    r = httpx.post(f"{base}/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def test_unauthenticated_pages_go_to_login(server: str) -> None:
+    """Without the cookie every page redirects to /login; the login page itself loads."""
+    for path in ("/", "/map", "/planner", "/leader"):
+        r = httpx.get(server + path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+    assert httpx.get(server + "/login").status_code == 200
+
+
+def test_map_renders_layers_and_legend(offline, server: str) -> None:  # noqa: ANN001
+    """The dispatcher map draws boundaries, rivers, network, units, a layer switcher and a legend."""
+    page = offline().login("dispatcher", "/map")
+    rows = page.eval_on_selector_all("#layer-panel .lp-row", "els => els.map(e => e.dataset.layer)")
+    for layer in ("kabupaten", "kecamatan", "desa", "rivers", "units", "incidents", "route"):
+        assert layer in rows
+    assert page.locator(".lbl-kec").count() == 6
+    page.click("#layer-panel .legend summary")
+    legend = page.inner_text("#layer-panel .legend")
+    assert "Kebakaran" in legend and "Ambulans" in legend
+    # The units of the demo seed are drawn, each as a marker.
+    units = httpx.get(server + "/api/units", headers={"Authorization": f"Bearer {_token(server, 'leader')}"}).json()
+    assert page.locator(".unit-icon").count() == sum(u["lon"] is not None for u in units["units"]) > 0
+    # Unticking a layer removes it from the map.
+    page.locator("#layer-panel .lp-row[data-layer='units'] input").uncheck()
+    assert page.locator(".unit-icon").count() == 0
+    page.locator("#layer-panel .lp-row[data-layer='units'] input").check()
+    # The derived network is labelled approximate.
+    page.wait_for_selector("#layer-panel .lp-row[data-layer='network']")
+    assert "perkiraan" in page.inner_text("#layer-panel .lp-row[data-layer='network']")
+    shot(page, "map")
+
+
+def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: str) -> None:  # noqa: ANN001
+    """Click the map -> locate answer -> create; a second page hears it over SSE; dispatch the top unit."""
+    ctx = offline()
+    page = ctx.login("dispatcher", "/map")
+    watcher = offline().login("leader", "/map")
+    assert watcher.locator("#incident-form").count() == 0  # leaders get no write controls
+    # Close in, so the click lands on the map and not on a unit marker nearby.
+    point = page.evaluate(
+        "([lon, lat]) => { SIGAP.map.setView([lat, lon], 16, {animate: false});"
+        " const p = SIGAP.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        list(BUNTOK),
+    )
+    page.locator("#map").click(position={"x": point[0], "y": point[1]})
+    page.wait_for_selector("#locate-answer[data-ready='1']")
+    answer = page.inner_text("#locate-answer")
+    assert "Buntok" in answer and "Dusun Selatan" in answer and "Di dalam Barito Selatan" in answer
+    page.select_option("#f-category", "medis")
+    page.fill("#f-description", "Warga pingsan di pasar, uji peramban")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    incident = resp.value.json()
+    assert resp.value.status == 201 and incident["desa_name"] == "Buntok Kota"
+    # The other page was open before the call: it must learn of it through the live stream, fast.
+    watcher.wait_for_function(f"SIGAP.live.incidents.has({incident['id']})", timeout=2000)
+    page.wait_for_selector(f"#incident-panel[data-incident='{incident['id']}']")
+    top = page.locator("#recs li.rec.top")
+    top.wait_for()
+    assert page.evaluate("SIGAP.map.getPane('route').querySelectorAll('path').length") > 0
+    unit_id = int(top.get_attribute("data-unit"))
+    top.locator("button.dispatch").click()
+    page.wait_for_selector("#incident-panel[data-status='dikirim']")
+    r = httpx.get(
+        f"{server}/api/incidents/{incident['id']}", headers={"Authorization": f"Bearer {_token(server, 'leader')}"}
+    )
+    assert r.json()["status"] == "dikirim"
+    # The unit turns busy on the watcher's map too, without a reload.
+    watcher.wait_for_function(f"(SIGAP.live.units.get({unit_id}) || {{data: {{}}}}).data.status === 'bertugas'")
+    shot(page, "dispatch")
+    shot(watcher, "map-watcher")
+
+
+def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
+    """The leader tiles match the summary API and follow a new call without a reload."""
+    page = offline().login("leader", "/leader")
+    before = int(page.inner_text("#t-open"))
+    token = _token(server, "dispatcher")
+    r = httpx.post(
+        server + "/api/incidents",
+        json={"category": "kebakaran", "location": {"lon": 114.70, "lat": -2.25}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    page.wait_for_function(f"document.getElementById('t-open').textContent === '{before + 1}'")
+    summary = httpx.get(server + "/api/stats/summary", headers={"Authorization": f"Bearer {token}"}).json()
+    assert int(page.inner_text("#t-open")) == summary["open_total"] == before + 1
+    kec = r.json()["kecamatan_name"]
+    assert kec and kec in page.inner_text("#c-kecamatan")
+    assert page.locator("#c-status svg rect").count() == 6
+    # Read-only: no write controls on the leader's page.
+    assert page.locator("button.dispatch, button.tr, #incident-form").count() == 0
+    shot(page, "leader")
+
+
+def test_planner_page_and_language_toggle(offline) -> None:  # noqa: ANN001
+    """The planner map switches window and H3 resolution; English is one click away and remembered."""
+    page = offline().login("planner", "/planner")
+    page.click("#window-seg button[data-window='7d']")
+    page.click("#res-seg button[data-res='8']")
+    assert page.locator("#window-seg button.on").get_attribute("data-window") == "7d"
+    page.click("#window-seg button[data-window='custom']")
+    assert page.locator("#custom-window").is_visible()
+    shot(page, "planner")
+    assert page.inner_text("[data-i18n='flood.title']") == "Zona banjir"
+    page.click("#lang")
+    assert page.inner_text("[data-i18n='flood.title']") == "Flood zones"
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.inner_text("[data-i18n='flood.title']") == "Flood zones"
+    shot(page, "planner-en")
+    page.click("#lang")
+
+
+def test_login_page(offline, server: str) -> None:  # noqa: ANN001
+    """A wrong password says so in Indonesian; the page is drawn from local assets only."""
+    ctx = offline()
+    page = ctx.context.new_page()
+    page.goto(server + "/login")
+    page.fill("#username", "t-dispatcher")
+    page.fill("#password", "salah-sekali-1")
+    page.click("#login-submit")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "salah" in page.inner_text("#login-error")
+    shot(page, "login")
