@@ -1,0 +1,171 @@
+"""The leader summary (/api/stats/summary) and the page routes, on both backends."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import shapely
+from geoalchemy2.shape import from_shape
+
+from api.routes.stats import percentiles, start_of_wib_day
+from store.accounts import utcnow
+from store.db import session_scope
+from store.floods import FloodZone
+from store.hotspots import Hotspot
+from store.incidents import Incident, transition
+from tests.conftest import TEST_PASSWORD
+
+# Buntok Kota (Dusun Selatan) and a point in Dusun Hilir.
+BUNTOK = {"lon": 114.8445, "lat": -1.7065}
+DUSUN_HILIR = {"lon": 114.70, "lat": -2.25}
+
+
+def _create(client, category: str, location: dict | None) -> dict:  # noqa: ANN001
+    r = client.post("/api/incidents", json={"category": category, "location": location})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _respond(db, incident_id: int, *, call_min_ago: float, scene_min_ago: float) -> None:  # noqa: ANN001
+    """Walk an incident to tiba with the call and arrival at known times."""
+    now = utcnow()
+    call = now - timedelta(minutes=call_min_ago)
+    scene = now - timedelta(minutes=scene_min_ago)
+    with session_scope(db.sessions) as session:
+        inc = session.get(Incident, incident_id)
+        inc.created_at = call
+        for step in inc.transitions:
+            step.at = call
+        gap = (scene - call) / 4
+        for i, to in enumerate(("diverifikasi", "dikirim", "menuju_lokasi", "tiba"), start=1):
+            transition(session, inc, to, actor="t-dispatcher", at=call + gap * i)
+
+
+def test_percentiles_ignore_missing_and_negative() -> None:
+    """NaN (never reached) and negative spans do not count; empty gives None."""
+    import numpy as np
+
+    assert percentiles(np.array([np.nan, -5.0])) == {"n": 0, "median_s": None, "p90_s": None}
+    got = percentiles(np.array([900.0, 1500.0, np.nan]))
+    assert got == {"n": 2, "median_s": 1200.0, "p90_s": 1440.0}
+
+
+def test_summary_empty(client) -> None:  # noqa: ANN001
+    """No incidents, hotspots or floods: zeros, every open status listed, sources read."""
+    s = client.get("/api/stats/summary").json()
+    assert s["open_total"] == 0 and s["calls_today"] == 0 and s["hotspots_24h"] == 0
+    assert [r["status"] for r in s["open_by_status"]] == [
+        "perlu_lokasi",
+        "baru",
+        "diverifikasi",
+        "dikirim",
+        "menuju_lokasi",
+        "tiba",
+    ]
+    assert s["response"]["call_to_scene"]["last_30d"]["median_s"] is None
+    assert s["flooded_desa"] == [] and s["sources"] == {"incidents": True, "hotspots": True, "floods": True}
+    assert s["generated_at_wib"].endswith("WIB")
+
+
+def test_summary_counts_and_response_times(client, db) -> None:  # noqa: ANN001
+    """Open incidents by status and kecamatan; response median/p90 from the recorded transitions."""
+    a = _create(client, "medis", BUNTOK)
+    b = _create(client, "kebakaran", BUNTOK)
+    c = _create(client, "kriminalitas", DUSUN_HILIR)
+    _create(client, "medis", None)  # waits for a location: open, no kecamatan
+    _respond(db, a["id"], call_min_ago=25, scene_min_ago=10)  # 900 s
+    _respond(db, b["id"], call_min_ago=30, scene_min_ago=5)  # 1500 s
+    r = client.post(f"/api/incidents/{c['id']}/transition", json={"to": "batal", "version": c["version"]})
+    assert r.status_code == 200, r.text
+    s = client.get("/api/stats/summary").json()
+    status = {row["status"]: row["count"] for row in s["open_by_status"]}
+    assert status == {"perlu_lokasi": 1, "baru": 0, "diverifikasi": 0, "dikirim": 0, "menuju_lokasi": 0, "tiba": 2}
+    assert s["open_total"] == 3
+    kec = {row["name"]: row["count"] for row in s["open_by_kecamatan"]}
+    assert kec["Dusun Selatan"] == 2 and "Dusun Hilir" not in kec  # cancelled is not open
+    assert sum(kec.values()) == 3
+    scene = s["response"]["call_to_scene"]["last_30d"]
+    assert scene["n"] == 2 and abs(scene["median_s"] - 1200) < 2 and abs(scene["p90_s"] - 1440) < 2
+    assert s["response"]["call_to_dispatch"]["last_30d"]["n"] == 2
+    now = utcnow()
+    if now - timedelta(minutes=30) >= start_of_wib_day(now):  # both calls fall on today's WIB date
+        assert s["response"]["call_to_scene"]["today"]["n"] == 2
+        assert s["calls_today"] == 4
+
+
+def test_summary_hotspots_and_flooded_desa(client, db) -> None:  # noqa: ANN001
+    """Hotspots of the last 24 h count; desa touching an active flood zone are listed with their share."""
+    now = utcnow()
+    with session_scope(db.sessions) as session:
+        for i, hours in enumerate((1, 5, 30)):
+            session.add(
+                Hotspot(
+                    detection_key=f"t-{i}",
+                    acq_time=now - timedelta(hours=hours),
+                    source="test",
+                    zone="inside",
+                    h3_5="x",
+                    h3_6="x",
+                    h3_7="x",
+                    h3_8="x",
+                    h3_9="x",
+                    geom="SRID=4326;POINT(114.85 -1.71)",
+                )
+            )
+        box = shapely.MultiPolygon([shapely.box(114.84, -1.72, 114.86, -1.70)])
+        session.add(
+            FloodZone(
+                name="Uji banjir", severity="tinggi", status="active", source="test", geom=from_shape(box, srid=4326)
+            )
+        )
+        session.add(
+            FloodZone(
+                name="Sudah surut",
+                severity="rendah",
+                status="ended",
+                source="test",
+                geom=from_shape(shapely.MultiPolygon([shapely.box(114.60, -2.5, 114.62, -2.48)]), srid=4326),
+            )
+        )
+    s = client.get("/api/stats/summary").json()
+    assert s["hotspots_24h"] == 2
+    names = [d["name"] for d in s["flooded_desa"]]
+    assert "Buntok Kota" in names and s["flooded_desa_count"] == len(names)
+    assert all(0 < d["share"] <= 1 for d in s["flooded_desa"])
+    assert all(d["kecamatan"] == "Dusun Selatan" for d in s["flooded_desa"])
+
+
+def test_summary_needs_login(anon_client) -> None:  # noqa: ANN001
+    """Anonymous callers get 401."""
+    assert anon_client.get("/api/stats/summary").status_code == 401
+
+
+def _login(client, role: str) -> None:  # noqa: ANN001
+    r = client.post("/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
+    assert r.status_code == 200
+
+
+def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
+    """/ sends each role home; pages reference only local assets; only writers get a write token."""
+    c = anon_client
+    assert c.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert c.get("/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert c.get("/static/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
+    assert c.get("/static/js/sigap.js").status_code == 200
+    assert c.get("/static/../api/app.py").status_code == 404
+    for role, home in (("dispatcher", "/map"), ("planner", "/planner"), ("leader", "/leader")):
+        c.cookies.clear()
+        _login(c, role)
+        assert c.get("/", follow_redirects=False).headers["location"] == home
+        for page in ("/map", "/planner", "/leader"):
+            html = c.get(page).text
+            assert not re.findall(r"(?:src|href)=\"(?:https?:)?//", html), page
+            config = re.search(r'<script id="sigap-config" type="application/json">(.*?)</script>', html, re.S)
+            assert config, page
+            writes = (role, page) in {("dispatcher", "/map"), ("planner", "/planner")}
+            assert ('"can_write": true' in config.group(1)) == writes
+            assert ('"token": null' in config.group(1)) != writes
+        if role == "leader":
+            assert 'id="incident-form"' not in c.get("/map").text
+    c.cookies.clear()
