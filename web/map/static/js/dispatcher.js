@@ -299,6 +299,7 @@
     S.connect();
     await Promise.all([live.loadIncidents(), live.loadUnits()]);
     renderList();
+    window.SIGAP.readyAt = performance.now();
     document.body.dataset.ready = "1";
   }
   document.addEventListener("DOMContentLoaded", () => init().catch((e) => { S.toast(e.message, "error"); console.error(e); }));
