@@ -7,8 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from jobs import commands_accounts, commands_core, commands_demo, commands_network
-from jobs import commands_hotspots
+from jobs import commands_accounts, commands_core, commands_demo, commands_hotspots, commands_network
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]

@@ -6,11 +6,11 @@ import asyncio
 import shutil
 import tempfile
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -31,6 +31,8 @@ from store.floods import (
 )
 
 router = APIRouter(prefix="/api/floods", tags=["floods"])
+
+ZoneId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Id zona / zone id")]
 
 Severity = Literal["rendah", "sedang", "tinggi"]
 Status = Literal["active", "ended"]
@@ -119,7 +121,7 @@ def list_floods(
 
 
 @router.get("/{zone_id}", summary="Satu zona banjir / one flood zone")
-def get_flood(zone_id: int, session: SessionDep, _: ReaderDep) -> FastJSON:
+def get_flood(zone_id: ZoneId, session: SessionDep, _: ReaderDep) -> FastJSON:
     """One flood zone as a GeoJSON Feature."""
     return FastJSON(_feature(_load(session, zone_id)))
 
@@ -154,7 +156,7 @@ def create(body: FloodFeature, request: Request, session: SessionDep, user: Oper
 
 
 @router.patch("/{zone_id}", summary="Ubah zona banjir / edit a flood zone")
-def patch(zone_id: int, body: FloodPatch, request: Request, session: SessionDep, user: OperatorDep) -> FastJSON:
+def patch(zone_id: ZoneId, body: FloodPatch, request: Request, session: SessionDep, user: OperatorDep) -> FastJSON:
     """Change attributes or geometry; 409 when `version` is given and stale."""
     zone = _load(session, zone_id)
     if body.version is not None and body.version != zone.version:
@@ -179,7 +181,7 @@ def patch(zone_id: int, body: FloodPatch, request: Request, session: SessionDep,
 
 
 @router.get("/{zone_id}/affected", summary="Desa terdampak dan jalan terputus / affected desa and roads cut")
-def affected(zone_id: int, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
+def affected(zone_id: ZoneId, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
     """Desa overlapped with the share of their area under water (UTM 50S) and network lines crossing the zone."""
     zone = _load(session, zone_id)
     return FastJSON(flood_affected(session, zone, layers=request.app.state.layers))
@@ -198,8 +200,8 @@ async def import_file(
     status: Annotated[Status, Form()] = "active",
 ) -> FastJSON:
     """Import polygons from an uploaded file; per-feature repairs and rejections are reported."""
-    name = Path(file.filename or "upload.geojson").name
-    suffix = Path(name).suffix.lower()
+    name = FilePath(file.filename or "upload.geojson").name
+    suffix = FilePath(name).suffix.lower()
     if suffix not in (".geojson", ".json", ".gpkg", ".zip"):
         raise InvalidInput(
             "Jenis berkas harus .geojson, .gpkg atau .zip (Shapefile)",
@@ -208,7 +210,7 @@ async def import_file(
         )
     state = request.app.state
     with tempfile.TemporaryDirectory(prefix="sigap-flood-") as tmp:
-        path = Path(tmp) / name
+        path = FilePath(tmp) / name
         with path.open("wb") as out:
             await asyncio.to_thread(shutil.copyfileobj, file.file, out, 1 << 20)
         target = f"/vsizip/{path}" if suffix == ".zip" else str(path)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import numpy as np
 import orjson
 import shapely
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -450,7 +450,13 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="Satu fitur / one feature")
-def item(collection_id: str, feature_id: int, request: Request, session: SessionDep, _: ReaderDep) -> Response:
+def item(
+    collection_id: str,
+    feature_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    session: SessionDep,
+    _: ReaderDep,
+) -> Response:
     """One feature by id."""
     coll = _get(session, collection_id)
     features, _m = fetch_features(session, coll, fid=feature_id)
