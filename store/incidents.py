@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    bindparam,
     func,
     select,
     text,
@@ -204,6 +205,19 @@ def set_location(
     incident.inside_regency = bool(answer.get("inside_regency")) if located else None
 
 
+# Built once: every call runs this on the hot path, and a prebuilt statement is compiled once and cached.
+_DUPLICATE_QUERY = select(Incident.id, Incident.number, Incident.lon, Incident.lat, Incident.created_at).where(
+    Incident.category == bindparam("category"),
+    Incident.status.in_(OPEN_CODES),
+    Incident.merged_into_id.is_(None),
+    Incident.created_at >= bindparam("t0", type_=UTCDateTime),
+    Incident.created_at <= bindparam("t1", type_=UTCDateTime),
+    Incident.lon.between(bindparam("x0"), bindparam("x1")),
+    Incident.lat.between(bindparam("y0"), bindparam("y1")),
+    Incident.id != bindparam("exclude"),
+)
+
+
 def find_duplicates(
     session: Session,
     *,
@@ -219,18 +233,17 @@ def find_duplicates(
     dlat = radius_m * _DEG_PER_M * 1.01
     dlon = dlat / max(np.cos(np.radians(lat)), 1e-6)
     window = timedelta(minutes=minutes)
-    stmt = select(Incident.id, Incident.number, Incident.lon, Incident.lat, Incident.created_at).where(
-        Incident.category == category,
-        Incident.status.in_(OPEN_CODES),
-        Incident.merged_into_id.is_(None),
-        Incident.created_at >= at - window,
-        Incident.created_at <= at + window,
-        Incident.lon.between(lon - dlon, lon + dlon),
-        Incident.lat.between(lat - dlat, lat + dlat),
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(Incident.id != exclude_id)
-    rows = session.execute(stmt).all()
+    params = {
+        "category": category,
+        "t0": at - window,
+        "t1": at + window,
+        "x0": lon - dlon,
+        "x1": lon + dlon,
+        "y0": lat - dlat,
+        "y1": lat + dlat,
+        "exclude": -1 if exclude_id is None else exclude_id,
+    }
+    rows = session.execute(_DUPLICATE_QUERY, params).all()
     if not rows:
         return []
     ids, numbers, lons, lats, times = zip(*rows, strict=True)

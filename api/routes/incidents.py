@@ -9,6 +9,8 @@ Every write is one transaction: the change, its audit record and its live event.
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import DispatcherDep, ReaderDep
 from api.catalog import DEFAULT_CATALOG_PATH, Catalog, UnknownCategoryError, load_catalog
-from api.deps import LocatorDep, SessionDep
+from api.deps import SessionDep
 from api.errors import Conflict, InvalidInput, NotFound
 from api.geoinput import check_point
 from api.responses import FastJSON
@@ -63,6 +65,10 @@ def startup(app: FastAPI) -> None:
     settings = app.state.settings
     path = settings.data_dir / "catalog.yaml"
     app.state.catalog = load_catalog(path if path.exists() else DEFAULT_CATALOG_PATH)
+    # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under
+    # load, threads polling the write lock wait far longer than the write takes. Queueing this process's
+    # incident writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
+    app.state.incident_write_lock = threading.Lock() if app.state.engine.dialect.name == "sqlite" else None
     layers = app.state.layers
     places = places_from_frames(
         desa=_frame(layers.desa, ["jenis", "kecamatan"]),
@@ -388,6 +394,12 @@ def _stale(exc: StaleVersionError) -> Conflict:
     )
 
 
+def _writing(request: Request) -> AbstractContextManager:
+    """The in-process writer queue on SQLite, nothing on PostgreSQL."""
+    lock = getattr(request.app.state, "incident_write_lock", None)
+    return lock if lock is not None else nullcontext()
+
+
 def _load(session: Any, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
@@ -432,10 +444,17 @@ def create(body: IncidentCreate, request: Request, session: SessionDep, user: Di
     catalog: Catalog = request.app.state.catalog
     _check_category(catalog, body.category)
     where = resolve_location(request, body.location)
+    with _writing(request):
+        incident = _record_call(body, where, request, session, user.username)
+    return FastJSON(incident_public(incident, catalog), status_code=201)
+
+
+def _record_call(body: IncidentCreate, where: Resolved, request: Request, session: Any, actor: str) -> Incident:
+    """Store the call, its audit record and its event in one transaction."""
     incident = create_incident(
         session,
         category=body.category,
-        actor=user.username,
+        actor=actor,
         description=body.description,
         caller_name=body.caller_name,
         caller_phone=body.caller_phone,
@@ -447,7 +466,7 @@ def create(body: IncidentCreate, request: Request, session: SessionDep, user: Di
     )
     record_audit(
         session,
-        actor=user.username,
+        actor=actor,
         action="incident.create",
         entity="incident",
         entity_id=incident.id,
@@ -456,7 +475,7 @@ def create(body: IncidentCreate, request: Request, session: SessionDep, user: Di
     )
     request.app.state.events.publish(session, "incident.created", _event(incident, ["created"]))
     session.commit()
-    return FastJSON(incident_public(incident, catalog), status_code=201)
+    return incident
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -579,14 +598,14 @@ def get_one(incident_id: int, request: Request, session: SessionDep, _: ReaderDe
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident")
 def patch(
-    incident_id: int,
-    body: IncidentPatch,
-    request: Request,
-    session: SessionDep,
-    user: DispatcherDep,
-    locator: LocatorDep,
+    incident_id: int, body: IncidentPatch, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Edit details or set the location; a perlu_lokasi incident given a location becomes baru."""
+    with _writing(request):
+        return _patch(incident_id, body, request, session, user.username)
+
+
+def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any, actor: str) -> FastJSON:
     catalog: Catalog = request.app.state.catalog
     incident = _load(session, incident_id)
     if body.version != incident.version:
@@ -617,12 +636,14 @@ def patch(
             )
             changed.append("location")
     if not changed:
-        return FastJSON(incident_public(incident, catalog, merged=merged_from(session, incident.id)))
+        merged = merged_from(session, incident.id)
+        session.commit()  # nothing changed; ends the read so the SQLite lock is not held
+        return FastJSON(incident_public(incident, catalog, merged=merged))
     now = utcnow()
     incident.updated_at = now
     try:
         if incident.status == IncidentState.PERLU_LOKASI and incident.lon is not None:
-            transition(session, incident, IncidentState.BARU, actor=user.username, note="Lokasi diisi / located")
+            transition(session, incident, IncidentState.BARU, actor=actor, note="Lokasi diisi / located")
             changed.append("status")
         else:
             flush_checked(session, incident, seen=seen)
@@ -631,7 +652,7 @@ def patch(
         raise _stale(exc) from None
     record_audit(
         session,
-        actor=user.username,
+        actor=actor,
         action="incident.update",
         entity="incident",
         entity_id=incident.id,
@@ -640,8 +661,9 @@ def patch(
         client=_client(request),
     )
     request.app.state.events.publish(session, "incident.updated", _event(incident, changed))
+    merged = merged_from(session, incident.id)
     session.commit()
-    return FastJSON(incident_public(incident, catalog, merged=merged_from(session, incident.id)))
+    return FastJSON(incident_public(incident, catalog, merged=merged))
 
 
 @router.post("/incidents/{incident_id}/transition", summary="Ubah status / change state")
@@ -649,6 +671,11 @@ def change_state(
     incident_id: int, body: TransitionIn, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Move the incident one step along its lifecycle (or cancel it); 409 names the allowed moves."""
+    with _writing(request):
+        return _change_state(incident_id, body, request, session, user.username)
+
+
+def _change_state(incident_id: int, body: TransitionIn, request: Request, session: Any, actor: str) -> FastJSON:
     incident = _load(session, incident_id)
     try:
         target = parse_state(body.to)
@@ -671,7 +698,7 @@ def change_state(
         )
     before = _snapshot(incident)
     try:
-        transition(session, incident, target, actor=user.username, version=body.version, note=body.note)
+        transition(session, incident, target, actor=actor, version=body.version, note=body.note)
     except IllegalTransitionError as exc:
         ids, ens = str(exc).split(" / ", 1)
         raise Conflict(
@@ -682,7 +709,7 @@ def change_state(
         raise _stale(exc) from None
     record_audit(
         session,
-        actor=user.username,
+        actor=actor,
         action="incident.transition",
         entity="incident",
         entity_id=incident.id,
@@ -691,13 +718,19 @@ def change_state(
         client=_client(request),
     )
     request.app.state.events.publish(session, "incident.updated", _event(incident, ["status"]))
+    merged = merged_from(session, incident.id)
     session.commit()
-    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged_from(session, incident.id)))
+    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged))
 
 
 @router.post("/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate")
 def merge(incident_id: int, body: MergeIn, request: Request, session: SessionDep, user: DispatcherDep) -> FastJSON:
     """Cancel `duplicate_id` as merged into this incident; both keep their full history."""
+    with _writing(request):
+        return _merge(incident_id, body, request, session, user.username)
+
+
+def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, actor: str) -> FastJSON:
     keep = _load(session, incident_id)
     duplicate = _load(session, body.duplicate_id)
     if keep.status == IncidentState.BATAL or keep.merged_into_id is not None:
@@ -714,7 +747,7 @@ def merge(incident_id: int, body: MergeIn, request: Request, session: SessionDep
         )
     before_keep, before_dup = _snapshot(keep), _snapshot(duplicate)
     try:
-        merge_incidents(session, keep=keep, duplicate=duplicate, actor=user.username, version=body.duplicate_version)
+        merge_incidents(session, keep=keep, duplicate=duplicate, actor=actor, version=body.duplicate_version)
     except IllegalTransitionError as exc:
         raise Conflict(
             f"Kejadian {duplicate.number} berstatus '{exc.current.value}' dan tidak bisa dibatalkan/digabung",
@@ -729,7 +762,7 @@ def merge(incident_id: int, body: MergeIn, request: Request, session: SessionDep
     for inc, before, action in ((keep, before_keep, "incident.merge"), (duplicate, before_dup, "incident.merged")):
         record_audit(
             session,
-            actor=user.username,
+            actor=actor,
             action=action,
             entity="incident",
             entity_id=inc.id,
@@ -740,5 +773,6 @@ def merge(incident_id: int, body: MergeIn, request: Request, session: SessionDep
     hub = request.app.state.events
     hub.publish(session, "incident.updated", _event(keep, ["merged_from"]))
     hub.publish(session, "incident.updated", _event(duplicate, ["status", "merged_into"]))
+    merged = merged_from(session, keep.id)
     session.commit()
-    return FastJSON(incident_public(keep, request.app.state.catalog, merged=merged_from(session, keep.id)))
+    return FastJSON(incident_public(keep, request.app.state.catalog, merged=merged))

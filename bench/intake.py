@@ -1,0 +1,210 @@
+"""Benchmark: call intake under load — 50 concurrent clients creating incidents against a real server.
+
+Usage: python bench/intake.py [--seconds 30] [--clients 50] [--rate 0] [--backends spatialite,postgis] [--workers 1]
+For each backend a fresh database is built (migrated, bundled layers, one dispatcher account), a uvicorn
+server is started as a subprocess, one login token is shared by all clients, and each client posts
+incidents back to back (coordinates near a random desa, a random category) until time is up. Prints
+requests/s, p50/p95/p99 latency, errors by status, and counts the returned ids in the database to
+prove that every 201 was stored. Not a test: nothing here asserts a time. Target: p95 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geo.layers import read_bundled_layers  # noqa: E402
+from store.accounts import add_user  # noqa: E402
+from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from store.incidents import Incident  # noqa: E402
+from store.layers import load_bundled  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+
+PASSWORD = "Bench-Sandi-112"
+CATEGORIES = ["kebakaran", "kecelakaan_lalu_lintas", "medis", "banjir", "kriminalitas"]
+
+
+def fresh_database(backend: str, pg_admin: str, tmp: Path) -> tuple[str, callable]:
+    """A new migrated database with the layers and a dispatcher; returns its URL and a drop function."""
+    if backend == "spatialite":
+        url, drop = f"sqlite:///{tmp / f'intake-{uuid.uuid4().hex[:6]}.sqlite'}", lambda: None
+    else:
+        name = f"sigap_bench_intake_{os.getpid()}"
+        admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = pg_admin.rsplit("/", 1)[0] + f"/{name}"
+
+        admin.dispose()
+
+        def drop() -> None:
+            again = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+            with again.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            again.dispose()
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(make_sessionmaker(engine)) as s:
+        load_bundled(s, ROOT / "data")
+        add_user(s, username="bench", password=PASSWORD, role="dispatcher")
+    engine.dispose()
+    return url, drop
+
+
+def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
+    """A uvicorn subprocess on a free port, once /healthz answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": "bench-secret-" + "x" * 32}
+    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited during start-up")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server not ready after 120 s")
+
+
+async def run_clients(
+    base: str, token: str, *, clients: int, seconds: float, rate: float = 0.0, seed: int = 112
+) -> dict:
+    """`clients` concurrent loops posting incidents for `seconds` (back to back, or paced to `rate` per s in all)."""
+    layers = read_bundled_layers(ROOT / "data")
+    lon0 = np.asarray(layers.desa.attrs["lng"], dtype=float)
+    lat0 = np.asarray(layers.desa.attrs["lat"], dtype=float)
+    rng = np.random.default_rng(seed)
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    ids: list[int] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+        # Warm the connection pool and the server's first-request paths outside the measurement.
+        await asyncio.gather(*(http.get("/api/categories") for _ in range(clients)))
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            # Paced clients start spread out and then send one call every clients/rate seconds.
+            interval = clients / rate if rate > 0 else 0.0
+            next_at = time.perf_counter() + rng.uniform(0, interval)
+            while time.perf_counter() < deadline:
+                if interval:
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                    next_at += interval
+                i = int(rng.integers(len(lon0)))
+                body = {
+                    "category": CATEGORIES[int(rng.integers(len(CATEGORIES)))],
+                    "description": "Beban uji / load test",
+                    "caller_phone": "0812" + str(int(rng.integers(10**7, 10**8))),
+                    "location": {
+                        "lon": float(lon0[i] + rng.normal(0, 0.01)),
+                        "lat": float(lat0[i] + rng.normal(0, 0.01)),
+                        "accuracy_m": 20,
+                    },
+                }
+                t = time.perf_counter()
+                try:
+                    r = await http.post("/api/incidents", json=body)
+                    code = r.status_code
+                except httpx.HTTPError as exc:
+                    code = type(exc).__name__
+                latencies.append(time.perf_counter() - t)
+                statuses[code] += 1
+                if code == 201:
+                    ids.append(r.json()["id"])
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - t0
+    return {"latencies": latencies, "statuses": statuses, "ids": ids, "elapsed": elapsed}
+
+
+def stored(url: str, ids: list[int]) -> int:
+    """How many of `ids` are incidents in the database."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            n = 0
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                n += conn.execute(select(func.count()).select_from(Incident).where(Incident.id.in_(chunk))).scalar()
+            return n
+    finally:
+        engine.dispose()
+
+
+def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
+    """One backend: fresh database, server, load, proof of storage."""
+    url, drop = fresh_database(backend, args.pg_admin, tmp)
+    proc = None
+    try:
+        proc, base = start_server(url, workers=args.workers)
+        r = httpx.post(f"{base}/api/auth/token", data={"username": "bench", "password": PASSWORD})
+        r.raise_for_status()
+        out = asyncio.run(
+            run_clients(base, r.json()["access_token"], clients=args.clients, seconds=args.seconds, rate=args.rate)
+        )
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+    lat_ms = np.asarray(out["latencies"]) * 1000
+    ok = out["statuses"].get(201, 0)
+    errors = sum(v for k, v in out["statuses"].items() if k != 201)
+    in_db = stored(url, out["ids"])
+    drop()
+    p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99])
+    print(
+        f"{backend:10s} workers={args.workers} clients={args.clients} "
+        f"rate={'max' if not args.rate else args.rate} {args.seconds:.0f}s: "
+        f"{len(lat_ms) / out['elapsed']:7.1f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms  "
+        f"201s {ok}  errors {errors} {dict(out['statuses'])}  stored {in_db}/{ok} "
+        f"{'OK' if in_db == ok else 'MISSING'}  p95<100ms: {'yes' if p95 < 100 else 'NO'}"
+    )
+
+
+def main() -> None:
+    """Run the intake benchmark on each requested backend in turn."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=0.0, help="total calls/s offered (0: back to back)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (PostGIS may use several)")
+    ap.add_argument("--backends", default="spatialite,postgis")
+    ap.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            bench(backend.strip(), args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
