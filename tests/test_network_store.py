@@ -138,7 +138,9 @@ def test_import_osm_replaces_the_derived_network_in_one_step(db, bundled_layers,
     assert report["used"] == 3 and report["kept_derived_water"] == 0
     with db.sessions() as s:
         lines = read_lines(s)
-        audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "network_replace")).all()
+        audit = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "network_replace").order_by(AuditRecord.id)
+        ).all()
     assert sorted(lines.kind.tolist()) == ["primary", "residential", "river"]
     assert set(lines.source.tolist()) == {"osm"}
     assert audit[-1].after["version"] == state.version and audit[-1].actor == "t-admin"

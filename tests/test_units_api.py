@@ -193,7 +193,7 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
     assert [t["status"] for t in shown["transitions"]] == ["baru", "diverifikasi", "dikirim"]
     with database.sessions() as s:
         rows = s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == inc["id"])).all()
-        audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch")).all()
+        audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch").order_by(AuditRecord.id)).all()
     assert sorted(r.unit_id for r in rows) == sorted(ids) and all(r.actor == "t-dispatcher" for r in rows)
     assert audit[-1].entity_id == str(inc["id"])
     assert recent_events(client, "incident.updated")[-1]["data"]["status"] == "dikirim"
@@ -307,3 +307,11 @@ def test_activating_a_flood_zone_changes_the_recommendation(client, demo, databa
     ended = client.get(url, params=params).json()
     assert ended["network"]["closed_road_edges"] == 0
     assert ended["recommendations"]["damkar"][0]["eta_s"] == pytest.approx(d0["eta_s"])
+
+
+def test_ids_beyond_32_bits_are_422_not_a_database_error(client):
+    for path in ("/api/incidents/99366043279520/recommendations",):
+        assert client.get(path).status_code == 422
+    assert client.put("/api/units/99366043279520/position", json={"lon": 114.9, "lat": -1.7}).status_code == 422
+    assert client.post("/api/incidents/99366043279520/dispatch", json={"unit_ids": [1]}).status_code == 422
+    assert client.post("/api/incidents/1/dispatch", json={"unit_ids": [2**40]}).status_code == 422

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import orjson
 import shapely
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,8 @@ ON_WATER_M = 100.0
 # lower Barito): the province's bounding box plus this margin in degrees.
 KALIMANTAN_MARGIN_DEG = 1.5
 MAX_K = 20
+# Ids are 32-bit integers in both databases: larger ones are a 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -193,7 +195,7 @@ def _kalimantan_box(request: Request) -> tuple[float, float, float, float]:
 
 @router.put("/units/{unit_id}/position", summary="Perbarui posisi unit (AVL) / update a unit position")
 def put_position(
-    unit_id: int, body: PositionIn, request: Request, session: SessionDep, user: DispatcherDep
+    unit_id: RowId, body: PositionIn, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Store a unit's position; outside Kalimantan is refused (422); announces `unit.updated`."""
     lon, lat = check_point(body.lon, body.lat)
@@ -306,7 +308,7 @@ def _on_water(request: Request, inc: Incident) -> bool:
     summary="Unit tercepat menurut waktu tempuh / fastest units by travel time",
 )
 def recommendations(
-    incident_id: int,
+    incident_id: RowId,
     request: Request,
     session: SessionDep,
     _: ReaderDep,
@@ -370,14 +372,14 @@ def recommendations(
 class DispatchIn(BaseModel):
     """Units to send."""
 
-    unit_ids: list[int] = Field(min_length=1, max_length=50)
+    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=50)
     version: int | None = Field(default=None, description="versi kejadian yang dilihat / incident version seen")
     note: str | None = Field(default=None, max_length=1000)
 
 
 @router.post("/incidents/{incident_id}/dispatch", summary="Kirim unit / dispatch units")
 def dispatch(
-    incident_id: int, body: DispatchIn, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: RowId, body: DispatchIn, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Atomically: units bertugas, the incident dikirim (verified first when baru), assignments, audit, events."""
     inc = _incident(session, incident_id, lock=True)
