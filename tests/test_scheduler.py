@@ -45,6 +45,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def firms_server() -> Iterator[str]:
+    # Backends run one after the other, so this module fixture starts twice: re-arm the slow handler.
+    _Handler.release.clear()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
