@@ -307,3 +307,11 @@ def test_roles(app_client, tokens, anon_client) -> None:
     r = app_client.post(f"/api/incidents/{iid}/transition", json={"to": "batal", "version": 1}, headers=leader)
     assert r.status_code == 403
     assert app_client.patch(f"/api/incidents/{iid}", json={"version": 1}, headers=leader).status_code == 403
+
+
+def test_nul_and_huge_numbers_are_422(client) -> None:
+    assert post(client, BUNTOK, description="api\x00").status_code == 422
+    assert client.get("/api/incidents", params={"category": "a\x00"}).status_code == 422
+    assert client.get(f"/api/incidents/{2**63}").status_code == 422
+    r = client.post("/api/incidents/1/merge", json={"duplicate_id": 2**63})
+    assert r.status_code == 422 and r.json()["field"] == "duplicate_id"

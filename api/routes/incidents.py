@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
 from api.catalog import DEFAULT_CATALOG_PATH, Catalog, UnknownCategoryError, load_catalog
@@ -50,6 +50,9 @@ from store.lifecycle import LABELS, IllegalTransitionError, IncidentState, Unkno
 router = APIRouter(prefix="/api", tags=["incidents"])
 
 MAX_PAGE = 500
+# Ids and versions are 32-bit integers in both databases; larger numbers are refused as 422, not a 500.
+MAX_INT = 2**31 - 1
+IncidentId = Annotated[int, Path(ge=1, le=MAX_INT, description="id kejadian / incident id")]
 # Within this distance of the river centre line a call counts as on the water: boats are proposed.
 ON_WATER_M = 500.0
 
@@ -91,10 +94,25 @@ def startup(app: FastAPI) -> None:
 
 
 # -- request bodies -----------------------------------------------------------------------------------
-class LocationIn(BaseModel):
+def _no_nul(value: Any) -> Any:
+    """Refuse the NUL character, which PostgreSQL cannot store in text."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
+    return value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+
+class LocationIn(_Body):
     """Exactly one of: lon+lat (with optional accuracy_m), place, aml."""
 
-    model_config = ConfigDict(extra="forbid")
     lon: float | None = Field(None, description="Bujur / longitude WGS84")
     lat: float | None = Field(None, description="Lintang / latitude WGS84")
     accuracy_m: float | None = Field(None, ge=0, le=100_000, description="Ketelitian / accuracy (m)")
@@ -102,10 +120,9 @@ class LocationIn(BaseModel):
     aml: str | None = Field(None, min_length=1, max_length=1000, description="Teks SMS AML mentah / raw AML SMS")
 
 
-class IncidentCreate(BaseModel):
+class IncidentCreate(_Body):
     """A new call."""
 
-    model_config = ConfigDict(extra="forbid")
     category: str = Field(max_length=40)
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
@@ -113,11 +130,10 @@ class IncidentCreate(BaseModel):
     location: LocationIn | None = None
 
 
-class IncidentPatch(BaseModel):
+class IncidentPatch(_Body):
     """Changes to an incident; `version` is the one the operator last saw."""
 
-    model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
     category: str | None = Field(None, max_length=40)
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
@@ -125,21 +141,19 @@ class IncidentPatch(BaseModel):
     location: LocationIn | None = None
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(_Body):
     """A requested state change."""
 
-    model_config = ConfigDict(extra="forbid")
     to: str = Field(max_length=20)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
     note: str | None = Field(None, max_length=1000)
 
 
-class MergeIn(BaseModel):
+class MergeIn(_Body):
     """Fold `duplicate_id` into the incident in the path."""
 
-    model_config = ConfigDict(extra="forbid")
-    duplicate_id: int
-    duplicate_version: int | None = Field(None, ge=1)
+    duplicate_id: int = Field(ge=1, le=MAX_INT)
+    duplicate_version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 # -- resolving a location -----------------------------------------------------------------------------
@@ -478,9 +492,15 @@ def _record_call(body: IncidentCreate, where: Resolved, request: Request, sessio
     return incident
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
+def _split(values: list[str] | None, *, field: str) -> tuple[str, ...]:
     out: list[str] = []
     for v in values or []:
+        if "\x00" in v:
+            raise InvalidInput(
+                f"'{field}' tidak boleh berisi karakter NUL",
+                f"'{field}' must not contain the NUL character",
+                field=field,
+            )
         out.extend(p.strip() for p in v.split(",") if p.strip())
     return tuple(out)
 
@@ -535,11 +555,11 @@ def list_(
     until: Annotated[datetime | None, Query(description="ISO-8601; tanpa zona = UTC")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> FastJSON:
     """Incidents newest first, filtered, one page at a time, as JSON or a GeoJSON FeatureCollection."""
-    statuses = _split(status)
+    statuses = _split(status, field="status")
     try:
         for s in statuses:
             parse_state(s)
@@ -553,9 +573,9 @@ def list_(
         ) from None
     flt = IncidentFilter(
         statuses=statuses,
-        categories=_split(category),
-        kecamatan=_codes(_split(kecamatan), request.app.state.kecamatan_by_name),
-        desa=_codes(_split(desa), request.app.state.desa_by_name),
+        categories=_split(category, field="category"),
+        kecamatan=_codes(_split(kecamatan, field="kecamatan"), request.app.state.kecamatan_by_name),
+        desa=_codes(_split(desa, field="desa"), request.app.state.desa_by_name),
         since=_utc(since),
         until=_utc(until),
         bbox=_bbox(bbox),
@@ -590,7 +610,7 @@ def list_(
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident")
-def get_one(incident_id: int, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
+def get_one(incident_id: IncidentId, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
     """One incident with its history, intervals and merges."""
     incident = _load(session, incident_id)
     return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged_from(session, incident.id)))
@@ -598,7 +618,7 @@ def get_one(incident_id: int, request: Request, session: SessionDep, _: ReaderDe
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident")
 def patch(
-    incident_id: int, body: IncidentPatch, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: IncidentId, body: IncidentPatch, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Edit details or set the location; a perlu_lokasi incident given a location becomes baru."""
     with _writing(request):
@@ -668,7 +688,7 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
 
 @router.post("/incidents/{incident_id}/transition", summary="Ubah status / change state")
 def change_state(
-    incident_id: int, body: TransitionIn, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: IncidentId, body: TransitionIn, request: Request, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Move the incident one step along its lifecycle (or cancel it); 409 names the allowed moves."""
     with _writing(request):
@@ -724,7 +744,9 @@ def _change_state(incident_id: int, body: TransitionIn, request: Request, sessio
 
 
 @router.post("/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate")
-def merge(incident_id: int, body: MergeIn, request: Request, session: SessionDep, user: DispatcherDep) -> FastJSON:
+def merge(
+    incident_id: IncidentId, body: MergeIn, request: Request, session: SessionDep, user: DispatcherDep
+) -> FastJSON:
     """Cancel `duplicate_id` as merged into this incident; both keep their full history."""
     with _writing(request):
         return _merge(incident_id, body, request, session, user.username)
