@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.crs import UTM50S, WGS84, project_geometries, to_utm
+
 Format = Literal["auto", "modis", "viirs", "generic"]
 CONFIDENCE_LEVELS = ("low", "nominal", "high")
 # MODIS Collection 6 active fire user guide (Giglio et al.), as quoted by the FIRMS FAQ: 0-29 low,
@@ -654,6 +656,29 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
             inside = np.zeros(n, dtype=bool)
             near = np.ones(n, dtype=bool)
         rows = np.flatnonzero(near)
+        if fast and len(rows):
+            # Outside every desa: only the border band needs the (costly) nearest-edge distance, and the
+            # kabupaten; river/road distances of the full locate answer are not used for tagging.
+            band = _border_band(locator, max_outside_m)
+            rows = rows[shapely.contains_xy(band, lon[rows], lat[rows])]
+            if len(rows):
+                x, y = to_utm(lon[rows], lat[rows])
+                nearest, metres = locator.desa_edges.nearest(x, y)
+                border = metres <= max_outside_m
+                rows, nearest, metres = rows[border], nearest[border], metres[border]
+            if len(rows):
+                kab, _ = locator._kabupaten_outside(lon[rows], lat[rows])
+                known = kab >= 0
+                kab_code = np.full(len(rows), None, dtype=object)
+                kab_name = np.full(len(rows), None, dtype=object)
+                kab_code[known] = np.asarray(locator.kabupaten.code, dtype=object)[kab[known]]
+                kab_name[known] = np.asarray(locator.kabupaten.name, dtype=object)[kab[known]]
+                cols["kabupaten_code"][rows] = kab_code
+                cols["kabupaten_name"][rows] = kab_name
+                cols["nearest_desa_code"][rows] = np.asarray(locator.desa.code, dtype=object)[nearest]
+                dist[rows] = metres
+                cols["zone"][rows] = "border"
+            rows = rows[:0]
         if len(rows):
             batch = locator.locate_many(lon=lon[rows], lat=lat[rows])
             b_inside = np.asarray(batch.inside_regency, dtype=bool)
@@ -673,6 +698,19 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
         frame[c] = _object_column(values, frame.index)
     frame["border_distance_m"] = dist
     return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+
+
+def _border_band(locator: Any, max_outside_m: float) -> shapely.Geometry:
+    """The regency outline grown by `max_outside_m` (+500 m slack; the exact test follows), cached, prepared."""
+    cache = locator.__dict__.setdefault("_firms_border_band", {})
+    band = cache.get(max_outside_m)
+    if band is None:
+        outline_utm = project_geometries(np.array([locator.outline]))[0]
+        grown = shapely.buffer(outline_utm, max_outside_m + 500.0, quad_segs=4)
+        band = project_geometries(np.array([grown]), src=UTM50S, dst=WGS84)[0]
+        shapely.prepare(band)
+        cache[max_outside_m] = band
+    return band
 
 
 def _code_names(layer: Any) -> dict[str, str]:
