@@ -15,13 +15,22 @@ from api.auth import PrincipalCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
-from api.routes import audit, events, health, incidents, layers, locate, pages, stats
-from api.routes import exports as export_routes
-from api.routes import floods as flood_routes
-from api.routes import hotspots as hotspot_routes
-from api.routes import jobs as job_routes
-from api.routes import ogc as ogc_routes
-from api.routes import units as unit_routes
+from api.routes import (
+    audit,
+    events,
+    exports,
+    floods,
+    health,
+    hotspots,
+    incidents,
+    jobs,
+    layers,
+    locate,
+    ogc,
+    pages,
+    stats,
+    units,
+)
 from api.routes.locate import BYTES_PER_POINT
 from api.travel import start_travel, stop_travel
 from geo.locate import Locator
@@ -57,16 +66,13 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
                ("POST", "/api/floods/import", 20)]
 
 # Each concern adds its router and its start-up/shut-down work here, in one place.
-ROUTERS = [health.router, audit.router, auth.router, locate.router, layers.router, events.router, incidents.router]
-ROUTERS += [stats.router, pages.router]
-STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup]
-SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = []
-ROUTERS += [unit_routes.router]
-STARTUP_HOOKS += [start_travel]
-SHUTDOWN_HOOKS += [stop_travel]
-ROUTERS += [hotspot_routes.router, flood_routes.router, job_routes.router, ogc_routes.router, export_routes.router]
-STARTUP_HOOKS += [start_firms_job]
-SHUTDOWN_HOOKS += [stop_firms_job]
+ROUTERS = [
+    health.router, auth.router, audit.router, locate.router, layers.router, events.router,
+    incidents.router, units.router, hotspots.router, floods.router, jobs.router, stats.router,
+    ogc.router, exports.router, pages.router,
+]
+STARTUP_HOOKS: list[Callable[[FastAPI], None]] = [incidents.startup, start_travel, start_firms_job]
+SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = [stop_travel, stop_firms_job]
 
 
 @asynccontextmanager
