@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import shapely
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, bindparam, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    bindparam,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.crs import UTM50S, WGS84, project_geometries
@@ -59,6 +70,19 @@ class Unit(Base):
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
 
 
+class UnitState(Base):
+    """Single row bumped by database triggers on every unit insert/update/delete (migration 0007).
+
+    Readers that cache units compare ``(version, changed_at)`` with what they cached; ``changed_at`` keeps the
+    pair unique even if the row is deleted and the counter starts again.
+    """
+
+    __tablename__ = "unit_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    changed_at: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
 @dataclass(frozen=True)
 class UnitRows:
     """Units as parallel arrays (one query, no ORM objects) for ranking and listing."""
@@ -79,6 +103,11 @@ class UnitRows:
 
     def __len__(self) -> int:
         return len(self.id)
+
+    def take(self, idx: np.ndarray) -> UnitRows:
+        """The rows ``idx`` (in that order) as a new UnitRows."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return UnitRows(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
     def age_s(self, now: datetime) -> np.ndarray:
         """Seconds since each unit's last position (NaN when it never reported one)."""
