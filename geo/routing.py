@@ -12,10 +12,11 @@ with off-network stretches at the profile's slow ``offnetwork_kmh``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.crs import UTM50S, WGS84, transformer
@@ -192,16 +193,9 @@ def _paths(
     leg_bounds = np.searchsorted(leg_route, np.arange(r + 1))
     edge_bounds = np.searchsorted(route_of, np.arange(r + 1))
     for i in range(r):
-        legs = (
-            [Leg("offnetwork", float(unit_snap[i]), float(unit_snap[i]) / offnetwork_ms)]
-            if unit_snap[i]
-            else []
-        )
+        legs = [Leg("offnetwork", float(unit_snap[i]), float(unit_snap[i]) / offnetwork_ms)] if unit_snap[i] else []
         a, b = leg_bounds[i], leg_bounds[i + 1]
-        legs += [
-            Leg(str(m), float(d), float(t))
-            for m, d, t in zip(leg_mode[a:b], leg_d[a:b], leg_t[a:b], strict=True)
-        ]
+        legs += [Leg(str(m), float(d), float(t)) for m, d, t in zip(leg_mode[a:b], leg_d[a:b], leg_t[a:b], strict=True)]
         if inc_snap:
             legs.append(Leg("offnetwork", inc_snap, inc_snap / offnetwork_ms))
         coords = ll[bounds[i] : bounds[i + 1]].tolist()
@@ -222,6 +216,92 @@ def _ragged(n: np.ndarray) -> np.ndarray:
     """0..n_i-1 for every n_i, concatenated."""
     total = int(n.sum())
     return np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+
+
+@dataclass(frozen=True, eq=False)
+class UnitPlacement:
+    """Units resolved against one network: UTM position, travel profile and nearest node of that profile.
+
+    Depends only on the units and the network, not on the incident, so a caller can keep it while neither
+    changes (``place_units`` once, ``rank_placed`` per incident) and take subsets with ``take``.
+    """
+
+    network: TravelNetwork
+    ids: np.ndarray  # caller's unit ids (object)
+    utype: np.ndarray  # str
+    profiles: tuple[str, ...]  # profile names, sorted; ``code`` indexes them
+    code: np.ndarray  # int64 profile code per unit
+    xy: np.ndarray  # (n, 2) UTM 50S, NaN without a position
+    node: np.ndarray  # nearest node of the unit's profile, -1 without a position or node
+    snap_m: np.ndarray  # distance to that node, inf when none
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, idx: np.ndarray) -> UnitPlacement:
+        """The placement of a subset of the units (rows ``idx``, in that order)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return replace(
+            self,
+            ids=self.ids[idx],
+            utype=self.utype[idx],
+            code=self.code[idx],
+            xy=self.xy[idx],
+            node=self.node[idx],
+            snap_m=self.snap_m[idx],
+        )
+
+
+def place_units(
+    network: TravelNetwork,
+    *,
+    unit_ids: np.ndarray,
+    unit_types: np.ndarray,
+    unit_modes: np.ndarray,
+    unit_lon: np.ndarray,
+    unit_lat: np.ndarray,
+) -> UnitPlacement:
+    """Project the units to UTM 50S and snap each to the nearest node of its travel profile (WGS84 input)."""
+    ids = np.asarray(unit_ids, dtype=object).reshape(-1)
+    n = len(ids)
+    utype = np.asarray(unit_types, dtype=object).reshape(-1).astype(str)
+    umode_raw = np.asarray(unit_modes, dtype=object).reshape(-1).astype(str)
+    ulon = np.asarray(unit_lon, dtype=float).reshape(-1)
+    ulat = np.asarray(unit_lat, dtype=float).reshape(-1)
+    if not (len(utype) == len(umode_raw) == len(ulon) == len(ulat) == n):
+        raise ValueError("Panjang array unit tidak sama / unit arrays must have the same length")
+    # Profiles as small integer codes so the expanding loop never touches strings.
+    raw_names, raw_inv = np.unique(umode_raw, return_inverse=True)
+    pnames = sorted({resolve_profile(m) for m in raw_names.tolist()})
+    ucode = np.array([pnames.index(resolve_profile(m)) for m in raw_names.tolist()], dtype=np.int64)[raw_inv]
+    ucode = ucode.reshape(-1)
+    ux, uy = transformer(src=WGS84, dst=UTM50S).transform(ulon, ulat)
+    uxy = np.column_stack([np.asarray(ux, dtype=float), np.asarray(uy, dtype=float)]).reshape(-1, 2)
+    unode = np.full(n, -1, dtype=np.int64)
+    usnap = np.full(n, np.inf)
+    placed = np.isfinite(uxy).all(axis=1)
+    for c, name in enumerate(pnames):
+        members = np.flatnonzero(placed & (ucode == c))
+        if len(members):
+            unode[members], usnap[members] = snap_xy(network, x=uxy[members, 0], y=uxy[members, 1], mode=name)
+    return UnitPlacement(
+        network=network,
+        ids=ids,
+        utype=utype,
+        profiles=tuple(pnames),
+        code=ucode,
+        xy=uxy,
+        node=unode,
+        snap_m=usnap,
+    )
+
+
+def _snap_point(prof: ProfileGraph, point: shapely.Point) -> tuple[int, float]:
+    """Nearest node of a profile to one UTM point (same answer as ``snap_xy``): (node, metres), -1/inf if none."""
+    if len(prof.nodes) == 0:
+        return -1, np.inf
+    ti, d = prof.tree.query_nearest(point, return_distance=True, all_matches=False)
+    return (int(prof.nodes[ti[0]]), float(d[0])) if len(ti) else (-1, np.inf)
 
 
 def rank_units(
@@ -245,38 +325,53 @@ def rank_units(
     ``unit_modes`` are travel profiles ('road', 'river' = speedboat, 'river:klotok'); ``closed_edges`` is a
     mask over ``network``'s directed edges (e.g. from ``edges_crossing``), applied to road edges only — for
     repeated queries build ``network.with_closed_edges(mask)`` once and pass that instead. Units farther
-    than ``max_snap_m`` from the network, or with no path, are listed in ``unreachable``.
+    than ``max_snap_m`` from the network, or with no path, are listed in ``unreachable``. Callers ranking
+    the same units for many incidents can ``place_units`` once and call ``rank_placed``.
     """
     if k < 1:
         raise ValueError("k harus >= 1 / k must be >= 1")
     net = network if closed_edges is None else network.with_closed_edges(closed_edges)
-    ids = np.asarray(unit_ids, dtype=object).reshape(-1)
-    n = len(ids)
-    utype = np.asarray(unit_types, dtype=object).reshape(-1).astype(str)
-    umode_raw = np.asarray(unit_modes, dtype=object).reshape(-1).astype(str)
-    ulon = np.asarray(unit_lon, dtype=float).reshape(-1)
-    ulat = np.asarray(unit_lat, dtype=float).reshape(-1)
-    if not (len(utype) == len(umode_raw) == len(ulon) == len(ulat) == n):
-        raise ValueError("Panjang array unit tidak sama / unit arrays must have the same length")
+    placement = place_units(
+        net, unit_ids=unit_ids, unit_types=unit_types, unit_modes=unit_modes, unit_lon=unit_lon, unit_lat=unit_lat
+    )
+    return rank_placed(
+        placement,
+        incident_lon=incident_lon,
+        incident_lat=incident_lat,
+        k=k,
+        types=types,
+        max_snap_m=max_snap_m,
+        offnetwork_kmh=offnetwork_kmh,
+    )
+
+
+def rank_placed(
+    placement: UnitPlacement,
+    *,
+    incident_lon: float,
+    incident_lat: float,
+    k: int = 3,
+    types: list[str] | tuple[str, ...] | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    offnetwork_kmh: float | None = None,
+) -> Ranking:
+    """``rank_units`` for units already placed on the network they were snapped to (``place_units``)."""
+    if k < 1:
+        raise ValueError("k harus >= 1 / k must be >= 1")
     if not (np.isfinite(incident_lon) and np.isfinite(incident_lat)):
         raise ValueError("Lokasi kejadian tidak valid / incident location is not a finite lon/lat")
-    # Profiles as small integer codes so the expanding loop never touches strings.
-    raw_names, raw_inv = np.unique(umode_raw, return_inverse=True)
-    pnames = sorted({resolve_profile(m) for m in raw_names.tolist()})
-    ucode = np.array([pnames.index(resolve_profile(m)) for m in raw_names.tolist()], dtype=np.int64)[raw_inv]
-    ucode = ucode.reshape(-1)
+    net = placement.network
+    ids, utype, ucode, uxy = placement.ids, placement.utype, placement.code, placement.xy
+    unode, usnap = placement.node, placement.snap_m
+    pnames = list(placement.profiles)
+    n = len(ids)
     wanted = sorted(set(utype.tolist())) if types is None else list(dict.fromkeys(str(t) for t in types))
 
-    tr = transformer(src=WGS84, dst=UTM50S)
-    ix, iy = tr.transform(float(incident_lon), float(incident_lat))
+    ix, iy = transformer(src=WGS84, dst=UTM50S).transform(float(incident_lon), float(incident_lat))
     inc_xy = np.array([ix, iy])
-    ux, uy = tr.transform(ulon, ulat)
-    uxy = np.column_stack([np.asarray(ux, dtype=float), np.asarray(uy, dtype=float)]).reshape(-1, 2)
     straight = np.hypot(uxy[:, 0] - ix, uxy[:, 1] - iy)
 
     cand = np.isin(utype, wanted)
-    unode = np.full(n, -1, dtype=np.int64)
-    usnap = np.full(n, np.inf)
     reason = np.full(n, "", dtype=object)
     reason[cand & ~np.isfinite(straight)] = "no_position"
     npf = len(pnames)
@@ -284,16 +379,15 @@ def rank_units(
     inc_d = np.full(npf, np.inf)
     off_ms = np.array([(offnetwork_kmh or PROFILES[p].offnetwork_kmh) / 3.6 for p in pnames])
     graphs = [net.profiles[p] for p in pnames]
+    inc_point = shapely.points(ix, iy)
     for c in range(npf):
         members = np.flatnonzero(cand & (ucode == c) & (reason == ""))
         if len(members) == 0:
             continue
-        node, d = snap_xy(net, x=np.array([ix]), y=np.array([iy]), mode=pnames[c])
-        inc_node[c], inc_d[c] = node[0], d[0]
-        if not d[0] <= max_snap_m:
+        inc_node[c], inc_d[c] = _snap_point(graphs[c], inc_point)
+        if not inc_d[c] <= max_snap_m:
             reason[members] = "incident_off_network"
             continue
-        unode[members], usnap[members] = snap_xy(net, x=uxy[members, 0], y=uxy[members, 1], mode=pnames[c])
         near = usnap[members] <= max_snap_m
         reason[members[~near]] = "unit_off_network"
         ok = members[near]
