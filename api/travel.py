@@ -20,15 +20,15 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.layers import Layers
 from geo.network import TravelNetwork, edges_crossing
-from geo.routing import rank_units
+from geo.routing import UnitPlacement, place_units, rank_placed
 from store.db import session_scope
 from store.dispatch import register_hub
-from store.network import NetworkState, StoredState, ensure_default_network, read_lines, read_state
+from store.network import StoredState, ensure_default_network, read_lines, read_state
 from store.units import UnitRows, read_units
 
 log = logging.getLogger("sigap.travel")
@@ -53,6 +53,9 @@ class NetworkView:
     flood_zones: int
     closed_road_edges: int
     flood_version: int
+    # Change token of the unit table read in the same round trip; None when units must be read fresh
+    # (no unit_state row, or this transaction has written and may see its own uncommitted units).
+    units_token: tuple | None = None
 
     def describe(self) -> dict[str, Any]:
         """What the UI shows beside a recommendation."""
@@ -68,6 +71,63 @@ class NetworkView:
         }
 
 
+@dataclass(eq=False)
+class _UnitCache:
+    """Every stored unit as arrays, the fixed part of each unit's answer, and placements per network."""
+
+    token: tuple | None
+    rows: UnitRows  # ordered by id
+    briefs: list[dict[str, Any]]  # the brief of each row, without the time-dependent fields
+    _placements: dict[int, tuple[TravelNetwork, UnitPlacement]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, session: Session, *, token: tuple | None) -> _UnitCache:
+        """Read every unit in ``session``."""
+        rows = read_units(session)
+        return cls(token=token, rows=rows, briefs=_static_briefs(rows))
+
+    def placement(self, network: TravelNetwork) -> UnitPlacement:
+        """Every unit projected and snapped on ``network`` (computed once per network object)."""
+        hit = self._placements.get(id(network))
+        if hit is not None and hit[0] is network:
+            return hit[1]
+        rows = self.rows
+        # Row numbers as ids: the ranking then points straight back at rows and briefs.
+        placed = place_units(
+            network,
+            unit_ids=np.arange(len(rows)),
+            unit_types=rows.type,
+            unit_modes=rows.travel_mode,
+            unit_lon=rows.lon,
+            unit_lat=rows.lat,
+        )
+        if len(self._placements) >= 4:  # base + flood-closed variants: drop old networks, never grow
+            self._placements.clear()
+        self._placements[id(network)] = (network, placed)
+        return placed
+
+
+def _static_briefs(rows: UnitRows) -> list[dict[str, Any]]:
+    """The identifying fields of every unit row (a recommendation adds position age and the stale flag)."""
+    lon, lat = rows.lon.tolist(), rows.lat.tolist()
+    ids = rows.id.tolist()
+    return [
+        {
+            "unit_id": ids[i],
+            "callsign": rows.callsign[i],
+            "name": rows.name[i],
+            "type": rows.type[i],
+            "agency": rows.agency[i],
+            "station_id": rows.station_id[i],
+            "status": rows.status[i],
+            "lon": lon[i] if np.isfinite(lon[i]) else None,
+            "lat": lat[i] if np.isfinite(lat[i]) else None,
+            "position_at": _iso(rows.position_at(i)),
+        }
+        for i in range(len(rows))
+    ]
+
+
 @dataclass
 class TravelService:
     """Per-process cache of the built network and its flood-closed variant."""
@@ -80,7 +140,9 @@ class TravelService:
     _flood_key: tuple | None = None
     _flood_version: int = 0
     _closed: tuple[TravelNetwork, int, int] | None = None  # network, zones, closed edges
+    _units: _UnitCache | None = None
     rebuilds: int = 0
+    unit_reads: int = 0
 
     # -- network -------------------------------------------------------------------------------------
     def load(self) -> TravelNetwork:
@@ -130,7 +192,7 @@ class TravelService:
     # -- floods --------------------------------------------------------------------------------------
     def view(self, session: Session) -> NetworkView:
         """The base network and the one with road edges in active flood zones closed."""
-        token, key = _probe(session)
+        token, key, units_token = _probe(session)
         with self._lock:
             cached = self._base, self._state
         if token is None or cached[1] is None or cached[0] is None or token != cached[1].token:
@@ -159,24 +221,62 @@ class TravelService:
                 flood_zones=zones,
                 closed_road_edges=n_closed,
                 flood_version=self._flood_version,
+                units_token=units_token,
             )
 
+    # -- units ---------------------------------------------------------------------------------------
+    def units(self, session: Session, view: NetworkView) -> tuple[_UnitCache, UnitPlacement]:
+        """Every unit (ordered by id) and its placement on ``view.network``, from memory while the stored
+        units are unchanged (``view.units_token``), else read in ``session`` and cached again."""
+        with self._lock:
+            cache = self._units
+        if cache is None or view.units_token is None or cache.token != view.units_token:
+            cache = _UnitCache.read(session, token=view.units_token)
+            self.unit_reads += 1
+            if view.units_token is not None:
+                with self._lock:
+                    self._units = cache
+        return cache, cache.placement(view.network)
 
-def _probe(session: Session) -> tuple[str | None, tuple]:
-    """In one round trip: the stored network's token, and a fingerprint of the active flood zones (count and a
-    sum over id and version) that changes whenever a zone is added, edited (its version bumps) or ended."""
-    token = select(NetworkState.token).where(NetworkState.id == 1).scalar_subquery()
+
+_PROBES: dict[tuple[str, bool], Any] = {}
+
+
+def _probe_statement(dialect: str, floods: bool) -> Any:
+    """The probe as one prebuilt text statement per backend (built once: no per-request SQL construction)."""
+    key = (dialect, floods)
+    if key not in _PROBES:
+        parts = ["(SELECT token FROM network_state WHERE id = 1)"]
+        if floods:
+            parts += [
+                "(SELECT count(*) FROM flood_zone WHERE status = 'active')",
+                "(SELECT coalesce(sum(CAST(id AS BIGINT) * 1000003 + version), 0) FROM flood_zone "
+                "WHERE status = 'active')",
+            ]
+        else:
+            parts += ["0", "0"]
+        parts += ["(SELECT version FROM unit_state WHERE id = 1)", "(SELECT changed_at FROM unit_state WHERE id = 1)"]
+        # PostgreSQL bumps unit_state at commit: a transaction that has written may see its own uncommitted
+        # units under the old token, so it must not use or fill the cache.
+        parts.append("txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0")
+        _PROBES[key] = text("SELECT " + ", ".join(parts))
+    return _PROBES[key]
+
+
+def _probe(session: Session) -> tuple[str | None, tuple, tuple | None]:
+    """In one round trip: the stored network's token, a fingerprint of the active flood zones (count and a
+    sum over id and version) that changes whenever a zone is added, edited (its version bumps) or ended, and
+    the unit table's change token (None when the units must be read fresh)."""
     try:
-        from store.floods import FloodZone
+        import store.floods  # noqa: F401
     except ImportError:  # flood zones not installed in this build
-        return session.execute(select(token)).scalar(), ()
-    active = FloodZone.status == "active"
-    count = select(func.count()).select_from(FloodZone).where(active).scalar_subquery()
-    total = (
-        select(func.coalesce(func.sum(FloodZone.id * 1_000_003 + FloodZone.version), 0)).where(active).scalar_subquery()
-    )
-    tok, n, sm = session.execute(select(token, count, total)).one()
-    return tok, (() if not n else (int(n), int(sm)))
+        floods = False
+    else:
+        floods = True
+    stmt = _probe_statement(session.get_bind().dialect.name, floods)
+    tok, n, sm, uver, uat, wrote = session.execute(stmt).one()
+    units_token = None if uver is None or wrote else (int(uver), str(uat))
+    return tok, (() if not n else (int(n), int(sm))), units_token
 
 
 def _active_floods(session: Session) -> list:
@@ -209,7 +309,10 @@ def recommend(
     """Per type the k best available units by ETA, and the units left out with their reason."""
     t0 = time.perf_counter()
     view = service.view(session)
-    units = read_units(session, types=types)
+    cache, placement = service.units(session, view)
+    every = cache.rows
+    sel = np.flatnonzero(np.isin(every.type, list(types))) if len(every) else np.zeros(0, dtype=np.int64)
+    units = every.take(sel)
     age = units.age_s(now)
     stale = np.isfinite(age) & (age > stale_minutes * 60)
     reason = np.full(len(units), "", dtype=object)
@@ -218,24 +321,26 @@ def recommend(
     if not include_stale:
         reason[(reason == "") & stale] = "stale"
     ok = np.flatnonzero(reason == "")
-    ranking = rank_units(
-        view.network,
-        incident_lon=lon,
-        incident_lat=lat,
-        unit_ids=units.id[ok],
-        unit_types=units.type[ok],
-        unit_modes=units.travel_mode[ok],
-        unit_lon=units.lon[ok],
-        unit_lat=units.lat[ok],
-        k=k,
-        types=types,
-    )
-    row_of = {int(u): i for i, u in enumerate(units.id.tolist())}
+    ranking = rank_placed(placement.take(sel[ok]), incident_lon=lon, incident_lat=lat, k=k, types=types)
+    # Unit ids in the ranking are row numbers of ``every``; ``pos`` maps them to rows of ``units``.
+    pos = np.empty(len(every), dtype=np.int64)
+    pos[sel] = np.arange(len(sel))
+    briefs = cache.briefs
+
+    def brief(i: int) -> dict[str, Any]:
+        """Row i of ``units`` with its age and stale flag."""
+        a = float(age[i])
+        return {
+            **briefs[int(sel[i])],
+            "position_age_s": None if not np.isfinite(a) else round(a, 1),
+            "stale": bool(stale[i]),
+        }
+
     recommendations: dict[str, list[dict[str, Any]]] = {}
     for t, ranked in ranking.by_type.items():
         recommendations[t] = [
             {
-                **_unit_brief(units, row_of[int(r.unit_id)], age, stale),
+                **brief(int(pos[r.unit_id])),
                 "rank": r.rank,
                 "travel_mode": r.travel_mode,
                 "eta_s": round(r.eta_s, 1),
@@ -251,7 +356,11 @@ def recommend(
                 "route": {
                     "type": "Feature",
                     "geometry": r.route,
-                    "properties": {"unit_id": int(r.unit_id), "sources": r.sources, "eta_s": round(r.eta_s, 1)},
+                    "properties": {
+                        "unit_id": briefs[r.unit_id]["unit_id"],
+                        "sources": r.sources,
+                        "eta_s": round(r.eta_s, 1),
+                    },
                 },
                 "sources": r.sources,
             }
@@ -260,15 +369,12 @@ def recommend(
     left_out = []
     for i in np.flatnonzero(reason != "").tolist():
         mid, men = LEFT_OUT_MESSAGES[str(reason[i])]
-        left_out.append(
-            {**_unit_brief(units, i, age, stale), "reason": str(reason[i]), "message_id": mid, "message_en": men}
-        )
+        left_out.append({**brief(i), "reason": str(reason[i]), "message_id": mid, "message_en": men})
     for u in ranking.unreachable:
-        i = row_of[int(u.unit_id)]
         mid, men = u.message.split(" / ", 1)
         left_out.append(
             {
-                **_unit_brief(units, i, age, stale),
+                **brief(int(pos[u.unit_id])),
                 "reason": "unreachable",
                 "detail": u.reason,
                 "snap_m": None if u.snap_m is None else round(u.snap_m, 1),
@@ -286,25 +392,6 @@ def recommend(
         "incident_snap_m": ranking.incident_snap_m,
         "searches": ranking.searches,
         "computed_ms": round((time.perf_counter() - t0) * 1e3, 2),
-    }
-
-
-def _unit_brief(units: UnitRows, i: int, age: np.ndarray, stale: np.ndarray) -> dict[str, Any]:
-    """The identifying fields of one unit row in a recommendation answer."""
-    lon, lat = float(units.lon[i]), float(units.lat[i])
-    return {
-        "unit_id": int(units.id[i]),
-        "callsign": units.callsign[i],
-        "name": units.name[i],
-        "type": units.type[i],
-        "agency": units.agency[i],
-        "station_id": units.station_id[i],
-        "status": units.status[i],
-        "lon": lon if np.isfinite(lon) else None,
-        "lat": lat if np.isfinite(lat) else None,
-        "position_at": _iso(units.position_at(i)),
-        "position_age_s": None if not np.isfinite(age[i]) else round(float(age[i]), 1),
-        "stale": bool(stale[i]),
     }
 
 
