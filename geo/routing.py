@@ -12,6 +12,7 @@ with off-network stretches at the profile's slow ``offnetwork_kmh``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -134,18 +135,21 @@ def _paths(
     r = len(starts)
     step = memoryview(np.ascontiguousarray(pred))  # plain-int indexing: the k walks are short and few
     walks: list[int] = []
-    route_end = np.zeros(r, dtype=np.int64)
-    for i, cur in enumerate(starts.tolist()):
+    ends: list[int] = []
+    n_edges: list[int] = []
+    for cur in starts.tolist():
+        first = len(walks)
         walks.append(cur)
         while cur != target:
             cur = step[cur]
             walks.append(cur)
-        route_end[i] = len(walks)
+        ends.append(len(walks))
+        n_edges.append(len(walks) - first - 1)
     hops = np.asarray(walks, dtype=np.int64)
     last = np.zeros(len(hops), dtype=bool)
-    last[route_end - 1] = True  # a route's final hop is the target; no edge leaves it
+    last[np.asarray(ends, dtype=np.int64) - 1] = True  # a route's final hop is the target; no edge leaves it
     u, v = hops[:-1][~last[:-1]], hops[1:][~last[:-1]]
-    route_of = np.repeat(np.arange(r), np.diff(route_end, prepend=0) - 1)
+    route_of = np.repeat(np.arange(r), n_edges)
     pos = np.searchsorted(prof.keys, u * net.n_nodes + v)
     edges = prof.edge_ids[pos]
     times = prof.forward.data[pos]
@@ -186,27 +190,32 @@ def _paths(
     ll, all_route = ll[~dup], all_route[~dup]
     bounds = np.searchsorted(all_route, np.arange(r + 1))
 
-    unit_snap = np.hypot(*(unit_xy - net.node_xy[starts]).T)
+    unit_snap = np.hypot(*(unit_xy - net.node_xy[starts]).T).tolist()
     inc_snap = float(np.hypot(*(incident_xy - net.node_xy[target])))
-    sources = net.piece_source[pieces]
+    # Python lists from here: per-route slicing of small numpy arrays costs more than the work itself.
+    sources = net.piece_source[pieces].tolist()
+    leg_bounds = np.searchsorted(leg_route, np.arange(r + 1)).tolist()
+    edge_bounds = np.searchsorted(route_of, np.arange(r + 1)).tolist()
+    bounds = bounds.tolist()
+    leg_mode, leg_d, leg_t = leg_mode.tolist(), leg_d.tolist(), leg_t.tolist()
+    ll = ll.tolist()
+    dist = dist.tolist()
     out: list[_Path] = []
-    leg_bounds = np.searchsorted(leg_route, np.arange(r + 1))
-    edge_bounds = np.searchsorted(route_of, np.arange(r + 1))
     for i in range(r):
-        legs = [Leg("offnetwork", float(unit_snap[i]), float(unit_snap[i]) / offnetwork_ms)] if unit_snap[i] else []
+        legs = [Leg("offnetwork", unit_snap[i], unit_snap[i] / offnetwork_ms)] if unit_snap[i] else []
         a, b = leg_bounds[i], leg_bounds[i + 1]
-        legs += [Leg(str(m), float(d), float(t)) for m, d, t in zip(leg_mode[a:b], leg_d[a:b], leg_t[a:b], strict=True)]
+        legs += [Leg(m, d, t) for m, d, t in zip(leg_mode[a:b], leg_d[a:b], leg_t[a:b], strict=True)]
         if inc_snap:
             legs.append(Leg("offnetwork", inc_snap, inc_snap / offnetwork_ms))
-        coords = ll[bounds[i] : bounds[i + 1]].tolist()
+        coords = ll[bounds[i] : bounds[i + 1]]
         if len(coords) < 2:
             coords = coords * 2
         out.append(
             _Path(
                 legs=legs,
                 route={"type": "LineString", "coordinates": coords},
-                distance_m=float(dist[i]),
-                sources=sorted(set(sources[edge_bounds[i] : edge_bounds[i + 1]].tolist())),
+                distance_m=dist[i],
+                sources=sorted(set(sources[edge_bounds[i] : edge_bounds[i + 1]])),
             )
         )
     return out
@@ -414,6 +423,7 @@ def rank_placed(
     need = np.zeros(npf, dtype=bool)
     for idx in type_idx:
         need[np.unique(ucode[idx])] = True
+    members_of = [np.flatnonzero(active & (ucode == c)) for c in range(npf)]
     while need.any():
         for c in np.flatnonzero(need).tolist():
             dist, pred = _search(graphs[c], int(inc_node[c]), budget)
@@ -421,7 +431,7 @@ def rank_placed(
             preds[c] = pred
             dists[c] = dist
             checked[c] = False
-            members = np.flatnonzero(active & (ucode == c))
+            members = members_of[c]
             net_s[members] = dist[unode[members]]
         eta = base_s + net_s
         need[:] = False
@@ -488,16 +498,26 @@ def rank_placed(
         ]
 
     lost_idx = np.flatnonzero(cand & (reason != ""))
+    # Plain Python values first: indexing numpy scalars one by one costs more than the objects themselves.
+    lost_reason = reason[lost_idx].tolist()
+    lost_snap = np.where(reason[lost_idx] == "incident_off_network", inc_d[ucode[lost_idx]], usnap[lost_idx])
     unreachable = [
         UnreachableUnit(
             unit_id=id_list[i],
-            unit_type=str(utype[i]),
-            travel_mode=pnames[ucode[i]],
-            reason=str(reason[i]),
-            message=UNREACHABLE_MESSAGES[str(reason[i])],
-            snap_m=_finite(inc_d[ucode[i]] if reason[i] == "incident_off_network" else usnap[i]),
+            unit_type=t,
+            travel_mode=pnames[c],
+            reason=r,
+            message=UNREACHABLE_MESSAGES[r],
+            snap_m=d if math.isfinite(d) else None,
         )
-        for i in lost_idx.tolist()
+        for i, t, c, r, d in zip(
+            lost_idx.tolist(),
+            utype[lost_idx].tolist(),
+            ucode[lost_idx].tolist(),
+            lost_reason,
+            lost_snap.tolist(),
+            strict=True,
+        )
     ]
     used = np.unique(ucode[cand & (reason != "no_position")]).tolist()
     return Ranking(
