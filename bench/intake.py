@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
     env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": "bench-secret-" + "x" * 32}
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    # Own process group: with --workers, uvicorn's worker processes must die with it.
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -89,8 +91,17 @@ def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    proc.kill()
+    stop_server(proc)
     raise RuntimeError("server not ready after 120 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Kill the server and its worker processes (the whole process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 async def run_clients(
@@ -174,8 +185,7 @@ def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         )
     finally:
         if proc is not None:
-            proc.kill()
-            proc.wait()
+            stop_server(proc)
     lat_ms = np.asarray(out["latencies"]) * 1000
     ok = out["statuses"].get(201, 0)
     errors = sum(v for k, v in out["statuses"].items() if k != 201)
