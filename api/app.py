@@ -35,7 +35,7 @@ from api.routes.locate import BYTES_PER_POINT
 from api.travel import start_travel, stop_travel
 from geo.locate import Locator
 from jobs.scheduler import start_firms_job, stop_firms_job
-from store.db import make_engine, make_sessionmaker, session_scope
+from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from store.events import EventHub
 from store.layers import read_layers
 from store.migrate import upgrade
@@ -82,6 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url, spatialite_library_path=settings.spatialite_library_path)
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.read_sessions = make_read_sessionmaker(engine)
     upgrade(engine)
     build_spatial_state(app)
     app.state.principals = PrincipalCache()

@@ -126,7 +126,7 @@ class PrincipalCache:
     def load(self, request: Request, username: str) -> Principal | None:
         """Read the account from the database and remember the answer."""
         now = time.monotonic()
-        with request.app.state.sessions() as session:
+        with request.app.state.read_sessions() as session:
             user = session.scalar(select(User).where(User.username == username))
             found = None
             if user is not None and user.active:

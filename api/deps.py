@@ -19,8 +19,12 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request, committed by the route and always closed."""
-    session = request.app.state.sessions()
+    """A database session for one request, committed by the route and always closed.
+
+    GET and HEAD requests get a read session (on SpatiaLite it does not take the write lock).
+    """
+    state = request.app.state
+    session = state.read_sessions() if request.method in ("GET", "HEAD") else state.sessions()
     try:
         yield session
     except BaseException:

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "sigap_read_only"
+
 
 class SpatiaLiteMissingError(RuntimeError):
     """The SpatiaLite extension module cannot be loaded into SQLite."""
@@ -71,14 +73,15 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
         )
         event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
 
-        # Take the write lock at BEGIN so two writers queue instead of failing to upgrade a read lock.
+        # Writers take the write lock at BEGIN so two of them queue instead of failing to upgrade a read
+        # lock; readers (sessions from `make_read_sessionmaker`) begin deferred and never wait for a writer.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn) -> None:  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -105,6 +108,11 @@ def backend_name(engine: Engine) -> str:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to the engine, not expiring objects on commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read: on SpatiaLite they never queue behind a writer."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @contextmanager
