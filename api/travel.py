@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -81,10 +81,21 @@ class _UnitCache:
     _placements: dict[int, tuple[TravelNetwork, UnitPlacement]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, session: Session, *, token: tuple | None) -> _UnitCache:
-        """Read every unit in ``session``."""
+    def read(cls, session: Session, *, token: tuple | None, previous: _UnitCache | None = None) -> _UnitCache:
+        """Read every unit in ``session``; rows unchanged since ``previous`` keep their brief and placements
+        (an AVL update moves one unit: only that one is formatted and snapped again)."""
         rows = read_units(session)
-        return cls(token=token, rows=rows, briefs=_static_briefs(rows))
+        same = _unchanged_rows(previous.rows, rows) if previous is not None else None
+        if same is None or previous is None:
+            return cls(token=token, rows=rows, briefs=_static_briefs(rows))
+        changed = np.flatnonzero(~same)
+        briefs = list(previous.briefs)
+        for i, brief in zip(changed.tolist(), _static_briefs(rows.take(changed)), strict=True):
+            briefs[i] = brief
+        cache = cls(token=token, rows=rows, briefs=briefs)
+        for network, placed in list(previous._placements.values()):
+            cache._placements[id(network)] = (network, _replace_rows(placed, network, rows, changed))
+        return cache
 
     def placement(self, network: TravelNetwork) -> UnitPlacement:
         """Every unit projected and snapped on ``network`` (computed once per network object)."""
@@ -105,6 +116,51 @@ class _UnitCache:
             self._placements.clear()
         self._placements[id(network)] = (network, placed)
         return placed
+
+
+_COMPARED_OBJECT_FIELDS = ("callsign", "name", "type", "agency", "station_id", "status", "travel_mode")
+
+
+def _unchanged_rows(old: UnitRows, new: UnitRows) -> np.ndarray | None:
+    """Per row of ``new``, whether it equals the same row of ``old``; None when the set of units differs."""
+    if len(old) != len(new) or not np.array_equal(old.id, new.id):
+        return None
+    same = np.ones(len(new), dtype=bool)
+    for name in _COMPARED_OBJECT_FIELDS:
+        same &= np.asarray(getattr(old, name) == getattr(new, name), dtype=bool)
+    for name in ("lon", "lat", "position_ts"):
+        a, b = getattr(old, name), getattr(new, name)
+        same &= (a == b) | (np.isnan(a) & np.isnan(b))
+    return same
+
+
+def _replace_rows(placed: UnitPlacement, network: TravelNetwork, rows: UnitRows, changed: np.ndarray) -> UnitPlacement:
+    """``placed`` with the ``changed`` rows placed again from ``rows`` (same answer as placing every row)."""
+    if len(changed) == 0:
+        return placed
+    fresh = place_units(
+        network,
+        unit_ids=changed,
+        unit_types=rows.type[changed],
+        unit_modes=rows.travel_mode[changed],
+        unit_lon=rows.lon[changed],
+        unit_lat=rows.lat[changed],
+    )
+    if not set(fresh.profiles) <= set(placed.profiles):  # a new travel mode: profile codes change, start over
+        return place_units(
+            network,
+            unit_ids=np.arange(len(rows)),
+            unit_types=rows.type,
+            unit_modes=rows.travel_mode,
+            unit_lon=rows.lon,
+            unit_lat=rows.lat,
+        )
+    recode = np.array([placed.profiles.index(p) for p in fresh.profiles], dtype=np.int64)
+    utype = placed.utype.astype(object)  # a fixed-width str array would truncate a longer new type
+    code, xy, node, snap_m = placed.code.copy(), placed.xy.copy(), placed.node.copy(), placed.snap_m.copy()
+    utype[changed], code[changed], xy[changed] = fresh.utype, recode[fresh.code], fresh.xy
+    node[changed], snap_m[changed] = fresh.node, fresh.snap_m
+    return replace(placed, utype=utype.astype(str), code=code, xy=xy, node=node, snap_m=snap_m)
 
 
 def _static_briefs(rows: UnitRows) -> list[dict[str, Any]]:
@@ -231,7 +287,7 @@ class TravelService:
         with self._lock:
             cache = self._units
         if cache is None or view.units_token is None or cache.token != view.units_token:
-            cache = _UnitCache.read(session, token=view.units_token)
+            cache = _UnitCache.read(session, token=view.units_token, previous=cache)
             self.unit_reads += 1
             if view.units_token is not None:
                 with self._lock:
