@@ -300,3 +300,28 @@ def test_login_page(offline, server: str) -> None:  # noqa: ANN001
     page.wait_for_selector("#login-error:not([hidden])")
     assert "salah" in page.inner_text("#login-error")
     shot(page, "login")
+
+
+def test_hostile_text_is_shown_inert(offline, server: str) -> None:  # noqa: ANN001
+    """Script and HTML typed into a call are shown as text in the list, panel and popup; nothing runs."""
+    token = _token(server, "dispatcher")
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    r = httpx.post(
+        server + "/api/incidents",
+        json={"category": "kriminalitas", "description": payload, "caller_name": "<b onmouseover=alert(1)>Budi</b>",
+              "location": {"lon": 114.85, "lat": -1.72}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["description"] == payload  # stored as typed
+    incident_id = r.json()["id"]
+    page = offline().login("dispatcher", "/map")
+    page.wait_for_function(f"SIGAP.live.incidents.has({incident_id})")
+    page.evaluate(
+        f"(() => {{ const m = SIGAP.live.incidents.get({incident_id}).marker; m.fire('click'); m.openPopup(); }})()"
+    )
+    page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
+    assert payload in page.inner_text("#incident-panel")
+    assert page.locator("#incident-panel img, #incident-panel script, .leaflet-popup img").count() == 0
+    assert page.evaluate("window.__pwned === undefined")
+    shot(page, "hostile-text")
