@@ -29,6 +29,9 @@ from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import shapely
 
 from geo.crs import UTM50S, WGS84, project_geometries, to_utm
@@ -200,10 +203,13 @@ def _per_distinct(values: Any, fn: Any, *, fill: Any = None, dtype: Any = object
 
 def _text_hash(values: np.ndarray) -> np.ndarray:
     """64-bit sha1 prefix of each text value, hashed once per distinct value, not per row."""
-    def sha(u: pd.Series) -> list[int]:
-        return [int.from_bytes(hashlib.sha1(str(v).encode()).digest()[:8], "big") for v in u]
+    return _per_distinct(np.asarray(values, dtype=object), _sha64, fill=0, dtype=np.uint64)
 
-    return _per_distinct(np.asarray(values, dtype=object), sha, fill=0, dtype=np.uint64)
+
+def _sha64(values: Any) -> np.ndarray:
+    """64-bit sha1 prefix of each (few, distinct) text value."""
+    return np.array([int.from_bytes(hashlib.sha1(str(v).encode()).digest()[:8], "big") for v in values],
+                    dtype=np.uint64)
 
 
 def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.ndarray, lat: np.ndarray,
@@ -213,23 +219,26 @@ def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.nda
     Computed with numpy integer mixing rather than a per-row sha1, so 100k keys cost milliseconds; the
     definition is fixed here, so the same row always gets the same key across runs and machines.
     """
-    n = len(lon)
-    if n == 0:
+    if len(lon) == 0:
         return np.empty(0, dtype=object)
-    inst_h = _text_hash(instrument)
-    sat_h = _text_hash(satellite)
+    secs = pd.DatetimeIndex(acq_time_utc).as_unit("s").asi8
+    return _keys(_text_hash(instrument), _text_hash(satellite), lon, lat, secs)
+
+
+def _keys(inst_h: np.ndarray, sat_h: np.ndarray, lon: np.ndarray, lat: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """detection_keys from the hashed text parts and the acquisition time in epoch seconds."""
     lat_i = np.rint(np.asarray(lat, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
     lon_i = np.rint(np.asarray(lon, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
-    secs = (pd.DatetimeIndex(acq_time_utc).as_unit("s").asi8).view(np.uint64)
-    words = []
-    for seed in (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)):
+    secs = np.asarray(secs, dtype=np.int64).view(np.uint64)
+    both = np.empty((len(lat_i), 2), dtype=">u8")
+    for w, seed in enumerate((np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03))):
         h = _mix64(inst_h ^ seed)
         for part in (sat_h, lat_i, lon_i, secs):
             h = _mix64(h ^ part)
-        words.append(h)
-    both = np.stack(words, axis=1).astype(">u8")
-    hexed = np.frombuffer(binascii.hexlify(both.tobytes()), dtype="S32")
-    return hexed.astype(str).astype(object)
+        both[:, w] = h
+    hexed = binascii.hexlify(both.tobytes()).decode("ascii")
+    # One str for the whole chunk, cut into 32-character keys by numpy's fixed-width view.
+    return np.frombuffer(hexed.encode("utf-32-le"), dtype="<U32").astype(object)
 
 
 # ------------------------------------------------------------------------------------ normalisation
@@ -373,6 +382,164 @@ def _resolve_generic(header: list[str], columns: GenericColumns | Mapping[str, s
     return GenericColumns(**resolved)  # type: ignore[arg-type]
 
 
+# ------------------------------------------------------------------------------------------ blocks
+
+_NAT = np.iinfo(np.int64).min
+_REASONS = np.array([
+    None,
+    "latitude bukan angka / latitude is not a number",
+    "longitude bukan angka / longitude is not a number",
+    "latitude di luar -90..90 / latitude out of range -90..90",
+    "longitude di luar -180..180 / longitude out of range -180..180",
+    "tanggal tidak valid / invalid date",
+    "jam tidak valid (HHMM) / invalid time (HHMM)",
+    "tanggal/waktu tidak valid / invalid date/time",
+], dtype=object)
+_TOO_MANY = "terlalu banyak kolom / too many fields"
+_TOO_FEW = "terlalu sedikit kolom / too few fields"
+# Bytes read from the source at a time; a chunk of `chunk_rows` lines is cut from what has been read, so
+# memory stays bounded by a few of these whatever the file size.
+_READ_BYTES = 8 << 20
+
+
+def _line_blocks(handle: IO[Any], chunk_rows: int) -> Iterator[tuple[bytes, int]]:
+    """Cut the rest of the source into blocks of `chunk_rows` physical lines: (bytes, number of lines)."""
+    tail = b""
+    while True:
+        data = handle.read(max(_READ_BYTES, chunk_rows * 256))
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="replace")
+        if not data:
+            if tail:
+                yield tail, tail.count(b"\n") + (not tail.endswith(b"\n"))
+            return
+        buf = tail + data
+        ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        start, used = 0, 0
+        while len(ends) - used >= chunk_rows:
+            end = int(ends[used + chunk_rows - 1]) + 1
+            yield buf[start:end], chunk_rows
+            start, used = end, used + chunk_rows
+        tail = buf[start:]
+
+
+def _parse_block(block: bytes, header: list[str], *, first_line: int) -> tuple[Any, np.ndarray, list[tuple[int, str]]]:
+    """Parse one block of lines with Arrow (all columns as raw bytes): table, line of each row, field-count rejects.
+
+    Assumes one record per physical line (FIRMS never quotes line breaks): a row's line is then its
+    position in the block, corrected for the blank lines Arrow skips and the rows it rejects.
+    """
+    if not block.isascii():
+        # Arrow hands invalid rows to Python as str; undecodable bytes would abort the read.
+        block = block.decode("utf-8", errors="replace").encode("utf-8")
+    lines_here = block.count(b"\n") + (not block.endswith(b"\n"))
+    if not block.strip():
+        return pa.table({c: pa.array([], pa.binary()) for c in header}), np.empty(0, np.int64), []
+    invalid: dict[str, str] = {}
+
+    def on_invalid(row: Any) -> str:
+        invalid[row.text] = _TOO_MANY if row.actual_columns > row.expected_columns else _TOO_FEW
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(block),
+        read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 20),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.binary()), null_values=[""],
+                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
+    )
+    if table.num_rows == lines_here:
+        return table, np.arange(first_line, first_line + lines_here, dtype=np.int64), []
+    # Some lines were blank or rejected: find which, by their text (equal text, equal verdict).
+    lines = block.split(b"\n")
+    if block.endswith(b"\n"):
+        lines.pop()
+    text = pc.replace_substring(pa.array(lines, pa.binary()), "\r", "")
+    blank = pc.equal(pc.binary_length(text), 0).to_numpy(zero_copy_only=False)
+    bad_text = pa.array([t.replace("\r", "").encode("utf-8") for t in invalid], pa.binary())
+    bad = pc.is_in(text, value_set=bad_text).to_numpy(zero_copy_only=False)
+    line_no = np.arange(first_line, first_line + len(lines), dtype=np.int64)
+    good = ~blank & ~bad
+    if good.sum() != table.num_rows:
+        raise FirmsFormatError(f"CSV rusak dekat baris {first_line} / Malformed CSV near line {first_line}")
+    bad_rows = np.flatnonzero(bad)
+    reasons = {t.replace("\r", ""): why for t, why in invalid.items()}
+    rejects = [(int(line_no[i]), reasons.get(lines[i].replace(b"\r", b"").decode("utf-8"), _TOO_FEW))
+               for i in bad_rows]
+    return table, line_no[good], rejects
+
+
+class _Columns:
+    """The raw byte columns of one parsed block, converted on demand (numbers, distinct texts, extras)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.n = table.num_rows
+        self.names = list(table.column_names)
+
+    def _raw(self, name: str) -> Any:
+        return self.table.column(name).combine_chunks()
+
+    def all_null(self) -> np.ndarray:
+        """Rows whose every field is empty (a line of bare commas): skipped like blank lines."""
+        if not self.names or not self.n:
+            return np.zeros(self.n, dtype=bool)
+        out = self._raw(self.names[0]).is_null().to_numpy(zero_copy_only=False)
+        for name in self.names[1:]:
+            if not out.any():
+                break
+            out &= self._raw(name).is_null().to_numpy(zero_copy_only=False)
+        return out
+
+    def num(self, name: str | None) -> np.ndarray:
+        """float64 values; NaN where empty or not a number."""
+        if name is None:
+            return np.full(self.n, np.nan)
+        raw = self._raw(name)
+        try:
+            values = pc.cast(raw.view(pa.string()), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            text = pd.Series(self._decode(raw), dtype=object)
+            return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+    def codes(self, name: str | None) -> tuple[np.ndarray, pd.Series]:
+        """Per row an index into the distinct values (len(values) when empty) and the distinct texts."""
+        if name is None:
+            return np.zeros(self.n, dtype=np.int64), pd.Series([], dtype=object)
+        enc = pc.dictionary_encode(self._raw(name))
+        uniq = pd.Series(self._decode(enc.dictionary), dtype=object)
+        codes = enc.indices.fill_null(len(uniq)).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, uniq
+
+    def extra(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """An attribute column for the given rows: int64, float64 (NaN when empty) or text (None when empty)."""
+        raw = self._raw(name).take(pa.array(rows, pa.int64()))
+        as_text = raw.view(pa.string())
+        try:
+            values = pc.cast(as_text, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            # A failing cast is costly, so int64 is tried only when every value is a whole number.
+            if not raw.null_count and np.array_equal(values, np.trunc(values)):
+                try:
+                    return pc.cast(as_text, pa.int64()).to_numpy(zero_copy_only=False)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass
+            return values
+        codes, uniq = _Columns(pa.table({"v": raw})).codes("v")
+        return np.append(uniq.to_numpy(dtype=object), np.array([None], dtype=object))[codes]
+
+    @staticmethod
+    def _decode(raw: Any) -> np.ndarray:
+        try:
+            return raw.cast(pa.string()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            return np.array([None if v is None else v.decode("utf-8", errors="replace") for v in raw.to_pylist()],
+                            dtype=object)
+
+
 # ------------------------------------------------------------------------------------------ reader
 
 class DetectionStream:
@@ -437,42 +604,18 @@ class DetectionStream:
         if self._owned and not self._handle.closed:
             self._handle.close()
 
-    def _dtypes(self) -> dict[str, str]:
-        text = set(_TEXT_COLUMNS)
-        if self.generic is not None:
-            numeric = ("latitude", "longitude", "frp", "brightness")
-            text = {c for f, c in self.generic.used().items() if f not in numeric}
-        return {c: "object" for c in self.header if c in text}
-
     def _generate(self) -> Iterator[DetectionChunk]:
-        names = self.header + [f"__extra_{i}" for i in range(_EXTRA_SENTINELS)]
-        reader = pd.read_csv(
-            self._handle, header=None, names=names, dtype=self._dtypes(), chunksize=self.chunk_rows,
-            skip_blank_lines=False, engine="c", encoding="utf-8", encoding_errors="replace",
-            keep_default_na=False, na_values=[""],
-        )
-        line = 2  # header is line 1; blank lines are kept as empty rows so this stays the physical line
-        try:
-            for raw in reader:
-                chunk = self._convert(raw, first_line=line)
-                line += len(raw)
-                self.rows_read += len(chunk) + len(chunk.rejects)
-                self.rows_kept += len(chunk)
-                self.rows_rejected += len(chunk.rejects)
-                yield chunk
-        except pd.errors.ParserError as exc:
-            raise FirmsFormatError(f"CSV rusak / Malformed CSV: {exc}") from exc
+        line = 2  # the header is line 1
+        for block, n_lines in _line_blocks(self._handle, self.chunk_rows):
+            table, line_no, rejects = _parse_block(block, self.header, first_line=line)
+            line += n_lines
+            chunk = self._convert(_Columns(table), line_no=line_no, rejects=rejects)
+            self.rows_read += len(chunk) + len(chunk.rejects)
+            self.rows_kept += len(chunk)
+            self.rows_rejected += len(chunk.rejects)
+            yield chunk
 
-    def _convert(self, raw: pd.DataFrame, *, first_line: int) -> DetectionChunk:
-        line_no = np.arange(first_line, first_line + len(raw), dtype=np.int64)
-        sentinels = [c for c in raw.columns if c.startswith("__extra_")]
-        data = raw.drop(columns=sentinels)
-        # Only rows with an empty first field can be blank lines; checking those alone keeps this cheap.
-        blank = data.iloc[:, 0].isna().to_numpy().copy()
-        if blank.any():
-            blank[blank] = data.loc[blank].isna().all(axis=1).to_numpy()
-        too_many = raw[sentinels].notna().any(axis=1).to_numpy() & ~blank
-
+    def _convert(self, cols: _Columns, *, line_no: np.ndarray, rejects: list[tuple[int, str]]) -> DetectionChunk:
         if self.generic is None:
             src = {"latitude": "latitude", "longitude": "longitude", "date": "acq_date", "time": "acq_time",
                    "confidence": "confidence", "frp": "frp",
@@ -483,90 +626,91 @@ class DetectionStream:
         else:
             src = self.generic.used()
             core = set(src.values())
-        n = len(data)
+        src = {f: c for f, c in src.items() if c in cols.names}
+        n = cols.n
+        blank = cols.all_null()
 
-        def col(name: str) -> pd.Series:
-            c = src.get(name)
-            if c is None or c not in data.columns:
-                return pd.Series([None] * n, index=data.index, dtype=object)
-            return data[c]
+        lat, lon = cols.num(src.get("latitude")), cols.num(src.get("longitude"))
+        reason = np.zeros(n, dtype=np.int8)
 
-        def num(name: str) -> np.ndarray:
-            return pd.to_numeric(col(name), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        def reject(mask: np.ndarray, code: int) -> None:
+            reason[mask & (reason == 0)] = code
 
-        lat, lon = num("latitude"), num("longitude")
-        reasons = np.full(n, None, dtype=object)
+        reject(~np.isfinite(lat), 1)
+        reject(~np.isfinite(lon), 2)
+        reject(np.abs(lat) > 90, 3)
+        reject(np.abs(lon) > 180, 4)
 
-        def reject(mask: np.ndarray, why: str) -> None:
-            reasons[mask & (reasons == None)] = why  # noqa: E711 - elementwise on an object array
-
-        reject(too_many, "terlalu banyak kolom / too many fields")
-        reject(~np.isfinite(lat), "latitude bukan angka / latitude is not a number")
-        reject(~np.isfinite(lon), "longitude bukan angka / longitude is not a number")
-        reject(np.abs(lat) > 90, "latitude di luar -90..90 / latitude out of range -90..90")
-        reject(np.abs(lon) > 180, "longitude di luar -180..180 / longitude out of range -180..180")
-
+        d_codes, d_uniq = cols.codes(src.get("date"))
         if self.generic is None or self.generic.time is not None:
-            day = self._parse_day(col("date"))
-            day_ok = ~np.asarray(pd.isna(day))
-            minutes, time_ok = _hhmm(col("time"))
-            reject(~day_ok, "tanggal tidak valid / invalid date")
-            reject(day_ok & ~time_ok, "jam tidak valid (HHMM) / invalid time (HHMM)")
-            local = pd.DatetimeIndex(day) + pd.to_timedelta(np.where(time_ok, minutes, 0), unit="min")
-            tz = "UTC" if self.generic is None else self.naive_tz
-            when = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+            day = np.append(self._parse_day(d_uniq).astype("datetime64[ns]").view(np.int64), _NAT)[d_codes]
+            t_codes, t_uniq = cols.codes(src.get("time"))
+            minutes = np.append(_hhmm_values(t_uniq)[0], -1)[t_codes]
+            day_ok, time_ok = day != _NAT, minutes >= 0
+            reject(~day_ok, 5)
+            reject(day_ok & ~time_ok, 6)
+            ns = np.where(day_ok & time_ok, day + minutes * 60_000_000_000, _NAT)
+            when = pd.DatetimeIndex(ns.view("datetime64[ns]"))
+            if self.generic is None:
+                when = when.tz_localize("UTC")
+            else:
+                when = when.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
         else:
-            when = pd.DatetimeIndex(self._parse_datetime(col("date")))
-            reject(np.asarray(pd.isna(when)), "tanggal/waktu tidak valid / invalid date/time")
+            parsed = pd.DatetimeIndex(self._parse_datetime(d_uniq)).as_unit("ns").asi8
+            when = pd.DatetimeIndex(np.append(parsed, _NAT)[d_codes].view("datetime64[ns]")).tz_localize("UTC")
+            reject(np.asarray(pd.isna(when)), 7)
 
-        bad = (reasons != None) & ~blank  # noqa: E711
-        rejects = list(zip(line_no[bad].tolist(), reasons[bad].tolist(), strict=True))
-        keep = ~bad & ~blank
-        k = np.flatnonzero(keep)
-        data_k = data.iloc[k]
+        bad = (reason != 0) & ~blank
+        rejects = sorted(rejects + list(zip(line_no[bad].tolist(), _REASONS[reason[bad]].tolist(), strict=True)))
+        k = np.flatnonzero(~bad & ~blank)
+        default_instrument = {"modis": "MODIS", "viirs": "VIIRS"}.get(self.fmt, "")
 
-        def text(name: str, default: str | None = None) -> np.ndarray:
-            return _per_distinct(col(name).iloc[k], _stripped, fill=default)
+        def text(name: str, fill: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+            """Per kept row: code into the distinct values (last = missing) and the stripped distinct values."""
+            codes, uniq = cols.codes(src.get(name))
+            return codes[k], np.append(_stripped(uniq), np.array([fill], dtype=object))
 
-        instrument = text("instrument", default={"modis": "MODIS", "viirs": "VIIRS"}.get(self.fmt, ""))
-        sat_raw = text("satellite")
-        satellite = normalise_satellite(col("satellite").iloc[k])
-        when_k = pd.DatetimeIndex(when[k]).as_unit("ns")
+        inst_c, inst_u = text("instrument", default_instrument)
+        sat_c, sat_raw_u = text("satellite")
+        sat_u = np.append(_satellite_names(pd.Series(sat_raw_u[:-1], dtype=object)), np.array([None], dtype=object))
+        conf_c, conf_raw_u = text("confidence")
+        level = pd.Series(np.append(_confidence_levels(pd.Series(conf_raw_u[:-1], dtype=object)), None))
+        level_code = level.map({c: i for i, c in enumerate(CONFIDENCE_LEVELS)}).fillna(-1).to_numpy(np.int64)
+        when_k = when[k]
         lon_k, lat_k = lon[k], lat[k]
-        conf_series = col("confidence").iloc[k]
+        keys = _keys(_sha64(["" if v is None else v for v in inst_u])[inst_c],
+                     _sha64(["" if v is None else v for v in sat_u])[sat_c],
+                     lon_k, lat_k, when_k.as_unit("s").asi8) if len(k) else np.empty(0, dtype=object)
+        dn_c, dn_u = text("daynight")
+        ver_c, ver_u = text("version")
         frame = pd.DataFrame({
-            "detection_key": pd.Series(detection_keys(
-                instrument=np.where(pd.isna(instrument), "", instrument).astype(str),
-                satellite=np.where(pd.isna(satellite), "", satellite).astype(str),
-                lon=lon_k, lat=lat_k, acq_time_utc=when_k), dtype=object),
+            "detection_key": pd.Series(keys, dtype=object),
             "line_no": line_no[k],
             "lon": lon_k,
             "lat": lat_k,
             "acq_time_utc": when_k,
-            "confidence": pd.Categorical(normalise_confidence(conf_series), categories=CONFIDENCE_LEVELS,
-                                         ordered=True),
-            "confidence_raw": pd.Series(text("confidence"), dtype=object),
-            "frp": num("frp")[k],
-            "brightness": num("brightness")[k],
-            "satellite": pd.Series(satellite, dtype=object),
-            "satellite_raw": pd.Series(sat_raw, dtype=object),
-            "instrument": pd.Series(instrument, dtype=object),
-            "daynight": pd.Series(text("daynight"), dtype=object),
-            "version": pd.Series(text("version"), dtype=object),
+            "confidence": pd.Categorical.from_codes(level_code[conf_c], categories=CONFIDENCE_LEVELS,
+                                                    ordered=True),
+            "confidence_raw": pd.Series(conf_raw_u[conf_c], dtype=object),
+            "frp": cols.num(src.get("frp"))[k],
+            "brightness": cols.num(src.get("brightness"))[k],
+            "satellite": pd.Series(sat_u[sat_c], dtype=object),
+            "satellite_raw": pd.Series(sat_raw_u[sat_c], dtype=object),
+            "instrument": pd.Series(inst_u[inst_c], dtype=object),
+            "daynight": pd.Series(dn_u[dn_c], dtype=object),
+            "version": pd.Series(ver_u[ver_c], dtype=object),
         })
-        extras = data_k[[c for c in data.columns if c not in core]].reset_index(drop=True)
+        extras = pd.DataFrame({c: cols.extra(c, k) for c in cols.names if c not in core}, index=pd.RangeIndex(len(k)))
         return DetectionChunk(frame=frame, extras=extras, rejects=rejects, fmt=self.fmt)
 
-    def _parse_day(self, s: pd.Series) -> pd.Series:
-        """A date column (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnight timestamps."""
-        text = s
+    def _parse_day(self, s: pd.Series) -> np.ndarray:
+        """Distinct date texts (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnights (NaT if bad)."""
         if self.generic is None:
-            days = _per_distinct(text, _ymd, fill=np.datetime64("NaT"), dtype="datetime64[ns]")
-            return pd.Series(days, index=s.index)
-        parsed = pd.to_datetime(text.astype("string").str.strip(), errors="coerce", format="ISO8601")
+            return _ymd(s)
+        parsed = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        return parsed.dt.floor("D")
+        return parsed.dt.floor("D").to_numpy(dtype="datetime64[ns]")
 
     def _parse_datetime(self, s: pd.Series) -> pd.Series:
         """Generic date/datetime text -> UTC; values without an offset are taken in `naive_tz`."""

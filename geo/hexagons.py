@@ -63,6 +63,38 @@ def cells_from_lonlat_h3(*, lon: np.ndarray, lat: np.ndarray, res: int) -> np.nd
                        dtype=np.uint64, count=len(lon))
 
 
+# H3 index layout (h3geo.org/docs/core-library/h3Indexing): resolution in bits 52-55, then one 3-bit
+# digit per resolution 1..15 with digit r at bits 3*(15-r); digits finer than the cell's resolution are 7.
+_RES_SHIFT = np.uint64(52)
+_RES_MASK = np.uint64(0xF) << _RES_SHIFT
+
+
+def cell_parents(cells: np.ndarray, *, res: int) -> np.ndarray:
+    """Parent cells (uint64) at resolution `res` of cells at `res` or finer: bit operations, no per-cell call.
+
+    Equal to h3.cell_to_parent for valid cells (tests/test_hexagons.py checks this on many cells).
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    if not 0 <= res <= 15:
+        raise ValueError(f"Resolusi H3 harus 0..15, bukan {res} / H3 resolution must be 0..15, got {res}")
+    if len(cells) and int(((cells & _RES_MASK) >> _RES_SHIFT).min()) < res:
+        raise ValueError(f"Sel lebih kasar dari resolusi {res} / Cells coarser than resolution {res}")
+    unused = np.uint64((1 << (3 * (15 - res))) - 1)
+    return (cells & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT) | unused
+
+
+def cells_by_resolution(*, lon: np.ndarray, lat: np.ndarray,
+                        resolutions: tuple[int, ...] = tuple(range(MIN_RESOLUTION, MAX_RESOLUTION + 1)),
+                        ) -> dict[int, np.ndarray]:
+    """H3 cells (uint64) at several resolutions: the finest from lon/lat, the coarser ones as its parents."""
+    for res in resolutions:
+        _check_res(res)
+    if not resolutions:
+        return {}
+    finest = cells_from_lonlat(lon=lon, lat=lat, res=max(resolutions))
+    return {res: (finest if res == max(resolutions) else cell_parents(finest, res=res)) for res in resolutions}
+
+
 def cells_to_str(cells: np.ndarray) -> np.ndarray:
     """uint64 H3 cells -> hex strings (object array)."""
     cells = np.asarray(cells, dtype=np.uint64)
@@ -84,7 +116,7 @@ def cells_from_str(cells: np.ndarray | list[str]) -> np.ndarray:
 
 
 def aggregate_cells(*, cells: np.ndarray, frp: np.ndarray | None = None,
-                    confidence: np.ndarray | None = None, acq_time_utc: Any = None) -> pd.DataFrame:
+                    confidence: np.ndarray | pd.Series | None = None, acq_time_utc: Any = None) -> pd.DataFrame:
     """Per-cell count, summed FRP, max confidence (and first/last seen when times are given).
 
     Returns a frame indexed 0..n-1 with columns cell (uint64), count, frp_sum, max_confidence
@@ -92,20 +124,39 @@ def aggregate_cells(*, cells: np.ndarray, frp: np.ndarray | None = None,
     """
     cells = np.asarray(cells, dtype=np.uint64)
     n = len(cells)
-    data: dict[str, Any] = {
-        "cell": cells,
-        "frp": np.zeros(n) if frp is None else np.nan_to_num(np.asarray(frp, dtype=np.float64)),
-        "rank": np.zeros(n, dtype=np.int8) if confidence is None else confidence_rank(confidence),
-    }
-    agg: dict[str, tuple[str, str]] = {
-        "count": ("frp", "size"), "frp_sum": ("frp", "sum"), "max_confidence_rank": ("rank", "max"),
-    }
-    if acq_time_utc is not None:
-        data["t"] = pd.DatetimeIndex(acq_time_utc)
-        agg["first_seen"] = ("t", "min")
-        agg["last_seen"] = ("t", "max")
-    out = pd.DataFrame(data).groupby("cell", sort=True).agg(**agg).reset_index()
-    return _finish(out)
+    frp_v = np.zeros(n) if frp is None else np.nan_to_num(np.asarray(frp, dtype=np.float64))
+    rank = np.zeros(n, dtype=np.int8) if confidence is None else confidence_rank(confidence)
+    times = None if acq_time_utc is None else pd.DatetimeIndex(acq_time_utc)
+    return _reduce(cells, count=np.ones(n, dtype=np.int64), frp_sum=frp_v, rank=rank, first=times, last=times)
+
+
+def _reduce(cells: np.ndarray, *, count: np.ndarray, frp_sum: np.ndarray, rank: np.ndarray,
+            first: pd.DatetimeIndex | None, last: pd.DatetimeIndex | None) -> pd.DataFrame:
+    """Group equal cells by one sort and reduce each run with ufunc.reduceat (sum, max, min)."""
+    order = np.argsort(cells, kind="stable")
+    sc = cells[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]]) if len(sc) else np.empty(0, dtype=np.int64)
+    data: dict[str, Any] = {"cell": sc[starts]}
+
+    def red(ufunc: Any, values: np.ndarray) -> np.ndarray:
+        return ufunc.reduceat(values[order], starts) if len(starts) else values[:0]
+
+    data["count"] = red(np.add, np.asarray(count, dtype=np.int64))
+    data["frp_sum"] = red(np.add, np.asarray(frp_sum, dtype=np.float64))
+    data["max_confidence_rank"] = red(np.maximum, np.asarray(rank, dtype=np.int8))
+    if first is not None and last is not None:
+        # NaT is int64 min: it would win every minimum, so it is lifted above every time first.
+        last = last.as_unit(first.unit)
+        f = np.where(first.asi8 == _NAT, np.iinfo(np.int64).max, first.asi8)
+        lo, hi = red(np.minimum, f), red(np.maximum, last.asi8)
+        lo = np.where(lo == np.iinfo(np.int64).max, _NAT, lo)
+        for name, values in (("first_seen", lo), ("last_seen", hi)):
+            t = pd.DatetimeIndex(values.view(f"datetime64[{first.unit}]"))
+            data[name] = t if first.tz is None else t.tz_localize("UTC").tz_convert(first.tz)
+    return _finish(pd.DataFrame(data))
+
+
+_NAT = np.iinfo(np.int64).min
 
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
@@ -120,21 +171,20 @@ def merge_aggregates(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return aggregate_cells(cells=np.empty(0, dtype=np.uint64))
-    both = pd.concat(parts, ignore_index=True)
-    agg: dict[str, tuple[str, str]] = {
-        "count": ("count", "sum"), "frp_sum": ("frp_sum", "sum"),
-        "max_confidence_rank": ("max_confidence_rank", "max"),
-    }
-    if "first_seen" in both.columns:
-        agg["first_seen"] = ("first_seen", "min")
-        agg["last_seen"] = ("last_seen", "max")
-    return _finish(both.groupby("cell", sort=True).agg(**agg).reset_index())
+    both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    timed = "first_seen" in both.columns
+    return _reduce(both["cell"].to_numpy(dtype=np.uint64), count=both["count"].to_numpy(),
+                   frp_sum=both["frp_sum"].to_numpy(), rank=both["max_confidence_rank"].to_numpy(),
+                   first=pd.DatetimeIndex(both["first_seen"]) if timed else None,
+                   last=pd.DatetimeIndex(both["last_seen"]) if timed else None)
 
 
 def confidence_rank(confidence: np.ndarray | pd.Series) -> np.ndarray:
     """'low'|'nominal'|'high' -> 1|2|3, anything else -> 0 (int8), vectorised."""
-    s = pd.Series(np.asarray(confidence, dtype=object))
-    return s.map(CONFIDENCE_RANK).fillna(0).to_numpy(dtype=np.int8)
+    values = confidence.array if isinstance(confidence, pd.Series) else confidence
+    if isinstance(values, pd.Categorical) and list(values.categories) == list(CONFIDENCE_RANK):
+        return (values.codes + 1).astype(np.int8)  # the reader's categorical: codes are the rank - 1
+    return (pd.Index(list(CONFIDENCE_RANK)).get_indexer(np.asarray(values, dtype=object)) + 1).astype(np.int8)
 
 
 def cell_polygons(cells: np.ndarray) -> np.ndarray:
@@ -263,7 +313,8 @@ def persistence(cells: np.ndarray, days: np.ndarray, *,
 
 
 __all__ = [
-    "MAX_RESOLUTION", "MIN_RESOLUTION", "aggregate_cells", "cell_polygons", "cells_from_lonlat",
+    "MAX_RESOLUTION", "MIN_RESOLUTION", "aggregate_cells", "cell_parents", "cell_polygons", "cells_by_resolution",
+    "cells_from_lonlat",
     "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str", "confidence_rank",
     "disk_cells", "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
 ]
