@@ -236,9 +236,12 @@ def _keys(inst_h: np.ndarray, sat_h: np.ndarray, lon: np.ndarray, lat: np.ndarra
         for part in (sat_h, lat_i, lon_i, secs):
             h = _mix64(h ^ part)
         both[:, w] = h
-    hexed = binascii.hexlify(both.tobytes()).decode("ascii")
-    # One str for the whole chunk, cut into 32-character keys by numpy's fixed-width view.
-    return np.frombuffer(hexed.encode("utf-32-le"), dtype="<U32").astype(object)
+    n = len(both)
+    # The hex text of all keys is one buffer; Arrow slices it into str objects faster than numpy can.
+    offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
+    hexed = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                   pa.py_buffer(binascii.hexlify(both.tobytes()))])
+    return hexed.to_numpy(zero_copy_only=False)
 
 
 # ------------------------------------------------------------------------------------ normalisation
@@ -683,24 +686,28 @@ class DetectionStream:
                      lon_k, lat_k, when_k.as_unit("s").asi8) if len(k) else np.empty(0, dtype=object)
         dn_c, dn_u = text("daynight")
         ver_c, ver_u = text("version")
+        def obj(values: np.ndarray) -> pd.Series:
+            return pd.Series(values, dtype=object, copy=False)
+
         frame = pd.DataFrame({
-            "detection_key": pd.Series(keys, dtype=object),
+            "detection_key": obj(keys),
             "line_no": line_no[k],
             "lon": lon_k,
             "lat": lat_k,
             "acq_time_utc": when_k,
             "confidence": pd.Categorical.from_codes(level_code[conf_c], categories=CONFIDENCE_LEVELS,
                                                     ordered=True),
-            "confidence_raw": pd.Series(conf_raw_u[conf_c], dtype=object),
+            "confidence_raw": obj(conf_raw_u[conf_c]),
             "frp": cols.num(src.get("frp"))[k],
             "brightness": cols.num(src.get("brightness"))[k],
-            "satellite": pd.Series(sat_u[sat_c], dtype=object),
-            "satellite_raw": pd.Series(sat_raw_u[sat_c], dtype=object),
-            "instrument": pd.Series(inst_u[inst_c], dtype=object),
-            "daynight": pd.Series(dn_u[dn_c], dtype=object),
-            "version": pd.Series(ver_u[ver_c], dtype=object),
-        })
-        extras = pd.DataFrame({c: cols.extra(c, k) for c in cols.names if c not in core}, index=pd.RangeIndex(len(k)))
+            "satellite": obj(sat_u[sat_c]),
+            "satellite_raw": obj(sat_raw_u[sat_c]),
+            "instrument": obj(inst_u[inst_c]),
+            "daynight": obj(dn_u[dn_c]),
+            "version": obj(ver_u[ver_c]),
+        }, copy=False)
+        extras = pd.DataFrame({c: cols.extra(c, k) for c in cols.names if c not in core}, index=pd.RangeIndex(len(k)),
+                              copy=False)
         return DetectionChunk(frame=frame, extras=extras, rejects=rejects, fmt=self.fmt)
 
     def _parse_day(self, s: pd.Series) -> np.ndarray:
@@ -764,7 +771,7 @@ TAG_COLUMNS = ("zone", "desa_code", "desa_name", "kecamatan_code", "kecamatan_na
 
 def _object_column(values: Any, index: pd.Index) -> pd.Series:
     """Text column that keeps None for missing values (pandas 3 would otherwise infer str with NaN)."""
-    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
+    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=False)
 
 
 def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = 10_000) -> DetectionChunk:
@@ -779,8 +786,7 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
     desa but within the regency envelope plus `max_outside_m` go through `locator.locate_many`, whose
     river/road distances tagging does not need.
     """
-    frame = chunk.frame.copy()
-    n = len(frame)
+    n = len(chunk.frame)
     cols = {c: np.full(n, None, dtype=object) for c in TAG_COLUMNS[:-1]}
     cols["zone"][:] = "outside"
     dist = np.full(n, np.nan)
@@ -838,9 +844,12 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
             inside[rows[b_inside]] = True
             cols["zone"][rows[b_border]] = "border"
         cols["zone"][inside] = "inside"
-    for c, values in cols.items():
-        frame[c] = _object_column(values, frame.index)
-    frame["border_distance_m"] = dist
+    index = chunk.frame.index
+    tags = pd.DataFrame({**{c: _object_column(v, index) for c, v in cols.items()}, "border_distance_m": dist},
+                        index=index, copy=False)
+    # Re-tagging a tagged chunk replaces its tag columns.
+    frame = pd.concat([chunk.frame.drop(columns=[c for c in TAG_COLUMNS if c in chunk.frame.columns]), tags],
+                      axis=1, copy=False)
     return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
 
 
@@ -857,8 +866,28 @@ def _border_band(locator: Any, max_outside_m: float) -> shapely.Geometry:
     return band
 
 
-def _code_names(layer: Any) -> dict[str, str]:
-    return dict(zip(np.asarray(layer.code).tolist(), np.asarray(layer.name).tolist(), strict=True))
+def _desa_tables(layers: Any) -> dict[str, np.ndarray]:
+    """Per desa index: its code, name, kecamatan and kabupaten code and name (cached on the layers)."""
+    cached = layers.__dict__.get("_firms_desa_tables")
+    if cached is None:
+        desa = layers.desa
+        code = np.asarray(desa.code, dtype=object)
+        kec_code = np.asarray(desa.attrs["kecamatan_kode"], dtype=object)
+        # Desa codes are 62.04.KK.DDDD: the first two parts are the kabupaten code.
+        kab_code = np.array([str(c)[:5] for c in code], dtype=object)
+        kec_names = dict(zip(np.asarray(layers.kecamatan.code).tolist(), np.asarray(layers.kecamatan.name).tolist(),
+                             strict=True))
+        kab_names = dict(zip(np.asarray(layers.kabupaten.code).tolist(), np.asarray(layers.kabupaten.name).tolist(),
+                             strict=True))
+        cached = {
+            "desa_code": code, "desa_name": np.asarray(desa.name, dtype=object), "nearest_desa_code": code,
+            "kecamatan_code": kec_code,
+            "kecamatan_name": np.array([kec_names.get(c) for c in kec_code.tolist()], dtype=object),
+            "kabupaten_code": kab_code,
+            "kabupaten_name": np.array([kab_names.get(c) for c in kab_code.tolist()], dtype=object),
+        }
+        layers.__dict__["_firms_desa_tables"] = cached
+    return cached
 
 
 def _fill_inside(cols: dict[str, np.ndarray], layers: Any, idx: np.ndarray, inside: np.ndarray) -> None:
@@ -866,21 +895,9 @@ def _fill_inside(cols: dict[str, np.ndarray], layers: Any, idx: np.ndarray, insi
     rows = np.flatnonzero(inside)
     if not len(rows):
         return
-    desa = layers.desa
     d = idx[rows]
-    desa_code = np.asarray(desa.code, dtype=object)
-    cols["desa_code"][rows] = desa_code[d]
-    cols["desa_name"][rows] = np.asarray(desa.name, dtype=object)[d]
-    cols["nearest_desa_code"][rows] = desa_code[d]
-    kec_code = np.asarray(desa.attrs["kecamatan_kode"], dtype=object)[d]
-    kec_names = _code_names(layers.kecamatan)
-    cols["kecamatan_code"][rows] = kec_code
-    cols["kecamatan_name"][rows] = _per_distinct(kec_code, lambda u: u.map(kec_names).to_numpy(dtype=object))
-    # Desa codes are 62.04.KK.DDDD: the first two parts are the kabupaten code.
-    kab_code = _per_distinct(desa_code[d], lambda u: u.str.slice(0, 5).to_numpy(dtype=object))
-    kab_names = _code_names(layers.kabupaten)
-    cols["kabupaten_code"][rows] = kab_code
-    cols["kabupaten_name"][rows] = _per_distinct(kab_code, lambda u: u.map(kab_names).to_numpy(dtype=object))
+    for name, per_desa in _desa_tables(layers).items():
+        cols[name][rows] = per_desa[d]
 
 
 __all__ = [
