@@ -361,10 +361,14 @@ def recommend(
     now: datetime,
     stale_minutes: int,
     include_stale: bool = True,
+    view: NetworkView | None = None,
 ) -> dict[str, Any]:
-    """Per type the k best available units by ETA, and the units left out with their reason."""
+    """Per type the k best available units by ETA, and the units left out with their reason.
+
+    ``view``: a ``service.view(session)`` the caller already took in this session (saves one probe round trip).
+    """
     t0 = time.perf_counter()
-    view = service.view(session)
+    view = service.view(session) if view is None else view
     cache, placement = service.units(session, view)
     every = cache.rows
     sel = np.flatnonzero(np.isin(every.type, list(types))) if len(every) else np.zeros(0, dtype=np.int64)
