@@ -342,7 +342,7 @@ def recommendations(
             field="types",
         )
     settings = request.app.state.settings
-    _view(request, session)
+    view = _view(request, session)
     answer = recommend(
         session,
         request.app.state.travel,
@@ -353,6 +353,7 @@ def recommendations(
         now=utcnow(),
         stale_minutes=settings.stale_position_minutes,
         include_stale=stale == "include",
+        view=view,
     )
     return FastJSON(
         {
