@@ -25,11 +25,11 @@ import h3  # noqa: E402
 from geo.firms import in_bbox, read_detections, tag_detections  # noqa: E402
 from geo.hexagons import (  # noqa: E402
     aggregate_cells,
-    cell_parents,
     cells_by_resolution,
     cells_from_lonlat,
     cells_from_lonlat_h3,
     merge_aggregates,
+    rollup_aggregates,
 )
 from geo.layers import read_bundled_layers  # noqa: E402
 from geo.locate import Locator  # noqa: E402
@@ -90,10 +90,10 @@ def ours(path: Path, locator: Locator) -> tuple[dict[str, float], int, dict[int,
         t["h3"] += now - clock
         clock = now
     fine = merge_aggregates(parts)
-    # Coarser resolutions roll up from the finest aggregates: parents by bit operations, one more reduce each.
+    # Coarser resolutions roll up from the next finer aggregates (parents by bit operations, already sorted).
     aggs = {max(RESOLUTIONS): fine}
-    for res in RESOLUTIONS[:-1]:
-        aggs[res] = merge_aggregates([fine.assign(cell=cell_parents(fine["cell"].to_numpy(), res=res))])
+    for res in sorted(RESOLUTIONS[:-1], reverse=True):
+        aggs[res] = rollup_aggregates(aggs[res + 1], res=res)
     t["h3"] += time.perf_counter() - clock
     return t, kept, aggs
 

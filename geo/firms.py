@@ -426,7 +426,8 @@ def _line_blocks(handle: IO[Any], chunk_rows: int) -> Iterator[tuple[bytes, int]
         tail = buf[start:]
 
 
-def _parse_block(block: bytes, header: list[str], *, first_line: int) -> tuple[Any, np.ndarray, list[tuple[int, str]]]:
+def _parse_block(block: bytes, header: list[str], *, first_line: int,
+                 n_lines: int) -> tuple[Any, np.ndarray, list[tuple[int, str]]]:
     """Parse one block of lines with Arrow (all columns as raw bytes): table, line of each row, field-count rejects.
 
     Assumes one record per physical line (FIRMS never quotes line breaks): a row's line is then its
@@ -435,24 +436,27 @@ def _parse_block(block: bytes, header: list[str], *, first_line: int) -> tuple[A
     if not block.isascii():
         # Arrow hands invalid rows to Python as str; undecodable bytes would abort the read.
         block = block.decode("utf-8", errors="replace").encode("utf-8")
-    lines_here = block.count(b"\n") + (not block.endswith(b"\n"))
-    if not block.strip():
-        return pa.table({c: pa.array([], pa.binary()) for c in header}), np.empty(0, np.int64), []
     invalid: dict[str, str] = {}
 
     def on_invalid(row: Any) -> str:
         invalid[row.text] = _TOO_MANY if row.actual_columns > row.expected_columns else _TOO_FEW
         return "skip"
 
-    table = pacsv.read_csv(
-        pa.BufferReader(block),
-        read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 20),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.binary()), null_values=[""],
-                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
-    )
-    if table.num_rows == lines_here:
-        return table, np.arange(first_line, first_line + lines_here, dtype=np.int64), []
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(block),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.binary()), null_values=[""],
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        if block.strip():
+            raise FirmsFormatError(f"CSV rusak / Malformed CSV: {exc}") from exc
+        # Only blank lines: Arrow calls that an empty file.
+        return pa.table({c: pa.array([], pa.binary()) for c in header}), np.empty(0, np.int64), []
+    if table.num_rows == n_lines:
+        return table, np.arange(first_line, first_line + n_lines, dtype=np.int64), []
     # Some lines were blank or rejected: find which, by their text (equal text, equal verdict).
     lines = block.split(b"\n")
     if block.endswith(b"\n"):
@@ -610,7 +614,7 @@ class DetectionStream:
     def _generate(self) -> Iterator[DetectionChunk]:
         line = 2  # the header is line 1
         for block, n_lines in _line_blocks(self._handle, self.chunk_rows):
-            table, line_no, rejects = _parse_block(block, self.header, first_line=line)
+            table, line_no, rejects = _parse_block(block, self.header, first_line=line, n_lines=n_lines)
             line += n_lines
             chunk = self._convert(_Columns(table), line_no=line_no, rejects=rejects)
             self.rows_read += len(chunk) + len(chunk.rejects)

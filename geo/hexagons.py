@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - the h3 fallback is exercised by the be
 MIN_RESOLUTION = 5
 MAX_RESOLUTION = 9
 CONFIDENCE_RANK = {"low": 1, "nominal": 2, "high": 3}
-_RANK_NAME = np.array([None, "low", "nominal", "high"], dtype=object)
+_RANK_LEVELS = pa.array([None, "low", "nominal", "high"], pa.string())
 
 
 def _check_res(res: int) -> None:
@@ -133,13 +133,17 @@ def aggregate_cells(*, cells: np.ndarray, frp: np.ndarray | None = None,
 def _reduce(cells: np.ndarray, *, count: np.ndarray, frp_sum: np.ndarray, rank: np.ndarray,
             first: pd.DatetimeIndex | None, last: pd.DatetimeIndex | None) -> pd.DataFrame:
     """Group equal cells by one sort and reduce each run with ufunc.reduceat (sum, max, min)."""
-    order = np.argsort(cells, kind="stable")
-    sc = cells[order]
+    # Parents of sorted cells come out sorted (the digits are a prefix of the child's), so a roll-up
+    # from finer aggregates skips the sort.
+    order = None if bool(np.all(cells[1:] >= cells[:-1])) else np.argsort(cells, kind="stable")
+    sc = cells if order is None else cells[order]
     starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]]) if len(sc) else np.empty(0, dtype=np.int64)
     data: dict[str, Any] = {"cell": sc[starts]}
 
     def red(ufunc: Any, values: np.ndarray) -> np.ndarray:
-        return ufunc.reduceat(values[order], starts) if len(starts) else values[:0]
+        if not len(starts):
+            return values[:0]
+        return ufunc.reduceat(values if order is None else values[order], starts)
 
     data["count"] = red(np.add, np.asarray(count, dtype=np.int64))
     data["frp_sum"] = red(np.add, np.asarray(frp_sum, dtype=np.float64))
@@ -162,7 +166,12 @@ _NAT = np.iinfo(np.int64).min
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     out["count"] = out["count"].astype(np.int64)
     out["max_confidence_rank"] = out["max_confidence_rank"].astype(np.int8)
-    out["max_confidence"] = _RANK_NAME[out["max_confidence_rank"].to_numpy()]
+    # pandas' default text dtype is Arrow-backed: take from the Arrow level names, no Python objects per row.
+    # (A column of only missing values stays object/None, as pandas itself would infer it.)
+    ranks = out["max_confidence_rank"].to_numpy()
+    out["max_confidence"] = (pd.array(_RANK_LEVELS.take(pa.array(ranks.astype(np.int32))),
+                                      dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+                             if ranks.any() else np.full(len(ranks), None, dtype=object))
     return out
 
 
@@ -177,6 +186,12 @@ def merge_aggregates(parts: list[pd.DataFrame]) -> pd.DataFrame:
                    frp_sum=both["frp_sum"].to_numpy(), rank=both["max_confidence_rank"].to_numpy(),
                    first=pd.DatetimeIndex(both["first_seen"]) if timed else None,
                    last=pd.DatetimeIndex(both["last_seen"]) if timed else None)
+
+
+def rollup_aggregates(agg: pd.DataFrame, *, res: int) -> pd.DataFrame:
+    """Aggregates at a coarser resolution from aggregate_cells/merge_aggregates results at a finer one."""
+    _check_res(res)
+    return merge_aggregates([agg.assign(cell=cell_parents(agg["cell"].to_numpy(dtype=np.uint64), res=res))])
 
 
 def confidence_rank(confidence: np.ndarray | pd.Series) -> np.ndarray:
@@ -314,7 +329,7 @@ def persistence(cells: np.ndarray, days: np.ndarray, *,
 
 __all__ = [
     "MAX_RESOLUTION", "MIN_RESOLUTION", "aggregate_cells", "cell_parents", "cell_polygons", "cells_by_resolution",
-    "cells_from_lonlat",
-    "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str", "confidence_rank",
-    "disk_cells", "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
+    "cells_from_lonlat", "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str",
+    "confidence_rank", "disk_cells", "local_days", "merge_aggregates", "neighbour_pairs", "persistence",
+    "rollup_aggregates",
 ]
