@@ -26,10 +26,11 @@ from sqlalchemy import (
     TypeDecorator,
     bindparam,
     func,
+    insert,
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import UTM50S, WGS84, transformer
@@ -195,26 +196,38 @@ def set_location(
     """Put the point and the locate answer on the incident (None for lon/lat clears the point)."""
     located = lon is not None and lat is not None
     incident.geom = _point_wkt(lon, lat) if located else None
-    incident.lon, incident.lat = (lon, lat) if located else (None, None)
     incident.accuracy_m = accuracy_m
     incident.location_source = source
     incident.location = location
+    for name, value in _located_columns(lon=lon, lat=lat, location=location).items():
+        setattr(incident, name, value)
+
+
+def _located_columns(*, lon: float | None, lat: float | None, location: dict[str, Any] | None) -> dict[str, Any]:
+    """The columns derived from a point and its locate answer (all None without a point)."""
+    located = lon is not None and lat is not None
     answer = location or {}
-    incident.desa_code = (answer.get("desa") or {}).get("code") if located else None
-    incident.kecamatan_code = (answer.get("kecamatan") or {}).get("code") if located else None
-    incident.inside_regency = bool(answer.get("inside_regency")) if located else None
+    return {
+        "lon": lon if located else None,
+        "lat": lat if located else None,
+        "desa_code": (answer.get("desa") or {}).get("code") if located else None,
+        "kecamatan_code": (answer.get("kecamatan") or {}).get("code") if located else None,
+        "inside_regency": bool(answer.get("inside_regency")) if located else None,
+    }
 
 
 # Built once: every call runs this on the hot path, and a prebuilt statement is compiled once and cached.
-_DUPLICATE_QUERY = select(Incident.id, Incident.number, Incident.lon, Incident.lat, Incident.created_at).where(
-    Incident.category == bindparam("category"),
-    Incident.status.in_(OPEN_CODES),
-    Incident.merged_into_id.is_(None),
-    Incident.created_at >= bindparam("t0", type_=UTCDateTime),
-    Incident.created_at <= bindparam("t1", type_=UTCDateTime),
-    Incident.lon.between(bindparam("x0"), bindparam("x1")),
-    Incident.lat.between(bindparam("y0"), bindparam("y1")),
-    Incident.id != bindparam("exclude"),
+# Table columns (not ORM attributes) so the session runs it as plain Core, without ORM result handling.
+_T = Incident.__table__.c
+_DUPLICATE_QUERY = select(_T.id, _T.number, _T.lon, _T.lat, _T.created_at).where(
+    _T.category == bindparam("category"),
+    _T.status.in_(OPEN_CODES),
+    _T.merged_into_id.is_(None),
+    _T.created_at >= bindparam("t0", type_=UTCDateTime),
+    _T.created_at <= bindparam("t1", type_=UTCDateTime),
+    _T.lon.between(bindparam("x0"), bindparam("x1")),
+    _T.lat.between(bindparam("y0"), bindparam("y1")),
+    _T.id != bindparam("exclude"),
 )
 
 
@@ -265,6 +278,11 @@ def find_duplicates(
     ]
 
 
+# Prebuilt Core inserts for the intake hot path: one compiled statement each, no unit-of-work flush.
+_INSERT_INCIDENT = insert(Incident.__table__).returning(Incident.__table__.c.id)
+_INSERT_TRANSITION = insert(IncidentTransition.__table__).returning(IncidentTransition.__table__.c.id)
+
+
 def create_incident(
     session: Session,
     *,
@@ -280,28 +298,53 @@ def create_incident(
     location: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Incident:
-    """Record a call: baru when located, perlu_lokasi otherwise; flags possible duplicates; flushes."""
+    """Record a call: baru when located, perlu_lokasi otherwise; flags possible duplicates; written at once."""
     at = at or utcnow()
     located = lon is not None and lat is not None
     state = initial_state(has_location=located)
-    incident = Incident(
-        number=next_number(session, at=at),
-        category=category,
-        status=state.value,
-        description=description,
-        caller_name=caller_name,
-        caller_phone=caller_phone,
-        created_by=actor,
-        created_at=at,
-        updated_at=at,
-    )
-    set_location(incident, lon=lon, lat=lat, accuracy_m=accuracy_m, source=location_source, location=location)
-    incident.possible_duplicates = (
-        find_duplicates(session, category=category, lon=lon, lat=lat, at=at) if located else []
-    )
-    incident.transitions.append(IncidentTransition(from_status=None, status=state.value, at=at, actor=actor))
+    # Duplicates first: on PostgreSQL the day counter row stays locked from `next_number` to commit, so
+    # everything that can run before it keeps concurrent calls from queueing behind this one.
+    duplicates = find_duplicates(session, category=category, lon=lon, lat=lat, at=at) if located else []
+    row = {
+        "number": next_number(session, at=at),
+        "category": category,
+        "status": state.value,
+        "description": description,
+        "caller_name": caller_name,
+        "caller_phone": caller_phone,
+        "accuracy_m": accuracy_m,
+        "location_source": location_source,
+        "location": location,
+        "possible_duplicates": duplicates,
+        "created_by": actor,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+        "merged_into_id": None,
+        **_located_columns(lon=lon, lat=lat, location=location),
+    }
+    # Core INSERT ... RETURNING instead of an ORM flush: the unit of work costs more than the SQL here.
+    incident_id = session.execute(
+        _INSERT_INCIDENT, row | {"geom": _point_wkt(lon, lat) if located else None}
+    ).scalar_one()
+    step_row = {
+        "incident_id": incident_id,
+        "from_status": None,
+        "status": state.value,
+        "at": at,
+        "actor": actor,
+        "note": None,
+    }
+    step_id = session.execute(_INSERT_TRANSITION, step_row).scalar_one()
+    # Hand the session the rows just written as loaded objects (no SELECT back): later edits in this
+    # session (transition, merge) see a normal persistent incident with its version and history. The
+    # geometry is left unloaded and is read from the database only if someone asks for it.
+    step = IncidentTransition(id=step_id, **step_row)
+    incident = Incident(id=incident_id, **row)
+    incident.transitions = [step]
+    make_transient_to_detached(step)
+    make_transient_to_detached(incident)
     session.add(incident)
-    session.flush()
     return incident
 
 
