@@ -18,10 +18,12 @@ exports (``5`` is 00:05, ``542`` is 05:42).
 from __future__ import annotations
 
 import binascii
+import contextlib
 import gzip
 import hashlib
 import zipfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -559,6 +561,9 @@ class DetectionStream:
             raise FirmsFormatError(f"Format tidak dikenal: {fmt} / Unknown format: {fmt}")
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be >= 1")
+        self._pending: Future[Any] | None = None
+        self._chunks: Iterator[DetectionChunk] | None = None
+        self._closed = False
         self._handle, self._owned = _open_source(source)
         try:
             self.header = _read_header(self._handle)
@@ -586,12 +591,13 @@ class DetectionStream:
         self.rows_read = 0
         self.rows_kept = 0
         self.rows_rejected = 0
-        self._chunks: Iterator[DetectionChunk] | None = None
 
     def __iter__(self) -> DetectionStream:
         return self
 
     def __next__(self) -> DetectionChunk:
+        if self._closed:
+            raise StopIteration
         if self._chunks is None:
             self._chunks = self._generate()
         try:
@@ -607,20 +613,44 @@ class DetectionStream:
         self.close()
 
     def close(self) -> None:
-        """Close the file if we opened it."""
+        """Close the file if we opened it (after any block still being read ahead)."""
+        self._closed = True
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            chunks.close()  # type: ignore[attr-defined] - a generator: stops the read-ahead thread
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(Exception):
+                pending.result()
         if self._owned and not self._handle.closed:
             self._handle.close()
 
-    def _generate(self) -> Iterator[DetectionChunk]:
+    def _parsed_blocks(self) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]]]]:
+        """Parsed blocks in order: (table, line numbers, rejects)."""
         line = 2  # the header is line 1
         for block, n_lines in _line_blocks(self._handle, self.chunk_rows):
-            table, line_no, rejects = _parse_block(block, self.header, first_line=line, n_lines=n_lines)
+            yield _parse_block(block, self.header, first_line=line, n_lines=n_lines)
             line += n_lines
-            chunk = self._convert(_Columns(table), line_no=line_no, rejects=rejects)
-            self.rows_read += len(chunk) + len(chunk.rejects)
-            self.rows_kept += len(chunk)
-            self.rows_rejected += len(chunk.rejects)
-            yield chunk
+
+    def _generate(self) -> Iterator[DetectionChunk]:
+        # One block is read and parsed ahead in a worker thread (Arrow releases the GIL while parsing),
+        # overlapping it with the caller's work on the current chunk; memory stays at two blocks.
+        blocks = self._parsed_blocks()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="firms-read") as pool:
+            self._pending = pool.submit(next, blocks, None)
+            while True:
+                parsed = self._pending.result()
+                if parsed is None:
+                    self._pending = None
+                    return
+                self._pending = pool.submit(next, blocks, None)
+                table, line_no, rejects = parsed
+                chunk = self._convert(_Columns(table), line_no=line_no, rejects=rejects)
+                self.rows_read += len(chunk) + len(chunk.rejects)
+                self.rows_kept += len(chunk)
+                self.rows_rejected += len(chunk.rejects)
+                yield chunk
 
     def _convert(self, cols: _Columns, *, line_no: np.ndarray, rejects: list[tuple[int, str]]) -> DetectionChunk:
         if self.generic is None:

@@ -13,6 +13,7 @@ from geo.clusters import getis_ord
 from geo.firms import read_detections
 from geo.hexagons import (
     aggregate_cells,
+    cell_parents,
     cells_from_lonlat,
     cells_from_lonlat_h3,
     cells_from_str,
@@ -38,6 +39,49 @@ def test_cells_match_h3_reference(res: int) -> None:
     assert cells_to_str(cells).tolist() == ref
     assert (cells_from_lonlat_h3(lon=lon, lat=lat, res=res) == cells).all()
     assert (cells_from_str(ref) == cells).all()
+
+
+def test_parents_by_bits_match_h3_cell_to_parent() -> None:
+    rng = np.random.default_rng(2024)
+    # Kalimantan plus points all over the globe (every base cell family, pentagons' neighbourhoods included).
+    lon = np.r_[rng.uniform(110.0, 117.0, 3000), rng.uniform(-180.0, 180.0, 3000)]
+    lat = np.r_[rng.uniform(-4.0, 1.0, 3000), np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, 3000)))]
+    fine = cells_from_lonlat(lon=lon, lat=lat, res=9)
+    for res in range(0, 10):
+        ref = [h3.cell_to_parent(h3.int_to_str(int(c)), res) for c in fine]
+        assert cells_to_str(cell_parents(fine, res=res)).tolist() == ref
+    # H3 is not strictly nested: some points' res-5 cell is not their res-9 cell's parent.
+    direct5 = cells_from_lonlat(lon=lon, lat=lat, res=5)
+    assert 0 < (cell_parents(fine, res=5) != direct5).sum() < 0.2 * len(fine)
+    with pytest.raises(ValueError, match="coarser"):
+        cell_parents(direct5, res=7)
+
+
+def test_aggregation_by_sort_matches_groupby_and_categorical_ranks() -> None:
+    rng = np.random.default_rng(7)
+    n = 5000
+    lon, lat = rng.uniform(114.5, 115.5, n), rng.uniform(-2.7, -1.2, n)
+    frp = rng.gamma(1.5, 4.0, n)
+    frp[::97] = np.nan
+    conf = pd.Series(pd.Categorical(rng.choice(["low", "nominal", "high"], n),
+                                    categories=["low", "nominal", "high"], ordered=True))
+    when = pd.DatetimeIndex(pd.Timestamp("2023-09-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9e5, n), unit="s"))
+    when = when.where(rng.random(n) > 0.05)  # some NaT
+    cells = cells_from_lonlat(lon=lon, lat=lat, res=6)
+    agg = aggregate_cells(cells=cells, frp=frp, confidence=conf, acq_time_utc=when)
+    # The reader's categorical confidence and plain text give the same ranks.
+    as_text = aggregate_cells(cells=cells, frp=frp, confidence=conf.astype(object).to_numpy(), acq_time_utc=when)
+    pd.testing.assert_frame_equal(agg, as_text)
+    ref = pd.DataFrame({"cell": cells, "frp": np.nan_to_num(frp), "t": when}).groupby("cell").agg(
+        count=("frp", "size"), frp_sum=("frp", "sum"), first_seen=("t", "min"), last_seen=("t", "max"))
+    got = agg.set_index("cell")
+    assert (got.index.to_numpy() == ref.index.to_numpy()).all()
+    assert (got["count"].to_numpy() == ref["count"].to_numpy()).all()
+    np.testing.assert_allclose(got["frp_sum"].to_numpy(), ref["frp_sum"].to_numpy(), rtol=1e-12)
+    pd.testing.assert_series_equal(got["first_seen"], ref["first_seen"], check_freq=False)
+    pd.testing.assert_series_equal(got["last_seen"], ref["last_seen"], check_freq=False)
+    codes = pd.DataFrame({"cell": cells, "r": conf.cat.codes + 1}).groupby("cell")["r"].max()
+    assert (got["max_confidence_rank"].to_numpy() == codes.to_numpy()).all()
 
 
 def test_resolution_outside_5_9_refused() -> None:
