@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import datetime as dt
 import gzip
 import hashlib
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -306,6 +308,65 @@ def _hhmm_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     mm = np.where(ok, num, 0) - hh * 100
     ok &= (hh < 24) & (mm < 60)
     return np.where(ok, hh * 60 + mm, -1).astype(np.int64), ok
+
+
+# The reader parses each distinct text once. FIRMS columns hold a handful of distinct values per block, and
+# for those a plain loop over the distinct values beats pandas' per-call overhead many times; large distinct
+# sets (a generic file's free-form dates) still go through the vectorised pandas functions above.
+_FEW = 256
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_LETTER_LEVELS = {"l": "low", "n": "nominal", "h": "high"}
+_WORD_LEVELS = {"rendah": "low", "sedang": "nominal", "tinggi": "high"}
+
+
+def _number(text: str) -> float:
+    """A plain decimal number (what pandas.to_numeric accepts in FIRMS fields) or NaN."""
+    return float(text) if _NUMBER.fullmatch(text) else float("nan")
+
+
+def _confidence_level(value: str | None) -> str | None:
+    """One value of `_confidence_levels`."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    num = _number(text)
+    if np.isfinite(num) and 0 <= num <= 100:
+        return "low" if num < MODIS_NOMINAL_MIN else "nominal" if num < MODIS_HIGH_MIN else "high"
+    return _WORD_LEVELS.get(text) or _LETTER_LEVELS.get(text[:1])
+
+
+def _satellite_name(value: str | None) -> str | None:
+    """One value of `_satellite_names`."""
+    if value is None:
+        return None
+    text = value.strip()
+    return SATELLITE_NAMES.get(text.lower(), text)
+
+
+def _hhmm_minutes(value: str | None) -> int:
+    """One value of `_hhmm_values`: minutes after midnight, or -1."""
+    if value is None:
+        return -1
+    num = _number(value.strip().replace(":", ""))
+    if not (np.isfinite(num) and num >= 0 and num == np.floor(num)):
+        return -1
+    hh, mm = divmod(int(num), 100)
+    return hh * 60 + mm if hh < 24 else -1
+
+
+def _ymd_one(value: str | None) -> np.datetime64:
+    """One value of `_ymd`."""
+    try:
+        return np.datetime64(dt.datetime.strptime(value.strip(), "%Y-%m-%d"), "ns")  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return np.datetime64("NaT", "ns")
+
+
+def _each(fn: Any, vectorised: Any, values: pd.Series, dtype: Any = object) -> np.ndarray:
+    """`fn` over few distinct values in a loop, else the vectorised pandas twin over the Series."""
+    if len(values) > _FEW:
+        return np.asarray(vectorised(values), dtype=dtype)
+    return np.array([fn(v) for v in values.tolist()], dtype=dtype)
 
 
 # ----------------------------------------------------------------------------------------- sources
@@ -682,7 +743,7 @@ class DetectionStream:
         if self.generic is None or self.generic.time is not None:
             day = np.append(self._parse_day(d_uniq).astype("datetime64[ns]").view(np.int64), _NAT)[d_codes]
             t_codes, t_uniq = cols.codes(src.get("time"))
-            minutes = np.append(_hhmm_values(t_uniq)[0], -1)[t_codes]
+            minutes = np.append(_each(_hhmm_minutes, lambda u: _hhmm_values(u)[0], t_uniq, np.int64), -1)[t_codes]
             day_ok, time_ok = day != _NAT, minutes >= 0
             reject(~day_ok, 5)
             reject(day_ok & ~time_ok, 6)
@@ -705,14 +766,16 @@ class DetectionStream:
         def text(name: str, fill: str | None = None) -> tuple[np.ndarray, np.ndarray]:
             """Per kept row: code into the distinct values (last = missing) and the stripped distinct values."""
             codes, uniq = cols.codes(src.get(name))
-            return codes[k], np.append(_stripped(uniq), np.array([fill], dtype=object))
+            stripped = _each(lambda v: v.strip(), _stripped, uniq)
+            return codes[k], np.append(stripped, np.array([fill], dtype=object))
 
         inst_c, inst_u = text("instrument", default_instrument)
         sat_c, sat_raw_u = text("satellite")
-        sat_u = np.append(_satellite_names(pd.Series(sat_raw_u[:-1], dtype=object)), np.array([None], dtype=object))
+        sat_u = np.append(_each(_satellite_name, _satellite_names, pd.Series(sat_raw_u[:-1], dtype=object)),
+                          np.array([None], dtype=object))
         conf_c, conf_raw_u = text("confidence")
-        level = pd.Series(np.append(_confidence_levels(pd.Series(conf_raw_u[:-1], dtype=object)), None))
-        level_code = level.map({c: i for i, c in enumerate(CONFIDENCE_LEVELS)}).fillna(-1).to_numpy(np.int64)
+        levels = _each(_confidence_level, _confidence_levels, pd.Series(conf_raw_u[:-1], dtype=object))
+        level_code = np.append(pd.Index(CONFIDENCE_LEVELS).get_indexer(levels), -1)
         when_k = when[k]
         lon_k, lat_k = lon[k], lat[k]
         keys = _keys(_sha64(["" if v is None else v for v in inst_u])[inst_c],
@@ -747,7 +810,7 @@ class DetectionStream:
     def _parse_day(self, s: pd.Series) -> np.ndarray:
         """Distinct date texts (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnights (NaT if bad)."""
         if self.generic is None:
-            return _ymd(s)
+            return _each(_ymd_one, _ymd, s, "datetime64[ns]")
         parsed = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
