@@ -351,7 +351,7 @@ def _hhmm_minutes(value: str | None) -> int:
     if not (np.isfinite(num) and num >= 0 and num == np.floor(num)):
         return -1
     hh, mm = divmod(int(num), 100)
-    return hh * 60 + mm if hh < 24 else -1
+    return hh * 60 + mm if hh < 24 and mm < 60 else -1
 
 
 def _ymd_one(value: str | None) -> np.datetime64:

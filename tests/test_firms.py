@@ -260,3 +260,60 @@ def test_tag_fast_path_matches_locate_many(locator) -> None:  # noqa: ANN001
     slow = tag_detections(chunk, locator=_LocateManyOnly(locator)).frame
     assert set(fast["zone"]) == {"inside", "border", "outside"}
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_per_value_parsers_match_the_vectorised_ones() -> None:
+    from geo.firms import (
+        _confidence_level,
+        _confidence_levels,
+        _hhmm_minutes,
+        _hhmm_values,
+        _satellite_name,
+        _satellite_names,
+        _ymd,
+        _ymd_one,
+    )
+
+    texts = ["0", "29", "29.9", "30", " 79 ", "80", "100", "101", "-1", "l", "N", " h", "nominal", "High", "x",
+             "", "nan", "inf", "1e1", ".5", "5.", "+40", "Rendah", "sedang", "TINGGI", "542", "0542", "05:42", "5",
+             "2400", "2360", "1259.5", "N20", "1", "2", "Terra", " aqua ", "npp", "J1", "GOES-16", "2023-09-14",
+             " 2023-09-31", "2023-9-4", "2023-09-14T05:42", "14/09/2023"]
+    series = pd.Series(texts, dtype=object)
+    assert [_confidence_level(t) for t in texts] == _confidence_levels(series).tolist()
+    assert [_satellite_name(t) for t in texts] == _satellite_names(series).tolist()
+    assert [_hhmm_minutes(t) for t in texts] == _hhmm_values(series)[0].tolist()
+    np.testing.assert_array_equal(np.array([_ymd_one(t) for t in texts], dtype="datetime64[ns]"), _ymd(series))
+
+
+def test_odd_lines_keep_their_line_numbers() -> None:
+    header = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+              "bright_ti5,frp,daynight\r\n")
+    good = "-1.73,114.85,331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\r\n"
+    body = (good                                           # 2
+            + "\r\n"                                       # 3 blank (CRLF)
+            + "-1.74,114.86,331,0.4,0.4,2023-09-14\r\n"    # 4 too few fields
+            + ",,,,,,,,,,,,,\r\n"                          # 5 only separators: skipped like a blank line
+            + "-1.75,114.8\xff7,331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D,\xfe\r\n"  # 6 bad UTF-8, too many
+            + good.replace("114.85", "114.88")             # 7
+            + "   \r\n"                                    # 8 spaces only: one short field
+            + good.replace("114.85", "114.89").rstrip())   # 9, no final line break
+    raw = (header + body).encode("latin-1")
+    for chunk_rows in (1, 3, 50_000):
+        stream = read_detections(io.BytesIO(raw), chunk_rows=chunk_rows)
+        chunks = list(stream)
+        frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+        rejects = [r for c in chunks for r in c.rejects]
+        assert frame["line_no"].tolist() == [2, 7, 9]
+        assert [line for line, _ in rejects] == [4, 6, 8]
+        assert "too few fields" in rejects[0][1] and "too many fields" in rejects[1][1]
+        assert (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (6, 3, 3)
+        assert frame["lon"].tolist() == [114.85, 114.88, 114.89]
+
+
+def test_closing_a_stream_midway_stops_reading() -> None:
+    text = (FIX / "viirs_snpp_nrt.csv").read_text()
+    stream = read_detections(io.StringIO(text), chunk_rows=1)
+    first = next(stream)
+    assert len(first) == 1
+    stream.close()
+    assert list(stream) == []
