@@ -13,6 +13,13 @@ archive download):
   confidence l/n/h, version (2.0NRT, 2 ...), bright_ti5, frp, daynight[, type].
 acq_date is YYYY-MM-DD and acq_time is HHMM in UTC, written without leading zeros by some
 exports (``5`` is 00:05, ``542`` is 05:42).
+
+Reading: the file is cut into blocks of `chunk_rows` physical lines and each block is parsed by Arrow's
+CSV reader with every column as raw bytes (so "6.10" stays "6.10", "0542" keeps its digits and no value
+can abort the read); numbers are cast column-wise and texts parsed once per distinct value. One record
+per physical line is assumed (FIRMS never quotes line breaks): a row's line number is its position in
+the block, corrected for blank lines and rows with the wrong number of fields, which are reported.
+The next block is read and parsed ahead in a worker thread; memory stays at about two blocks.
 """
 
 from __future__ import annotations
@@ -55,8 +62,6 @@ _CORE_FIRMS = {
     "viirs": ("latitude", "longitude", "acq_date", "acq_time", "confidence", "bright_ti4", "frp",
               "satellite", "instrument", "daynight", "version"),
 }
-# Read as text whatever they look like: "6.10" must not become 6.1 and "0542" must keep its digits.
-_TEXT_COLUMNS = ("acq_date", "acq_time", "satellite", "instrument", "confidence", "version", "daynight")
 
 GENERIC_FIELDS = ("latitude", "longitude", "date", "time", "confidence", "frp", "brightness",
                   "satellite", "instrument", "daynight", "version")
@@ -81,8 +86,6 @@ SATELLITE_NAMES = {
     "n20": "NOAA-20", "1": "NOAA-20", "noaa-20": "NOAA-20", "noaa20": "NOAA-20", "j1": "NOAA-20",
     "n21": "NOAA-21", "2": "NOAA-21", "noaa-21": "NOAA-21", "noaa21": "NOAA-21", "j2": "NOAA-21",
 }
-# Spare trailing columns: a row with too many fields is rejected by line instead of shifting the count.
-_EXTRA_SENTINELS = 8
 
 DETECTION_COLUMNS = (
     "detection_key", "line_no", "lon", "lat", "acq_time_utc", "confidence", "confidence_raw", "frp",
@@ -292,12 +295,6 @@ def _stripped(u: pd.Series) -> np.ndarray:
 def _ymd(u: pd.Series) -> np.ndarray:
     text = u.astype("string").str.strip()
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[ns]")
-
-
-def _hhmm(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """acq_time as HHMM digits (also HH:MM) -> (minutes after midnight, valid mask)."""
-    minutes = _per_distinct(raw, lambda u: _hhmm_values(u)[0], fill=-1, dtype=np.int64)
-    return np.maximum(minutes, 0), minutes >= 0
 
 
 def _hhmm_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
