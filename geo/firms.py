@@ -168,10 +168,10 @@ class DetectionChunk:
 
     def take(self, mask: np.ndarray) -> DetectionChunk:
         """A chunk with only the rows where `mask` is true (rejects carried over unchanged)."""
-        mask = np.asarray(mask, dtype=bool)
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         return DetectionChunk(
-            frame=self.frame.loc[mask].reset_index(drop=True),
-            extras=self.extras.loc[mask].reset_index(drop=True),
+            frame=self.frame.take(rows).reset_index(drop=True),
+            extras=self.extras.take(rows).reset_index(drop=True),
             rejects=list(self.rejects), fmt=self.fmt,
         )
 
@@ -581,7 +581,9 @@ class _Columns:
 
     def extra(self, name: str, rows: np.ndarray) -> np.ndarray:
         """An attribute column for the given rows: int64, float64 (NaN when empty) or text (None when empty)."""
-        raw = self._raw(name).take(pa.array(rows, pa.int64()))
+        raw = self._raw(name)
+        if len(rows) != self.n:
+            raw = raw.take(pa.array(rows, pa.int64()))
         as_text = raw.view(pa.string())
         try:
             values = pc.cast(as_text, pa.float64()).to_numpy(zero_copy_only=False)
