@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -23,8 +24,10 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
+import orjson
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +98,28 @@ def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server not ready after 120 s")
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds used so far by every live process in a process group (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ... utime (14th), stime (15th).
+        rest = raw[raw.rindex(")") + 2 :].split()
+        if int(rest[2]) == pgid:
+            total += int(rest[11]) + int(rest[12])
+    return total / tick
+
+
+def client_cpu_seconds() -> float:
+    """User+system CPU seconds used so far by this (client) process."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     """Kill the server and its worker processes (the whole process group)."""
     try:
@@ -116,10 +141,17 @@ async def run_clients(
     statuses: Counter = Counter()
     ids: list[int] = []
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+    # aiohttp, not httpx: the load generator shares the 2 cores with the server, and httpx spent more CPU
+    # per call (~10 ms) than the server did, so it was measuring itself.
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector, timeout=timeout) as http:
         # Warm the connection pool and the server's first-request paths outside the measurement.
-        await asyncio.gather(*(http.get("/api/categories") for _ in range(clients)))
+        async def warm() -> None:
+            async with http.get("/api/categories") as r:
+                await r.read()
+
+        await asyncio.gather(*(warm() for _ in range(clients)))
         deadline = time.perf_counter() + seconds
 
         async def client() -> None:
@@ -142,15 +174,19 @@ async def run_clients(
                     },
                 }
                 t = time.perf_counter()
+                payload = None
                 try:
-                    r = await http.post("/api/incidents", json=body)
-                    code = r.status_code
-                except httpx.HTTPError as exc:
+                    async with http.post("/api/incidents", json=body) as r:
+                        code = r.status
+                        raw = await r.read()
+                    if code == 201:
+                        payload = raw
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     code = type(exc).__name__
                 latencies.append(time.perf_counter() - t)
                 statuses[code] += 1
-                if code == 201:
-                    ids.append(r.json()["id"])
+                if payload is not None:
+                    ids.append(orjson.loads(payload)["id"])
 
         t0 = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
@@ -180,9 +216,13 @@ def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         proc, base = start_server(url, workers=args.workers)
         r = httpx.post(f"{base}/api/auth/token", data={"username": "bench", "password": PASSWORD})
         r.raise_for_status()
+        # CPU is measured around the whole load phase (warm-up included): on a shared 2-core machine the
+        # server's CPU per call is the figure that does not depend on what else is running.
+        server0, client0 = group_cpu_seconds(proc.pid), client_cpu_seconds()
         out = asyncio.run(
             run_clients(base, r.json()["access_token"], clients=args.clients, seconds=args.seconds, rate=args.rate)
         )
+        server_cpu, client_cpu = group_cpu_seconds(proc.pid) - server0, client_cpu_seconds() - client0
     finally:
         if proc is not None:
             stop_server(proc)
@@ -192,12 +232,14 @@ def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
     in_db = stored(url, out["ids"])
     drop()
     p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99])
+    n = max(len(lat_ms), 1)
     print(
         f"{backend:10s} workers={args.workers} clients={args.clients} "
         f"rate={'max' if not args.rate else args.rate} {args.seconds:.0f}s: "
         f"{len(lat_ms) / out['elapsed']:7.1f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms  "
         f"201s {ok}  errors {errors} {dict(out['statuses'])}  stored {in_db}/{ok} "
-        f"{'OK' if in_db == ok else 'MISSING'}  p95<100ms: {'yes' if p95 < 100 else 'NO'}"
+        f"{'OK' if in_db == ok else 'MISSING'}  p95<100ms: {'yes' if p95 < 100 else 'NO'}  "
+        f"CPU per call: server {server_cpu / n * 1000:.1f} ms, client {client_cpu / n * 1000:.1f} ms"
     )
 
 
