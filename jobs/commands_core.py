@@ -10,6 +10,9 @@ from store.db import backend_name, make_engine, make_sessionmaker, session_scope
 from store.layers import is_empty, load_bundled
 from store.migrate import upgrade
 
+# PostGIS serves from several processes (events go through LISTEN/NOTIFY): one per core of the target machine.
+DEFAULT_POSTGIS_WORKERS = 2
+
 
 def open_database():  # noqa: ANN201 - (engine, sessionmaker)
     """Engine and session factory for the configured database, migrated to the newest schema."""
@@ -66,12 +69,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from jobs.commands_demo import start_in_background
 
         start_in_background(host=host, port=port)
+    workers = args.workers or (DEFAULT_POSTGIS_WORKERS if settings.is_postgis else 1)
+    if workers > 1 and not settings.is_postgis:
+        # SpatiaLite events fan out in-process and its writers queue in-process: one process only.
+        print("SpatiaLite: hanya 1 worker / only 1 worker (--workers diabaikan / ignored)")
+        workers = 1
+    # httptools and uvloop come with uvicorn[standard] and are picked automatically. The access log is
+    # off unless asked for: one formatted log line per request costs more than a small GET itself.
     uvicorn.run(
         "api.main:app",
         host=host,
         port=port,
-        workers=args.workers,
+        workers=workers,
         log_level="info",
+        access_log=args.access_log,
         proxy_headers=True,
         timeout_graceful_shutdown=5,
     )
@@ -89,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="jalankan API dan peta / serve the API and map")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, help="proses API / API processes (bawaan: 2 PostGIS, 1 SpatiaLite)")
+    p.add_argument("--access-log", action="store_true", help="catat setiap permintaan / log every request")
     p.add_argument("--demo", action="store_true", help="unit demo dan simulasi panggilan / demo units and calls")
     p.set_defaults(handler=cmd_serve)
