@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Engine, Float, ForeignKey, Integer, String, eve
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.accounts import record_audit, utcnow
-from store.incidents import Incident, transition
+from store.incidents import Incident, incident_event, transition
 from store.lifecycle import IncidentState
 from store.models import Base
 from store.units import Unit, _aware
@@ -97,20 +97,6 @@ def register_hub(engine: Engine, hub: Any) -> None:
 def _hub_for(session: Session) -> Any:
     bind = session.get_bind()
     return _HUBS.get(bind if isinstance(bind, Engine) else bind.engine)
-
-
-def incident_event(incident: Incident, changed: list[str]) -> dict[str, Any]:
-    """The `incident.updated` payload (ids and changed fields only)."""
-    return {
-        "id": incident.id,
-        "number": incident.number,
-        "status": incident.status,
-        "category": incident.category,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "version": incident.version,
-        "changed": changed,
-    }
 
 
 def _unit_event(u: Unit, lon: float | None, lat: float | None) -> dict[str, Any]:

@@ -479,3 +479,17 @@ def list_incidents(
 def merged_from(session: Session, incident_id: int) -> list[int]:
     """Ids of the incidents merged into this one."""
     return list(session.scalars(select(Incident.id).where(Incident.merged_into_id == incident_id)))
+
+
+def incident_event(incident: Incident, changed: list[str]) -> dict[str, Any]:
+    """The payload of `incident.created` / `incident.updated` events: ids and what changed, not the document."""
+    return {
+        "id": incident.id,
+        "number": incident.number,
+        "status": incident.status,
+        "category": incident.category,
+        "lon": incident.lon,
+        "lat": incident.lat,
+        "version": incident.version,
+        "changed": changed,
+    }

@@ -39,6 +39,7 @@ from store.incidents import (
     create_incident,
     flush_checked,
     format_wib,
+    incident_event,
     intervals_of,
     list_incidents,
     merge_incidents,
@@ -370,19 +371,6 @@ def _snapshot(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _event(incident: Incident, changed: list[str]) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "number": incident.number,
-        "status": incident.status,
-        "category": incident.category,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "version": incident.version,
-        "changed": changed,
-    }
-
-
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -496,7 +484,7 @@ def _record_call(body: IncidentCreate, where: Resolved, request: Request, sessio
             "client": _client(request),
         },
     )
-    request.app.state.events.publish(session, "incident.created", _event(incident, ["created"]))
+    request.app.state.events.publish(session, "incident.created", incident_event(incident, ["created"]))
     session.commit()
     return incident
 
@@ -689,7 +677,7 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
         after=_snapshot(incident),
         client=_client(request),
     )
-    request.app.state.events.publish(session, "incident.updated", _event(incident, changed))
+    request.app.state.events.publish(session, "incident.updated", incident_event(incident, changed))
     merged = merged_from(session, incident.id)
     session.commit()
     return FastJSON(incident_public(incident, catalog, merged=merged))
@@ -746,7 +734,7 @@ def _change_state(incident_id: int, body: TransitionIn, request: Request, sessio
         after=_snapshot(incident) | {"note": body.note},
         client=_client(request),
     )
-    request.app.state.events.publish(session, "incident.updated", _event(incident, ["status"]))
+    request.app.state.events.publish(session, "incident.updated", incident_event(incident, ["status"]))
     merged = merged_from(session, incident.id)
     session.commit()
     return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged))
@@ -802,8 +790,8 @@ def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, acto
             client=_client(request),
         )
     hub = request.app.state.events
-    hub.publish(session, "incident.updated", _event(keep, ["merged_from"]))
-    hub.publish(session, "incident.updated", _event(duplicate, ["status", "merged_into"]))
+    hub.publish(session, "incident.updated", incident_event(keep, ["merged_from"]))
+    hub.publish(session, "incident.updated", incident_event(duplicate, ["status", "merged_into"]))
     merged = merged_from(session, keep.id)
     session.commit()
     return FastJSON(incident_public(keep, request.app.state.catalog, merged=merged))
