@@ -667,20 +667,20 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
     except StaleVersionError as exc:
         session.rollback()
         raise _stale(exc) from None
-    record_audit(
-        session,
-        actor=actor,
-        action="incident.update",
-        entity="incident",
-        entity_id=incident.id,
-        before=before,
-        after=_snapshot(incident),
-        client=_client(request),
-    )
+    return _commit_update(request, session, incident, actor=actor, action="incident.update", before=before,
+                          changed=changed)
+
+
+def _commit_update(request: Request, session: Any, incident: Incident, *, actor: str, action: str,
+                   before: dict[str, Any], changed: list[str], after_extra: dict[str, Any] | None = None) -> FastJSON:
+    """Audit the change, announce it, commit, and answer with the incident as it now stands."""
+    after = _snapshot(incident) | (after_extra or {})
+    record_audit(session, actor=actor, action=action, entity="incident", entity_id=incident.id, before=before,
+                 after=after, client=_client(request))
     request.app.state.events.publish(session, "incident.updated", incident_event(incident, changed))
     merged = merged_from(session, incident.id)
     session.commit()
-    return FastJSON(incident_public(incident, catalog, merged=merged))
+    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged))
 
 
 @router.post("/incidents/{incident_id}/transition", summary="Ubah status / change state")
@@ -724,20 +724,8 @@ def _change_state(incident_id: int, body: TransitionIn, request: Request, sessio
     except StaleVersionError as exc:
         session.rollback()
         raise _stale(exc) from None
-    record_audit(
-        session,
-        actor=actor,
-        action="incident.transition",
-        entity="incident",
-        entity_id=incident.id,
-        before=before,
-        after=_snapshot(incident) | {"note": body.note},
-        client=_client(request),
-    )
-    request.app.state.events.publish(session, "incident.updated", incident_event(incident, ["status"]))
-    merged = merged_from(session, incident.id)
-    session.commit()
-    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged))
+    return _commit_update(request, session, incident, actor=actor, action="incident.transition", before=before,
+                          changed=["status"], after_extra={"note": body.note})
 
 
 @router.post("/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate")
