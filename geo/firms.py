@@ -945,7 +945,7 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
                         index=index, copy=False)
     # Re-tagging a tagged chunk replaces its tag columns.
     frame = pd.concat([chunk.frame.drop(columns=[c for c in TAG_COLUMNS if c in chunk.frame.columns]), tags],
-                      axis=1, copy=False)
+                      axis=1)
     return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
 
 

@@ -80,7 +80,11 @@ class EventHub:
             subs = list(self.subscribers)
             self.delivered += 1
         for sub in subs:
-            sub.loop.call_soon_threadsafe(_offer, sub, ev)
+            try:
+                sub.loop.call_soon_threadsafe(_offer, sub, ev)
+            except RuntimeError:
+                # The listener's event loop has closed without unsubscribing: forget it, keep delivering.
+                self.unsubscribe(sub)
 
     def subscribe(self, *, maxsize: int = 1000) -> Subscription:
         """A new listener on the running event loop."""
@@ -140,6 +144,11 @@ class EventHub:
                 log.warning("event listener lost PostgreSQL (%s); retrying in %.1fs", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+            except Exception:
+                # Whatever goes wrong, this thread is every live map's only feed: log it and listen again.
+                self.listening.clear()
+                log.exception("event listener failed; restarting")
+                self._stop.wait(backoff)
 
 
 def _offer(sub: Subscription, ev: dict[str, Any]) -> None:

@@ -52,3 +52,20 @@ def test_replay_since_last_event_id(db) -> None:
 
 def test_sse_stream_requires_login(anon_client) -> None:
     assert anon_client.get("/api/events").status_code == 401
+
+
+def test_a_subscriber_whose_loop_closed_does_not_stop_delivery(db) -> None:
+    hub = EventHub(db.engine)
+
+    async def subscribe_and_leave():
+        return hub.subscribe()
+
+    orphan = asyncio.run(subscribe_and_leave())  # its loop is closed now, still subscribed
+
+    async def listen() -> dict:
+        sub = hub.subscribe()
+        hub.deliver({"id": "x1", "kind": "k", "data": {}})
+        return await asyncio.wait_for(sub.queue.get(), 2)
+
+    assert asyncio.run(listen())["id"] == "x1"
+    assert orphan not in hub.subscribers
