@@ -32,12 +32,11 @@ from api.routes import (
     units,
 )
 from api.routes.locate import BYTES_PER_POINT
+from api.spatial import build_spatial_state
 from api.travel import start_travel, stop_travel
-from geo.locate import Locator
 from jobs.scheduler import start_firms_job, stop_firms_job
-from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
+from store.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from store.events import EventHub
-from store.layers import read_layers
 from store.migrate import upgrade
 
 log = logging.getLogger("sigap")
@@ -45,20 +44,6 @@ log = logging.getLogger("sigap")
 DESCRIPTION = """SIGAP 112 — peta situasi dan dispatch Call Center 112 Kabupaten Barito Selatan.
 GIS situational awareness and dispatch for Call Center 112, Barito Selatan regency (Kalimantan Tengah).
 Koordinat WGS84 (EPSG:4326) [lon, lat]; waktu disimpan UTC, ditampilkan WIB."""
-
-
-def build_spatial_state(app: FastAPI) -> None:
-    """(Re)build the locator and layer caches from what the database holds."""
-    with session_scope(app.state.sessions) as session:
-        layers = read_layers(session)
-    if not len(layers.desa):
-        raise RuntimeError(
-            "Basis data belum berisi batas wilayah; jalankan `sigap load` / "
-            "the database holds no boundaries yet; run `sigap load`"
-        )
-    app.state.layers = layers
-    app.state.layer_cache = {}
-    app.state.locator = Locator.from_layers(layers)
 
 
 # Per client address and minute: batch and upload endpoints are the expensive ones.

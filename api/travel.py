@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,12 +24,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.spatial import refresh_roads
 from geo.layers import Layers
 from geo.network import TravelNetwork, edges_crossing
 from geo.routing import UnitPlacement, place_units, rank_placed
 from store.db import session_scope
 from store.dispatch import register_hub
-from store.network import StoredState, ensure_default_network, read_lines, read_state
+from store.network import LineSet, StoredState, ensure_default_network, read_lines, read_state
 from store.units import UnitRows, read_units
 
 log = logging.getLogger("sigap.travel")
@@ -199,6 +201,8 @@ class TravelService:
     _units: _UnitCache | None = None
     rebuilds: int = 0
     unit_reads: int = 0
+    # Called with the stored lines whenever the network changes after the first build.
+    on_rebuild: Callable[[LineSet], None] | None = None
 
     # -- network -------------------------------------------------------------------------------------
     def load(self) -> TravelNetwork:
@@ -215,6 +219,7 @@ class TravelService:
             t0 = time.perf_counter()
             lines = read_lines(session)
             base = lines.build()
+            changed = self._base is not None
             self._state, self._base = state, base
             self._closed, self._flood_key = None, None
             self.rebuilds += 1
@@ -226,6 +231,8 @@ class TravelService:
                 base.n_edges,
                 (time.perf_counter() - t0) * 1e3,
             )
+            if changed and self.on_rebuild is not None:
+                self.on_rebuild(lines)
             return base
 
     def base(self, session: Session) -> tuple[TravelNetwork, StoredState]:
@@ -461,7 +468,9 @@ def recommend(
 def start_travel(app: FastAPI) -> None:
     """Start-up hook: build the network once into app.state and follow network/flood events."""
     register_hub(app.state.engine, app.state.events)
-    service = TravelService(sessions=app.state.sessions, layers=app.state.layers)
+    service = TravelService(
+        sessions=app.state.sessions, layers=app.state.layers, on_rebuild=lambda lines: refresh_roads(app, lines)
+    )
     app.state.travel = service
     app.state.network = service.load()
     try:
@@ -486,7 +495,7 @@ def start_travel(app: FastAPI) -> None:
 
 
 def _refresh(app: FastAPI) -> None:
-    """Rebuild from the stored lines now (after a network.updated event)."""
+    """Rebuild from the stored lines now (after a network.updated event); the locator's roads follow."""
     service: TravelService = app.state.travel
     with app.state.sessions() as session:
         app.state.network = service.base(session)[0]

@@ -216,3 +216,21 @@ def test_demo_seed_is_idempotent_and_places_boats_on_the_river(db) -> None:
     river_utm = project_geometries(np.array([river]), dst=UTM50S)[0]
     pts = project_geometries(shapely.points(np.array(boats, dtype=float)), dst=UTM50S)
     assert shapely.distance(pts, river_utm).max() < 1.0
+
+
+def test_locate_reports_the_nearest_real_road_after_an_import(db, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import TEST_PASSWORD, settings_for
+
+    with TestClient(create_app(settings_for(db.url))) as client:
+        token = client.post("/api/auth/token", data={"username": "t-leader", "password": TEST_PASSWORD})
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        near_road = {"lon": 114.845, "lat": -1.7003}  # about 35 m north of Jalan Pahlawan (A-B-C at lat -1.70)
+        assert client.get("/api/locate", params=near_road).json()["road"] is None  # derived links are not roads
+        import_network(db.sessions, db.engine, write_osm(tmp_path / "t.osm.pbf"), actor="t-admin")
+        client.get("/api/network")  # any request that looks at the network notices the new version
+        road = client.get("/api/locate", params=near_road).json()["road"]
+    assert road["source"] == "osm"
+    assert 20 < road["distance_m"] < 50
