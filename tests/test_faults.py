@@ -122,3 +122,45 @@ def test_postgres_restart_gives_fast_503_then_recovers(tmp_path) -> None:
     finally:
         _pg_up()
         drop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_twenty_operators_dispatching_one_unit_at_once_exactly_one_wins(backend, tmp_path) -> None:
+    from store.layers import read_layers
+    from store.units import Unit, seed_demo_units
+
+    url, drop = prepared_database(backend, tmp_path)
+    engine = make_engine(url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as s:
+            seed_demo_units(s, read_layers(s))
+        with session_scope(make_sessionmaker(engine)) as s:
+            unit_id = s.scalar(select(Unit.id).where(Unit.callsign == "DMK-BTK-1"))
+        with server(url) as base:
+            headers = login(base)
+            incidents = [httpx.post(f"{base}/api/incidents", json=CALL, headers=headers, timeout=15).json()["id"]
+                         for _ in range(20)]
+            barrier = threading.Barrier(20)
+            codes: list[int] = []
+            lock = threading.Lock()
+
+            def operator(incident_id: int) -> None:
+                with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                    barrier.wait()
+                    r = client.post(f"/api/incidents/{incident_id}/dispatch", json={"unit_ids": [unit_id]})
+                with lock:
+                    codes.append(r.status_code)
+
+            threads = [threading.Thread(target=operator, args=(i,)) for i in incidents]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(90)
+            assert sorted(codes) == [200] + [409] * 19, codes
+            unit = httpx.get(f"{base}/api/units", headers=headers).json()["units"]
+            assert next(u for u in unit if u["id"] == unit_id)["status"] == "bertugas"
+            statuses = [httpx.get(f"{base}/api/incidents/{i}", headers=headers).json()["status"] for i in incidents]
+            assert sorted(statuses) == ["baru"] * 19 + ["dikirim"]
+    finally:
+        engine.dispose()
+        drop()
