@@ -18,8 +18,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -66,46 +68,53 @@ def desa_points(n: int, rng: np.random.Generator) -> np.ndarray:
     return xy + rng.normal(0, 0.01, xy.shape)
 
 
-async def listener(base: str, headers: dict, seen: dict[int, int], ready: asyncio.Event, counter: list[int],
+async def listener(http: aiohttp.ClientSession, seen: dict[int, int], ready: asyncio.Event, counter: list[int],
                    stop: asyncio.Event) -> None:
     """One SSE client counting incident.created events."""
-    import json
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client:
-        async with client.stream("GET", f"{base}/api/events", headers=headers) as r:
-            counter[0] += 1
-            if counter[0] >= counter[1]:
-                ready.set()
-            async for line in r.aiter_lines():
-                if stop.is_set():
-                    return
-                if line.startswith("data: "):
-                    ev = json.loads(line[6:])
-                    if ev["kind"] == "incident.created":
-                        seen[ev["data"]["id"]] = seen.get(ev["data"]["id"], 0) + 1
+    async with http.get("/api/events", timeout=aiohttp.ClientTimeout(total=None, sock_read=None)) as r:
+        counter[0] += 1
+        if counter[0] >= counter[1]:
+            ready.set()
+        async for raw in r.content:
+            if stop.is_set():
+                return
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                ev = orjson.loads(line[6:])
+                if ev["kind"] == "incident.created":
+                    seen[ev["data"]["id"]] = seen.get(ev["data"]["id"], 0) + 1
 
 
 async def run(args: argparse.Namespace, base: str) -> None:
     """Drive the workload and print the figures."""
     rng = np.random.default_rng(112)
     pts = desa_points(50_000, rng)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        tok = (await c.post("/api/auth/token", data={"username": "load-dispatcher", "password": PASSWORD})).json()
+    # aiohttp, not httpx: the load generator shares the 2 cores with the workers and PostgreSQL, and httpx
+    # spends several times more CPU per request.
+    async with aiohttp.ClientSession(base) as anon:
+        async with anon.post("/api/auth/token", data={"username": "load-dispatcher", "password": PASSWORD}) as r:
+            tok = await r.json()
     headers = {"Authorization": f"Bearer {tok['access_token']}"}
     seen: dict[int, int] = {}
     ready, stop = asyncio.Event(), asyncio.Event()
     counter = [0, args.listeners]
-    listeners = [asyncio.create_task(listener(base, headers, seen, ready, counter, stop))
-                 for _ in range(args.listeners)]
-    await asyncio.wait_for(ready.wait(), 60)
-    lat: dict[str, list[float]] = defaultdict(list)
-    errors: dict[str, int] = defaultdict(int)
-    created: list[int] = []
-    deadline = time.monotonic() + args.seconds
+    connector = aiohttp.TCPConnector(limit=args.clients + args.listeners + 10)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as http:
+        listeners = [asyncio.create_task(listener(http, seen, ready, counter, stop)) for _ in range(args.listeners)]
+        await asyncio.wait_for(ready.wait(), 60)
+        lat: dict[str, list[float]] = defaultdict(list)
+        errors: dict[str, int] = defaultdict(int)
+        created: list[int] = []
+        deadline = time.monotonic() + args.seconds
 
-    async def client_loop(i: int) -> None:
-        r_ = random.Random(i)
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+        async def call(method: str, url: str, **kw) -> tuple[int, dict | None]:
+            async with http.request(method, url, **kw) as r:
+                body = await r.read()
+                return r.status, (orjson.loads(body) if r.status == 201 else None)
+
+        async def client_loop(i: int) -> None:
+            r_ = random.Random(i)
             k = i * 1000
             while time.monotonic() < deadline:
                 k += 1
@@ -116,32 +125,33 @@ async def run(args: argparse.Namespace, base: str) -> None:
                 t = time.perf_counter()
                 try:
                     if op == "locate":
-                        r = await c.get("/api/locate", params={"lon": lon, "lat": lat_})
+                        status, _ = await call("GET", "/api/locate", params={"lon": str(lon), "lat": str(lat_)})
                     elif op == "create":
-                        r = await c.post("/api/incidents", json={
+                        status, body = await call("POST", "/api/incidents", json={
                             "category": r_.choice(CATEGORIES), "description": "uji beban",
                             "location": {"lon": float(lon), "lat": float(lat_)}})
-                        if r.status_code == 201:
-                            created.append(r.json()["id"])
+                        if status == 201:
+                            created.append(body["id"])
                     elif op == "recommend":
-                        r = await c.get(f"/api/incidents/{r_.choice(created)}/recommendations", params={"k": 3})
+                        status, _ = await call("GET", f"/api/incidents/{r_.choice(created)}/recommendations",
+                                               params={"k": "3"})
                     else:
-                        r = await c.get("/api/incidents", params={"status": "baru", "limit": 50})
-                    ok = r.status_code < 400
-                except httpx.HTTPError:
+                        status, _ = await call("GET", "/api/incidents", params={"status": "baru", "limit": "50"})
+                    ok = status < 400
+                except (aiohttp.ClientError, TimeoutError):
                     ok = False
                 lat[op].append(time.perf_counter() - t)
                 if not ok:
                     errors[op] += 1
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
-    elapsed = time.perf_counter() - t0
-    await asyncio.sleep(3)  # let the last events arrive
-    stop.set()
-    for task in listeners:
-        task.cancel()
-    await asyncio.gather(*listeners, return_exceptions=True)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
+        elapsed = time.perf_counter() - t0
+        await asyncio.sleep(3)  # let the last events arrive
+        stop.set()
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
 
     total = sum(len(v) for v in lat.values())
     print(f"\n{args.workers} workers on PostGIS, {args.clients} clients, {args.listeners} SSE listeners, "
