@@ -195,10 +195,12 @@ class NearestEdge:
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of the nearest geometry and the distance to its edge in metres, per UTM point."""
         p = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
-        dv, v = self.tree.query(p, distance_upper_bound=self.EXACT_WITHIN_M)
+        # Large batches search on every core (the KD-tree releases the GIL); small ones skip the thread start.
+        workers = -1 if len(p) >= 4096 else 1
+        dv, v = self.tree.query(p, distance_upper_bound=self.EXACT_WITHIN_M, workers=workers)
         far = np.flatnonzero(~np.isfinite(dv))
         if len(far):
-            v[far] = self.tree.query(p[far], eps=self.EPSILON)[1]
+            v[far] = self.tree.query(p[far], eps=self.EPSILON, workers=workers)[1]
         a = self.coords[v]
         d = np.minimum(
             _point_segment_distance(p, a, self.coords[self.prev[v]]),
