@@ -179,6 +179,12 @@ class NearestEdge:
         same = raw_owner[:-1] == raw_owner[1:]
         self.segment_tree = STRtree(shapely.linestrings(np.stack([raw[:-1][same], raw[1:][same]], axis=1)))
         self.segment_owner = raw_owner[:-1][same]
+        self._brute = None
+        if len(self.segment_owner) <= self.BRUTE_FORCE_SEGMENTS:
+            a, b = raw[:-1][same], raw[1:][same]
+            ab = b - a
+            denom = np.maximum((ab * ab).sum(axis=1), 1e-12)
+            self._brute = (a[:, 0].copy(), a[:, 1].copy(), ab[:, 0].copy(), ab[:, 1].copy(), denom)
         coords, owner = shapely.get_coordinates(shapely.segmentize(utm, self.SPACING_M), return_index=True)
         self.coords = coords
         self.owner = owner
@@ -208,8 +214,20 @@ class NearestEdge:
         )
         return self.owner[v].astype(np.int64), d
 
+    # Up to this many segments, measuring every one with numpy beats walking the tree (whose cost grows for
+    # points far away); the Natural Earth river has about 150.
+    BRUTE_FORCE_SEGMENTS = 1_000
+
     def nearest_one(self, x: float, y: float) -> tuple[int, float]:
         """Index of the nearest geometry and the exact distance in metres for one UTM point."""
+        if self._brute is not None:
+            ax, ay, abx, aby, denom = self._brute
+            t = ((x - ax) * abx + (y - ay) * aby) / denom
+            np.clip(t, 0.0, 1.0, out=t)
+            dx, dy = x - ax - t * abx, y - ay - t * aby
+            d2 = dx * dx + dy * dy
+            i = int(d2.argmin())
+            return int(self.segment_owner[i]), math.sqrt(float(d2[i]))
         point = shapely.Point(x, y)
         seg, dist = self.segment_tree.query_nearest(point, return_distance=True, all_matches=False)
         return int(self.segment_owner[seg[0]]), float(dist[0])
