@@ -69,6 +69,20 @@ def _split(raw: str | None) -> tuple[str, ...]:
     return tuple(p.strip().lower() for p in (raw or "").split(",") if p.strip())
 
 
+def _known(text: str | None, *, allowed: tuple[str, ...], field: str, what_id: str, what_en: str) -> tuple[str, ...]:
+    """The comma-separated values of a query parameter, or a 422 naming the unknown ones and the allowed."""
+    values = _split(text)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        choices = ", ".join(allowed)
+        raise InvalidInput(
+            f"{what_id} tidak dikenal: {', '.join(bad)} ({choices})",
+            f"Unknown {what_en}: {', '.join(bad)} ({choices})",
+            field=field,
+        )
+    return values
+
+
 def hotspot_filter(
     window: Annotated[
         Literal["24h", "7d", "30d", "all", "custom"],
@@ -98,22 +112,9 @@ def hotspot_filter(
         start = end - WINDOWS[window]
     if start is not None and start >= end:
         raise InvalidInput("'since' harus sebelum 'until'", "'since' must be before 'until'", field="since")
-    levels = _split(confidence)
-    bad = [c for c in levels if c not in CONFIDENCE_LEVELS]
-    if bad:
-        raise InvalidInput(
-            f"Tingkat kepercayaan tidak dikenal: {', '.join(bad)} (low, nominal, high)",
-            f"Unknown confidence level(s): {', '.join(bad)} (low, nominal, high)",
-            field="confidence",
-        )
-    zones = _split(zone)
-    badz = [z for z in zones if z not in ZONES]
-    if badz:
-        raise InvalidInput(
-            f"Zona tidak dikenal: {', '.join(badz)} (inside, border, kalteng)",
-            f"Unknown zone(s): {', '.join(badz)} (inside, border, kalteng)",
-            field="zone",
-        )
+    levels = _known(confidence, allowed=CONFIDENCE_LEVELS, field="confidence",
+                    what_id="Tingkat kepercayaan", what_en="confidence level(s)")
+    zones = _known(zone, allowed=ZONES, field="zone", what_id="Zona", what_en="zone(s)")
     return HotspotFilter(start, end, levels, parse_bbox(bbox), zones, kecamatan, desa)
 
 
