@@ -19,7 +19,9 @@ CSV reader with every column as raw bytes (so "6.10" stays "6.10", "0542" keeps 
 can abort the read); numbers are cast column-wise and texts parsed once per distinct value. One record
 per physical line is assumed (FIRMS never quotes line breaks): a row's line number is its position in
 the block, corrected for blank lines and rows with the wrong number of fields, which are reported.
-The next block is read and parsed ahead in a worker thread; memory stays at about two blocks.
+The next block is read, parsed and converted ahead in a worker thread, so the caller's work on one chunk
+overlaps the reading of the next; memory stays at about two blocks. `tag_detections` can compute the
+H3 cells of the rows (geo.hexagons.start_cells) in the H3 threads while it tags them.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ import gzip
 import hashlib
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -46,6 +48,7 @@ import pyarrow.csv as pacsv
 import shapely
 
 from geo.crs import UTM50S, WGS84, project_geometries, to_utm
+from geo.hexagons import start_cells
 
 Format = Literal["auto", "modis", "viirs", "generic"]
 CONFIDENCE_LEVELS = ("low", "nominal", "high")
@@ -123,12 +126,18 @@ class GenericColumns:
 
 @dataclass
 class DetectionChunk:
-    """One streamed block of detections: `frame` has DETECTION_COLUMNS, `extras` the other file columns."""
+    """One streamed block of detections: `frame` has DETECTION_COLUMNS, `extras` the other file columns.
+
+    detection_key is pandas' default (Arrow-backed) text dtype, one buffer for all keys; the other text
+    columns are object columns that keep None for missing values.
+    """
 
     frame: pd.DataFrame
     extras: pd.DataFrame
     rejects: list[tuple[int, str]] = field(default_factory=list)
     fmt: str = "viirs"
+    # H3 cells (uint64) per resolution, one per row, when `tag_detections` was asked for them.
+    cells: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -172,12 +181,14 @@ class DetectionChunk:
         return DetectionChunk(
             frame=self.frame.take(rows).reset_index(drop=True),
             extras=self.extras.take(rows).reset_index(drop=True),
-            rejects=list(self.rejects), fmt=self.fmt,
+            rejects=list(self.rejects), fmt=self.fmt, cells={r: c[rows] for r, c in self.cells.items()},
         )
 
 
 # --------------------------------------------------------------------------------------------- keys
 
+_LEVEL_CODE = {level: i for i, level in enumerate(CONFIDENCE_LEVELS)}
+_KEY_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
@@ -229,11 +240,11 @@ def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.nda
     if len(lon) == 0:
         return np.empty(0, dtype=object)
     secs = pd.DatetimeIndex(acq_time_utc).as_unit("s").asi8
-    return _keys(_text_hash(instrument), _text_hash(satellite), lon, lat, secs)
+    return _keys(_text_hash(instrument), _text_hash(satellite), lon, lat, secs).to_numpy(zero_copy_only=False)
 
 
-def _keys(inst_h: np.ndarray, sat_h: np.ndarray, lon: np.ndarray, lat: np.ndarray, secs: np.ndarray) -> np.ndarray:
-    """detection_keys from the hashed text parts and the acquisition time in epoch seconds."""
+def _keys(inst_h: np.ndarray, sat_h: np.ndarray, lon: np.ndarray, lat: np.ndarray, secs: np.ndarray) -> pa.Array:
+    """detection_keys (as one Arrow string array) from the hashed text parts and the acquisition epoch second."""
     lat_i = np.rint(np.asarray(lat, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
     lon_i = np.rint(np.asarray(lon, dtype=np.float64) * 1e5).astype(np.int64).view(np.uint64)
     secs = np.asarray(secs, dtype=np.int64).view(np.uint64)
@@ -244,11 +255,10 @@ def _keys(inst_h: np.ndarray, sat_h: np.ndarray, lon: np.ndarray, lat: np.ndarra
             h = _mix64(h ^ part)
         both[:, w] = h
     n = len(both)
-    # The hex text of all keys is one buffer; Arrow slices it into str objects faster than numpy can.
+    # The hex text of all keys is one buffer, wrapped as an Arrow string array without a copy.
     offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
-    hexed = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
-                                                   pa.py_buffer(binascii.hexlify(both.tobytes()))])
-    return hexed.to_numpy(zero_copy_only=False)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
+                                                  pa.py_buffer(binascii.hexlify(both.tobytes()))])
 
 
 # ------------------------------------------------------------------------------------ normalisation
@@ -312,6 +322,8 @@ def _hhmm_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 # sets (a generic file's free-form dates) still go through the vectorised pandas functions above.
 _FEW = 256
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# The per-value parsers remember their answers: the same dates, times and codes come back in every block.
+_CACHED_VALUES = 4096
 _LETTER_LEVELS = {"l": "low", "n": "nominal", "h": "high"}
 _WORD_LEVELS = {"rendah": "low", "sedang": "nominal", "tinggi": "high"}
 
@@ -321,6 +333,7 @@ def _number(text: str) -> float:
     return float(text) if _NUMBER.fullmatch(text) else float("nan")
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _confidence_level(value: str | None) -> str | None:
     """One value of `_confidence_levels`."""
     if value is None:
@@ -332,6 +345,7 @@ def _confidence_level(value: str | None) -> str | None:
     return _WORD_LEVELS.get(text) or _LETTER_LEVELS.get(text[:1])
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _satellite_name(value: str | None) -> str | None:
     """One value of `_satellite_names`."""
     if value is None:
@@ -340,6 +354,7 @@ def _satellite_name(value: str | None) -> str | None:
     return SATELLITE_NAMES.get(text.lower(), text)
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _hhmm_minutes(value: str | None) -> int:
     """One value of `_hhmm_values`: minutes after midnight, or -1."""
     if value is None:
@@ -351,6 +366,7 @@ def _hhmm_minutes(value: str | None) -> int:
     return hh * 60 + mm if hh < 24 and mm < 60 else -1
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _ymd_one(value: str | None) -> np.datetime64:
     """One value of `_ymd`."""
     try:
@@ -621,7 +637,7 @@ class DetectionStream:
             raise FirmsFormatError(f"Format tidak dikenal: {fmt} / Unknown format: {fmt}")
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be >= 1")
-        self._pending: Future[Any] | None = None
+        self._pending: Future[DetectionChunk | None] | None = None
         self._chunks: Iterator[DetectionChunk] | None = None
         self._closed = False
         self._handle, self._owned = _open_source(source)
@@ -686,27 +702,27 @@ class DetectionStream:
         if self._owned and not self._handle.closed:
             self._handle.close()
 
-    def _parsed_blocks(self) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]]]]:
-        """Parsed blocks in order: (table, line numbers, rejects)."""
+    def _converted_chunks(self) -> Iterator[DetectionChunk]:
+        """Chunks in file order: each block cut from the source, parsed and converted (in the read-ahead thread)."""
         line = 2  # the header is line 1
         for block, n_lines in _line_blocks(self._handle, self.chunk_rows):
-            yield _parse_block(block, self.header, first_line=line, n_lines=n_lines)
+            table, line_no, rejects = _parse_block(block, self.header, first_line=line, n_lines=n_lines)
             line += n_lines
+            yield self._convert(_Columns(table), line_no=line_no, rejects=rejects)
 
     def _generate(self) -> Iterator[DetectionChunk]:
-        # One block is read and parsed ahead in a worker thread (Arrow releases the GIL while parsing),
-        # overlapping it with the caller's work on the current chunk; memory stays at two blocks.
-        blocks = self._parsed_blocks()
+        # The next block is read, parsed and converted to a chunk ahead in a worker thread (Arrow, numpy and
+        # pandas release the GIL for much of it) while the caller works on the current chunk; memory stays at
+        # about two blocks. (Converting two blocks at once in two threads was no faster: they fight over the GIL.)
+        chunks = self._converted_chunks()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="firms-read") as pool:
-            self._pending = pool.submit(next, blocks, None)
+            self._pending = pool.submit(next, chunks, None)
             while True:
-                parsed = self._pending.result()
-                if parsed is None:
+                chunk = self._pending.result()
+                if chunk is None:
                     self._pending = None
                     return
-                self._pending = pool.submit(next, blocks, None)
-                table, line_no, rejects = parsed
-                chunk = self._convert(_Columns(table), line_no=line_no, rejects=rejects)
+                self._pending = pool.submit(next, chunks, None)
                 self.rows_read += len(chunk) + len(chunk.rejects)
                 self.rows_kept += len(chunk)
                 self.rows_rejected += len(chunk.rejects)
@@ -774,19 +790,20 @@ class DetectionStream:
                           np.array([None], dtype=object))
         conf_c, conf_raw_u = text("confidence")
         levels = _each(_confidence_level, _confidence_levels, pd.Series(conf_raw_u[:-1], dtype=object))
-        level_code = np.append(pd.Index(CONFIDENCE_LEVELS).get_indexer(levels), -1)
+        level_code = np.array([_LEVEL_CODE.get(v, -1) for v in levels.tolist()] + [-1], dtype=np.int64)
         when_k = when[k]
         lon_k, lat_k = lon[k], lat[k]
         keys = _keys(_sha64(["" if v is None else v for v in inst_u])[inst_c],
                      _sha64(["" if v is None else v for v in sat_u])[sat_c],
-                     lon_k, lat_k, when_k.as_unit("s").asi8) if len(k) else np.empty(0, dtype=object)
+                     lon_k, lat_k, when_k.as_unit("s").asi8) if len(k) else pa.array([], pa.string())
         dn_c, dn_u = text("daynight")
         ver_c, ver_u = text("version")
         def obj(values: np.ndarray) -> pd.Series:
             return pd.Series(values, dtype=object, copy=False)
 
         frame = pd.DataFrame({
-            "detection_key": obj(keys),
+            # pandas' default text dtype, Arrow-backed: the keys stay one buffer, not one str object per row.
+            "detection_key": pd.Series(pd.array(keys, dtype=_KEY_DTYPE), copy=False),
             "line_no": line_no[k],
             "lon": lon_k,
             "lat": lat_k,
@@ -870,7 +887,8 @@ def _object_column(values: Any, index: pd.Index) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=False)
 
 
-def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = 10_000) -> DetectionChunk:
+def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = 10_000,
+                   h3_resolutions: Sequence[int] = ()) -> DetectionChunk:
     """Add desa/kecamatan (inside Barito Selatan) or neighbour kabupaten + border distance (outside).
 
     zone is 'inside', 'border' (outside, at most `max_outside_m` from the nearest Barito Selatan desa)
@@ -881,72 +899,136 @@ def tag_detections(chunk: DetectionChunk, *, locator: Any, max_outside_m: float 
     Inside points are resolved with `locator.assign_desa` (a grid lookup); only points outside the
     desa but within the regency envelope plus `max_outside_m` go through `locator.locate_many`, whose
     river/road distances tagging does not need.
+
+    With `h3_resolutions`, the H3 cells of every row at those resolutions (each from lon/lat, as
+    geo.hexagons.cells_from_lonlat) are computed in the H3 worker threads while the rows are tagged, and
+    returned in `cells` of the result.
     """
+    wanted = [r for r in dict.fromkeys(h3_resolutions) if r not in chunk.cells]
+    job = start_cells(lon=chunk.lon, lat=chunk.lat, resolutions=wanted) if wanted else None
+    try:
+        tagged = _tag(chunk, locator=locator, max_outside_m=max_outside_m)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
+    if job is not None:
+        tagged.cells.update(job.result())
+    return tagged
+
+
+def _tag(chunk: DetectionChunk, *, locator: Any, max_outside_m: float) -> DetectionChunk:
+    """tag_detections without the H3 cells (chunk.cells are carried over)."""
+    n = len(chunk.frame)
+    if n and hasattr(locator, "assign_desa") and hasattr(locator, "layers"):
+        cols, dist = _tag_fast(chunk.lon, chunk.lat, locator=locator, max_outside_m=max_outside_m)
+    else:
+        cols, dist = _tag_located(chunk, locator=locator, max_outside_m=max_outside_m)
+    index = chunk.frame.index
+    tags = pd.DataFrame({**{c: _object_column(cols[c], index) for c in TAG_COLUMNS[:-1]}, "border_distance_m": dist},
+                        index=index, copy=False)
+    # Re-tagging a tagged chunk replaces its tag columns.
+    frame = pd.concat([chunk.frame.drop(columns=[c for c in TAG_COLUMNS if c in chunk.frame.columns]), tags],
+                      axis=1)
+    return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt,
+                          cells=dict(chunk.cells))
+
+
+_ZONE_NAMES = np.array(["outside", "border", "inside"], dtype=object)
+
+
+def _tag_fast(lon: np.ndarray, lat: np.ndarray, *, locator: Any,
+              max_outside_m: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Tag columns by the locator's desa grid, and its nearest desa edge for the border band only.
+
+    Inside points are resolved with `locator.assign_desa` (a grid lookup). Outside every desa, only the
+    border band needs the (costly) nearest-edge distance, and the kabupaten; river/road distances of the
+    full locate answer are not used for tagging. Each text column is one take from a per-desa table whose
+    last entry is None, not a column of None filled row by row.
+    """
+    n = len(lon)
+    idx, _ = locator.assign_desa(lon=lon.copy(), lat=lat.copy())
+    inside = idx >= 0
+    margin = max_outside_m / 100_000.0  # degrees; 1 degree >= 100 km everywhere in Kalimantan
+    x0, y0, x1, y1 = _desa_total_bounds(locator)
+    envelope = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+    rows = np.flatnonzero(~inside & in_bbox(lon=lon, lat=lat, bbox=envelope))
+    if len(rows):
+        band = _border_band(locator, max_outside_m)
+        rows = rows[shapely.contains_xy(band, lon[rows], lat[rows])]
+    nearest = metres = rows[:0]
+    if len(rows):
+        x, y = to_utm(lon[rows], lat[rows])
+        nearest, metres = locator.desa_edges.nearest(x, y)
+        border = metres <= max_outside_m
+        rows, nearest, metres = rows[border], nearest[border], metres[border]
+    tables = _desa_tables(locator.layers)
+    desa = np.where(inside, idx, -1)  # -1: the trailing None of every table
+    cols = {c: tables[c][desa] for c in ("desa_code", "desa_name", "kecamatan_code", "kecamatan_name",
+                                         "kabupaten_code", "kabupaten_name", "nearest_desa_code")}
+    zone = inside.astype(np.int8) * 2
+    dist = np.where(inside, 0.0, np.nan)
+    if len(rows):
+        kab, _ = locator._kabupaten_outside(lon[rows], lat[rows])
+        kab_tables = _kabupaten_tables(locator)
+        cols["kabupaten_code"][rows] = kab_tables["code"][kab]
+        cols["kabupaten_name"][rows] = kab_tables["name"][kab]
+        cols["nearest_desa_code"][rows] = _desa_codes(locator)[nearest]
+        dist[rows] = metres
+        zone[rows] = 1
+    cols["zone"] = _ZONE_NAMES[zone] if n else np.empty(0, dtype=object)
+    return cols, dist
+
+
+def _tag_located(chunk: DetectionChunk, *, locator: Any,
+                 max_outside_m: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Tag columns from `locator.locate_many` (a locator without the desa grid), for every row."""
     n = len(chunk.frame)
     cols = {c: np.full(n, None, dtype=object) for c in TAG_COLUMNS[:-1]}
     cols["zone"][:] = "outside"
     dist = np.full(n, np.nan)
     if n:
-        lon, lat = chunk.lon, chunk.lat
-        fast = hasattr(locator, "assign_desa") and hasattr(locator, "layers")
-        if fast:
-            idx, _ = locator.assign_desa(lon=lon.copy(), lat=lat.copy())
-            inside = idx >= 0
-            _fill_inside(cols, locator.layers, idx, inside)
-            dist[inside] = 0.0
-            margin = max_outside_m / 100_000.0  # degrees; 1 degree >= 100 km everywhere in Kalimantan
-            x0, y0, x1, y1 = shapely.total_bounds(locator.layers.desa.geometry)
-            envelope = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-            near = ~inside & in_bbox(lon=lon, lat=lat, bbox=envelope)
-        else:
-            inside = np.zeros(n, dtype=bool)
-            near = np.ones(n, dtype=bool)
-        rows = np.flatnonzero(near)
-        if fast and len(rows):
-            # Outside every desa: only the border band needs the (costly) nearest-edge distance, and the
-            # kabupaten; river/road distances of the full locate answer are not used for tagging.
-            band = _border_band(locator, max_outside_m)
-            rows = rows[shapely.contains_xy(band, lon[rows], lat[rows])]
-            if len(rows):
-                x, y = to_utm(lon[rows], lat[rows])
-                nearest, metres = locator.desa_edges.nearest(x, y)
-                border = metres <= max_outside_m
-                rows, nearest, metres = rows[border], nearest[border], metres[border]
-            if len(rows):
-                kab, _ = locator._kabupaten_outside(lon[rows], lat[rows])
-                known = kab >= 0
-                kab_code = np.full(len(rows), None, dtype=object)
-                kab_name = np.full(len(rows), None, dtype=object)
-                kab_code[known] = np.asarray(locator.kabupaten.code, dtype=object)[kab[known]]
-                kab_name[known] = np.asarray(locator.kabupaten.name, dtype=object)[kab[known]]
-                cols["kabupaten_code"][rows] = kab_code
-                cols["kabupaten_name"][rows] = kab_name
-                cols["nearest_desa_code"][rows] = np.asarray(locator.desa.code, dtype=object)[nearest]
-                dist[rows] = metres
-                cols["zone"][rows] = "border"
-            rows = rows[:0]
-        if len(rows):
-            batch = locator.locate_many(lon=lon[rows], lat=lat[rows])
-            b_inside = np.asarray(batch.inside_regency, dtype=bool)
-            b_dist = np.asarray(batch.nearest_desa_m, dtype=np.float64)
-            b_border = ~b_inside & np.isfinite(b_dist) & (b_dist <= max_outside_m)
-            keep = b_inside | b_border
-            for c in ("desa_code", "desa_name", "kecamatan_code", "kecamatan_name"):
-                cols[c][rows[b_inside]] = np.asarray(getattr(batch, c), dtype=object)[b_inside]
-            for c in ("kabupaten_code", "kabupaten_name", "nearest_desa_code"):
-                cols[c][rows[keep]] = np.asarray(getattr(batch, c), dtype=object)[keep]
-            dist[rows[keep]] = np.where(b_inside, 0.0, b_dist)[keep]
-            inside = inside.copy()
-            inside[rows[b_inside]] = True
-            cols["zone"][rows[b_border]] = "border"
-        cols["zone"][inside] = "inside"
-    index = chunk.frame.index
-    tags = pd.DataFrame({**{c: _object_column(v, index) for c, v in cols.items()}, "border_distance_m": dist},
-                        index=index, copy=False)
-    # Re-tagging a tagged chunk replaces its tag columns.
-    frame = pd.concat([chunk.frame.drop(columns=[c for c in TAG_COLUMNS if c in chunk.frame.columns]), tags],
-                      axis=1)
-    return DetectionChunk(frame=frame, extras=chunk.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+        batch = locator.locate_many(lon=chunk.lon, lat=chunk.lat)
+        b_inside = np.asarray(batch.inside_regency, dtype=bool)
+        b_dist = np.asarray(batch.nearest_desa_m, dtype=np.float64)
+        b_border = ~b_inside & np.isfinite(b_dist) & (b_dist <= max_outside_m)
+        keep = b_inside | b_border
+        for c in ("desa_code", "desa_name", "kecamatan_code", "kecamatan_name"):
+            cols[c][b_inside] = np.asarray(getattr(batch, c), dtype=object)[b_inside]
+        for c in ("kabupaten_code", "kabupaten_name", "nearest_desa_code"):
+            cols[c][keep] = np.asarray(getattr(batch, c), dtype=object)[keep]
+        dist[keep] = np.where(b_inside, 0.0, b_dist)[keep]
+        cols["zone"][b_border] = "border"
+        cols["zone"][b_inside] = "inside"
+    return cols, dist
+
+
+def _desa_total_bounds(locator: Any) -> tuple[float, float, float, float]:
+    """Bounds of all desa polygons (cached on the locator)."""
+    cache = locator.__dict__.setdefault("_firms_cache", {})
+    if "bounds" not in cache:
+        cache["bounds"] = tuple(float(v) for v in shapely.total_bounds(locator.layers.desa.geometry))
+    return cache["bounds"]
+
+
+def _kabupaten_tables(locator: Any) -> dict[str, np.ndarray]:
+    """The locator's kabupaten codes and names, each with a trailing None for index -1 (cached)."""
+    cache = locator.__dict__.setdefault("_firms_cache", {})
+    if "kabupaten" not in cache:
+        none = np.array([None], dtype=object)
+        cache["kabupaten"] = {
+            "code": np.append(np.asarray(locator.kabupaten.code, dtype=object), none),
+            "name": np.append(np.asarray(locator.kabupaten.name, dtype=object), none),
+        }
+    return cache["kabupaten"]
+
+
+def _desa_codes(locator: Any) -> np.ndarray:
+    """The locator's desa codes, the owners of its desa edges (cached)."""
+    cache = locator.__dict__.setdefault("_firms_cache", {})
+    if "desa_codes" not in cache:
+        cache["desa_codes"] = np.asarray(locator.desa.code, dtype=object)
+    return cache["desa_codes"]
 
 
 def _border_band(locator: Any, max_outside_m: float) -> shapely.Geometry:
@@ -963,7 +1045,7 @@ def _border_band(locator: Any, max_outside_m: float) -> shapely.Geometry:
 
 
 def _desa_tables(layers: Any) -> dict[str, np.ndarray]:
-    """Per desa index: its code, name, kecamatan and kabupaten code and name (cached on the layers)."""
+    """Per desa index: its code, name, kecamatan and kabupaten code and name, then None (cached on the layers)."""
     cached = layers.__dict__.get("_firms_desa_tables")
     if cached is None:
         desa = layers.desa
@@ -982,18 +1064,10 @@ def _desa_tables(layers: Any) -> dict[str, np.ndarray]:
             "kabupaten_code": kab_code,
             "kabupaten_name": np.array([kab_names.get(c) for c in kab_code.tolist()], dtype=object),
         }
+        none = np.array([None], dtype=object)
+        cached = {name: np.append(values, none) for name, values in cached.items()}
         layers.__dict__["_firms_desa_tables"] = cached
     return cached
-
-
-def _fill_inside(cols: dict[str, np.ndarray], layers: Any, idx: np.ndarray, inside: np.ndarray) -> None:
-    """Desa, kecamatan and kabupaten names for points whose desa index is known, from the layers' tables."""
-    rows = np.flatnonzero(inside)
-    if not len(rows):
-        return
-    d = idx[rows]
-    for name, per_desa in _desa_tables(layers).items():
-        cols[name][rows] = per_desa[d]
 
 
 __all__ = [

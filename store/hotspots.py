@@ -14,7 +14,7 @@ so a re-run or an interrupted 1 GB file resumes without duplicates.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,10 +128,14 @@ class IngestReport:
 # ------------------------------------------------------------------------------ area + rows
 
 
-def select_area(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = BORDER_M) -> DetectionChunk:
-    """Tag a chunk and keep Kalimantan Tengah plus the 10 km border band; adds `zone` 'kalteng' rows."""
+def select_area(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = BORDER_M,
+                h3_resolutions: Sequence[int] = ()) -> DetectionChunk:
+    """Tag a chunk and keep Kalimantan Tengah plus the 10 km border band; adds `zone` 'kalteng' rows.
+
+    With `h3_resolutions`, the kept rows carry their H3 cells (`cells`), computed while tagging.
+    """
     if not len(chunk):
-        return tag_detections(chunk, locator=locator, max_outside_m=max_outside_m)
+        return tag_detections(chunk, locator=locator, max_outside_m=max_outside_m, h3_resolutions=h3_resolutions)
     lon, lat = chunk.lon, chunk.lat
     # One grid read for the province: cheaper than tagging first, and most of a FIRMS area file is outside.
     kab, _ = locator.kabupaten_grid.locate(lon, lat, order_key=locator.kabupaten_key)
@@ -142,7 +146,7 @@ def select_area(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = B
     candidate = in_kalteng | near
     part = chunk.take(candidate)
     kab = kab[candidate]
-    tagged = tag_detections(part, locator=locator, max_outside_m=max_outside_m)
+    tagged = tag_detections(part, locator=locator, max_outside_m=max_outside_m, h3_resolutions=h3_resolutions)
     frame = tagged.frame
     zone = frame["zone"].to_numpy(dtype=object).copy()
     rest = (zone == "outside") & (kab >= 0)
@@ -151,7 +155,8 @@ def select_area(chunk: DetectionChunk, *, locator: Any, max_outside_m: float = B
     kab_code[rest] = np.asarray(locator.kabupaten.code, dtype=object)[kab[rest]]
     frame = frame.assign(zone=pd.Series(zone, dtype=object), kabupaten_code=pd.Series(kab_code, dtype=object))
     keep = zone != "outside"
-    out = DetectionChunk(frame=frame, extras=tagged.extras, rejects=list(chunk.rejects), fmt=chunk.fmt)
+    out = DetectionChunk(frame=frame, extras=tagged.extras, rejects=list(chunk.rejects), fmt=chunk.fmt,
+                         cells=tagged.cells)
     return out.take(keep)
 
 
@@ -202,7 +207,10 @@ _COLUMNS = (
 
 
 def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: datetime) -> pd.DataFrame:
-    """The rows to store, one column per table column (`lon`, `lat` in place of geom), built array-wise."""
+    """The rows to store, one column per table column (`lon`, `lat` in place of geom), built array-wise.
+
+    The h3_5..h3_9 columns come from `chunk.cells` when tagging computed them, else from lon/lat here.
+    """
     f = chunk.frame
     n = len(f)
     lon, lat = chunk.lon, chunk.lat
@@ -228,7 +236,10 @@ def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: dat
         }
     )
     for res in H3_RESOLUTIONS:
-        out[f"h3_{res}"] = cells_to_str(cells_from_lonlat(lon=lon, lat=lat, res=res))
+        cells = chunk.cells.get(res)
+        if cells is None:
+            cells = cells_from_lonlat(lon=lon, lat=lat, res=res)
+        out[f"h3_{res}"] = cells_to_str(cells)
     out["attributes"] = _attributes_json(chunk.extras)
     out["ingested_at"] = pd.Timestamp(ingested_at).tz_convert(UTC)
     out["lon"] = lon
@@ -349,7 +360,8 @@ def ingest_detections(
             room = MAX_REPORTED_REJECTS - len(report.rejects)
             if room > 0:
                 report.rejects.extend(chunk.rejects[:room])
-            kept = select_area(chunk, locator=locator)
+            # The H3 cells of every resolution are computed in the H3 threads while the chunk is tagged.
+            kept = select_area(chunk, locator=locator, h3_resolutions=H3_RESOLUTIONS)
             report.kept += len(kept)
             report.outside += len(chunk) - len(kept)
             if len(kept):

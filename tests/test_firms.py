@@ -317,3 +317,106 @@ def test_closing_a_stream_midway_stops_reading() -> None:
     assert len(first) == 1
     stream.close()
     assert list(stream) == []
+
+
+_HEADER = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+           "bright_ti5,frp,daynight\n")
+
+
+def _rows_with_bad_lines(n: int) -> tuple[str, list[int]]:
+    """n data lines, every 37th too short and every 53rd with an invalid date: the text and the bad lines."""
+    rng = np.random.default_rng(5)
+    lines, bad = [], []
+    for i in range(n):
+        line_no = i + 2
+        lat, lon = round(float(rng.uniform(-2.7, -1.2)), 5), round(float(rng.uniform(114.5, 115.5)), 5)
+        day = "2023-09-31" if i % 53 == 7 else f"2023-09-{1 + i % 28:02d}"
+        row = f"{lat},{lon},331,0.4,0.4,{day},{(542, 1806, 17, 624)[i % 4]},N,VIIRS,n,2.0NRT,297,{i % 13},D"
+        if i % 37 == 5:
+            row = f"{lat},{lon},331"
+        if i % 37 == 5 or i % 53 == 7:
+            bad.append(line_no)
+        lines.append(row)
+    return _HEADER + "\n".join(lines) + "\n", bad
+
+
+def test_read_ahead_keeps_order_line_numbers_and_rejects() -> None:
+    text, bad = _rows_with_bad_lines(1000)
+    whole, whole_rej, _ = _one(io.StringIO(text), chunk_rows=50_000)
+    assert [line for line, _ in whole_rej] == bad
+    for chunk_rows in (1, 7, 333):
+        stream = read_detections(io.StringIO(text), chunk_rows=chunk_rows)
+        chunks = list(stream)
+        assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)
+        frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+        pd.testing.assert_frame_equal(frame, whole)
+        assert [r for c in chunks for r in c.rejects] == whole_rej
+        assert (stream.rows_read, stream.rows_rejected) == (1000, len(bad))
+    assert whole["line_no"].is_monotonic_increasing and not set(whole["line_no"]) & set(bad)
+
+
+class _FailingAfterFirstRead(io.BytesIO):
+    """A source whose second read fails, as a network stream that drops halfway."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        self.reads += 1
+        if self.reads > 1:
+            raise OSError("connection reset")
+        return super().read(size)
+
+
+def test_read_ahead_error_surfaces_after_the_chunks_before_it() -> None:
+    text, _ = _rows_with_bad_lines(20)
+    stream = read_detections(_FailingAfterFirstRead(text.encode()), chunk_rows=6)
+    seen = []
+    with pytest.raises(OSError, match="connection reset"):
+        for chunk in stream:
+            seen.extend(chunk.line_no.tolist() + [line for line, _ in chunk.rejects])
+    # The three full blocks of the first read came through; the last two lines waited for the failed read.
+    assert sorted(seen) == list(range(2, 20))
+    assert list(stream) == []
+
+
+def test_keys_are_one_arrow_string_column() -> None:
+    chunk = next(iter(read_detections(FIX / "viirs_snpp_nrt.csv")))
+    assert isinstance(chunk.frame["detection_key"].dtype, pd.StringDtype)
+    keys = chunk.detection_key
+    assert keys.dtype == object and all(type(k) is str and len(k) == 32 for k in keys)
+    part = chunk.take(np.arange(len(chunk)) % 2 == 0)
+    assert part.frame["detection_key"].tolist() == keys[::2].tolist()
+
+
+def test_tag_with_h3_cells_computed_alongside(locator) -> None:  # noqa: ANN001
+    import h3
+
+    from geo.hexagons import cells_from_lonlat, cells_to_str
+
+    rng = np.random.default_rng(12)
+    n = 20_000  # large enough for the H3 work to be split between threads
+    lon = np.round(rng.uniform(114.2, 115.8, n), 5)
+    lat = np.round(rng.uniform(-3.0, -0.9, n), 5)
+    tail = ",331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\n"
+    chunk = next(iter(read_detections(io.StringIO(_HEADER + "".join(f"{y},{x}{tail}" for x, y in zip(lon, lat,
+                                                                                                    strict=True))))))
+    plain = tag_detections(chunk, locator=locator)
+    tagged = tag_detections(chunk, locator=locator, h3_resolutions=(9, 7, 5, 7))
+    pd.testing.assert_frame_equal(tagged.frame, plain.frame)
+    assert plain.cells == {} and sorted(tagged.cells) == [5, 7, 9]
+    for res, cells in tagged.cells.items():
+        # Each resolution from lon/lat (never parents of a finer cell), equal to h3 itself.
+        assert (cells == cells_from_lonlat(lon=chunk.lon, lat=chunk.lat, res=res)).all()
+        sample = rng.choice(n, 300, replace=False)
+        assert cells_to_str(cells[sample]).tolist() == [h3.latlng_to_cell(lat[i], lon[i], res) for i in sample]
+    # take() carries the cells; re-tagging keeps the ones already there and adds the missing ones.
+    keep = tagged.frame["zone"].to_numpy() != "outside"
+    part = tagged.take(keep)
+    assert (part.cells[7] == tagged.cells[7][keep]).all()
+    again = tag_detections(part, locator=locator, h3_resolutions=(7, 8))
+    assert (again.cells[7] == part.cells[7]).all()
+    assert (again.cells[8] == cells_from_lonlat(lon=part.lon, lat=part.lat, res=8)).all()
+    empty = tag_detections(chunk.take(np.zeros(n, dtype=bool)), locator=locator, h3_resolutions=(7,))
+    assert len(empty) == 0 and empty.cells[7].dtype == np.uint64 and len(empty.cells[7]) == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import h3
 import numpy as np
@@ -24,6 +26,7 @@ from geo.hexagons import (
     merge_aggregates,
     neighbour_pairs,
     persistence,
+    start_cells,
 )
 from tests.test_firms import FIX
 
@@ -82,6 +85,73 @@ def test_aggregation_by_sort_matches_groupby_and_categorical_ranks() -> None:
     pd.testing.assert_series_equal(got["last_seen"], ref["last_seen"], check_freq=False)
     codes = pd.DataFrame({"cell": cells, "r": conf.cat.codes + 1}).groupby("cell")["r"].max()
     assert (got["max_confidence_rank"].to_numpy() == codes.to_numpy()).all()
+
+
+def test_split_and_background_cells_equal_one_thread_and_h3() -> None:
+    from geo import hexagons
+
+    rng = np.random.default_rng(31)
+    n = 3 * hexagons._SPLIT_MIN_POINTS + 1
+    lon = np.r_[rng.uniform(110.0, 117.0, n // 2), rng.uniform(-180.0, 180.0, n - n // 2)]
+    lat = np.r_[rng.uniform(-4.0, 1.0, n // 2), np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n - n // 2)))]
+    sample = rng.choice(n, 400, replace=False)
+    for res in (5, 7, 9):
+        split = cells_from_lonlat(lon=lon, lat=lat, res=res)
+        assert (split == hexagons._rs_cells(lat, lon, res)).all()
+        assert cells_to_str(split[sample]).tolist() == [h3.latlng_to_cell(lat[i], lon[i], res) for i in sample]
+    job = start_cells(lon=lon, lat=lat, resolutions=(9, 5, 7, 5))
+    got = job.result()
+    assert list(got) == [9, 5, 7]
+    for res, cells in got.items():
+        assert cells.dtype == np.uint64 and (cells == cells_from_lonlat(lon=lon, lat=lat, res=res)).all()
+    small = start_cells(lon=lon[:10], lat=lat[:10], resolutions=(8,)).result()[8]
+    assert (small == cells_from_lonlat(lon=lon[:10], lat=lat[:10], res=8)).all()
+    none = start_cells(lon=np.empty(0), lat=np.empty(0), resolutions=(7,)).result()[7]
+    assert none.dtype == np.uint64 and len(none) == 0
+    start_cells(lon=lon, lat=lat, resolutions=(6,)).cancel()  # dropping a job is harmless
+    with pytest.raises(ValueError, match="5..9"):
+        start_cells(lon=lon, lat=lat, resolutions=(7, 10))
+    with pytest.raises(ValueError, match="same shape"):
+        start_cells(lon=lon, lat=lat[:-1], resolutions=(7,))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_split_cells_work_in_a_forked_child() -> None:
+    # The parent's H3 threads do not exist in a fork: the child must start its own, not wait forever.
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(110.0, 117.0, 30_000), rng.uniform(-4.0, 1.0, 30_000)
+    parent = cells_from_lonlat(lon=lon, lat=lat, res=7)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        ok = (cells_from_lonlat(lon=lon, lat=lat, res=7) == parent).all()
+        os._exit(0 if ok else 3)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("H3 cells hung in a forked child")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def test_aggregation_of_sorted_and_unsorted_cells_agree() -> None:
+    rng = np.random.default_rng(8)
+    n = 4000
+    cells = cells_from_lonlat(lon=rng.normal(114.85, 0.05, n), lat=rng.normal(-1.73, 0.05, n), res=7)
+    frp = rng.gamma(1.5, 4.0, n)
+    conf = rng.choice(np.array(["low", "nominal", "high", None], dtype=object), n)
+    when = pd.DatetimeIndex(pd.Timestamp("2023-09-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9e5, n), unit="s"))
+    # One cell seen only at unknown times keeps NaT for first and last seen.
+    cells[:3] = np.uint64(0x872830828FFFFFF)
+    when = when.where(np.arange(n) >= 3)
+    unsorted = aggregate_cells(cells=cells, frp=frp, confidence=conf, acq_time_utc=when)
+    order = np.argsort(cells, kind="stable")
+    by_run = aggregate_cells(cells=cells[order], frp=frp[order], confidence=conf[order], acq_time_utc=when[order])
+    pd.testing.assert_frame_equal(unsorted, by_run, check_exact=False, rtol=1e-12)
+    lonely = unsorted.set_index("cell").loc[np.uint64(0x872830828FFFFFF)]
+    assert lonely["count"] == 3 and pd.isna(lonely["first_seen"]) and pd.isna(lonely["last_seen"])
+    assert unsorted["cell"].is_monotonic_increasing and unsorted["count"].sum() == n
 
 
 def test_resolution_outside_5_9_refused() -> None:

@@ -236,3 +236,32 @@ def test_generic_csv_with_mapped_columns(db, locator) -> None:
     with db.sessions() as s:
         attrs = sorted(h.attributes["petugas"] for h in s.scalars(select(Hotspot)))
     assert attrs == ["=cmd|' /C calc'!A0", "Rahmat"]
+
+
+def test_select_area_carries_h3_cells_into_the_stored_rows(locator) -> None:  # noqa: ANN001
+    import h3
+
+    from geo.firms import DetectionChunk, read_detections
+    from store.accounts import utcnow
+    from store.hotspots import H3_RESOLUTIONS, hotspot_frame, select_area
+
+    csv = _viirs(
+        [
+            (114.845, -1.71, "2023-09-14", "0542", "h", 10.0),  # inside
+            (113.9, -2.2, "2023-09-14", "0542", "n", 5.0),  # Kalteng
+            (106.8, -6.2, "2023-09-14", "0542", "n", 5.0),  # dropped
+            (114.9, -1.8, "2023-09-15", "1806", "l", 1.0),  # inside
+        ]
+    )
+    chunk = next(iter(read_detections(io.StringIO(csv))))
+    kept = select_area(chunk, locator=locator, h3_resolutions=H3_RESOLUTIONS)
+    assert len(kept) == 3 and sorted(kept.cells) == list(H3_RESOLUTIONS)
+    now = utcnow()
+    frame = hotspot_frame(kept, source=None, ingested_at=now)
+    # The same chunk without cells: hotspot_frame computes them itself, with the same result.
+    bare = DetectionChunk(frame=kept.frame, extras=kept.extras, rejects=kept.rejects, fmt=kept.fmt)
+    pd.testing.assert_frame_equal(frame, hotspot_frame(bare, source=None, ingested_at=now))
+    for res in H3_RESOLUTIONS:
+        assert frame[f"h3_{res}"].tolist() == [
+            h3.latlng_to_cell(y, x, res) for x, y in zip(kept.lon, kept.lat, strict=True)
+        ]
