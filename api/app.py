@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api import auth
-from api.auth import PrincipalCache
+from api.auth import PrincipalCache, TokenCache
 from api.config import Settings, get_settings
 from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
@@ -64,6 +65,7 @@ SHUTDOWN_HOOKS: list[Callable[[FastAPI], None]] = [stop_travel, stop_firms_job]
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the database, migrate it, build the spatial index once; dispose on shutdown."""
     settings: Settings = app.state.settings
+    sys.setswitchinterval(settings.gil_switch_ms / 1000)
     engine = make_engine(settings.database_url, spatialite_library_path=settings.spatialite_library_path)
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
@@ -71,6 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     upgrade(engine)
     build_spatial_state(app)
     app.state.principals = PrincipalCache()
+    app.state.tokens = TokenCache()
     app.state.events = EventHub(engine)
     app.state.events.start()
     for hook in STARTUP_HOOKS:

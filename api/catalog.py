@@ -88,6 +88,10 @@ class Agency(_Strict):
     name_en: Text
     dispatchable: bool = True
 
+    def public(self) -> dict[str, str]:
+        """Code and names, as the API shows an agency."""
+        return {"code": self.code, "name_id": self.name_id, "name_en": self.name_en}
+
 
 class UnitType(_Strict):
     """A kind of responder unit and the agency that runs it."""
@@ -147,6 +151,7 @@ class Catalog(_Strict):
     _agencies: dict[str, Agency] = PrivateAttr(default_factory=dict)
     _unit_types: dict[str, UnitType] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
+    _views: dict[tuple[str, bool], dict[str, Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalog:
@@ -237,6 +242,24 @@ class Catalog(_Strict):
             tuple(self._agencies[a] for a in cat.primary_agencies),
             tuple(self._agencies[a] for a in cat.supporting_agencies),
         )
+
+    def incident_view(self, code: str, *, on_water: bool) -> dict[str, Any]:
+        """Labels, agencies and default unit types of a category as served with every incident.
+
+        Built once per (category, on water) and shared between responses: callers must not modify it.
+        """
+        view = self._views.get((code, on_water))
+        if view is None:
+            cat = self.category(code)
+            primary, supporting = self.agencies_for(code)
+            view = {
+                "category_label_id": cat.label_id,
+                "category_label_en": cat.label_en,
+                "agencies": {"primary": [a.public() for a in primary], "supporting": [a.public() for a in supporting]},
+                "unit_types": list(self.default_unit_types(code, on_water=on_water)),
+            }
+            self._views[(code, on_water)] = view
+        return view
 
     def default_unit_types(self, code: str, *, on_water: bool = False) -> tuple[str, ...]:
         """Unit types proposed for a category; boats added when the incident is on water."""

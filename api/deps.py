@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api.config import Settings
@@ -18,20 +19,23 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A database session for one request, committed by the route and always closed.
 
-    GET and HEAD requests get a read session (on SpatiaLite it does not take the write lock).
+    GET and HEAD requests get a read session (on SpatiaLite it does not take the write lock). Opening
+    a session does no I/O and neither does closing one whose transaction the route already ended, so
+    those run on the event loop; a session still in a transaction (every read, or a failed write) is
+    rolled back in a worker thread, because on PostgreSQL that is a round trip to the server.
     """
     state = request.app.state
     session = state.read_sessions() if request.method in ("GET", "HEAD") else state.sessions()
     try:
         yield session
-    except BaseException:
-        session.rollback()
-        raise
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_locator(request: Request) -> Locator:

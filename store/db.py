@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,6 +62,14 @@ def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy liste
     return connect
 
 
+def load_json(raw: str | bytes) -> Any:
+    """Parse a JSON column with orjson, falling back to the standard parser for NaN and Infinity."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", echo: bool = False) -> Engine:
     """An engine for a SpatiaLite file or a PostGIS database, ready for spatial SQL."""
     parsed = make_url(url)
@@ -69,6 +80,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             parsed,
             module=_sqlite_module(),
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=load_json,
             echo=echo,
         )
         event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
@@ -87,7 +99,11 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
             parsed,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip on every request): a connection found dead raises a
+            # disconnect error, which the API answers with 503 and which makes SQLAlchemy recycle the
+            # whole pool, so the next request after a PostgreSQL restart gets a fresh connection.
+            pool_recycle=1800,
+            json_deserializer=load_json,
             pool_size=10,
             max_overflow=20,
             pool_timeout=5,

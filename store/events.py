@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event, text
+from sqlalchemy import ColumnElement, Engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,16 @@ CHANNEL = "sigap_events"
 _PENDING = "sigap_pending_events"
 # PostgreSQL refuses NOTIFY payloads over 8000 bytes; events carry ids and changed fields, not documents.
 MAX_PAYLOAD = 7900
+
+
+def _encode(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The event and its JSON payload, cut down to ids when it would not fit in a NOTIFY."""
+    ev = {"id": uuid.uuid4().hex, "kind": kind, "at": utcnow().isoformat(), "data": data}
+    payload = json.dumps(ev, default=str, separators=(",", ":"))
+    if len(payload.encode()) > MAX_PAYLOAD:
+        ev["data"] = {k: data[k] for k in ("id", "status", "version") if k in data} | {"truncated": True}
+        payload = json.dumps(ev, default=str, separators=(",", ":"))
+    return ev, payload
 
 
 @dataclass(eq=False)
@@ -58,11 +68,7 @@ class EventHub:
     # -- publishing ---------------------------------------------------------------------------------
     def publish(self, session: Session, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """Queue an event on the session's transaction; it goes out only if the transaction commits."""
-        ev = {"id": uuid.uuid4().hex, "kind": kind, "at": utcnow().isoformat(), "data": data}
-        payload = json.dumps(ev, default=str, separators=(",", ":"))
-        if len(payload.encode()) > MAX_PAYLOAD:
-            ev["data"] = {k: data[k] for k in ("id", "status", "version") if k in data} | {"truncated": True}
-            payload = json.dumps(ev, default=str, separators=(",", ":"))
+        ev, payload = _encode(kind, data)
         if self.postgres:
             session.execute(
                 text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
@@ -71,6 +77,12 @@ class EventHub:
             session.info.setdefault(_PENDING, []).append(ev)
             session.info["sigap_hub"] = self
         return ev
+
+    def notify_clause(self, kind: str, data: dict[str, Any]) -> ColumnElement:
+        """The pg_notify() call announcing an event, to select in the statement that writes it (PostGIS)."""
+        if not self.postgres:
+            raise RuntimeError("notify_clause is for PostgreSQL; use publish() on SpatiaLite")
+        return func.pg_notify(CHANNEL, _encode(kind, data)[1])
 
     # -- delivering ---------------------------------------------------------------------------------
     def deliver(self, ev: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,11 +31,13 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship, selectinload
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import UTM50S, WGS84, transformer
-from store.accounts import JSONType, utcnow
+from store.accounts import AuditRecord, JSONType, utcnow
+from store.events import EventHub
 from store.lifecycle import (
     OPEN_STATES,
     IncidentState,
@@ -48,17 +51,21 @@ from store.models import Base
 __all__ = [
     "DUPLICATE_MINUTES",
     "DUPLICATE_RADIUS_M",
+    "WIB",
+    "Call",
     "Incident",
     "IncidentFilter",
+    "IncidentRecord",
     "IncidentTransition",
     "StaleVersionError",
-    "WIB",
+    "audit_snapshot",
     "create_incident",
     "find_duplicates",
     "format_wib",
     "intervals_of",
     "list_incidents",
     "merge_incidents",
+    "record_call",
     "set_location",
     "transition",
 ]
@@ -165,19 +172,41 @@ def format_wib(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
+_DRAW_NUMBER = text(
+    "INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq"
+)
+
+
+# A draw committed on its own need not wait for the disk: the WAL is flushed in order, so the draw is
+# on disk before any incident carrying its number can be (set_config(..., true) lasts for the
+# statement's own transaction only).
+_DRAW_NUMBER_NOW = text(_DRAW_NUMBER.text + ", set_config('synchronous_commit', 'off', true)")
+
+
+def _wib_day(at: datetime) -> str:
+    return at.astimezone(WIB).strftime("%Y%m%d")
+
+
+def _call_number(at: datetime, seq: int) -> str:
+    return f"112-{_wib_day(at)}-{seq:04d}"
+
+
 def next_number(session: Session, *, at: datetime) -> str:
-    """The next call number '112-YYYYMMDD-NNNN' of the WIB day of `at`, unique across workers."""
-    day = at.astimezone(WIB).strftime("%Y%m%d")
-    # One statement on both backends: PostgreSQL locks the counter row until commit and SQLite
-    # already serialises writers, so two calls can never draw the same number.
-    seq = session.execute(
-        text(
-            "INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
-            "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq"
-        ),
-        {"day": day},
-    ).scalar_one()
-    return f"112-{day}-{seq:04d}"
+    """The next call number '112-YYYYMMDD-NNNN' of the WIB day of `at`, unique across workers.
+
+    SQLite serialises writers, so the draw is part of the caller's transaction. On PostgreSQL the
+    counter row stays locked until the drawing transaction ends; when the session has no transaction
+    open yet, the number is drawn by one autocommitted statement, so the lock is held inside the
+    server for that statement only, never while a Python thread waits for its turn to send COMMIT.
+    A call that then fails to store leaves a gap in the day's numbers.
+    """
+    day = {"day": _wib_day(at)}
+    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
+        return _call_number(at, session.execute(_DRAW_NUMBER, day).scalar_one())
+    with session.get_bind().connect() as conn:
+        seq = conn.execution_options(isolation_level="AUTOCOMMIT").execute(_DRAW_NUMBER_NOW, day).scalar_one()
+        return _call_number(at, seq)
 
 
 def _point_wkt(lon: float, lat: float) -> str:
@@ -281,6 +310,73 @@ def find_duplicates(
 # Prebuilt Core inserts for the intake hot path: one compiled statement each, no unit-of-work flush.
 _INSERT_INCIDENT = insert(Incident.__table__).returning(Incident.__table__.c.id)
 _INSERT_TRANSITION = insert(IncidentTransition.__table__).returning(IncidentTransition.__table__.c.id)
+_INSERT_AUDIT = insert(AuditRecord.__table__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an operator records about a call: category, caller, and the point with its locate answer."""
+
+    category: str
+    actor: str | None
+    description: str | None = None
+    caller_name: str | None = None
+    caller_phone: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    location_source: str | None = None
+    location: dict[str, Any] | None = None
+
+    @property
+    def located(self) -> bool:
+        """True when the call has a point."""
+        return self.lon is not None and self.lat is not None
+
+
+def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at: datetime) -> tuple[dict, dict]:
+    """The incident row (with its geometry under 'geom') and its first transition row, without ids."""
+    state = initial_state(has_location=call.located).value
+    row = {
+        "number": number,
+        "category": call.category,
+        "status": state,
+        "description": call.description,
+        "caller_name": call.caller_name,
+        "caller_phone": call.caller_phone,
+        "accuracy_m": call.accuracy_m,
+        "location_source": call.location_source,
+        "location": call.location,
+        "possible_duplicates": duplicates,
+        "created_by": call.actor,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+        "merged_into_id": None,
+        **_located_columns(lon=call.lon, lat=call.lat, location=call.location),
+        "geom": _point_wkt(call.lon, call.lat) if call.located else None,
+    }
+    step = {"incident_id": None, "from_status": None, "status": state, "at": at, "actor": call.actor, "note": None}
+    return row, step
+
+
+def _detached(row: dict[str, Any], step: dict[str, Any]) -> Incident:
+    """The rows just written as a detached incident with its history, without reading them back.
+
+    The geometry is left unloaded and is read from the database only if someone asks for it.
+    """
+    transition = IncidentTransition(**step)
+    incident = Incident(**{k: v for k, v in row.items() if k != "geom"})
+    incident.transitions = [transition]
+    make_transient_to_detached(transition)
+    make_transient_to_detached(incident)
+    return incident
+
+
+def _duplicates_of(conn: Session | Connection, call: Call, at: datetime) -> list[dict[str, Any]]:
+    if not call.located:
+        return []
+    return find_duplicates(conn, category=call.category, lon=call.lon, lat=call.lat, at=at)
 
 
 def create_incident(
@@ -298,54 +394,110 @@ def create_incident(
     location: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Incident:
-    """Record a call: baru when located, perlu_lokasi otherwise; flags possible duplicates; written at once."""
-    at = at or utcnow()
-    located = lon is not None and lat is not None
-    state = initial_state(has_location=located)
-    # Duplicates first: on PostgreSQL the day counter row stays locked from `next_number` to commit, so
-    # everything that can run before it keeps concurrent calls from queueing behind this one.
-    duplicates = find_duplicates(session, category=category, lon=lon, lat=lat, at=at) if located else []
-    row = {
-        "number": next_number(session, at=at),
-        "category": category,
-        "status": state.value,
-        "description": description,
-        "caller_name": caller_name,
-        "caller_phone": caller_phone,
-        "accuracy_m": accuracy_m,
-        "location_source": location_source,
-        "location": location,
-        "possible_duplicates": duplicates,
-        "created_by": actor,
-        "version": 1,
-        "created_at": at,
-        "updated_at": at,
-        "merged_into_id": None,
-        **_located_columns(lon=lon, lat=lat, location=location),
-    }
+    """Record a call in the session's transaction: baru when located, perlu_lokasi otherwise; flags duplicates."""
+    call = Call(category, actor, description, caller_name, caller_phone, lon, lat, accuracy_m, location_source,
+                location)
+    return _write_in_session(session, call, at=at or utcnow())
+
+
+def _write_in_session(session: Session, call: Call, *, at: datetime) -> Incident:
+    # The number first: on PostgreSQL a session with no open transaction draws it in a statement of its own.
+    number = next_number(session, at=at)
+    row, step = _call_rows(call, number=number, duplicates=_duplicates_of(session, call, at), at=at)
     # Core INSERT ... RETURNING instead of an ORM flush: the unit of work costs more than the SQL here.
-    incident_id = session.execute(
-        _INSERT_INCIDENT, row | {"geom": _point_wkt(lon, lat) if located else None}
-    ).scalar_one()
-    step_row = {
-        "incident_id": incident_id,
-        "from_status": None,
-        "status": state.value,
-        "at": at,
-        "actor": actor,
-        "note": None,
-    }
-    step_id = session.execute(_INSERT_TRANSITION, step_row).scalar_one()
-    # Hand the session the rows just written as loaded objects (no SELECT back): later edits in this
-    # session (transition, merge) see a normal persistent incident with its version and history. The
-    # geometry is left unloaded and is read from the database only if someone asks for it.
-    step = IncidentTransition(id=step_id, **step_row)
-    incident = Incident(id=incident_id, **row)
-    incident.transitions = [step]
-    make_transient_to_detached(step)
-    make_transient_to_detached(incident)
+    row["id"] = step["incident_id"] = session.execute(_INSERT_INCIDENT, row).scalar_one()
+    step["id"] = session.execute(_INSERT_TRANSITION, step).scalar_one()
+    # Later edits in this session (transition, merge) see a normal persistent incident.
+    incident = _detached(row, step)
     session.add(incident)
     return incident
+
+
+def audit_snapshot(incident: Incident | IncidentRecord) -> dict[str, Any]:
+    """What the audit log keeps of an incident (not the whole locate answer)."""
+    return {
+        "number": incident.number,
+        "category": incident.category,
+        "status": incident.status,
+        "description": incident.description,
+        "caller_name": incident.caller_name,
+        "caller_phone": incident.caller_phone,
+        "lon": incident.lon,
+        "lat": incident.lat,
+        "accuracy_m": incident.accuracy_m,
+        "location_source": incident.location_source,
+        "desa_code": incident.desa_code,
+        "merged_into_id": incident.merged_into_id,
+        "version": incident.version,
+    }
+
+
+def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "actor": incident.created_by,
+        "action": "incident.create",
+        "entity": "incident",
+        "entity_id": str(incident.id),
+        "before": None,
+        "after": audit_snapshot(incident),
+        "client": client,
+    }
+
+
+# The day's call number and the incident and transition ids in one autocommitted statement (see _DRAW_NUMBER_NOW).
+_DRAW_CALL = text(
+    "WITH drawn AS (INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq) "
+    "SELECT seq, nextval(pg_get_serial_sequence('incident', 'id')), "
+    "nextval(pg_get_serial_sequence('incident_transition', 'id')), "
+    "set_config('synchronous_commit', 'off', true) FROM drawn"
+)
+
+
+def record_call(
+    session: Session, *, call: Call, hub: EventHub, client: str | None, at: datetime | None = None
+) -> IncidentRecord:
+    """Store a call with its first transition, its audit record and its `incident.created` event, committed.
+
+    All four are one transaction. On PostgreSQL, when the session has no transaction open, that is three
+    autocommitted statements on one connection: draw the number and ids, look for duplicates, then one
+    statement writing incident, transition, audit record and NOTIFY. Elsewhere it is the same writes on
+    the session's connection and a commit. Returns what was written, read back from nothing.
+    """
+    at = at or utcnow()
+    day = {"day": _wib_day(at)}
+    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
+        conn = session.connection()
+        number = _call_number(at, conn.execute(_DRAW_NUMBER, day).scalar_one())
+        row, step = _call_rows(call, number=number, duplicates=_duplicates_of(conn, call, at), at=at)
+        row["id"] = step["incident_id"] = conn.execute(_INSERT_INCIDENT, row).scalar_one()
+        step["id"] = conn.execute(_INSERT_TRANSITION, step).scalar_one()
+        incident = _record(row, step)
+        conn.execute(_INSERT_AUDIT, _audit_row(incident, client=client))
+        hub.publish(session, "incident.created", incident_event(incident, ["created"]))
+        session.commit()
+        return incident
+    # Eight round trips, each waiting for the GIL on a busy worker, become three.
+    with session.get_bind().connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        seq, incident_id, step_id, _ = conn.execute(_DRAW_CALL, day).one()
+        row, step = _call_rows(call, number=_call_number(at, seq), duplicates=_duplicates_of(conn, call, at), at=at)
+        row["id"] = step["incident_id"] = incident_id
+        step["id"] = step_id
+        incident = _record(row, step)
+        conn.execute(
+            select(hub.notify_clause("incident.created", incident_event(incident, ["created"]))).add_cte(
+                insert(Incident.__table__).values(row).cte("new_incident"),
+                insert(IncidentTransition.__table__).values(step).cte("new_step"),
+                insert(AuditRecord.__table__).values(_audit_row(incident, client=client)).cte("new_audit"),
+            )
+        )
+    return incident
+
+
+def _record(row: dict[str, Any], step: dict[str, Any]) -> IncidentRecord:
+    return IncidentRecord(**{k: v for k, v in row.items() if k != "geom"}, transitions=[SimpleNamespace(**step)])
 
 
 def check_version(incident: Incident, version: int | None) -> None:
@@ -418,7 +570,7 @@ def merge_incidents(
     flush_checked(session, duplicate, seen=duplicate.version)
 
 
-def intervals_of(incident: Incident) -> dict[str, float | None]:
+def intervals_of(incident: Incident | IncidentRecord) -> dict[str, float | None]:
     """Response intervals (seconds) derived from the incident's recorded transitions."""
     iv = response_intervals((t.status, t.at) for t in incident.transitions)
     return {
@@ -441,10 +593,22 @@ class IncidentFilter:
     bbox: tuple[float, float, float, float] | None = None
 
 
+class IncidentRecord(SimpleNamespace):
+    """An incident read for display only: its columns (not the geometry) and transitions, oldest first.
+
+    Lists build these from plain rows instead of tracked ORM objects, which cost several times more to
+    load for a page that is only serialised.
+    """
+
+
+_RECORD_COLUMNS = tuple(c for c in Incident.__table__.c if c.name != "geom")
+_TRANSITION_COLUMNS = tuple(c for c in IncidentTransition.__table__.c)
+
+
 def list_incidents(
     session: Session, flt: IncidentFilter, *, limit: int = 100, offset: int = 0
-) -> tuple[int, list[Incident]]:
-    """The total matching and one page of incidents, newest first, with transitions loaded."""
+) -> tuple[int, list[IncidentRecord]]:
+    """The total matching and one page of incidents, newest first, with their transitions."""
     for s in flt.statuses:
         parse_state(s)
     conds = []
@@ -464,16 +628,25 @@ def list_incidents(
         minx, miny, maxx, maxy = flt.bbox
         conds.append(Incident.lon.between(minx, maxx))
         conds.append(Incident.lat.between(miny, maxy))
-    total = session.scalar(select(func.count()).select_from(Incident).where(*conds)) or 0
-    rows = session.scalars(
-        select(Incident)
+    conn = session.connection()
+    total = conn.execute(select(func.count()).select_from(Incident).where(*conds)).scalar() or 0
+    rows = conn.execute(
+        select(*_RECORD_COLUMNS)
         .where(*conds)
-        .options(selectinload(Incident.transitions))
         .order_by(Incident.created_at.desc(), Incident.id.desc())
         .limit(limit)
         .offset(offset)
-    ).all()
-    return int(total), list(rows)
+    ).mappings().all()
+    records = {row["id"]: IncidentRecord(**row, transitions=[]) for row in rows}
+    if records:
+        steps = conn.execute(
+            select(*_TRANSITION_COLUMNS)
+            .where(IncidentTransition.incident_id.in_(list(records)))
+            .order_by(IncidentTransition.id)
+        ).all()
+        for step in steps:
+            records[step.incident_id].transitions.append(step)
+    return int(total), list(records.values())
 
 
 def merged_from(session: Session, incident_id: int) -> list[int]:
@@ -481,7 +654,7 @@ def merged_from(session: Session, incident_id: int) -> list[int]:
     return list(session.scalars(select(Incident.id).where(Incident.merged_into_id == incident_id)))
 
 
-def incident_event(incident: Incident, changed: list[str]) -> dict[str, Any]:
+def incident_event(incident: Incident | IncidentRecord, changed: list[str]) -> dict[str, Any]:
     """The payload of `incident.created` / `incident.updated` events: ids and what changed, not the document."""
     return {
         "id": incident.id,

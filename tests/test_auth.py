@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from api.auth import TokenCache
 from api.config import Settings
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
 from store.db import session_scope
@@ -134,3 +135,17 @@ def test_csv_cells_cannot_become_formulas() -> None:
     assert _safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert _safe_cell("+62 812") == "'+62 812"
     assert _safe_cell("Buntok") == "Buntok"
+
+
+def test_a_cached_token_still_expires() -> None:
+    cache, secret = TokenCache(), "s" * 40
+    token = jwt.encode({"sub": "t-admin", "exp": int(time.time()) + 2}, secret)
+    assert cache.verify(token, secret=secret) == "t-admin"
+    assert cache.verify(token, secret=secret) == "t-admin"  # from memory this time
+    time.sleep(2.1)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        cache.verify(token, secret=secret)
+    with pytest.raises(jwt.InvalidTokenError):
+        cache.verify(jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, "other" * 10), secret=secret)
+    with pytest.raises(jwt.InvalidTokenError):  # a token without expiry is never accepted
+        cache.verify(jwt.encode({"sub": "x"}, secret), secret=secret)

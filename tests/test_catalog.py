@@ -220,3 +220,15 @@ def test_minimal_catalog_loads(tmp_path: Path) -> None:
     catalog = load_catalog(_write(tmp_path, data))
     assert catalog.category("kebakaran").supporting_agencies == ()
     assert catalog.default_unit_types("kebakaran", on_water=True) == ("damkar",)
+
+
+def test_incident_view_is_built_once_per_category_and_water(catalog: Catalog) -> None:
+    dry = catalog.incident_view("banjir", on_water=False)
+    wet = catalog.incident_view("banjir", on_water=True)
+    assert dry is catalog.incident_view("banjir", on_water=False)
+    assert dry["category_label_id"] == catalog.category("banjir").label_id
+    assert [a["code"] for a in dry["agencies"]["primary"]] == list(catalog.category("banjir").primary_agencies)
+    assert dry["unit_types"] == list(catalog.default_unit_types("banjir"))
+    assert wet["unit_types"] == list(catalog.default_unit_types("banjir", on_water=True))
+    with pytest.raises(UnknownCategoryError):
+        catalog.incident_view("gempa_bumi", on_water=False)

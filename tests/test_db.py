@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
 from sqlalchemy import func, select
 
 from store.accounts import AuditRecord, record_audit
-from store.db import make_read_sessionmaker
+from store.db import load_json, make_read_sessionmaker
 
 
 def test_a_reader_does_not_wait_for_an_open_write_transaction(db) -> None:
@@ -52,3 +53,9 @@ def test_two_writers_both_land(db) -> None:
     assert not errors
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditRecord)) == before + 4
+
+
+def test_json_columns_read_back_nan_written_by_the_standard_library() -> None:
+    assert load_json('{"a": [1, 2.5, null], "b": "x"}') == {"a": [1, 2.5, None], "b": "x"}
+    assert math.isnan(load_json('{"d": NaN}')["d"])
+    assert load_json(b'{"k": 1}') == {"k": 1}

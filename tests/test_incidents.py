@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from geo.crs import to_utm, to_wgs84
+from store.accounts import AuditRecord
+from store.events import EventHub
 from store.incidents import (
+    Call,
     Incident,
     IncidentFilter,
     IncidentTransition,
@@ -19,6 +24,7 @@ from store.incidents import (
     intervals_of,
     list_incidents,
     merge_incidents,
+    record_call,
     transition,
 )
 from store.lifecycle import IllegalTransitionError
@@ -208,3 +214,81 @@ def test_point_has_spatial_index(db) -> None:
                 "AND f_geometry_column = 'geom' AND spatial_index_enabled = 1"
             )
         assert conn.execute(text(sql)).scalar_one() == 1
+
+
+def _call(point=BUNTOK, category: str = "kebakaran") -> Call:
+    lon, lat = point
+    return Call(category=category, actor="t-dispatcher", description="<b>api</b>", lon=lon, lat=lat,
+                location_source="coordinates", location={"inside_regency": True, "desa": {"code": "62.04.01.1001"}})
+
+
+async def _record_and_listen(db, calls: list[Call], *, client: str) -> tuple[list, list[dict]]:
+    hub = EventHub(db.engine)
+    hub.start()
+    try:
+        if hub.postgres:
+            assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
+        sub = hub.subscribe()
+        done = []
+        for call in calls:
+            with db.sessions() as session:
+                done.append(record_call(session, call=call, hub=hub, client=client, at=T0))
+        got = []
+        try:
+            while True:
+                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
+        except TimeoutError:
+            return done, got
+    finally:
+        hub.stop()
+
+
+def test_record_call_writes_incident_history_audit_and_event(db) -> None:
+    done, events = asyncio.run(_record_and_listen(db, [_call(), _call(offset(BUNTOK, east_m=200))], client="10.0.0.7"))
+    first, second = done
+    assert (first.number, second.number) == ("112-20261129-0001", "112-20261129-0002")
+    assert [t.status for t in second.transitions] == ["baru"] and second.transitions[0].id is not None
+    # The second call is 200 m from the first, same category, same minute: flagged, with the distance.
+    assert [d["id"] for d in second.possible_duplicates] == [first.id]
+    assert abs(second.possible_duplicates[0]["distance_m"] - 200) < 5
+    with db.sessions() as s:
+        stored = s.get(Incident, second.id)
+        assert stored.number == second.number and stored.desa_code == "62.04.01.1001"
+        assert stored.description == "<b>api</b>" and stored.version == 1
+        assert s.scalar(select(func.ST_X(Incident.geom)).where(Incident.id == second.id)) == pytest.approx(second.lon)
+        steps = s.scalars(select(IncidentTransition).where(IncidentTransition.incident_id == second.id)).all()
+        assert [(t.id, t.status, t.actor) for t in steps] == [(second.transitions[0].id, "baru", "t-dispatcher")]
+        audit = s.scalars(select(AuditRecord).where(AuditRecord.entity_id == str(second.id))).all()
+        assert [(a.action, a.actor, a.client) for a in audit] == [("incident.create", "t-dispatcher", "10.0.0.7")]
+        assert audit[0].after["number"] == second.number and audit[0].before is None
+    assert [(e["kind"], e["data"]["id"], e["data"]["number"]) for e in events] == [
+        ("incident.created", first.id, first.number),
+        ("incident.created", second.id, second.number),
+    ]
+
+
+def test_record_call_numbers_stay_unique_under_concurrent_calls(db) -> None:
+    hub = EventHub(db.engine)
+
+    def one(i: int) -> str:
+        with db.sessions() as session:
+            return record_call(session, call=_call(offset(BUNTOK, east_m=50 * i)), hub=hub, client=None, at=T0).number
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(one, range(40)))
+    assert sorted(numbers) == [f"112-20261129-{n:04d}" for n in range(1, 41)]
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 40
+        assert s.scalar(select(func.count()).select_from(IncidentTransition)) == 40
+
+
+def test_record_call_joins_a_transaction_the_session_already_has(db) -> None:
+    hub = EventHub(db.engine)
+    with db.sessions() as s:
+        s.execute(text("SELECT 1"))  # the caller has begun a transaction: the call is written inside it
+        assert s.in_transaction()
+        incident = record_call(s, call=Call(category="kebakaran", actor="t"), hub=hub, client=None, at=T0)
+        assert incident.status == "perlu_lokasi" and incident.number == "112-20261129-0001"
+    with db.sessions() as s:
+        assert s.get(Incident, incident.id).status == "perlu_lokasi"
+        assert s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.entity_id == str(incident.id)))

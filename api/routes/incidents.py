@@ -20,7 +20,6 @@ import numpy as np
 import shapely
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import insert
 
 from api.auth import DispatcherDep, ReaderDep
 from api.catalog import DEFAULT_CATALOG_PATH, Catalog, UnknownCategoryError, load_catalog
@@ -31,12 +30,14 @@ from api.responses import FastJSON
 from geo.aml import AmlError, parse_aml
 from geo.crs import project_geometries
 from geo.placenames import MatchStatus, PlaceIndex, PlaceSearchResult, places_from_frames
-from store.accounts import AuditRecord, record_audit, utcnow
+from store.accounts import record_audit, utcnow
 from store.incidents import (
+    Call,
     Incident,
     IncidentFilter,
+    IncidentRecord,
     StaleVersionError,
-    create_incident,
+    audit_snapshot,
     flush_checked,
     format_wib,
     incident_event,
@@ -44,6 +45,7 @@ from store.incidents import (
     list_incidents,
     merge_incidents,
     merged_from,
+    record_call,
     set_location,
     transition,
 )
@@ -284,32 +286,25 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-def _agency(a: Any) -> dict[str, str]:
-    return {"code": a.code, "name_id": a.name_id, "name_en": a.name_en}
-
-
-def incident_public(incident: Incident, catalog: Catalog, *, merged: list[int] | None = None) -> dict[str, Any]:
+def incident_public(
+    incident: Incident | IncidentRecord, catalog: Catalog, *, merged: list[int] | None = None
+) -> dict[str, Any]:
     """The public JSON of an incident (IncidentPublic in the contract)."""
     state = parse_state(incident.status)
+    river = ((incident.location or {}).get("river") or {}).get("distance_m")
     try:
-        cat = catalog.category(incident.category)
-        primary, supporting = catalog.agencies_for(incident.category)
-        river = ((incident.location or {}).get("river") or {}).get("distance_m")
-        on_water = river is not None and river <= ON_WATER_M
-        cat_id, cat_en = cat.label_id, cat.label_en
-        agencies = {"primary": [_agency(a) for a in primary], "supporting": [_agency(a) for a in supporting]}
-        unit_types = list(catalog.default_unit_types(incident.category, on_water=on_water))
+        view = catalog.incident_view(incident.category, on_water=river is not None and river <= ON_WATER_M)
     except UnknownCategoryError:
         # A category removed from the catalog after the call was recorded: keep serving the call.
-        cat_id = cat_en = incident.category
-        agencies, unit_types = {"primary": [], "supporting": []}, []
+        view = {"category_label_id": incident.category, "category_label_en": incident.category,
+                "agencies": {"primary": [], "supporting": []}, "unit_types": []}
     loc = incident.location or {}
     return {
         "id": incident.id,
         "number": incident.number,
         "category": incident.category,
-        "category_label_id": cat_id,
-        "category_label_en": cat_en,
+        "category_label_id": view["category_label_id"],
+        "category_label_en": view["category_label_en"],
         "status": state.value,
         "status_label_id": LABELS[state].id,
         "status_label_en": LABELS[state].en,
@@ -327,8 +322,8 @@ def incident_public(incident: Incident, catalog: Catalog, *, merged: list[int] |
         "kecamatan_name": (loc.get("kecamatan") or {}).get("name") if incident.kecamatan_code else None,
         "inside_regency": incident.inside_regency,
         "possible_duplicates": incident.possible_duplicates or [],
-        "agencies": agencies,
-        "unit_types": unit_types,
+        "agencies": view["agencies"],
+        "unit_types": view["unit_types"],
         "version": incident.version,
         "created_by": incident.created_by,
         "created_at": _iso(incident.created_at),
@@ -349,25 +344,6 @@ def incident_public(incident: Incident, catalog: Catalog, *, merged: list[int] |
         "intervals": intervals_of(incident),
         "merged_into": incident.merged_into_id,
         "merged_from": merged or [],
-    }
-
-
-def _snapshot(incident: Incident) -> dict[str, Any]:
-    """What the audit log keeps of an incident (not the whole locate answer)."""
-    return {
-        "number": incident.number,
-        "category": incident.category,
-        "status": incident.status,
-        "description": incident.description,
-        "caller_name": incident.caller_name,
-        "caller_phone": incident.caller_phone,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "accuracy_m": incident.accuracy_m,
-        "location_source": incident.location_source,
-        "desa_code": incident.desa_code,
-        "merged_into_id": incident.merged_into_id,
-        "version": incident.version,
     }
 
 
@@ -421,8 +397,8 @@ def categories(request: Request, _: ReaderDep) -> FastJSON:
         out.append(
             cat.model_dump()
             | {
-                "primary_agencies": [_agency(a) for a in primary],
-                "supporting_agencies": [_agency(a) for a in supporting],
+                "primary_agencies": [a.public() for a in primary],
+                "supporting_agencies": [a.public() for a in supporting],
             }
         )
     return FastJSON({"count": len(out), "categories": out})
@@ -447,20 +423,9 @@ def create(body: IncidentCreate, request: Request, session: SessionDep, user: Di
     catalog: Catalog = request.app.state.catalog
     _check_category(catalog, body.category)
     where = resolve_location(request, body.location)
-    with _writing(request):
-        incident = _record_call(body, where, request, session, user.username)
-    return FastJSON(incident_public(incident, catalog), status_code=201)
-
-
-_INSERT_AUDIT = insert(AuditRecord.__table__)
-
-
-def _record_call(body: IncidentCreate, where: Resolved, request: Request, session: Any, actor: str) -> Incident:
-    """Store the call, its audit record and its event in one transaction."""
-    incident = create_incident(
-        session,
+    call = Call(
         category=body.category,
-        actor=actor,
+        actor=user.username,
         description=body.description,
         caller_name=body.caller_name,
         caller_phone=body.caller_phone,
@@ -470,23 +435,9 @@ def _record_call(body: IncidentCreate, where: Resolved, request: Request, sessio
         location_source=where.source,
         location=where.answer,
     )
-    # The same row `record_audit` writes, as one prebuilt Core INSERT instead of a unit-of-work flush.
-    session.execute(
-        _INSERT_AUDIT,
-        {
-            "at": utcnow(),
-            "actor": actor,
-            "action": "incident.create",
-            "entity": "incident",
-            "entity_id": str(incident.id),
-            "before": None,
-            "after": _snapshot(incident),
-            "client": _client(request),
-        },
-    )
-    request.app.state.events.publish(session, "incident.created", incident_event(incident, ["created"]))
-    session.commit()
-    return incident
+    with _writing(request):
+        incident = record_call(session, call=call, hub=request.app.state.events, client=_client(request))
+    return FastJSON(incident_public(incident, catalog), status_code=201)
 
 
 def _split(values: list[str] | None, *, field: str) -> tuple[str, ...]:
@@ -627,7 +578,7 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
     incident = _load(session, incident_id)
     if body.version != incident.version:
         raise _stale(StaleVersionError(incident.id, body.version, incident.version))
-    before = _snapshot(incident)
+    before = audit_snapshot(incident)
     seen = incident.version
     changed: list[str] = []
     fields = body.model_fields_set - {"version", "location"}
@@ -674,7 +625,7 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
 def _commit_update(request: Request, session: Any, incident: Incident, *, actor: str, action: str,
                    before: dict[str, Any], changed: list[str], after_extra: dict[str, Any] | None = None) -> FastJSON:
     """Audit the change, announce it, commit, and answer with the incident as it now stands."""
-    after = _snapshot(incident) | (after_extra or {})
+    after = audit_snapshot(incident) | (after_extra or {})
     record_audit(session, actor=actor, action=action, entity="incident", entity_id=incident.id, before=before,
                  after=after, client=_client(request))
     request.app.state.events.publish(session, "incident.updated", incident_event(incident, changed))
@@ -713,7 +664,7 @@ def _change_state(incident_id: int, body: TransitionIn, request: Request, sessio
             field="to",
             allowed=["batal"],
         )
-    before = _snapshot(incident)
+    before = audit_snapshot(incident)
     try:
         transition(session, incident, target, actor=actor, version=body.version, note=body.note)
     except IllegalTransitionError as exc:
@@ -752,7 +703,7 @@ def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, acto
             "An incident cannot be merged into itself",
             field="duplicate_id",
         )
-    before_keep, before_dup = _snapshot(keep), _snapshot(duplicate)
+    before_keep, before_dup = audit_snapshot(keep), audit_snapshot(duplicate)
     try:
         merge_incidents(session, keep=keep, duplicate=duplicate, actor=actor, version=body.duplicate_version)
     except IllegalTransitionError as exc:
@@ -774,7 +725,7 @@ def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, acto
             entity="incident",
             entity_id=inc.id,
             before=before,
-            after=_snapshot(inc) | {"kept_id": keep.id, "duplicate_id": duplicate.id},
+            after=audit_snapshot(inc) | {"kept_id": keep.id, "duplicate_id": duplicate.id},
             client=_client(request),
         )
     hub = request.app.state.events
