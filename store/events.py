@@ -91,12 +91,17 @@ class EventHub:
             self.recent.append(ev)
             subs = list(self.subscribers)
             self.delivered += 1
+        # One wake-up per event loop, not per listener: a worker's listeners all share its loop.
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = {}
         for sub in subs:
+            by_loop.setdefault(sub.loop, []).append(sub)
+        for loop, group in by_loop.items():
             try:
-                sub.loop.call_soon_threadsafe(_offer, sub, ev)
+                loop.call_soon_threadsafe(_offer_all, group, ev)
             except RuntimeError:
-                # The listener's event loop has closed without unsubscribing: forget it, keep delivering.
-                self.unsubscribe(sub)
+                # The listeners' event loop has closed without unsubscribing: forget them, keep delivering.
+                for sub in group:
+                    self.unsubscribe(sub)
 
     def subscribe(self, *, maxsize: int = 1000) -> Subscription:
         """A new listener on the running event loop."""
@@ -163,11 +168,12 @@ class EventHub:
                 self._stop.wait(backoff)
 
 
-def _offer(sub: Subscription, ev: dict[str, Any]) -> None:
-    if sub.queue.full():
-        sub.queue.get_nowait()
-        sub.dropped += 1
-    sub.queue.put_nowait(ev)
+def _offer_all(subs: list[Subscription], ev: dict[str, Any]) -> None:
+    for sub in subs:
+        if sub.queue.full():
+            sub.queue.get_nowait()
+            sub.dropped += 1
+        sub.queue.put_nowait(ev)
 
 
 @event.listens_for(Session, "after_commit")

@@ -69,3 +69,19 @@ def test_a_subscriber_whose_loop_closed_does_not_stop_delivery(db) -> None:
 
     assert asyncio.run(listen())["id"] == "x1"
     assert orphan not in hub.subscribers
+
+
+def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
+    hub = EventHub(db.engine)
+
+    async def scenario() -> tuple[list, list]:
+        a, b = hub.subscribe(), hub.subscribe(maxsize=2)
+        for i in range(3):
+            hub.deliver({"id": f"e{i}", "kind": "k", "data": {}})
+        await asyncio.sleep(0.05)  # the loop runs the one scheduled hand-over per event
+        drain = lambda q: [q.get_nowait()["id"] for _ in range(q.qsize())]  # noqa: E731
+        return drain(a.queue), drain(b.queue) + [b.dropped]
+
+    got_a, got_b = asyncio.run(scenario())
+    assert got_a == ["e0", "e1", "e2"]
+    assert got_b == ["e1", "e2", 1]  # a full queue drops its oldest event and counts it

@@ -18,8 +18,20 @@ router = APIRouter(prefix="/api", tags=["events"])
 HEARTBEAT_S = 15.0
 
 
+# Every listener of a worker sends the same frame for an event: encode it once (the event loop's thread
+# is the only caller, so a plain dict is enough).
+_FRAMES: dict[str, str] = {}
+_MAX_FRAMES = 2048
+
+
 def _frame(ev: dict) -> str:
-    return f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps(ev, default=str, separators=(',', ':'))}\n\n"
+    frame = _FRAMES.get(ev["id"])
+    if frame is None:
+        if len(_FRAMES) >= _MAX_FRAMES:
+            _FRAMES.clear()
+        data = json.dumps(ev, default=str, separators=(",", ":"))
+        frame = _FRAMES[ev["id"]] = f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {data}\n\n"
+    return frame
 
 
 @router.get("/events", summary="Aliran kejadian langsung / live event stream (SSE)")
@@ -42,13 +54,19 @@ async def events(
                 yield _frame(ev)
             while True:
                 try:
-                    ev = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_S)
+                    # asyncio.timeout, not wait_for: no extra task per event.
+                    async with asyncio.timeout(HEARTBEAT_S):
+                        first = await sub.queue.get()
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
                     yield ": ping\n\n"
                     continue
-                yield _frame(ev)
+                # Whatever queued up meanwhile goes out in one write.
+                frames = [_frame(first)]
+                while not sub.queue.empty():
+                    frames.append(_frame(sub.queue.get_nowait()))
+                yield "".join(frames)
         finally:
             hub.unsubscribe(sub)
 
