@@ -64,4 +64,3 @@ def _run_all(operations: list, tokens: dict[str, str], failures: list[str], coun
                         failures.append(f"{where}: 4xx without a bilingual message: {str(body)[:200]}")
 
         run()
-
