@@ -959,8 +959,10 @@ def _tag_fast(lon: np.ndarray, lat: np.ndarray, *, locator: Any,
     nearest = metres = rows[:0]
     if len(rows):
         x, y = to_utm(lon[rows], lat[rows])
-        nearest, metres = locator.desa_edges.nearest(x, y)
-        border = metres <= max_outside_m
+        # Capped at max_outside_m: farther points come back as -1 without the unbounded search, nearer ones
+        # get the uncapped answer. One KD-tree thread: the H3 and read-ahead threads already use the cores.
+        nearest, metres = locator.desa_edges.nearest(x, y, max_distance=max_outside_m, workers=1)
+        border = nearest >= 0
         rows, nearest, metres = rows[border], nearest[border], metres[border]
     tables = _desa_tables(locator.layers)
     desa = np.where(inside, idx, -1)  # -1: the trailing None of every table

@@ -420,3 +420,24 @@ def test_tag_with_h3_cells_computed_alongside(locator) -> None:  # noqa: ANN001
     assert (again.cells[8] == cells_from_lonlat(lon=part.lon, lat=part.lat, res=8)).all()
     empty = tag_detections(chunk.take(np.zeros(n, dtype=bool)), locator=locator, h3_resolutions=(7,))
     assert len(empty) == 0 and empty.cells[7].dtype == np.uint64 and len(empty.cells[7]) == 0
+
+
+@pytest.mark.parametrize("max_outside_m", [10_000.0, 3_000.0])
+def test_tag_near_the_distance_cap_matches_locate_many(locator, max_outside_m: float) -> None:  # noqa: ANN001
+    from geo.crs import UTM50S, WGS84, project_geometries
+
+    rng = np.random.default_rng(int(max_outside_m))
+    outline = project_geometries(np.array([locator.outline]))[0]
+    ring = shapely.boundary(shapely.buffer(outline, max_outside_m, quad_segs=16))
+    along = shapely.line_interpolate_point(ring, rng.uniform(0, 1, 2_000), normalized=True)
+    near = shapely.points(shapely.get_coordinates(along) + rng.uniform(-80, 80, (2_000, 2)))
+    lonlat = shapely.get_coordinates(project_geometries(near, src=UTM50S, dst=WGS84))
+    tail = ",331,0.4,0.4,2023-09-14,542,N,VIIRS,n,2.0NRT,297,4,D\n"
+    rows = "".join(f"{y:.6f},{x:.6f}{tail}" for x, y in lonlat)
+    header = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,"
+              "version,bright_ti5,frp,daynight\n")
+    chunk = next(iter(read_detections(io.StringIO(header + rows))))
+    fast = tag_detections(chunk, locator=locator, max_outside_m=max_outside_m).frame
+    slow = tag_detections(chunk, locator=_LocateManyOnly(locator), max_outside_m=max_outside_m).frame
+    assert (fast["zone"] == "border").sum() > 300 and (fast["zone"] == "outside").sum() > 300
+    pd.testing.assert_frame_equal(fast, slow)

@@ -185,3 +185,72 @@ def test_bad_coordinates_raise(locator: Locator, lon: float, lat: float) -> None
         locator.locate(lon=lon, lat=lat)
     with pytest.raises(CoordinateError):
         locator.locate_many(lon=np.array([lon]), lat=np.array([lat]))
+
+
+def _points_near_distance(locator: Locator, metres: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """UTM points scattered within 60 m either side of `metres` from the regency outline."""
+    outline = project_geometries(np.array([locator.outline]))[0]
+    ring = shapely.boundary(shapely.buffer(outline, metres, quad_segs=16))
+    along = shapely.line_interpolate_point(ring, rng.uniform(0, 1, n), normalized=True)
+    xy = shapely.get_coordinates(along) + rng.uniform(-60, 60, (n, 2))
+    return xy
+
+
+@pytest.mark.parametrize("cap", [10_000.0, 5_000.0, 2_500.0])
+def test_capped_nearest_equals_uncapped_within_the_cap(locator: Locator, cap: float) -> None:
+    rng = np.random.default_rng(int(cap))
+    edges = locator.desa_edges
+    lo, hi = edges.coords.min(axis=0) - 25_000, edges.coords.max(axis=0) + 25_000
+    xy = np.concatenate(
+        [
+            rng.uniform(lo, hi, (20_000, 2)),
+            _points_near_distance(locator, cap, 4_000, rng),
+            _points_near_distance(locator, 5_000.0, 1_000, rng),  # either side of the exact-search radius
+            edges.coords[rng.integers(0, len(edges.coords), 1_000)],  # on the edges, shared ones included
+        ]
+    )
+    owner, dist = edges.nearest(xy[:, 0], xy[:, 1])
+    close = np.abs(dist - cap) < 60
+    assert close.sum() > 500 and (dist[close] <= cap).any() and (dist[close] > cap).any()
+    within = dist <= cap
+    for workers in (1, -1, None):
+        c_owner, c_dist = edges.nearest(xy[:, 0], xy[:, 1], max_distance=cap, workers=workers)
+        np.testing.assert_array_equal(c_owner[within], owner[within])
+        np.testing.assert_array_equal(c_dist[within], dist[within])
+        assert (c_owner[~within] == -1).all() and np.isinf(c_dist[~within]).all()
+
+
+def test_thread_choice_does_not_change_answers(locator: Locator) -> None:
+    rng = np.random.default_rng(5)
+    edges = locator.desa_edges
+    xy = rng.uniform(edges.coords.min(axis=0) - 20_000, edges.coords.max(axis=0) + 20_000, (6_000, 2))
+    one = edges.nearest(xy[:, 0], xy[:, 1], workers=1)
+    for workers in (-1, None):
+        many = edges.nearest(xy[:, 0], xy[:, 1], workers=workers)
+        np.testing.assert_array_equal(many[0], one[0])
+        np.testing.assert_array_equal(many[1], one[1])
+
+
+def test_vertex_lower_bound_is_a_lower_bound(locator: Locator) -> None:
+    rng = np.random.default_rng(9)
+    for edges in (locator.desa_edges, locator.rivers):
+        xy = rng.uniform(edges.coords.min(axis=0) - 30_000, edges.coords.max(axis=0) + 30_000, (20_000, 2))
+        true = edges.tree.query(xy)[0]
+        bound = edges.vertex_lower_bound(xy)
+        assert (bound <= true).all()
+        assert (bound > 0).mean() > 0.3  # and it says something for points away from the edges
+
+
+def test_single_locate_through_exact_kabupaten_cells_matches_locate_many(locator: Locator) -> None:
+    grid = locator.kabupaten_grid
+    rng = np.random.default_rng(17)
+    lon = rng.uniform(113.8, 116.0, 60_000)
+    lat = rng.uniform(-3.4, -0.6, 60_000)
+    pick = np.flatnonzero(grid.lookup(lon, lat) == grid.EXACT)[:300]
+    assert len(pick) > 100
+    batch = locator.locate_many(lon=lon[pick], lat=lat[pick])
+    for i, j in enumerate(pick):
+        one = locator.locate(lon=lon[j], lat=lat[j])
+        many = batch.record(i)
+        for key in ("inside_regency", "match", "desa", "kabupaten", "boundary_disagreement"):
+            assert one[key] == many[key], key
