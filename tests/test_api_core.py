@@ -144,3 +144,12 @@ def test_openapi_docs_are_served(client) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/api/locate" in spec["paths"]
+
+
+def test_startup_state_is_kept_out_of_garbage_collection(app_client) -> None:
+    import gc
+    import sys
+
+    # The layers, indexes and road graph built at start-up are frozen; request threads switch every 1 ms.
+    assert gc.get_freeze_count() > 10_000
+    assert sys.getswitchinterval() == pytest.approx(app_client.app.state.settings.gil_switch_ms / 1000)
