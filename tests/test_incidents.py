@@ -258,7 +258,14 @@ def test_record_call_writes_incident_history_audit_and_event(db) -> None:
         assert s.scalar(select(func.ST_X(Incident.geom)).where(Incident.id == second.id)) == pytest.approx(second.lon)
         steps = s.scalars(select(IncidentTransition).where(IncidentTransition.incident_id == second.id)).all()
         assert [(t.id, t.status, t.actor) for t in steps] == [(second.transitions[0].id, "baru", "t-dispatcher")]
-        audit = s.scalars(select(AuditRecord).where(AuditRecord.entity_id == str(second.id))).all()
+        # The audit log is append-only and outlives each test's incidents: pick this call's records by client.
+        audit = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.entity == "incident",
+                AuditRecord.entity_id == str(second.id),
+                AuditRecord.client == "10.0.0.7",
+            )
+        ).all()
         assert [(a.action, a.actor, a.client) for a in audit] == [("incident.create", "t-dispatcher", "10.0.0.7")]
         assert audit[0].after["number"] == second.number and audit[0].before is None
     assert [(e["kind"], e["data"]["id"], e["data"]["number"]) for e in events] == [
@@ -291,4 +298,8 @@ def test_record_call_joins_a_transaction_the_session_already_has(db) -> None:
         assert incident.status == "perlu_lokasi" and incident.number == "112-20261129-0001"
     with db.sessions() as s:
         assert s.get(Incident, incident.id).status == "perlu_lokasi"
-        assert s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.entity_id == str(incident.id)))
+        assert s.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.entity == "incident", AuditRecord.entity_id == str(incident.id))
+        )
