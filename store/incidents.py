@@ -178,12 +178,6 @@ _DRAW_NUMBER = text(
 )
 
 
-# A draw committed on its own need not wait for the disk: the WAL is flushed in order, so the draw is
-# on disk before any incident carrying its number can be (set_config(..., true) lasts for the
-# statement's own transaction only).
-_DRAW_NUMBER_NOW = text(_DRAW_NUMBER.text + ", set_config('synchronous_commit', 'off', true)")
-
-
 def _wib_day(at: datetime) -> str:
     return at.astimezone(WIB).strftime("%Y%m%d")
 
@@ -192,21 +186,13 @@ def _call_number(at: datetime, seq: int) -> str:
     return f"112-{_wib_day(at)}-{seq:04d}"
 
 
-def next_number(session: Session, *, at: datetime) -> str:
+def next_number(conn: Session | Connection, *, at: datetime) -> str:
     """The next call number '112-YYYYMMDD-NNNN' of the WIB day of `at`, unique across workers.
 
-    SQLite serialises writers, so the draw is part of the caller's transaction. On PostgreSQL the
-    counter row stays locked until the drawing transaction ends; when the session has no transaction
-    open yet, the number is drawn by one autocommitted statement, so the lock is held inside the
-    server for that statement only, never while a Python thread waits for its turn to send COMMIT.
-    A call that then fails to store leaves a gap in the day's numbers.
+    Drawn in the caller's transaction: PostgreSQL locks the counter row until commit and SQLite already
+    serialises writers, so two calls can never draw the same number.
     """
-    day = {"day": _wib_day(at)}
-    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
-        return _call_number(at, session.execute(_DRAW_NUMBER, day).scalar_one())
-    with session.get_bind().connect() as conn:
-        seq = conn.execution_options(isolation_level="AUTOCOMMIT").execute(_DRAW_NUMBER_NOW, day).scalar_one()
-        return _call_number(at, seq)
+    return _call_number(at, conn.execute(_DRAW_NUMBER, {"day": _wib_day(at)}).scalar_one())
 
 
 def _point_wkt(lon: float, lat: float) -> str:
@@ -261,7 +247,7 @@ _DUPLICATE_QUERY = select(_T.id, _T.number, _T.lon, _T.lat, _T.created_at).where
 
 
 def find_duplicates(
-    session: Session,
+    session: Session | Connection,
     *,
     category: str,
     lon: float,
@@ -379,6 +365,17 @@ def _duplicates_of(conn: Session | Connection, call: Call, at: datetime) -> list
     return find_duplicates(conn, category=call.category, lon=call.lon, lat=call.lat, at=at)
 
 
+def _insert_call(conn: Session | Connection, call: Call, *, at: datetime) -> tuple[dict, dict]:
+    """Number, duplicates, incident and first transition written in the caller's transaction; the rows with ids."""
+    # Duplicates before the draw: on PostgreSQL the counter row stays locked from the draw to commit.
+    duplicates = _duplicates_of(conn, call, at)
+    row, step = _call_rows(call, number=next_number(conn, at=at), duplicates=duplicates, at=at)
+    # Core INSERT ... RETURNING instead of an ORM flush: the unit of work costs more than the SQL here.
+    row["id"] = step["incident_id"] = conn.execute(_INSERT_INCIDENT, row).scalar_one()
+    step["id"] = conn.execute(_INSERT_TRANSITION, step).scalar_one()
+    return row, step
+
+
 def create_incident(
     session: Session,
     *,
@@ -397,16 +394,7 @@ def create_incident(
     """Record a call in the session's transaction: baru when located, perlu_lokasi otherwise; flags duplicates."""
     call = Call(category, actor, description, caller_name, caller_phone, lon, lat, accuracy_m, location_source,
                 location)
-    return _write_in_session(session, call, at=at or utcnow())
-
-
-def _write_in_session(session: Session, call: Call, *, at: datetime) -> Incident:
-    # The number first: on PostgreSQL a session with no open transaction draws it in a statement of its own.
-    number = next_number(session, at=at)
-    row, step = _call_rows(call, number=number, duplicates=_duplicates_of(session, call, at), at=at)
-    # Core INSERT ... RETURNING instead of an ORM flush: the unit of work costs more than the SQL here.
-    row["id"] = step["incident_id"] = session.execute(_INSERT_INCIDENT, row).scalar_one()
-    step["id"] = session.execute(_INSERT_TRANSITION, step).scalar_one()
+    row, step = _insert_call(session.connection(), call, at=at or utcnow())
     # Later edits in this session (transition, merge) see a normal persistent incident.
     incident = _detached(row, step)
     session.add(incident)
@@ -445,10 +433,11 @@ def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> di
     }
 
 
-# The day's call number and the incident and transition ids in one autocommitted statement (see _DRAW_NUMBER_NOW).
+# The day's call number and the incident and transition ids in one autocommitted statement. Its commit
+# need not wait for the disk: the WAL is flushed in order, so the draw is on disk before any incident
+# carrying its number can be (set_config(..., true) lasts for this statement's transaction only).
 _DRAW_CALL = text(
-    "WITH drawn AS (INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
-    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq) "
+    f"WITH drawn AS ({_DRAW_NUMBER.text}) "
     "SELECT seq, nextval(pg_get_serial_sequence('incident', 'id')), "
     "nextval(pg_get_serial_sequence('incident_transition', 'id')), "
     "set_config('synchronous_commit', 'off', true) FROM drawn"
@@ -462,18 +451,15 @@ def record_call(
 
     All four are one transaction. On PostgreSQL, when the session has no transaction open, that is three
     autocommitted statements on one connection: draw the number and ids, look for duplicates, then one
-    statement writing incident, transition, audit record and NOTIFY. Elsewhere it is the same writes on
-    the session's connection and a commit. Returns what was written, read back from nothing.
+    statement writing incident, transition, audit record and NOTIFY; the counter row is then locked for
+    one statement instead of the whole call, and a call that fails after its draw leaves a gap in the
+    day's numbers. Elsewhere it is the same writes on the session's connection and a commit. Returns what
+    was written, read back from nothing.
     """
     at = at or utcnow()
-    day = {"day": _wib_day(at)}
     if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
         conn = session.connection()
-        number = _call_number(at, conn.execute(_DRAW_NUMBER, day).scalar_one())
-        row, step = _call_rows(call, number=number, duplicates=_duplicates_of(conn, call, at), at=at)
-        row["id"] = step["incident_id"] = conn.execute(_INSERT_INCIDENT, row).scalar_one()
-        step["id"] = conn.execute(_INSERT_TRANSITION, step).scalar_one()
-        incident = _record(row, step)
+        incident = _record(*_insert_call(conn, call, at=at))
         conn.execute(_INSERT_AUDIT, _audit_row(incident, client=client))
         hub.publish(session, "incident.created", incident_event(incident, ["created"]))
         session.commit()
@@ -481,7 +467,7 @@ def record_call(
     # Eight round trips, each waiting for the GIL on a busy worker, become three.
     with session.get_bind().connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        seq, incident_id, step_id, _ = conn.execute(_DRAW_CALL, day).one()
+        seq, incident_id, step_id, _ = conn.execute(_DRAW_CALL, {"day": _wib_day(at)}).one()
         row, step = _call_rows(call, number=_call_number(at, seq), duplicates=_duplicates_of(conn, call, at), at=at)
         row["id"] = step["incident_id"] = incident_id
         step["id"] = step_id
