@@ -88,10 +88,13 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(path)
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _respond(send, *_too_large(int(declared), limit))
+        declared = next((v for k, v in scope.get("headers") or [] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                await _respond(send, *_too_large(int(declared), limit))
+                return
+            # The server reads exactly the declared length as this request's body: nothing to count.
+            await self.app(scope, receive, send)
             return
         # Without a declared length, read up to the limit here and replay it, so a slow or endless
         # upload costs one buffer, not a worker.
