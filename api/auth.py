@@ -169,6 +169,10 @@ class TokenCache:
 
 async def current_user(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
     """The logged-in user from the bearer token, or from the cookie for safe (read) requests."""
+    return await _authenticate(request, bearer)
+
+
+async def _authenticate(request: Request, bearer: str | None) -> Principal:
     settings: Settings = request.app.state.settings
     token = bearer
     if token is None and request.method in ("GET", "HEAD"):
@@ -193,7 +197,9 @@ async def current_user(request: Request, bearer: Annotated[str | None, Depends(o
 def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency that lets only the given roles through (403 for others)."""
 
-    async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    # One dependency level, not two (check -> current_user): FastAPI resolves every level on every request.
+    async def check(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
+        user = await _authenticate(request, bearer)
         if user.role not in roles:
             raise Forbidden(
                 f"Peran '{user.role}' tidak boleh melakukan ini; perlu: {', '.join(roles)}",
