@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -362,6 +364,25 @@ def disk_cells(cells: np.ndarray, *, k: int = 1) -> np.ndarray:
     else:
         disk = np.concatenate([np.asarray(h3_int.grid_disk(int(c), k), dtype=np.uint64) for c in cells])
     return np.unique(np.concatenate([cells, disk]))
+
+
+def cell_of(*, lon: float, lat: float, res: int) -> str:
+    """The H3 cell (hex string) holding one WGS84 point."""
+    return h3.latlng_to_cell(lat, lon, res)
+
+
+def cells_around(*, lon: float, lat: float, radius_m: float, res: int) -> list[str]:
+    """H3 cells (hex strings) that together hold every point within `radius_m` metres of a WGS84 point."""
+    return list(_cell_disk(h3.latlng_to_cell(lat, lon, res), radius_m))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_disk(cell: str, radius_m: float) -> tuple[str, ...]:
+    # To leave the k-ring a point crosses k rings of cells, each at least an edge wide where two cells meet;
+    # the 10 % margin covers the size change from one cell to its neighbours.
+    shortest = min(h3.edge_length(e, "m") for e in h3.origin_to_directed_edges(cell))
+    k = math.ceil(radius_m / (0.9 * shortest)) if radius_m > 0 else 0
+    return tuple(h3.grid_disk(cell, k))
 
 
 def neighbour_pairs(cells: np.ndarray, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -62,6 +62,11 @@ def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy liste
     return connect
 
 
+def dump_json(value: Any) -> str:
+    """Serialise a JSON column with orjson (non-string keys become strings, as the standard library does)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def load_json(raw: str | bytes) -> Any:
     """Parse a JSON column with orjson, falling back to the standard parser for NaN and Infinity."""
     try:
@@ -80,6 +85,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             parsed,
             module=_sqlite_module(),
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=dump_json,
             json_deserializer=load_json,
             echo=echo,
         )
@@ -103,6 +109,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             # disconnect error, which the API answers with 503 and which makes SQLAlchemy recycle the
             # whole pool, so the next request after a PostgreSQL restart gets a fresh connection.
             pool_recycle=1800,
+            json_serializer=dump_json,
             json_deserializer=load_json,
             pool_size=10,
             max_overflow=20,

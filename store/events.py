@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
-from sqlalchemy import ColumnElement, Engine, event, func, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,9 @@ from store.accounts import utcnow
 log = logging.getLogger("sigap.events")
 CHANNEL = "sigap_events"
 _PENDING = "sigap_pending_events"
+# Notifications of one transaction reach listeners in the order they were sent, and unnest scans the
+# array in order: the events go out in the list's order.
+_NOTIFY_MANY = text("SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload")
 # PostgreSQL refuses NOTIFY payloads over 8000 bytes; events carry ids and changed fields, not documents.
 MAX_PAYLOAD = 7900
 
@@ -33,11 +36,11 @@ MAX_PAYLOAD = 7900
 def _encode(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The event and its JSON payload, cut down to ids when it would not fit in a NOTIFY."""
     ev = {"id": uuid.uuid4().hex, "kind": kind, "at": utcnow().isoformat(), "data": data}
-    payload = json.dumps(ev, default=str, separators=(",", ":"))
-    if len(payload.encode()) > MAX_PAYLOAD:
+    payload = orjson.dumps(ev, default=str, option=orjson.OPT_NON_STR_KEYS)
+    if len(payload) > MAX_PAYLOAD:
         ev["data"] = {k: data[k] for k in ("id", "status", "version") if k in data} | {"truncated": True}
-        payload = json.dumps(ev, default=str, separators=(",", ":"))
-    return ev, payload
+        payload = orjson.dumps(ev, default=str, option=orjson.OPT_NON_STR_KEYS)
+    return ev, payload.decode()
 
 
 @dataclass(eq=False)
@@ -78,11 +81,16 @@ class EventHub:
             session.info["sigap_hub"] = self
         return ev
 
-    def notify_clause(self, kind: str, data: dict[str, Any]) -> ColumnElement:
-        """The pg_notify() call announcing an event, to select in the statement that writes it (PostGIS)."""
-        if not self.postgres:
-            raise RuntimeError("notify_clause is for PostgreSQL; use publish() on SpatiaLite")
-        return func.pg_notify(CHANNEL, _encode(kind, data)[1])
+    def publish_many(self, session: Session, kind: str, datas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Queue several events of one kind on the session's transaction, in order (one statement on PostGIS)."""
+        encoded = [_encode(kind, data) for data in datas]
+        if self.postgres:
+            if encoded:
+                session.execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": [payload for _, payload in encoded]})
+        else:
+            session.info.setdefault(_PENDING, []).extend(ev for ev, _ in encoded)
+            session.info["sigap_hub"] = self
+        return [ev for ev, _ in encoded]
 
     # -- delivering ---------------------------------------------------------------------------------
     def deliver(self, ev: dict[str, Any]) -> None:
@@ -153,7 +161,7 @@ class EventHub:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             try:
-                                self.deliver(json.loads(note.payload))
+                                self.deliver(orjson.loads(note.payload))
                             except ValueError:
                                 log.warning("ignored malformed event payload")
             except psycopg.Error as exc:

@@ -8,13 +8,16 @@ UPDATE carries ``WHERE version = :seen`` and a stale writer gets :class:`StaleVe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
@@ -25,17 +28,22 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    any_,
     bindparam,
+    column,
+    event,
     func,
     insert,
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import UTM50S, WGS84, transformer
+from geo.hexagons import cell_of, cells_around
 from store.accounts import AuditRecord, JSONType, utcnow
 from store.events import EventHub
 from store.lifecycle import (
@@ -66,6 +74,7 @@ __all__ = [
     "list_incidents",
     "merge_incidents",
     "record_call",
+    "record_calls",
     "set_location",
     "transition",
 ]
@@ -73,9 +82,11 @@ __all__ = [
 WIB = ZoneInfo("Asia/Jakarta")
 DUPLICATE_RADIUS_M = 500.0
 DUPLICATE_MINUTES = 30.0
-# Half a kilometre is under 0.0046 degrees of latitude; the longitude margin is widened by 1/cos(lat)
-# in `find_duplicates`. The exact test is metric (UTM 50S), this only bounds the rows fetched.
-_DEG_PER_M = 1.0 / 110_574.0
+# H3 resolution 8 cells have edges of about 0.5 km here: the point's cell and two rings around it hold every
+# point within 500 m, about 14 km² (resolution 7 needs one ring but reads 36 km²). With the category and
+# the UTC hour they make the incident's duplicate key.
+DUPLICATE_CELL_RES = 8
+_KEY_HOUR = "%Y%m%d%H"
 OPEN_CODES = tuple(s.value for s in OPEN_STATES)
 
 
@@ -129,6 +140,8 @@ class Incident(Base):
     desa_code: Mapped[str | None] = mapped_column(String(20), index=True)
     kecamatan_code: Mapped[str | None] = mapped_column(String(16), index=True)
     inside_regency: Mapped[bool | None] = mapped_column(Boolean)
+    # Category, H3 cell and UTC hour (see `duplicate_key`): the duplicate search looks up exact values.
+    duplicate_key: Mapped[str | None] = mapped_column(String(80), index=True)
     possible_duplicates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     created_by: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -172,9 +185,12 @@ def format_wib(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
-_DRAW_NUMBER = text(
-    "INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
-    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq"
+_T = Incident.__table__.c
+
+# `excluded.seq` is the count asked for: a new day starts at it, an existing day adds it.
+_DRAW_NUMBERS = text(
+    "INSERT INTO incident_counter (day, seq) VALUES (:day, :n) "
+    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + excluded.seq RETURNING seq"
 )
 
 
@@ -182,17 +198,39 @@ def _wib_day(at: datetime) -> str:
     return at.astimezone(WIB).strftime("%Y%m%d")
 
 
-def _call_number(at: datetime, seq: int) -> str:
-    return f"112-{_wib_day(at)}-{seq:04d}"
+def draw_numbers(conn: Session | Connection, *, days: Sequence[str]) -> list[str]:
+    """The next call numbers '112-YYYYMMDD-NNNN', one per WIB day given (in order), unique across workers.
 
-
-def next_number(conn: Session | Connection, *, at: datetime) -> str:
-    """The next call number '112-YYYYMMDD-NNNN' of the WIB day of `at`, unique across workers.
-
-    Drawn in the caller's transaction: PostgreSQL locks the counter row until commit and SQLite already
-    serialises writers, so two calls can never draw the same number.
+    One counter update per day in the caller's transaction: PostgreSQL locks the day's row until commit and
+    SQLite already serialises writers, so two calls can never draw the same number.
     """
-    return _call_number(at, conn.execute(_DRAW_NUMBER, {"day": _wib_day(at)}).scalar_one())
+    wanted = Counter(days)
+    following = {}
+    for day, n in wanted.items():
+        following[day] = conn.execute(_DRAW_NUMBERS, {"day": day, "n": n}).scalar_one() - n + 1
+    numbers = []
+    for day in days:
+        numbers.append(f"112-{day}-{following[day]:04d}")
+        following[day] += 1
+    return numbers
+
+
+# Ids are drawn before the rows are written: a call's possible duplicates may be calls of its own batch.
+_DRAW_IDS_POSTGRES = text(
+    "SELECT nextval(pg_get_serial_sequence('incident', 'id')), "
+    "nextval(pg_get_serial_sequence('incident_transition', 'id')) FROM generate_series(1, :n)"
+)
+
+
+def _draw_ids(conn: Connection, n: int) -> tuple[list[int], list[int]]:
+    """Ids for `n` new incidents and their first transitions."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_DRAW_IDS_POSTGRES, {"n": n}).all()
+        return [r[0] for r in rows], [r[1] for r in rows]
+    # SQLite: the writer holds the database's write lock since BEGIN IMMEDIATE, so no one else inserts.
+    first_incident = conn.execute(select(func.coalesce(func.max(_T.id), 0))).scalar_one() + 1
+    first_step = conn.execute(select(func.coalesce(func.max(IncidentTransition.__table__.c.id), 0))).scalar_one() + 1
+    return list(range(first_incident, first_incident + n)), list(range(first_step, first_step + n))
 
 
 def _point_wkt(lon: float, lat: float) -> str:
@@ -231,19 +269,119 @@ def _located_columns(*, lon: float | None, lat: float | None, location: dict[str
     }
 
 
-# Built once: every call runs this on the hot path, and a prebuilt statement is compiled once and cached.
-# Table columns (not ORM attributes) so the session runs it as plain Core, without ORM result handling.
-_T = Incident.__table__.c
-_DUPLICATE_QUERY = select(_T.id, _T.number, _T.lon, _T.lat, _T.created_at).where(
-    _T.category == bindparam("category"),
-    _T.status.in_(OPEN_CODES),
-    _T.merged_into_id.is_(None),
-    _T.created_at >= bindparam("t0", type_=UTCDateTime),
-    _T.created_at <= bindparam("t1", type_=UTCDateTime),
-    _T.lon.between(bindparam("x0"), bindparam("x1")),
-    _T.lat.between(bindparam("y0"), bindparam("y1")),
-    _T.id != bindparam("exclude"),
+def duplicate_key(*, category: str, lon: float | None, lat: float | None, at: datetime) -> str | None:
+    """The duplicate-search key of an incident: 'category/H3 cell/UTC hour' (None without a point)."""
+    if lon is None or lat is None:
+        return None
+    return f"{category}/{cell_of(lon=lon, lat=lat, res=DUPLICATE_CELL_RES)}/{at.astimezone(UTC):{_KEY_HOUR}}"
+
+
+def _duplicate_keys(
+    *, category: str, lon: float, lat: float, at: datetime, radius_m: float, minutes: float
+) -> list[str]:
+    """Every key an incident within `radius_m` and `minutes` of a point and time can have."""
+    cells = cells_around(lon=lon, lat=lat, radius_m=radius_m, res=DUPLICATE_CELL_RES)
+    window = timedelta(minutes=minutes)
+    hour = (at - window).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = []
+    while hour <= at + window:
+        hours.append(f"{hour:{_KEY_HOUR}}")
+        hour += timedelta(hours=1)
+    return [f"{category}/{cell}/{h}" for cell in cells for h in hours]
+
+
+@event.listens_for(Incident, "before_update")
+def _keep_duplicate_key(_mapper: Any, _connection: Any, incident: Incident) -> None:
+    """A new category or point gives an edited incident a new duplicate key."""
+    incident.duplicate_key = duplicate_key(
+        category=incident.category, lon=incident.lon, lat=incident.lat, at=incident.created_at
+    )
+
+
+# Built once and compiled once; table columns (not ORM attributes), so a session runs it as plain Core.
+# Only equality on one indexed column: whatever the planner's statistics say, the plan is that index. The
+# state, merge and exact distance and time tests are made on the few rows it returns. The keys travel as
+# one parameter (a PostgreSQL array, a JSON list on SQLite), so the SQL text never changes: no rendering
+# of hundreds of placeholders per batch, and PostgreSQL keeps it prepared.
+_CANDIDATE_COLUMNS = (_T.id, _T.number, _T.category, _T.lon, _T.lat, _T.created_at, _T.status, _T.merged_into_id)
+_CANDIDATES_POSTGRES = select(*_CANDIDATE_COLUMNS).where(
+    _T.duplicate_key == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
 )
+_CANDIDATES_SQLITE = select(*_CANDIDATE_COLUMNS).where(
+    _T.duplicate_key.in_(select(column("value")).select_from(func.json_each(bindparam("keys_json"))))
+)
+_OPEN = frozenset(OPEN_CODES)
+
+
+@dataclass(frozen=True)
+class _Probes:
+    """Points looking for their duplicates: one per call of a batch (or one for `find_duplicates`)."""
+
+    categories: list[str]
+    lon: np.ndarray  # NaN where the call has no point yet
+    lat: np.ndarray
+    at: list[datetime]
+    ids: list[int]  # the probe's own incident id (never its own duplicate), -1 for none
+    batch: bool  # True: probes are new calls, and each may duplicate an earlier one of the same batch
+
+
+def _duplicates(
+    conn: Connection, probes: _Probes, *, radius_m: float, minutes: float
+) -> list[list[dict[str, Any]]]:
+    """For each probe, the open incidents of its category within `radius_m` and `minutes`, nearest first.
+
+    One query for all probes fetches the stored candidates by key; the distances and time gaps of every
+    probe and candidate pair are then one numpy array.
+    """
+    found: list[list[dict[str, Any]]] = [[] for _ in probes.categories]
+    here = np.flatnonzero(~np.isnan(probes.lon))
+    if len(here) == 0:
+        return found
+    keys: set[str] = set()
+    for i in here:
+        keys.update(_duplicate_keys(category=probes.categories[i], lon=float(probes.lon[i]),
+                                    lat=float(probes.lat[i]), at=probes.at[i], radius_m=radius_m, minutes=minutes))
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_CANDIDATES_POSTGRES, {"keys": sorted(keys)}).all()
+    else:
+        rows = conn.execute(_CANDIDATES_SQLITE, {"keys_json": orjson.dumps(sorted(keys)).decode()}).all()
+    stored = [r[:6] for r in rows if r.status in _OPEN and r.merged_into_id is None]
+    # Candidates: the stored incidents (batch position -1), then the batch's own located calls (their
+    # numbers are drawn later and filled in by the caller).
+    own = here if probes.batch else here[:0]
+    candidates = stored + [
+        (probes.ids[i], None, probes.categories[i], probes.lon[i], probes.lat[i], probes.at[i]) for i in own
+    ]
+    if not candidates:
+        return found
+    c_id, c_number, c_category, c_lon, c_lat, c_at = zip(*candidates, strict=True)
+    c_position = np.concatenate([np.full(len(stored), -1), own])
+    to_utm = transformer(src=WGS84, dst=UTM50S)
+    x, y = to_utm.transform(np.concatenate([probes.lon[here], c_lon]), np.concatenate([probes.lat[here], c_lat]))
+    x, y, n = np.asarray(x), np.asarray(y), len(here)
+    dist = np.hypot(x[:n, None] - x[None, n:], y[:n, None] - y[None, n:])
+    p_time = np.array([probes.at[i].timestamp() for i in here])
+    apart = np.abs(p_time[:, None] - np.array([t.timestamp() for t in c_at])[None, :]) / 60.0
+    match = (
+        (np.array([probes.categories[i] for i in here], dtype=object)[:, None] == np.array(c_category, dtype=object))
+        & (dist <= radius_m)
+        & (apart <= minutes)
+        & (np.array([probes.ids[i] for i in here])[:, None] != np.array(c_id)[None, :])
+        & (c_position[None, :] < here[:, None])
+    )
+    for row, i in enumerate(here):
+        keep = np.flatnonzero(match[row])
+        keep = keep[np.argsort(dist[row, keep], kind="stable")]
+        found[i] = [
+            {
+                "id": int(c_id[j]),
+                "number": c_number[j],
+                "distance_m": round(float(dist[row, j]), 1),
+                "minutes_apart": round(float(apart[row, j]), 1),
+            }
+            for j in keep
+        ]
+    return found
 
 
 def find_duplicates(
@@ -258,44 +396,21 @@ def find_duplicates(
     minutes: float = DUPLICATE_MINUTES,
 ) -> list[dict[str, Any]]:
     """Open incidents of the same category within `radius_m` and `minutes` of a point and time, nearest first."""
-    dlat = radius_m * _DEG_PER_M * 1.01
-    dlon = dlat / max(np.cos(np.radians(lat)), 1e-6)
-    window = timedelta(minutes=minutes)
-    params = {
-        "category": category,
-        "t0": at - window,
-        "t1": at + window,
-        "x0": lon - dlon,
-        "x1": lon + dlon,
-        "y0": lat - dlat,
-        "y1": lat + dlat,
-        "exclude": -1 if exclude_id is None else exclude_id,
-    }
-    rows = session.execute(_DUPLICATE_QUERY, params).all()
-    if not rows:
-        return []
-    ids, numbers, lons, lats, times = zip(*rows, strict=True)
-    to_utm = transformer(src=WGS84, dst=UTM50S)
-    x, y = to_utm.transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-    x0, y0 = to_utm.transform(lon, lat)
-    dist = np.hypot(np.asarray(x) - x0, np.asarray(y) - y0)
-    apart = np.abs(np.array([(t - at).total_seconds() for t in times])) / 60.0
-    keep = np.flatnonzero((dist <= radius_m) & (apart <= minutes))
-    keep = keep[np.argsort(dist[keep], kind="stable")]
-    return [
-        {
-            "id": int(ids[i]),
-            "number": numbers[i],
-            "distance_m": round(float(dist[i]), 1),
-            "minutes_apart": round(float(apart[i]), 1),
-        }
-        for i in keep
-    ]
+    probe = _Probes(
+        categories=[category],
+        lon=np.array([lon], dtype=float),
+        lat=np.array([lat], dtype=float),
+        at=[at],
+        ids=[-1 if exclude_id is None else exclude_id],
+        batch=False,
+    )
+    conn = session.connection() if isinstance(session, Session) else session
+    return _duplicates(conn, probe, radius_m=radius_m, minutes=minutes)[0]
 
 
-# Prebuilt Core inserts for the intake hot path: one compiled statement each, no unit-of-work flush.
-_INSERT_INCIDENT = insert(Incident.__table__).returning(Incident.__table__.c.id)
-_INSERT_TRANSITION = insert(IncidentTransition.__table__).returning(IncidentTransition.__table__.c.id)
+# Prebuilt Core inserts for the intake hot path: compiled once, run once per batch with every row.
+_INSERT_INCIDENTS = insert(Incident.__table__)
+_INSERT_TRANSITIONS = insert(IncidentTransition.__table__)
 _INSERT_AUDIT = insert(AuditRecord.__table__)
 
 
@@ -313,6 +428,8 @@ class Call:
     accuracy_m: float | None = None
     location_source: str | None = None
     location: dict[str, Any] | None = None
+    client: str | None = None  # the address the call was entered from, for the audit record
+    at: datetime | None = None  # when the call was taken (now, when not given)
 
     @property
     def located(self) -> bool:
@@ -340,6 +457,7 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "updated_at": at,
         "merged_into_id": None,
         **_located_columns(lon=call.lon, lat=call.lat, location=call.location),
+        "duplicate_key": duplicate_key(category=call.category, lon=call.lon, lat=call.lat, at=at),
         "geom": _point_wkt(call.lon, call.lat) if call.located else None,
     }
     step = {"incident_id": None, "from_status": None, "status": state, "at": at, "actor": call.actor, "note": None}
@@ -359,21 +477,42 @@ def _detached(row: dict[str, Any], step: dict[str, Any]) -> Incident:
     return incident
 
 
-def _duplicates_of(conn: Session | Connection, call: Call, at: datetime) -> list[dict[str, Any]]:
-    if not call.located:
-        return []
-    return find_duplicates(conn, category=call.category, lon=call.lon, lat=call.lat, at=at)
+def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, dict]]:
+    """Numbers, duplicates, incidents and first transitions of calls, written in the caller's transaction.
 
-
-def _insert_call(conn: Session | Connection, call: Call, *, at: datetime) -> tuple[dict, dict]:
-    """Number, duplicates, incident and first transition written in the caller's transaction; the rows with ids."""
-    # Duplicates before the draw: on PostgreSQL the counter row stays locked from the draw to commit.
-    duplicates = _duplicates_of(conn, call, at)
-    row, step = _call_rows(call, number=next_number(conn, at=at), duplicates=duplicates, at=at)
-    # Core INSERT ... RETURNING instead of an ORM flush: the unit of work costs more than the SQL here.
-    row["id"] = step["incident_id"] = conn.execute(_INSERT_INCIDENT, row).scalar_one()
-    step["id"] = conn.execute(_INSERT_TRANSITION, step).scalar_one()
-    return row, step
+    A handful of statements for the whole batch, whatever its size: the ids, one duplicate search, the
+    number draw (one per WIB day), one multi-row insert per table. Returns each call's rows, with ids.
+    """
+    at = [call.at or utcnow() for call in calls]
+    incident_ids, step_ids = _draw_ids(conn, len(calls))
+    probes = _Probes(
+        categories=[call.category for call in calls],
+        lon=np.array([np.nan if call.lon is None else call.lon for call in calls], dtype=float),
+        lat=np.array([np.nan if call.lat is None else call.lat for call in calls], dtype=float),
+        at=at,
+        ids=incident_ids,
+        batch=True,
+    )
+    duplicates = _duplicates(conn, probes, radius_m=DUPLICATE_RADIUS_M, minutes=DUPLICATE_MINUTES)
+    # Numbers last: on PostgreSQL the day's counter row stays locked from the draw to commit, and other
+    # workers' batches wait for it.
+    numbers = draw_numbers(conn, days=[_wib_day(t) for t in at])
+    number_of = dict(zip(incident_ids, numbers, strict=True))
+    for found in duplicates:
+        for dup in found:
+            dup["number"] = dup["number"] or number_of[dup["id"]]
+    written = []
+    for call, t, number, dups, incident_id, step_id in zip(
+        calls, at, numbers, duplicates, incident_ids, step_ids, strict=True
+    ):
+        row, step = _call_rows(call, number=number, duplicates=dups, at=t)
+        row["id"] = step["incident_id"] = incident_id
+        step["id"] = step_id
+        written.append((row, step))
+    # Core multi-row inserts instead of an ORM flush: the unit of work costs more than the SQL here.
+    conn.execute(_INSERT_INCIDENTS, [row for row, _ in written])
+    conn.execute(_INSERT_TRANSITIONS, [step for _, step in written])
+    return written
 
 
 def create_incident(
@@ -394,7 +533,7 @@ def create_incident(
     """Record a call in the session's transaction: baru when located, perlu_lokasi otherwise; flags duplicates."""
     call = Call(category, actor, description, caller_name, caller_phone, lon, lat, accuracy_m, location_source,
                 location)
-    row, step = _insert_call(session.connection(), call, at=at or utcnow())
+    [(row, step)] = _write_calls(session.connection(), [replace(call, at=at or utcnow())])
     # Later edits in this session (transition, merge) see a normal persistent incident.
     incident = _detached(row, step)
     session.add(incident)
@@ -433,53 +572,28 @@ def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> di
     }
 
 
-# The day's call number and the incident and transition ids in one autocommitted statement. Its commit
-# need not wait for the disk: the WAL is flushed in order, so the draw is on disk before any incident
-# carrying its number can be (set_config(..., true) lasts for this statement's transaction only).
-_DRAW_CALL = text(
-    f"WITH drawn AS ({_DRAW_NUMBER.text}) "
-    "SELECT seq, nextval(pg_get_serial_sequence('incident', 'id')), "
-    "nextval(pg_get_serial_sequence('incident_transition', 'id')), "
-    "set_config('synchronous_commit', 'off', true) FROM drawn"
-)
+def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> list[IncidentRecord]:
+    """Store calls, each with its first transition, audit record and `incident.created` event, and commit once.
+
+    One transaction for the whole batch (group commit): all of it is stored or none. Calls are written in
+    order, so their numbers follow that order and a call sees an earlier one of the same batch as a
+    possible duplicate. Returns what was written, read back from nothing.
+    """
+    written = _write_calls(session.connection(), calls)
+    stored = [_record(row, step) for row, step in written]
+    session.execute(
+        _INSERT_AUDIT, [_audit_row(incident, client=call.client) for incident, call in zip(stored, calls, strict=True)]
+    )
+    hub.publish_many(session, "incident.created", [incident_event(incident, ["created"]) for incident in stored])
+    session.commit()
+    return stored
 
 
 def record_call(
     session: Session, *, call: Call, hub: EventHub, client: str | None, at: datetime | None = None
 ) -> IncidentRecord:
-    """Store a call with its first transition, its audit record and its `incident.created` event, committed.
-
-    All four are one transaction. On PostgreSQL, when the session has no transaction open, that is three
-    autocommitted statements on one connection: draw the number and ids, look for duplicates, then one
-    statement writing incident, transition, audit record and NOTIFY; the counter row is then locked for
-    one statement instead of the whole call, and a call that fails after its draw leaves a gap in the
-    day's numbers. Elsewhere it is the same writes on the session's connection and a commit. Returns what
-    was written, read back from nothing.
-    """
-    at = at or utcnow()
-    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
-        conn = session.connection()
-        incident = _record(*_insert_call(conn, call, at=at))
-        conn.execute(_INSERT_AUDIT, _audit_row(incident, client=client))
-        hub.publish(session, "incident.created", incident_event(incident, ["created"]))
-        session.commit()
-        return incident
-    # Eight round trips, each waiting for the GIL on a busy worker, become three.
-    with session.get_bind().connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        seq, incident_id, step_id, _ = conn.execute(_DRAW_CALL, {"day": _wib_day(at)}).one()
-        row, step = _call_rows(call, number=_call_number(at, seq), duplicates=_duplicates_of(conn, call, at), at=at)
-        row["id"] = step["incident_id"] = incident_id
-        step["id"] = step_id
-        incident = _record(row, step)
-        conn.execute(
-            select(hub.notify_clause("incident.created", incident_event(incident, ["created"]))).add_cte(
-                insert(Incident.__table__).values(row).cte("new_incident"),
-                insert(IncidentTransition.__table__).values(step).cte("new_step"),
-                insert(AuditRecord.__table__).values(_audit_row(incident, client=client)).cte("new_audit"),
-            )
-        )
-    return incident
+    """Store one call with its first transition, audit record and `incident.created` event, committed."""
+    return record_calls(session, [replace(call, client=client, at=at or call.at or utcnow())], hub=hub)[0]
 
 
 def _record(row: dict[str, Any], step: dict[str, Any]) -> IncidentRecord:

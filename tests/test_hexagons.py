@@ -12,10 +12,13 @@ import pandas as pd
 import pytest
 
 from geo.clusters import getis_ord
+from geo.crs import to_utm, to_wgs84
 from geo.firms import read_detections
 from geo.hexagons import (
     aggregate_cells,
+    cell_of,
     cell_parents,
+    cells_around,
     cells_from_lonlat,
     cells_from_lonlat_h3,
     cells_from_str,
@@ -273,3 +276,19 @@ def test_getis_ord_tiny_and_flat_inputs_are_not_significant() -> None:
     assert (getis_ord(cells=flat, values=np.ones(len(flat)), pad_ring=0)["cls"] == "ns").all()
     with pytest.raises(ValueError, match="unique"):
         getis_ord(cells=np.r_[one, one], values=np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("res", [7, 8, 9])
+def test_cells_around_hold_every_point_within_the_radius(res: int) -> None:
+    rng = np.random.default_rng(res)
+    # Points over Barito Selatan; partners at up to 500 m in every direction, many right at the edge.
+    lon = rng.uniform(114.4, 115.3, 400)
+    lat = rng.uniform(-2.4, -1.2, 400)
+    x, y = to_utm(lon, lat)
+    bearing = rng.uniform(0, 2 * np.pi, 400)
+    reach = np.where(rng.random(400) < 0.5, 500.0, rng.uniform(0, 500, 400)) * 0.999
+    plon, plat = to_wgs84(x + reach * np.sin(bearing), y + reach * np.cos(bearing))
+    for i in range(400):
+        near = cells_around(lon=float(lon[i]), lat=float(lat[i]), radius_m=500, res=res)
+        assert cell_of(lon=float(plon[i]), lat=float(plat[i]), res=res) in near
+    assert len(cells_around(lon=114.85, lat=-1.71, radius_m=0, res=res)) == 1

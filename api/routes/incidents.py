@@ -9,6 +9,7 @@ Every write is one transaction: the change, its audit record and its live event.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -45,10 +46,10 @@ from store.incidents import (
     list_incidents,
     merge_incidents,
     merged_from,
-    record_call,
     set_location,
     transition,
 )
+from store.intake import CallWriter
 from store.lifecycle import LABELS, IllegalTransitionError, IncidentState, UnknownStateError, parse_state
 
 router = APIRouter(prefix="/api", tags=["incidents"])
@@ -76,6 +77,10 @@ def startup(app: FastAPI) -> None:
     # load, threads polling the write lock wait far longer than the write takes. Queueing this process's
     # incident writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
     app.state.incident_write_lock = threading.Lock() if app.state.engine.dialect.name == "sqlite" else None
+    app.state.call_writer = CallWriter(
+        sessions=app.state.sessions, hub=app.state.events, lock=app.state.incident_write_lock
+    )
+    app.state.call_writer.start()
     layers = app.state.layers
     places = places_from_frames(
         desa=_frame(layers.desa, ["jenis", "kecamatan"]),
@@ -95,6 +100,11 @@ def startup(app: FastAPI) -> None:
     for n, c in zip(layers.desa.name, layers.desa.code, strict=True):
         by_desa.setdefault(str(n).lower(), []).append(str(c))
     app.state.desa_by_name = by_desa
+
+
+def shutdown(app: FastAPI) -> None:
+    """Write the calls still queued, then stop the call writer."""
+    app.state.call_writer.stop()
 
 
 # -- request bodies -----------------------------------------------------------------------------------
@@ -418,10 +428,12 @@ def agencies(request: Request, _: ReaderDep) -> FastJSON:
 
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call")
-def create(body: IncidentCreate, request: Request, session: SessionDep, user: DispatcherDep) -> FastJSON:
+async def create(body: IncidentCreate, request: Request, user: DispatcherDep) -> FastJSON:
     """Record a call with its location (coordinates, place name, AML SMS or none yet)."""
     catalog: Catalog = request.app.state.catalog
     _check_category(catalog, body.category)
+    # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
+    # call writer's thread, and no worker thread is taken while the request waits.
     where = resolve_location(request, body.location)
     call = Call(
         category=body.category,
@@ -434,9 +446,12 @@ def create(body: IncidentCreate, request: Request, session: SessionDep, user: Di
         accuracy_m=where.accuracy_m,
         location_source=where.source,
         location=where.answer,
+        client=_client(request),
+        at=utcnow(),
     )
-    with _writing(request):
-        incident = record_call(session, call=call, hub=request.app.state.events, client=_client(request))
+    # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
+    stored = request.app.state.call_writer.submit(call)
+    incident = await asyncio.shield(asyncio.wrap_future(stored))
     return FastJSON(incident_public(incident, catalog), status_code=201)
 
 

@@ -1,0 +1,177 @@
+"""Group commit of calls on both backends: batches, order, duplicates inside a batch, one bad call, the key."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from geo.crs import to_utm, to_wgs84
+from store.events import EventHub
+from store.incidents import Call, Incident, duplicate_key, find_duplicates, record_calls, set_location
+from store.intake import CallWriter
+
+BUNTOK = (114.85, -1.71)
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def offset(point: tuple[float, float], *, east_m: float = 0.0) -> tuple[float, float]:
+    x, y = to_utm(point[0], point[1])
+    lon, lat = to_wgs84(x + east_m, y)
+    return float(lon), float(lat)
+
+
+def call(point: tuple[float, float] | None = BUNTOK, *, category: str = "kebakaran", at: datetime = T0,
+         location: dict | None = None) -> Call:
+    lon, lat = point if point is not None else (None, None)
+    return Call(category=category, actor="t-dispatcher", lon=lon, lat=lat, client="10.0.0.9", at=at,
+                location_source="coordinates" if point else None,
+                location=location if location is not None else ({"inside_regency": True} if point else None))
+
+
+async def _record_and_listen(db, calls: list[Call]) -> tuple[list, list[dict]]:
+    hub = EventHub(db.engine)
+    hub.start()
+    try:
+        if hub.postgres:
+            assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
+        sub = hub.subscribe()
+        with db.sessions() as session:
+            stored = record_calls(session, calls, hub=hub)
+        got = []
+        try:
+            while True:
+                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
+        except TimeoutError:
+            return stored, got
+    finally:
+        hub.stop()
+
+
+def test_a_batch_is_numbered_in_order_and_sees_its_own_duplicates(db) -> None:
+    batch = [
+        call(),
+        call(offset(BUNTOK, east_m=200), at=T0 + timedelta(minutes=2)),
+        call(offset(BUNTOK, east_m=100), category="banjir"),
+        call(None),
+        call(offset(BUNTOK, east_m=5000)),
+    ]
+    stored, events = asyncio.run(_record_and_listen(db, batch))
+    assert [s.number for s in stored] == [f"112-20261129-{n:04d}" for n in range(1, 6)]
+    first, second, other, unlocated, far = stored
+    # The second call is 200 m from the first one of the same batch: flagged, with its number and distance.
+    assert [(d["id"], d["number"]) for d in second.possible_duplicates] == [(first.id, first.number)]
+    assert abs(second.possible_duplicates[0]["distance_m"] - 200) < 5
+    assert second.possible_duplicates[0]["minutes_apart"] == pytest.approx(2.0)
+    assert first.possible_duplicates == other.possible_duplicates == unlocated.possible_duplicates == []
+    assert far.possible_duplicates == [] and unlocated.status == "perlu_lokasi"
+    assert [e["data"]["number"] for e in events] == [s.number for s in stored]
+    with db.sessions() as s:
+        rows = {i.id: i for i in s.scalars(select(Incident)).all()}
+        assert set(rows) == {x.id for x in stored}
+        assert rows[second.id].possible_duplicates == second.possible_duplicates
+        assert rows[unlocated.id].duplicate_key is None
+        assert rows[first.id].duplicate_key == duplicate_key(category="kebakaran", lon=BUNTOK[0], lat=BUNTOK[1], at=T0)
+        audited = s.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'incident.create' AND client = '10.0.0.9'")
+        ).scalar()
+        assert audited >= len(batch)
+
+
+def test_a_later_batch_finds_a_stored_call_and_skips_closed_or_merged_ones(db) -> None:
+    hub = EventHub(db.engine)
+    with db.sessions() as s:
+        stored, closed = record_calls(s, [call(), call(offset(BUNTOK, east_m=400))], hub=hub)
+    with db.sessions() as s:
+        s.execute(text("UPDATE incident SET status = 'ditutup' WHERE id = :id"), {"id": closed.id})
+        s.commit()
+    with db.sessions() as s:
+        [again] = record_calls(s, [call(offset(BUNTOK, east_m=250), at=T0 + timedelta(minutes=29))], hub=hub)
+    assert [d["id"] for d in again.possible_duplicates] == [stored.id]
+    with db.sessions() as s:
+        # Outside the half hour on either side: nothing.
+        def near_buntok(minutes: int) -> list[int]:
+            found = find_duplicates(s, category="kebakaran", lon=BUNTOK[0], lat=BUNTOK[1],
+                                    at=T0 + timedelta(minutes=minutes))
+            return [d["id"] for d in found]
+
+        assert near_buntok(61) == []
+        assert near_buntok(45) == [again.id]
+
+
+def test_the_key_follows_an_edited_category_and_point(db) -> None:
+    hub = EventHub(db.engine)
+    with db.sessions() as s:
+        [stored] = record_calls(s, [call()], hub=hub)
+    moved = offset(BUNTOK, east_m=3000)
+    with db.sessions() as s:
+        incident = s.get(Incident, stored.id)
+        incident.category = "banjir"
+        set_location(incident, lon=moved[0], lat=moved[1], accuracy_m=10, source="coordinates", location={})
+        s.commit()
+    with db.sessions() as s:
+        assert s.get(Incident, stored.id).duplicate_key == duplicate_key(
+            category="banjir", lon=moved[0], lat=moved[1], at=T0
+        )
+        found = find_duplicates(s, category="banjir", lon=moved[0], lat=moved[1], at=T0)
+        assert [d["id"] for d in found] == [stored.id]
+        assert find_duplicates(s, category="kebakaran", lon=BUNTOK[0], lat=BUNTOK[1], at=T0) == []
+
+
+def test_the_writer_batches_what_queued_and_keeps_arrival_order(db) -> None:
+    gate = threading.Lock()
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate)
+    writer.start()
+    try:
+        with gate:
+            # The writer takes the first call and waits at the gate while the other nine queue up.
+            futures = [writer.submit(call())]
+            time.sleep(0.2)
+            futures += [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 10)]
+        numbers = [f.result(timeout=30).number for f in futures]
+    finally:
+        writer.stop()
+    assert numbers == [f"112-20261129-{n:04d}" for n in range(1, 11)]
+    assert (writer.batches, writer.written) == (2, 10)
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 10
+
+
+def test_one_bad_call_fails_alone_and_its_batch_neighbours_are_stored(db) -> None:
+    gate = threading.Lock()
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate)
+    writer.start()
+    try:
+        with gate:
+            first = writer.submit(call())
+            time.sleep(0.1)
+            # An answer the JSON column cannot hold fails the whole batch; each call is then written alone.
+            batch = [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 3)]
+            bad = writer.submit(call(location={"not json": object()}))
+            batch.append(writer.submit(call(offset(BUNTOK, east_m=9000))))
+            time.sleep(0.1)
+        first.result(timeout=30)
+        stored = [f.result(timeout=30) for f in batch]
+        with pytest.raises(Exception, match="object"):
+            bad.result(timeout=30)
+    finally:
+        writer.stop()
+    with db.sessions() as s:
+        ids = set(s.scalars(select(Incident.id)).all())
+    assert ids == {first.result().id, *(x.id for x in stored)}
+    # Numbers drawn by the failed batch were rolled back with it: the day's sequence has no gap.
+    assert sorted(x.number for x in [first.result(), *stored]) == [f"112-20261129-{n:04d}" for n in range(1, 5)]
+
+
+def test_a_stopped_writer_refuses_new_calls(db) -> None:
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine))
+    writer.start()
+    done = writer.submit(call())
+    writer.stop()
+    assert done.result(timeout=5).number == "112-20261129-0001"
+    with pytest.raises(RuntimeError):
+        writer.submit(call())
