@@ -92,6 +92,10 @@ class EventHub:
             session.info["sigap_hub"] = self
         return [ev for ev, _ in encoded]
 
+    def notify_payload(self, kind: str, data: dict[str, Any]) -> str:
+        """The NOTIFY payload of an event, for a statement that sends it itself (PostGIS)."""
+        return _encode(kind, data)[1]
+
     # -- delivering ---------------------------------------------------------------------------------
     def deliver(self, ev: dict[str, Any]) -> None:
         """Hand an event to every subscriber of this process (thread-safe)."""

@@ -38,13 +38,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import UTM50S, WGS84, transformer
 from geo.hexagons import cell_of, cells_around
 from store.accounts import AuditRecord, JSONType, utcnow
+from store.events import CHANNEL as EVENT_CHANNEL
 from store.events import EventHub
 from store.lifecycle import (
     OPEN_STATES,
@@ -477,14 +478,16 @@ def _detached(row: dict[str, Any], step: dict[str, Any]) -> Incident:
     return incident
 
 
-def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, dict]]:
-    """Numbers, duplicates, incidents and first transitions of calls, written in the caller's transaction.
-
-    A handful of statements for the whole batch, whatever its size: the ids, one duplicate search, the
-    number draw (one per WIB day), one multi-row insert per table. Returns each call's rows, with ids.
-    """
-    at = [call.at or utcnow() for call in calls]
-    incident_ids, step_ids = _draw_ids(conn, len(calls))
+def _prepare_calls(
+    conn: Connection,
+    calls: Sequence[Call],
+    *,
+    at: list[datetime],
+    numbers: list[str],
+    incident_ids: list[int],
+    step_ids: list[int],
+) -> list[tuple[dict, dict]]:
+    """Each call's incident and first-transition rows, with ids, numbers and duplicates (one query for all)."""
     probes = _Probes(
         categories=[call.category for call in calls],
         lon=np.array([np.nan if call.lon is None else call.lon for call in calls], dtype=float),
@@ -494,21 +497,30 @@ def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, di
         batch=True,
     )
     duplicates = _duplicates(conn, probes, radius_m=DUPLICATE_RADIUS_M, minutes=DUPLICATE_MINUTES)
-    # Numbers last: on PostgreSQL the day's counter row stays locked from the draw to commit, and other
-    # workers' batches wait for it.
-    numbers = draw_numbers(conn, days=[_wib_day(t) for t in at])
     number_of = dict(zip(incident_ids, numbers, strict=True))
-    for found in duplicates:
-        for dup in found:
-            dup["number"] = dup["number"] or number_of[dup["id"]]
     written = []
     for call, t, number, dups, incident_id, step_id in zip(
         calls, at, numbers, duplicates, incident_ids, step_ids, strict=True
     ):
+        for dup in dups:
+            dup["number"] = dup["number"] or number_of[dup["id"]]
         row, step = _call_rows(call, number=number, duplicates=dups, at=t)
         row["id"] = step["incident_id"] = incident_id
         step["id"] = step_id
         written.append((row, step))
+    return written
+
+
+def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, dict]]:
+    """Numbers, duplicates, incidents and first transitions of calls, written in the caller's transaction.
+
+    A handful of statements for the whole batch, whatever its size: the ids, the number draw (one per WIB
+    day), one duplicate search, one multi-row insert per table. Returns each call's rows, with ids.
+    """
+    at = [call.at or utcnow() for call in calls]
+    incident_ids, step_ids = _draw_ids(conn, len(calls))
+    numbers = draw_numbers(conn, days=[_wib_day(t) for t in at])
+    written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     # Core multi-row inserts instead of an ORM flush: the unit of work costs more than the SQL here.
     conn.execute(_INSERT_INCIDENTS, [row for row, _ in written])
     conn.execute(_INSERT_TRANSITIONS, [step for _, step in written])
@@ -572,19 +584,84 @@ def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> di
     }
 
 
+# PostgreSQL: a day's numbers and the batch's ids in one autocommitted statement on a connection of its own,
+# so the counter row is locked for one statement, not for the whole batch while other workers wait. Its
+# commit need not wait for the disk: the WAL is flushed in order, so the draw is on disk before any incident
+# carrying its numbers can be (set_config(..., true) lasts for this statement's transaction only).
+_DRAW_POSTGRES = text(
+    f"WITH drawn AS ({_DRAW_NUMBERS.text}) "
+    "SELECT (SELECT seq FROM drawn), "
+    "array(SELECT nextval(pg_get_serial_sequence('incident', 'id')) FROM generate_series(1, :n)), "
+    "array(SELECT nextval(pg_get_serial_sequence('incident_transition', 'id')) FROM generate_series(1, :n)), "
+    "set_config('synchronous_commit', 'off', true)"
+)
+
+
+def _draw_postgres(engine: Engine, days: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """Numbers and ids for calls taken on these WIB days (in order), drawn outside the batch's transaction."""
+    wanted = Counter(days)
+    following: dict[str, int] = {}
+    ids: dict[str, tuple[list[int], list[int]]] = {}
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for day, n in wanted.items():
+            last, incident_ids, step_ids, _ = conn.execute(_DRAW_POSTGRES, {"day": day, "n": n}).one()
+            following[day] = last - n + 1
+            ids[day] = (list(incident_ids), list(step_ids))
+    numbers, incident_ids, step_ids = [], [], []
+    for day in days:
+        numbers.append(f"112-{day}-{following[day]:04d}")
+        following[day] += 1
+        incident_ids.append(ids[day][0].pop(0))
+        step_ids.append(ids[day][1].pop(0))
+    return numbers, incident_ids, step_ids
+
+
+def _bound_insert(table: Any, prefix: str, *, skip: tuple[str, ...] = ()) -> Any:
+    """INSERT of every column of `table` from bind parameters named prefix + column name."""
+    values = {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c if c.name not in skip}
+    return insert(table).values(values)
+
+
+# One call's incident, first transition, audit record and NOTIFY in one statement, built once. A batch runs
+# it as an executemany, which psycopg pipelines: one round trip for the whole batch.
+_WRITE_CALL_POSTGRES = select(func.pg_notify(EVENT_CHANNEL, bindparam("event_payload", type_=String))).add_cte(
+    _bound_insert(Incident.__table__, "incident_").cte("new_incident"),
+    _bound_insert(IncidentTransition.__table__, "step_").cte("new_step"),
+    _bound_insert(AuditRecord.__table__, "audit_", skip=("id",)).cte("new_audit"),
+)
+
+
 def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> list[IncidentRecord]:
     """Store calls, each with its first transition, audit record and `incident.created` event, and commit once.
 
     One transaction for the whole batch (group commit): all of it is stored or none. Calls are written in
     order, so their numbers follow that order and a call sees an earlier one of the same batch as a
-    possible duplicate. Returns what was written, read back from nothing.
+    possible duplicate. On PostgreSQL the numbers are drawn just before, outside the transaction: a batch
+    that fails leaves a gap in the day's numbers. Returns what was written, read back from nothing.
     """
-    written = _write_calls(session.connection(), calls)
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        stored = [_record(row, step) for row, step in _write_calls(conn, calls)]
+        audit = [_audit_row(incident, client=call.client) for incident, call in zip(stored, calls, strict=True)]
+        conn.execute(_INSERT_AUDIT, audit)
+        hub.publish_many(session, "incident.created", [incident_event(incident, ["created"]) for incident in stored])
+        session.commit()
+        return stored
+    at = [call.at or utcnow() for call in calls]
+    numbers, incident_ids, step_ids = _draw_postgres(session.get_bind(), [_wib_day(t) for t in at])
+    written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     stored = [_record(row, step) for row, step in written]
-    session.execute(
-        _INSERT_AUDIT, [_audit_row(incident, client=call.client) for incident, call in zip(stored, calls, strict=True)]
+    conn.execute(
+        _WRITE_CALL_POSTGRES,
+        [
+            {f"incident_{k}": v for k, v in row.items()}
+            | {f"step_{k}": v for k, v in step.items()}
+            | {f"audit_{k}": v for k, v in _audit_row(incident, client=call.client).items()}
+            | {"event_payload": hub.notify_payload("incident.created", incident_event(incident, ["created"]))}
+            for (row, step), incident, call in zip(written, stored, calls, strict=True)
+        ],
     )
-    hub.publish_many(session, "incident.created", [incident_event(incident, ["created"]) for incident in stored])
     session.commit()
     return stored
 
