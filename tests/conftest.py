@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -18,11 +20,13 @@ from geo.layers import Layers, read_bundled_layers
 from geo.locate import Locator
 from store.accounts import add_user
 from store.db import make_engine, make_sessionmaker, session_scope
+from store.events import EventHub
 from store.layers import load_bundled
 from store.migrate import upgrade
 from store.models import Base
 
 BACKENDS = ["spatialite", "postgis"]
+T = TypeVar("T")
 PG_ADMIN_URL = os.environ.get(
     "SIGAP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -184,3 +188,22 @@ def anon_client(app_client, database: Database) -> Iterator:
     app_client.cookies.clear()
     yield app_client
     database.clean()
+
+
+async def events_while(db: Database, write: Callable[[EventHub], T]) -> tuple[T, list[dict]]:
+    """Run `write(hub)` with a listening event hub; its result and every event delivered (both backends)."""
+    hub = EventHub(db.engine)
+    hub.start()
+    try:
+        if hub.postgres:
+            assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
+        sub = hub.subscribe()
+        result = write(hub)
+        got = []
+        try:
+            while True:
+                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
+        except TimeoutError:
+            return result, got
+    finally:
+        hub.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,7 @@ from store.incidents import (
     transition,
 )
 from store.lifecycle import IllegalTransitionError
+from tests.conftest import events_while
 
 BUNTOK = (114.85, -1.71)
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -222,29 +224,20 @@ def _call(point=BUNTOK, category: str = "kebakaran") -> Call:
                 location_source="coordinates", location={"inside_regency": True, "desa": {"code": "62.04.01.1001"}})
 
 
-async def _record_and_listen(db, calls: list[Call], *, client: str) -> tuple[list, list[dict]]:
-    hub = EventHub(db.engine)
-    hub.start()
-    try:
-        if hub.postgres:
-            assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
-        sub = hub.subscribe()
+def _record_each(db, calls: list[Call], *, client: str) -> Callable[[EventHub], list]:
+    def write(hub: EventHub) -> list:
         done = []
         for call in calls:
             with db.sessions() as session:
                 done.append(record_call(session, call=call, hub=hub, client=client, at=T0))
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
-        except TimeoutError:
-            return done, got
-    finally:
-        hub.stop()
+        return done
+
+    return write
 
 
 def test_record_call_writes_incident_history_audit_and_event(db) -> None:
-    done, events = asyncio.run(_record_and_listen(db, [_call(), _call(offset(BUNTOK, east_m=200))], client="10.0.0.7"))
+    calls = [_call(), _call(offset(BUNTOK, east_m=200))]
+    done, events = asyncio.run(events_while(db, _record_each(db, calls, client="10.0.0.7")))
     first, second = done
     assert (first.number, second.number) == ("112-20261129-0001", "112-20261129-0002")
     assert [t.status for t in second.transitions] == ["baru"] and second.transitions[0].id is not None

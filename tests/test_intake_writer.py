@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from geo.crs import to_utm, to_wgs84
 from store.events import EventHub
 from store.incidents import Call, Incident, duplicate_key, find_duplicates, record_calls, set_location
 from store.intake import CallWriter
+from tests.conftest import events_while
 
 BUNTOK = (114.85, -1.71)
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -33,23 +35,12 @@ def call(point: tuple[float, float] | None = BUNTOK, *, category: str = "kebakar
                 location=location if location is not None else ({"inside_regency": True} if point else None))
 
 
-async def _record_and_listen(db, calls: list[Call]) -> tuple[list, list[dict]]:
-    hub = EventHub(db.engine)
-    hub.start()
-    try:
-        if hub.postgres:
-            assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
-        sub = hub.subscribe()
+def _record_batch(db, calls: list[Call]) -> Callable[[EventHub], list]:
+    def write(hub: EventHub) -> list:
         with db.sessions() as session:
-            stored = record_calls(session, calls, hub=hub)
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
-        except TimeoutError:
-            return stored, got
-    finally:
-        hub.stop()
+            return record_calls(session, calls, hub=hub)
+
+    return write
 
 
 def test_a_batch_is_numbered_in_order_and_sees_its_own_duplicates(db) -> None:
@@ -60,7 +51,7 @@ def test_a_batch_is_numbered_in_order_and_sees_its_own_duplicates(db) -> None:
         call(None),
         call(offset(BUNTOK, east_m=5000)),
     ]
-    stored, events = asyncio.run(_record_and_listen(db, batch))
+    stored, events = asyncio.run(events_while(db, _record_batch(db, batch)))
     assert [s.number for s in stored] == [f"112-20261129-{n:04d}" for n in range(1, 6)]
     first, second, other, unlocated, far = stored
     # The second call is 200 m from the first one of the same batch: flagged, with its number and distance.
