@@ -26,9 +26,6 @@ from store.accounts import utcnow
 log = logging.getLogger("sigap.events")
 CHANNEL = "sigap_events"
 _PENDING = "sigap_pending_events"
-# Notifications of one transaction reach listeners in the order they were sent, and unnest scans the
-# array in order: the events go out in the list's order.
-_NOTIFY_MANY = text("SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload")
 # PostgreSQL refuses NOTIFY payloads over 8000 bytes; events carry ids and changed fields, not documents.
 MAX_PAYLOAD = 7900
 
@@ -80,17 +77,6 @@ class EventHub:
             session.info.setdefault(_PENDING, []).append(ev)
             session.info["sigap_hub"] = self
         return ev
-
-    def publish_many(self, session: Session, kind: str, datas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Queue several events of one kind on the session's transaction, in order (one statement on PostGIS)."""
-        encoded = [_encode(kind, data) for data in datas]
-        if self.postgres:
-            if encoded:
-                session.execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": [payload for _, payload in encoded]})
-        else:
-            session.info.setdefault(_PENDING, []).extend(ev for ev, _ in encoded)
-            session.info["sigap_hub"] = self
-        return [ev for ev, _ in encoded]
 
     def notify_payload(self, kind: str, data: dict[str, Any]) -> str:
         """The NOTIFY payload of an event, for a statement that sends it itself (PostGIS)."""

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     TypeDecorator,
     any_,
     bindparam,
@@ -41,6 +42,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.dml import Insert
 
 from geo.crs import UTM50S, WGS84, transformer
 from geo.hexagons import cell_of, cells_around
@@ -206,9 +208,13 @@ def draw_numbers(conn: Session | Connection, *, days: Sequence[str]) -> list[str
     SQLite already serialises writers, so two calls can never draw the same number.
     """
     wanted = Counter(days)
-    following = {}
-    for day, n in wanted.items():
-        following[day] = conn.execute(_DRAW_NUMBERS, {"day": day, "n": n}).scalar_one() - n + 1
+    last = {day: conn.execute(_DRAW_NUMBERS, {"day": day, "n": n}).scalar_one() for day, n in wanted.items()}
+    return _numbers_in_order(days, wanted=wanted, last=last)
+
+
+def _numbers_in_order(days: Sequence[str], *, wanted: Counter, last: dict[str, int]) -> list[str]:
+    """Call numbers for `days` in order, from each day's last drawn sequence and how many were drawn."""
+    following = {day: last[day] - n + 1 for day, n in wanted.items()}
     numbers = []
     for day in days:
         numbers.append(f"112-{day}-{following[day]:04d}")
@@ -600,24 +606,20 @@ _DRAW_POSTGRES = text(
 def _draw_postgres(engine: Engine, days: list[str]) -> tuple[list[str], list[int], list[int]]:
     """Numbers and ids for calls taken on these WIB days (in order), drawn outside the batch's transaction."""
     wanted = Counter(days)
-    following: dict[str, int] = {}
-    ids: dict[str, tuple[list[int], list[int]]] = {}
+    last: dict[str, int] = {}
+    incident_ids: list[int] = []
+    step_ids: list[int] = []
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         for day, n in wanted.items():
-            last, incident_ids, step_ids, _ = conn.execute(_DRAW_POSTGRES, {"day": day, "n": n}).one()
-            following[day] = last - n + 1
-            ids[day] = (list(incident_ids), list(step_ids))
-    numbers, incident_ids, step_ids = [], [], []
-    for day in days:
-        numbers.append(f"112-{day}-{following[day]:04d}")
-        following[day] += 1
-        incident_ids.append(ids[day][0].pop(0))
-        step_ids.append(ids[day][1].pop(0))
-    return numbers, incident_ids, step_ids
+            last[day], incidents, steps, _ = conn.execute(_DRAW_POSTGRES, {"day": day, "n": n}).one()
+            # Ids only need to be unique: the days' draws are handed out in call order.
+            incident_ids += incidents
+            step_ids += steps
+    return _numbers_in_order(days, wanted=wanted, last=last), incident_ids, step_ids
 
 
-def _bound_insert(table: Any, prefix: str, *, skip: tuple[str, ...] = ()) -> Any:
+def _bound_insert(table: Table, prefix: str, *, skip: tuple[str, ...] = ()) -> Insert:
     """INSERT of every column of `table` from bind parameters named prefix + column name."""
     values = {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c if c.name not in skip}
     return insert(table).values(values)
@@ -645,7 +647,8 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
         stored = [_record(row, step) for row, step in _write_calls(conn, calls)]
         audit = [_audit_row(incident, client=call.client) for incident, call in zip(stored, calls, strict=True)]
         conn.execute(_INSERT_AUDIT, audit)
-        hub.publish_many(session, "incident.created", [incident_event(incident, ["created"]) for incident in stored])
+        for incident in stored:
+            hub.publish(session, "incident.created", incident_event(incident, ["created"]))
         session.commit()
         return stored
     at = [call.at or utcnow() for call in calls]

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,7 +108,7 @@ class CallWriter:
             _settle(done, result=incident)
 
     def _store(self, calls: list[Call]) -> list[IncidentRecord]:
-        with self._locked(), self.sessions() as session:
+        with self.lock or nullcontext(), self.sessions() as session:
             try:
                 stored = record_calls(session, calls, hub=self.hub)
             except BaseException:
@@ -118,11 +117,6 @@ class CallWriter:
         self.batches += 1
         self.written += len(stored)
         return stored
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self.lock if self.lock is not None else nullcontext():
-            yield
 
 
 def _settle(done: Future[IncidentRecord], *, result: IncidentRecord | None = None,
