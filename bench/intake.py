@@ -136,10 +136,10 @@ def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server not ready after 120 s")
 
 
-def group_cpu_seconds(pgid: int | None = None, *, command: str | None = None) -> float:
-    """User+system CPU seconds used so far by the live processes of a process group, or of a command name."""
+def process_cpu_seconds(pgid: int | None = None, *, command: str | None = None) -> dict[int, float]:
+    """User+system CPU seconds used so far by each live process of a process group, or of a command name."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    seconds: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
@@ -149,8 +149,13 @@ def group_cpu_seconds(pgid: int | None = None, *, command: str | None = None) ->
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
         rest = raw[raw.rindex(")") + 2 :].split()
         if (pgid is not None and int(rest[2]) == pgid) or (command is not None and name == command):
-            total += int(rest[11]) + int(rest[12])
-    return total / tick
+            seconds[int(stat.parent.name)] = (int(rest[11]) + int(rest[12])) / tick
+    return seconds
+
+
+def cpu_used_since(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU seconds the processes alive now used since `before` (one that ended meanwhile is not subtracted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 def client_cpu_seconds() -> float:
@@ -257,12 +262,16 @@ def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         r.raise_for_status()
         # CPU is measured around the whole load phase (warm-up included): on a shared 2-core machine the
         # server's CPU per call is the figure that does not depend on what else is running.
-        server0, client0, pg0 = group_cpu_seconds(proc.pid), client_cpu_seconds(), group_cpu_seconds(command="postgres")
+        server0, client0 = process_cpu_seconds(proc.pid), client_cpu_seconds()
+        pg0 = process_cpu_seconds(command="postgres")
         out = asyncio.run(
             run_clients(base, r.json()["access_token"], clients=args.clients, seconds=args.seconds, rate=args.rate)
         )
-        server_cpu, client_cpu = group_cpu_seconds(proc.pid) - server0, client_cpu_seconds() - client0
-        pg_cpu = group_cpu_seconds(command="postgres") - pg0
+        server_cpu = cpu_used_since(server0, process_cpu_seconds(proc.pid))
+        client_cpu = client_cpu_seconds() - client0
+        # Connections opened during the load count from zero; one closed meanwhile (a setup connection
+        # of the server's, say) would otherwise take its whole past off the total.
+        pg_cpu = cpu_used_since(pg0, process_cpu_seconds(command="postgres"))
     finally:
         if proc is not None:
             stop_server(proc)
