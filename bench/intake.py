@@ -5,7 +5,9 @@ For each backend a fresh database is built (migrated, bundled layers, one dispat
 server is started as a subprocess, one login token is shared by all clients, and each client posts
 incidents back to back (coordinates near a random desa, a random category) until time is up. Prints
 requests/s, p50/p95/p99 latency, errors by status, and counts the returned ids in the database to
-prove that every 201 was stored. Not a test: nothing here asserts a time. Target: p95 < 100 ms.
+prove that every 201 was stored. Then the peer runs on the same database: the same calls written by the
+database alone, each its own transaction on one of 50 connections (no HTTP, no framework), and the ratios
+are printed. Not a test: nothing here asserts a time. Target: p95 < 100 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -29,15 +32,16 @@ import aiohttp
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import bindparam, create_engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geo.layers import read_bundled_layers  # noqa: E402
-from store.accounts import add_user  # noqa: E402
+from store.accounts import AuditRecord, add_user  # noqa: E402
 from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
-from store.incidents import Incident, duplicate_key  # noqa: E402
+from store.events import CHANNEL  # noqa: E402
+from store.incidents import OPEN_CODES, Incident, IncidentTransition, UTCDateTime, duplicate_key  # noqa: E402
 from store.layers import load_bundled  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 
@@ -238,6 +242,115 @@ async def run_clients(
     return {"latencies": latencies, "statuses": statuses, "ids": ids, "elapsed": elapsed}
 
 
+# -- the peer: the database alone ----------------------------------------------------------------------
+# What a plain implementation asks of the database for one call, each call its own transaction on its own
+# connection: the day's number, a duplicate search through the spatial index (500 m, 30 min, same category,
+# open), the incident, its first transition, its audit record and (PostgreSQL) the NOTIFY. No HTTP, no
+# framework, no locate: the API's figures next to these say what everything above the database costs.
+_PEER_DUPLICATES = {
+    "postgis": text(
+        "SELECT id, number, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS d "
+        "FROM incident WHERE category = :category AND status = ANY(:open) AND merged_into_id IS NULL "
+        "AND created_at >= :since AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.006) "
+        "AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 500) ORDER BY d"
+    ),
+    "spatialite": text(
+        "SELECT id, number, ST_Distance(geom, MakePoint(:lon, :lat, 4326), 1) AS d "
+        "FROM incident WHERE category = :category AND status IN (SELECT value FROM json_each(:open)) "
+        "AND merged_into_id IS NULL AND created_at >= :since AND ROWID IN (SELECT ROWID FROM SpatialIndex "
+        "WHERE f_table_name = 'incident' AND f_geometry_column = 'geom' "
+        "AND search_frame = BuildCircleMbr(:lon, :lat, 0.006)) "
+        "AND ST_Distance(geom, MakePoint(:lon, :lat, 4326), 1) <= 500 ORDER BY d"
+    ),
+}
+_PEER_NUMBER = text(
+    "INSERT INTO incident_counter (day, seq) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + 1 RETURNING seq"
+)
+
+
+def peer_calls(url: str, backend: str, *, clients: int, seconds: float, location: dict, seed: int = 113) -> dict:
+    """`clients` threads, each on its own connection, writing calls straight to the database for `seconds`."""
+    layers = read_bundled_layers(ROOT / "data")
+    lon0 = np.asarray(layers.desa.attrs["lng"], dtype=float)
+    lat0 = np.asarray(layers.desa.attrs["lat"], dtype=float)
+    duplicates = _PEER_DUPLICATES[backend].bindparams(bindparam("since", type_=UTCDateTime))
+    open_codes = list(OPEN_CODES) if backend == "postgis" else orjson.dumps(list(OPEN_CODES)).decode()
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    ready, go = threading.Barrier(clients + 1), threading.Event()
+    deadline = [0.0]
+
+    def one_call(conn, rng: np.random.Generator) -> None:  # noqa: ANN001 - a Connection
+        i = int(rng.integers(len(lon0)))
+        lon, lat = float(lon0[i] + rng.normal(0, 0.01)), float(lat0[i] + rng.normal(0, 0.01))
+        category = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+        now = datetime.now(UTC)
+        with conn.begin():
+            seq = conn.execute(_PEER_NUMBER, {"day": f"{now + timedelta(hours=7):%Y%m%d}"}).scalar_one()
+            since = now - timedelta(minutes=30)
+            found = conn.execute(
+                duplicates, {"lon": lon, "lat": lat, "category": category, "open": open_codes, "since": since}
+            ).all()
+            row = {
+                "number": f"P{os.getpid() % 1000:03d}-{now + timedelta(hours=7):%Y%m%d}-{seq:05d}",
+                "category": category, "status": "baru", "description": "Beban uji / load test",
+                "caller_phone": "0812" + str(int(rng.integers(10**7, 10**8))), "lon": lon, "lat": lat,
+                "accuracy_m": 20.0, "location_source": "coordinates", "location": location,
+                "possible_duplicates": [{"id": r.id, "number": r.number, "distance_m": round(r.d, 1)} for r in found],
+                "geom": f"SRID=4326;POINT({lon!r} {lat!r})", "created_by": "bench", "version": 1,
+                "created_at": now, "updated_at": now,
+                "duplicate_key": duplicate_key(category=category, lon=lon, lat=lat, at=now),
+            }
+            incident_id = conn.execute(insert(Incident.__table__).returning(Incident.id), row).scalar_one()
+            conn.execute(insert(IncidentTransition.__table__), {
+                "incident_id": incident_id, "status": "baru", "at": now, "actor": "bench"})
+            conn.execute(insert(AuditRecord.__table__), {
+                "at": now, "actor": "bench", "action": "incident.create", "entity": "incident",
+                "entity_id": str(incident_id), "after": {"number": row["number"], "category": category},
+                "client": "127.0.0.1"})
+            if backend == "postgis":
+                conn.execute(select(func.pg_notify(CHANNEL, orjson.dumps({"id": incident_id}).decode())))
+
+    def client(k: int) -> None:
+        engine = make_engine(url)
+        rng = np.random.default_rng(seed + k)
+        try:
+            with engine.connect() as conn:
+                ready.wait()
+                go.wait()
+                while time.perf_counter() < deadline[0]:
+                    t = time.perf_counter()
+                    try:
+                        one_call(conn, rng)
+                    except Exception as exc:  # noqa: BLE001 - counted and reported
+                        errors[type(exc).__name__] += 1
+                    latencies.append(time.perf_counter() - t)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for th in threads:
+        th.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    deadline[0] = t0 + seconds
+    go.set()
+    for th in threads:
+        th.join()
+    return {"latencies": latencies, "errors": errors, "elapsed": time.perf_counter() - t0}
+
+
+def stored_location(url: str, incident_id: int) -> dict:
+    """The stored locate answer of one incident: the peer writes answers of the same size."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(Incident.location).where(Incident.id == incident_id)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def stored(url: str, ids: list[int]) -> int:
     """How many of `ids` are incidents in the database."""
     engine = make_engine(url)
@@ -279,18 +392,35 @@ def bench(backend: str, args: argparse.Namespace, tmp: Path) -> None:
     ok = out["statuses"].get(201, 0)
     errors = sum(v for k, v in out["statuses"].items() if k != 201)
     in_db = stored(url, out["ids"])
-    drop()
+    peer = None
+    try:
+        if args.peer and out["ids"]:
+            # Same database, same kind of calls, right after the API's run (so over its rows too).
+            peer = peer_calls(url, backend, clients=args.clients, seconds=args.seconds,
+                              location=stored_location(url, out["ids"][-1]))
+    finally:
+        drop()
     p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99])
     n = max(len(lat_ms), 1)
+    rate = len(lat_ms) / out["elapsed"]
     print(
         f"{backend:10s} workers={args.workers} clients={args.clients} "
         f"rate={'max' if not args.rate else args.rate} {args.seconds:.0f}s: "
-        f"{len(lat_ms) / out['elapsed']:7.1f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms  "
+        f"{rate:7.1f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms  "
         f"201s {ok}  errors {errors} {dict(out['statuses'])}  stored {in_db}/{ok} "
         f"{'OK' if in_db == ok else 'MISSING'}  p95<100ms: {'yes' if p95 < 100 else 'NO'}  "
         f"CPU per call: server {server_cpu / n * 1000:.2f} ms, client {client_cpu / n * 1000:.2f} ms"
         + (f", postgres {pg_cpu / n * 1000:.2f} ms" if backend == "postgis" else "")
     )
+    if peer is not None:
+        peer_ms = np.asarray(peer["latencies"]) * 1000
+        q50, q95 = np.percentile(peer_ms, [50, 95])
+        peer_rate = len(peer_ms) / peer["elapsed"]
+        print(
+            f"{'':10s} peer: the database alone, one transaction per call on each of {args.clients} connections: "
+            f"{peer_rate:7.1f} calls/s  p50 {q50:6.1f} ms  p95 {q95:6.1f} ms  errors {dict(peer['errors'])}\n"
+            f"{'':10s} API / peer: throughput x{rate / peer_rate:.2f}, p95 x{p95 / q95:.2f}"
+        )
 
 
 def main() -> None:
@@ -301,6 +431,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=0.0, help="total calls/s offered (0: back to back)")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (PostGIS may use several)")
     ap.add_argument("--backends", default="spatialite,postgis")
+    ap.add_argument("--no-peer", dest="peer", action="store_false", help="skip the database-alone peer run")
     ap.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
