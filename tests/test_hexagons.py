@@ -292,3 +292,13 @@ def test_cells_around_hold_every_point_within_the_radius(res: int) -> None:
         near = cells_around(lon=float(lon[i]), lat=float(lat[i]), radius_m=500, res=res)
         assert cell_of(lon=float(plon[i]), lat=float(plat[i]), res=res) in near
     assert len(cells_around(lon=114.85, lat=-1.71, radius_m=0, res=res)) == 1
+
+
+def test_cells_around_leave_out_the_cells_out_of_reach() -> None:
+    rng = np.random.default_rng(8)
+    for lon, lat in zip(rng.uniform(114.4, 115.3, 50), rng.uniform(-2.4, -1.2, 50), strict=True):
+        near = cells_around(lon=float(lon), lat=float(lat), radius_m=500, res=8)
+        disk = h3.grid_disk(cell_of(lon=float(lon), lat=float(lat), res=8), 2)
+        # The 2-ring is what 500 m needs at res 8 (edges about 460 m); the far side of it is out of reach.
+        assert set(near) < set(disk)
+        assert len(near) <= 8
