@@ -40,14 +40,20 @@ SECRET = "load-bench-secret-0123456789abcdef0123"
 CATEGORIES = ["kebakaran", "medis", "kecelakaan_lalu_lintas", "banjir", "kriminalitas"]
 
 
-def fresh_database(url: str) -> None:
-    """Drop and recreate the bench database, migrate, load layers, seed demo units and one account."""
+def drop_database(url: str, *, create: bool = False) -> None:
+    """Drop the bench database (and create it empty again when asked)."""
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def fresh_database(url: str) -> None:
+    """Drop and recreate the bench database, migrate, load layers, seed demo units and one account."""
+    drop_database(url, create=True)
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(make_sessionmaker(engine)) as s:
@@ -198,6 +204,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(20)
+        drop_database(args.pg)
 
 
 if __name__ == "__main__":
