@@ -85,9 +85,10 @@ __all__ = [
 WIB = ZoneInfo("Asia/Jakarta")
 DUPLICATE_RADIUS_M = 500.0
 DUPLICATE_MINUTES = 30.0
-# H3 resolution 8 cells have edges of about 0.5 km here: the point's cell and two rings around it hold every
-# point within 500 m, about 14 km² (resolution 7 needs one ring but reads 36 km²). With the category and
-# the UTC hour they make the incident's duplicate key.
+# H3 resolution 8 cells have edges of about 0.5 km here: of the point's cell and the two rings around it, the
+# 4 to 7 cells that reach back within 500 m hold every point that near, about 3.6 km² (resolution 7: 2 or 3
+# cells, about 13 km²; resolution 9: about 16 keys an hour for 1.7 km²). With the category and the UTC hour
+# they make the incident's duplicate key.
 DUPLICATE_CELL_RES = 8
 _KEY_HOUR = "%Y%m%d%H"
 OPEN_CODES = tuple(s.value for s in OPEN_STATES)

@@ -248,6 +248,53 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     shot(watcher, "map-watcher")
 
 
+def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001
+    """A second call at the same place lists the first as a possible duplicate; a confirmed click merges it."""
+    headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
+    calls = [
+        httpx.post(
+            server + "/api/incidents",
+            json={"category": "banjir", "description": "Air naik di jalan", "location": {"lon": 114.83, "lat": -1.88}},
+            headers=headers,
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in calls] == [201, 201], calls[-1].text
+    first, second = (r.json()["id"] for r in calls)
+    assert [d["id"] for d in calls[1].json()["possible_duplicates"]] == [first]
+
+    def open_panel(page, incident_id: int) -> None:  # noqa: ANN001
+        page.wait_for_function(f"SIGAP.live.incidents.has({incident_id})")
+        page.evaluate(f"(() => {{ SIGAP.live.incidents.get({incident_id}).marker.fire('click'); }})()")
+        page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
+
+    # A leader sees the duplicate but gets no merge button.
+    leader = offline().login("leader", "/map")
+    open_panel(leader, second)
+    leader.wait_for_selector(f".dups li[data-dup='{first}']")
+    assert leader.locator("button.merge").count() == 0
+
+    page = offline().login("dispatcher", "/map")
+    open_panel(page, second)
+    asked: list[str] = []
+
+    def confirm(dialog) -> None:  # noqa: ANN001
+        asked.append(dialog.message)
+        dialog.accept()
+
+    shot(page, "duplicate")
+    page.once("dialog", confirm)
+    page.click(f".dups li[data-dup='{first}'] button.merge")
+    # The panel moves to the call that was kept, which names the one folded into it.
+    page.wait_for_selector(f"#incident-panel[data-incident='{first}'] a.inc-link[data-id='{second}']")
+    assert "dibatalkan sebagai duplikat" in asked[0]
+    merged = httpx.get(f"{server}/api/incidents/{second}", headers=headers).json()
+    assert merged["status"] == "batal" and merged["merged_into"] == first
+    # The merged call leaves the open list and the map.
+    page.wait_for_function(f"!document.querySelector('#incident-list li[data-id=\\'{second}\\']')")
+    shot(page, "merge")
+
+
 def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
     """The leader tiles match the summary API and follow a new call without a reload."""
     page = offline().login("leader", "/leader")

@@ -176,6 +176,45 @@
     }
   }
 
+  const incLink = (id, number) => `<a href="#" class="inc-link" data-id="${esc(id)}">${esc(number || "#" + id)}</a>`;
+  const numberOf = (id) => ((live.incidents.get(id) || {}).data || {}).number;
+
+  // Possible duplicates, each one click from its own panel and, while this call is open, from a merge into
+  // it; and the merges already made, either way.
+  function mergeHtml(inc, dups) {
+    const canMerge = canWrite && S.OPEN.has(inc.status) && !inc.merged_into;
+    let html = "";
+    if (dups.length) {
+      html += `<div class="kv warn">${esc(T("inc.duplicates"))}:</div><ul class="dups">` + dups.map((d) =>
+        `<li data-dup="${esc(d.id)}">${incLink(d.id, d.number)} · ${esc(km(d.distance_m))} · ${esc(d.minutes_apart)} ${esc(T("inc.minutes"))}` +
+        (canMerge ? ` <button type="button" class="merge" data-id="${esc(d.id)}" data-number="${esc(d.number || "#" + d.id)}">${esc(T("inc.merge"))}</button>` : "") +
+        "</li>").join("") + "</ul>";
+    }
+    if (inc.merged_into) html += `<div class="kv warn">${esc(T("inc.merged_into"))}: ${incLink(inc.merged_into, numberOf(inc.merged_into))}</div>`;
+    if ((inc.merged_from || []).length) {
+      html += `<div class="kv small">${esc(T("inc.merged_from"))}: ${inc.merged_from.map((id) => incLink(id, numberOf(id))).join(", ")}</div>`;
+    }
+    return html;
+  }
+
+  // Fold this call into an earlier one: this one is cancelled as merged, both keep their history.
+  async function mergeInto(inc, keepId, keepNumber, btn) {
+    const ask = T("inc.merge_confirm").replace("{dup}", inc.number || "#" + inc.id).replace("{keep}", keepNumber);
+    if (!window.confirm(ask)) return;
+    btn.disabled = true;
+    try {
+      const kept = await S.api(`/api/incidents/${keepId}/merge`, { method: "POST", json: { duplicate_id: inc.id, duplicate_version: inc.version } });
+      live.upsertIncident(kept);
+      await live.refreshIncident(inc.id);
+      S.toast(T("inc.merged_ok").replace("{dup}", inc.number || "#" + inc.id).replace("{keep}", keepNumber), "ok");
+      await select(keepId);
+    } catch (e) {
+      btn.disabled = false;
+      S.toast(e.message, "error");
+      if (e.status === 409) { await live.refreshIncident(inc.id); renderPanel(); }
+    }
+  }
+
   function renderPanel() {
     const panel = $("incident-panel");
     const entry = selectedId !== null && live.incidents.get(selectedId);
@@ -197,7 +236,7 @@
       `<div class="kv">${esc(T("inc.location"))}: ${esc(inc.desa_name || "–")}${inc.kecamatan_name ? ", " + esc(inc.kecamatan_name) : ""}${inc.inside_regency === false ? " · " + esc(T("loc.outside")) : ""}</div>` +
       (inc.description ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
       (ag.primary ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc([].concat(ag.primary || []).map((a) => a.code || a).join(", "))}${(ag.supporting || []).length ? " (+ " + esc(ag.supporting.map((a) => a.code || a).join(", ")) + ")" : ""}</div>` : "") +
-      (dups.length ? `<div class="kv warn">${esc(T("inc.duplicates"))}: ${dups.map((d) => esc(d.number) + " (" + km(d.distance_m) + ")").join(", ")}</div>` : "") +
+      mergeHtml(inc, dups) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
         `<button type="button" class="tr ${s === "batal" ? "danger" : ""}" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
       `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
@@ -205,6 +244,8 @@
         `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}</li>`).join("") + "</ul>" : "");
     $("panel-close").addEventListener("click", () => { selectedId = null; renderPanel(); });
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
+    panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
+    panel.querySelectorAll("button.merge").forEach((b) => b.addEventListener("click", () => mergeInto(inc, Number(b.dataset.id), b.dataset.number, b)));
     loadRecommendations(inc);
   }
 
