@@ -238,6 +238,7 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     unit_id = int(top.get_attribute("data-unit"))
     top.locator("button.dispatch").click()
     page.wait_for_selector("#incident-panel[data-status='dikirim']")
+    assert "Panggilan → kirim" in page.inner_text("#incident-panel .intervals")  # the response interval so far
     r = httpx.get(
         f"{server}/api/incidents/{incident['id']}", headers={"Authorization": f"Bearer {_token(server, 'leader')}"}
     )
@@ -246,6 +247,43 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     watcher.wait_for_function(f"(SIGAP.live.units.get({unit_id}) || {{data: {{}}}}).data.status === 'bertugas'")
     shot(page, "dispatch")
     shot(watcher, "map-watcher")
+
+
+def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline, server: str) -> None:  # noqa: ANN001
+    """A caller who cannot say where: the call is recorded as perlu_lokasi, then placed with one map click."""
+    page = offline().login("dispatcher", "/map")
+    page.click("#no-location")
+    page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
+    assert "Perlu lokasi" in page.inner_text("#locate-answer")
+    page.select_option("#f-category", "medis")
+    page.fill("#f-caller", "Siti")
+    page.fill("#f-phone", "0812-3456-7890")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    call = resp.value.json()
+    assert resp.value.status == 201 and call["status"] == "perlu_lokasi" and call["lon"] is None
+    page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}'][data-status='perlu_lokasi']")
+    assert page.get_attribute("#incident-panel a[href^='tel:']", "href") == "tel:081234567890"
+
+    page.click("#pick-location")
+    where = (114.86, -1.73)  # Hilir Seper, Dusun Selatan: away from the other tests' calls and the units
+    point = page.evaluate(
+        "([lon, lat]) => { SIGAP.map.setView([lat, lon], 16, {animate: false});"
+        " const p = SIGAP.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        list(where),
+    )
+    page.locator("#map").click(position={"x": point[0], "y": point[1]})
+    page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}'][data-status='baru']")
+    headers = {"Authorization": f"Bearer {_token(server, 'leader')}"}
+    located = httpx.get(f"{server}/api/incidents/{call['id']}", headers=headers).json()
+    assert located["status"] == "baru" and located["location_source"] == "coordinates"
+    assert abs(located["lon"] - where[0]) < 1e-3 and abs(located["lat"] - where[1]) < 1e-3
+    assert located["desa_name"] == "Hilir Seper"
+    assert [t["status"] for t in located["transitions"]] == ["perlu_lokasi", "baru"]
+    assert "koordinat" in page.inner_text("#incident-panel")
+    # No new call was started by that click: the form stays closed.
+    assert page.locator("#incident-form").is_hidden()
+    shot(page, "located-later")
 
 
 def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001

@@ -6,6 +6,8 @@
   const esc = S.esc;
   const canWrite = !!S.CONFIG.can_write;
   let map, live, routeLayer, draftMarker = null, draftAt = null, selectedId = null, recCache = null;
+  let draftOpen = false;  // the new-call form is open, with a point (draftAt) or without one
+  let pickFor = null;     // an open call waiting for the next map click (or village) as its location
 
   const $ = (id) => document.getElementById(id);
   const km = (m) => (m === null || m === undefined ? "–" : m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
@@ -34,14 +36,29 @@
     return rows.join("");
   }
 
+  // A point from the map or the village search: the location of the call being picked for, or a new call.
+  function onPoint(latlng) {
+    if (pickFor !== null) setLocation(pickFor, latlng);
+    else startDraft(latlng);
+  }
+
   async function startDraft(latlng) {
     if (!canWrite) return;
     draftAt = latlng;
-    if (draftMarker) draftMarker.setLatLng(latlng);
-    else draftMarker = L.circleMarker(latlng, { radius: 9, color: "#d50000", weight: 3, fillOpacity: 0.2, dashArray: "3 3" }).addTo(map);
+    draftOpen = true;
     const form = $("incident-form");
     form.hidden = false;
     $("form-error").hidden = true;
+    if (!latlng) {
+      // The caller cannot say where yet: the call is recorded all the same and waits as perlu_lokasi.
+      if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
+      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T("form.no_location"))}</div>`;
+      $("locate-answer").dataset.ready = "1";
+      $("f-category").focus();
+      return;
+    }
+    if (draftMarker) draftMarker.setLatLng(latlng);
+    else draftMarker = L.circleMarker(latlng, { radius: 9, color: "#d50000", weight: 3, fillOpacity: 0.2, dashArray: "3 3" }).addTo(map);
     $("locate-answer").innerHTML = `<span class="muted">…</span>`;
     try {
       const a = await S.api(`/api/locate?lon=${latlng.lng.toFixed(6)}&lat=${latlng.lat.toFixed(6)}`);
@@ -54,13 +71,14 @@
   function clearDraft() {
     if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
     draftAt = null;
+    draftOpen = false;
     const form = $("incident-form");
     if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; }
   }
 
   async function createIncident(ev) {
     ev.preventDefault();
-    if (!draftAt) return;
+    if (!draftOpen) return;
     const btn = $("create-incident");
     btn.disabled = true;
     try {
@@ -71,7 +89,7 @@
           description: $("f-description").value || null,
           caller_name: $("f-caller").value || null,
           caller_phone: $("f-phone").value || null,
-          location: { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) },
+          location: draftAt ? { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) } : null,
         },
       });
       live.upsertIncident(inc);
@@ -83,6 +101,38 @@
       $("form-error").hidden = false;
     } finally {
       btn.disabled = false;
+    }
+  }
+
+  // ---- locating a call after the fact ------------------------------------------------------
+  function startPick(inc) {
+    pickFor = inc.id;
+    document.body.classList.add("picking");
+    S.toast(T("inc.pick_hint").replace("{n}", inc.number || "#" + inc.id));
+    renderPanel();
+  }
+  function stopPick() {
+    pickFor = null;
+    document.body.classList.remove("picking");
+    renderPanel();
+  }
+
+  async function setLocation(incidentId, latlng) {
+    const entry = live.incidents.get(incidentId);
+    stopPick();
+    if (!entry) return;
+    const inc = entry.data;
+    try {
+      const updated = await S.api(`/api/incidents/${incidentId}`, {
+        method: "PATCH",
+        json: { version: inc.version, location: { lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6)) } },
+      });
+      live.upsertIncident(updated);
+      S.toast(T("inc.located").replace("{n}", updated.number || "#" + updated.id), "ok");
+      await select(incidentId);
+    } catch (e) {
+      S.toast(e.message, "error");
+      if (e.status === 409) { await live.refreshIncident(incidentId); renderPanel(); }
     }
   }
 
@@ -197,6 +247,41 @@
     return html;
   }
 
+  // Where the point came from and how sure it is: coordinates, a place name, or the handset's AML message.
+  function sourceHtml(inc) {
+    if (!inc.location_source) return "";
+    const loc = inc.location || {};
+    let what = T("src." + inc.location_source);
+    if (inc.location_source === "place" && loc.place) what += ` "${loc.place.query}"`;
+    if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${loc.aml.method}`;
+    const acc = inc.accuracy_m !== null && inc.accuracy_m !== undefined ? ` · ±${km(inc.accuracy_m)}` : "";
+    return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}</div>`;
+  }
+
+  function callerHtml(inc) {
+    if (!inc.caller_name && !inc.caller_phone) return "";
+    const phone = inc.caller_phone
+      ? `<a href="tel:${esc(inc.caller_phone.replace(/[^0-9+]/g, ""))}">${esc(inc.caller_phone)}</a>` : "";
+    return `<div class="kv">${esc(T("inc.caller"))}: ${esc(inc.caller_name || "")}${inc.caller_name && phone ? " · " : ""}${phone}</div>`;
+  }
+
+  function intervalsHtml(inc) {
+    const iv = inc.intervals || {};
+    const parts = [["call_to_dispatch_s", "iv.call_to_dispatch"], ["dispatch_to_scene_s", "iv.dispatch_to_scene"],
+      ["call_to_resolved_s", "iv.call_to_resolved"]]
+      .filter(([k]) => iv[k] !== null && iv[k] !== undefined)
+      .map(([k, label]) => `${esc(T(label))} <b>${esc(window.I18N.duration(iv[k]))}</b>`);
+    return parts.length ? `<div class="kv small intervals">${parts.join(" · ")}</div>` : "";
+  }
+
+  function locateButtonHtml(inc) {
+    if (!canWrite || !S.OPEN.has(inc.status) || inc.merged_into) return "";
+    const located = inc.lon !== null && inc.lon !== undefined;
+    const label = pickFor === inc.id ? T("inc.pick_cancel") : T(located ? "inc.move_location" : "inc.set_location");
+    return `<div class="kv"><button type="button" id="pick-location" class="${located ? "" : "primary"}">` +
+      `<i class="fa-solid fa-location-crosshairs"></i> ${esc(label)}</button></div>`;
+  }
+
   // Fold this call into an earlier one: this one is cancelled as merged, both keep their history.
   async function mergeInto(inc, keepId, keepNumber, btn) {
     const ask = T("inc.merge_confirm").replace("{dup}", inc.number || "#" + inc.id).replace("{keep}", keepNumber);
@@ -234,9 +319,13 @@
       `<div class="kv">${esc(T("inc.status"))}: <span class="status-chip" id="panel-status" style="border-color:${S.STATUS_COLOUR[inc.status]}">${esc(S.label(st))}</span></div>` +
       `<div class="kv">${esc(T("inc.created"))}: ${esc(window.I18N.wib(inc.created_at))}</div>` +
       `<div class="kv">${esc(T("inc.location"))}: ${esc(inc.desa_name || "–")}${inc.kecamatan_name ? ", " + esc(inc.kecamatan_name) : ""}${inc.inside_regency === false ? " · " + esc(T("loc.outside")) : ""}</div>` +
+      sourceHtml(inc) +
       (inc.description ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
+      callerHtml(inc) +
+      intervalsHtml(inc) +
       (ag.primary ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc([].concat(ag.primary || []).map((a) => a.code || a).join(", "))}${(ag.supporting || []).length ? " (+ " + esc(ag.supporting.map((a) => a.code || a).join(", ")) + ")" : ""}</div>` : "") +
       mergeHtml(inc, dups) +
+      locateButtonHtml(inc) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
         `<button type="button" class="tr ${s === "batal" ? "danger" : ""}" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
       `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
@@ -246,6 +335,8 @@
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
     panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
     panel.querySelectorAll("button.merge").forEach((b) => b.addEventListener("click", () => mergeInto(inc, Number(b.dataset.id), b.dataset.number, b)));
+    const pick = $("pick-location");
+    if (pick) pick.addEventListener("click", () => (pickFor === inc.id ? stopPick() : startPick(inc)));
     loadRecommendations(inc);
   }
 
@@ -292,7 +383,7 @@
       const p = f.properties;
       const at = L.latLng(p.lat, p.lng);
       map.setView(at, Math.max(map.getZoom(), 12));
-      startDraft(at);
+      onPoint(at);
     };
     input.addEventListener("change", go);
     input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
@@ -320,7 +411,9 @@
     fillCategories();
     desaSearch(std.boundaries._desa.features);
     if (canWrite) {
-      map.on("click", (ev) => startDraft(ev.latlng));
+      map.on("click", (ev) => onPoint(ev.latlng));
+      $("no-location").addEventListener("click", () => { if (pickFor !== null) stopPick(); startDraft(null); });
+      document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && pickFor !== null) stopPick(); });
       $("incident-form").addEventListener("submit", createIncident);
       $("cancel-draft").addEventListener("click", clearDraft);
     }
