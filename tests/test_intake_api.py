@@ -99,6 +99,38 @@ def test_place_ambiguous_and_not_found(client) -> None:
     assert client.get("/api/incidents").json()["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("buntok kota", "exact", "62.04.06.1008"),
+        ("Buntokk", "close", "62.04.06.1008"),
+        ("62.04.05", "exact", "62.04.05"),
+    ],
+)
+def test_place_search_names_one_place(client, query: str, status: str, code: str) -> None:
+    body = client.get("/api/places", params={"q": query}).json()
+    assert body["status"] == status and body["place"]["code"] == code
+    assert body["place"]["radius_m"] > 100 and body["candidates"][0]["code"] == code
+    # A call by the code the search gave lands on the same place.
+    inc = created(client, {"place": body["place"]["code"]})
+    assert inc["location"]["place"]["code"] == code and inc["accuracy_m"] == body["place"]["radius_m"]
+
+
+def test_place_search_ambiguous_not_found_and_bad_input(client) -> None:
+    body = client.get("/api/places", params={"q": "Patas"}).json()
+    assert body["status"] == "ambiguous" and body["place"] is None
+    assert {c["name"] for c in body["candidates"]} == {"Patas I", "Patas II"}
+    body = client.get("/api/places", params={"q": "Qwxyz Zzkq"}).json()
+    assert body["status"] == "not_found" and body["place"] is None and body["candidates"]
+    assert client.get("/api/places", params={"q": ""}).status_code == 422
+    r = client.get("/api/places", params={"q": "x" * 121})
+    assert r.status_code == 422 and "120" in r.text
+
+
+def test_place_search_needs_login(anon_client) -> None:
+    assert anon_client.get("/api/places", params={"q": "buntok"}).status_code == 401
+
+
 def test_aml_good_nofix_and_malformed(client) -> None:
     inc = created(client, {"aml": AML_OK})
     assert inc["location_source"] == "aml" and inc["accuracy_m"] == 25 and inc["status"] == "baru"

@@ -286,6 +286,33 @@ def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline
     shot(page, "located-later")
 
 
+def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:  # noqa: ANN001
+    """A typed name goes through the tolerant place search; an ambiguous one offers its candidates."""
+    page = offline().login("dispatcher", "/map")
+    page.fill("#desa-search", "patas")
+    page.press("#desa-search", "Enter")
+    page.wait_for_selector("#place-candidates button.cand")
+    assert {b.inner_text().split(" (")[0] for b in page.locator("#place-candidates button.cand").all()} >= {
+        "Patas I", "Patas II"}
+    page.locator("#place-candidates button.cand", has_text="Patas II").click()
+    page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
+    assert "pusat Patas II" in page.inner_text("#locate-answer")
+    page.select_option("#f-category", "kebakaran")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    call = resp.value.json()
+    assert resp.value.status == 201 and call["location_source"] == "place"
+    assert call["location"]["place"]["name"] == "Patas II" and call["accuracy_m"] > 100
+    page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}']")
+    assert "nama tempat: Patas II" in page.inner_text("#incident-panel")
+    # A small typo in a kecamatan name still finds it.
+    page.fill("#desa-search", "Gn Bintang Awai")
+    page.press("#desa-search", "Enter")
+    page.wait_for_selector("#locate-answer[data-ready='1']")
+    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Bintang Awai')")
+    shot(page, "place-search")
+
+
 def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001
     """A second call at the same place lists the first as a possible duplicate; a confirmed click merges it."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}

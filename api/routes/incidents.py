@@ -426,6 +426,39 @@ def agencies(request: Request, _: ReaderDep) -> FastJSON:
     )
 
 
+@router.get("/places", summary="Cari nama tempat / search a place name")
+def places(
+    request: Request,
+    _: ReaderDep,
+    q: Annotated[str, Query(min_length=1, max_length=120, description="desa/kelurahan, kecamatan atau kode")],
+) -> FastJSON:
+    """The place a name means, tolerant of case, spacing and small typos, with ranked candidates.
+
+    The same search `location.place` of a call uses: `exact` or `close` name one place (with the radius a
+    call located there gets as its accuracy), `ambiguous` and `not_found` only candidates.
+    """
+    result = request.app.state.places.search(q)
+    place = result.place
+    return FastJSON(
+        {
+            "query": q,
+            "status": result.status.value,
+            "place": None
+            if place is None
+            else {
+                "name": place.display_name,
+                "kind": place.kind,
+                "code": place.code,
+                "parent": place.parent,
+                "lon": round(place.lon, 6),
+                "lat": round(place.lat, 6),
+                "radius_m": request.app.state.place_radius_m.get(place.code),
+            },
+            "candidates": _candidates(result),
+        }
+    )
+
+
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call")
 async def create(body: IncidentCreate, request: Request, user: DispatcherDep) -> FastJSON:

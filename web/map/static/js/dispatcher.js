@@ -7,6 +7,7 @@
   const canWrite = !!S.CONFIG.can_write;
   let map, live, routeLayer, draftMarker = null, draftAt = null, selectedId = null, recCache = null;
   let draftOpen = false;  // the new-call form is open, with a point (draftAt) or without one
+  let draftPlace = null;  // the place the point stands for, when it came from the village search
   let pickFor = null;     // an open call waiting for the next map click (or village) as its location
 
   const $ = (id) => document.getElementById(id);
@@ -18,6 +19,12 @@
     const keep = sel.value;
     sel.innerHTML = S.CONFIG.categories.map((c) => `<option value="${c.code}">${esc(S.label(c))}</option>`).join("");
     if (keep) sel.value = keep;
+  }
+
+  function placeHtml(place) {
+    if (!place) return "";
+    const size = place.radius_m ? ` (±${km(place.radius_m)})` : "";
+    return `<div class="badge warn">${esc(T("place.centre").replace("{name}", place.name))}${esc(size)}</div>`;
   }
 
   function locateHtml(a) {
@@ -42,9 +49,10 @@
     else startDraft(latlng);
   }
 
-  async function startDraft(latlng) {
+  async function startDraft(latlng, place) {
     if (!canWrite) return;
     draftAt = latlng;
+    draftPlace = place || null;
     draftOpen = true;
     const form = $("incident-form");
     form.hidden = false;
@@ -62,7 +70,7 @@
     $("locate-answer").innerHTML = `<span class="muted">…</span>`;
     try {
       const a = await S.api(`/api/locate?lon=${latlng.lng.toFixed(6)}&lat=${latlng.lat.toFixed(6)}`);
-      $("locate-answer").innerHTML = locateHtml(a);
+      $("locate-answer").innerHTML = placeHtml(draftPlace) + locateHtml(a);
       $("locate-answer").dataset.ready = "1";
     } catch (e) {
       $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
@@ -71,6 +79,7 @@
   function clearDraft() {
     if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
     draftAt = null;
+    draftPlace = null;
     draftOpen = false;
     const form = $("incident-form");
     if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; }
@@ -89,7 +98,8 @@
           description: $("f-description").value || null,
           caller_name: $("f-caller").value || null,
           caller_phone: $("f-phone").value || null,
-          location: draftAt ? { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) } : null,
+          location: draftPlace ? { place: draftPlace.code }
+            : draftAt ? { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) } : null,
         },
       });
       live.upsertIncident(inc);
@@ -117,7 +127,7 @@
     renderPanel();
   }
 
-  async function setLocation(incidentId, latlng) {
+  async function setLocation(incidentId, latlng, place) {
     const entry = live.incidents.get(incidentId);
     stopPick();
     if (!entry) return;
@@ -125,7 +135,8 @@
     try {
       const updated = await S.api(`/api/incidents/${incidentId}`, {
         method: "PATCH",
-        json: { version: inc.version, location: { lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6)) } },
+        json: { version: inc.version, location: place ? { place: place.code }
+          : { lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6)) } },
       });
       live.upsertIncident(updated);
       S.toast(T("inc.located").replace("{n}", updated.number || "#" + updated.id), "ok");
@@ -252,7 +263,7 @@
     if (!inc.location_source) return "";
     const loc = inc.location || {};
     let what = T("src." + inc.location_source);
-    if (inc.location_source === "place" && loc.place) what += ` "${loc.place.query}"`;
+    if (inc.location_source === "place" && loc.place) what += `: ${loc.place.name}`;
     if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${loc.aml.method}`;
     const acc = inc.accuracy_m !== null && inc.accuracy_m !== undefined ? ` · ±${km(inc.accuracy_m)}` : "";
     return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}</div>`;
@@ -364,29 +375,39 @@
     ul.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => select(Number(li.dataset.id) || li.dataset.id)));
   }
 
+  // The village search: a name picked from the list goes by its code, anything typed goes to the server's
+  // place search (tolerant of case, spacing and small typos, kecamatan too). A call placed this way is stored
+  // by place name, with the size of the place as its accuracy, not as a pin at the village centre.
   function desaSearch(features) {
     const input = $("desa-search");
     if (!input) return;
     const byLabel = new Map();
-    features.forEach((f) => byLabel.set(`${f.properties.nama} (${f.properties.kecamatan})`, f));
+    features.forEach((f) => byLabel.set(`${f.properties.nama} (${f.properties.kecamatan})`, f.properties.kode));
     $("desa-list").innerHTML = [...byLabel.keys()].sort().map((k) => `<option value="${esc(k)}">`).join("");
-    const norm = (s) => s.toLowerCase().normalize("NFD").replace(/[^a-z0-9 ]/g, "");
-    const go = () => {
-      const q = input.value.trim();
+    const go = async (query) => {
+      const q = (query || input.value).trim();
       if (!q) return;
-      let f = byLabel.get(q);
-      if (!f) {
-        const n = norm(q);
-        f = features.find((x) => norm(x.properties.nama) === n) || features.find((x) => norm(x.properties.nama).startsWith(n)) || features.find((x) => norm(x.properties.nama).includes(n));
-      }
-      if (!f) { S.toast(`"${q}" ?`, "error"); return; }
-      const p = f.properties;
-      const at = L.latLng(p.lat, p.lng);
-      map.setView(at, Math.max(map.getZoom(), 12));
-      onPoint(at);
+      let res;
+      try { res = await S.api(`/api/places?q=${encodeURIComponent(byLabel.get(q) || q)}`); }
+      catch (e) { S.toast(e.message, "error"); return; }
+      const box = $("place-candidates");
+      box.innerHTML = "";
+      if (res.place) { input.value = ""; choosePlace(res.place); return; }
+      // Ambiguous or not found: the candidates, one click each.
+      box.innerHTML = `<div class="muted small">${esc(T(res.status === "ambiguous" ? "place.ambiguous" : "place.not_found"))}</div>` +
+        res.candidates.map((c) => `<button type="button" class="cand" data-code="${esc(c.code)}">${esc(c.name)}` +
+          `${c.parent ? ` <small>(${esc(c.parent)})</small>` : ""}</button>`).join("");
+      box.querySelectorAll("button.cand").forEach((b) => b.addEventListener("click", () => go(b.dataset.code)));
     };
-    input.addEventListener("change", go);
+    input.addEventListener("change", () => go());
     input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
+  }
+
+  function choosePlace(place) {
+    const at = L.latLng(place.lat, place.lon);
+    map.setView(at, Math.max(map.getZoom(), 12));
+    if (pickFor !== null) setLocation(pickFor, at, place);
+    else startDraft(at, place);
   }
 
   async function init() {
