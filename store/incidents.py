@@ -264,15 +264,21 @@ def set_location(
         setattr(incident, name, value)
 
 
+_COARSE_PLACES = {"kecamatan": 1, "kabupaten": 2}
+
+
 def _located_columns(*, lon: float | None, lat: float | None, location: dict[str, Any] | None) -> dict[str, Any]:
     """The columns derived from a point and its locate answer (all None without a point)."""
     located = lon is not None and lat is not None
     answer = location or {}
+    # A call placed by a kecamatan (or kabupaten) name is known to that area only: the representative point
+    # lies in some desa (and kecamatan), which must not be credited with the call.
+    coarse = _COARSE_PLACES.get((answer.get("place") or {}).get("kind"), 0)
     return {
         "lon": lon if located else None,
         "lat": lat if located else None,
-        "desa_code": (answer.get("desa") or {}).get("code") if located else None,
-        "kecamatan_code": (answer.get("kecamatan") or {}).get("code") if located else None,
+        "desa_code": (answer.get("desa") or {}).get("code") if located and coarse < 1 else None,
+        "kecamatan_code": (answer.get("kecamatan") or {}).get("code") if located and coarse < 2 else None,
         "inside_regency": bool(answer.get("inside_regency")) if located else None,
     }
 

@@ -88,6 +88,16 @@ def test_place_names(client, query: str, code: str) -> None:
     assert inc["inside_regency"] is True and inc["location"]["desa"] is not None
 
 
+def test_a_call_placed_by_kecamatan_is_not_counted_in_a_desa(client) -> None:
+    inc = created(client, {"place": "Gn Bintang Awai"})
+    assert inc["location"]["place"]["kind"] == "kecamatan"
+    assert inc["kecamatan_code"] == "62.04.05" and inc["desa_code"] is None and inc["desa_name"] is None
+    assert inc["location"]["desa"] is not None  # the locate answer of the representative point is kept whole
+    listed = client.get("/api/incidents", params={"desa": inc["location"]["desa"]["code"]}).json()
+    assert inc["id"] not in [i["id"] for i in listed["items"]]
+    assert client.get("/api/incidents", params={"kecamatan": "62.04.05"}).json()["total"] == 1
+
+
 def test_place_ambiguous_and_not_found(client) -> None:
     r = post(client, {"place": "Patas"})
     assert r.status_code == 422

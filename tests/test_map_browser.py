@@ -313,6 +313,34 @@ def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:  # noqa
     shot(page, "place-search")
 
 
+def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) -> None:  # noqa: ANN001
+    """The raw AML SMS pasted in: its fix previews on the map, the server keeps the message and its accuracy."""
+    page = offline().login("dispatcher", "/map")
+    page.click("#aml-open")
+    broken = 'A"ML=1;lt=-1.7x;lg=+114.86000;rd=25;top=20261129081530;lc=68;pm=G'
+    page.fill("#aml-text", broken)
+    page.click("#aml-use")
+    page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
+    page.select_option("#f-category", "medis")
+    page.click("#create-incident")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "lt" in page.inner_text("#form-error")  # the server names the broken attribute
+    page.fill("#aml-text", broken.replace("lt=-1.7x", "lt=-1.73000"))
+    page.click("#aml-use")
+    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Hilir Seper')")
+    assert "AML" in page.inner_text("#locate-answer") and "±25 m" in page.inner_text("#locate-answer")
+    page.select_option("#f-category", "medis")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    call = resp.value.json()
+    assert resp.value.status == 201, call
+    assert call["location_source"] == "aml" and call["accuracy_m"] == 25 and call["desa_name"] == "Hilir Seper"
+    assert call["location"]["aml"]["raw"].startswith('A"ML=1;lt=-1.73000')
+    page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}']")
+    assert "AML" in page.inner_text("#incident-panel")
+    shot(page, "aml")
+
+
 def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001
     """A second call at the same place lists the first as a possible duplicate; a confirmed click merges it."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}

@@ -5,9 +5,10 @@
   const T = (k, f) => window.I18N.t(k, f);
   const esc = S.esc;
   const canWrite = !!S.CONFIG.can_write;
-  let map, live, routeLayer, draftMarker = null, draftAt = null, selectedId = null, recCache = null;
+  let map, live, routeLayer, accuracyLayer, draftMarker = null, draftAt = null, selectedId = null, recCache = null;
   let draftOpen = false;  // the new-call form is open, with a point (draftAt) or without one
   let draftPlace = null;  // the place the point stands for, when it came from the village search
+  let draftAml = null;    // the raw AML SMS the point came from; the server parses and keeps it
   let pickFor = null;     // an open call waiting for the next map click (or village) as its location
 
   const $ = (id) => document.getElementById(id);
@@ -25,6 +26,27 @@
     if (!place) return "";
     const size = place.radius_m ? ` (±${km(place.radius_m)})` : "";
     return `<div class="badge warn">${esc(T("place.centre").replace("{name}", place.name))}${esc(size)}</div>`;
+  }
+
+  // The handset's own fix: lt/lg/rd read here only to preview the point; the server parses the message in full
+  // (and says which attribute is broken when it is).
+  function amlFix(text) {
+    const attr = (k) => { const m = new RegExp("(?:^|;)" + k + "=([^;]*)").exec(text); return m ? m[1].trim() : null; };
+    const lat = Number(attr("lt")), lon = Number(attr("lg")), rd = Number(attr("rd"));
+    const fix = attr("lt") !== null && attr("lg") !== null && isFinite(lat) && isFinite(lon) && !(lat === 0 && lon === 0);
+    return { at: fix ? L.latLng(lat, lon) : null, radius: isFinite(rd) && rd > 0 ? rd : null };
+  }
+  function amlHtml(text) {
+    if (!text) return "";
+    const { radius } = amlFix(text);
+    return `<div class="badge ok">${esc(T("aml.from"))}${radius ? " (±" + esc(km(radius)) + ")" : ""}</div>`;
+  }
+  function useAml() {
+    const text = $("aml-text").value.trim();
+    if (!text) return;
+    const { at } = amlFix(text);
+    if (at) map.setView(at, Math.max(map.getZoom(), 14));
+    startDraft(at, null, text);
   }
 
   function locateHtml(a) {
@@ -49,10 +71,11 @@
     else startDraft(latlng);
   }
 
-  async function startDraft(latlng, place) {
+  async function startDraft(latlng, place, aml) {
     if (!canWrite) return;
     draftAt = latlng;
     draftPlace = place || null;
+    draftAml = aml || null;
     draftOpen = true;
     const form = $("incident-form");
     form.hidden = false;
@@ -60,7 +83,7 @@
     if (!latlng) {
       // The caller cannot say where yet: the call is recorded all the same and waits as perlu_lokasi.
       if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
-      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T("form.no_location"))}</div>`;
+      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T(draftAml ? "aml.no_fix" : "form.no_location"))}</div>`;
       $("locate-answer").dataset.ready = "1";
       $("f-category").focus();
       return;
@@ -70,7 +93,9 @@
     $("locate-answer").innerHTML = `<span class="muted">…</span>`;
     try {
       const a = await S.api(`/api/locate?lon=${latlng.lng.toFixed(6)}&lat=${latlng.lat.toFixed(6)}`);
-      $("locate-answer").innerHTML = placeHtml(draftPlace) + locateHtml(a);
+      // A kecamatan name places the call in the kecamatan, not in the desa its centre happens to fall in.
+      if (draftPlace && !["desa", "kelurahan"].includes(draftPlace.kind)) a.desa = null;
+      $("locate-answer").innerHTML = placeHtml(draftPlace) + amlHtml(draftAml) + locateHtml(a);
       $("locate-answer").dataset.ready = "1";
     } catch (e) {
       $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
@@ -80,6 +105,7 @@
     if (draftMarker) { map.removeLayer(draftMarker); draftMarker = null; }
     draftAt = null;
     draftPlace = null;
+    draftAml = null;
     draftOpen = false;
     const form = $("incident-form");
     if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; }
@@ -98,12 +124,13 @@
           description: $("f-description").value || null,
           caller_name: $("f-caller").value || null,
           caller_phone: $("f-phone").value || null,
-          location: draftPlace ? { place: draftPlace.code }
+          location: draftAml ? { aml: draftAml } : draftPlace ? { place: draftPlace.code }
             : draftAt ? { lon: Number(draftAt.lng.toFixed(6)), lat: Number(draftAt.lat.toFixed(6)) } : null,
         },
       });
       live.upsertIncident(inc);
       clearDraft();
+      if ($("aml-text")) { $("aml-text").value = ""; $("aml-box").hidden = true; }
       S.toast(`${T("created")}: ${inc.number}`, "ok");
       select(inc.id);
     } catch (e) {
@@ -264,7 +291,7 @@
     const loc = inc.location || {};
     let what = T("src." + inc.location_source);
     if (inc.location_source === "place" && loc.place) what += `: ${loc.place.name}`;
-    if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${loc.aml.method}`;
+    if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${String(loc.aml.method).toUpperCase()}`;
     const acc = inc.accuracy_m !== null && inc.accuracy_m !== undefined ? ` · ±${km(inc.accuracy_m)}` : "";
     return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}</div>`;
   }
@@ -314,8 +341,14 @@
   function renderPanel() {
     const panel = $("incident-panel");
     const entry = selectedId !== null && live.incidents.get(selectedId);
+    accuracyLayer.clearLayers();
     if (!entry) { panel.hidden = true; routeLayer.clearLayers(); return; }
     const inc = entry.data;
+    // How far the caller may really be from the pin: a GPS fix is metres, a village name kilometres.
+    if (inc.lat !== null && inc.lat !== undefined && inc.accuracy_m > 0) {
+      accuracyLayer.addLayer(L.circle([inc.lat, inc.lon], { radius: inc.accuracy_m, color: "#d50000", weight: 1,
+        dashArray: "4 4", fillOpacity: 0.06, interactive: false }));
+    }
     const st = S.STATES[inc.status];
     const next = canWrite && st ? st.next : [];
     const ag = inc.agencies || {};
@@ -414,12 +447,14 @@
     map = S.makeMap("map");
     window.SIGAP.map = map;
     routeLayer = L.layerGroup();
+    accuracyLayer = L.layerGroup();
     live = S.liveLayers(map, { onIncidentClick: (inc) => select(inc.id) });
     window.SIGAP.live = live;
     const std = await S.standardLayers(map, { legendOpen: false });
     map.addLayer(live.incLayer);
     map.addLayer(live.unitLayer);
     map.addLayer(routeLayer);
+    map.addLayer(accuracyLayer);
     std.panel.add("units", { layer: live.unitLayer, swatch: "background:#2e7d32;border-radius:50%" });
     std.panel.add("incidents", { layer: live.incLayer, swatch: "background:#e53935;border-radius:50%" });
     std.panel.add("route", { layer: routeLayer, swatchClass: "line", swatch: "background:#6a1b9a" });
@@ -434,6 +469,8 @@
     if (canWrite) {
       map.on("click", (ev) => onPoint(ev.latlng));
       $("no-location").addEventListener("click", () => { if (pickFor !== null) stopPick(); startDraft(null); });
+      $("aml-open").addEventListener("click", () => { $("aml-box").hidden = !$("aml-box").hidden; if (!$("aml-box").hidden) $("aml-text").focus(); });
+      $("aml-use").addEventListener("click", useAml);
       document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && pickFor !== null) stopPick(); });
       $("incident-form").addEventListener("submit", createIncident);
       $("cancel-draft").addEventListener("click", clearDraft);
