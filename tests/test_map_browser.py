@@ -341,6 +341,54 @@ def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) ->
     shot(page, "aml")
 
 
+def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server: str) -> None:  # noqa: ANN001
+    """A wrong category is corrected in the panel (agencies follow); an edit over someone else's change gets 409."""
+    headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
+    r = httpx.post(server + "/api/incidents", headers=headers, json={
+        "category": "kriminalitas", "description": "Keributan", "location": {"lon": 114.87, "lat": -1.74}})
+    assert r.status_code == 201, r.text
+    call = r.json()
+    page = offline().login("dispatcher", "/map")
+    page.wait_for_function(f"SIGAP.live.incidents.has({call['id']})")
+    page.evaluate(f"(() => {{ SIGAP.live.incidents.get({call['id']}).marker.fire('click'); }})()")
+    page.click("#edit-call")
+    page.select_option("#e-category", "kebakaran")
+    page.fill("#e-caller", "Pak RT")
+    with page.expect_response(lambda r: r.request.method == "PATCH") as resp:
+        page.click("#edit-save")
+    fixed = resp.value.json()
+    assert fixed["category"] == "kebakaran" and fixed["caller_name"] == "Pak RT"
+    assert fixed["description"] == "Keributan" and fixed["version"] == call["version"] + 1
+    assert "damkar" in [a["code"] for a in fixed["agencies"]["primary"]]
+    page.wait_for_function("document.getElementById('incident-panel').innerText.includes('Pak RT')")
+
+    # Someone else changes the call while this operator is editing it.
+    page.click("#edit-call")
+    page.fill("#e-description", "Rumah terbakar, dua lantai")
+    other = httpx.patch(f"{server}/api/incidents/{call['id']}", headers=headers,
+                        json={"version": fixed["version"], "caller_phone": "081200000000"})
+    assert other.status_code == 200
+    page.wait_for_function(  # the change reached this page over the live stream
+        f"SIGAP.live.incidents.get({call['id']}).data.version === {other.json()['version']}"
+    )
+    assert page.input_value("#e-description") == "Rumah terbakar, dua lantai"  # the typing is not wiped
+    with page.expect_response(lambda r: r.request.method == "PATCH") as resp:
+        page.click("#edit-save")
+    assert resp.value.status == 409
+    page.wait_for_selector(".toast.error")
+    now = httpx.get(f"{server}/api/incidents/{call['id']}", headers=headers).json()
+    assert now["description"] == "Keributan" and now["caller_phone"] == "081200000000"
+    shot(page, "edit-conflict")
+    # The form now shows the other change, keeps this operator's text, and a second save applies just that.
+    assert page.input_value("#e-phone") == "081200000000"
+    assert page.input_value("#e-description") == "Rumah terbakar, dua lantai"
+    with page.expect_response(lambda r: r.request.method == "PATCH") as resp:
+        page.click("#edit-save")
+    assert resp.value.status == 200
+    final = resp.value.json()
+    assert final["description"] == "Rumah terbakar, dua lantai" and final["caller_phone"] == "081200000000"
+
+
 def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001
     """A second call at the same place lists the first as a possible duplicate; a confirmed click merges it."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}

@@ -10,6 +10,7 @@
   let draftPlace = null;  // the place the point stands for, when it came from the village search
   let draftAml = null;    // the raw AML SMS the point came from; the server parses and keeps it
   let pickFor = null;     // an open call waiting for the next map click (or village) as its location
+  let editingId = null;   // the call whose details are being corrected in the panel
 
   const $ = (id) => document.getElementById(id);
   const km = (m) => (m === null || m === undefined ? "–" : m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
@@ -312,6 +313,47 @@
     return parts.length ? `<div class="kv small intervals">${parts.join(" · ")}</div>` : "";
   }
 
+  // Correcting a call: the category (which changes the agencies and unit types), the description, the caller.
+  function editHtml(inc) {
+    const opts = S.CONFIG.categories.map((c) =>
+      `<option value="${esc(c.code)}"${c.code === inc.category ? " selected" : ""}>${esc(S.label(c))}</option>`).join("");
+    const v = (x) => esc(x || "");
+    return `<form id="edit-form" class="edit">` +
+      `<label>${esc(T("form.category"))}<select id="e-category">${opts}</select></label>` +
+      `<label>${esc(T("form.description"))}<textarea id="e-description" rows="2" maxlength="2000">${v(inc.description)}</textarea></label>` +
+      `<div class="row"><label>${esc(T("form.caller"))}<input id="e-caller" maxlength="120" value="${v(inc.caller_name)}"></label>` +
+      `<label>${esc(T("form.phone"))}<input id="e-phone" maxlength="32" inputmode="tel" value="${v(inc.caller_phone)}"></label></div>` +
+      `<div class="row buttons"><button type="submit" class="primary" id="edit-save">${esc(T("inc.save"))}</button>` +
+      `<button type="button" id="edit-cancel">${esc(T("form.cancel"))}</button></div></form>`;
+  }
+
+  async function saveEdit(inc) {
+    const now = { category: $("e-category").value, description: $("e-description").value || null,
+      caller_name: $("e-caller").value || null, caller_phone: $("e-phone").value || null };
+    // Only what changed: a field left alone is not overwritten with what this screen last saw.
+    const body = { version: inc.version };
+    Object.entries(now).forEach(([k, value]) => { if ((inc[k] || null) !== value) body[k] = value; });
+    const btn = $("edit-save");
+    btn.disabled = true;
+    try {
+      const updated = await S.api(`/api/incidents/${inc.id}`, { method: "PATCH", json: body });
+      live.upsertIncident(updated);
+      editingId = null;
+      renderPanel();
+    } catch (e) {
+      btn.disabled = false;
+      S.toast(e.message, "error");
+      if (e.status === 409) {
+        // Someone changed the call meanwhile: show it as it now stands, with this operator's own changes
+        // typed back in, so saving again applies just those on the current version.
+        await live.refreshIncident(inc.id);
+        renderPanel();
+        Object.entries(body).forEach(([k, value]) => { if (EDIT_FIELDS[k]) $(EDIT_FIELDS[k]).value = value ?? ""; });
+      }
+    }
+  }
+  const EDIT_FIELDS = { category: "e-category", description: "e-description", caller_name: "e-caller", caller_phone: "e-phone" };
+
   function locateButtonHtml(inc) {
     if (!canWrite || !S.OPEN.has(inc.status) || inc.merged_into) return "";
     const located = inc.lon !== null && inc.lon !== undefined;
@@ -359,13 +401,16 @@
     panel.innerHTML =
       `<h2><span class="cat-chip" style="background:${(S.CATS[inc.category] || {}).colour || "#555"}"><i class="fa-solid fa-${(S.CATS[inc.category] || {}).icon || "circle"}"></i></span> ` +
       `${esc(inc.number || "#" + inc.id)} <button type="button" class="close" id="panel-close" title="${esc(T("inc.close"))}">×</button></h2>` +
-      `<div class="kv"><b>${esc(S.label(S.CATS[inc.category]))}</b></div>` +
+      (editingId === inc.id ? editHtml(inc) :
+        `<div class="kv"><b>${esc(S.label(S.CATS[inc.category]))}</b>` +
+        (canWrite && S.OPEN.has(inc.status) && !inc.merged_into
+          ? ` <button type="button" class="link" id="edit-call">${esc(T("inc.edit"))}</button>` : "") + "</div>") +
       `<div class="kv">${esc(T("inc.status"))}: <span class="status-chip" id="panel-status" style="border-color:${S.STATUS_COLOUR[inc.status]}">${esc(S.label(st))}</span></div>` +
       `<div class="kv">${esc(T("inc.created"))}: ${esc(window.I18N.wib(inc.created_at))}</div>` +
       `<div class="kv">${esc(T("inc.location"))}: ${esc(inc.desa_name || "–")}${inc.kecamatan_name ? ", " + esc(inc.kecamatan_name) : ""}${inc.inside_regency === false ? " · " + esc(T("loc.outside")) : ""}</div>` +
       sourceHtml(inc) +
-      (inc.description ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
-      callerHtml(inc) +
+      (inc.description && editingId !== inc.id ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
+      (editingId !== inc.id ? callerHtml(inc) : "") +
       intervalsHtml(inc) +
       (ag.primary ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc([].concat(ag.primary || []).map((a) => a.code || a).join(", "))}${(ag.supporting || []).length ? " (+ " + esc(ag.supporting.map((a) => a.code || a).join(", ")) + ")" : ""}</div>` : "") +
       mergeHtml(inc, dups) +
@@ -379,6 +424,13 @@
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
     panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
     panel.querySelectorAll("button.merge").forEach((b) => b.addEventListener("click", () => mergeInto(inc, Number(b.dataset.id), b.dataset.number, b)));
+    const edit = $("edit-call");
+    if (edit) edit.addEventListener("click", () => { editingId = inc.id; renderPanel(); $("e-category").focus(); });
+    const form = $("edit-form");
+    if (form) {
+      form.addEventListener("submit", (ev) => { ev.preventDefault(); saveEdit(inc); });
+      $("edit-cancel").addEventListener("click", () => { editingId = null; renderPanel(); });
+    }
     const pick = $("pick-location");
     if (pick) pick.addEventListener("click", () => (pickFor === inc.id ? stopPick() : startPick(inc)));
     loadRecommendations(inc);
@@ -484,7 +536,8 @@
     S.on("incident.updated", async (d) => {
       live.upsertIncident(d);
       await live.refreshIncident(d.id);
-      if (d.id === selectedId) renderPanel();
+      // Not under an operator's hands: an edit in progress keeps its text, and its save meets the version check.
+      if (d.id === selectedId && editingId !== d.id) renderPanel();
     });
     S.on("unit.updated", (d) => live.upsertUnit(d));
     S.on("unit.moved", (d) => live.upsertUnit(d));
