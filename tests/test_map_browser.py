@@ -263,6 +263,7 @@ def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline
     call = resp.value.json()
     assert resp.value.status == 201 and call["status"] == "perlu_lokasi" and call["lon"] is None
     page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}'][data-status='perlu_lokasi']")
+    page.wait_for_selector(f"#incident-list li.needs-location[data-id='{call['id']}']")  # not on the map: flagged
     assert page.get_attribute("#incident-panel a[href^='tel:']", "href") == "tel:081234567890"
 
     page.click("#pick-location")

@@ -89,8 +89,11 @@
       $("f-category").focus();
       return;
     }
-    if (draftMarker) draftMarker.setLatLng(latlng);
-    else draftMarker = L.circleMarker(latlng, { radius: 9, color: "#d50000", weight: 3, fillOpacity: 0.2, dashArray: "3 3" }).addTo(map);
+    if (draftMarker) map.removeLayer(draftMarker);
+    // A place name is an area, not a pin: the draft shows how far the caller may be.
+    draftMarker = draftPlace && draftPlace.radius_m
+      ? L.circle(latlng, { radius: draftPlace.radius_m, color: "#d50000", weight: 2, fillOpacity: 0.08, dashArray: "6 4" }).addTo(map)
+      : L.circleMarker(latlng, { radius: 9, color: "#d50000", weight: 3, fillOpacity: 0.2, dashArray: "3 3" }).addTo(map);
     $("locate-answer").innerHTML = `<span class="muted">…</span>`;
     try {
       const a = await S.api(`/api/locate?lon=${latlng.lng.toFixed(6)}&lat=${latlng.lat.toFixed(6)}`);
@@ -453,7 +456,9 @@
     if (!open.length) { ul.innerHTML = `<li class="muted">${esc(T("list.empty"))}</li>`; return; }
     ul.innerHTML = open.slice(0, 100).map((i) => {
       const c = S.CATS[i.category] || {};
-      return `<li data-id="${i.id}" class="${i.id === selectedId ? "sel" : ""}"><span class="cat-chip" style="background:${c.colour || "#555"}"><i class="fa-solid fa-${c.icon || "circle"}"></i></span>` +
+      // A call without a point is not on the map: the list is where it must not be missed.
+      const cls = [i.id === selectedId ? "sel" : "", i.status === "perlu_lokasi" ? "needs-location" : ""].join(" ").trim();
+      return `<li data-id="${i.id}" class="${cls}"><span class="cat-chip" style="background:${c.colour || "#555"}"><i class="fa-solid fa-${c.icon || "circle"}"></i></span>` +
         `<span><b>${esc(i.number || "#" + i.id)}</b> · ${esc(S.label(c))}<br><small>${esc(i.desa_name || "–")} · ${esc(window.I18N.wib(i.created_at))}</small></span>` +
         `<span class="status-chip" style="border-color:${S.STATUS_COLOUR[i.status]}">${esc(S.label(S.STATES[i.status]))}</span></li>`;
     }).join("");
@@ -490,7 +495,8 @@
 
   function choosePlace(place) {
     const at = L.latLng(place.lat, place.lon);
-    map.setView(at, Math.max(map.getZoom(), 12));
+    if (place.radius_m) map.fitBounds(at.toBounds(place.radius_m * 2.4), { maxZoom: 14, animate: false });
+    else map.setView(at, Math.max(map.getZoom(), 12));
     if (pickFor !== null) setLocation(pickFor, at, place);
     else startDraft(at, place);
   }
