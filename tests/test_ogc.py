@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from api.config import PROJECT_ROOT
-from api.routes.exports import csv_safe
+from api.routes.exports import csv_safe, features_csv, features_gpkg
 from store.floods import create_flood
 from store.hotspots import ingest_detections
 from tests.conftest import TEST_PASSWORD, bearer
@@ -86,6 +86,30 @@ def test_exports_keep_payloads_inert(client, db, locator) -> None:
     assert g.status_code == 200 and g.content[:16] == b"SQLite format 3\x00"
     assert client.get("/api/export/secrets.csv").status_code == 422
     assert client.get("/api/export/desa.shp").status_code == 422
+
+
+def test_csv_and_gpkg_of_points_polygons_and_missing_geometries(tmp_path) -> None:
+    features = [
+        {"id": 1, "geometry": {"type": "Point", "coordinates": [114.85, -1.71]}, "properties": {"name": "=1+1"}},
+        {"id": 2, "geometry": None, "properties": {"name": "belum ada lokasi"}},  # a call still perlu_lokasi
+        {
+            "id": 3,
+            "geometry": {"type": "Polygon", "coordinates": [[[114, -2], [115, -2], [115, -1], [114, -1], [114, -2]]]},
+            "properties": {"name": None},
+        },
+    ]
+    rows = list(csv.DictReader(io.StringIO(features_csv(features, ["name"]).decode("utf-8-sig"))))
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    assert rows[0] == {"id": "1", "name": "'=1+1", "lon": "114.85", "lat": "-1.71", "wkt": "POINT (114.85 -1.71)"}
+    assert rows[1] == {"id": "2", "name": "belum ada lokasi", "lon": "", "lat": "", "wkt": ""}
+    assert (rows[2]["lon"], rows[2]["lat"]) == ("114.5", "-1.5") and rows[2]["wkt"].startswith("POLYGON ((114 -2")
+    assert features_csv([], ["name"]).decode("utf-8-sig") == "id,name,lon,lat,wkt\n"
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(features_gpkg(features, ["name"], "x"))
+    import pyogrio  # noqa: PLC0415
+
+    back = pyogrio.read_dataframe(path)
+    assert back["fid_sigap"].tolist() == [1, 2, 3] and back.geometry.isna().tolist() == [False, True, False]
 
 
 @pytest.mark.parametrize(

@@ -35,19 +35,35 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
-    """CSV with id, the properties, lon/lat of points (or the centroid) and the geometry as WKT."""
+def _geometries(features: list[dict[str, Any]]) -> Any:
+    """The features' geometries as one shapely array (None where a feature has none), parsed in one call."""
+    import numpy as np  # noqa: PLC0415
     import shapely  # noqa: PLC0415
 
+    texts = np.array([None if f["geometry"] is None else orjson.dumps(f["geometry"]) for f in features], dtype=object)
+    return shapely.from_geojson(texts) if len(texts) else np.array([], dtype=object)
+
+
+def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """CSV with id, the properties, lon/lat of points (or the centroid) and the geometry as WKT."""
+    import numpy as np  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
+
+    geoms = _geometries(features)
+    centres = shapely.centroid(geoms)
+    lon = np.round(shapely.get_x(centres), 6)
+    lat = np.round(shapely.get_y(centres), 6)
+    wkt = shapely.to_wkt(geoms, rounding_precision=-1)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", *columns, "lon", "lat", "wkt"])
-    geoms = [shapely.from_geojson(orjson.dumps(f["geometry"])) if f["geometry"] else None for f in features]
-    for f, g in zip(features, geoms, strict=True):
-        c = g.centroid if g is not None else None
-        row = [f["id"], *(f["properties"].get(k) for k in columns)]
-        row += [round(c.x, 6) if c else None, round(c.y, 6) if c else None, g.wkt if g is not None else None]
-        writer.writerow([csv_safe(v) for v in row])
+    # Missing geometries give NaN coordinates and no WKT: empty cells.
+    lon_cells = [None if np.isnan(x) else x for x in lon.tolist()]
+    lat_cells = [None if np.isnan(y) else y for y in lat.tolist()]
+    writer.writerows(
+        [csv_safe(v) for v in (f["id"], *(f["properties"].get(k) for k in columns), x, y, w)]
+        for f, x, y, w in zip(features, lon_cells, lat_cells, wkt.tolist(), strict=True)
+    )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -55,13 +71,11 @@ def features_gpkg(features: list[dict[str, Any]], columns: list[str], layer: str
     """A GeoPackage (EPSG:4326) with one layer, written by pyogrio to a temporary file."""
     import geopandas as gpd  # noqa: PLC0415
     import pyogrio  # noqa: PLC0415
-    import shapely  # noqa: PLC0415
 
-    geoms = [shapely.from_geojson(orjson.dumps(f["geometry"])) if f["geometry"] else None for f in features]
     data = {"fid_sigap": [f["id"] for f in features]}
     for k in columns:
         data[k] = [f["properties"].get(k) for f in features]
-    frame = gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(data, geometry=_geometries(features), crs="EPSG:4326")
     with tempfile.TemporaryDirectory(prefix="sigap-export-") as tmp:
         path = Path(tmp) / f"{layer}.gpkg"
         pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", promote_to_multi=False)
@@ -91,10 +105,13 @@ async def export(
         fetch_features, session, coll, bbox=parse_bbox(bbox), interval=parse_datetime(datetime_)
     )
     columns = list(coll.properties)
+    # A whole layer can be large: it is encoded off the event loop, which keeps serving calls and live events.
     if fmt == "geojson":
-        body = orjson.dumps({"type": "FeatureCollection", "name": layer, "features": features})
+        body = await asyncio.to_thread(
+            orjson.dumps, {"type": "FeatureCollection", "name": layer, "features": features}
+        )
     elif fmt == "csv":
-        body = features_csv(features, columns)
+        body = await asyncio.to_thread(features_csv, features, columns)
     else:
         body = await asyncio.to_thread(features_gpkg, features, columns, layer)
     media = FORMATS[fmt] + ("; charset=utf-8" if fmt == "csv" else "")
