@@ -11,12 +11,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.config import PROJECT_ROOT
 from geo.floods import PROXY_SOURCE, FloodGeometryError, affected_desa, barito_floodplain_proxy, clean_polygon
 from store.accounts import AuditRecord
 from store.floods import FloodZone, active_flood_geometries, import_flood_file, seed_proxy_floodplain
+from store.network import ensure_default_network
 from tests.conftest import bearer
 
 BUNTOK = shapely.box(114.83, -1.73, 114.86, -1.70)
@@ -69,7 +70,10 @@ def test_proxy_is_clipped_to_regency(bundled_layers) -> None:
 # -------------------------------------------------------------------------------------------- API
 
 
-def test_create_edit_affected_and_events(app_client, tokens, db) -> None:
+def test_create_edit_affected_and_events(app_client, tokens, db, bundled_layers) -> None:
+    with db.sessions() as s:  # the derived road network, whatever earlier tests left in the table
+        ensure_default_network(s, bundled_layers)
+        s.commit()
     r = app_client.post("/api/floods", json=_feature(BUNTOK, severity="tinggi"), headers=bearer(tokens["dispatcher"]))
     assert r.status_code == 201, r.text
     zone = r.json()
@@ -90,7 +94,13 @@ def test_create_edit_affected_and_events(app_client, tokens, db) -> None:
     aff = app_client.get(f"/api/floods/{zid}/affected", headers=bearer(tokens["leader"])).json()
     assert aff["desa_count"] >= 1 and "Buntok Kota" in [d["desa_name"] for d in aff["desa"]]
     assert all(0 < d["share"] <= 1 for d in aff["desa"])
-    assert "count" in aff["roads_cut"]
+    # The network lines under the zone, worked out here in shapely from the stored lines.
+    with db.sessions() as s:
+        stored = s.execute(text("SELECT id, ST_AsText(geom) FROM network_line ORDER BY id")).all()
+    area = shapely.geometry.shape(zone["geometry"])
+    under = [i for i, wkt in stored if shapely.from_wkt(wkt).intersects(area)]
+    assert aff["roads_cut"]["available"] is True and len(under) > 0
+    assert aff["roads_cut"]["count"] == len(under) and aff["roads_cut"]["ids"] == under
 
     r = app_client.patch(
         f"/api/floods/{zid}", json={"status": "ended", "version": 1}, headers=bearer(tokens["planner"])

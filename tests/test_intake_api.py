@@ -220,9 +220,13 @@ def test_lifecycle_over_http(client, database) -> None:
     got = client.get(f"/api/incidents/{inc['id']}").json()
     assert [t["status"] for t in got["transitions"]] == ["baru", *FORWARD]
     assert all(t["at_wib"].endswith("WIB") for t in got["transitions"])
+    # The intervals served are the gaps between the served transition times, to the microsecond.
+    at = {t["status"]: datetime.fromisoformat(t["at"]) for t in got["transitions"]}
     iv = got["intervals"]
-    assert iv["call_to_dispatch_s"] >= 0 and iv["dispatch_to_scene_s"] >= 0
-    assert iv["call_to_resolved_s"] >= iv["call_to_dispatch_s"]
+    assert iv["call_to_dispatch_s"] == pytest.approx((at["dikirim"] - at["baru"]).total_seconds(), abs=1e-6)
+    assert iv["dispatch_to_scene_s"] == pytest.approx((at["tiba"] - at["dikirim"]).total_seconds(), abs=1e-6)
+    assert iv["call_to_resolved_s"] == pytest.approx((at["selesai"] - at["baru"]).total_seconds(), abs=1e-6)
+    assert 0 < iv["call_to_dispatch_s"] < iv["call_to_resolved_s"]
     assert len(audit_after(database, mark)) == len(FORWARD)
     r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": "batal", "version": version})
     assert r.status_code == 409 and r.json()["allowed"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely import STRtree
 
@@ -74,8 +74,7 @@ def test_representative_point_of_every_desa_locates_to_it(locator: Locator, i: i
 def test_points_well_inside_a_desa_locate_to_it(locator: Locator, i: int, u: float, v: float) -> None:
     desa = locator.layers.desa
     inner_utm = project_geometries(np.array([desa.geometry[i]]))[0].buffer(-150)
-    if inner_utm.is_empty:
-        return
+    assume(not inner_utm.is_empty)  # a desa too thin for the 150 m margin draws another example
     inner = project_geometries(np.array([inner_utm]), src="EPSG:32750", dst="EPSG:4326")[0]
     x0, y0, x1, y1 = inner.bounds
     p = shapely.Point(x0 + u * (x1 - x0), y0 + v * (y1 - y0))

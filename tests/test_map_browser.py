@@ -463,7 +463,10 @@ def test_planner_page_and_language_toggle(offline) -> None:  # noqa: ANN001
     """The planner map switches window and H3 resolution; English is one click away and remembered."""
     page = offline().login("planner", "/planner")
     page.click("#window-seg button[data-window='7d']")
-    page.click("#res-seg button[data-res='8']")
+    with page.expect_response(lambda r: "/api/hotspots/h3?" in r.url and "res=8" in r.url) as h3:
+        page.click("#res-seg button[data-res='8']")
+    assert h3.value.status == 200 and "window=7d" in h3.value.url
+    assert page.locator("#res-seg button.on").get_attribute("data-res") == "8"
     assert page.locator("#window-seg button.on").get_attribute("data-window") == "7d"
     page.click("#window-seg button[data-window='custom']")
     assert page.locator("#custom-window").is_visible()
