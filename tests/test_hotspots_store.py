@@ -6,7 +6,9 @@ import io
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -137,6 +139,10 @@ def test_api_geojson_filters(client, db, locator) -> None:
     assert fc["type"] == "FeatureCollection" and fc["count"] == 4
     lon, lat = fc["features"][0]["geometry"]["coordinates"]
     assert 114 < lon < 116 and -3 < lat < -1
+    for f in fc["features"]:  # the whole-column WIB times agree with a plain conversion of each one
+        at = datetime.fromisoformat(f["properties"]["acq_time"])
+        assert at.utcoffset() == timedelta(0)
+        assert f["properties"]["acq_time_wib"] == at.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%d-%m-%Y %H:%M WIB")
     assert client.get("/api/hotspots", params={**WINDOW, "confidence": "high"}).json()["count"] == 1
     assert client.get("/api/hotspots", params={**WINDOW, "bbox": "114.8,-1.8,114.9,-1.7"}).json()["count"] == 2
     # Relative windows are anchored at `until`.

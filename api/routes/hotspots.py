@@ -196,33 +196,40 @@ def hotspots(
     rows = session.execute(stmt).all()
     truncated = len(rows) > limit
     rows = rows[:limit]
-    features = []
-    for r in rows:
-        at = as_utc(r[3])
-        features.append(
-            {
-                "type": "Feature",
+    # Whole columns at once (the times in WIB above all): a page holds up to MAX_FEATURES detections.
+    n = len(rows)
+    frame = pd.DataFrame.from_records(rows, columns=[f"c{i}" for i in range(len(cols))], nrows=n)
+    at = _times(frame["c3"]) if n else pd.DatetimeIndex([], tz=UTC)
+    iso = [t.isoformat() for t in at.to_pydatetime()]
+    wib = at.tz_convert(WIB).strftime("%d-%m-%Y %H:%M WIB").tolist()
+    lon = np.round(frame["c1"].to_numpy(dtype=float), 6).tolist() if n else []
+    lat = np.round(frame["c2"].to_numpy(dtype=float), 6).tolist() if n else []
+    border = [None if r[15] is None else round(r[15], 1) for r in rows]
+    features = [
+        {
+            "type": "Feature",
+            "id": r[0],
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": {
                 "id": r[0],
-                "geometry": {"type": "Point", "coordinates": [round(r[1], 6), round(r[2], 6)]},
-                "properties": {
-                    "id": r[0],
-                    "acq_time": at.isoformat(),
-                    "acq_time_wib": _wib(at),
-                    "confidence": r[4],
-                    "frp": r[5],
-                    "brightness": r[6],
-                    "satellite": r[7],
-                    "instrument": r[8],
-                    "daynight": r[9],
-                    "source": r[10],
-                    "zone": r[11],
-                    "desa_code": r[12],
-                    "kecamatan_code": r[13],
-                    "kabupaten_code": r[14],
-                    "border_distance_m": None if r[15] is None else round(r[15], 1),
-                },
-            }
-        )
+                "acq_time": t_iso,
+                "acq_time_wib": t_wib,
+                "confidence": r[4],
+                "frp": r[5],
+                "brightness": r[6],
+                "satellite": r[7],
+                "instrument": r[8],
+                "daynight": r[9],
+                "source": r[10],
+                "zone": r[11],
+                "desa_code": r[12],
+                "kecamatan_code": r[13],
+                "kabupaten_code": r[14],
+                "border_distance_m": b,
+            },
+        }
+        for r, x, y, t_iso, t_wib, b in zip(rows, lon, lat, iso, wib, border, strict=True)
+    ]
     return FastJSON(
         {
             "type": "FeatureCollection",
