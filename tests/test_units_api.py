@@ -15,6 +15,7 @@ from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_u
 from store.floods import FloodZone
 from store.incidents import Incident
 from store.layers import read_layers
+from store.network import read_lines
 from store.units import Unit, seed_demo_units
 from tests.conftest import bearer
 
@@ -49,10 +50,15 @@ def recent_events(client, kind: str) -> list[dict]:
 
 
 # -- network, stations, units ------------------------------------------------------------------------
-def test_network_endpoint_serves_the_derived_default_marked_as_such(client) -> None:
+def test_network_endpoint_serves_the_derived_default_marked_as_such(client, database) -> None:
     r = client.get("/api/network")
     assert r.status_code == 200
     body = r.json()
+    with database.sessions() as s:  # every stored line, vertex by vertex, in the stored order
+        stored = read_lines(s).lines
+    assert [f["geometry"]["coordinates"] for f in body["features"]] == [
+        shapely.get_coordinates(g).round(7).tolist() for g in stored
+    ]
     assert body["type"] == "FeatureCollection" and body["network"]["approximate"] is True
     assert {f["properties"]["source"] for f in body["features"]} == {"derived"}
     assert {f["properties"]["kind"] for f in body["features"]} == {"derived", "landing", "river"}
