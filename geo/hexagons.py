@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import math
 import os
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 import h3
 import h3.api.numpy_int as h3_int
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import shapely
@@ -344,7 +344,7 @@ def cells_geojson(frame: pd.DataFrame, *, cell_column: str = "cell", precision: 
     records = props.to_dict(orient="records")
     hexes = cells_to_str(ints)
     features = [
-        {"type": "Feature", "id": h, "geometry": json.loads(g), "properties": {"h3": h, **_plain(r)}}
+        {"type": "Feature", "id": h, "geometry": orjson.loads(g), "properties": {"h3": h, **_plain(r)}}
         for h, g, r in zip(hexes, geoms, records, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}

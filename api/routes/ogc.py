@@ -290,7 +290,8 @@ def fetch_features(
     for r, g in zip(rows, text_geoms.tolist(), strict=True):
         properties = {name: _plain(v) for name, v in zip(coll.properties, r[2:], strict=True)}
         features.append(
-            {"type": "Feature", "id": r[0], "geometry": orjson.loads(g) if g else None, "properties": properties}
+            # The geometry text goes out as written, not parsed back into a dict to be written again.
+            {"type": "Feature", "id": r[0], "geometry": orjson.Fragment(g) if g else None, "properties": properties}
         )
     return features, matched
 
