@@ -437,6 +437,19 @@ def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # no
     shot(page, "merge")
 
 
+def test_a_layer_that_fails_to_load_is_announced(offline) -> None:  # noqa: ANN001
+    """A layer whose service fails leaves the map working and says so, instead of drawing nothing."""
+    ctx = offline()
+    body = '{"message_id": "Basis data tidak tersedia", "message_en": "Database unavailable"}'
+    ctx.context.route(
+        "**/api/hotspots?*", lambda route: route.fulfill(status=503, content_type="application/json", body=body)
+    )
+    page = ctx.login("dispatcher", "/map")
+    page.wait_for_selector(".toast.error")
+    assert "Lapisan peta gagal dimuat: Basis data tidak tersedia" in page.inner_text("#toasts")
+    assert page.locator("#incident-list").count() == 1  # the rest of the page is there
+
+
 def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
     """The leader tiles match the summary API and follow a new call without a reload."""
     page = offline().login("leader", "/leader")

@@ -79,10 +79,10 @@
     map.addLayer(live.unitLayer);
     std.panel.add("units", { layer: live.unitLayer, swatch: "background:#2e7d32;border-radius:50%" });
     std.panel.add("incidents", { layer: live.incLayer, swatch: "background:#e53935;border-radius:50%" });
-    S.optional("/api/floods?status=active").then((g) => {
+    S.layerData("/api/floods?status=active").then((g) => {
       if (g && g.features) { const fl = S.floodLayer(g); map.addLayer(fl); std.panel.add("floods", { layer: fl, swatch: "background:#42a5f5" }); }
     }).catch(() => {});
-    S.optional("/api/hotspots?window=24h").then((g) => {
+    S.layerData("/api/hotspots?window=24h").then((g) => {
       if (g && g.features) { const hl = S.hotspotLayer(g); map.addLayer(hl); std.panel.add("hotspots", { layer: hl, swatch: "background:#f4511e;border-radius:50%" }); }
     }).catch(() => {});
     await Promise.all([live.loadIncidents(), live.loadUnits()]);

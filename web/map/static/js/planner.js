@@ -18,7 +18,7 @@
 
   async function loadHotspots() {
     const q = query();
-    const g = await S.optional("/api/hotspots?" + q);
+    const g = await S.layerData("/api/hotspots?" + q);
     hotLayer.clearLayers();
     if (g && g.features) {
       hotLayer.addLayer(S.hotspotLayer(g));
@@ -27,7 +27,7 @@
       $("hotspot-summary").textContent = T("inc.unavailable");
     }
     q.set("res", res);
-    const h = await S.optional("/api/hotspots/h3?" + q);
+    const h = await S.layerData("/api/hotspots/h3?" + q);
     h3Layer.clearLayers();
     if (h && h.features) {
       const count = (f) => Number((f.properties || {}).count ?? (f.properties || {}).n ?? 0);
@@ -43,7 +43,7 @@
   }
 
   async function loadFloods() {
-    const g = await S.optional("/api/floods");
+    const g = await S.layerData("/api/floods");
     floodGroup.clearLayers();
     const ul = $("flood-list");
     const feats = (g && g.features) || [];
@@ -64,7 +64,7 @@
     const id = (f.properties || {}).id ?? f.id;
     const box = $("flood-affected");
     box.innerHTML = "…";
-    const data = await S.optional(`/api/floods/${id}/affected`).catch(() => null);
+    const data = await S.layerData(`/api/floods/${id}/affected`).catch(() => null);
     const rows = S.items(data, "desa");
     box.innerHTML = `<h3>${esc(T("flood.affected"))} (${rows.length})</h3><ul class="list compact">` +
       rows.map((d) => `<li>${esc(d.nama || d.desa_name || d.name)}${d.kecamatan || d.kecamatan_name ? " · " + esc(d.kecamatan || d.kecamatan_name) : ""}` +

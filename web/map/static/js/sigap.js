@@ -47,9 +47,9 @@
     if (!r.ok) throw new ApiError(r.status, data);
     return data;
   }
-  // A missing service (another part of the platform not deployed yet) is not an error for a map layer.
-  async function optional(path) {
-    try { return await api(path); } catch (e) { if (e.status === 404 || e.status === 405) return null; throw e; }
+  // A layer that cannot be loaded leaves the map usable and says so: never a silently empty layer.
+  async function layerData(path) {
+    try { return await api(path); } catch (e) { toast(`${T("layer.failed")}: ${e.message}`, "error"); return null; }
   }
   function items(data, key) {
     if (!data) return [];
@@ -137,7 +137,7 @@
   }
 
   async function networkLayer() {
-    const data = await optional("/api/network");
+    const data = await layerData("/api/network");
     if (!data || !data.features) return null;
     return L.geoJSON(data, {
       pane: "network", interactive: false,
@@ -226,11 +226,11 @@
       return merged;
     }
     async function loadIncidents() {
-      const data = await optional("/api/incidents?limit=500");
+      const data = await layerData("/api/incidents?limit=500");
       items(data, "incidents").forEach(upsertIncident);
     }
     async function loadUnits() {
-      const data = await optional("/api/units");
+      const data = await layerData("/api/units");
       items(data, "units").forEach(upsertUnit);
     }
     async function refreshIncident(id) {
@@ -416,7 +416,7 @@
   });
 
   window.SIGAP = {
-    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, api, optional, items, label, esc, makeMap,
+    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, api, layerData, items, label, esc, makeMap,
     standardLayers, liveLayers, hotspotLayer, floodLayer, legendHtml, on, connect, toast, ready: false,
   };
 })();
