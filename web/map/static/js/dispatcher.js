@@ -14,6 +14,9 @@
 
   const $ = (id) => document.getElementById(id);
   const km = (m) => (m === null || m === undefined ? "–" : m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m");
+  const callName = (inc) => inc.number || "#" + inc.id;
+  // A call an operator may still change: open and not folded into another.
+  const changeable = (inc) => canWrite && S.OPEN.has(inc.status) && !inc.merged_into;
 
   function fillCategories() {
     const sel = $("f-category");
@@ -145,11 +148,17 @@
     }
   }
 
+  // A write on a call that failed: say why; on 409 (someone changed it first) show the call as it now stands.
+  async function writeFailed(e, incidentId) {
+    S.toast(e.message, "error");
+    if (e.status === 409) { await live.refreshIncident(incidentId); renderPanel(); }
+  }
+
   // ---- locating a call after the fact ------------------------------------------------------
   function startPick(inc) {
     pickFor = inc.id;
     document.body.classList.add("picking");
-    S.toast(T("inc.pick_hint").replace("{n}", inc.number || "#" + inc.id));
+    S.toast(T("inc.pick_hint").replace("{n}", callName(inc)));
     renderPanel();
   }
   function stopPick() {
@@ -170,11 +179,10 @@
           : { lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6)) } },
       });
       live.upsertIncident(updated);
-      S.toast(T("inc.located").replace("{n}", updated.number || "#" + updated.id), "ok");
+      S.toast(T("inc.located").replace("{n}", callName(updated)), "ok");
       await select(incidentId);
     } catch (e) {
-      S.toast(e.message, "error");
-      if (e.status === 409) { await live.refreshIncident(incidentId); renderPanel(); }
+      await writeFailed(e, incidentId);
     }
   }
 
@@ -263,23 +271,22 @@
       renderPanel();
     } catch (e) {
       btn.disabled = false;
-      S.toast(e.message, "error");
-      if (e.status === 409) { await live.refreshIncident(inc.id); renderPanel(); }
+      await writeFailed(e, inc.id);
     }
   }
 
-  const incLink = (id, number) => `<a href="#" class="inc-link" data-id="${esc(id)}">${esc(number || "#" + id)}</a>`;
+  const incLink = (id, number) => `<a href="#" class="inc-link" data-id="${esc(id)}">${esc(callName({ id, number }))}</a>`;
   const numberOf = (id) => ((live.incidents.get(id) || {}).data || {}).number;
 
   // Possible duplicates, each one click from its own panel and, while this call is open, from a merge into
   // it; and the merges already made, either way.
   function mergeHtml(inc, dups) {
-    const canMerge = canWrite && S.OPEN.has(inc.status) && !inc.merged_into;
+    const canMerge = changeable(inc);
     let html = "";
     if (dups.length) {
       html += `<div class="kv warn">${esc(T("inc.duplicates"))}:</div><ul class="dups">` + dups.map((d) =>
         `<li data-dup="${esc(d.id)}">${incLink(d.id, d.number)} · ${esc(km(d.distance_m))} · ${esc(d.minutes_apart)} ${esc(T("inc.minutes"))}` +
-        (canMerge ? ` <button type="button" class="merge" data-id="${esc(d.id)}" data-number="${esc(d.number || "#" + d.id)}">${esc(T("inc.merge"))}</button>` : "") +
+        (canMerge ? ` <button type="button" class="merge" data-id="${esc(d.id)}" data-number="${esc(callName(d))}">${esc(T("inc.merge"))}</button>` : "") +
         "</li>").join("") + "</ul>";
     }
     if (inc.merged_into) html += `<div class="kv warn">${esc(T("inc.merged_into"))}: ${incLink(inc.merged_into, numberOf(inc.merged_into))}</div>`;
@@ -330,12 +337,15 @@
       `<button type="button" id="edit-cancel">${esc(T("form.cancel"))}</button></div></form>`;
   }
 
+  const EDIT_FIELDS = { category: "e-category", description: "e-description", caller_name: "e-caller", caller_phone: "e-phone" };
+
   async function saveEdit(inc) {
-    const now = { category: $("e-category").value, description: $("e-description").value || null,
-      caller_name: $("e-caller").value || null, caller_phone: $("e-phone").value || null };
     // Only what changed: a field left alone is not overwritten with what this screen last saw.
     const body = { version: inc.version };
-    Object.entries(now).forEach(([k, value]) => { if ((inc[k] || null) !== value) body[k] = value; });
+    Object.entries(EDIT_FIELDS).forEach(([k, id]) => {
+      const value = $(id).value || null;
+      if ((inc[k] || null) !== value) body[k] = value;
+    });
     const btn = $("edit-save");
     btn.disabled = true;
     try {
@@ -345,20 +355,15 @@
       renderPanel();
     } catch (e) {
       btn.disabled = false;
-      S.toast(e.message, "error");
-      if (e.status === 409) {
-        // Someone changed the call meanwhile: show it as it now stands, with this operator's own changes
-        // typed back in, so saving again applies just those on the current version.
-        await live.refreshIncident(inc.id);
-        renderPanel();
-        Object.entries(body).forEach(([k, value]) => { if (EDIT_FIELDS[k]) $(EDIT_FIELDS[k]).value = value ?? ""; });
-      }
+      await writeFailed(e, inc.id);
+      // After a 409 the form shows the call as it now stands: this operator's own changes are typed back in,
+      // so saving again applies just those on the current version.
+      if (e.status === 409) Object.entries(body).forEach(([k, value]) => { if (EDIT_FIELDS[k]) $(EDIT_FIELDS[k]).value = value ?? ""; });
     }
   }
-  const EDIT_FIELDS = { category: "e-category", description: "e-description", caller_name: "e-caller", caller_phone: "e-phone" };
 
   function locateButtonHtml(inc) {
-    if (!canWrite || !S.OPEN.has(inc.status) || inc.merged_into) return "";
+    if (!changeable(inc)) return "";
     const located = inc.lon !== null && inc.lon !== undefined;
     const label = pickFor === inc.id ? T("inc.pick_cancel") : T(located ? "inc.move_location" : "inc.set_location");
     return `<div class="kv"><button type="button" id="pick-location" class="${located ? "" : "primary"}">` +
@@ -367,19 +372,18 @@
 
   // Fold this call into an earlier one: this one is cancelled as merged, both keep their history.
   async function mergeInto(inc, keepId, keepNumber, btn) {
-    const ask = T("inc.merge_confirm").replace("{dup}", inc.number || "#" + inc.id).replace("{keep}", keepNumber);
+    const ask = T("inc.merge_confirm").replace("{dup}", callName(inc)).replace("{keep}", keepNumber);
     if (!window.confirm(ask)) return;
     btn.disabled = true;
     try {
       const kept = await S.api(`/api/incidents/${keepId}/merge`, { method: "POST", json: { duplicate_id: inc.id, duplicate_version: inc.version } });
       live.upsertIncident(kept);
       await live.refreshIncident(inc.id);
-      S.toast(T("inc.merged_ok").replace("{dup}", inc.number || "#" + inc.id).replace("{keep}", keepNumber), "ok");
+      S.toast(T("inc.merged_ok").replace("{dup}", callName(inc)).replace("{keep}", keepNumber), "ok");
       await select(keepId);
     } catch (e) {
       btn.disabled = false;
-      S.toast(e.message, "error");
-      if (e.status === 409) { await live.refreshIncident(inc.id); renderPanel(); }
+      await writeFailed(e, inc.id);
     }
   }
 
@@ -403,10 +407,10 @@
     panel.dataset.status = inc.status;
     panel.innerHTML =
       `<h2><span class="cat-chip" style="background:${(S.CATS[inc.category] || {}).colour || "#555"}"><i class="fa-solid fa-${(S.CATS[inc.category] || {}).icon || "circle"}"></i></span> ` +
-      `${esc(inc.number || "#" + inc.id)} <button type="button" class="close" id="panel-close" title="${esc(T("inc.close"))}">×</button></h2>` +
+      `${esc(callName(inc))} <button type="button" class="close" id="panel-close" title="${esc(T("inc.close"))}">×</button></h2>` +
       (editingId === inc.id ? editHtml(inc) :
         `<div class="kv"><b>${esc(S.label(S.CATS[inc.category]))}</b>` +
-        (canWrite && S.OPEN.has(inc.status) && !inc.merged_into
+        (changeable(inc)
           ? ` <button type="button" class="link" id="edit-call">${esc(T("inc.edit"))}</button>` : "") + "</div>") +
       `<div class="kv">${esc(T("inc.status"))}: <span class="status-chip" id="panel-status" style="border-color:${S.STATUS_COLOUR[inc.status]}">${esc(S.label(st))}</span></div>` +
       `<div class="kv">${esc(T("inc.created"))}: ${esc(window.I18N.wib(inc.created_at))}</div>` +
@@ -459,7 +463,7 @@
       // A call without a point is not on the map: the list is where it must not be missed.
       const cls = [i.id === selectedId ? "sel" : "", i.status === "perlu_lokasi" ? "needs-location" : ""].join(" ").trim();
       return `<li data-id="${i.id}" class="${cls}"><span class="cat-chip" style="background:${c.colour || "#555"}"><i class="fa-solid fa-${c.icon || "circle"}"></i></span>` +
-        `<span><b>${esc(i.number || "#" + i.id)}</b> · ${esc(S.label(c))}<br><small>${esc(i.desa_name || "–")} · ${esc(window.I18N.wib(i.created_at))}</small></span>` +
+        `<span><b>${esc(callName(i))}</b> · ${esc(S.label(c))}<br><small>${esc(i.desa_name || "–")} · ${esc(window.I18N.wib(i.created_at))}</small></span>` +
         `<span class="status-chip" style="border-color:${S.STATUS_COLOUR[i.status]}">${esc(S.label(S.STATES[i.status]))}</span></li>`;
     }).join("");
     ul.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => select(Number(li.dataset.id) || li.dataset.id)));
