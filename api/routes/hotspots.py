@@ -197,13 +197,12 @@ def hotspots(
     truncated = len(rows) > limit
     rows = rows[:limit]
     # Whole columns at once (the times in WIB above all): a page holds up to MAX_FEATURES detections.
-    n = len(rows)
-    frame = pd.DataFrame.from_records(rows, columns=[f"c{i}" for i in range(len(cols))], nrows=n)
-    at = _times(frame["c3"]) if n else pd.DatetimeIndex([], tz=UTC)
+    frame = pd.DataFrame.from_records(rows, columns=[f"c{i}" for i in range(len(cols))])
+    at = _times(frame["c3"])
     iso = [t.isoformat() for t in at.to_pydatetime()]
     wib = at.tz_convert(WIB).strftime("%d-%m-%Y %H:%M WIB").tolist()
-    lon = np.round(frame["c1"].to_numpy(dtype=float), 6).tolist() if n else []
-    lat = np.round(frame["c2"].to_numpy(dtype=float), 6).tolist() if n else []
+    lon = np.round(frame["c1"].to_numpy(dtype=float), 6).tolist()
+    lat = np.round(frame["c2"].to_numpy(dtype=float), 6).tolist()
     border = [None if r[15] is None else round(r[15], 1) for r in rows]
     features = [
         {

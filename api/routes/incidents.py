@@ -30,7 +30,7 @@ from api.geoinput import check_point
 from api.responses import FastJSON
 from geo.aml import AmlError, parse_aml
 from geo.crs import project_geometries
-from geo.placenames import MatchStatus, PlaceIndex, PlaceSearchResult, places_from_frames
+from geo.placenames import MatchStatus, Place, PlaceIndex, PlaceSearchResult, places_from_frames
 from store.accounts import record_audit, utcnow
 from store.incidents import (
     Call,
@@ -182,19 +182,19 @@ class Resolved:
     answer: dict[str, Any] | None
 
 
+def _place_json(place: Place) -> dict[str, Any]:
+    return {
+        "name": place.display_name,
+        "kind": place.kind,
+        "code": place.code,
+        "parent": place.parent,
+        "lon": round(place.lon, 6),
+        "lat": round(place.lat, 6),
+    }
+
+
 def _candidates(result: PlaceSearchResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": c.place.display_name,
-            "kind": c.place.kind,
-            "code": c.place.code,
-            "parent": c.place.parent,
-            "score": c.score,
-            "lon": round(c.place.lon, 6),
-            "lat": round(c.place.lat, 6),
-        }
-        for c in result.candidates
-    ]
+    return [_place_json(c.place) | {"score": c.score} for c in result.candidates]
 
 
 def resolve_location(request: Request, loc: LocationIn | None) -> Resolved:
@@ -445,15 +445,7 @@ def places(
             "status": result.status.value,
             "place": None
             if place is None
-            else {
-                "name": place.display_name,
-                "kind": place.kind,
-                "code": place.code,
-                "parent": place.parent,
-                "lon": round(place.lon, 6),
-                "lat": round(place.lat, 6),
-                "radius_m": request.app.state.place_radius_m.get(place.code),
-            },
+            else _place_json(place) | {"radius_m": request.app.state.place_radius_m.get(place.code)},
             "candidates": _candidates(result),
         }
     )
