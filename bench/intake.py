@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import resource
 import signal
@@ -52,6 +53,13 @@ HISTORY_DAYS = 90
 HISTORY_PER_DAY = 100
 
 
+@functools.cache
+def desa_centres() -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes of the bundled desa centres, around which calls are spread."""
+    layers = read_bundled_layers(ROOT / "data")
+    return np.asarray(layers.desa.attrs["lng"], dtype=float), np.asarray(layers.desa.attrs["lat"], dtype=float)
+
+
 def fresh_database(backend: str, pg_admin: str, tmp: Path) -> tuple[str, callable]:
     """A new migrated database with the layers and a dispatcher; returns its URL and a drop function."""
     if backend == "spatialite":
@@ -88,12 +96,12 @@ def seed_history(engine, *, days: int, per_day: int, seed: int = 7) -> int:  # n
     A new, empty database is not what the desk runs on: its query planner has no statistics and its indexes
     are empty. Calls are spread around the desa centres like the load itself.
     """
-    layers = read_bundled_layers(ROOT / "data")
+    lon0, lat0 = desa_centres()
     rng = np.random.default_rng(seed)
     n = days * per_day
-    pick = rng.integers(len(layers.desa.code), size=n)
-    lon = np.asarray(layers.desa.attrs["lng"], dtype=float)[pick] + rng.normal(0, 0.01, n)
-    lat = np.asarray(layers.desa.attrs["lat"], dtype=float)[pick] + rng.normal(0, 0.01, n)
+    pick = rng.integers(len(lon0), size=n)
+    lon = lon0[pick] + rng.normal(0, 0.01, n)
+    lat = lat0[pick] + rng.normal(0, 0.01, n)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     day = np.repeat(np.arange(1, days + 1), per_day)
     second = rng.uniform(0, 86_400, n)
@@ -181,9 +189,7 @@ async def run_clients(
     base: str, token: str, *, clients: int, seconds: float, rate: float = 0.0, seed: int = 112
 ) -> dict:
     """`clients` concurrent loops posting incidents for `seconds` (back to back, or paced to `rate` per s in all)."""
-    layers = read_bundled_layers(ROOT / "data")
-    lon0 = np.asarray(layers.desa.attrs["lng"], dtype=float)
-    lat0 = np.asarray(layers.desa.attrs["lat"], dtype=float)
+    lon0, lat0 = desa_centres()
     rng = np.random.default_rng(seed)
     latencies: list[float] = []
     statuses: Counter = Counter()
@@ -271,9 +277,7 @@ _PEER_NUMBER = text(
 
 def peer_calls(url: str, backend: str, *, clients: int, seconds: float, location: dict, seed: int = 113) -> dict:
     """`clients` threads, each on its own connection, writing calls straight to the database for `seconds`."""
-    layers = read_bundled_layers(ROOT / "data")
-    lon0 = np.asarray(layers.desa.attrs["lng"], dtype=float)
-    lat0 = np.asarray(layers.desa.attrs["lat"], dtype=float)
+    lon0, lat0 = desa_centres()
     duplicates = _PEER_DUPLICATES[backend].bindparams(bindparam("since", type_=UTCDateTime))
     open_codes = list(OPEN_CODES) if backend == "postgis" else orjson.dumps(list(OPEN_CODES)).decode()
     latencies: list[float] = []
