@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -117,44 +117,46 @@ def test_the_key_follows_an_edited_category_and_point(db) -> None:
         assert find_duplicates(s, category="kebakaran", lon=BUNTOK[0], lat=BUNTOK[1], at=T0) == []
 
 
-def test_the_writer_batches_what_queued_and_keeps_arrival_order(db) -> None:
+@pytest.fixture
+def gated_writer(db) -> Iterator[tuple[CallWriter, threading.Lock]]:
+    """A running call writer whose every batch waits at a gate the test holds; stopped afterwards."""
     gate = threading.Lock()
     writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate)
     writer.start()
     try:
-        with gate:
-            # The writer takes the first call and waits at the gate while the other nine queue up.
-            futures = [writer.submit(call())]
-            time.sleep(0.2)
-            futures += [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 10)]
-        numbers = [f.result(timeout=30).number for f in futures]
+        yield writer, gate
     finally:
         writer.stop()
+
+
+def test_the_writer_batches_what_queued_and_keeps_arrival_order(db, gated_writer) -> None:
+    writer, gate = gated_writer
+    with gate:
+        # The writer takes the first call and waits at the gate while the other nine queue up.
+        futures = [writer.submit(call())]
+        time.sleep(0.2)
+        futures += [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 10)]
+    numbers = [f.result(timeout=30).number for f in futures]
     assert numbers == [f"112-20261129-{n:04d}" for n in range(1, 11)]
     assert (writer.batches, writer.written) == (2, 10)
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == 10
 
 
-def test_one_bad_call_fails_alone_and_its_batch_neighbours_are_stored(db) -> None:
-    gate = threading.Lock()
-    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate)
-    writer.start()
-    try:
-        with gate:
-            first = writer.submit(call())
-            time.sleep(0.1)
-            # An answer the JSON column cannot hold fails the whole batch; each call is then written alone.
-            batch = [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 3)]
-            bad = writer.submit(call(location={"not json": object()}))
-            batch.append(writer.submit(call(offset(BUNTOK, east_m=9000))))
-            time.sleep(0.1)
-        first.result(timeout=30)
-        stored = [f.result(timeout=30) for f in batch]
-        with pytest.raises(Exception, match="object"):
-            bad.result(timeout=30)
-    finally:
-        writer.stop()
+def test_one_bad_call_fails_alone_and_its_batch_neighbours_are_stored(db, gated_writer) -> None:
+    writer, gate = gated_writer
+    with gate:
+        first = writer.submit(call())
+        time.sleep(0.1)
+        # An answer the JSON column cannot hold fails the whole batch; each call is then written alone.
+        batch = [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 3)]
+        bad = writer.submit(call(location={"not json": object()}))
+        batch.append(writer.submit(call(offset(BUNTOK, east_m=9000))))
+        time.sleep(0.1)
+    first.result(timeout=30)
+    stored = [f.result(timeout=30) for f in batch]
+    with pytest.raises(Exception, match="object"):
+        bad.result(timeout=30)
     with db.sessions() as s:
         ids = set(s.scalars(select(Incident.id)).all())
     assert ids == {first.result().id, *(x.id for x in stored)}
