@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,9 +10,10 @@ import jwt
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from sqlalchemy import select
 
+from api.auth_cache import ALGORITHM, Principal
 from api.config import Settings
+from api.context import AppContext
 from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, Unauthorized
 from store.accounts import User, authenticate, record_audit, utcnow
@@ -23,7 +21,6 @@ from store.accounts import User, authenticate, record_audit, utcnow
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 COOKIE = "sigap_token"
-ALGORITHM = "HS256"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 ROLE_LABELS = {
@@ -95,100 +92,28 @@ def logout(response: Response) -> dict:
     return {"ok": True}
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The logged-in account as the routes see it: no password hash, safe to share between threads."""
-
-    id: int
-    username: str
-    role: str
-    full_name: str
-    agency: str | None
-
-
-class PrincipalCache:
-    """Accounts by username for a few seconds, so a read request costs a token check, not a query."""
-
-    TTL_S = 30.0
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[Principal | None, float]] = {}
-        self._lock = threading.Lock()
-
-    def fresh(self, username: str) -> tuple[bool, Principal | None]:
-        """(True, account) when the memory still holds a fresh answer for this username."""
-        with self._lock:
-            hit = self._items.get(username)
-        if hit and hit[1] > time.monotonic():
-            return True, hit[0]
-        return False, None
-
-    def load(self, request: Request, username: str) -> Principal | None:
-        """Read the account from the database and remember the answer."""
-        now = time.monotonic()
-        with request.app.state.read_sessions() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            found = None
-            if user is not None and user.active:
-                found = Principal(user.id, user.username, user.role, user.full_name, user.agency)
-        with self._lock:
-            self._items[username] = (found, now + self.TTL_S)
-        return found
-
-    def forget(self, username: str) -> None:
-        """Drop an account so a role change or deactivation applies at once in this process."""
-        with self._lock:
-            self._items.pop(username, None)
-
-
-class TokenCache:
-    """Tokens whose signature this process has already checked, with their subject and expiry.
-
-    A console sends the same token with every request; checking its HMAC once instead of each time
-    takes the signature work off the hot path. Expiry is still checked on every use.
-    """
-
-    MAX_ITEMS = 4096
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, float]] = {}
-
-    def verify(self, token: str, *, secret: str) -> str:
-        """The token's subject; raises jwt.ExpiredSignatureError or jwt.InvalidTokenError."""
-        hit = self._items.get(token)
-        if hit is None:
-            claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-            hit = (str(claims["sub"]), float(claims["exp"]))
-            if len(self._items) >= self.MAX_ITEMS:
-                self._items.clear()
-            self._items[token] = hit
-        if hit[1] <= time.time():
-            raise jwt.ExpiredSignatureError("Signature has expired")
-        return hit[0]
-
-
 async def current_user(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
     """The logged-in user from the bearer token, or from the cookie for safe (read) requests."""
     return await _authenticate(request, bearer)
 
 
 async def _authenticate(request: Request, bearer: str | None) -> Principal:
-    settings: Settings = request.app.state.settings
+    ctx: AppContext = request.app.state.ctx
+    settings = ctx.settings
     token = bearer
     if token is None and request.method in ("GET", "HEAD"):
         token = request.cookies.get(COOKIE)
     if not token:
         raise Unauthorized("Silakan masuk terlebih dahulu", "Please log in first")
     try:
-        username = request.app.state.tokens.verify(token, secret=settings.secret_key)
+        username = ctx.tokens.verify(token, secret=settings.secret_key)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Sesi berakhir; silakan masuk lagi", "Session expired; please log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("Token tidak sah", "Invalid token") from exc
-    cache: PrincipalCache = request.app.state.principals
-    known, user = cache.fresh(username)
+    known, user = ctx.principals.fresh(username)
     if not known:
-        user = await run_in_threadpool(cache.load, request, username)
+        user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, username)
     if user is None:
         raise Unauthorized("Akun tidak aktif", "Account is not active")
     return user

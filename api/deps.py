@@ -1,4 +1,8 @@
-"""Dependencies injected into the routes: settings, database sessions and the shared spatial resources."""
+"""Dependencies injected into the routes: the application context and its parts, sessions, checked input.
+
+Every shared resource reaches a route through one of these ``Annotated`` aliases; routes never read or write
+``app.state`` themselves.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,29 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from api.catalog import Catalog
 from api.config import Settings
+from api.context import AppContext
 from api.geoinput import check_point
+from api.spatial import Spatial
+from api.travel import TravelService
 from geo.locate import Locator
+from geo.placenames import PlaceIndex
+from store.events import EventHub
+from store.intake import CallWriter
 
 
-async def get_settings_dep(request: Request) -> Settings:
+async def get_context(request: Request) -> AppContext:
+    """The context built in the lifespan."""
+    return request.app.state.ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_settings_dep(ctx: ContextDep) -> Settings:
     """The settings the app was built with."""
-    return request.app.state.settings
+    return ctx.settings
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -27,8 +46,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     those run on the event loop; a session still in a transaction (every read, or a failed write) is
     rolled back in a worker thread, because on PostgreSQL that is a round trip to the server.
     """
-    state = request.app.state
-    session = state.read_sessions() if request.method in ("GET", "HEAD") else state.sessions()
+    ctx: AppContext = request.app.state.ctx  # read directly: one dependency level less on every request
+    session = ctx.read_sessions() if request.method in ("GET", "HEAD") else ctx.sessions()
     try:
         yield session
     finally:
@@ -38,9 +57,39 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def get_locator(request: Request) -> Locator:
-    """The locator built once at start-up."""
-    return request.app.state.locator
+async def get_spatial(ctx: ContextDep) -> Spatial:
+    """The spatial snapshot current when the request arrived."""
+    return ctx.spatial
+
+
+async def get_locator(ctx: ContextDep) -> Locator:
+    """The locator of the current spatial snapshot."""
+    return ctx.spatial.locator
+
+
+async def get_places(ctx: ContextDep) -> PlaceIndex:
+    """The place-name index."""
+    return ctx.spatial.places
+
+
+async def get_catalog(ctx: ContextDep) -> Catalog:
+    """The category/agency/unit-type catalog."""
+    return ctx.catalog
+
+
+async def get_events(ctx: ContextDep) -> EventHub:
+    """The live event hub."""
+    return ctx.events
+
+
+async def get_travel(ctx: ContextDep) -> TravelService:
+    """The travel network service."""
+    return ctx.travel
+
+
+async def get_call_writer(ctx: ContextDep) -> CallWriter:
+    """The group-commit call writer."""
+    return ctx.call_writer
 
 
 async def point_query(
@@ -53,7 +102,13 @@ async def point_query(
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
+SpatialDep = Annotated[Spatial, Depends(get_spatial)]
 LocatorDep = Annotated[Locator, Depends(get_locator)]
+PlacesDep = Annotated[PlaceIndex, Depends(get_places)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+EventsDep = Annotated[EventHub, Depends(get_events)]
+TravelDep = Annotated[TravelService, Depends(get_travel)]
+CallWriterDep = Annotated[CallWriter, Depends(get_call_writer)]
 PointDep = Annotated[tuple[float, float], Depends(point_query)]
 
 # Database ids are 32-bit on both backends: anything else is a 422 before a query is built.

@@ -1,4 +1,9 @@
-"""SIGAP's own exceptions and the one place where they become HTTP status codes and bilingual JSON."""
+"""The one place where SIGAP's errors become HTTP: a status per error kind, and bilingual JSON bodies.
+
+Domain errors (``geo.errors.SigapError`` and everything derived from it in ``geo/``, ``store/`` and ``api/``)
+carry a kind; this module maps kinds to status codes once. Routes raise or let errors through; they never
+rewrap them.
+"""
 
 from __future__ import annotations
 
@@ -11,83 +16,56 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo.errors import (
+    Conflict,
+    ErrorKind,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    SigapError,
+    Unauthorized,
+)
+
+__all__ = [
+    "STATUS",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ServiceUnavailable",
+    "SigapError",
+    "Unauthorized",
+    "error_response",
+    "install_error_handlers",
+]
+
 log = logging.getLogger("sigap.api")
 
-
-class SigapError(Exception):
-    """Base of the errors the API reports; carries an Indonesian and an English message."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(self, message_id: str, message_en: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(f"{message_id} / {message_en}")
-        self.message_id = message_id
-        self.message_en = message_en
-        self.field = field
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        """The JSON error body."""
-        body: dict[str, Any] = {
-            "error": self.code,
-            "message": f"{self.message_id} / {self.message_en}",
-            "message_id": self.message_id,
-            "message_en": self.message_en,
-        }
-        if self.field:
-            body["field"] = self.field
-        body.update(self.extra)
-        return body
+STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.RATE_LIMITED: 429,
+}
 
 
-class InvalidInput(SigapError):
-    """Input that is well-formed JSON but not acceptable (422)."""
-
-    status_code = 422
-    code = "invalid_input"
-
-
-class PayloadTooLarge(SigapError):
-    """A request body or batch over its limit (413)."""
-
-    status_code = 413
-    code = "payload_too_large"
-
-
-class NotFound(SigapError):
-    """A resource or name that does not exist (404)."""
-
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(SigapError):
-    """A state conflict: illegal transition, stale version, unit already taken (409)."""
-
-    status_code = 409
-    code = "conflict"
-
-
-class Unauthorized(SigapError):
-    """No or bad credentials (401)."""
-
-    status_code = 401
-    code = "unauthorized"
-
-
-class Forbidden(SigapError):
-    """Credentials fine, role not allowed (403)."""
-
-    status_code = 403
-    code = "forbidden"
-
-
-class ServiceUnavailable(SigapError):
-    """A dependency (the database) is down; try again shortly (503)."""
-
-    status_code = 503
-    code = "service_unavailable"
+def error_response(exc: SigapError) -> JSONResponse:
+    """The HTTP answer for a domain error: its kind's status, its JSON body, and the headers the kind needs."""
+    headers: dict[str, str] = {}
+    if exc.kind is ErrorKind.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = "Bearer"
+    if exc.kind in (ErrorKind.RATE_LIMITED, ErrorKind.UNAVAILABLE):
+        headers["Retry-After"] = str(max(1, int(exc.extra.get("retry_after_s", 2))))
+    return JSONResponse(exc.body(), status_code=STATUS[exc.kind], headers=headers or None)
 
 
 def _validation_message(err: dict[str, Any]) -> tuple[str, str, str]:
@@ -102,8 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SigapError)
     async def _sigap(_: Request, exc: SigapError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,8 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": f, "message_id": i, "message_en": e}
             for f, i, e in (_validation_message(err) for err in errors[:20])
         ]
-        err = InvalidInput(mid, men, field=field, details=details)
-        return JSONResponse(err.body(), status_code=422)
+        return error_response(InvalidInput(mid, men, field=field, details=details))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -132,12 +108,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            log.warning("database unavailable: %s", exc.orig)
-            err = ServiceUnavailable(
-                "Basis data sedang tidak tersedia; coba lagi sebentar lagi",
-                "The database is unavailable right now; try again shortly",
+            # The driver's message only: the statement and its parameters (callers' phones) stay out of logs.
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
+            return error_response(
+                ServiceUnavailable(
+                    "Basis data sedang tidak tersedia; coba lagi sebentar lagi",
+                    "The database is unavailable right now; try again shortly",
+                )
             )
-            return JSONResponse(err.body(), status_code=503, headers={"Retry-After": "2"})
-        log.exception("database error")
-        err = SigapError("Kesalahan basis data", "Database error")
-        return JSONResponse({**err.body(), "error": "database_error"}, status_code=500)
+        log.error("database error: %s", type(exc.orig).__name__)
+        body = SigapError("Kesalahan basis data", "Database error").body() | {"error": "database_error"}
+        return JSONResponse(body, status_code=500)

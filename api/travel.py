@@ -1,6 +1,6 @@
 """The travel network of a running API process: built once, rebuilt when the stored network or floods change.
 
-Every process keeps one ``TravelNetwork`` built from the stored lines (``app.state.network``) and, per set of
+Every process keeps one ``TravelNetwork`` built from the stored lines (the context's ``travel``) and, per set of
 active flood zones, a copy with the flooded road edges closed. Staleness is checked on every use against two
 cheap reads (the ``network_state`` row and the ids/versions of active flood zones), so a change made by another
 worker or by the CLI is picked up even when its event never reaches this process; the ``network.updated`` and
@@ -10,28 +10,27 @@ worker or by the CLI is picked up even when its event never reaches this process
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.spatial import refresh_roads
 from geo.layers import Layers
 from geo.network import TravelNetwork, edges_crossing
 from geo.routing import UnitPlacement, place_units, rank_placed
 from store.db import session_scope
-from store.dispatch import register_hub
 from store.network import LineSet, StoredState, ensure_default_network, read_lines, read_state
 from store.units import UnitRows, read_units
+
+if TYPE_CHECKING:
+    from api.context import AppContext
 
 log = logging.getLogger("sigap.travel")
 
@@ -462,51 +461,29 @@ def recommend(
     }
 
 
-# -- app wiring ---------------------------------------------------------------------------------------
+# -- following changes ---------------------------------------------------------------------------------
 
 
-def start_travel(app: FastAPI) -> None:
-    """Start-up hook: build the network once into app.state and follow network/flood events."""
-    register_hub(app.state.engine, app.state.events)
-    service = TravelService(
-        sessions=app.state.sessions, layers=app.state.layers, on_rebuild=lambda lines: refresh_roads(app, lines)
-    )
-    app.state.travel = service
-    app.state.network = service.load()
+async def follow_network_changes(ctx: AppContext) -> None:
+    """Background job: rebuild the network as soon as another process announces a new one; forget the
+    flood-closed variant when flood zones change (every request would notice either on its own, later)."""
+    service = ctx.travel
+    sub = ctx.events.subscribe()
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # called outside the server's event loop (CLI, tests): no live follow-up
-        return
-    sub = app.state.events.subscribe()
-
-    async def follow() -> None:
         while True:
             ev = await sub.queue.get()
             kind = ev.get("kind")
             if kind == "network.updated":
                 try:
-                    await asyncio.to_thread(_refresh, app)
+                    await asyncio.to_thread(_rebuild_now, ctx)
                 except Exception:  # a failed eager rebuild is retried lazily by the next request
                     log.exception("network rebuild after event failed")
             elif kind == "flood.updated":
                 service.invalidate()
-
-    app.state.travel_task = (loop.create_task(follow()), sub)
-
-
-def _refresh(app: FastAPI) -> None:
-    """Rebuild from the stored lines now (after a network.updated event); the locator's roads follow."""
-    service: TravelService = app.state.travel
-    with app.state.sessions() as session:
-        app.state.network = service.base(session)[0]
+    finally:
+        ctx.events.unsubscribe(sub)
 
 
-def stop_travel(app: FastAPI) -> None:
-    """Shut-down hook: stop following events."""
-    task = getattr(app.state, "travel_task", None)
-    if task is not None:
-        t, sub = task
-        t.cancel()
-        app.state.events.unsubscribe(sub)
-        with contextlib.suppress(Exception):
-            app.state.travel_task = None
+def _rebuild_now(ctx: AppContext) -> None:
+    with ctx.sessions() as session:
+        ctx.travel.base(session)

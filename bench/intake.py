@@ -129,7 +129,7 @@ def start_server(url: str, *, workers: int) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": "bench-secret-" + "x" * 32}
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     # Own process group: with --workers, uvicorn's worker processes must die with it.
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)

@@ -188,7 +188,7 @@ def main() -> None:
     env = os.environ | {"SIGAP_DATABASE_URL": args.pg, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
                         "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(args.port), "--workers", str(args.workers),
+        [sys.executable, "-m", "uvicorn", "jobs.server:app", "--port", str(args.port), "--workers", str(args.workers),
          "--log-level", "warning"], env=env, cwd=ROOT,
     )
     base = f"http://127.0.0.1:{args.port}"

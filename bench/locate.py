@@ -118,7 +118,7 @@ def http_latency(lon: np.ndarray, lat: np.ndarray, n: int = 2000) -> tuple[float
     )
     port = free_port()
     server = subprocess.Popen(
-        [py, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
+        [py, "-m", "uvicorn", "jobs.server:app", "--port", str(port), "--log-level", "warning"],
         env=env,
         cwd=ROOT,
     )

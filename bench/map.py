@@ -90,7 +90,7 @@ def main() -> int:
             port = s.getsockname()[1]
         env = {**os.environ, "SIGAP_DATABASE_URL": url, "SIGAP_MODE": "demo"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "uvicorn", "jobs.server:app", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT,
             env=env,
         )

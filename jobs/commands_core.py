@@ -77,7 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # httptools and uvloop come with uvicorn[standard] and are picked automatically. The access log is
     # off unless asked for: one formatted log line per request costs more than a small GET itself.
     uvicorn.run(
-        "api.main:app",
+        "jobs.server:app",
         host=host,
         port=port,
         workers=workers,

@@ -21,14 +21,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.config import Settings
+from api.context import AppContext, BackgroundJob
 from store.accounts import utcnow
 from store.db import session_scope
 from store.hotspots import JobRun, ingest_detections
@@ -234,56 +235,27 @@ async def run_periodically(
         leadership.release()
 
 
-def start_firms_job(app: Any) -> None:
-    """STARTUP_HOOK: start the FIRMS pull task when settings.firms_url is set."""
-    settings = app.state.settings
-    app.state.firms_task = None
-    if not settings.firms_url:
-        return
-    url = firms_url(settings.firms_url, map_key=settings.firms_map_key)
-    app.state.firms_puller = FirmsPuller(
-        sessions=app.state.sessions,
-        engine=app.state.engine,
-        url=url,
-        locator=app.state.locator,
+def scheduled_jobs(settings: Settings) -> dict[str, BackgroundJob]:
+    """The background jobs an API process runs beside the routes: the FIRMS pull when a FIRMS URL is set."""
+    return {"firms": firms_job} if settings.firms_url else {}
+
+
+def firms_puller(ctx: AppContext) -> FirmsPuller:
+    """The FIRMS puller of a running API process, from its settings and shared resources."""
+    settings = ctx.settings
+    return FirmsPuller(
+        sessions=ctx.sessions,
+        engine=ctx.engine,
+        url=firms_url(settings.firms_url or "", map_key=settings.firms_map_key),
+        locator=ctx.spatial.locator,
         map_key=settings.firms_map_key,
-        hub=app.state.events,
+        hub=ctx.events,
     )
-    loop = asyncio.get_running_loop()
-    app.state.firms_task = loop.create_task(
-        run_periodically(app.state.firms_puller, interval_s=settings.firms_interval_minutes * 60.0),
-        name="sigap-firms-pull",
-    )
-    log.info("FIRMS pull every %d min from %s", settings.firms_interval_minutes, redact(url, settings.firms_map_key))
 
 
-def stop_firms_job(app: Any) -> None:
-    """SHUTDOWN_HOOK: cancel the FIRMS task."""
-    task = getattr(app.state, "firms_task", None)
-    if task is not None:
-        task.cancel()
-
-
-def recent_runs(session: Session, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest job runs, newest first, as JSON-able dicts."""
-    stmt = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
-    if job:
-        stmt = stmt.where(JobRun.job == job)
-
-    def iso(t: datetime | None) -> str | None:
-        if t is None:
-            return None
-        return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
-
-    return [
-        {
-            "id": r.id,
-            "job": r.job,
-            "started_at": iso(r.started_at),
-            "finished_at": iso(r.finished_at),
-            "ok": r.ok,
-            "message": r.message,
-            "counts": r.counts,
-        }
-        for r in session.scalars(stmt)
-    ]
+async def firms_job(ctx: AppContext) -> None:
+    """Background job: pull FIRMS every `firms_interval_minutes` (one worker per database pulls)."""
+    settings = ctx.settings
+    puller = firms_puller(ctx)
+    log.info("FIRMS pull every %d min from %s", settings.firms_interval_minutes, redact(puller.url, puller.map_key))
+    await run_periodically(puller, interval_s=settings.firms_interval_minutes * 60.0)

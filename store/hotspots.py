@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -425,3 +426,26 @@ def record_job_start(session: Session, job: str) -> JobRun:
     session.add(run)
     session.flush()
     return run
+
+
+def recent_runs(session: Session, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest job runs, newest first, as JSON-able dicts."""
+    stmt = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+    if job:
+        stmt = stmt.where(JobRun.job == job)
+
+    def iso(t: datetime | None) -> str | None:
+        return None if t is None else as_utc(t).isoformat()
+
+    return [
+        {
+            "id": r.id,
+            "job": r.job,
+            "started_at": iso(r.started_at),
+            "finished_at": iso(r.finished_at),
+            "ok": r.ok,
+            "message": r.message,
+            "counts": r.counts,
+        }
+        for r in session.scalars(stmt)
+    ]

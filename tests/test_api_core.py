@@ -152,4 +152,4 @@ def test_startup_state_is_kept_out_of_garbage_collection(app_client) -> None:
 
     # The layers, indexes and road graph built at start-up are frozen; request threads switch every 1 ms.
     assert gc.get_freeze_count() > 10_000
-    assert sys.getswitchinterval() == pytest.approx(app_client.app.state.settings.gil_switch_ms / 1000)
+    assert sys.getswitchinterval() == pytest.approx(app_client.app.state.ctx.settings.gil_switch_ms / 1000)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from api.auth import TokenCache
+from api.auth_cache import TokenCache
 from api.config import Settings
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
 from store.db import session_scope

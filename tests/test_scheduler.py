@@ -135,7 +135,8 @@ def test_only_one_leader_on_postgis(db) -> None:
 def test_app_starts_puller_and_api_lists_runs(database, locator, firms_server, tokens) -> None:
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from jobs.scheduler import firms_puller
+    from jobs.server import create_server_app
     from tests.conftest import settings_for
 
     settings = settings_for(
@@ -144,11 +145,12 @@ def test_app_starts_puller_and_api_lists_runs(database, locator, firms_server, t
         firms_map_key="SECRETKEY",
         firms_interval_minutes=60,
     )
-    app = create_app(settings)
+    app = create_server_app(settings)
     try:
         with TestClient(app) as c:
-            assert app.state.firms_task is not None and not app.state.firms_task.done()
-            asyncio.run(app.state.firms_puller.run_once())  # the task's first pull waits 5 s; do one now
+            ctx = app.state.ctx
+            assert ctx.task_running("firms")
+            asyncio.run(firms_puller(ctx).run_once())  # the task's first pull waits 5 s; do one now
             r = c.get("/api/jobs", headers=bearer(tokens["planner"]))
             assert r.status_code == 200, r.text
             body = r.json()

@@ -46,7 +46,7 @@ def set_units(database, ids: list[int], **values) -> None:
 
 
 def recent_events(client, kind: str) -> list[dict]:
-    return [e for e in client.app.state.events.recent if e["kind"] == kind]
+    return [e for e in client.app.state.ctx.events.recent if e["kind"] == kind]
 
 
 # -- network, stations, units ------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_cached_units_follow_changes_made_by_another_session_or_worker(client, d
 
     inc = new_incident(client)
     url = f"/api/incidents/{inc['id']}/recommendations"
-    service = client.app.state.travel
+    service = client.app.state.ctx.travel
     first = client.get(url).json()["recommendations"]["damkar"][0]
     reads = service.unit_reads
     assert client.get(url).json()["recommendations"]["damkar"][0]["unit_id"] == first["unit_id"]
@@ -241,7 +241,7 @@ def test_a_transaction_that_wrote_units_sees_its_own_change_and_leaves_no_trace(
         s.execute(update(Unit).where(Unit.id == best).values(status="offline"))
         mine = recommend(
             s,
-            client.app.state.travel,
+            client.app.state.ctx.travel,
             lon=INCIDENT["lon"],
             lat=INCIDENT["lat"],
             types=["damkar"],

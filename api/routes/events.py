@@ -11,8 +11,8 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from api.auth import current_user
+from api.deps import EventsDep
 from api.errors import Forbidden
-from store.events import EventHub
 
 router = APIRouter(prefix="/api", tags=["events"])
 HEARTBEAT_S = 15.0
@@ -37,6 +37,7 @@ def _frame(ev: dict) -> str:
 @router.get("/events", summary="Aliran kejadian langsung / live event stream (SSE)")
 async def events(
     request: Request,
+    hub: EventsDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """A text/event-stream of platform events (incident.created, incident.updated, unit.moved, ...)."""
@@ -44,7 +45,6 @@ async def events(
     user = await current_user(request, _bearer(request))
     if user.role not in ("dispatcher", "planner", "leader", "admin"):
         raise Forbidden("Peran tidak diizinkan", "Role not allowed")
-    hub: EventHub = request.app.state.events
     sub = hub.subscribe()
 
     async def stream() -> AsyncIterator[str]:

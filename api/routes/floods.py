@@ -10,12 +10,12 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.auth import OperatorDep, ReaderDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound
 from api.responses import FastJSON
 from geo.floods import FloodGeometryError
@@ -127,7 +127,7 @@ def get_flood(zone_id: ZoneId, session: SessionDep, _: ReaderDep) -> FastJSON:
 
 
 @router.post("", status_code=201, summary="Buat zona banjir / create a flood zone")
-def create(body: FloodFeature, request: Request, session: SessionDep, user: OperatorDep) -> FastJSON:
+def create(body: FloodFeature, ctx: ContextDep, session: SessionDep, user: OperatorDep) -> FastJSON:
     """Create a zone from a GeoJSON Feature; an invalid polygon is repaired (make_valid) or refused with why."""
     geom = _shape(body.geometry)
     p = body.properties
@@ -142,7 +142,7 @@ def create(body: FloodFeature, request: Request, session: SessionDep, user: Oper
             source=p.source,
             notes=p.notes,
             actor=user.username,
-            hub=request.app.state.events,
+            hub=ctx.events,
         )
     except FloodGeometryError as exc:
         raise _geometry_error(exc) from exc
@@ -156,7 +156,7 @@ def create(body: FloodFeature, request: Request, session: SessionDep, user: Oper
 
 
 @router.patch("/{zone_id}", summary="Ubah zona banjir / edit a flood zone")
-def patch(zone_id: ZoneId, body: FloodPatch, request: Request, session: SessionDep, user: OperatorDep) -> FastJSON:
+def patch(zone_id: ZoneId, body: FloodPatch, ctx: ContextDep, session: SessionDep, user: OperatorDep) -> FastJSON:
     """Change attributes or geometry; 409 when `version` is given and stale."""
     zone = _load(session, zone_id)
     if body.version is not None and body.version != zone.version:
@@ -169,7 +169,7 @@ def patch(zone_id: ZoneId, body: FloodPatch, request: Request, session: SessionD
     changes = body.model_dump(exclude_unset=True, exclude={"version", "geometry"})
     geom = _shape(body.geometry) if body.geometry is not None else None
     try:
-        changed = update_flood(session, zone, changes, actor=user.username, hub=request.app.state.events, geometry=geom)
+        changed = update_flood(session, zone, changes, actor=user.username, hub=ctx.events, geometry=geom)
     except FloodGeometryError as exc:
         raise _geometry_error(exc) from exc
     except FloodInputError as exc:
@@ -181,15 +181,15 @@ def patch(zone_id: ZoneId, body: FloodPatch, request: Request, session: SessionD
 
 
 @router.get("/{zone_id}/affected", summary="Desa terdampak dan jalan terputus / affected desa and roads cut")
-def affected(zone_id: ZoneId, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
+def affected(zone_id: ZoneId, ctx: ContextDep, session: SessionDep, _: ReaderDep) -> FastJSON:
     """Desa overlapped with the share of their area under water (UTM 50S) and network lines crossing the zone."""
     zone = _load(session, zone_id)
-    return FastJSON(flood_affected(session, zone, layers=request.app.state.layers))
+    return FastJSON(flood_affected(session, zone, layers=ctx.spatial.layers))
 
 
 @router.post("/import", status_code=201, summary="Impor berkas zona banjir / import a flood-zone file")
 async def import_file(
-    request: Request,
+    ctx: ContextDep,
     user: OperatorDep,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, or a zipped Shapefile")],
     name_column: Annotated[str | None, Form()] = "name",
@@ -208,7 +208,7 @@ async def import_file(
             "The file must be .geojson, .gpkg or .zip (Shapefile)",
             field="file",
         )
-    state = request.app.state
+    state = ctx
     with tempfile.TemporaryDirectory(prefix="sigap-flood-") as tmp:
         path = FilePath(tmp) / name
         with path.open("wb") as out:

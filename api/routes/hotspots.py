@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from api.auth import PlannerDep, ReaderDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.errors import InvalidInput
 from api.responses import FastJSON
 from api.routes.layers import parse_bbox
@@ -310,10 +310,10 @@ _EMPTY = {
 
 
 @router.get("/by-desa", summary="Tabel per desa / per-desa table")
-def by_desa(request: Request, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
+def by_desa(ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
     """Every desa of Barito Selatan with its detections in the window (zeros included), most first."""
     stats = _table(session, flt, Hotspot.desa_code)
-    desa = request.app.state.layers.desa
+    desa = ctx.spatial.layers.desa
     rows = [
         {"desa_code": c, "desa_name": n, "kecamatan_code": k, "kecamatan": kn, **stats.get(c, _EMPTY)}
         for c, n, k, kn in zip(
@@ -329,10 +329,10 @@ def by_desa(request: Request, session: SessionDep, _: ReaderDep, flt: FilterDep)
 
 
 @router.get("/by-kecamatan", summary="Tabel per kecamatan / per-kecamatan table")
-def by_kecamatan(request: Request, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
+def by_kecamatan(ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
     """The six kecamatan with their detections in the window (zeros included), most first."""
     stats = _table(session, flt, Hotspot.kecamatan_code)
-    kec = request.app.state.layers.kecamatan
+    kec = ctx.spatial.layers.kecamatan
     rows = [
         {"kecamatan_code": c, "kecamatan": n, **stats.get(c, _EMPTY)}
         for c, n in zip(kec.code.tolist(), kec.name.tolist(), strict=True)
@@ -402,7 +402,7 @@ def clusters(
 
 @router.post("/upload", status_code=201, summary="Unggah CSV FIRMS / upload a FIRMS or generic CSV")
 async def upload(
-    request: Request,
+    ctx: ContextDep,
     user: PlannerDep,
     file: Annotated[UploadFile, File(description="CSV FIRMS MODIS/VIIRS atau generik / FIRMS or generic CSV")],
     format: Annotated[Literal["auto", "modis", "viirs", "generic"], Form()] = "auto",  # noqa: A002
@@ -418,7 +418,7 @@ async def upload(
         for k, v in {"latitude": lat_column, "longitude": lon_column, "date": date_column, "time": time_column}.items()
         if v
     } or None
-    state = request.app.state
+    state = ctx
     with tempfile.TemporaryDirectory(prefix="sigap-upload-") as tmp:
         path = Path(tmp) / "upload.csv"
         with path.open("wb") as out:
@@ -428,7 +428,7 @@ async def upload(
                 ingest_detections,
                 state.sessions,
                 path,
-                locator=state.locator,
+                locator=state.spatial.locator,
                 fmt=format,
                 columns=columns,
                 source=source,

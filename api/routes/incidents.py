@@ -10,27 +10,24 @@ Every write is one transaction: the change, its audit record and its live event.
 from __future__ import annotations
 
 import asyncio
-import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import geopandas as gpd
-import numpy as np
-import shapely
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
-from api.catalog import DEFAULT_CATALOG_PATH, Catalog, UnknownCategoryError, load_catalog
-from api.deps import SessionDep
+from api.catalog import Catalog, UnknownCategoryError
+from api.context import AppContext
+from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep
 from api.errors import Conflict, InvalidInput, NotFound
 from api.geoinput import check_point
 from api.responses import FastJSON
+from api.spatial import Spatial
 from geo.aml import AmlError, parse_aml
-from geo.crs import project_geometries
-from geo.placenames import MatchStatus, Place, PlaceIndex, PlaceSearchResult, places_from_frames
+from geo.placenames import MatchStatus, Place, PlaceSearchResult
 from store.accounts import record_audit, utcnow
 from store.incidents import (
     Call,
@@ -49,7 +46,6 @@ from store.incidents import (
     set_location,
     transition,
 )
-from store.intake import CallWriter
 from store.lifecycle import LABELS, IllegalTransitionError, IncidentState, UnknownStateError, parse_state
 
 router = APIRouter(prefix="/api", tags=["incidents"])
@@ -60,51 +56,6 @@ MAX_INT = 2**31 - 1
 IncidentId = Annotated[int, Path(ge=1, le=MAX_INT, description="id kejadian / incident id")]
 # Within this distance of the river centre line a call counts as on the water: boats are proposed.
 ON_WATER_M = 500.0
-
-
-# -- start-up -----------------------------------------------------------------------------------------
-def _frame(layer: Any, extra: list[str]) -> gpd.GeoDataFrame:
-    cols = {"kode": layer.code, "nama": layer.name} | {k: layer.attrs[k] for k in extra}
-    return gpd.GeoDataFrame(cols, geometry=layer.geometry, crs="EPSG:4326")
-
-
-def startup(app: FastAPI) -> None:
-    """Load the catalog once and build the place-name index and place radii from the stored layers."""
-    settings = app.state.settings
-    path = settings.data_dir / "catalog.yaml"
-    app.state.catalog = load_catalog(path if path.exists() else DEFAULT_CATALOG_PATH)
-    # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under
-    # load, threads polling the write lock wait far longer than the write takes. Queueing this process's
-    # incident writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
-    app.state.incident_write_lock = threading.Lock() if app.state.engine.dialect.name == "sqlite" else None
-    app.state.call_writer = CallWriter(
-        sessions=app.state.sessions, hub=app.state.events, lock=app.state.incident_write_lock
-    )
-    app.state.call_writer.start()
-    layers = app.state.layers
-    places = places_from_frames(
-        desa=_frame(layers.desa, ["jenis", "kecamatan"]),
-        kecamatan=_frame(layers.kecamatan, ["kabupaten_kode"]),
-    )
-    app.state.places = PlaceIndex(places)
-    # A place name locates to a point inside the place; its uncertainty is the place's size,
-    # given as the radius of a circle of equal area.
-    geoms = np.concatenate([layers.desa.geometry, layers.kecamatan.geometry])
-    codes = np.concatenate([layers.desa.code, layers.kecamatan.code])
-    radii = np.sqrt(shapely.area(project_geometries(geoms)) / np.pi)
-    app.state.place_radius_m = dict(zip(codes.tolist(), np.round(radii, 0).tolist(), strict=True))
-    app.state.kecamatan_by_name = {
-        str(n).lower(): str(c) for n, c in zip(layers.kecamatan.name, layers.kecamatan.code, strict=True)
-    }
-    by_desa: dict[str, list[str]] = {}
-    for n, c in zip(layers.desa.name, layers.desa.code, strict=True):
-        by_desa.setdefault(str(n).lower(), []).append(str(c))
-    app.state.desa_by_name = by_desa
-
-
-def shutdown(app: FastAPI) -> None:
-    """Write the calls still queued, then stop the call writer."""
-    app.state.call_writer.stop()
 
 
 # -- request bodies -----------------------------------------------------------------------------------
@@ -197,7 +148,7 @@ def _candidates(result: PlaceSearchResult) -> list[dict[str, Any]]:
     return [_place_json(c.place) | {"score": c.score} for c in result.candidates]
 
 
-def resolve_location(request: Request, loc: LocationIn | None) -> Resolved:
+def resolve_location(spatial: Spatial, loc: LocationIn | None) -> Resolved:
     """Turn one of the four location forms into a point and the full locate answer (or none)."""
     if loc is None:
         return Resolved(None, None, None, None, None)
@@ -218,7 +169,7 @@ def resolve_location(request: Request, loc: LocationIn | None) -> Resolved:
         )
     if not given:
         return Resolved(None, None, None, None, None)
-    locator = request.app.state.locator
+    locator = spatial.locator
     if given[0] == "lon/lat":
         if loc.lon is None or loc.lat is None:
             missing = "lat" if loc.lat is None else "lon"
@@ -230,7 +181,7 @@ def resolve_location(request: Request, loc: LocationIn | None) -> Resolved:
         lon, lat = check_point(loc.lon, loc.lat, lon_field="location.lon", lat_field="location.lat")
         return Resolved(lon, lat, loc.accuracy_m, "coordinates", locator.locate(lon=lon, lat=lat))
     if given[0] == "place":
-        result = request.app.state.places.search(loc.place)
+        result = spatial.places.search(loc.place)
         if result.status is MatchStatus.NOT_FOUND:
             raise NotFound(
                 f"Tempat '{loc.place}' tidak ditemukan; mungkin maksudnya salah satu saran",
@@ -257,7 +208,7 @@ def resolve_location(request: Request, loc: LocationIn | None) -> Resolved:
             "parent": place.parent,
             "score": result.candidates[0].score,
         }
-        radius = request.app.state.place_radius_m.get(place.code)
+        radius = spatial.place_radius_m.get(place.code)
         return Resolved(place.lon, place.lat, radius, "place", answer)
     try:
         aml = parse_aml(loc.aml)
@@ -383,9 +334,9 @@ def _stale(exc: StaleVersionError) -> Conflict:
     )
 
 
-def _writing(request: Request) -> AbstractContextManager:
+def _writing(ctx: AppContext) -> AbstractContextManager:
     """The in-process writer queue on SQLite, nothing on PostgreSQL."""
-    lock = getattr(request.app.state, "incident_write_lock", None)
+    lock = ctx.write_lock
     return lock if lock is not None else nullcontext()
 
 
@@ -398,9 +349,8 @@ def _load(session: Any, incident_id: int) -> Incident:
 
 # -- catalog ------------------------------------------------------------------------------------------
 @router.get("/categories", summary="Kategori kejadian / incident categories")
-def categories(request: Request, _: ReaderDep) -> FastJSON:
+def categories(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
     """Every category with its primary and supporting agencies and default unit types."""
-    catalog: Catalog = request.app.state.catalog
     out = []
     for cat in catalog.categories:
         primary, supporting = catalog.agencies_for(cat.code)
@@ -415,9 +365,8 @@ def categories(request: Request, _: ReaderDep) -> FastJSON:
 
 
 @router.get("/agencies", summary="Instansi dan jenis unit / agencies and unit types")
-def agencies(request: Request, _: ReaderDep) -> FastJSON:
+def agencies(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
     """Agencies (dispatchable or read-only) and the unit types each runs."""
-    catalog: Catalog = request.app.state.catalog
     return FastJSON(
         {
             "agencies": [a.model_dump() for a in catalog.agencies],
@@ -428,7 +377,7 @@ def agencies(request: Request, _: ReaderDep) -> FastJSON:
 
 @router.get("/places", summary="Cari nama tempat / search a place name")
 def places(
-    request: Request,
+    spatial: SpatialDep,
     _: ReaderDep,
     q: Annotated[str, Query(min_length=1, max_length=120, description="desa/kelurahan, kecamatan atau kode")],
 ) -> FastJSON:
@@ -437,7 +386,7 @@ def places(
     The same search `location.place` of a call uses: `exact` or `close` name one place (with the radius a
     call located there gets as its accuracy), `ambiguous` and `not_found` only candidates.
     """
-    result = request.app.state.places.search(q)
+    result = spatial.places.search(q)
     place = result.place
     return FastJSON(
         {
@@ -445,7 +394,7 @@ def places(
             "status": result.status.value,
             "place": None
             if place is None
-            else _place_json(place) | {"radius_m": request.app.state.place_radius_m.get(place.code)},
+            else _place_json(place) | {"radius_m": spatial.place_radius_m.get(place.code)},
             "candidates": _candidates(result),
         }
     )
@@ -453,13 +402,13 @@ def places(
 
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call")
-async def create(body: IncidentCreate, request: Request, user: DispatcherDep) -> FastJSON:
+async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
     """Record a call with its location (coordinates, place name, AML SMS or none yet)."""
-    catalog: Catalog = request.app.state.catalog
+    catalog: Catalog = ctx.catalog
     _check_category(catalog, body.category)
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
     # call writer's thread, and no worker thread is taken while the request waits.
-    where = resolve_location(request, body.location)
+    where = resolve_location(ctx.spatial, body.location)
     call = Call(
         category=body.category,
         actor=user.username,
@@ -475,7 +424,7 @@ async def create(body: IncidentCreate, request: Request, user: DispatcherDep) ->
         at=utcnow(),
     )
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
-    stored = request.app.state.call_writer.submit(call)
+    stored = ctx.call_writer.submit(call)
     incident = await asyncio.shield(asyncio.wrap_future(stored))
     return FastJSON(incident_public(incident, catalog), status_code=201)
 
@@ -532,7 +481,7 @@ def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
 
 @router.get("/incidents", summary="Daftar kejadian / list incidents")
 def list_(
-    request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     status: Annotated[list[str] | None, Query(description="status, dipisah koma / comma-separated")] = None,
@@ -562,14 +511,14 @@ def list_(
     flt = IncidentFilter(
         statuses=statuses,
         categories=_split(category, field="category"),
-        kecamatan=_codes(_split(kecamatan, field="kecamatan"), request.app.state.kecamatan_by_name),
-        desa=_codes(_split(desa, field="desa"), request.app.state.desa_by_name),
+        kecamatan=_codes(_split(kecamatan, field="kecamatan"), ctx.spatial.kecamatan_by_name),
+        desa=_codes(_split(desa, field="desa"), ctx.spatial.desa_by_name),
         since=_utc(since),
         until=_utc(until),
         bbox=_bbox(bbox),
     )
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
-    catalog = request.app.state.catalog
+    catalog = ctx.catalog
     items = [incident_public(r, catalog) for r in rows]
     page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
     if format == "geojson":
@@ -598,23 +547,30 @@ def list_(
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident")
-def get_one(incident_id: IncidentId, request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
+def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, _: ReaderDep) -> FastJSON:
     """One incident with its history, intervals and merges."""
     incident = _load(session, incident_id)
-    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged_from(session, incident.id)))
+    return FastJSON(incident_public(incident, catalog, merged=merged_from(session, incident.id)))
 
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident")
 def patch(
-    incident_id: IncidentId, body: IncidentPatch, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: IncidentId,
+    body: IncidentPatch,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    user: DispatcherDep,
 ) -> FastJSON:
     """Edit details or set the location; a perlu_lokasi incident given a location becomes baru."""
-    with _writing(request):
-        return _patch(incident_id, body, request, session, user.username)
+    with _writing(ctx):
+        return _patch(incident_id, body, request, ctx, session, user.username)
 
 
-def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any, actor: str) -> FastJSON:
-    catalog: Catalog = request.app.state.catalog
+def _patch(
+    incident_id: int, body: IncidentPatch, request: Request, ctx: AppContext, session: Any, actor: str
+) -> FastJSON:
+    catalog: Catalog = ctx.catalog
     incident = _load(session, incident_id)
     if body.version != incident.version:
         raise _stale(StaleVersionError(incident.id, body.version, incident.version))
@@ -632,7 +588,7 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
             setattr(incident, name, value)
             changed.append(name)
     if "location" in body.model_fields_set and body.location is not None:
-        where = resolve_location(request, body.location)
+        where = resolve_location(ctx.spatial, body.location)
         if where.source is not None:
             set_location(
                 incident,
@@ -658,32 +614,39 @@ def _patch(incident_id: int, body: IncidentPatch, request: Request, session: Any
     except StaleVersionError as exc:
         session.rollback()
         raise _stale(exc) from None
-    return _commit_update(request, session, incident, actor=actor, action="incident.update", before=before,
+    return _commit_update(request, ctx, session, incident, actor=actor, action="incident.update", before=before,
                           changed=changed)
 
 
-def _commit_update(request: Request, session: Any, incident: Incident, *, actor: str, action: str,
+def _commit_update(request: Request, ctx: AppContext, session: Any, incident: Incident, *, actor: str, action: str,
                    before: dict[str, Any], changed: list[str], after_extra: dict[str, Any] | None = None) -> FastJSON:
     """Audit the change, announce it, commit, and answer with the incident as it now stands."""
     after = audit_snapshot(incident) | (after_extra or {})
     record_audit(session, actor=actor, action=action, entity="incident", entity_id=incident.id, before=before,
                  after=after, client=_client(request))
-    request.app.state.events.publish(session, "incident.updated", incident_event(incident, changed))
+    ctx.events.publish(session, "incident.updated", incident_event(incident, changed))
     merged = merged_from(session, incident.id)
     session.commit()
-    return FastJSON(incident_public(incident, request.app.state.catalog, merged=merged))
+    return FastJSON(incident_public(incident, ctx.catalog, merged=merged))
 
 
 @router.post("/incidents/{incident_id}/transition", summary="Ubah status / change state")
 def change_state(
-    incident_id: IncidentId, body: TransitionIn, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: IncidentId,
+    body: TransitionIn,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    user: DispatcherDep,
 ) -> FastJSON:
     """Move the incident one step along its lifecycle (or cancel it); 409 names the allowed moves."""
-    with _writing(request):
-        return _change_state(incident_id, body, request, session, user.username)
+    with _writing(ctx):
+        return _change_state(incident_id, body, request, ctx, session, user.username)
 
 
-def _change_state(incident_id: int, body: TransitionIn, request: Request, session: Any, actor: str) -> FastJSON:
+def _change_state(
+    incident_id: int, body: TransitionIn, request: Request, ctx: AppContext, session: Any, actor: str
+) -> FastJSON:
     incident = _load(session, incident_id)
     try:
         target = parse_state(body.to)
@@ -715,20 +678,20 @@ def _change_state(incident_id: int, body: TransitionIn, request: Request, sessio
     except StaleVersionError as exc:
         session.rollback()
         raise _stale(exc) from None
-    return _commit_update(request, session, incident, actor=actor, action="incident.transition", before=before,
+    return _commit_update(request, ctx, session, incident, actor=actor, action="incident.transition", before=before,
                           changed=["status"], after_extra={"note": body.note})
 
 
 @router.post("/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate")
 def merge(
-    incident_id: IncidentId, body: MergeIn, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: IncidentId, body: MergeIn, request: Request, ctx: ContextDep, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Cancel `duplicate_id` as merged into this incident; both keep their full history."""
-    with _writing(request):
-        return _merge(incident_id, body, request, session, user.username)
+    with _writing(ctx):
+        return _merge(incident_id, body, request, ctx, session, user.username)
 
 
-def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, actor: str) -> FastJSON:
+def _merge(incident_id: int, body: MergeIn, request: Request, ctx: AppContext, session: Any, actor: str) -> FastJSON:
     keep = _load(session, incident_id)
     duplicate = _load(session, body.duplicate_id)
     if keep.status == IncidentState.BATAL or keep.merged_into_id is not None:
@@ -768,9 +731,9 @@ def _merge(incident_id: int, body: MergeIn, request: Request, session: Any, acto
             after=audit_snapshot(inc) | {"kept_id": keep.id, "duplicate_id": duplicate.id},
             client=_client(request),
         )
-    hub = request.app.state.events
+    hub = ctx.events
     hub.publish(session, "incident.updated", incident_event(keep, ["merged_from"]))
     hub.publish(session, "incident.updated", incident_event(duplicate, ["status", "merged_into"]))
     merged = merged_from(session, keep.id)
     session.commit()
-    return FastJSON(incident_public(keep, request.app.state.catalog, merged=merged))
+    return FastJSON(incident_public(keep, ctx.catalog, merged=merged))

@@ -4,34 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from api.auth import PlannerDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.responses import FastJSON
-from jobs.scheduler import recent_runs
+from store.hotspots import recent_runs
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 
 @router.get("", summary="Riwayat pekerjaan terjadwal / scheduled job runs")
 def jobs(
-    request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     _: PlannerDep,
     job: Annotated[str | None, Query(max_length=48)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FastJSON:
     """Latest runs, newest first, and whether the FIRMS pull is configured in this process."""
-    settings = request.app.state.settings
-    task = getattr(request.app.state, "firms_task", None)
+    settings = ctx.settings
     return FastJSON(
         {
             "runs": recent_runs(session, job=job, limit=limit),
             "firms": {
                 "configured": bool(settings.firms_url),
                 "interval_minutes": settings.firms_interval_minutes,
-                "running": bool(task is not None and not task.done()),
+                "running": ctx.task_running("firms"),
             },
         }
     )

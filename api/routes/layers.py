@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-import orjson
-import shapely
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api.auth import ReaderDep
+from api.deps import SpatialDep
 from api.errors import InvalidInput
-from geo.layers import Layers
+from api.spatial import encode_layer
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 
 LayerName = Literal["kabupaten", "kecamatan", "desa", "rivers"]
-METRES_PER_DEGREE = 111_320.0
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
@@ -44,38 +42,9 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     return values  # type: ignore[return-value]
 
 
-def _properties(layers: Layers, name: str) -> tuple[np.ndarray, list[dict]]:
-    if name == "rivers":
-        r = layers.rivers
-        return r.geometry, [
-            {"name": r.name[i], "kind": r.kind[i], "source": r.source[i]} for i in range(len(r))
-        ]
-    layer = getattr(layers, name)
-    props = []
-    for i in range(len(layer)):
-        row = {"kode": layer.code[i], "nama": layer.name[i]}
-        row.update(
-            {k: (v[i].item() if isinstance(v[i], np.generic) else v[i]) for k, v in layer.attrs.items()}
-        )
-        props.append(row)
-    return layer.geometry, props
-
-
-def _encoded(layers: Layers, name: str, tolerance_deg: float) -> tuple[np.ndarray, list[bytes]]:
-    geoms, props = _properties(layers, name)
-    if tolerance_deg > 0:
-        geoms = shapely.simplify(geoms, tolerance_deg, preserve_topology=True)
-    geojson = shapely.to_geojson(shapely.set_precision(geoms, 1e-6))
-    features = [
-        b'{"type":"Feature","geometry":' + g.encode() + b',"properties":' + orjson.dumps(p) + b"}"
-        for g, p in zip(geojson, props, strict=True)
-    ]
-    return shapely.bounds(geoms), features
-
-
 @router.get("/{name}", summary="Lapisan GeoJSON / GeoJSON layer")
 def layer(
-    request: Request,
+    spatial: SpatialDep,
     name: LayerName,
     _: ReaderDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
@@ -83,15 +52,9 @@ def layer(
 ) -> Response:
     """A layer as a GeoJSON FeatureCollection (WGS84), optionally clipped to a bbox and simplified."""
     box = parse_bbox(bbox)
-    layers: Layers = request.app.state.layers
-    # Encoded features per (layer, tolerance) are kept with the layers they came from.
-    cache: dict = request.app.state.layer_cache
-    key = (id(layers), name, round(simplify / METRES_PER_DEGREE, 9))
-    if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = _encoded(layers, name, key[2])
-    bounds, features = cache[key]
+    # The map's own tolerances were encoded at start-up; any other is encoded for this request only.
+    encoded = spatial.encoded.get((name, simplify)) or encode_layer(spatial.layers, name, simplify_m=simplify)
+    bounds, features = encoded.bounds, encoded.features
     if box is not None:
         keep = np.flatnonzero(
             (bounds[:, 0] <= box[2])

@@ -7,7 +7,6 @@ that the build installs (``web/map/node_modules``), our own JS/CSS from ``web/ma
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import COOKIE, ROLE_LABELS, Principal, current_user
-from api.catalog import load_catalog
-from api.config import PROJECT_ROOT, Settings
+from api.catalog import Catalog
+from api.config import PROJECT_ROOT
+from api.context import AppContext
+from api.deps import ContextDep
 from api.errors import SigapError
 from store.lifecycle import LABELS, IncidentState, allowed_transitions
 
@@ -51,10 +52,8 @@ def vendor_ready() -> bool:
     ).is_file()
 
 
-@lru_cache(maxsize=1)
-def _catalog_config() -> dict[str, Any]:
-    """Categories, unit types and incident states as the pages need them (read once)."""
-    cat = load_catalog()
+def catalog_config(cat: Catalog) -> dict[str, Any]:
+    """Categories, unit types and incident states as the pages need them, from the catalog the API uses."""
     return {
         "categories": [
             {"code": c.code, "label_id": c.label_id, "label_en": c.label_en, "icon": c.icon, "colour": c.colour}
@@ -85,9 +84,9 @@ async def page_user(request: Request) -> tuple[Principal | None, str | None]:
         return None, None
 
 
-def page_config(request: Request, user: Principal, token: str, page: str) -> dict[str, Any]:
+def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict[str, Any]:
     """What the page's JS needs: who is logged in, what they may do, the catalog and the base map."""
-    settings: Settings = request.app.state.settings
+    settings = ctx.settings
     label_id, label_en = ROLE_LABELS[user.role]
     return {
         "page": page,
@@ -102,15 +101,15 @@ def page_config(request: Request, user: Principal, token: str, page: str) -> dic
         "stale_position_minutes": settings.stale_position_minutes,
         "mode": settings.mode,
         "home": HOME[user.role],
-        **_catalog_config(),
+        **catalog_config(ctx.catalog),
     }
 
 
-async def _render(request: Request, page: str) -> Response:
+async def _render(request: Request, ctx: AppContext, page: str) -> Response:
     user, token = await page_user(request)
     if user is None or token is None:
         return RedirectResponse(f"/login?next=/{page}", status_code=303)
-    config = page_config(request, user, token, page)
+    config = page_config(ctx, user, token, page)
     return templates.TemplateResponse(
         request,
         f"{page}.html",
@@ -144,18 +143,18 @@ async def login_page(request: Request) -> Response:
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def dispatcher_page(request: Request) -> Response:
+async def dispatcher_page(request: Request, ctx: ContextDep) -> Response:
     """The dispatcher map: take a call, locate it, rank units, dispatch."""
-    return await _render(request, "map")
+    return await _render(request, ctx, "map")
 
 
 @router.get("/planner", response_class=HTMLResponse)
-async def planner_page(request: Request) -> Response:
+async def planner_page(request: Request, ctx: ContextDep) -> Response:
     """The BPBD planner map: hotspots, H3 density, flood zones."""
-    return await _render(request, "planner")
+    return await _render(request, ctx, "planner")
 
 
 @router.get("/leader", response_class=HTMLResponse)
-async def leader_page(request: Request) -> Response:
+async def leader_page(request: Request, ctx: ContextDep) -> Response:
     """The read-only leader view: figures and small charts, refreshing itself."""
-    return await _render(request, "leader")
+    return await _render(request, ctx, "leader")

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, and_, case, func, inspect, select
 from sqlalchemy.orm import Session
 
 from api.auth import ReaderDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.responses import FastJSON
 from geo.layers import Layers
 from store.accounts import utcnow
@@ -197,10 +197,10 @@ def flooded_desa(session: Session, layers: Layers) -> list[dict[str, Any]]:
 
 
 @router.get("/summary", summary="Ringkasan situasi / situation summary")
-def summary(request: Request, session: SessionDep, _: ReaderDep) -> FastJSON:
+def summary(ctx: ContextDep, session: SessionDep, _: ReaderDep) -> FastJSON:
     """Open incidents by status and kecamatan, response median/p90 (today, 30 d), hotspots 24 h, flooded desa."""
     now = utcnow()
-    layers: Layers = request.app.state.layers
+    layers: Layers = ctx.spatial.layers
     tables = _tables(session)
     sources = {
         "incidents": {"incident", "incident_transition"} <= tables,

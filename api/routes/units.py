@@ -8,18 +8,19 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import orjson
 import shapely
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import DispatcherDep, ReaderDep
-from api.deps import SessionDep
+from api.context import AppContext
+from api.deps import ContextDep, SessionDep
 from api.errors import Conflict, InvalidInput, NotFound
 from api.geoinput import check_point
 from api.responses import FastJSON
 from api.routes.layers import parse_bbox
-from api.travel import NetworkView, TravelService, recommend
+from api.travel import NetworkView, recommend
 from store.accounts import utcnow
 from store.dispatch import (
     NotDispatchableError,
@@ -35,9 +36,6 @@ from store.units import Station, Unit, _aware, read_units, set_position
 router = APIRouter(prefix="/api", tags=["units"])
 
 ON_WATER_M = 100.0
-# Units report from anywhere in Kalimantan Tengah and just beyond (convoys from Banjarmasin, boats on the
-# lower Barito): the province's bounding box plus this margin in degrees.
-KALIMANTAN_MARGIN_DEG = 1.5
 MAX_K = 20
 # Ids are 32-bit integers in both databases: larger ones are a 422, not a database error.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
@@ -47,11 +45,8 @@ def _iso(t: datetime | None) -> str | None:
     return None if t is None else _aware(t).isoformat()
 
 
-def _view(request: Request, session: Session) -> NetworkView:
-    service: TravelService = request.app.state.travel
-    view = service.view(session)
-    request.app.state.network = view.base
-    return view
+def _view(ctx: AppContext, session: Session) -> NetworkView:
+    return ctx.travel.view(session)
 
 
 # -- stations -----------------------------------------------------------------------------------------
@@ -103,12 +98,12 @@ def list_stations(
 
 # -- units --------------------------------------------------------------------------------------------
 def _unit_items(
-    request: Request, session: Session, *, types: list[str] | None, status: list[str] | None
+    ctx: AppContext, session: Session, *, types: list[str] | None, status: list[str] | None
 ) -> list[dict[str, Any]]:
     units = read_units(session, types=types)
     now = utcnow()
     age = units.age_s(now)
-    limit = request.app.state.settings.stale_position_minutes * 60
+    limit = ctx.settings.stale_position_minutes * 60
     out = []
     for i in range(len(units)):
         if status and units.status[i] not in status:
@@ -148,7 +143,7 @@ def _split(raw: str | None) -> list[str] | None:
 
 @router.get("/units", summary="Unit dan posisinya / units and their positions")
 def list_units(
-    request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     format: Annotated[Literal["json", "geojson"], Query(description="json atau/or geojson")] = "json",
@@ -156,8 +151,8 @@ def list_units(
     status: Annotated[str | None, Query(description="tersedia,bertugas,offline")] = None,
 ) -> Response:
     """Every unit with status, travel mode, last position, its age and the stale flag."""
-    items = _unit_items(request, session, types=_split(type), status=_split(status))
-    stale_minutes = request.app.state.settings.stale_position_minutes
+    items = _unit_items(ctx, session, types=_split(type), status=_split(status))
+    stale_minutes = ctx.settings.stale_position_minutes
     if format == "geojson":
         return _feature_collection(
             [
@@ -182,24 +177,13 @@ class PositionIn(BaseModel):
     at: datetime | None = Field(default=None, description="Waktu posisi (ISO-8601); bawaan sekarang / default now")
 
 
-def _kalimantan_box(request: Request) -> tuple[float, float, float, float]:
-    box = getattr(request.app.state, "kalimantan_box", None)
-    if box is None:
-        kab = request.app.state.layers.kabupaten.geometry
-        x0, y0, x1, y1 = shapely.total_bounds(kab)
-        m = KALIMANTAN_MARGIN_DEG
-        box = (x0 - m, y0 - m, x1 + m, y1 + m)
-        request.app.state.kalimantan_box = box
-    return box
-
-
 @router.put("/units/{unit_id}/position", summary="Perbarui posisi unit (AVL) / update a unit position")
 def put_position(
-    unit_id: RowId, body: PositionIn, request: Request, session: SessionDep, user: DispatcherDep
+    unit_id: RowId, body: PositionIn, ctx: ContextDep, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Store a unit's position; outside Kalimantan is refused (422); announces `unit.updated`."""
     lon, lat = check_point(body.lon, body.lat)
-    x0, y0, x1, y1 = _kalimantan_box(request)
+    x0, y0, x1, y1 = ctx.spatial.kalimantan_box
     if not (x0 <= lon <= x1 and y0 <= lat <= y1):
         raise InvalidInput(
             f"Posisi ({lon}, {lat}) di luar Kalimantan; periksa koordinat unit",
@@ -229,27 +213,27 @@ def put_position(
             stored_position_at=_iso(unit.position_at),
         )
     after = set_position(session, unit, lon=lon, lat=lat, at=at, actor=user.username)
-    request.app.state.events.publish(
+    ctx.events.publish(
         session,
         "unit.updated",
         {k: after[k] for k in ("id", "callsign", "status", "lon", "lat", "position_at", "version")},
     )
     session.commit()
-    items = [it for it in _unit_items(request, session, types=None, status=None) if it["id"] == unit_id]
+    items = [it for it in _unit_items(ctx, session, types=None, status=None) if it["id"] == unit_id]
     return FastJSON(items[0])
 
 
 # -- network ------------------------------------------------------------------------------------------
 @router.get("/network", summary="Jaringan jalan dan sungai / road and river network (GeoJSON)")
 def network_lines(
-    request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
 ) -> Response:
     """The stored network lines with kind and source (derived|osm|file), optionally inside a bbox."""
     box = parse_bbox(bbox)
-    view = _view(request, session)
+    view = _view(ctx, session)
     lines = read_lines(session, bbox=box)
     # Every vertex in one call, then sliced per line: an imported OSM network has tens of thousands of lines.
     flat = shapely.get_coordinates(lines.lines).round(7).tolist()
@@ -297,10 +281,10 @@ def _needs_location(inc: Incident) -> Conflict:
     )
 
 
-def _on_water(request: Request, inc: Incident) -> bool:
+def _on_water(ctx: AppContext, inc: Incident) -> bool:
     river = ((inc.location or {}).get("river") or {}).get("distance_m")
     if river is None:
-        river = ((request.app.state.locator.locate(lon=inc.lon, lat=inc.lat) or {}).get("river") or {}).get(
+        river = ((ctx.spatial.locator.locate(lon=inc.lon, lat=inc.lat) or {}).get("river") or {}).get(
             "distance_m"
         )
     return river is not None and river <= ON_WATER_M
@@ -312,7 +296,7 @@ def _on_water(request: Request, inc: Incident) -> bool:
 )
 def recommendations(
     incident_id: RowId,
-    request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     types: Annotated[str | None, Query(description="jenis unit, dipisah koma; bawaan dari kategori")] = None,
@@ -326,8 +310,8 @@ def recommendations(
     inc = _incident(session, incident_id)
     if inc.geom is None or inc.lon is None or inc.lat is None:
         raise _needs_location(inc)
-    catalog = request.app.state.catalog
-    on_water = _on_water(request, inc)
+    catalog = ctx.catalog
+    on_water = _on_water(ctx, inc)
     wanted = _split(types)
     known = {u.code for u in catalog.unit_types}
     if wanted is None:
@@ -344,11 +328,11 @@ def recommendations(
             f"Unknown unit types: {bad}; choose from {sorted(known)}",
             field="types",
         )
-    settings = request.app.state.settings
-    view = _view(request, session)
+    settings = ctx.settings
+    view = _view(ctx, session)
     answer = recommend(
         session,
-        request.app.state.travel,
+        ctx.travel,
         lon=float(inc.lon),
         lat=float(inc.lat),
         types=wanted,
@@ -383,7 +367,7 @@ class DispatchIn(BaseModel):
 
 @router.post("/incidents/{incident_id}/dispatch", summary="Kirim unit / dispatch units")
 def dispatch(
-    incident_id: RowId, body: DispatchIn, request: Request, session: SessionDep, user: DispatcherDep
+    incident_id: RowId, body: DispatchIn, ctx: ContextDep, session: SessionDep, user: DispatcherDep
 ) -> FastJSON:
     """Atomically: units bertugas, the incident dikirim (verified first when baru), assignments, audit, events."""
     inc = _incident(session, incident_id, lock=True)
@@ -396,7 +380,7 @@ def dispatch(
         )
     try:
         result = dispatch_units(
-            session, inc, body.unit_ids, actor=user.username, hub=request.app.state.events, note=body.note
+            session, inc, body.unit_ids, actor=user.username, hub=ctx.events, note=body.note
         )
     except NotDispatchableError as exc:
         session.rollback()

@@ -1,0 +1,139 @@
+"""The application context: every shared resource of a running API process, built once in the lifespan.
+
+Routes receive it (or one of its parts) through the ``Annotated`` dependencies of ``api/deps.py``; no route
+writes it. Two parts change while the process runs, each replaced whole by its owner and never edited in
+place: the spatial snapshot (when an imported road network gives the locator new roads, swapped by the
+travel service) and the background tasks list (start-up and shut-down only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth_cache import PrincipalCache, TokenCache
+from api.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from api.config import Settings
+from api.spatial import Spatial, build_spatial, with_roads
+from api.travel import TravelService
+from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
+from store.events import EventHub
+from store.intake import CallWriter
+from store.layers import read_layers
+from store.migrate import upgrade
+from store.network import LineSet, read_lines
+
+log = logging.getLogger("sigap")
+
+# A background job of the process (the FIRMS pull, the travel network follower): started with the context,
+# cancelled when it closes. It receives the context and runs until cancelled.
+BackgroundJob = Callable[["AppContext"], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class AppContext:
+    """Settings, database, spatial snapshot, catalog, travel model, event hub and call writer of one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    events: EventHub
+    catalog: Catalog
+    travel: TravelService
+    call_writer: CallWriter
+    principals: PrincipalCache
+    tokens: TokenCache
+    # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
+    # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
+    # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
+    write_lock: threading.Lock | None
+    started: float = field(default_factory=time.monotonic)
+    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _spatial: Spatial | None = None
+
+    @property
+    def spatial(self) -> Spatial:
+        """The current spatial snapshot (layers, locator, place index, encoded layers)."""
+        assert self._spatial is not None
+        return self._spatial
+
+    def replace_roads(self, lines: LineSet) -> None:
+        """Give the locator the roads of a newly stored network: a new snapshot, swapped in one assignment."""
+        self._spatial = with_roads(self.spatial, lines)
+
+    def task_running(self, name: str) -> bool:
+        """True while the named background job is running."""
+        task = self.tasks.get(name)
+        return task is not None and not task.done()
+
+    # -- life cycle ----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings) -> AppContext:
+        """Connect, migrate, read the layers and build every shared resource (the blocking part of start-up)."""
+        engine = make_engine(settings.database_url, spatialite_library_path=settings.spatialite_library_path)
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        with session_scope(sessions) as session:
+            layers = read_layers(session)
+            roads = read_lines(session)
+        spatial = build_spatial(layers)
+        events = EventHub(engine)
+        write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        ctx = cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            read_sessions=make_read_sessionmaker(engine),
+            events=events,
+            catalog=load_settings_catalog(settings),
+            travel=TravelService(sessions=sessions, layers=layers),
+            call_writer=CallWriter(sessions=sessions, hub=events, lock=write_lock),
+            principals=PrincipalCache(),
+            tokens=TokenCache(),
+            write_lock=write_lock,
+            _spatial=with_roads(spatial, roads),
+        )
+        ctx.travel.on_rebuild = ctx.replace_roads
+        ctx.travel.load()
+        return ctx
+
+    def start(self, jobs: dict[str, BackgroundJob]) -> None:
+        """Start the event listener, the call writer and the background jobs on the running event loop."""
+        self.events.start()
+        self.call_writer.start()
+        loop = asyncio.get_running_loop()
+        for name, job in jobs.items():
+            self.tasks[name] = loop.create_task(_logged(name, job(self)), name=f"sigap-{name}")
+
+    def close(self) -> None:
+        """Cancel the background jobs, write the queued calls, stop listening and close the database."""
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+        self.call_writer.stop()
+        self.events.stop()
+        self.engine.dispose()
+
+
+def load_settings_catalog(settings: Settings) -> Catalog:
+    """The catalog of the configured data directory, or the bundled one when that directory has none."""
+    path = settings.data_dir / "catalog.yaml"
+    return load_catalog(path if path.exists() else DEFAULT_CATALOG_PATH)
+
+
+async def _logged(name: str, job: Awaitable[Any]) -> None:
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("background job %s stopped", name)
