@@ -48,8 +48,7 @@
     btn.disabled = true;
     try {
       const updated = await S.api(`/api/incidents/${inc.id}/transition`, { method: "POST", json: { to, version: inc.version } });
-      st.live.upsertIncident(updated && updated.id ? updated : inc);
-      if (!updated || !updated.id) await st.live.refreshIncident(inc.id);
+      st.live.upsertIncident(updated);
       renderPanel();
     } catch (e) {
       btn.disabled = false;
@@ -182,7 +181,8 @@
     }
     const state = S.STATES[inc.status];
     const next = canWrite && state ? state.next : [];
-    const ag = inc.agencies || {};
+    // Until the whole call is read (GET), an entry may hold only an event's fields (IncidentEvent).
+    const ag = inc.agencies || { primary: [], supporting: [] };
     const dups = inc.possible_duplicates || [];
     panel.hidden = false;
     panel.dataset.incident = inc.id;
@@ -201,7 +201,7 @@
       (inc.description && st.editingId !== inc.id ? `<div class="kv desc">${esc(inc.description)}</div>` : "") +
       (st.editingId !== inc.id ? callerHtml(inc) : "") +
       intervalsHtml(inc) +
-      (ag.primary ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc([].concat(ag.primary || []).map((a) => a.code || a).join(", "))}${(ag.supporting || []).length ? " (+ " + esc(ag.supporting.map((a) => a.code || a).join(", ")) + ")" : ""}</div>` : "") +
+      (ag.primary.length ? `<div class="kv small">${esc(T("inc.agencies"))}: ${esc(ag.primary.map((a) => a.code).join(", "))}${ag.supporting.length ? " (+ " + esc(ag.supporting.map((a) => a.code).join(", ")) + ")" : ""}</div>` : "") +
       mergeHtml(inc, dups) +
       locateButtonHtml(inc) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>

@@ -17,7 +17,6 @@
     state: {
       map: null, live: null, routeLayer: null, accuracyLayer: null,
       selectedId: null,  // the call shown in the panel
-      recCache: null,    // the recommendations listed for it
       draftMarker: null,
       draftAt: null,
       draftOpen: false,  // the new-call form is open, with a point (draftAt) or without one
