@@ -73,6 +73,7 @@
     const form = $("incident-form");
     form.hidden = false;
     $("form-error").hidden = true;
+    if ($("form-candidates")) $("form-candidates").innerHTML = "";
     if (!latlng) {
       // The caller cannot say where yet: the call is recorded all the same and waits as perlu_lokasi.
       if (st.draftMarker) { map.removeLayer(st.draftMarker); st.draftMarker = null; }
@@ -104,7 +105,7 @@
     st.draftAml = null;
     st.draftOpen = false;
     const form = $("incident-form");
-    if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; }
+    if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; $("form-candidates").innerHTML = ""; }
   }
 
   async function createIncident(ev) {
@@ -130,11 +131,24 @@
       S.toast(`${T("created")}: ${inc.number}`, "ok");
       D.select(inc.id);
     } catch (e) {
-      $("form-error").textContent = e.status === 404 ? T("inc.unavailable") : e.message;
+      $("form-error").textContent = e.message;
       $("form-error").hidden = false;
+      // A place name the server does not know (404: suggestions) or cannot tell apart (422: candidates): the
+      // places it offers, one click each to draft the call there; the typed details stay in the form.
+      const body = e.body || {};
+      const offered = body.field === "location.place" ? body.suggestions || body.candidates || [] : [];
+      candidatesHtml($("form-candidates"), offered, choosePlace);
     } finally {
       btn.disabled = false;
     }
+  }
+
+  // Candidate places as buttons in `box`; a click hands the place to `pick`.
+  function candidatesHtml(box, places, pick) {
+    if (!box) return;
+    box.innerHTML = places.map((c, i) => `<button type="button" class="cand" data-i="${i}">${esc(c.name)}` +
+      `${c.parent ? ` <small>(${esc(c.parent)})</small>` : ""}</button>`).join("");
+    box.querySelectorAll("button.cand").forEach((b) => b.addEventListener("click", () => pick(places[Number(b.dataset.i)])));
   }
 
   // The village search: a name picked from the list goes by its code, anything typed goes to the server's
@@ -157,9 +171,8 @@
       if (res.place) { input.value = ""; choosePlace(res.place); return; }
       // Ambiguous or not found: the candidates, one click each.
       box.innerHTML = `<div class="muted small">${esc(T(res.status === "ambiguous" ? "place.ambiguous" : "place.not_found"))}</div>` +
-        res.candidates.map((c) => `<button type="button" class="cand" data-code="${esc(c.code)}">${esc(c.name)}` +
-          `${c.parent ? ` <small>(${esc(c.parent)})</small>` : ""}</button>`).join("");
-      box.querySelectorAll("button.cand").forEach((b) => b.addEventListener("click", () => go(b.dataset.code)));
+        `<div class="cands"></div>`;
+      candidatesHtml(box.querySelector(".cands"), res.candidates, (c) => go(c.code));
     };
     input.addEventListener("change", () => go());
     input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
