@@ -29,6 +29,7 @@ __all__ = [
     "candidates_json",
     "place_json",
     "resolve_location",
+    "search_place",
 ]
 
 _WIB = ZoneInfo("Asia/Jakarta")
@@ -63,6 +64,18 @@ def place_json(place: Place) -> dict[str, Any]:
 def candidates_json(result: PlaceSearchResult) -> list[dict[str, Any]]:
     """The ranked candidates of a place search, each with its score."""
     return [place_json(c.place) | {"score": c.score} for c in result.candidates]
+
+
+def search_place(places: PlaceIndex, query: str, *, field: str) -> PlaceSearchResult:
+    """The place search; a query with no name left in it (punctuation, a kind word alone) is refused naming `field`."""
+    try:
+        return places.search(query)
+    except ValueError:  # PlaceIndex.search refuses only a query whose name part is empty
+        raise InvalidInput(
+            f"'{query}' tidak berisi nama tempat; ketik nama desa/kelurahan atau kecamatan",
+            f"'{query}' holds no place name; type the name of a desa/kelurahan or kecamatan",
+            field=field,
+        ) from None
 
 
 class PlaceNotFoundError(NotFound):
@@ -147,7 +160,7 @@ def _coordinates(
 def _place(
     locator: Locator, places: PlaceIndex, place_radius_m: Mapping[str, float], query: str, *, field: str
 ) -> Resolved:
-    result = places.search(query)
+    result = search_place(places, query, field=field)
     if result.status is MatchStatus.NOT_FOUND:
         raise PlaceNotFoundError(query, result, field=field)
     if result.status is MatchStatus.AMBIGUOUS or result.place is None:

@@ -33,7 +33,7 @@ from api.schemas.incidents import (
 )
 from api.spatial import Spatial
 from geo.coords import check_point
-from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location
+from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from store.accounts import utcnow
 from store.commands import incidents as commands
 from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
@@ -169,7 +169,7 @@ def places(
     The same search `location.place` of a call uses: `exact` or `close` name one place (with the radius a
     call located there gets as its accuracy), `ambiguous` and `not_found` only candidates.
     """
-    result = spatial.places.search(q)
+    result = search_place(spatial.places, q, field="q")
     place = result.place
     return FastJSON(
         {
