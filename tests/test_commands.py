@@ -346,3 +346,25 @@ def test_set_position_moves_announces_and_refuses_old_or_far_reports(db, mark, u
                                                     AuditRecord.entity_id == str(uid), AuditRecord.id > mark)).all()
         assert [(a.before["lon"] != 114.88, a.after["lon"], a.client) for a in audit] == [(True, 114.88, "10.1.1.1")]
         assert s.scalar(select(func.ST_X(Unit.geom)).where(Unit.id == uid)) == pytest.approx(114.88)
+
+
+def test_every_event_is_shaped_as_the_event_schema_declares(db, units) -> None:
+    """The SSE envelope and the payloads of incident.* and unit.updated, as documented in OpenAPI (api.schemas)."""
+    from api.schemas.events import Event, IncidentEvent
+    from api.schemas.units import UnitFields
+
+    inc = call(db)
+
+    def commands(w: Writer) -> None:
+        unit_commands.dispatch(w, inc, [units["DMK-BTK-1"]])
+        unit_commands.set_position(w, units["DMK-BTK-1"], lon=114.9, lat=-1.75, at=None, bounds=KALIMANTAN)
+        incident_commands.update(w, inc, version=3, changes={"caller_phone": "0812"}, location=None, catalog=CATALOG)
+        incident_commands.change_state(w, inc, to="batal", version=4)
+
+    _, events = run(db, commands)
+    payloads = {"incident.updated": IncidentEvent, "unit.updated": UnitFields}
+    assert [e["kind"] for e in events] == ["unit.updated", "incident.updated", "unit.updated", "incident.updated",
+                                           "unit.updated", "incident.updated"]
+    for e in events:
+        Event.model_validate(e)
+        payloads[e["kind"]].model_validate(e["data"])
