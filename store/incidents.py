@@ -932,7 +932,7 @@ def load_incident(session: Session, incident_id: int, *, lock: bool = False, fie
 class StoredIncident:
     """An incident as it stands (transitions loaded) and the ids of the incidents merged into it."""
 
-    incident: Incident | IncidentRecord
+    incident: Incident
     merged_from: list[int]
 
 
