@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from api.auth import ReaderDep
 from api.deps import LocatorDep, PointDep, SettingsDep
 from api.errors import InvalidInput, PayloadTooLarge
-from api.geoinput import check_points
 from api.responses import FastJSON
+from geo.coords import check_points
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
