@@ -200,3 +200,19 @@ def test_every_runtime_import_is_a_declared_dependency() -> None:
                 missing.append(f"{m.path.relative_to(PROJECT_ROOT)}:{i.line} imports {top} "
                                f"(distribution {sorted(provided) or 'not installed'})")
     assert missing == [], "add these to [project].dependencies in pyproject.toml"
+
+
+def test_the_wheel_ships_every_bundled_data_file() -> None:
+    """data/ is no package: pyproject's data-files must list each file, where geo.layers looks for it."""
+    tool = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    shipped = {}
+    for target, patterns in tool["data-files"].items():
+        assert target.startswith("share/sigap112/data"), target
+        for pattern in patterns:
+            for path in PROJECT_ROOT.glob(pattern):
+                shipped[path.relative_to(PROJECT_ROOT / "data").as_posix()] = target
+    data = PROJECT_ROOT / "data"
+    bundled = {p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file()}
+    assert set(shipped) == bundled
+    for rel, target in shipped.items():
+        assert f"share/sigap112/data/{rel}".rpartition("/")[0] == target, rel
