@@ -69,7 +69,6 @@ _KIND_WORDS = {
     "kabupaten": ("kabupaten",),
     "kota": ("kabupaten",),
 }
-_DISPLAY_EXPANSIONS = {"gn": "Gunung", "gng": "Gunung"}
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 ACCEPT_SCORE = 80.0
@@ -96,12 +95,6 @@ class Place:
     parent: str
     lon: float
     lat: float
-
-    @property
-    def display_name(self) -> str:
-        """The name with written abbreviations spelled out ("Gn. Bintang Awai" -> "Gunung ...")."""
-        words = self.name.split()
-        return " ".join(_DISPLAY_EXPANSIONS.get(w.rstrip(".").lower(), w) for w in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +123,7 @@ class PlaceSearchResult:
     def message(self) -> str:
         """A bilingual sentence describing the outcome for an operator."""
         names = ", ".join(
-            f"{c.place.display_name} ({c.place.kind}, {c.place.parent})" for c in self.candidates
+            f"{c.place.name} ({c.place.kind}, {c.place.parent})" for c in self.candidates
         )
         if self.status is MatchStatus.AMBIGUOUS:
             return (
@@ -145,7 +138,7 @@ class PlaceSearchResult:
                 f"Place name '{self.query}' not found{hint_en}"
             )
         assert self.place is not None
-        return f"'{self.query}' = {self.place.display_name} ({self.place.kind}, {self.place.parent})"
+        return f"'{self.query}' = {self.place.name} ({self.place.kind}, {self.place.parent})"
 
 
 def _fold(text: str) -> list[str]:

@@ -198,11 +198,11 @@ def test_not_found_gives_closest_suggestions(index: PlaceIndex) -> None:
     assert result.candidates[0].place.name in result.message
 
 
-def test_display_name_spells_out_abbreviations(barsel_index: PlaceIndex) -> None:
+def test_an_abbreviation_finds_the_official_name(barsel_index: PlaceIndex) -> None:
     result = barsel_index.search("Gn Bintang Awai")
     assert result.place is not None
-    assert result.place.name == "Gn. Bintang Awai"
-    assert result.place.display_name == "Gunung Bintang Awai"
+    assert result.place.name == "Gunung Bintang Awai"
+    assert "Gunung Bintang Awai" in result.message and "Gn." not in result.message
 
 
 def test_normalize_name() -> None:

@@ -135,7 +135,7 @@ class Resolved:
 
 def _place_json(place: Place) -> dict[str, Any]:
     return {
-        "name": place.display_name,
+        "name": place.name,
         "kind": place.kind,
         "code": place.code,
         "parent": place.parent,
@@ -204,7 +204,7 @@ def resolve_location(spatial: Spatial, loc: LocationIn | None) -> Resolved:
             "match": result.status.value,
             "kind": place.kind,
             "code": place.code,
-            "name": place.display_name,
+            "name": place.name,
             "parent": place.parent,
             "score": result.candidates[0].score,
         }
