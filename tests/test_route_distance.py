@@ -91,7 +91,9 @@ def test_recommendations_count_the_off_road_metres(client, database) -> None:  #
     with session_scope(database.sessions) as s:
         seed_demo_units(s, read_layers(s))
     with database.sessions() as s:
-        ambulance = s.scalars(select(Unit.id).where(Unit.type == "ambulans").order_by(Unit.id)).first()
+        ambulance, callsign = s.execute(
+            select(Unit.id, Unit.callsign).where(Unit.type == "ambulans").order_by(Unit.id)
+        ).first()
     x, y = to_utm(np.array([INCIDENT["lon"]]), np.array([INCIDENT["lat"]]))
     lon, lat = to_wgs84(x - 465.0, y)
     r = client.put(f"/api/units/{ambulance}/position", json={"lon": float(lon[0]), "lat": float(lat[0])})
@@ -100,7 +102,7 @@ def test_recommendations_count_the_off_road_metres(client, database) -> None:  #
     assert inc.status_code == 201, inc.text
     body = client.get(f"/api/incidents/{inc.json()['id']}/recommendations", params={"types": "ambulans"}).json()
     ranked = body["recommendations"]["ambulans"]
-    near = next(u for u in ranked if u["unit_id"] == ambulance)
+    near = next(u for u in ranked if u["callsign"] == callsign)
     assert near["rank"] == 1
     assert near["straight_line_m"] == pytest.approx(465.0, abs=1.0)
     assert near["distance_m"] >= near["straight_line_m"] - 1.0
