@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test setup system-deps spatialite browser web lint bench clean
+.PHONY: run test setup system-deps spatialite browser web lint bench check-install clean
 
 setup: $(STAMP) spatialite web
 
@@ -60,6 +60,11 @@ test: setup browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check api geo store jobs web tests bench
+
+# `pip install .` into a fresh venv (no extras), then migrate, load, serve and ask /healthz (about 2-3 minutes,
+# most of it pip; not part of `make test`).
+check-install:
+	.ci/fresh-install
 
 bench: setup
 	$(BIN)/python bench/locate.py

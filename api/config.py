@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo.layers import DEFAULT_DATA_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SECRET = "sigap-112-demo-secret-not-for-production-use"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -22,7 +24,7 @@ class Settings(BaseSettings):
 
     mode: Literal["demo", "production"] = "demo"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'sigap.sqlite'}"
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = 8112
     secret_key: str = DEFAULT_SECRET

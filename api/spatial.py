@@ -10,15 +10,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import orjson
 import shapely
 
 from geo.crs import project_geometries
-from geo.layers import AreaLayer, Layers, LineLayer
+from geo.layers import Layers, LineLayer
 from geo.locate import Locator
-from geo.placenames import PlaceIndex, places_from_frames
+from geo.placenames import PlaceIndex, places_from_layers
 from store.network import LineSet
 
 # Network kinds that are not roads a caller could be standing beside.
@@ -64,11 +63,6 @@ def real_roads(lines: LineSet) -> LineLayer | None:
                      source=lines.source[keep])
 
 
-def _frame(layer: AreaLayer, extra: list[str]) -> gpd.GeoDataFrame:
-    cols = {"kode": layer.code, "nama": layer.name} | {k: layer.attrs[k] for k in extra}
-    return gpd.GeoDataFrame(cols, geometry=layer.geometry, crs="EPSG:4326")
-
-
 def _layer_properties(layers: Layers, name: str) -> tuple[np.ndarray, list[dict]]:
     if name == "rivers":
         r = layers.rivers
@@ -102,10 +96,7 @@ def build_spatial(layers: Layers) -> Spatial:
             "Basis data belum berisi batas wilayah; jalankan `sigap load` / "
             "the database holds no boundaries yet; run `sigap load`"
         )
-    places = places_from_frames(
-        desa=_frame(layers.desa, ["jenis", "kecamatan"]),
-        kecamatan=_frame(layers.kecamatan, ["kabupaten_kode"]),
-    )
+    places = places_from_layers(desa=layers.desa, kecamatan=layers.kecamatan)
     # A place name locates to a point inside the place; its uncertainty is the place's size, given as the
     # radius of a circle of equal area.
     geoms = np.concatenate([layers.desa.geometry, layers.kecamatan.geometry])

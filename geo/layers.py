@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,6 @@ import pyogrio
 import shapely
 
 from geo.crs import WGS84
-
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,22 @@ BUNDLED_FILES = {
 }
 
 
+def bundled_data_dir() -> Path:
+    """The bundled layers and catalog: data/ of a source checkout, or the copy a wheel installs.
+
+    ``pip install .`` puts data/ under ``<prefix>/share/sigap112/data`` (pyproject's data-files), since it is
+    no Python package; an editable install or a checkout reads the tree's own data/.
+    """
+    checkout = Path(__file__).resolve().parents[1] / "data"
+    if (checkout / BUNDLED_FILES["desa"]).is_file():
+        return checkout
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        installed = Path(sysconfig.get_path("data", scheme)) / "share" / "sigap112" / "data"
+        if (installed / BUNDLED_FILES["desa"]).is_file():
+            return installed
+    return checkout
+
+
 def _read(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     info, _fids, wkb, values = pyogrio.raw.read(path)
     crs = info.get("crs") or WGS84
@@ -94,6 +109,9 @@ def read_line_layer(path: Path, *, kind_field: str = "waterway", default_source:
         kind=attrs.get(kind_field, np.full(n, "river", dtype=object)).astype(object),
         source=attrs.get("source", np.full(n, default_source, dtype=object)).astype(object),
     )
+
+
+DEFAULT_DATA_DIR = bundled_data_dir()
 
 
 def read_bundled_layers(data_dir: Path = DEFAULT_DATA_DIR) -> Layers:

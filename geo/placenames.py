@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import shapely
 
 try:
     from rapidfuzz import fuzz as _fuzz
@@ -27,8 +28,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only where rapidfuzz is absent
     _fuzz = _process = None
 
-if TYPE_CHECKING:
-    import geopandas as gpd
+from geo.layers import AreaLayer, read_area_layer
 
 __all__ = [
     "KINDS",
@@ -38,7 +38,7 @@ __all__ = [
     "PlaceIndex",
     "PlaceSearchResult",
     "normalize_name",
-    "places_from_frames",
+    "places_from_layers",
 ]
 
 KINDS = ("desa", "kelurahan", "kecamatan", "kabupaten")
@@ -69,7 +69,6 @@ _KIND_WORDS = {
     "kabupaten": ("kabupaten",),
     "kota": ("kabupaten",),
 }
-_DISPLAY_EXPANSIONS = {"gn": "Gunung", "gng": "Gunung"}
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 ACCEPT_SCORE = 80.0
@@ -96,12 +95,6 @@ class Place:
     parent: str
     lon: float
     lat: float
-
-    @property
-    def display_name(self) -> str:
-        """The name with written abbreviations spelled out ("Gn. Bintang Awai" -> "Gunung ...")."""
-        words = self.name.split()
-        return " ".join(_DISPLAY_EXPANSIONS.get(w.rstrip(".").lower(), w) for w in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +123,7 @@ class PlaceSearchResult:
     def message(self) -> str:
         """A bilingual sentence describing the outcome for an operator."""
         names = ", ".join(
-            f"{c.place.display_name} ({c.place.kind}, {c.place.parent})" for c in self.candidates
+            f"{c.place.name} ({c.place.kind}, {c.place.parent})" for c in self.candidates
         )
         if self.status is MatchStatus.AMBIGUOUS:
             return (
@@ -145,7 +138,7 @@ class PlaceSearchResult:
                 f"Place name '{self.query}' not found{hint_en}"
             )
         assert self.place is not None
-        return f"'{self.query}' = {self.place.display_name} ({self.place.kind}, {self.place.parent})"
+        return f"'{self.query}' = {self.place.name} ({self.place.kind}, {self.place.parent})"
 
 
 def _fold(text: str) -> list[str]:
@@ -262,13 +255,14 @@ class PlaceIndex:
         kecamatan_path: str | Path,
         kabupaten_path: str | Path | None = None,
     ) -> PlaceIndex:
-        """Build from the bundled boundary GeoJSON files (EPSG:4326)."""
-        import geopandas as gpd
-
-        desa = gpd.read_file(desa_path)
-        kecamatan = gpd.read_file(kecamatan_path)
-        kabupaten = gpd.read_file(kabupaten_path) if kabupaten_path is not None else None
-        return cls(places_from_frames(desa=desa, kecamatan=kecamatan, kabupaten=kabupaten))
+        """Build from boundary files in WGS84 (the bundled GeoJSON, or GeoPackage, Shapefile)."""
+        return cls(
+            places_from_layers(
+                desa=read_area_layer(Path(desa_path)),
+                kecamatan=read_area_layer(Path(kecamatan_path)),
+                kabupaten=read_area_layer(Path(kabupaten_path)) if kabupaten_path is not None else None,
+            )
+        )
 
     def __len__(self) -> int:
         return len(self.places)
@@ -353,51 +347,36 @@ class PlaceIndex:
         return PlaceSearchResult(query, status, ranked[0].place, ranked[:limit])
 
 
-def _is_wgs84(frame: gpd.GeoDataFrame) -> bool:
-    """True when the frame's CRS is EPSG:4326."""
-    return frame.crs is not None and frame.crs.to_epsg() == 4326
+def _points(layer: AreaLayer) -> tuple[list[float], list[float]]:
+    pts = shapely.point_on_surface(layer.geometry)
+    return shapely.get_x(pts).tolist(), shapely.get_y(pts).tolist()
 
 
-def places_from_frames(
+def places_from_layers(
     *,
-    desa: gpd.GeoDataFrame,
-    kecamatan: gpd.GeoDataFrame,
-    kabupaten: gpd.GeoDataFrame | None = None,
+    desa: AreaLayer,
+    kecamatan: AreaLayer,
+    kabupaten: AreaLayer | None = None,
 ) -> list[Place]:
-    """Turn the boundary layers (EPSG:4326) into Places at shapely point_on_surface."""
-    import shapely
-
-    frames = {"desa": desa, "kecamatan": kecamatan, "kabupaten": kabupaten}
-    for label, frame in frames.items():
-        if frame is not None and not _is_wgs84(frame):
-            raise ValueError(
-                f"Lapisan {label} harus EPSG:4326, bukan {frame.crs} / "
-                f"Layer {label} must be EPSG:4326, not {frame.crs}"
-            )
-
-    def points(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-        pts = shapely.point_on_surface(np.asarray(frame.geometry.values, dtype=object))
-        return shapely.get_x(pts), shapely.get_y(pts)
-
+    """Turn the boundary layers (WGS84) into Places at their shapely point_on_surface."""
     kab_names: dict[str, str] = {}
     places: list[Place] = []
     if kabupaten is not None:
-        xs, ys = points(kabupaten)
-        for code, name, x, y in zip(kabupaten["kode"], kabupaten["nama"], xs, ys, strict=True):
+        xs, ys = _points(kabupaten)
+        for code, name, x, y in zip(kabupaten.code.tolist(), kabupaten.name.tolist(), xs, ys, strict=True):
             kab_names[str(code)] = str(name)
             parent = _DEFAULT_CODE_PARENT.get(str(code).split(".")[0], "")
-            places.append(Place("kabupaten", str(code), str(name), parent, float(x), float(y)))
+            places.append(Place("kabupaten", str(code), str(name), parent, x, y))
 
-    xs, ys = points(kecamatan)
-    for code, name, kab, x, y in zip(
-        kecamatan["kode"], kecamatan["nama"], kecamatan["kabupaten_kode"], xs, ys, strict=True
-    ):
+    xs, ys = _points(kecamatan)
+    kab_codes = kecamatan.attrs["kabupaten_kode"].tolist()
+    for code, name, kab, x, y in zip(kecamatan.code.tolist(), kecamatan.name.tolist(), kab_codes, xs, ys, strict=True):
         parent = kab_names.get(str(kab), "Kabupaten Barito Selatan" if str(kab) == "62.04" else str(kab))
-        places.append(Place("kecamatan", str(code), str(name), parent, float(x), float(y)))
+        places.append(Place("kecamatan", str(code), str(name), parent, x, y))
 
-    xs, ys = points(desa)
-    for code, name, jenis, kec, x, y in zip(
-        desa["kode"], desa["nama"], desa["jenis"], desa["kecamatan"], xs, ys, strict=True
-    ):
-        places.append(Place(str(jenis).lower(), str(code), str(name), str(kec), float(x), float(y)))
+    xs, ys = _points(desa)
+    kinds, kec_names = desa.attrs["jenis"].tolist(), desa.attrs["kecamatan"].tolist()
+    for code, name, jenis, kec, x, y in zip(desa.code.tolist(), desa.name.tolist(), kinds, kec_names, xs, ys,
+                                           strict=True):
+        places.append(Place(str(jenis).lower(), str(code), str(name), str(kec), x, y))
     return places

@@ -52,7 +52,7 @@ NOWHERE = Resolved(None, None, None, None, None)
 def place_json(place: Place) -> dict[str, Any]:
     """A place as the API shows it (search answers, candidates, suggestions)."""
     return {
-        "name": place.display_name,
+        "name": place.name,
         "kind": place.kind,
         "code": place.code,
         "parent": place.parent,
@@ -172,7 +172,7 @@ def _place(
         "match": result.status.value,
         "kind": found.kind,
         "code": found.code,
-        "name": found.display_name,
+        "name": found.name,
         "parent": found.parent,
         "score": result.candidates[0].score,
     }

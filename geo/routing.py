@@ -25,6 +25,7 @@ from geo.network import PROFILES, ProfileGraph, TravelNetwork, resolve_profile, 
 
 DEFAULT_MAX_SNAP_M = 10_000.0
 MIN_BUDGET_S = 120.0
+SNAP_TOLERANCE_M = 1e-3
 
 UNREACHABLE_MESSAGES: dict[str, str] = {
     "unit_off_network": "Unit terlalu jauh dari jaringan / unit is too far from the network",
@@ -53,7 +54,7 @@ class RankedUnit:
     travel_mode: str
     rank: int
     eta_s: float
-    distance_m: float  # on the network, snap stretches excluded
+    distance_m: float  # the whole route, the sum of the legs: unit -> its node, the network, node -> incident
     straight_line_m: float
     unit_snap_m: float
     incident_snap_m: float
@@ -112,7 +113,7 @@ def _covered(prof: ProfileGraph, dist: np.ndarray, source: int) -> bool:
 
 @dataclass(frozen=True)
 class _Path:
-    """Network part of one chosen unit's route (internal)."""
+    """One chosen unit's route (internal): legs, line and distance include the off-network stretches."""
 
     legs: list[Leg]
     route: dict[str, Any]
@@ -131,7 +132,7 @@ def _paths(
     incident_xy: np.ndarray,
     offnetwork_ms: float,
 ) -> list[_Path]:
-    """Legs, GeoJSON route, network distance and sources for several units of one profile, batched."""
+    """Legs, GeoJSON route, route distance and sources for several units of one profile, batched."""
     r = len(starts)
     step = memoryview(np.ascontiguousarray(pred))  # plain-int indexing: the k walks are short and few
     walks: list[int] = []
@@ -190,8 +191,9 @@ def _paths(
     ll, all_route = ll[~dup], all_route[~dup]
     bounds = np.searchsorted(all_route, np.arange(r + 1))
 
-    unit_snap = np.hypot(*(unit_xy - net.node_xy[starts]).T).tolist()
-    inc_snap = float(np.hypot(*(incident_xy - net.node_xy[target])))
+    # A point given on a node comes back from its lon/lat round trip a few nanometres off: that is no stretch.
+    unit_snap = _metres(np.hypot(*(unit_xy - net.node_xy[starts]).T)).tolist()
+    inc_snap = float(_metres(np.hypot(*(incident_xy - net.node_xy[target]))))
     # Python lists from here: per-route slicing of small numpy arrays costs more than the work itself.
     sources = net.piece_source[pieces].tolist()
     leg_bounds = np.searchsorted(leg_route, np.arange(r + 1)).tolist()
@@ -214,11 +216,17 @@ def _paths(
             _Path(
                 legs=legs,
                 route={"type": "LineString", "coordinates": coords},
-                distance_m=dist[i],
+                # The off-network stretches are travelled (and timed) too: a unit 465 m off the road is not 0 m away.
+                distance_m=unit_snap[i] + dist[i] + inc_snap,
                 sources=sorted(set(sources[edge_bounds[i] : edge_bounds[i + 1]])),
             )
         )
     return out
+
+
+def _metres(d: np.ndarray) -> np.ndarray:
+    """Distances with anything below a millimetre (coordinate round-off, not travel) set to 0."""
+    return np.where(d < SNAP_TOLERANCE_M, 0.0, d)
 
 
 def _ragged(n: np.ndarray) -> np.ndarray:

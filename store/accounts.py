@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, Select, String, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -142,6 +144,44 @@ def record_audit(
     )
     session.add(rec)
     return rec
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to read: each field given narrows the selection."""
+
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def query(self) -> Select[tuple[AuditRecord]]:
+        """The matching entries, unordered."""
+        q = select(AuditRecord)
+        for column, value in ((AuditRecord.entity, self.entity), (AuditRecord.entity_id, self.entity_id),
+                              (AuditRecord.actor, self.actor), (AuditRecord.action, self.action)):
+            if value is not None:
+                q = q.where(column == value)
+        if self.since is not None:
+            q = q.where(AuditRecord.at >= self.since)
+        if self.until is not None:
+            q = q.where(AuditRecord.at < self.until)
+        return q
+
+
+def audit_page(session: Session, flt: AuditFilter, *, limit: int, offset: int) -> tuple[int, list[AuditRecord]]:
+    """How many entries match, and one page of them, newest first."""
+    q = flt.query()
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(q.order_by(AuditRecord.id.desc()).limit(limit).offset(offset)).all()
+    return total, list(rows)
+
+
+def audit_entries(session: Session, flt: AuditFilter) -> Iterator[AuditRecord]:
+    """Every matching entry, oldest first, fetched in batches."""
+    yield from session.scalars(flt.query().order_by(AuditRecord.id).execution_options(yield_per=1000))
 
 
 _DUMMY_HASH = _hasher.hash("sigap-timing-equaliser")

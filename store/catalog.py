@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from geo.errors import InvalidInput
+from geo.layers import DEFAULT_DATA_DIR
 
 __all__ = [
     "DEFAULT_CATALOG_PATH",
@@ -39,7 +40,7 @@ __all__ = [
     "load_catalog",
 ]
 
-DEFAULT_CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "catalog.yaml"
+DEFAULT_CATALOG_PATH = DEFAULT_DATA_DIR / "catalog.yaml"
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

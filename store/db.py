@@ -36,6 +36,11 @@ def _sqlite_module():  # noqa: ANN202 - a DB-API module
 
 
 def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy listener
+    # pyproj's wheel bundles its own PROJ and SQLite libraries; imported after mod_spatialite (linked to the
+    # system's PROJ) was loaded, the process's heap gets corrupted and it aborts at exit ("double free").
+    # Importing it before the first connection loads them in the order that works.
+    import pyproj  # noqa: F401
+
     def connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         dbapi_conn.enable_load_extension(True)
         try:

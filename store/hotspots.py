@@ -29,6 +29,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -84,6 +85,8 @@ class JobRun(Base):
     """One run of a scheduled job (e.g. the FIRMS pull): when, whether it worked, what it did."""
 
     __tablename__ = "job_run"
+    # Migration 0006 creates this index (one job's runs in time order); declared so the model matches the schema.
+    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(48), nullable=False)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import api.app  # noqa: F401  - imports every route module, so every model is on Base.metadata
+import store.schema  # noqa: F401  - every table on Base.metadata, for clean()
 from api.config import PROJECT_ROOT, Settings
 from geo.layers import Layers, read_bundled_layers
 from geo.locate import Locator

@@ -8,51 +8,52 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from geo.layers import AreaLayer, read_area_layer
 from geo.placenames import (
     MatchStatus,
     Place,
     PlaceIndex,
     normalize_name,
-    places_from_frames,
+    places_from_layers,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 
 
 @pytest.fixture(scope="module")
-def frames() -> dict[str, gpd.GeoDataFrame]:
+def layers() -> dict[str, AreaLayer]:
     return {
-        "desa": gpd.read_file(DATA / "barsel_desa.geojson"),
-        "kecamatan": gpd.read_file(DATA / "barsel_kecamatan.geojson"),
-        "kabupaten": gpd.read_file(DATA / "kalteng_kabupaten.geojson"),
+        "desa": read_area_layer(DATA / "barsel_desa.geojson"),
+        "kecamatan": read_area_layer(DATA / "barsel_kecamatan.geojson"),
+        "kabupaten": read_area_layer(DATA / "kalteng_kabupaten.geojson"),
     }
 
 
 @pytest.fixture(scope="module")
-def index(frames: dict[str, gpd.GeoDataFrame]) -> PlaceIndex:
-    return PlaceIndex.from_records(records=places_from_frames(**frames))
+def index(layers: dict[str, AreaLayer]) -> PlaceIndex:
+    return PlaceIndex.from_records(records=places_from_layers(**layers))
 
 
 @pytest.fixture(scope="module")
-def barsel_index(frames: dict[str, gpd.GeoDataFrame]) -> PlaceIndex:
+def barsel_index(layers: dict[str, AreaLayer]) -> PlaceIndex:
     return PlaceIndex.from_records(
-        records=places_from_frames(desa=frames["desa"], kecamatan=frames["kecamatan"])
+        records=places_from_layers(desa=layers["desa"], kecamatan=layers["kecamatan"])
     )
 
 
 def test_index_holds_every_unit_with_points_inside_their_polygons(
-    index: PlaceIndex, frames: dict[str, gpd.GeoDataFrame]
+    index: PlaceIndex, layers: dict[str, AreaLayer]
 ) -> None:
     kinds = [p.kind for p in index.places]
     assert kinds.count("kecamatan") == 6
     assert kinds.count("kabupaten") == 14
     assert kinds.count("desa") + kinds.count("kelurahan") == 93
-    assert kinds.count("kelurahan") == (frames["desa"]["jenis"] == "kelurahan").sum()
+    assert kinds.count("kelurahan") == (layers["desa"].attrs["jenis"] == "kelurahan").sum()
     by_code = {p.code: p for p in index.places}
     for kind in ("desa", "kecamatan", "kabupaten"):
-        frame = frames[kind]
-        pts = shapely.points([by_code[c].lon for c in frame["kode"]], [by_code[c].lat for c in frame["kode"]])
-        assert shapely.contains(frame.geometry.values, pts).all(), kind
+        layer = layers[kind]
+        pts = shapely.points([by_code[c].lon for c in layer.code], [by_code[c].lat for c in layer.code])
+        assert shapely.contains(layer.geometry, pts).all(), kind
 
 
 def test_every_real_name_finds_itself(index: PlaceIndex) -> None:
@@ -197,11 +198,11 @@ def test_not_found_gives_closest_suggestions(index: PlaceIndex) -> None:
     assert result.candidates[0].place.name in result.message
 
 
-def test_display_name_spells_out_abbreviations(barsel_index: PlaceIndex) -> None:
+def test_an_abbreviation_finds_the_official_name(barsel_index: PlaceIndex) -> None:
     result = barsel_index.search("Gn Bintang Awai")
     assert result.place is not None
-    assert result.place.name == "Gn. Bintang Awai"
-    assert result.place.display_name == "Gunung Bintang Awai"
+    assert result.place.name == "Gunung Bintang Awai"
+    assert "Gunung Bintang Awai" in result.message and "Gn." not in result.message
 
 
 def test_normalize_name() -> None:
@@ -228,9 +229,11 @@ def test_bad_records_and_queries_are_refused() -> None:
         index.search(" ... ")
 
 
-def test_frames_must_be_wgs84(frames: dict[str, gpd.GeoDataFrame]) -> None:
-    with pytest.raises(ValueError, match="EPSG:4326"):
-        places_from_frames(desa=frames["desa"].to_crs(32750), kecamatan=frames["kecamatan"])
+def test_boundaries_must_be_wgs84(tmp_path: Path) -> None:
+    utm = tmp_path / "desa_utm.gpkg"
+    gpd.read_file(DATA / "barsel_desa.geojson").to_crs(32750).to_file(utm, driver="GPKG")
+    with pytest.raises(ValueError, match="expected WGS84"):
+        PlaceIndex.from_boundaries(desa_path=utm, kecamatan_path=DATA / "barsel_kecamatan.geojson")
 
 
 def test_from_boundaries_reads_the_bundled_files() -> None:

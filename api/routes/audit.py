@@ -10,29 +10,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Select, func, select
 
 from api.auth import AdminDep
 from api.deps import SessionDep
-from store.accounts import AuditRecord
+from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 WIB = ZoneInfo("Asia/Jakarta")
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _query(entity: str | None, entity_id: str | None, actor: str | None, action: str | None,
-           since: datetime | None, until: datetime | None) -> Select:
-    q = select(AuditRecord)
-    for column, value in ((AuditRecord.entity, entity), (AuditRecord.entity_id, entity_id),
-                          (AuditRecord.actor, actor), (AuditRecord.action, action)):
-        if value is not None:
-            q = q.where(column == value)
-    if since is not None:
-        q = q.where(AuditRecord.at >= since)
-    if until is not None:
-        q = q.where(AuditRecord.at < until)
-    return q
 
 
 def _row(rec: AuditRecord) -> dict:
@@ -55,9 +40,8 @@ def audit_log(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     """Audit records, newest first, filtered and paginated."""
-    q = _query(entity, entity_id, actor, action, since, until)
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = session.scalars(q.order_by(AuditRecord.id.desc()).limit(limit).offset(offset)).all()
+    flt = AuditFilter(entity=entity, entity_id=entity_id, actor=actor, action=action, since=since, until=until)
+    total, rows = audit_page(session, flt, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "items": [_row(r) for r in rows]}
 
 
@@ -77,8 +61,8 @@ def export_audit(
     until: datetime | None = None,
 ) -> StreamingResponse:
     """The filtered audit log as CSV, oldest first, streamed in pages."""
-    q = _query(entity, None, actor, None, since, until).order_by(AuditRecord.id)
-    rows = [_row(r) for r in session.scalars(q).yield_per(1000)]
+    flt = AuditFilter(entity=entity, actor=actor, since=since, until=until)
+    rows = [_row(r) for r in audit_entries(session, flt)]
     columns = ["id", "at", "at_wib", "actor", "action", "entity", "entity_id", "before", "after", "client"]
 
     def generate():

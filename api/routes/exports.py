@@ -26,6 +26,9 @@ router = APIRouter(prefix="/api/export", tags=["exports"])
 
 FORMATS = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# shapely's geometry type ids -> the layer geometry types GDAL names.
+_GPKG_TYPES = {0: "Point", 1: "LineString", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+               6: "MultiPolygon", 7: "GeometryCollection"}
 
 
 def csv_safe(value: Any) -> Any:
@@ -68,17 +71,26 @@ def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
 
 
 def features_gpkg(features: list[dict[str, Any]], columns: list[str], layer: str) -> bytes:
-    """A GeoPackage (EPSG:4326) with one layer, written by pyogrio to a temporary file."""
-    import geopandas as gpd  # noqa: PLC0415
+    """A GeoPackage (EPSG:4326) with one layer, written by pyogrio from an Arrow table to a temporary file."""
+    import pyarrow as pa  # noqa: PLC0415
     import pyogrio  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
 
-    data = {"fid_sigap": [f["id"] for f in features]}
+    geoms = _geometries(features)
+    data = {"fid_sigap": pa.array([f["id"] for f in features], type=pa.int64())}
     for k in columns:
-        data[k] = [f["properties"].get(k) for f in features]
-    frame = gpd.GeoDataFrame(data, geometry=_geometries(features), crs="EPSG:4326")
+        values = pa.array([f["properties"].get(k) for f in features])
+        # An empty or all-null column has no type GDAL can store: text, as a data frame's object column was.
+        data[k] = values.cast(pa.string()) if pa.types.is_null(values.type) else values
+    data["geometry"] = pa.array(shapely.to_wkb(geoms).tolist() if len(geoms) else [], type=pa.binary())
+    kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    geometry_type = _GPKG_TYPES[kinds.pop()] if len(kinds) == 1 else "Unknown"
     with tempfile.TemporaryDirectory(prefix="sigap-export-") as tmp:
         path = Path(tmp) / f"{layer}.gpkg"
-        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", promote_to_multi=False)
+        pyogrio.write_arrow(
+            pa.table(data), path, layer=layer, driver="GPKG", geometry_name="geometry",
+            geometry_type=geometry_type, crs="EPSG:4326",
+        )
         return path.read_bytes()
 
 

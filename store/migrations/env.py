@@ -5,13 +5,14 @@ from __future__ import annotations
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from store.models import Base
+# The whole schema, not only store/models.py: autogenerate compares every table the migrations create.
+from store.schema import include_object, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
-    include_object=alembic_helpers.include_object,
+    target_metadata=metadata,
+    include_object=include_object,
     process_revision_directives=alembic_helpers.writer,
     render_item=alembic_helpers.render_item,
     render_as_batch=connection.dialect.name == "sqlite",

@@ -1,0 +1,32 @@
+"""The whole SIGAP schema: importing this module puts every table on ``Base.metadata``.
+
+Each model lives beside the queries of its concern (accounts, incidents, units...), so no single module
+defines all tables. Anything that needs the whole schema (the Alembic environment, test fixtures, a tool
+that creates or compares tables) imports this module instead of relying on whatever the API happens to
+import. A new model module is added to the import list below; ``tests/test_migrations.py`` fails until it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import MetaData
+
+from store import accounts, dispatch, floods, hotspots, incidents, models, network, units  # noqa: F401
+from store.models import Base
+
+metadata: MetaData = Base.metadata
+
+# Tables SpatiaLite 5 creates itself (``InitSpatialMetadata`` and its virtual tables) beyond the ones
+# GeoAlchemy2's filter already knows (geometry_columns*, spatial_ref_sys*, idx_*...). They are not ours:
+# without this, a comparison of the models with a SpatiaLite database would propose dropping them.
+SPATIALITE_TABLES = frozenset({"ElementaryGeometries", "KNN", "KNN2", "SpatialIndex", "data_licenses",
+                               "sql_statements_log"})
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: everything but the internal tables of PostGIS and SpatiaLite."""
+    if type_ == "table" and name in SPATIALITE_TABLES:
+        return False
+    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
