@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -46,7 +47,18 @@ def set_units(database, ids: list[int], **values) -> None:
 
 
 def recent_events(client, kind: str) -> list[dict]:
-    return [e for e in client.app.state.ctx.events.recent if e["kind"] == kind]
+    return [e for e in list(client.app.state.ctx.events.recent) if e["kind"] == kind]
+
+
+def event_matching(client, kind: str, match, *, timeout_s: float = 10.0) -> dict:
+    """The data of the first `kind` event `match` accepts, waiting for it (PostGIS delivers after commit)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [e["data"] for e in recent_events(client, kind) if match(e["data"])]
+        if found:
+            return found[-1]
+        assert time.monotonic() < deadline, f"no {kind} event matched within {timeout_s} s"
+        time.sleep(0.02)
 
 
 # -- network, stations, units ------------------------------------------------------------------------
@@ -104,8 +116,8 @@ def test_position_update_checks_kalimantan_and_announces_the_unit(client, demo) 
     r = client.put(f"/api/units/{uid}/position", json={"lon": 114.88, "lat": -1.72})
     assert r.status_code == 200, r.text
     assert (r.json()["lon"], r.json()["lat"], r.json()["stale"]) == (114.88, -1.72, False)
-    ev = recent_events(client, "unit.updated")[-1]["data"]
-    assert ev["id"] == uid and ev["lon"] == 114.88
+    ev = event_matching(client, "unit.updated", lambda d: d["id"] == uid and d["lon"] == 114.88)
+    assert ev["lat"] == -1.72
     r = client.put(f"/api/units/{uid}/position", json=JAKARTA)
     assert r.status_code == 422 and "Kalimantan" in r.json()["message_en"]
     r = client.put(f"/api/units/{uid}/position", json={"lon": -1.72, "lat": 114.88})
