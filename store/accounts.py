@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, Integer, Select, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from geo.times import utcnow
 from store.models import Base
+from store.types import JSONType, UTCDateTime, db_time
+
+# Other modules still import `utcnow` and `JSONType` from here; their homes are geo.times and store.types.
 
 ROLES = ("dispatcher", "planner", "leader", "admin")
-JSONType = JSON().with_variant(JSONB(), "postgresql")
 _hasher = PasswordHasher()
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class User(Base):
@@ -35,7 +32,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class AuditRecord(Base):
@@ -43,7 +40,7 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
     actor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(48), nullable=False)
     entity: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -141,6 +138,28 @@ def record_audit(
     )
     session.add(rec)
     return rec
+
+
+def audit_query(
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select:
+    """A select of audit records matching every given field, `since` <= at < `until` (naive times are UTC)."""
+    q = select(AuditRecord)
+    for column, value in ((AuditRecord.entity, entity), (AuditRecord.entity_id, entity_id),
+                          (AuditRecord.actor, actor), (AuditRecord.action, action)):
+        if value is not None:
+            q = q.where(column == value)
+    if since is not None:
+        q = q.where(AuditRecord.at >= db_time(since))
+    if until is not None:
+        q = q.where(AuditRecord.at < db_time(until))
+    return q
 
 
 _DUMMY_HASH = _hasher.hash("sigap-timing-equaliser")

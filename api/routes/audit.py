@@ -6,37 +6,22 @@ import csv
 import io
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from api.auth import AdminDep
 from api.deps import SessionDep
-from store.accounts import AuditRecord
+from api.routes.exports import csv_safe
+from geo.times import format_wib, iso_utc
+from store.accounts import AuditRecord, audit_query
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-WIB = ZoneInfo("Asia/Jakarta")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _query(entity: str | None, entity_id: str | None, actor: str | None, action: str | None,
-           since: datetime | None, until: datetime | None) -> Select:
-    q = select(AuditRecord)
-    for column, value in ((AuditRecord.entity, entity), (AuditRecord.entity_id, entity_id),
-                          (AuditRecord.actor, actor), (AuditRecord.action, action)):
-        if value is not None:
-            q = q.where(column == value)
-    if since is not None:
-        q = q.where(AuditRecord.at >= since)
-    if until is not None:
-        q = q.where(AuditRecord.at < until)
-    return q
 
 
 def _row(rec: AuditRecord) -> dict:
-    return {"id": rec.id, "at": rec.at.isoformat(), "at_wib": rec.at.astimezone(WIB).strftime("%d-%m-%Y %H:%M:%S WIB"),
+    return {"id": rec.id, "at": iso_utc(rec.at), "at_wib": format_wib(rec.at, seconds=True),
             "actor": rec.actor, "action": rec.action, "entity": rec.entity, "entity_id": rec.entity_id,
             "before": rec.before, "after": rec.after, "client": rec.client}
 
@@ -55,7 +40,7 @@ def audit_log(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     """Audit records, newest first, filtered and paginated."""
-    q = _query(entity, entity_id, actor, action, since, until)
+    q = audit_query(entity=entity, entity_id=entity_id, actor=actor, action=action, since=since, until=until)
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = session.scalars(q.order_by(AuditRecord.id.desc()).limit(limit).offset(offset)).all()
     return {"total": total, "limit": limit, "offset": offset, "items": [_row(r) for r in rows]}
@@ -63,8 +48,7 @@ def audit_log(
 
 def _safe_cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+    return csv_safe("" if value is None else str(value))
 
 
 @router.get("/export.csv", summary="Ekspor log audit / export the audit log (CSV)")
@@ -77,7 +61,7 @@ def export_audit(
     until: datetime | None = None,
 ) -> StreamingResponse:
     """The filtered audit log as CSV, oldest first, streamed in pages."""
-    q = _query(entity, None, actor, None, since, until).order_by(AuditRecord.id)
+    q = audit_query(entity=entity, actor=actor, since=since, until=until).order_by(AuditRecord.id)
     rows = [_row(r) for r in session.scalars(q).yield_per(1000)]
     columns = ["id", "at", "at_wib", "actor", "action", "entity", "entity_id", "before", "after", "client"]
 
