@@ -1,4 +1,4 @@
-"""Query-string parsing shared by the routes: a bounding box, comma-separated lists, known values.
+"""Request parsing shared by the routes: a bounding box, comma-separated lists, known values, point batches.
 
 Each parser raises ``InvalidInput`` naming the field and saying how to write it, so a bad parameter is a
 422 with a bilingual message, never a 500 or a silently empty answer.
@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from api.geoinput import looks_swapped
-from geo.errors import InvalidInput
+import numpy as np
+import orjson
 
-__all__ = ["Bbox", "known_values", "parse_bbox", "split_list"]
+from api.geoinput import check_points, looks_swapped
+from geo.errors import InvalidInput, PayloadTooLarge
+
+__all__ = ["Bbox", "known_values", "parse_bbox", "parse_point_batch", "split_list"]
 
 Bbox = tuple[float, float, float, float]
 
@@ -86,3 +89,63 @@ def known_values(
             field=field,
         )
     return values
+
+
+def parse_point_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """A JSON body of points ({"points": [[lon, lat], ...]} or {"lon": [...], "lat": [...]}) as checked arrays."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"Badan permintaan bukan JSON yang sah: {exc}",
+            f"Request body is not valid JSON: {exc}",
+            field="body",
+        ) from exc
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "Badan permintaan harus objek JSON dengan 'points' atau 'lon'/'lat'",
+            "Request body must be a JSON object with 'points' or 'lon'/'lat'",
+            field="body",
+        )
+    try:
+        if "points" in body:
+            field = "points"
+            pts = np.asarray(body["points"], dtype=np.float64)
+            if pts.size == 0:
+                pts = pts.reshape(0, 2)
+            if pts.ndim != 2 or pts.shape[1] != 2:
+                raise ValueError("shape")
+            lon, lat = pts[:, 0].copy(), pts[:, 1].copy()
+        elif "lon" in body and "lat" in body:
+            field = "lon"
+            lon = np.asarray(body["lon"], dtype=np.float64)
+            lat = np.asarray(body["lat"], dtype=np.float64)
+            if lon.ndim != 1 or lon.shape != lat.shape:
+                raise ValueError("shape")
+        else:
+            raise InvalidInput(
+                "Sertakan 'points' ([[lon, lat], ...]) atau 'lon' dan 'lat' (daftar angka)",
+                "Provide 'points' ([[lon, lat], ...]) or 'lon' and 'lat' (lists of numbers)",
+                field="points",
+            )
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"'{field}' harus daftar pasangan angka [lon, lat] (atau dua daftar angka sama panjang)",
+            f"'{field}' must be a list of number pairs [lon, lat] (or two number lists of equal length)",
+            field=field,
+        ) from exc
+    if len(lon) == 0:
+        raise InvalidInput(
+            "Daftar titik kosong; kirim minimal 1 titik",
+            "The point list is empty; send at least 1",
+            field=field,
+        )
+    if len(lon) > limit:
+        raise PayloadTooLarge(
+            f"Terlalu banyak titik: {len(lon)}; maksimal {limit} per permintaan",
+            f"Too many points: {len(lon)}; at most {limit} per request",
+            field=field,
+            limit=limit,
+        )
+    check_points(lon, lat, field=field)
+    return lon, lat

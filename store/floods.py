@@ -340,9 +340,7 @@ def _when(value: Any) -> datetime | None:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     t = pd.Timestamp(value)
-    if pd.isna(t):
-        return None
-    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+    return None if pd.isna(t) else as_utc(t.to_pydatetime())
 
 
 def _plain(value: Any) -> Any:

@@ -125,8 +125,8 @@ class IngestReport:
             "zones": dict(self.zones),
             "format": self.fmt,
             "first_rejects": [{"line": ln, "reason": r} for ln, r in self.rejects[:10]],
-            "first_time": self.first_time.isoformat() if self.first_time else None,
-            "last_time": self.last_time.isoformat() if self.last_time else None,
+            "first_time": iso_utc(self.first_time),
+            "last_time": iso_utc(self.last_time),
         }
 
 
