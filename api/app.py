@@ -33,8 +33,8 @@ from api.routes import (
     units,
 )
 from api.routes.locate import BYTES_PER_POINT
-from api.travel import follow_network_changes
-from store.dispatch import register_hub
+from api.schemas import add_schemas
+from store.travel import follow_network_changes
 
 log = logging.getLogger("sigap")
 
@@ -56,6 +56,11 @@ ROUTERS = [
 ]
 
 
+async def _follow_network(ctx: AppContext) -> None:
+    """The travel network follower of this process (rebuilds on another worker's new network)."""
+    await follow_network_changes(ctx.travel, ctx.events)
+
+
 def lifespan_for(jobs: dict[str, BackgroundJob]) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The lifespan that builds the context, starts the background jobs and closes everything at shut-down."""
 
@@ -64,10 +69,8 @@ def lifespan_for(jobs: dict[str, BackgroundJob]) -> Callable[[FastAPI], Abstract
         settings: Settings = app.state.settings
         sys.setswitchinterval(settings.gil_switch_ms / 1000)
         ctx = AppContext.open(settings)
-        # The dispatch module's release listener announces freed units through this hub.
-        register_hub(ctx.engine, ctx.events)
         app.state.ctx = ctx
-        ctx.start({"travel": follow_network_changes, **jobs})
+        ctx.start({"travel": _follow_network, **jobs})
         # Everything built so far (layers, spatial indexes, road graph: ~250,000 objects) lives as long as the
         # process. Left to the collector, each full collection walks all of it and stalls every request for
         # ~120 ms; frozen, collections only walk what requests create.
@@ -107,4 +110,17 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
     )
     for router in ROUTERS:
         app.include_router(router)
+    _document_extra_schemas(app)
     return app
+
+
+def _document_extra_schemas(app: FastAPI) -> None:
+    """Add the answers' second media types (GeoJSON beside JSON) and their models to the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_schemas(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

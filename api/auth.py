@@ -56,7 +56,7 @@ def login(
     if user is None:
         record_audit(
             session,
-            actor=form.username[:64],
+            actor=form.username[:64].replace("\x00", ""),  # PostgreSQL cannot store NUL in text
             action="login_failed",
             entity="user",
             entity_id=None,

@@ -20,16 +20,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth_cache import PrincipalCache, TokenCache
-from api.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from api.config import Settings
 from api.spatial import Spatial, build_spatial, with_roads
-from api.travel import TravelService
+from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from store.events import EventHub
 from store.intake import CallWriter
 from store.layers import read_layers
 from store.migrate import upgrade
 from store.network import LineSet, read_lines
+from store.travel import TravelService
 
 log = logging.getLogger("sigap")
 
@@ -69,6 +70,10 @@ class AppContext:
     def replace_roads(self, lines: LineSet) -> None:
         """Give the locator the roads of a newly stored network: a new snapshot, swapped in one assignment."""
         self._spatial = with_roads(self.spatial, lines)
+
+    def writer(self, *, actor: str | None, client: str | None) -> Writer:
+        """The writer the store's commands work through for one actor (sessions, event hub, write queue)."""
+        return Writer(sessions=self.sessions, hub=self.events, lock=self.write_lock, actor=actor, client=client)
 
     def task_running(self, name: str) -> bool:
         """True while the named background job is running."""

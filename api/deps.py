@@ -13,16 +13,16 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from api.catalog import Catalog
 from api.config import Settings
 from api.context import AppContext
-from api.geoinput import check_point
 from api.spatial import Spatial
-from api.travel import TravelService
+from geo.coords import check_point
 from geo.locate import Locator
 from geo.placenames import PlaceIndex
+from store.catalog import Catalog
 from store.events import EventHub
 from store.intake import CallWriter
+from store.travel import TravelService
 
 
 async def get_context(request: Request) -> AppContext:
@@ -90,6 +90,11 @@ async def get_travel(ctx: ContextDep) -> TravelService:
 async def get_call_writer(ctx: ContextDep) -> CallWriter:
     """The group-commit call writer."""
     return ctx.call_writer
+
+
+def client_address(request: Request) -> str | None:
+    """The address a request came from, for the audit record (a plain function: no dependency level)."""
+    return request.client.host if request.client else None
 
 
 async def point_query(

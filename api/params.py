@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import orjson
 
-from api.geoinput import check_points, looks_swapped
+from geo.coords import check_points, looks_swapped
 from geo.errors import InvalidInput, PayloadTooLarge
 
 __all__ = ["Bbox", "known_values", "parse_bbox", "parse_point_batch", "split_list"]

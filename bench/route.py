@@ -142,17 +142,18 @@ def bench_service(units: Units, ilon: np.ndarray, ilat: np.ndarray, backend: str
     """Part 1b: the same queries through the API's service layer: the default network and 200 units stored in
     the database, each query in its own session probing the network, flood and unit change tokens (the units
     themselves come from the per-process cache while unchanged), ranking, and encoding the JSON answer the way
-    the endpoint does (``api.travel.recommend`` + ``api.responses.FastJSON``)."""
+    the endpoint does (``store.recommend.recommend`` + ``api.responses.FastJSON``)."""
     import tempfile
 
     from sqlalchemy import create_engine, insert, text
 
     from api.responses import FastJSON
-    from api.travel import TravelService, recommend
     from store.accounts import utcnow
     from store.db import make_engine, make_sessionmaker, session_scope
     from store.layers import load_bundled, read_layers
     from store.migrate import upgrade
+    from store.recommend import recommend
+    from store.travel import TravelService
     from store.units import Unit
 
     tmp = tempfile.TemporaryDirectory()

@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from geo.errors import InvalidInput
+
 __all__ = ["AmlError", "AmlLocation", "METHODS", "parse_aml"]
 
 # pm letters: G/W/C/N are the AML v1 set; F (fused) and U (unknown) come from the ELS
@@ -50,13 +52,20 @@ _TIME = re.compile(r"^\d{14}$")
 _SUPPORTED_VERSIONS = {"1"}
 
 
-class AmlError(ValueError):
-    """A malformed AML message; ``field`` names the attribute at fault."""
+class AmlError(InvalidInput, ValueError):
+    """A malformed AML message: ``attribute`` is the AML attribute at fault, ``field`` the input field to fix
+    (the attribute itself, or ``<where>.<attribute>`` when the text came from a field named ``where``)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+    def __init__(self, attribute: str, message: str, *, where: str | None = None) -> None:
+        self.attribute = attribute
+        self.message = message  # the problem itself, "Indonesian / English"
+        text_id, _, text_en = message.partition(" / ")
+        super().__init__(
+            f"Pesan AML rusak pada atribut '{attribute}': {text_id}",
+            f"Malformed AML message at attribute '{attribute}': {text_en or text_id}",
+            field=attribute if where is None else f"{where}.{attribute}",
+            aml_field=attribute,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +222,20 @@ def _check_length(text: str, pairs: list[tuple[str, str]], version: str, ml: str
         )
 
 
-def parse_aml(text: str) -> AmlLocation:
-    """Decode the raw text of an AML SMS; raise AmlError naming the broken field."""
+def parse_aml(text: str, *, field: str | None = None) -> AmlLocation:
+    """Decode the raw text of an AML SMS; raise AmlError naming the broken attribute.
+
+    ``field``: the input field the text came from (``location.aml``): errors then name ``field.attribute``.
+    """
+    try:
+        return _parse(text)
+    except AmlError as exc:
+        if field is None:
+            raise
+        raise AmlError(exc.attribute, exc.message, where=field) from None
+
+
+def _parse(text: str) -> AmlLocation:
     if not isinstance(text, str) or not text.strip():
         raise AmlError('A"ML', "Pesan AML kosong / The AML message is empty")
     version, pairs = _split(text)

@@ -13,6 +13,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
+from geo.coords import CoordinateError
 from geo.crs import UTM50S, WGS84, project_geometries, to_utm, transformer
 from geo.hexagons import cells_from_lonlat, cells_to_str
 from geo.layers import Layers
@@ -27,10 +28,6 @@ KABUPATEN_CELL_DEG = 0.005
 
 MATCH_NAMES = np.array(["outside", "inside", "overlap", "gap"], dtype=object)
 MATCH_OUTSIDE, MATCH_INSIDE, MATCH_OVERLAP, MATCH_GAP = range(4)
-
-
-class CoordinateError(ValueError):
-    """Coordinates that are not finite numbers in the WGS84 range."""
 
 
 class PolygonGrid:
@@ -508,10 +505,18 @@ class Locator:
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         lat = np.ascontiguousarray(lat, dtype=np.float64)
         if lon.shape != lat.shape or lon.ndim != 1:
-            raise CoordinateError("lon and lat must be one-dimensional arrays of equal length")
+            raise CoordinateError(
+                "lon dan lat harus larik satu dimensi yang sama panjang",
+                "lon and lat must be one-dimensional arrays of equal length",
+                field="lon",
+            )
         bad = ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
         if bad.any():
-            raise CoordinateError(f"{int(bad.sum())} coordinate(s) are not finite WGS84 lon/lat")
+            raise CoordinateError(
+                f"{int(bad.sum())} koordinat bukan lon/lat WGS84 yang terhingga",
+                f"{int(bad.sum())} coordinate(s) are not finite WGS84 lon/lat",
+                field="lon",
+            )
         n = len(lon)
         none = np.full(n, None, dtype=object)
         desa_idx, match = self.assign_desa(lon=lon, lat=lat)
@@ -561,7 +566,9 @@ class Locator:
         """The full locate answer for one point as a JSON-able dict; the scalar path for requests."""
         lon, lat = float(lon), float(lat)
         if not (np.isfinite(lon) and np.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
-            raise CoordinateError("coordinate is not a finite WGS84 lon/lat")
+            raise CoordinateError(
+                "Koordinat bukan lon/lat WGS84 yang terhingga", "Coordinate is not a finite WGS84 lon/lat", field="lon"
+            )
         grid = self.desa_grid
         idx = grid.cell_value(lon, lat)
         match = MATCH_INSIDE if idx >= 0 else MATCH_OUTSIDE

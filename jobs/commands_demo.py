@@ -248,7 +248,7 @@ class Simulator:
             case.due = time.monotonic() + 120 / self.speedup  # everyone busy: try again in two minutes
             return
         best = ranked[0]
-        d = self.http.post(f"/api/incidents/{case.id}/dispatch", json={"unit_ids": [best["unit_id"]]})
+        d = self.http.post(f"/api/incidents/{case.id}/dispatch", json={"unit_ids": [best["id"]]})
         if d.status_code != 200:
             case.due = time.monotonic() + 30 / self.speedup
             return
@@ -262,7 +262,7 @@ class Simulator:
             line = shapely.LineString(shapely.get_coordinates(geom))
         length = max(float(best.get("distance_m") or 0.0), 1.0)
         speed = length / max(float(best["eta_s"]), 1.0)
-        case.trip = Trip(case.id, int(best["unit_id"]), line, length, speed)
+        case.trip = Trip(case.id, int(best["id"]), line, length, speed)
         self.transition(case.id, "menuju_lokasi")
 
     def drive(self, case: Case, dt: float) -> None:

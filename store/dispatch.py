@@ -4,26 +4,39 @@
 operator took one of them a moment earlier the row count differs and nothing changes. The incident moves to
 ``dikirim`` through the lifecycle's steps in the same transaction (``baru`` is verified first, recorded).
 
-Units are released whenever an incident reaches ``selesai``, ``ditutup`` or ``batal``, whatever code path
-moved it: a ``before_flush`` listener notices the status change and frees the incident's units in the same
-flush, so a closed incident can never keep a unit busy.
+``release_units`` frees an incident's units. The commands that end an incident (``store.commands``: a state
+change to ``selesai``, ``ditutup`` or ``batal``, a merge) call it in their own transaction, so a closed
+incident never keeps a unit busy. Both take the event hub explicitly: no hub, no events (a test's session).
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Float, ForeignKey, Integer, String, event, select, update
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from geo.errors import Conflict, InvalidInput
 from store.accounts import record_audit, utcnow
-from store.incidents import Incident, incident_event, transition
+from store.events import EventHub
+from store.incidents import Incident, NeedsLocationError, incident_event, transition
 from store.lifecycle import IncidentState
 from store.models import Base
-from store.units import Unit, _aware
+from store.units import Unit, read_units, unit_fields
+
+__all__ = [
+    "DISPATCHABLE_STATES",
+    "RELEASING_STATES",
+    "DispatchAssignment",
+    "DispatchResult",
+    "NotDispatchableError",
+    "UnitsUnavailableError",
+    "UnknownUnitsError",
+    "dispatch_units",
+    "release_units",
+]
 
 RELEASING_STATES = frozenset({IncidentState.SELESAI.value, IncidentState.DITUTUP.value, IncidentState.BATAL.value})
 DISPATCHABLE_STATES = frozenset(
@@ -35,8 +48,6 @@ DISPATCHABLE_STATES = frozenset(
         IncidentState.TIBA.value,
     }
 )
-# Event hubs per engine, registered at start-up, so the release listener can announce freed units.
-_HUBS: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
 
 
 class DispatchAssignment(Base):
@@ -53,69 +64,54 @@ class DispatchAssignment(Base):
     released_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class UnitsUnavailableError(Exception):
+class UnitsUnavailableError(Conflict):
     """Some of the requested units are not tersedia (busy, offline, or just taken by another operator)."""
 
     def __init__(self, units: list[dict[str, Any]]) -> None:
         self.units = units
-        super().__init__(f"units not available: {[u['callsign'] for u in units]}")
+        names = ", ".join(f"{u['callsign']} ({u['status']})" for u in units)
+        super().__init__(
+            f"Unit tidak tersedia (mungkin baru diambil operator lain): {names}; tidak ada yang diubah",
+            f"Units not available (perhaps just taken by another operator): {names}; nothing was changed",
+            field="unit_ids",
+            unavailable=units,
+        )
 
 
-class UnknownUnitsError(LookupError):
+class UnknownUnitsError(InvalidInput, LookupError):
     """Unit ids that do not exist."""
 
     def __init__(self, ids: list[int]) -> None:
         self.ids = ids
-        super().__init__(f"unknown units: {ids}")
+        super().__init__(f"Unit tidak dikenal: {ids}", f"Unknown units: {ids}", field="unit_ids", unknown=ids)
 
 
-class NotDispatchableError(Exception):
-    """The incident cannot receive units in its current state (no location yet, or already ended)."""
+class NotDispatchableError(Conflict):
+    """The incident cannot receive units in its current state (it has ended)."""
 
-    def __init__(self, status: str, *, needs_location: bool) -> None:
+    def __init__(self, status: str) -> None:
         self.status = status
-        self.needs_location = needs_location
-        super().__init__(f"incident in state {status} cannot be dispatched")
+        super().__init__(
+            f"Kejadian berstatus '{status}' tidak bisa diberi unit",
+            f"An incident in state '{status}' cannot receive units",
+            field="status",
+            status=status,
+        )
 
 
 @dataclass(frozen=True)
 class DispatchResult:
-    """What a dispatch changed."""
+    """What a dispatch changed: the incident's state and the steps it took, the units as they now are."""
 
     incident_id: int
     status: str
-    units: list[dict[str, Any]]
+    units: list[dict[str, Any]]  # UnitFields of each unit sent, now bertugas
     transitions: list[str]
     assignment_ids: list[int]
 
 
-def register_hub(engine: Engine, hub: Any) -> None:
-    """Let the release listener publish unit events for sessions on this engine."""
-    _HUBS[engine] = hub
-
-
-def _hub_for(session: Session) -> Any:
-    bind = session.get_bind()
-    return _HUBS.get(bind if isinstance(bind, Engine) else bind.engine)
-
-
-def _unit_event(u: Unit, lon: float | None, lat: float | None) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "callsign": u.callsign,
-        "status": u.status,
-        "lon": lon,
-        "lat": lat,
-        "position_at": None if u.position_at is None else _aware(u.position_at).isoformat(),
-        "version": u.version,
-    }
-
-
-def _positions(session: Session, ids: list[int]) -> dict[int, tuple[float | None, float | None]]:
-    from sqlalchemy import func
-
-    rows = session.execute(select(Unit.id, func.ST_X(Unit.geom), func.ST_Y(Unit.geom)).where(Unit.id.in_(ids)))
-    return {int(i): (x, y) for i, x, y in rows}
+def _unit_brief(u: Unit) -> dict[str, Any]:
+    return {"id": u.id, "callsign": u.callsign, "status": u.status}
 
 
 def dispatch_units(
@@ -124,29 +120,30 @@ def dispatch_units(
     unit_ids: list[int],
     *,
     actor: str | None,
-    hub: Any = None,
+    hub: EventHub | None = None,
     eta_s: dict[int, float] | None = None,
     note: str | None = None,
+    client: str | None = None,
 ) -> DispatchResult:
     """Send units to an incident in the caller's transaction: units bertugas, incident dikirim, audit, events.
 
-    Raises UnknownUnitsError, UnitsUnavailableError (nothing changed) or NotDispatchableError; the caller
-    rolls back on any of them.
+    Raises UnknownUnitsError, UnitsUnavailableError (nothing changed), NeedsLocationError or
+    NotDispatchableError; the caller rolls back on any of them.
     """
     ids = sorted({int(i) for i in unit_ids})
     if not ids:
-        raise ValueError("unit_ids kosong / unit_ids is empty")
+        raise InvalidInput("unit_ids kosong", "unit_ids is empty", field="unit_ids")
     if incident.geom is None or incident.status == IncidentState.PERLU_LOKASI.value:
-        raise NotDispatchableError(incident.status, needs_location=True)
+        raise NeedsLocationError(incident)
     if incident.status not in DISPATCHABLE_STATES:
-        raise NotDispatchableError(incident.status, needs_location=False)
+        raise NotDispatchableError(incident.status)
     found = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
     missing = [i for i in ids if i not in found]
     if missing:
         raise UnknownUnitsError(missing)
     busy = [u for u in found.values() if u.status != "tersedia"]
     if busy:
-        raise UnitsUnavailableError([{"id": u.id, "callsign": u.callsign, "status": u.status} for u in busy])
+        raise UnitsUnavailableError([_unit_brief(u) for u in busy])
     # The conditional UPDATE is the real guard: a concurrent dispatch that committed after our read
     # leaves fewer rows matching, and PostgreSQL re-checks the WHERE after waiting for its row lock.
     res = session.execute(
@@ -158,14 +155,10 @@ def dispatch_units(
     if res.rowcount != len(ids):
         session.expire_all()
         now_status = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
-        taken = [
-            {"id": u.id, "callsign": u.callsign, "status": u.status}
-            for u in now_status.values()
-            if u.status != "tersedia"
-        ]
+        taken = [_unit_brief(u) for u in now_status.values() if u.status != "tersedia"]
         raise UnitsUnavailableError(taken or [{"id": i, "callsign": found[i].callsign, "status": "?"} for i in ids])
-    for u in found.values():
-        session.refresh(u)
+    for u in found.values():  # changed in the database by the UPDATE: reloaded when next read
+        session.expire(u)
     steps: list[str] = []
     if incident.status == IncidentState.BARU.value:
         transition(
@@ -188,8 +181,7 @@ def dispatch_units(
     ]
     session.add_all(rows)
     session.flush()
-    pos = _positions(session, ids)
-    units_out = [_unit_event(found[i], *pos[i]) for i in ids]
+    units_out = unit_fields(read_units(session, ids=ids))
     record_audit(
         session,
         actor=actor,
@@ -198,6 +190,7 @@ def dispatch_units(
         entity_id=incident.id,
         before=None,
         after={"units": [{"id": u["id"], "callsign": u["callsign"]} for u in units_out], "transitions": steps},
+        client=client,
     )
     for u in units_out:
         record_audit(
@@ -208,6 +201,7 @@ def dispatch_units(
             entity_id=u["id"],
             before={"status": "tersedia"},
             after={"status": "bertugas", "incident_id": incident.id},
+            client=client,
         )
     if hub is not None:
         for u in units_out:
@@ -216,7 +210,9 @@ def dispatch_units(
     return DispatchResult(incident.id, incident.status, units_out, steps, [r.id for r in rows])
 
 
-def release_units(session: Session, incident_id: int, *, actor: str | None, hub: Any = None) -> list[int]:
+def release_units(
+    session: Session, incident_id: int, *, actor: str | None, hub: EventHub | None = None, client: str | None = None
+) -> list[int]:
     """Close the incident's open assignments and put its units back to tersedia; returns the freed unit ids.
 
     A unit also assigned to another still-open incident stays bertugas. Offline units stay offline.
@@ -257,29 +253,10 @@ def release_units(session: Session, incident_id: int, *, actor: str | None, hub:
         entity="incident",
         entity_id=incident_id,
         after={"released_assignments": [r.id for r in open_rows], "units_tersedia": freed},
+        client=client,
     )
     if hub is not None and freed:
-        pos = _positions(session, freed)
-        for u in session.scalars(select(Unit).where(Unit.id.in_(freed))):
-            hub.publish(session, "unit.updated", _unit_event(u, *pos[u.id]))
+        session.flush()
+        for u in unit_fields(read_units(session, ids=freed)):
+            hub.publish(session, "unit.updated", u)
     return freed
-
-
-@event.listens_for(Session, "before_flush")
-def _release_on_end(session: Session, _ctx: Any, _instances: Any) -> None:
-    """Free the units of incidents whose status just became selesai/ditutup/batal (any code path)."""
-    from sqlalchemy import inspect as sa_inspect
-
-    ended = []
-    for obj in list(session.dirty):
-        if not isinstance(obj, Incident) or obj.status not in RELEASING_STATES:
-            continue
-        hist = sa_inspect(obj).attrs.status.history
-        if hist.has_changes() and not (set(hist.deleted or ()) & RELEASING_STATES):
-            ended.append(obj)
-    if not ended:
-        return
-    hub = _hub_for(session)
-    for inc in ended:
-        actor = inc.transitions[-1].actor if inc.transitions else None
-        release_units(session, inc.id, actor=actor, hub=hub)

@@ -45,6 +45,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Insert
 
 from geo.crs import UTM50S, WGS84, transformer
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.hexagons import cell_of, cells_around
 from store.accounts import AuditRecord, JSONType, utcnow
 from store.events import CHANNEL as EVENT_CHANNEL
@@ -52,6 +53,7 @@ from store.events import EventHub
 from store.lifecycle import (
     OPEN_STATES,
     IncidentState,
+    allowed_transitions,
     check_transition,
     initial_state,
     parse_state,
@@ -60,25 +62,37 @@ from store.lifecycle import (
 from store.models import Base
 
 __all__ = [
+    "AUDIT_FIELDS",
     "DUPLICATE_MINUTES",
     "DUPLICATE_RADIUS_M",
+    "EVENT_FIELDS",
     "WIB",
     "Call",
     "Incident",
     "IncidentFilter",
+    "IncidentNotFoundError",
     "IncidentRecord",
     "IncidentTransition",
+    "MergeIntoClosedError",
+    "NeedsLocationError",
+    "NotMergeableError",
+    "SelfMergeError",
     "StaleVersionError",
+    "StoredIncident",
     "audit_snapshot",
     "create_incident",
     "find_duplicates",
     "format_wib",
     "intervals_of",
     "list_incidents",
+    "load_incident",
     "merge_incidents",
+    "merged_from",
+    "read_incident",
     "record_call",
     "record_calls",
     "set_location",
+    "stored_incident",
     "transition",
 ]
 
@@ -113,14 +127,77 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class StaleVersionError(Exception):
-    """Someone changed the incident since the caller read it (optimistic locking)."""
+class StaleVersionError(Conflict):
+    """Someone changed the incident since the caller read it (optimistic locking); ``current`` when known."""
 
     def __init__(self, incident_id: int, seen: int | None, current: int | None) -> None:
         self.incident_id = incident_id
         self.seen = seen
         self.current = current
-        super().__init__(f"incident {incident_id}: version {seen} is stale (now {current})")
+        super().__init__(
+            f"Kejadian sudah diubah orang lain (versi {seen} sudah usang); muat ulang lalu ulangi",
+            f"The incident was changed by someone else (version {seen} is stale); reload and retry",
+            field="version",
+            current_version=current,
+        )
+
+
+class IncidentNotFoundError(NotFound):
+    """No incident with this id."""
+
+    def __init__(self, incident_id: int, *, field: str = "id") -> None:
+        self.incident_id = incident_id
+        super().__init__(
+            f"Kejadian {incident_id} tidak ditemukan", f"Incident {incident_id} not found", field=field
+        )
+
+
+class NeedsLocationError(Conflict):
+    """The incident has no location yet: it cannot become baru, be ranked units for, or receive units."""
+
+    def __init__(self, incident: Incident) -> None:
+        super().__init__(
+            "Kejadian belum punya lokasi; tetapkan lokasinya dulu (PATCH location)",
+            "The incident has no location yet; set it first (PATCH location)",
+            field="location",
+            status=incident.status,
+        )
+
+
+class SelfMergeError(InvalidInput, ValueError):
+    """An incident named as its own duplicate."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Kejadian tidak bisa digabung dengan dirinya sendiri",
+            "An incident cannot be merged into itself",
+            field="duplicate_id",
+        )
+
+
+class MergeIntoClosedError(Conflict, ValueError):
+    """The incident to keep is cancelled or itself merged: nothing can be folded into it."""
+
+    def __init__(self, keep: Incident) -> None:
+        super().__init__(
+            f"Kejadian {keep.number} sudah batal/digabung; gabungkan ke kejadian yang masih berjalan",
+            f"Incident {keep.number} is cancelled or merged; merge into an incident still in progress",
+            field="id",
+        )
+
+
+class NotMergeableError(Conflict, ValueError):
+    """The duplicate can no longer be cancelled (resolved, closed or already cancelled)."""
+
+    def __init__(self, duplicate: Incident) -> None:
+        allowed = allowed_transitions(duplicate.status)
+        super().__init__(
+            f"Kejadian {duplicate.number} berstatus '{duplicate.status}' dan tidak bisa dibatalkan/digabung",
+            f"Incident {duplicate.number} is '{duplicate.status}' and cannot be cancelled/merged",
+            field="duplicate_id",
+            current=duplicate.status,
+            allowed=[s.value for s in allowed],
+        )
 
 
 class Incident(Base):
@@ -565,23 +642,19 @@ def create_incident(
     return incident
 
 
+# What the audit log keeps of an incident (not the whole locate answer), and what its events carry: ids and
+# what changed, never the document (a NOTIFY payload is at most 8000 bytes). Both are projections of the
+# stored columns; the public document is api.schemas.incidents.IncidentPublic.
+AUDIT_FIELDS = (
+    "number", "category", "status", "description", "caller_name", "caller_phone", "lon", "lat", "accuracy_m",
+    "location_source", "desa_code", "merged_into_id", "version",
+)
+EVENT_FIELDS = ("id", "number", "status", "category", "lon", "lat", "version")
+
+
 def audit_snapshot(incident: Incident | IncidentRecord) -> dict[str, Any]:
-    """What the audit log keeps of an incident (not the whole locate answer)."""
-    return {
-        "number": incident.number,
-        "category": incident.category,
-        "status": incident.status,
-        "description": incident.description,
-        "caller_name": incident.caller_name,
-        "caller_phone": incident.caller_phone,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "accuracy_m": incident.accuracy_m,
-        "location_source": incident.location_source,
-        "desa_code": incident.desa_code,
-        "merged_into_id": incident.merged_into_id,
-        "version": incident.version,
-    }
+    """What the audit log keeps of an incident (AUDIT_FIELDS)."""
+    return {name: getattr(incident, name) for name in AUDIT_FIELDS}
 
 
 def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> dict[str, Any]:
@@ -737,11 +810,17 @@ def merge_incidents(
     version: int | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Fold `duplicate` into `keep`: the duplicate is cancelled with merged_into set, both histories stay."""
+    """Fold `duplicate` into `keep`: the duplicate is cancelled with merged_into set, both histories stay.
+
+    Refused: a cancelled or merged `keep` (MergeIntoClosedError), an incident merged into itself (SelfMergeError),
+    a duplicate that can no longer be cancelled (NotMergeableError), a stale `version` of the duplicate.
+    """
+    if keep.status == IncidentState.BATAL or keep.merged_into_id is not None:
+        raise MergeIntoClosedError(keep)
     if keep.id == duplicate.id:
-        raise ValueError("Kejadian tidak bisa digabung dengan dirinya sendiri / cannot merge an incident into itself")
-    if keep.merged_into_id is not None:
-        raise ValueError(f"Kejadian {keep.number} sudah digabung ke kejadian lain / {keep.number} is itself merged")
+        raise SelfMergeError()
+    if IncidentState.BATAL not in allowed_transitions(duplicate.status):
+        raise NotMergeableError(duplicate)
     at = at or utcnow()
     transition(
         session,
@@ -841,15 +920,33 @@ def merged_from(session: Session, incident_id: int) -> list[int]:
     return list(session.scalars(select(Incident.id).where(Incident.merged_into_id == incident_id)))
 
 
+def load_incident(session: Session, incident_id: int, *, lock: bool = False, field: str = "id") -> Incident:
+    """The incident with this id (its row locked until commit when `lock`, on PostgreSQL), or IncidentNotFoundError."""
+    incident = session.get(Incident, incident_id, with_for_update=lock or None)
+    if incident is None:
+        raise IncidentNotFoundError(incident_id, field=field)
+    return incident
+
+
+@dataclass(frozen=True)
+class StoredIncident:
+    """An incident as it stands (transitions loaded) and the ids of the incidents merged into it."""
+
+    incident: Incident
+    merged_from: list[int]
+
+
+def stored_incident(session: Session, incident: Incident) -> StoredIncident:
+    """The incident with its history loaded and its merges read, usable after the session closes."""
+    _ = incident.transitions  # loaded now, while the session is open
+    return StoredIncident(incident, merged_from(session, incident.id))
+
+
+def read_incident(session: Session, incident_id: int) -> StoredIncident:
+    """One incident with its history and merges (IncidentNotFoundError when there is none)."""
+    return stored_incident(session, load_incident(session, incident_id))
+
+
 def incident_event(incident: Incident | IncidentRecord, changed: list[str]) -> dict[str, Any]:
-    """The payload of `incident.created` / `incident.updated` events: ids and what changed, not the document."""
-    return {
-        "id": incident.id,
-        "number": incident.number,
-        "status": incident.status,
-        "category": incident.category,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "version": incident.version,
-        "changed": changed,
-    }
+    """The payload of `incident.created` / `incident.updated` events (EVENT_FIELDS and what changed)."""
+    return {name: getattr(incident, name) for name in EVENT_FIELDS} | {"changed": changed}

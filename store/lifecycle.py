@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from geo.errors import Conflict, InvalidInput
+
 __all__ = [
     "IllegalTransitionError",
     "IncidentState",
@@ -92,18 +94,22 @@ _ALLOWED: dict[IncidentState, tuple[IncidentState, ...]] = {
 }
 
 
-class UnknownStateError(ValueError):
-    """A state code that is not one of IncidentState."""
+class UnknownStateError(InvalidInput, ValueError):
+    """A state code that is not one of IncidentState; lists the valid codes."""
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, *, field: str = "status") -> None:
         self.value = value
-        valid = ", ".join(s.value for s in IncidentState)
+        codes = [s.value for s in IncidentState]
+        valid = ", ".join(codes)
         super().__init__(
-            f"Status tidak dikenal '{value}'; yang sah: {valid} / Unknown state '{value}'; valid: {valid}"
+            f"Status tidak dikenal '{value}'; yang sah: {valid}",
+            f"Unknown state '{value}'; valid: {valid}",
+            field=field,
+            valid=codes,
         )
 
 
-class IllegalTransitionError(ValueError):
+class IllegalTransitionError(Conflict, ValueError):
     """A transition the lifecycle does not allow; names the allowed ones."""
 
     def __init__(
@@ -111,6 +117,8 @@ class IllegalTransitionError(ValueError):
         current: IncidentState,
         requested: IncidentState,
         allowed: tuple[IncidentState, ...],
+        *,
+        field: str = "to",
     ) -> None:
         self.current = current
         self.requested = requested
@@ -118,9 +126,11 @@ class IllegalTransitionError(ValueError):
         ids = ", ".join(f"{s.value} ({LABELS[s].id})" for s in allowed) or "tidak ada (status akhir)"
         ens = ", ".join(f"{s.value} ({LABELS[s].en})" for s in allowed) or "none (final state)"
         super().__init__(
-            f"Perubahan status dari '{current.value}' ke '{requested.value}' tidak diizinkan; "
-            f"yang diizinkan: {ids} / "
-            f"Transition from '{current.value}' to '{requested.value}' is not allowed; allowed: {ens}"
+            f"Perubahan status dari '{current.value}' ke '{requested.value}' tidak diizinkan; yang diizinkan: {ids}",
+            f"Transition from '{current.value}' to '{requested.value}' is not allowed; allowed: {ens}",
+            field=field,
+            current=current.value,
+            allowed=[s.value for s in allowed],
         )
 
 
@@ -133,14 +143,14 @@ class ResponseIntervals:
     call_to_resolved_s: float | None
 
 
-def parse_state(value: str | IncidentState) -> IncidentState:
-    """Turn a state code into IncidentState, raising UnknownStateError listing valid codes."""
+def parse_state(value: str | IncidentState, *, field: str = "status") -> IncidentState:
+    """Turn a state code into IncidentState, raising UnknownStateError (naming `field`) listing valid codes."""
     if isinstance(value, IncidentState):
         return value
     try:
         return IncidentState(str(value).strip().lower())
     except ValueError:
-        raise UnknownStateError(value) from None
+        raise UnknownStateError(value, field=field) from None
 
 
 def initial_state(*, has_location: bool) -> IncidentState:

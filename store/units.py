@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from geo.crs import UTM50S, WGS84, project_geometries
 from geo.layers import Layers
 from store.accounts import record_audit, utcnow
+from store.incidents import format_wib
 from store.models import Base
 
 UNIT_TYPES = ("damkar", "ambulans", "bpbd", "perahu", "polisi")
@@ -194,45 +197,67 @@ def read_units(
     )
 
 
-def unit_snapshot(unit: Unit) -> dict:
-    """The fields of a unit an audit record or an event carries."""
-    lon = lat = None
-    if unit.geom is not None:
-        from geoalchemy2.shape import to_shape
-
-        p = to_shape(unit.geom)
-        lon, lat = p.x, p.y
-    return {
-        "id": unit.id,
-        "callsign": unit.callsign,
-        "status": unit.status,
-        "lon": lon,
-        "lat": lat,
-        "position_at": None if unit.position_at is None else _aware(unit.position_at).isoformat(),
-        "version": unit.version,
-    }
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else _aware(t).isoformat()
 
 
-def set_position(
-    session: Session, unit: Unit, *, lon: float, lat: float, at: datetime | None, actor: str | None
-) -> dict:
-    """Move a unit (AVL update) in the caller's transaction; audited; returns the after-snapshot."""
-    before = unit_snapshot(unit)
-    unit.geom = f"SRID=4326;POINT({lon!r} {lat!r})"
-    unit.position_at = at or utcnow()
-    unit.version = unit.version + 1
-    session.flush()
-    after = {
-        **before,
-        "lon": lon,
-        "lat": lat,
-        "position_at": _aware(unit.position_at).isoformat(),
-        "version": unit.version,
-    }
-    record_audit(
-        session, actor=actor, action="unit_position", entity="unit", entity_id=unit.id, before=before, after=after
-    )
-    return after
+def unit_fields(rows: UnitRows) -> list[dict[str, Any]]:
+    """Each unit row as the API, events and recommendations show it (UnitFields): the one unit serializer.
+
+    Nothing here depends on the time of asking; :func:`unit_public` adds the position's age and stale flag.
+    """
+    ids, lon, lat = rows.id.tolist(), rows.lon.tolist(), rows.lat.tolist()
+    versions, demo = rows.version.tolist(), rows.demo.tolist()
+    out = []
+    for i in range(len(rows)):
+        mode = str(rows.travel_mode[i])
+        at = rows.position_at(i)
+        out.append(
+            {
+                "id": ids[i],
+                "callsign": rows.callsign[i],
+                "name": rows.name[i],
+                "type": rows.type[i],
+                "agency": rows.agency[i],
+                "station_id": rows.station_id[i],
+                "status": rows.status[i],
+                "mode": "river" if mode.startswith("river") else "road",
+                "travel_mode": mode,
+                "lon": lon[i] if math.isfinite(lon[i]) else None,
+                "lat": lat[i] if math.isfinite(lat[i]) else None,
+                "position_at": _iso(at),
+                "position_at_wib": format_wib(at),
+                "source": "demo" if demo[i] else "real",
+                "version": versions[i],
+            }
+        )
+    return out
+
+
+def position_age(rows: UnitRows, *, now: datetime, stale_after_s: float) -> list[dict[str, Any]]:
+    """Per unit row, the age of its position in seconds (None when never reported) and whether it is stale."""
+    age = rows.age_s(now)
+    return [
+        {"position_age_s": round(a, 1), "stale": a > stale_after_s} if math.isfinite(a)
+        else {"position_age_s": None, "stale": False}
+        for a in age.tolist()
+    ]
+
+
+def unit_public(rows: UnitRows, *, now: datetime, stale_after_s: float) -> list[dict[str, Any]]:
+    """Each unit row as UnitPublic: its fields, the age of its position and the stale flag."""
+    return [
+        f | a for f, a in zip(unit_fields(rows), position_age(rows, now=now, stale_after_s=stale_after_s), strict=True)
+    ]
+
+
+# What an audit record keeps of a unit.
+AUDIT_FIELDS = ("id", "callsign", "status", "lon", "lat", "position_at", "version")
+
+
+def unit_audit(fields: dict[str, Any]) -> dict[str, Any]:
+    """The audit snapshot of a unit, from its fields."""
+    return {k: fields[k] for k in AUDIT_FIELDS}
 
 
 # -- demo seed ------------------------------------------------------------------------------------------

@@ -37,6 +37,14 @@ def test_wrong_password_is_401_and_audited(anon_client, database) -> None:
         assert "wrong-password-1" not in str(last.before) + str(last.after)
 
 
+def test_a_username_with_nul_is_a_wrong_login_not_a_database_error(anon_client, database) -> None:
+    r = anon_client.post("/api/auth/token", data={"username": "t-admin\x00", "password": TEST_PASSWORD})
+    assert r.status_code == 401 and r.json()["field"] == "password"
+    with session_scope(database.sessions) as s:
+        last = s.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+        assert (last.action, last.actor) == ("login_failed", "t-admin")
+
+
 def test_successful_login_is_audited(anon_client, database) -> None:
     anon_client.post("/api/auth/token", data={"username": "t-planner", "password": TEST_PASSWORD})
     with session_scope(database.sessions) as s:

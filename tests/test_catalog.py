@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.catalog import (
+from store.catalog import (
     DEFAULT_CATALOG_PATH,
     Catalog,
     CatalogError,

@@ -137,6 +137,14 @@ def test_place_search_ambiguous_not_found_and_bad_input(client) -> None:
     assert r.status_code == 422 and "120" in r.text
 
 
+def test_a_place_query_without_a_name_is_422_not_a_server_error(client) -> None:
+    r = client.get("/api/places", params={"q": ":"})
+    assert r.status_code == 422 and r.json()["field"] == "q"
+    r = post(client, {"place": ";;"})
+    assert r.status_code == 422 and r.json()["field"] == "location.place"
+    assert client.get("/api/incidents").json()["total"] == 0
+
+
 def test_place_search_needs_login(anon_client) -> None:
     assert anon_client.get("/api/places", params={"q": "buntok"}).status_code == 401
 

@@ -6,6 +6,7 @@ Screenshots of every page land in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -314,6 +315,43 @@ def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:  # noqa
     page.wait_for_selector("#locate-answer[data-ready='1']")
     page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Bintang Awai')")
     shot(page, "place-search")
+
+
+def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: str) -> None:  # noqa: ANN001
+    """A call whose place name the server does not know (404) shows the places it suggests, not a generic error;
+    one click drafts the call at a suggestion, with the details already typed, and it is recorded there."""
+    page = offline().login("dispatcher", "/map")
+
+    def misspelt(route) -> None:  # noqa: ANN001 - the name as a caller might give it, not the searched code
+        body = json.loads(route.request.post_data)
+        body["location"] = {"place": "Buntoq"}
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/api/incidents", misspelt, times=1)
+    page.fill("#desa-search", "buntok kota")
+    page.press("#desa-search", "Enter")
+    page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
+    page.select_option("#f-category", "kebakaran")
+    page.fill("#f-description", "Asap dari gudang, uji saran tempat")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    assert resp.value.status == 404
+    page.wait_for_selector("#form-candidates button.cand")
+    error = page.inner_text("#form-error")
+    assert "Buntoq" in error and "tidak ditemukan" in error and "Layanan belum tersedia" not in error
+    offered = [b.inner_text() for b in page.locator("#form-candidates button.cand").all()]
+    assert offered[0].startswith("Buntok Kota") and len(offered) == len(resp.value.json()["suggestions"])
+    shot(page, "place-suggestions")
+    page.locator("#form-candidates button.cand", has_text="Buntok Kota").click()
+    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('pusat Buntok Kota')")
+    assert page.input_value("#f-description") == "Asap dari gudang, uji saran tempat"
+    assert page.locator("#form-candidates button.cand").count() == 0 and page.locator("#form-error").is_hidden()
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    call = resp.value.json()
+    assert resp.value.status == 201, call
+    assert call["location"]["place"]["name"] == "Buntok Kota" and call["description"].startswith("Asap dari gudang")
+    page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}']")
 
 
 def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) -> None:  # noqa: ANN001

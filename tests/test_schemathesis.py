@@ -1,7 +1,10 @@
-"""Property-based requests generated from the platform's own OpenAPI spec, as every role: never a 5xx.
+"""Property-based requests generated from the platform's own OpenAPI spec, as every role: never a 5xx, and every
+answer shaped as the spec declares it (schemathesis' response schema conformance).
 
 Schemathesis generates the cases from the spec; plain Hypothesis drives them (its pytest plugin does not
-run under this pytest), one operation at a time, against the app on each backend.
+run under this pytest), one operation at a time, against the app on each backend. Generated requests are
+mostly refused (a random category, an unknown id), so a second test walks the incident and unit operations
+with requests that succeed and checks each answer against its declared schema as well.
 """
 
 from __future__ import annotations
@@ -11,21 +14,28 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 import schemathesis
 import shapely
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import response_schema_conformance
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.core.failures import FailureGroup
 from schemathesis.python.asgi import shutdown_lifespans
+from sqlalchemy import select
 
 from api.app import create_app
+from store.db import session_scope
 from store.floods import create_flood
 from store.hotspots import ingest_detections
+from store.layers import read_layers
+from store.units import Unit, seed_demo_units
 from tests.conftest import ROLES, TEST_PASSWORD, settings_for
 
 # Endless or by-design-slow operations are exercised by their own tests.
 SKIP_PATHS = ("/api/events",)
 EXAMPLES_PER_OPERATION = 8
+AML = 'A"ML=1;lt=-1.71234;lg=+114.84567;rd=25;top=20261129081530;lc=68;pm=G;si=510101000000000;ei=356938035643809'
 
 
 def test_no_server_errors_for_any_role(database) -> None:
@@ -54,7 +64,7 @@ def test_no_server_errors_for_any_role(database) -> None:
 
 
 def _run_all(operations: list, tokens: dict[str, str], failures: list[str], counter: list[int]) -> None:
-    """Every operation's generated cases as every role, collecting 5xx and unhelpful 4xx answers."""
+    """Every operation's generated cases as every role, collecting 5xx, unhelpful 4xx and off-schema answers."""
     for op in operations:
 
         @given(case=op.as_strategy())
@@ -67,10 +77,15 @@ def _run_all(operations: list, tokens: dict[str, str], failures: list[str], coun
                 where = f"{case.method} {case.formatted_path} as {role} -> {response.status_code}"
                 if response.status_code >= 500:
                     failures.append(f"{where}: {response.text[:300]}")
-                elif 400 <= response.status_code < 500 and "json" in response.headers.get("content-type", ""):
+                    continue
+                if 400 <= response.status_code < 500 and "json" in response.headers.get("content-type", ""):
                     body = response.json()
                     if not (isinstance(body, dict) and body.get("message_id") and body.get("message_en")):
                         failures.append(f"{where}: 4xx without a bilingual message: {str(body)[:200]}")
+                try:
+                    case.validate_response(response, checks=[response_schema_conformance])
+                except FailureGroup as exc:
+                    failures.append(f"{where}: not as declared: {str(exc)[:400]}")
 
         run()
 
@@ -150,3 +165,82 @@ def test_answers_follow_their_response_schemas(database, locator) -> None:
     # Every operation had an answer checked that carried data, not only empty collections.
     assert {op.path for op in operations} <= filled, {op.path for op in operations} - filled
     assert sum(checked.values()) >= 3 * len(operations), checked
+
+
+@pytest.fixture
+def declared(database):
+    """A dispatcher's client of the app with the demo units, and a check of an answer against the spec."""
+    app = create_app(settings_for(database.url))
+    with TestClient(app) as client:
+        r = client.post("/api/auth/token", data={"username": "t-dispatcher", "password": TEST_PASSWORD})
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        with session_scope(database.sessions) as s:
+            seed_demo_units(s, read_layers(s))
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+        def check(response, path: str, method: str, status: int = 200) -> dict:  # noqa: ANN001
+            assert response.status_code == status, response.text
+            operation = schema[path][method]
+            operation.validate_response(response)
+            case = operation.Case()
+            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+            return response.json()
+
+        try:
+            yield client, check, database
+        finally:
+            shutdown_lifespans()
+    database.clean()
+
+
+def test_incident_and_unit_answers_are_as_declared(declared) -> None:
+    client, check, database = declared
+    one = "/api/incidents/{incident_id}"
+    made = [
+        check(client.post("/api/incidents", json=body), "/api/incidents", "POST", 201)
+        for body in (
+            {"category": "kebakaran", "location": {"lon": 114.95, "lat": -1.80, "accuracy_m": 12}},
+            {"category": "banjir", "location": {"place": "Pendang"}, "caller_name": "Siti"},
+            {"category": "medis", "location": {"aml": AML}},
+            {"category": "medis", "description": "lokasi belum diketahui"},
+            {"category": "kebakaran", "location": {"lon": 114.951, "lat": -1.801}},
+        )
+    ]
+    fire, flood, aml, nowhere, second = made
+    assert [d["id"] for d in second["possible_duplicates"]] == [fire["id"]]
+    check(client.get("/api/incidents"), "/api/incidents", "GET")
+    gj = client.get("/api/incidents", params={"format": "geojson"})
+    assert gj.headers["content-type"].startswith("application/geo+json")
+    check(gj, "/api/incidents", "GET")
+    check(client.get(f"/api/incidents/{aml['id']}"), one, "GET")
+    check(client.get("/api/places", params={"q": "Patas"}), "/api/places", "GET")
+    check(client.get("/api/places", params={"q": "buntok kota"}), "/api/places", "GET")
+    located = check(
+        client.patch(f"/api/incidents/{nowhere['id']}", json={"version": 1, "location": {"place": "Buntok Kota"}}),
+        one, "PATCH",
+    )
+    assert located["status"] == "baru"
+    check(client.post(f"/api/incidents/{flood['id']}/transition", json={"to": "diverifikasi", "version": 1}),
+          one + "/transition", "POST")
+    merged = check(client.post(f"/api/incidents/{fire['id']}/merge", json={"duplicate_id": second["id"]}),
+                   one + "/merge", "POST")
+    assert merged["merged_from"] == [second["id"]]
+    recs = check(client.get(f"/api/incidents/{fire['id']}/recommendations", params={"types": "damkar,perahu"}),
+                 one + "/recommendations", "GET")
+    with database.sessions() as s:  # a unit off the network, so a left-out unit is answered too
+        far = s.scalar(select(Unit.id).where(Unit.callsign == "DMK-PTS-1"))
+    check(client.put(f"/api/units/{far}/position", json={"lon": 113.92, "lat": -2.21}),
+          "/api/units/{unit_id}/position", "PUT")
+    recs = check(client.get(f"/api/incidents/{fire['id']}/recommendations"), one + "/recommendations", "GET")
+    assert {u["reason"] for u in recs["left_out"]} == {"unreachable"}
+    best = recs["recommendations"]["damkar"][0]["id"]
+    sent = check(client.post(f"/api/incidents/{fire['id']}/dispatch", json={"unit_ids": [best]}),
+                 one + "/dispatch", "POST")
+    assert [u["id"] for u in sent["units"]] == [best]
+    units = check(client.get("/api/units"), "/api/units", "GET")
+    assert {u["id"]: u["status"] for u in units["units"]}[best] == "bertugas"
+    gj = client.get("/api/units", params={"format": "geojson"})
+    assert gj.headers["content-type"].startswith("application/geo+json")
+    check(gj, "/api/units", "GET")
+    refused = client.post(f"/api/incidents/{fire['id']}/transition", json={"to": "meledak", "version": 1})
+    check(refused, one + "/transition", "POST", 422)

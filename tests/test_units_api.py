@@ -180,14 +180,15 @@ def test_units_left_out_say_why(client, demo, database) -> None:
 
 def test_cached_units_follow_changes_made_by_another_session_or_worker(client, demo, database) -> None:
     """Recommendations serve units from memory; a change written elsewhere must still show on the next request."""
-    from api.travel import TravelService, recommend
+    from store.recommend import recommend
+    from store.travel import TravelService
 
     inc = new_incident(client)
     url = f"/api/incidents/{inc['id']}/recommendations"
     service = client.app.state.ctx.travel
     first = client.get(url).json()["recommendations"]["damkar"][0]
     reads = service.unit_reads
-    assert client.get(url).json()["recommendations"]["damkar"][0]["unit_id"] == first["unit_id"]
+    assert client.get(url).json()["recommendations"]["damkar"][0]["id"] == first["id"]
     assert service.unit_reads == reads  # nothing changed: served from the cache
 
     # A second API worker with its own cache, warmed on the same database.
@@ -207,36 +208,36 @@ def test_cached_units_follow_changes_made_by_another_session_or_worker(client, d
                 stale_minutes=10,
             )
 
-    assert ask_other()["recommendations"]["damkar"][0]["unit_id"] == first["unit_id"]
+    assert ask_other()["recommendations"]["damkar"][0]["id"] == first["id"]
     # This worker moves the best fire engine to Palangka Raya (far off the derived network) through the API...
-    moved = client.put(f"/api/units/{first['unit_id']}/position", json={"lon": 113.92, "lat": -2.21})
+    moved = client.put(f"/api/units/{first['id']}/position", json={"lon": 113.92, "lat": -2.21})
     assert moved.status_code == 200, moved.text
-    seen = {u["unit_id"]: u for u in ask_other()["left_out"]}
-    assert seen[first["unit_id"]]["detail"] == "unit_off_network"
-    assert (seen[first["unit_id"]]["lon"], seen[first["unit_id"]]["lat"]) == (113.92, -2.21)
+    seen = {u["id"]: u for u in ask_other()["left_out"]}
+    assert seen[first["id"]]["detail"] == "unit_off_network"
+    assert (seen[first["id"]]["lon"], seen[first["id"]]["lat"]) == (113.92, -2.21)
     # ...and a plain SQL update from another session (no version bump, no ORM) reaches this worker's cache too.
     second = client.get(url).json()["recommendations"]["damkar"][0]
-    assert second["unit_id"] != first["unit_id"]
-    set_units(database, [second["unit_id"]], status="offline")
+    assert second["id"] != first["id"]
+    set_units(database, [second["id"]], status="offline")
     body = client.get(url).json()
-    assert {u["unit_id"]: u["reason"] for u in body["left_out"]}[second["unit_id"]] == "offline"
-    assert second["unit_id"] not in {u["unit_id"] for u in body["recommendations"]["damkar"]}
-    set_units(database, [second["unit_id"]], geom="SRID=4326;POINT(113.92 -2.21)", status="tersedia")
+    assert {u["id"]: u["reason"] for u in body["left_out"]}[second["id"]] == "offline"
+    assert second["id"] not in {u["id"] for u in body["recommendations"]["damkar"]}
+    set_units(database, [second["id"]], geom="SRID=4326;POINT(113.92 -2.21)", status="tersedia")
     body = client.get(url).json()
-    assert {u["unit_id"]: u["detail"] for u in body["left_out"]}[second["unit_id"]] == "unit_off_network"
+    assert {u["id"]: u["detail"] for u in body["left_out"]}[second["id"]] == "unit_off_network"
     # Removed units disappear as well.
     with session_scope(database.sessions) as s:
-        s.execute(text("DELETE FROM unit WHERE id = :id"), {"id": first["unit_id"]})
-    assert first["unit_id"] not in {u["unit_id"] for u in client.get(url).json()["left_out"]}
+        s.execute(text("DELETE FROM unit WHERE id = :id"), {"id": first["id"]})
+    assert first["id"] not in {u["id"] for u in client.get(url).json()["left_out"]}
     assert service.unit_reads > reads
 
 
 def test_a_transaction_that_wrote_units_sees_its_own_change_and_leaves_no_trace(client, demo, database) -> None:
-    from api.travel import recommend
+    from store.recommend import recommend
 
     inc = new_incident(client)
     url = f"/api/incidents/{inc['id']}/recommendations"
-    best = client.get(url).json()["recommendations"]["damkar"][0]["unit_id"]
+    best = client.get(url).json()["recommendations"]["damkar"][0]["id"]
     with database.sessions() as s:
         s.execute(update(Unit).where(Unit.id == best).values(status="offline"))
         mine = recommend(
@@ -249,11 +250,11 @@ def test_a_transaction_that_wrote_units_sees_its_own_change_and_leaves_no_trace(
             now=utcnow(),
             stale_minutes=10,
         )
-        assert {u["unit_id"]: u["reason"] for u in mine["left_out"]}[best] == "offline"
+        assert {u["id"]: u["reason"] for u in mine["left_out"]}[best] == "offline"
         s.rollback()
     # The rolled-back change must not have been cached for everybody else.
     after = client.get(url).json()
-    assert after["recommendations"]["damkar"][0]["unit_id"] == best and after["left_out"] == []
+    assert after["recommendations"]["damkar"][0]["id"] == best and after["left_out"] == []
 
 
 def test_incident_without_location_gets_409(client, demo) -> None:

@@ -13,6 +13,8 @@ from fastapi.responses import StreamingResponse
 from api.auth import current_user
 from api.deps import EventsDep
 from api.errors import Forbidden
+from api.schemas import also_as
+from api.schemas.events import Event
 
 router = APIRouter(prefix="/api", tags=["events"])
 HEARTBEAT_S = 15.0
@@ -34,13 +36,21 @@ def _frame(ev: dict) -> str:
     return frame
 
 
-@router.get("/events", summary="Aliran kejadian langsung / live event stream (SSE)")
+@router.get(
+    "/events",
+    summary="Aliran kejadian langsung / live event stream (SSE)",
+    response_class=StreamingResponse,
+    responses=also_as("text/event-stream", Event),
+)
 async def events(
     request: Request,
     hub: EventsDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """A text/event-stream of platform events (incident.created, incident.updated, unit.moved, ...)."""
+    """A text/event-stream of platform events (incident.created, incident.updated, unit.updated, ...).
+
+    Each SSE message: `id` and `event` (the kind) lines, and a `data` line holding the Event as JSON.
+    """
     # Authenticated here, not through a session dependency: the stream may stay open for hours.
     user = await current_user(request, _bearer(request))
     if user.role not in ("dispatcher", "planner", "leader", "admin"):

@@ -1,17 +1,16 @@
-"""Call intake and the incident lifecycle: create, locate, list, edit, move through states, merge.
+"""Call intake and the incident lifecycle over HTTP: create, locate, list, edit, move through states, merge.
 
 Location comes in one of four ways (coordinates, a place name, the raw text of an AML SMS, or none
-yet); a call without a usable location is stored as ``perlu_lokasi``, never refused. A place name
-that matches several places is refused with 422 and the candidates (the operator must choose; 409
+yet; ``geo.resolve``); a call without a usable location is stored as ``perlu_lokasi``, never refused. A place
+name that matches several places is refused with 422 and the candidates (the operator must choose; 409
 is kept for state conflicts), one that matches nothing with 404 and the closest suggestions.
-Every write is one transaction: the change, its audit record and its live event.
+What a change does (load, version check, transition, audit, event, commit) is in ``store.commands``; these
+routes parse, call and serialise.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,34 +18,26 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
-from api.catalog import Catalog, UnknownCategoryError
 from api.context import AppContext
-from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep
-from api.errors import Conflict, InvalidInput, NotFound
-from api.geoinput import check_point
+from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep, client_address
+from api.errors import InvalidInput
 from api.responses import FastJSON
-from api.spatial import Spatial
-from geo.aml import AmlError, parse_aml
-from geo.placenames import MatchStatus, Place, PlaceSearchResult
-from store.accounts import record_audit, utcnow
-from store.incidents import (
-    Call,
-    Incident,
-    IncidentFilter,
-    IncidentRecord,
-    StaleVersionError,
-    audit_snapshot,
-    flush_checked,
-    format_wib,
-    incident_event,
-    intervals_of,
-    list_incidents,
-    merge_incidents,
-    merged_from,
-    set_location,
-    transition,
+from api.schemas import also_as
+from api.schemas.incidents import (
+    IncidentFeatureCollection,
+    IncidentPage,
+    IncidentPublic,
+    PlaceSearch,
+    incident_feature,
+    incident_public,
 )
-from store.lifecycle import LABELS, IllegalTransitionError, IncidentState, UnknownStateError, parse_state
+from api.spatial import Spatial
+from geo.coords import check_point
+from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
+from store.accounts import utcnow
+from store.commands import incidents as commands
+from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
+from store.lifecycle import parse_state
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 
@@ -54,8 +45,6 @@ MAX_PAGE = 500
 # Ids and versions are 32-bit integers in both databases; larger numbers are refused as 422, not a 500.
 MAX_INT = 2**31 - 1
 IncidentId = Annotated[int, Path(ge=1, le=MAX_INT, description="id kejadian / incident id")]
-# Within this distance of the river centre line a call counts as on the water: boats are proposed.
-ON_WATER_M = 500.0
 
 
 # -- request bodies -----------------------------------------------------------------------------------
@@ -121,230 +110,24 @@ class MergeIn(_Body):
     duplicate_version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
-# -- resolving a location -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Resolved:
-    """A location as it will be stored."""
-
-    lon: float | None
-    lat: float | None
-    accuracy_m: float | None
-    source: str | None
-    answer: dict[str, Any] | None
-
-
-def _place_json(place: Place) -> dict[str, Any]:
-    return {
-        "name": place.display_name,
-        "kind": place.kind,
-        "code": place.code,
-        "parent": place.parent,
-        "lon": round(place.lon, 6),
-        "lat": round(place.lat, 6),
-    }
-
-
-def _candidates(result: PlaceSearchResult) -> list[dict[str, Any]]:
-    return [_place_json(c.place) | {"score": c.score} for c in result.candidates]
-
-
-def resolve_location(spatial: Spatial, loc: LocationIn | None) -> Resolved:
-    """Turn one of the four location forms into a point and the full locate answer (or none)."""
+def _resolve(spatial: Spatial, loc: LocationIn | None) -> Resolved:
+    """The location given in a request body, resolved against the current spatial snapshot."""
     if loc is None:
-        return Resolved(None, None, None, None, None)
-    given = [
-        name
-        for name, present in (
-            ("lon/lat", loc.lon is not None or loc.lat is not None),
-            ("place", loc.place is not None),
-            ("aml", loc.aml is not None),
-        )
-        if present
-    ]
-    if len(given) > 1:
-        raise InvalidInput(
-            f"Isi salah satu saja dari lon/lat, place atau aml (terisi: {', '.join(given)})",
-            f"Give only one of lon/lat, place or aml (given: {', '.join(given)})",
-            field="location",
-        )
-    if not given:
-        return Resolved(None, None, None, None, None)
-    locator = spatial.locator
-    if given[0] == "lon/lat":
-        if loc.lon is None or loc.lat is None:
-            missing = "lat" if loc.lat is None else "lon"
-            raise InvalidInput(
-                f"'{missing}' wajib diisi bersama pasangannya",
-                f"'{missing}' is required together with its pair",
-                field=f"location.{missing}",
-            )
-        lon, lat = check_point(loc.lon, loc.lat, lon_field="location.lon", lat_field="location.lat")
-        return Resolved(lon, lat, loc.accuracy_m, "coordinates", locator.locate(lon=lon, lat=lat))
-    if given[0] == "place":
-        result = spatial.places.search(loc.place)
-        if result.status is MatchStatus.NOT_FOUND:
-            raise NotFound(
-                f"Tempat '{loc.place}' tidak ditemukan; mungkin maksudnya salah satu saran",
-                f"Place '{loc.place}' not found; perhaps one of the suggestions",
-                field="location.place",
-                suggestions=_candidates(result),
-            )
-        if result.status is MatchStatus.AMBIGUOUS:
-            raise InvalidInput(
-                f"'{loc.place}' cocok dengan beberapa tempat; pilih salah satu kandidat",
-                f"'{loc.place}' matches several places; choose one of the candidates",
-                field="location.place",
-                match="ambiguous",
-                candidates=_candidates(result),
-            )
-        place = result.place
-        answer = locator.locate(lon=place.lon, lat=place.lat)
-        answer["place"] = {
-            "query": loc.place,
-            "match": result.status.value,
-            "kind": place.kind,
-            "code": place.code,
-            "name": place.display_name,
-            "parent": place.parent,
-            "score": result.candidates[0].score,
-        }
-        radius = spatial.place_radius_m.get(place.code)
-        return Resolved(place.lon, place.lat, radius, "place", answer)
-    try:
-        aml = parse_aml(loc.aml)
-    except AmlError as exc:
-        text_id, _, text_en = exc.message.partition(" / ")
-        raise InvalidInput(
-            f"Pesan AML rusak pada atribut '{exc.field}': {text_id}",
-            f"Malformed AML message at attribute '{exc.field}': {text_en or text_id}",
-            field=f"location.aml.{exc.field}",
-            aml_field=exc.field,
-        ) from exc
-    meta = {
-        "method": aml.method,
-        "radius_m": aml.radius_m,
-        "fixed_at": aml.fixed_at.isoformat() if aml.fixed_at else None,
-        "fixed_at_wib": format_wib(aml.fixed_at),
-        "confidence_pct": aml.confidence_pct,
-        "imsi": aml.imsi,
-        "imei": aml.imei,
-        "mcc": aml.mcc,
-        "mnc": aml.mnc,
-        "version": aml.version,
-        "raw": aml.raw,
-    }
-    if not aml.has_location:
-        # The handset had no fix: keep the identity and time, the call waits for a location.
-        return Resolved(None, None, None, "aml", {"aml": meta})
-    lon, lat = check_point(aml.lon, aml.lat, lon_field="location.aml.lg", lat_field="location.aml.lt")
-    answer = locator.locate(lon=lon, lat=lat)
-    answer["aml"] = meta
-    return Resolved(lon, lat, aml.radius_m, "aml", answer)
-
-
-# -- serialising --------------------------------------------------------------------------------------
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat()
-
-
-def incident_public(
-    incident: Incident | IncidentRecord, catalog: Catalog, *, merged: list[int] | None = None
-) -> dict[str, Any]:
-    """The public JSON of an incident (IncidentPublic in the contract)."""
-    state = parse_state(incident.status)
-    river = ((incident.location or {}).get("river") or {}).get("distance_m")
-    try:
-        view = catalog.incident_view(incident.category, on_water=river is not None and river <= ON_WATER_M)
-    except UnknownCategoryError:
-        # A category removed from the catalog after the call was recorded: keep serving the call.
-        view = {"category_label_id": incident.category, "category_label_en": incident.category,
-                "agencies": {"primary": [], "supporting": []}, "unit_types": []}
-    loc = incident.location or {}
-    return {
-        "id": incident.id,
-        "number": incident.number,
-        "category": incident.category,
-        "category_label_id": view["category_label_id"],
-        "category_label_en": view["category_label_en"],
-        "status": state.value,
-        "status_label_id": LABELS[state].id,
-        "status_label_en": LABELS[state].en,
-        "description": incident.description,
-        "caller_name": incident.caller_name,
-        "caller_phone": incident.caller_phone,
-        "lon": incident.lon,
-        "lat": incident.lat,
-        "accuracy_m": incident.accuracy_m,
-        "location_source": incident.location_source,
-        "location": incident.location,
-        "desa_code": incident.desa_code,
-        "desa_name": (loc.get("desa") or {}).get("name") if incident.desa_code else None,
-        "kecamatan_code": incident.kecamatan_code,
-        "kecamatan_name": (loc.get("kecamatan") or {}).get("name") if incident.kecamatan_code else None,
-        "inside_regency": incident.inside_regency,
-        "possible_duplicates": incident.possible_duplicates or [],
-        "agencies": view["agencies"],
-        "unit_types": view["unit_types"],
-        "version": incident.version,
-        "created_by": incident.created_by,
-        "created_at": _iso(incident.created_at),
-        "created_at_wib": format_wib(incident.created_at),
-        "updated_at": _iso(incident.updated_at),
-        "updated_at_wib": format_wib(incident.updated_at),
-        "transitions": [
-            {
-                "status": t.status,
-                "from": t.from_status,
-                "at": _iso(t.at),
-                "at_wib": format_wib(t.at),
-                "by": t.actor,
-                "note": t.note,
-            }
-            for t in incident.transitions
-        ],
-        "intervals": intervals_of(incident),
-        "merged_into": incident.merged_into_id,
-        "merged_from": merged or [],
-    }
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def _check_category(catalog: Catalog, code: str) -> None:
-    try:
-        catalog.category(code)
-    except UnknownCategoryError as exc:
-        valid = list(exc.valid)
-        raise InvalidInput(
-            f"Kategori tidak dikenal '{code}'; yang sah: {', '.join(valid)}",
-            f"Unknown category '{code}'; valid: {', '.join(valid)}",
-            field="category",
-            valid=valid,
-        ) from None
-
-
-def _stale(exc: StaleVersionError) -> Conflict:
-    return Conflict(
-        f"Kejadian sudah diubah orang lain (versi {exc.seen} sudah usang); muat ulang lalu ulangi",
-        f"The incident was changed by someone else (version {exc.seen} is stale); reload and retry",
-        field="version",
-        current_version=exc.current,
+        return NOWHERE
+    return resolve_location(
+        locator=spatial.locator,
+        places=spatial.places,
+        place_radius_m=spatial.place_radius_m,
+        lon=loc.lon,
+        lat=loc.lat,
+        accuracy_m=loc.accuracy_m,
+        place=loc.place,
+        aml=loc.aml,
     )
 
 
-def _writing(ctx: AppContext) -> AbstractContextManager:
-    """The in-process writer queue on SQLite, nothing on PostgreSQL."""
-    lock = ctx.write_lock
-    return lock if lock is not None else nullcontext()
-
-
-def _load(session: Any, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"Kejadian {incident_id} tidak ditemukan", f"Incident {incident_id} not found", field="id")
-    return incident
+def _answer(stored: StoredIncident, ctx: AppContext) -> FastJSON:
+    return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from))
 
 
 # -- catalog ------------------------------------------------------------------------------------------
@@ -375,7 +158,7 @@ def agencies(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
     )
 
 
-@router.get("/places", summary="Cari nama tempat / search a place name")
+@router.get("/places", summary="Cari nama tempat / search a place name", response_model=PlaceSearch)
 def places(
     spatial: SpatialDep,
     _: ReaderDep,
@@ -386,7 +169,7 @@ def places(
     The same search `location.place` of a call uses: `exact` or `close` name one place (with the radius a
     call located there gets as its accuracy), `ambiguous` and `not_found` only candidates.
     """
-    result = spatial.places.search(q)
+    result = search_place(spatial.places, q, field="q")
     place = result.place
     return FastJSON(
         {
@@ -394,21 +177,21 @@ def places(
             "status": result.status.value,
             "place": None
             if place is None
-            else _place_json(place) | {"radius_m": spatial.place_radius_m.get(place.code)},
-            "candidates": _candidates(result),
+            else place_json(place) | {"radius_m": spatial.place_radius_m.get(place.code)},
+            "candidates": candidates_json(result),
         }
     )
 
 
 # -- incidents ----------------------------------------------------------------------------------------
-@router.post("/incidents", status_code=201, summary="Catat panggilan / record a call")
+@router.post("/incidents", status_code=201, summary="Catat panggilan / record a call", response_model=IncidentPublic)
 async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
     """Record a call with its location (coordinates, place name, AML SMS or none yet)."""
-    catalog: Catalog = ctx.catalog
-    _check_category(catalog, body.category)
+    catalog = ctx.catalog
+    catalog.category(body.category)  # an unknown category is a 422 listing the valid ones
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
     # call writer's thread, and no worker thread is taken while the request waits.
-    where = resolve_location(ctx.spatial, body.location)
+    where = _resolve(ctx.spatial, body.location)
     call = Call(
         category=body.category,
         actor=user.username,
@@ -420,7 +203,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
         accuracy_m=where.accuracy_m,
         location_source=where.source,
         location=where.answer,
-        client=_client(request),
+        client=client_address(request),
         at=utcnow(),
     )
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
@@ -479,7 +262,12 @@ def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@router.get("/incidents", summary="Daftar kejadian / list incidents")
+@router.get(
+    "/incidents",
+    summary="Daftar kejadian / list incidents",
+    response_model=IncidentPage,
+    responses=also_as("application/geo+json", IncidentFeatureCollection),
+)
 def list_(
     ctx: ContextDep,
     session: SessionDep,
@@ -497,17 +285,8 @@ def list_(
 ) -> FastJSON:
     """Incidents newest first, filtered, one page at a time, as JSON or a GeoJSON FeatureCollection."""
     statuses = _split(status, field="status")
-    try:
-        for s in statuses:
-            parse_state(s)
-    except UnknownStateError as exc:
-        valid = [s.value for s in IncidentState]
-        raise InvalidInput(
-            f"Status tidak dikenal '{exc.value}'; yang sah: {', '.join(valid)}",
-            f"Unknown status '{exc.value}'; valid: {', '.join(valid)}",
-            field="status",
-            valid=valid,
-        ) from None
+    for s in statuses:
+        parse_state(s)  # an unknown status is a 422 listing the valid ones
     flt = IncidentFilter(
         statuses=statuses,
         categories=_split(category, field="category"),
@@ -522,21 +301,10 @@ def list_(
     items = [incident_public(r, catalog) for r in rows]
     page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
     if format == "geojson":
-        features = [
-            {
-                "type": "Feature",
-                "id": item["id"],
-                "geometry": None
-                if item["lon"] is None
-                else {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
-                "properties": item,
-            }
-            for item in items
-        ]
         return FastJSON(
             {
                 "type": "FeatureCollection",
-                "features": features,
+                "features": [incident_feature(item) for item in items],
                 "numberMatched": total,
                 "numberReturned": len(items),
                 **page,
@@ -546,194 +314,56 @@ def list_(
     return FastJSON({**page, "items": items})
 
 
-@router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident")
+@router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident", response_model=IncidentPublic)
 def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, _: ReaderDep) -> FastJSON:
     """One incident with its history, intervals and merges."""
-    incident = _load(session, incident_id)
-    return FastJSON(incident_public(incident, catalog, merged=merged_from(session, incident.id)))
+    stored = read_incident(session, incident_id)
+    return FastJSON(incident_public(stored.incident, catalog, stored.merged_from))
 
 
-@router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident")
+@router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident", response_model=IncidentPublic)
 def patch(
-    incident_id: IncidentId,
-    body: IncidentPatch,
-    request: Request,
-    ctx: ContextDep,
-    session: SessionDep,
-    user: DispatcherDep,
+    incident_id: IncidentId, body: IncidentPatch, request: Request, ctx: ContextDep, user: DispatcherDep
 ) -> FastJSON:
     """Edit details or set the location; a perlu_lokasi incident given a location becomes baru."""
-    with _writing(ctx):
-        return _patch(incident_id, body, request, ctx, session, user.username)
+    where = _resolve(ctx.spatial, body.location)
+    stored = commands.update(
+        ctx.writer(actor=user.username, client=client_address(request)),
+        incident_id,
+        version=body.version,
+        changes={name: getattr(body, name) for name in body.model_fields_set & set(commands.EDITABLE)},
+        location=where,
+        catalog=ctx.catalog,
+    )
+    return _answer(stored, ctx)
 
 
-def _patch(
-    incident_id: int, body: IncidentPatch, request: Request, ctx: AppContext, session: Any, actor: str
-) -> FastJSON:
-    catalog: Catalog = ctx.catalog
-    incident = _load(session, incident_id)
-    if body.version != incident.version:
-        raise _stale(StaleVersionError(incident.id, body.version, incident.version))
-    before = audit_snapshot(incident)
-    seen = incident.version
-    changed: list[str] = []
-    fields = body.model_fields_set - {"version", "location"}
-    if "category" in fields and body.category is not None:
-        _check_category(catalog, body.category)
-    for name in sorted(fields):
-        value = getattr(body, name)
-        if name == "category" and value is None:
-            continue
-        if getattr(incident, name) != value:
-            setattr(incident, name, value)
-            changed.append(name)
-    if "location" in body.model_fields_set and body.location is not None:
-        where = resolve_location(ctx.spatial, body.location)
-        if where.source is not None:
-            set_location(
-                incident,
-                lon=where.lon,
-                lat=where.lat,
-                accuracy_m=where.accuracy_m,
-                source=where.source,
-                location=where.answer,
-            )
-            changed.append("location")
-    if not changed:
-        merged = merged_from(session, incident.id)
-        session.commit()  # nothing changed; ends the read so the SQLite lock is not held
-        return FastJSON(incident_public(incident, catalog, merged=merged))
-    now = utcnow()
-    incident.updated_at = now
-    try:
-        if incident.status == IncidentState.PERLU_LOKASI and incident.lon is not None:
-            transition(session, incident, IncidentState.BARU, actor=actor, note="Lokasi diisi / located")
-            changed.append("status")
-        else:
-            flush_checked(session, incident, seen=seen)
-    except StaleVersionError as exc:
-        session.rollback()
-        raise _stale(exc) from None
-    return _commit_update(request, ctx, session, incident, actor=actor, action="incident.update", before=before,
-                          changed=changed)
-
-
-def _commit_update(request: Request, ctx: AppContext, session: Any, incident: Incident, *, actor: str, action: str,
-                   before: dict[str, Any], changed: list[str], after_extra: dict[str, Any] | None = None) -> FastJSON:
-    """Audit the change, announce it, commit, and answer with the incident as it now stands."""
-    after = audit_snapshot(incident) | (after_extra or {})
-    record_audit(session, actor=actor, action=action, entity="incident", entity_id=incident.id, before=before,
-                 after=after, client=_client(request))
-    ctx.events.publish(session, "incident.updated", incident_event(incident, changed))
-    merged = merged_from(session, incident.id)
-    session.commit()
-    return FastJSON(incident_public(incident, ctx.catalog, merged=merged))
-
-
-@router.post("/incidents/{incident_id}/transition", summary="Ubah status / change state")
+@router.post(
+    "/incidents/{incident_id}/transition", summary="Ubah status / change state", response_model=IncidentPublic
+)
 def change_state(
-    incident_id: IncidentId,
-    body: TransitionIn,
-    request: Request,
-    ctx: ContextDep,
-    session: SessionDep,
-    user: DispatcherDep,
+    incident_id: IncidentId, body: TransitionIn, request: Request, ctx: ContextDep, user: DispatcherDep
 ) -> FastJSON:
     """Move the incident one step along its lifecycle (or cancel it); 409 names the allowed moves."""
-    with _writing(ctx):
-        return _change_state(incident_id, body, request, ctx, session, user.username)
+    stored = commands.change_state(
+        ctx.writer(actor=user.username, client=client_address(request)),
+        incident_id,
+        to=body.to,
+        version=body.version,
+        note=body.note,
+    )
+    return _answer(stored, ctx)
 
 
-def _change_state(
-    incident_id: int, body: TransitionIn, request: Request, ctx: AppContext, session: Any, actor: str
-) -> FastJSON:
-    incident = _load(session, incident_id)
-    try:
-        target = parse_state(body.to)
-    except UnknownStateError:
-        valid = [s.value for s in IncidentState]
-        raise InvalidInput(
-            f"Status tidak dikenal '{body.to}'; yang sah: {', '.join(valid)}",
-            f"Unknown state '{body.to}'; valid: {', '.join(valid)}",
-            field="to",
-            valid=valid,
-        ) from None
-    if body.version != incident.version:
-        raise _stale(StaleVersionError(incident.id, body.version, incident.version))
-    if target is IncidentState.BARU and incident.lon is None:
-        raise Conflict(
-            "Kejadian belum punya lokasi; isi lokasi (PATCH location) agar menjadi baru",
-            "The incident has no location yet; set it (PATCH location) to make it new",
-            field="to",
-            allowed=["batal"],
-        )
-    before = audit_snapshot(incident)
-    try:
-        transition(session, incident, target, actor=actor, version=body.version, note=body.note)
-    except IllegalTransitionError as exc:
-        ids, ens = str(exc).split(" / ", 1)
-        raise Conflict(
-            ids, ens, field="to", current=exc.current.value, allowed=[s.value for s in exc.allowed]
-        ) from None
-    except StaleVersionError as exc:
-        session.rollback()
-        raise _stale(exc) from None
-    return _commit_update(request, ctx, session, incident, actor=actor, action="incident.transition", before=before,
-                          changed=["status"], after_extra={"note": body.note})
-
-
-@router.post("/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate")
-def merge(
-    incident_id: IncidentId, body: MergeIn, request: Request, ctx: ContextDep, session: SessionDep, user: DispatcherDep
-) -> FastJSON:
+@router.post(
+    "/incidents/{incident_id}/merge", summary="Gabungkan duplikat / merge a duplicate", response_model=IncidentPublic
+)
+def merge(incident_id: IncidentId, body: MergeIn, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
     """Cancel `duplicate_id` as merged into this incident; both keep their full history."""
-    with _writing(ctx):
-        return _merge(incident_id, body, request, ctx, session, user.username)
-
-
-def _merge(incident_id: int, body: MergeIn, request: Request, ctx: AppContext, session: Any, actor: str) -> FastJSON:
-    keep = _load(session, incident_id)
-    duplicate = _load(session, body.duplicate_id)
-    if keep.status == IncidentState.BATAL or keep.merged_into_id is not None:
-        raise Conflict(
-            f"Kejadian {keep.number} sudah batal/digabung; gabungkan ke kejadian yang masih berjalan",
-            f"Incident {keep.number} is cancelled or merged; merge into an incident still in progress",
-            field="id",
-        )
-    if keep.id == duplicate.id:
-        raise InvalidInput(
-            "Kejadian tidak bisa digabung dengan dirinya sendiri",
-            "An incident cannot be merged into itself",
-            field="duplicate_id",
-        )
-    before_keep, before_dup = audit_snapshot(keep), audit_snapshot(duplicate)
-    try:
-        merge_incidents(session, keep=keep, duplicate=duplicate, actor=actor, version=body.duplicate_version)
-    except IllegalTransitionError as exc:
-        raise Conflict(
-            f"Kejadian {duplicate.number} berstatus '{exc.current.value}' dan tidak bisa dibatalkan/digabung",
-            f"Incident {duplicate.number} is '{exc.current.value}' and cannot be cancelled/merged",
-            field="duplicate_id",
-            current=exc.current.value,
-            allowed=[s.value for s in exc.allowed],
-        ) from None
-    except StaleVersionError as exc:
-        session.rollback()
-        raise _stale(exc) from None
-    for inc, before, action in ((keep, before_keep, "incident.merge"), (duplicate, before_dup, "incident.merged")):
-        record_audit(
-            session,
-            actor=actor,
-            action=action,
-            entity="incident",
-            entity_id=inc.id,
-            before=before,
-            after=audit_snapshot(inc) | {"kept_id": keep.id, "duplicate_id": duplicate.id},
-            client=_client(request),
-        )
-    hub = ctx.events
-    hub.publish(session, "incident.updated", incident_event(keep, ["merged_from"]))
-    hub.publish(session, "incident.updated", incident_event(duplicate, ["status", "merged_into"]))
-    merged = merged_from(session, keep.id)
-    session.commit()
-    return FastJSON(incident_public(keep, ctx.catalog, merged=merged))
+    stored = commands.merge(
+        ctx.writer(actor=user.username, client=client_address(request)),
+        incident_id,
+        duplicate_id=body.duplicate_id,
+        duplicate_version=body.duplicate_version,
+    )
+    return _answer(stored, ctx)

@@ -15,11 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import COOKIE, ROLE_LABELS, Principal, current_user
-from api.catalog import Catalog
 from api.config import PROJECT_ROOT
 from api.context import AppContext
 from api.deps import ContextDep
 from api.errors import SigapError
+from store.catalog import Catalog
 from store.lifecycle import LABELS, IncidentState, allowed_transitions
 
 WEB_DIR = PROJECT_ROOT / "web" / "map"

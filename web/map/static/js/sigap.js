@@ -225,13 +225,14 @@
       units.set(u.id, { data: merged, marker });
       return merged;
     }
+    // IncidentPage.items and UnitList.units (see /openapi.json); a layer that failed to load stays empty.
     async function loadIncidents() {
       const data = await layerData("/api/incidents?limit=500");
-      items(data, "incidents").forEach(upsertIncident);
+      if (data) data.items.forEach(upsertIncident);
     }
     async function loadUnits() {
       const data = await layerData("/api/units");
-      items(data, "units").forEach(upsertUnit);
+      if (data) data.units.forEach(upsertUnit);
     }
     async function refreshIncident(id) {
       try { return upsertIncident(await api("/api/incidents/" + id)); } catch (e) { return null; }

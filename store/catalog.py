@@ -1,5 +1,8 @@
 """Incident categories, agencies and unit types loaded from editable YAML and validated.
 
+Configuration data, not code: the API serves it, and the store's commands consult it (valid categories now;
+priorities and response plans later).
+
 The regency edits ``data/catalog.yaml``; this module refuses a file that would route a call to
 nowhere: an unknown agency or unit type, a duplicate code, an agency that is never dispatched
 named in routing. Errors name the entry (``categories[banjir].primary_agencies``) so whoever
@@ -21,6 +24,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from geo.errors import InvalidInput
 
 __all__ = [
     "DEFAULT_CATALOG_PATH",
@@ -45,35 +50,34 @@ class CatalogError(ValueError):
     """The catalog file is missing, unreadable or inconsistent."""
 
 
-class UnknownCategoryError(LookupError):
+class UnknownCategoryError(InvalidInput, LookupError):
     """A category code that the catalog does not define; the message lists the valid ones."""
 
-    def __init__(self, code: str, valid: tuple[str, ...]) -> None:
-        self.code = code
+    def __init__(self, category: str, valid: tuple[str, ...], *, field: str = "category") -> None:
+        self.category = category
         self.valid = valid
         listed = ", ".join(valid)
         super().__init__(
-            f"Kategori tidak dikenal '{code}'; yang sah: {listed} / "
-            f"Unknown category '{code}'; valid: {listed}"
+            f"Kategori tidak dikenal '{category}'; yang sah: {listed}",
+            f"Unknown category '{category}'; valid: {listed}",
+            field=field,
+            valid=list(valid),
         )
 
-    def __str__(self) -> str:
-        return str(self.args[0])
 
-
-class UnknownAgencyError(LookupError):
+class UnknownAgencyError(InvalidInput, LookupError):
     """An agency code that the catalog does not define; the message lists the valid ones."""
 
-    def __init__(self, code: str, valid: tuple[str, ...]) -> None:
-        self.code = code
+    def __init__(self, agency: str, valid: tuple[str, ...], *, field: str = "agency") -> None:
+        self.agency = agency
         self.valid = valid
         listed = ", ".join(valid)
         super().__init__(
-            f"Instansi tidak dikenal '{code}'; yang sah: {listed} / Unknown agency '{code}'; valid: {listed}"
+            f"Instansi tidak dikenal '{agency}'; yang sah: {listed}",
+            f"Unknown agency '{agency}'; valid: {listed}",
+            field=field,
+            valid=list(valid),
         )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class _Strict(BaseModel):

@@ -1,4 +1,4 @@
-"""The travel network of a running API process: built once, rebuilt when the stored network or floods change.
+"""The travel network of a running process: built once, rebuilt when the stored network or floods change.
 
 Every process keeps one ``TravelNetwork`` built from the stored lines (the context's ``travel``) and, per set of
 active flood zones, a copy with the flooded road edges closed. Staleness is checked on every use against two
@@ -15,8 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -24,23 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo.layers import Layers
 from geo.network import TravelNetwork, edges_crossing
-from geo.routing import UnitPlacement, place_units, rank_placed
+from geo.routing import UnitPlacement, place_units
 from store.db import session_scope
+from store.events import EventHub
+from store.floods import active_flood_geometries
 from store.network import LineSet, StoredState, ensure_default_network, read_lines, read_state
-from store.units import UnitRows, read_units
-
-if TYPE_CHECKING:
-    from api.context import AppContext
+from store.units import UnitRows, read_units, unit_fields
 
 log = logging.getLogger("sigap.travel")
-
-LEFT_OUT_MESSAGES: dict[str, tuple[str, str]] = {
-    "bertugas": ("Sedang bertugas di kejadian lain", "Busy on another incident"),
-    "offline": ("Unit offline", "Unit is offline"),
-    "stale": ("Posisi terakhir sudah terlalu lama", "Last known position is too old"),
-    "unreachable": ("Tidak bisa mencapai lokasi kejadian", "Cannot reach the incident"),
-}
-
 
 @dataclass(frozen=True)
 class NetworkView:
@@ -78,7 +68,7 @@ class _UnitCache:
 
     token: tuple | None
     rows: UnitRows  # ordered by id
-    briefs: list[dict[str, Any]]  # the brief of each row, without the time-dependent fields
+    briefs: list[dict[str, Any]]  # the fields of each row (store.units.unit_fields), not time-dependent
     _placements: dict[int, tuple[TravelNetwork, UnitPlacement]] = field(default_factory=dict)
 
     @classmethod
@@ -88,10 +78,10 @@ class _UnitCache:
         rows = read_units(session)
         same = _unchanged_rows(previous.rows, rows) if previous is not None else None
         if same is None or previous is None:
-            return cls(token=token, rows=rows, briefs=_static_briefs(rows))
+            return cls(token=token, rows=rows, briefs=unit_fields(rows))
         changed = np.flatnonzero(~same)
         briefs = list(previous.briefs)
-        for i, brief in zip(changed.tolist(), _static_briefs(rows.take(changed)), strict=True):
+        for i, brief in zip(changed.tolist(), unit_fields(rows.take(changed)), strict=True):
             briefs[i] = brief
         cache = cls(token=token, rows=rows, briefs=briefs)
         for network, placed in list(previous._placements.values()):
@@ -162,27 +152,6 @@ def _replace_rows(placed: UnitPlacement, network: TravelNetwork, rows: UnitRows,
     utype[changed], code[changed], xy[changed] = fresh.utype, recode[fresh.code], fresh.xy
     node[changed], snap_m[changed] = fresh.node, fresh.snap_m
     return replace(placed, utype=utype.astype(str), code=code, xy=xy, node=node, snap_m=snap_m)
-
-
-def _static_briefs(rows: UnitRows) -> list[dict[str, Any]]:
-    """The identifying fields of every unit row (a recommendation adds position age and the stale flag)."""
-    lon, lat = rows.lon.tolist(), rows.lat.tolist()
-    ids = rows.id.tolist()
-    return [
-        {
-            "unit_id": ids[i],
-            "callsign": rows.callsign[i],
-            "name": rows.name[i],
-            "type": rows.type[i],
-            "agency": rows.agency[i],
-            "station_id": rows.station_id[i],
-            "status": rows.status[i],
-            "lon": lon[i] if np.isfinite(lon[i]) else None,
-            "lat": lat[i] if np.isfinite(lat[i]) else None,
-            "position_at": _iso(rows.position_at(i)),
-        }
-        for i in range(len(rows))
-    ]
 
 
 @dataclass
@@ -263,7 +232,7 @@ class TravelService:
             base, state = cached
         with self._lock:
             if key != self._flood_key or self._closed is None or self._base is not base:
-                polys = _active_floods(session) if key else []
+                polys = active_flood_geometries(session) if key else []
                 if polys:
                     mask = edges_crossing(base, polygons=np.array(polys, dtype=object))
                     closed = base.with_closed_edges(mask)
@@ -301,189 +270,57 @@ class TravelService:
         return cache, cache.placement(view.network)
 
 
-_PROBES: dict[tuple[str, bool], Any] = {}
+_PROBES: dict[str, Any] = {}
 
 
-def _probe_statement(dialect: str, floods: bool) -> Any:
+def _probe_statement(dialect: str) -> Any:
     """The probe as one prebuilt text statement per backend (built once: no per-request SQL construction)."""
-    key = (dialect, floods)
-    if key not in _PROBES:
-        parts = ["(SELECT token FROM network_state WHERE id = 1)"]
-        if floods:
-            parts += [
-                "(SELECT count(*) FROM flood_zone WHERE status = 'active')",
-                "(SELECT coalesce(sum(CAST(id AS BIGINT) * 1000003 + version), 0) FROM flood_zone "
-                "WHERE status = 'active')",
-            ]
-        else:
-            parts += ["0", "0"]
-        parts += ["(SELECT version FROM unit_state WHERE id = 1)", "(SELECT changed_at FROM unit_state WHERE id = 1)"]
+    if dialect not in _PROBES:
+        parts = [
+            "(SELECT token FROM network_state WHERE id = 1)",
+            "(SELECT count(*) FROM flood_zone WHERE status = 'active')",
+            "(SELECT coalesce(sum(CAST(id AS BIGINT) * 1000003 + version), 0) FROM flood_zone WHERE status = 'active')",
+            "(SELECT version FROM unit_state WHERE id = 1)",
+            "(SELECT changed_at FROM unit_state WHERE id = 1)",
+        ]
         # PostgreSQL bumps unit_state at commit: a transaction that has written may see its own uncommitted
         # units under the old token, so it must not use or fill the cache.
         parts.append("txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0")
-        _PROBES[key] = text("SELECT " + ", ".join(parts))
-    return _PROBES[key]
+        _PROBES[dialect] = text("SELECT " + ", ".join(parts))
+    return _PROBES[dialect]
 
 
 def _probe(session: Session) -> tuple[str | None, tuple, tuple | None]:
     """In one round trip: the stored network's token, a fingerprint of the active flood zones (count and a
     sum over id and version) that changes whenever a zone is added, edited (its version bumps) or ended, and
     the unit table's change token (None when the units must be read fresh)."""
-    try:
-        import store.floods  # noqa: F401
-    except ImportError:  # flood zones not installed in this build
-        floods = False
-    else:
-        floods = True
-    stmt = _probe_statement(session.get_bind().dialect.name, floods)
-    tok, n, sm, uver, uat, wrote = session.execute(stmt).one()
+    tok, n, sm, uver, uat, wrote = session.execute(_probe_statement(session.get_bind().dialect.name)).one()
     units_token = None if uver is None or wrote else (int(uver), str(uat))
     return tok, (() if not n else (int(n), int(sm))), units_token
-
-
-def _active_floods(session: Session) -> list:
-    from store.floods import active_flood_geometries
-
-    return active_flood_geometries(session)
-
-
-# -- recommendation -----------------------------------------------------------------------------------
-
-
-def _iso(t: datetime | None) -> str | None:
-    from store.units import _aware
-
-    return None if t is None else _aware(t).isoformat()
-
-
-def recommend(
-    session: Session,
-    service: TravelService,
-    *,
-    lon: float,
-    lat: float,
-    types: list[str],
-    k: int,
-    now: datetime,
-    stale_minutes: int,
-    include_stale: bool = True,
-    view: NetworkView | None = None,
-) -> dict[str, Any]:
-    """Per type the k best available units by ETA, and the units left out with their reason.
-
-    ``view``: a ``service.view(session)`` the caller already took in this session (saves one probe round trip).
-    """
-    t0 = time.perf_counter()
-    view = service.view(session) if view is None else view
-    cache, placement = service.units(session, view)
-    every = cache.rows
-    sel = np.flatnonzero(np.isin(every.type, list(types))) if len(every) else np.zeros(0, dtype=np.int64)
-    units = every.take(sel)
-    age = units.age_s(now)
-    stale = np.isfinite(age) & (age > stale_minutes * 60)
-    reason = np.full(len(units), "", dtype=object)
-    reason[units.status == "bertugas"] = "bertugas"
-    reason[units.status == "offline"] = "offline"
-    if not include_stale:
-        reason[(reason == "") & stale] = "stale"
-    ok = np.flatnonzero(reason == "")
-    ranking = rank_placed(placement.take(sel[ok]), incident_lon=lon, incident_lat=lat, k=k, types=types)
-    # Unit ids in the ranking are row numbers of ``every``; ``pos`` maps them to rows of ``units``.
-    pos = np.empty(len(every), dtype=np.int64)
-    pos[sel] = np.arange(len(sel))
-    briefs = cache.briefs
-
-    def brief(i: int) -> dict[str, Any]:
-        """Row i of ``units`` with its age and stale flag."""
-        a = float(age[i])
-        return {
-            **briefs[int(sel[i])],
-            "position_age_s": None if not np.isfinite(a) else round(a, 1),
-            "stale": bool(stale[i]),
-        }
-
-    recommendations: dict[str, list[dict[str, Any]]] = {}
-    for t, ranked in ranking.by_type.items():
-        recommendations[t] = [
-            {
-                **brief(int(pos[r.unit_id])),
-                "rank": r.rank,
-                "travel_mode": r.travel_mode,
-                "eta_s": round(r.eta_s, 1),
-                "eta_min": round(r.eta_s / 60.0, 1),
-                "distance_m": round(r.distance_m, 1),
-                "straight_line_m": round(r.straight_line_m, 1),
-                "unit_snap_m": round(r.unit_snap_m, 1),
-                "incident_snap_m": round(r.incident_snap_m, 1),
-                "legs": [
-                    {"mode": leg.mode, "distance_m": round(leg.distance_m, 1), "time_s": round(leg.time_s, 1)}
-                    for leg in r.legs
-                ],
-                "route": {
-                    "type": "Feature",
-                    "geometry": r.route,
-                    "properties": {
-                        "unit_id": briefs[r.unit_id]["unit_id"],
-                        "sources": r.sources,
-                        "eta_s": round(r.eta_s, 1),
-                    },
-                },
-                "sources": r.sources,
-            }
-            for r in ranked
-        ]
-    left_out = []
-    for i in np.flatnonzero(reason != "").tolist():
-        mid, men = LEFT_OUT_MESSAGES[str(reason[i])]
-        left_out.append({**brief(i), "reason": str(reason[i]), "message_id": mid, "message_en": men})
-    for u in ranking.unreachable:
-        mid, men = u.message.split(" / ", 1)
-        left_out.append(
-            {
-                **brief(int(pos[u.unit_id])),
-                "reason": "unreachable",
-                "detail": u.reason,
-                "snap_m": None if u.snap_m is None else round(u.snap_m, 1),
-                "message_id": mid,
-                "message_en": men,
-            }
-        )
-    return {
-        "types": list(types),
-        "k": k,
-        "network_source": view.source,
-        "network": view.describe(),
-        "recommendations": recommendations,
-        "left_out": left_out,
-        "incident_snap_m": ranking.incident_snap_m,
-        "searches": ranking.searches,
-        "computed_ms": round((time.perf_counter() - t0) * 1e3, 2),
-    }
 
 
 # -- following changes ---------------------------------------------------------------------------------
 
 
-async def follow_network_changes(ctx: AppContext) -> None:
+async def follow_network_changes(service: TravelService, hub: EventHub) -> None:
     """Background job: rebuild the network as soon as another process announces a new one; forget the
     flood-closed variant when flood zones change (every request would notice either on its own, later)."""
-    service = ctx.travel
-    sub = ctx.events.subscribe()
+    sub = hub.subscribe()
     try:
         while True:
             ev = await sub.queue.get()
             kind = ev.get("kind")
             if kind == "network.updated":
                 try:
-                    await asyncio.to_thread(_rebuild_now, ctx)
+                    await asyncio.to_thread(_rebuild_now, service)
                 except Exception:  # a failed eager rebuild is retried lazily by the next request
                     log.exception("network rebuild after event failed")
             elif kind == "flood.updated":
                 service.invalidate()
     finally:
-        ctx.events.unsubscribe(sub)
+        hub.unsubscribe(sub)
 
 
-def _rebuild_now(ctx: AppContext) -> None:
-    with ctx.sessions() as session:
-        ctx.travel.base(session)
+def _rebuild_now(service: TravelService) -> None:
+    with service.sessions() as session:
+        service.base(session)

@@ -1,4 +1,8 @@
-"""Checking coordinates where they enter the API: range, finiteness, and the swapped lat/lon mistake."""
+"""Checking WGS84 coordinates where they enter: finite, in range, and not the swapped lat/lon mistake.
+
+Every place that takes a point from outside (a request, an AML SMS, a file) checks it here; a bad one is a
+:class:`CoordinateError` naming the field to fix (``InvalidInput``: a 422 over HTTP).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,13 @@ import math
 
 import numpy as np
 
-from api.errors import InvalidInput
+from geo.errors import InvalidInput
+
+__all__ = ["CoordinateError", "check_point", "check_points", "looks_swapped"]
+
+
+class CoordinateError(InvalidInput, ValueError):
+    """Coordinates that are not finite numbers in the WGS84 range (or look swapped)."""
 
 
 def looks_swapped(lon: float, lat: float) -> bool:
@@ -14,19 +24,17 @@ def looks_swapped(lon: float, lat: float) -> bool:
     return 100 <= abs(lat) <= 120 and -5 <= lon <= 5
 
 
-def check_point(
-    lon: float, lat: float, *, lon_field: str = "lon", lat_field: str = "lat"
-) -> tuple[float, float]:
-    """Return (lon, lat) when both are finite WGS84 values, else raise a 422 naming the field."""
+def check_point(lon: float, lat: float, *, lon_field: str = "lon", lat_field: str = "lat") -> tuple[float, float]:
+    """Return (lon, lat) when both are finite WGS84 values, else raise CoordinateError naming the field."""
     for value, field in ((lon, lon_field), (lat, lat_field)):
         if not math.isfinite(value):
-            raise InvalidInput(
+            raise CoordinateError(
                 f"'{field}' harus berupa angka terhingga, bukan {value}",
                 f"'{field}' must be a finite number, not {value}",
                 field=field,
             )
     if looks_swapped(lon, lat):
-        raise InvalidInput(
+        raise CoordinateError(
             f"Koordinat tampak tertukar: lon={lon}, lat={lat}. Barito Selatan ada di sekitar lon 115, lat -2; "
             f"tukar nilai lon dan lat",
             f"Coordinates look swapped: lon={lon}, lat={lat}. Barito Selatan is near lon 115, lat -2; "
@@ -35,13 +43,13 @@ def check_point(
             hint="swapped",
         )
     if not -180 <= lon <= 180:
-        raise InvalidInput(
+        raise CoordinateError(
             f"'{lon_field}' harus antara -180 dan 180 (derajat WGS84), bukan {lon}",
             f"'{lon_field}' must be between -180 and 180 (WGS84 degrees), not {lon}",
             field=lon_field,
         )
     if not -90 <= lat <= 90:
-        raise InvalidInput(
+        raise CoordinateError(
             f"'{lat_field}' harus antara -90 dan 90 (derajat WGS84), bukan {lat}",
             f"'{lat_field}' must be between -90 and 90 (WGS84 degrees), not {lat}",
             field=lat_field,
@@ -50,7 +58,7 @@ def check_point(
 
 
 def check_points(lon: np.ndarray, lat: np.ndarray, *, field: str = "points") -> None:
-    """Vectorised `check_point` over arrays; the 422 names the first bad index."""
+    """Vectorised :func:`check_point` over arrays; the error names the first bad index."""
     problems = (
         (~(np.isfinite(lon) & np.isfinite(lat)), "bukan angka terhingga", "is not a finite number"),
         (
@@ -68,7 +76,7 @@ def check_points(lon: np.ndarray, lat: np.ndarray, *, field: str = "points") -> 
         bad = np.flatnonzero(mask)
         if len(bad):
             i = int(bad[0])
-            raise InvalidInput(
+            raise CoordinateError(
                 f"Titik {field}[{i}] ({lon[i]}, {lat[i]}) {text_id}; {len(bad)} titik bermasalah",
                 f"Point {field}[{i}] ({lon[i]}, {lat[i]}) {text_en}; {len(bad)} bad point(s)",
                 field=f"{field}[{i}]",

@@ -1,0 +1,68 @@
+"""Units as the API, its events and its recommendations show them: one set of fields, one id key (``id``).
+
+The serializer is ``store.units.unit_fields`` (events need it too); UnitPublic adds what depends on the time
+of asking (``store.units.unit_public``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from api.schemas import Schema
+from api.schemas.incidents import PointGeometry
+
+__all__ = ["UnitFeatureCollection", "UnitFields", "UnitList", "UnitPublic"]
+
+UnitStatus = Literal["tersedia", "bertugas", "offline"]
+
+
+class UnitFields(Schema):
+    """A response unit: what it is, where it was last reported, its status (the payload of `unit.updated`)."""
+
+    id: int
+    callsign: str
+    name: str
+    type: str
+    agency: str
+    station_id: int | None
+    status: UnitStatus
+    mode: Literal["road", "river"]
+    travel_mode: str
+    lon: float | None
+    lat: float | None
+    position_at: str | None
+    position_at_wib: str | None
+    source: Literal["demo", "real"]
+    version: int
+
+
+class UnitPublic(UnitFields):
+    """A unit with the age of its last position (seconds) and whether that is too old to trust."""
+
+    position_age_s: float | None
+    stale: bool
+
+
+class UnitList(Schema):
+    """Every unit (optionally of some types or statuses)."""
+
+    units: list[UnitPublic]
+    count: int
+    stale_after_minutes: int
+
+
+class UnitFeature(Schema):
+    """A unit as a GeoJSON feature (no geometry while it never reported a position)."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: PointGeometry | None
+    properties: UnitPublic
+
+
+class UnitFeatureCollection(Schema):
+    """Units as GeoJSON."""
+
+    type: Literal["FeatureCollection"]
+    features: list[UnitFeature]
+    stale_after_minutes: int

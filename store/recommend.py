@@ -1,0 +1,211 @@
+"""Which units to send: per unit type the fastest available by travel time, and why the others are left out.
+
+The ranking itself is ``geo.routing`` on the process's travel network (``store.travel``); this module picks
+the unit types (the call's category, boats when it is on the water), reads every unit once per change
+(cached), ranks and explains. The answer is the Recommendations document the API serves as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from geo.errors import InvalidInput
+from geo.locate import Locator
+from geo.routing import rank_placed
+from store.catalog import Catalog
+from store.incidents import Incident, NeedsLocationError
+from store.travel import NetworkView, TravelService
+
+__all__ = ["LEFT_OUT_MESSAGES", "ON_WATER_M", "recommend", "recommend_for_incident", "unit_types_for"]
+
+LEFT_OUT_MESSAGES: dict[str, tuple[str, str]] = {
+    "bertugas": ("Sedang bertugas di kejadian lain", "Busy on another incident"),
+    "offline": ("Unit offline", "Unit is offline"),
+    "stale": ("Posisi terakhir sudah terlalu lama", "Last known position is too old"),
+    "unreachable": ("Tidak bisa mencapai lokasi kejadian", "Cannot reach the incident"),
+}
+# Within this distance of the river centre line an incident counts as on the water: boats are proposed.
+ON_WATER_M = 100.0
+
+
+def on_water(incident: Incident, locator: Locator) -> bool:
+    """True when the incident lies within ON_WATER_M of the river (from its locate answer, or located now)."""
+    river = ((incident.location or {}).get("river") or {}).get("distance_m")
+    if river is None and incident.lon is not None and incident.lat is not None:
+        river = ((locator.locate(lon=incident.lon, lat=incident.lat) or {}).get("river") or {}).get("distance_m")
+    return river is not None and river <= ON_WATER_M
+
+
+def unit_types_for(catalog: Catalog, category: str, *, wanted: list[str] | None, water: bool) -> list[str]:
+    """The unit types to rank: those asked for (each must exist), else the category's, else every type."""
+    known = {u.code for u in catalog.unit_types}
+    if wanted is None:
+        try:
+            wanted = list(catalog.default_unit_types(category, on_water=water))
+        except LookupError:  # a category removed from the catalog since the call was recorded
+            wanted = []
+        if not wanted:
+            wanted = sorted(known)
+    bad = [t for t in wanted if t not in known]
+    if bad:
+        raise InvalidInput(
+            f"Jenis unit tidak dikenal: {bad}; pilih dari {sorted(known)}",
+            f"Unknown unit types: {bad}; choose from {sorted(known)}",
+            field="types",
+        )
+    return wanted
+
+
+def recommend_for_incident(
+    session: Session,
+    service: TravelService,
+    incident: Incident,
+    *,
+    catalog: Catalog,
+    locator: Locator,
+    types: list[str] | None,
+    k: int,
+    now: datetime,
+    stale_minutes: int,
+    include_stale: bool = True,
+) -> dict[str, Any]:
+    """The Recommendations document for an incident: the incident, the types ranked, per type the k best units.
+
+    An incident without a location has nothing to rank from (NeedsLocationError).
+    """
+    if incident.geom is None or incident.lon is None or incident.lat is None:
+        raise NeedsLocationError(incident)
+    water = on_water(incident, locator)
+    wanted = unit_types_for(catalog, incident.category, wanted=types, water=water)
+    answer = recommend(
+        session,
+        service,
+        lon=float(incident.lon),
+        lat=float(incident.lat),
+        types=wanted,
+        k=k,
+        now=now,
+        stale_minutes=stale_minutes,
+        include_stale=include_stale,
+    )
+    return {
+        "incident_id": incident.id,
+        "incident_number": incident.number,
+        "category": incident.category,
+        "status": incident.status,
+        "lon": incident.lon,
+        "lat": incident.lat,
+        "on_water": water,
+        "stale_after_minutes": stale_minutes,
+        **answer,
+    }
+
+
+def recommend(
+    session: Session,
+    service: TravelService,
+    *,
+    lon: float,
+    lat: float,
+    types: list[str],
+    k: int,
+    now: datetime,
+    stale_minutes: int,
+    include_stale: bool = True,
+    view: NetworkView | None = None,
+) -> dict[str, Any]:
+    """Per type the k best available units by ETA, and the units left out with their reason.
+
+    ``view``: a ``service.view(session)`` the caller already took in this session (saves one probe round trip).
+    """
+    t0 = time.perf_counter()
+    view = service.view(session) if view is None else view
+    cache, placement = service.units(session, view)
+    every = cache.rows
+    sel = np.flatnonzero(np.isin(every.type, list(types))) if len(every) else np.zeros(0, dtype=np.int64)
+    units = every.take(sel)
+    age = units.age_s(now)
+    stale = np.isfinite(age) & (age > stale_minutes * 60)
+    reason = np.full(len(units), "", dtype=object)
+    reason[units.status == "bertugas"] = "bertugas"
+    reason[units.status == "offline"] = "offline"
+    if not include_stale:
+        reason[(reason == "") & stale] = "stale"
+    ok = np.flatnonzero(reason == "")
+    ranking = rank_placed(placement.take(sel[ok]), incident_lon=lon, incident_lat=lat, k=k, types=types)
+    # Unit ids in the ranking are row numbers of ``every``; ``pos`` maps them to rows of ``units``.
+    pos = np.empty(len(every), dtype=np.int64)
+    pos[sel] = np.arange(len(sel))
+    briefs = cache.briefs
+
+    def brief(i: int) -> dict[str, Any]:
+        """Row i of ``units``: its fields (UnitFields), the age of its position and the stale flag."""
+        a = float(age[i])
+        return {
+            **briefs[int(sel[i])],
+            "position_age_s": None if not np.isfinite(a) else round(a, 1),
+            "stale": bool(stale[i]),
+        }
+
+    recommendations: dict[str, list[dict[str, Any]]] = {}
+    for t, ranked in ranking.by_type.items():
+        recommendations[t] = [
+            {
+                **brief(int(pos[r.unit_id])),
+                "rank": r.rank,
+                "travel_mode": r.travel_mode,
+                "eta_s": round(r.eta_s, 1),
+                "eta_min": round(r.eta_s / 60.0, 1),
+                "distance_m": round(r.distance_m, 1),
+                "straight_line_m": round(r.straight_line_m, 1),
+                "unit_snap_m": round(r.unit_snap_m, 1),
+                "incident_snap_m": round(r.incident_snap_m, 1),
+                "legs": [
+                    {"mode": leg.mode, "distance_m": round(leg.distance_m, 1), "time_s": round(leg.time_s, 1)}
+                    for leg in r.legs
+                ],
+                "route": {
+                    "type": "Feature",
+                    "geometry": r.route,
+                    "properties": {
+                        "unit_id": briefs[r.unit_id]["id"],
+                        "sources": r.sources,
+                        "eta_s": round(r.eta_s, 1),
+                    },
+                },
+                "sources": r.sources,
+            }
+            for r in ranked
+        ]
+    left_out = []
+    for i in np.flatnonzero(reason != "").tolist():
+        mid, men = LEFT_OUT_MESSAGES[str(reason[i])]
+        left_out.append({**brief(i), "reason": str(reason[i]), "message_id": mid, "message_en": men})
+    for u in ranking.unreachable:
+        mid, men = u.message.split(" / ", 1)
+        left_out.append(
+            {
+                **brief(int(pos[u.unit_id])),
+                "reason": "unreachable",
+                "detail": u.reason,
+                "snap_m": None if u.snap_m is None else round(u.snap_m, 1),
+                "message_id": mid,
+                "message_en": men,
+            }
+        )
+    return {
+        "types": list(types),
+        "k": k,
+        "network_source": view.source,
+        "network": view.describe(),
+        "recommendations": recommendations,
+        "left_out": left_out,
+        "incident_snap_m": ranking.incident_snap_m,
+        "searches": ranking.searches,
+        "computed_ms": round((time.perf_counter() - t0) * 1e3, 2),
+    }
