@@ -48,6 +48,7 @@ import pyarrow.csv as pacsv
 import shapely
 
 from geo.crs import UTM50S, WGS84, project_geometries, to_utm
+from geo.errors import InvalidInput
 from geo.hexagons import start_cells
 
 Format = Literal["auto", "modis", "viirs", "generic"]
@@ -99,8 +100,11 @@ DETECTION_COLUMNS = (
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
-class FirmsFormatError(ValueError):
+class FirmsFormatError(InvalidInput):
     """The file is not a FIRMS/generic detection CSV we can read (missing columns, unknown format)."""
+
+    def __init__(self, message_id: str, message_en: str, *, field: str = "file", **extra: Any) -> None:
+        super().__init__(message_id, message_en, field=field, **extra)
 
 
 @dataclass(frozen=True)
@@ -396,7 +400,7 @@ def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
             if len(members) != 1:
                 zf.close()
                 raise FirmsFormatError(
-                    f"Arsip ZIP harus berisi tepat satu CSV, ada {len(members)} / "
+                    f"Arsip ZIP harus berisi tepat satu CSV, ada {len(members)}",
                     f"ZIP archive must contain exactly one CSV, found {len(members)}",
                 )
             return zf.open(members[0], "r"), True
@@ -411,7 +415,7 @@ def _read_header(handle: IO[Any]) -> list[str]:
         first = first.decode("utf-8-sig", errors="replace")
     first = first.lstrip("\ufeff").strip()
     if not first:
-        raise FirmsFormatError("File kosong atau tanpa baris judul / Empty file or no header line")
+        raise FirmsFormatError("File kosong atau tanpa baris judul", "Empty file or no header line")
     return [c.strip().strip('"').strip() for c in first.split(",")]
 
 
@@ -435,8 +439,9 @@ def _resolve_generic(header: list[str], columns: GenericColumns | Mapping[str, s
         unknown = sorted(set(columns) - set(GENERIC_FIELDS))
         if unknown:
             raise FirmsFormatError(
-                f"Opsi kolom tidak dikenal / Unknown column option(s): {', '.join(unknown)}; "
-                f"valid: {', '.join(GENERIC_FIELDS)}",
+                f"Opsi kolom tidak dikenal: {', '.join(unknown)}; yang sah: {', '.join(GENERIC_FIELDS)}",
+                f"Unknown column option(s): {', '.join(unknown)}; valid: {', '.join(GENERIC_FIELDS)}",
+                field="columns",
             )
         given = dict(columns)
     resolved: dict[str, str | None] = {}
@@ -455,8 +460,8 @@ def _resolve_generic(header: list[str], columns: GenericColumns | Mapping[str, s
             resolved[name] = hit
     if missing:
         raise FirmsFormatError(
-            f"Kolom wajib tidak ada: {', '.join(missing)} / Missing required column(s): {', '.join(missing)} "
-            f"(kolom di berkas / columns in file: {', '.join(header)})",
+            f"Kolom wajib tidak ada: {', '.join(missing)} (kolom di berkas: {', '.join(header)})",
+            f"Missing required column(s): {', '.join(missing)} (columns in file: {', '.join(header)})",
         )
     return GenericColumns(**resolved)  # type: ignore[arg-type]
 
@@ -528,7 +533,7 @@ def _parse_block(block: bytes, header: list[str], *, first_line: int,
         )
     except pa.ArrowInvalid as exc:
         if block.strip():
-            raise FirmsFormatError(f"CSV rusak / Malformed CSV: {exc}") from exc
+            raise FirmsFormatError(f"CSV rusak: {exc}", f"Malformed CSV: {exc}") from exc
         # Only blank lines: Arrow calls that an empty file.
         return pa.table({c: pa.array([], pa.binary()) for c in header}), np.empty(0, np.int64), []
     if table.num_rows == n_lines:
@@ -544,7 +549,7 @@ def _parse_block(block: bytes, header: list[str], *, first_line: int,
     line_no = np.arange(first_line, first_line + len(lines), dtype=np.int64)
     good = ~blank & ~bad
     if good.sum() != table.num_rows:
-        raise FirmsFormatError(f"CSV rusak dekat baris {first_line} / Malformed CSV near line {first_line}")
+        raise FirmsFormatError(f"CSV rusak dekat baris {first_line}", f"Malformed CSV near line {first_line}")
     bad_rows = np.flatnonzero(bad)
     reasons = {t.replace("\r", ""): why for t, why in invalid.items()}
     rejects = [(int(line_no[i]), reasons.get(lines[i].replace(b"\r", b"").decode("utf-8"), _TOO_FEW))
@@ -634,7 +639,7 @@ class DetectionStream:
                  columns: GenericColumns | Mapping[str, str] | None = None, chunk_rows: int = 50_000,
                  naive_tz: str = "UTC") -> None:
         if fmt not in ("auto", "modis", "viirs", "generic"):
-            raise FirmsFormatError(f"Format tidak dikenal: {fmt} / Unknown format: {fmt}")
+            raise FirmsFormatError(f"Format tidak dikenal: {fmt}", f"Unknown format: {fmt}", field="format")
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be >= 1")
         self._pending: Future[DetectionChunk | None] | None = None
@@ -646,7 +651,7 @@ class DetectionStream:
             dupes = sorted({c for c in self.header if self.header.count(c) > 1})
             if dupes:
                 raise FirmsFormatError(
-                    f"Nama kolom ganda: {', '.join(dupes)} / Duplicate column name(s): {', '.join(dupes)}",
+                    f"Nama kolom ganda: {', '.join(dupes)}", f"Duplicate column name(s): {', '.join(dupes)}"
                 )
             self.fmt = _detect_format(self.header) if fmt == "auto" else fmt
             self.generic: GenericColumns | None = None
@@ -656,7 +661,7 @@ class DetectionStream:
                 missing = [c for c in FIRMS_REQUIRED if c not in self.header]
                 if missing:
                     raise FirmsFormatError(
-                        f"Kolom wajib FIRMS {self.fmt.upper()} tidak ada: {', '.join(missing)} / "
+                        f"Kolom wajib FIRMS {self.fmt.upper()} tidak ada: {', '.join(missing)}",
                         f"Missing required FIRMS {self.fmt.upper()} column(s): {', '.join(missing)}",
                     )
         except BaseException:

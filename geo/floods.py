@@ -6,13 +6,16 @@ UTM zone 50S (EPSG:32750).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from geo.crs import UTM50S, WGS84, project_geometries
+from geo.errors import InvalidInput
 
 PROXY_SOURCE = "proxy: buffer Sungai Barito"
 PROXY_NAME = "Dataran banjir Sungai Barito (perkiraan) / Barito floodplain (proxy)"
@@ -20,8 +23,11 @@ PROXY_WIDTH_M = 3_000.0
 MIN_AREA_M2 = 1.0
 
 
-class FloodGeometryError(ValueError):
+class FloodGeometryError(InvalidInput):
     """A flood polygon that cannot be used, with the reason in Indonesian and English."""
+
+    def __init__(self, message_id: str, message_en: str, *, field: str = "geometry", **extra: Any) -> None:
+        super().__init__(message_id, message_en, field=field, **extra)
 
 
 @dataclass(frozen=True)
@@ -41,23 +47,34 @@ def _multi(parts: list[shapely.Geometry]) -> shapely.MultiPolygon:
     return shapely.MultiPolygon(polys)
 
 
+def geometry_from_geojson(geometry: dict[str, Any]) -> shapely.Geometry:
+    """A shapely geometry from a GeoJSON geometry object, or FloodGeometryError saying why it cannot be read."""
+    try:
+        return shapely.from_geojson(json.dumps(geometry))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise FloodGeometryError(
+            f"Geometri GeoJSON tidak terbaca: {exc}", f"GeoJSON geometry cannot be read: {exc}"
+        ) from exc
+
+
 def clean_polygon(geom: shapely.Geometry | None, *, crs: str = WGS84) -> CleanPolygon:
     """A valid WGS84 MultiPolygon from `geom` (repaired with make_valid), or FloodGeometryError saying why."""
     if crs != WGS84:
-        raise FloodGeometryError(f"CRS harus {WGS84} / CRS must be {WGS84}, got {crs}")
+        raise FloodGeometryError(f"CRS harus {WGS84}, bukan {crs}", f"CRS must be {WGS84}, got {crs}", field="crs")
     if geom is None or geom.is_empty:
-        raise FloodGeometryError("Geometri kosong / empty geometry")
+        raise FloodGeometryError("Geometri kosong", "empty geometry")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise FloodGeometryError(
-            f"Zona banjir harus poligon, bukan {geom.geom_type} / a flood zone must be a polygon, not {geom.geom_type}"
+            f"Zona banjir harus poligon, bukan {geom.geom_type}",
+            f"a flood zone must be a polygon, not {geom.geom_type}",
         )
     coords = shapely.get_coordinates(geom)
     if not np.isfinite(coords).all():
-        raise FloodGeometryError("Koordinat tidak terhingga / non-finite coordinates")
+        raise FloodGeometryError("Koordinat tidak terhingga", "non-finite coordinates")
     if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
         raise FloodGeometryError(
-            "Koordinat di luar WGS84; urutannya harus [bujur, lintang] / "
-            "coordinates outside WGS84; the order must be [lon, lat]"
+            "Koordinat di luar WGS84; urutannya harus [bujur, lintang]",
+            "coordinates outside WGS84; the order must be [lon, lat]",
         )
     geom = shapely.force_2d(geom)
     repaired, reason = False, None
@@ -74,15 +91,15 @@ def clean_polygon(geom: shapely.Geometry | None, *, crs: str = WGS84) -> CleanPo
             ]
         if not polys:
             raise FloodGeometryError(
-                f"Poligon tidak valid dan tidak bisa diperbaiki ({reason}) / "
-                f"invalid polygon that cannot be repaired ({reason})"
+                f"Poligon tidak valid dan tidak bisa diperbaiki ({reason})",
+                f"invalid polygon that cannot be repaired ({reason})",
             )
         geom = shapely.union_all(polys)
         repaired = True
     multi = _multi([geom])
     area = float(shapely.area(project_geometries(np.array([multi]), src=WGS84, dst=UTM50S))[0])
     if area < MIN_AREA_M2:
-        raise FloodGeometryError(f"Luas poligon nol ({reason or 'degenerate'}) / polygon has no area")
+        raise FloodGeometryError(f"Luas poligon nol ({reason or 'degenerate'})", "polygon has no area")
     return CleanPolygon(multi, repaired, reason, area)
 
 
@@ -133,7 +150,7 @@ def barito_floodplain_proxy(
     back = project_geometries(np.array([clipped]), src=UTM50S, dst=WGS84)[0]
     parts = [p for p in shapely.get_parts(shapely.make_valid(back)).tolist() if p.geom_type == "Polygon"]
     if not parts:
-        raise FloodGeometryError("Sungai tidak melintasi wilayah / the river does not cross the area")
+        raise FloodGeometryError("Sungai tidak melintasi wilayah", "the river does not cross the area")
     return _multi(parts)
 
 
@@ -142,6 +159,7 @@ __all__ = [
     "PROXY_SOURCE",
     "CleanPolygon",
     "FloodGeometryError",
+    "geometry_from_geojson",
     "affected_desa",
     "barito_floodplain_proxy",
     "clean_polygon",

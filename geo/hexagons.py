@@ -28,6 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from geo.times import WIB_NAME, iso_many
+
 try:
     from h3ronpy import cells_parse as _rs_cells_parse
     from h3ronpy import cells_to_string as _rs_cells_to_string
@@ -337,10 +339,13 @@ def cells_geojson(frame: pd.DataFrame, *, cell_column: str = "cell", precision: 
     polys = shapely.set_precision(polys, 10.0 ** -precision) if len(polys) else polys
     geoms = shapely.to_geojson(polys) if len(polys) else np.empty(0, dtype=object)
     props = frame.drop(columns=[cell_column]).copy()
-    for c in props.columns:
-        if pd.api.types.is_datetime64_any_dtype(props[c]):
-            props[c] = props[c].map(lambda t: None if pd.isna(t) else t.isoformat())
+    times = [c for c in props.columns if isinstance(props[c].dtype, pd.DatetimeTZDtype)]
+    naive = [c for c in props.columns if pd.api.types.is_datetime64_any_dtype(props[c]) and c not in times]
+    for c in naive:
+        props[c] = props[c].map(lambda t: None if pd.isna(t) else t.isoformat())
     props = props.astype(object).where(props.notna(), None)
+    for c in times:  # aware times (first/last seen) as UTC ISO text, the whole column at once
+        props[c] = iso_many(frame[c])
     records = props.to_dict(orient="records")
     hexes = cells_to_str(ints)
     features = [
@@ -453,7 +458,7 @@ def neighbour_pairs(cells: np.ndarray, *, k: int = 1) -> tuple[np.ndarray, np.nd
     return src[keep], dst[keep]
 
 
-def local_days(acq_time_utc: Any, *, tz: str = "Asia/Jakarta") -> np.ndarray:
+def local_days(acq_time_utc: Any, *, tz: str = WIB_NAME) -> np.ndarray:
     """Calendar day (datetime64[D]) of each UTC time in `tz`: a fire day for planners is a WIB day."""
     t = pd.DatetimeIndex(acq_time_utc)
     if t.tz is None:

@@ -8,7 +8,6 @@ so every open map sees it through the live stream, whatever the backend and howe
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import secrets
 import threading
@@ -26,6 +25,7 @@ from geo.layers import Layers
 from store.accounts import User, add_user
 from store.db import session_scope
 from store.layers import read_layers
+from store.units import seed_demo_units
 
 log = logging.getLogger("sigap.demo")
 # One line per request would drown the simulator's own story.
@@ -119,13 +119,8 @@ def prepare(settings: Settings) -> tuple[str, Layers]:
             layers = read_layers(session)
             if not len(layers.desa):
                 raise SystemExit("Jalankan `sigap load` dulu / run `sigap load` first")
-            try:
-                units = importlib.import_module("store.units")
-            except ImportError:
-                log.warning("store.units belum ada; unit demo dilewati / no store.units yet; no demo units")
-            else:
-                report = units.seed_demo_units(session, layers, actor=SIM_USER)
-                print(f"Unit demo / demo units: {report.units} ({report.units_created} baru / new)")
+            report = seed_demo_units(session, layers, actor=SIM_USER)
+            print(f"Unit demo / demo units: {report.units} ({report.units_created} baru / new)")
             sim = session.scalar(select(User).where(User.username == SIM_USER))
             if sim is None:
                 sim = add_user(

@@ -9,7 +9,7 @@ from geo.firms import FirmsFormatError
 from geo.locate import Locator
 from store.db import session_scope
 from store.events import EventHub
-from store.floods import import_flood_file, seed_proxy_floodplain
+from store.floods import FloodInputError, import_flood_file, seed_proxy_floodplain
 from store.hotspots import IngestReport, ingest_detections
 from store.layers import read_layers
 
@@ -100,11 +100,9 @@ def cmd_import_flood(args: argparse.Namespace) -> int:
                 default_severity=args.severity, default_status=args.status, source=args.source, actor="cli",
                 hub=EventHub(engine),
             )
-    except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
-        if exc.__class__.__module__.startswith(("pyogrio", "fiona")) or isinstance(exc, (OSError, ValueError)):
-            print(f"Berkas tidak terbaca / cannot read the file: {exc}")
-            return EXIT_BAD_INPUT
-        raise
+    except FloodInputError as exc:  # an unreadable file (GDAL's reason in the message)
+        print(exc)
+        return EXIT_BAD_INPUT
     print(f"Zona dibuat / zones created: {len(report.created)} (id {', '.join(map(str, report.created)) or '-'})")
     for i, reason in report.repaired:
         print(f"  fitur / feature {i}: diperbaiki / repaired ({reason})")

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import JSON, Boolean, DateTime, Integer, Select, String, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, Integer, Select, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from geo.times import utcnow
 from store.models import Base
+from store.types import JSONType, UTCDateTime, db_time
+
+# Other modules still import `utcnow` and `JSONType` from here; their homes are geo.times and store.types.
 
 ROLES = ("dispatcher", "planner", "leader", "admin")
-JSONType = JSON().with_variant(JSONB(), "postgresql")
 _hasher = PasswordHasher()
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class User(Base):
@@ -37,7 +34,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class AuditRecord(Base):
@@ -45,7 +42,7 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
     actor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(48), nullable=False)
     entity: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -165,9 +162,9 @@ class AuditFilter:
             if value is not None:
                 q = q.where(column == value)
         if self.since is not None:
-            q = q.where(AuditRecord.at >= self.since)
+            q = q.where(AuditRecord.at >= db_time(self.since))
         if self.until is not None:
-            q = q.where(AuditRecord.at < self.until)
+            q = q.where(AuditRecord.at < db_time(self.until))
         return q
 
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text, inspect, select, text
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.crs import project_geometries
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.floods import (
     PROXY_NAME,
     PROXY_SOURCE,
@@ -28,10 +28,10 @@ from geo.floods import (
     barito_floodplain_proxy,
     clean_polygon,
 )
-from store.accounts import JSONType, record_audit, utcnow
+from geo.times import as_utc, format_wib, iso_utc, utcnow
+from store.accounts import record_audit
 from store.models import Base
-
-WIB = ZoneInfo("Asia/Jakarta")
+from store.types import JSONType, UTCDateTime
 
 SEVERITIES = ("rendah", "sedang", "tinggi")
 STATUSES = ("active", "ended")
@@ -49,14 +49,14 @@ class FloodZone(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     severity: Mapped[str] = mapped_column(String(16), nullable=False, default="sedang")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active", index=True)
-    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(200), nullable=False, default="manual")
     is_proxy: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
 
     @property
@@ -73,7 +73,23 @@ def active_flood_geometries(session: Session) -> list[shapely.Geometry]:
 
 def active_flood_zones(session: Session) -> list[FloodZone]:
     """Every active flood zone, oldest first."""
-    return list(session.scalars(select(FloodZone).where(FloodZone.status == "active").order_by(FloodZone.id)))
+    return list_flood_zones(session, status="active")
+
+
+def list_flood_zones(session: Session, *, status: str | None = None) -> list[FloodZone]:
+    """Every flood zone (or those of one status), oldest first."""
+    stmt = select(FloodZone).order_by(FloodZone.id)
+    if status:
+        stmt = stmt.where(FloodZone.status == status)
+    return list(session.scalars(stmt))
+
+
+def get_flood_zone(session: Session, zone_id: int) -> FloodZone:
+    """The zone with that id, or NotFound."""
+    zone = session.get(FloodZone, zone_id)
+    if zone is None:
+        raise NotFound(f"Zona banjir {zone_id} tidak ada", f"Flood zone {zone_id} does not exist", field="id")
+    return zone
 
 
 # ----------------------------------------------------------------------------------- writing
@@ -81,12 +97,8 @@ def active_flood_zones(session: Session) -> list[FloodZone]:
 FLOOD_FIELDS = ("name", "severity", "status", "observed_at", "source", "notes", "is_proxy")
 
 
-class FloodInputError(ValueError):
-    """A flood zone attribute that is not acceptable; `field` names it."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+class FloodInputError(InvalidInput):
+    """A flood zone attribute (or import file) that is not acceptable; `field` names it."""
 
 
 def check_attributes(values: dict[str, Any]) -> dict[str, Any]:
@@ -94,20 +106,20 @@ def check_attributes(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     if "severity" in out and out["severity"] not in SEVERITIES:
         raise FloodInputError(
-            f"Tingkat keparahan harus salah satu dari {', '.join(SEVERITIES)} / "
+            f"Tingkat keparahan harus salah satu dari {', '.join(SEVERITIES)}",
             f"severity must be one of {', '.join(SEVERITIES)}",
             field="severity",
         )
     if "status" in out and out["status"] not in STATUSES:
         raise FloodInputError(
-            f"Status harus salah satu dari {', '.join(STATUSES)} / status must be one of {', '.join(STATUSES)}",
+            f"Status harus salah satu dari {', '.join(STATUSES)}",
+            f"status must be one of {', '.join(STATUSES)}",
             field="status",
         )
     if "name" in out and not str(out["name"] or "").strip():
-        raise FloodInputError("Nama zona wajib diisi / a zone name is required", field="name")
-    obs = out.get("observed_at")
-    if isinstance(obs, datetime):
-        out["observed_at"] = obs.replace(tzinfo=UTC) if obs.tzinfo is None else obs.astimezone(UTC)
+        raise FloodInputError("Nama zona wajib diisi", "a zone name is required", field="name")
+    if isinstance(out.get("observed_at"), datetime):
+        out["observed_at"] = as_utc(out["observed_at"])
     return out
 
 
@@ -118,35 +130,19 @@ def flood_public(zone: FloodZone, *, include_geometry: bool = False) -> dict[str
         "name": zone.name,
         "severity": zone.severity,
         "status": zone.status,
-        "observed_at": _iso(zone.observed_at),
-        "observed_at_wib": _wib(zone.observed_at),
+        "observed_at": iso_utc(zone.observed_at),
+        "observed_at_wib": format_wib(zone.observed_at),
         "source": zone.source,
         "is_proxy": bool(zone.is_proxy),
         "notes": zone.notes,
         "version": zone.version,
-        "created_at": _iso(zone.created_at),
-        "updated_at": _iso(zone.updated_at),
+        "created_at": iso_utc(zone.created_at),
+        "updated_at": iso_utc(zone.updated_at),
         "attributes": zone.attributes or {},
     }
     if include_geometry:
         out["geometry"] = json.loads(shapely.to_geojson(shapely.set_precision(zone.shape, 1e-7)))
     return out
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    v = _utc(value)
-    return v.isoformat() if v else None
-
-
-def _wib(value: datetime | None) -> str | None:
-    v = _utc(value)
-    return v.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB") if v else None
 
 
 def _summary(zone: FloodZone) -> dict[str, Any]:
@@ -211,8 +207,19 @@ def update_flood(
     actor: str | None,
     hub: Any = None,
     geometry: shapely.Geometry | None = None,
+    expected_version: int | None = None,
 ) -> list[str]:
-    """Apply attribute (and geometry) changes; audited; returns the changed field names."""
+    """Apply attribute (and geometry) changes; audited; returns the changed field names.
+
+    With `expected_version`, a zone changed since the caller read it is a Conflict (nothing is applied).
+    """
+    if expected_version is not None and expected_version != zone.version:
+        raise Conflict(
+            f"Zona sudah diubah orang lain (versi {zone.version}); muat ulang",
+            f"The zone was changed by someone else (version {zone.version}); reload",
+            field="version",
+            current_version=zone.version,
+        )
     before = flood_public(zone)
     values = check_attributes({k: v for k, v in changes.items() if k in FLOOD_FIELDS})
     changed = [k for k, v in values.items() if getattr(zone, k) != v]
@@ -277,9 +284,15 @@ def import_flood_file(
     """
     import pyogrio  # noqa: PLC0415 - GDAL only when a file is imported
 
-    frame = pyogrio.read_dataframe(path, layer=layer)
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
+    e = pyogrio.errors
+    unreadable = (e.DataSourceError, e.DataLayerError, e.CRSError, e.FeatureError, e.FieldError, e.GeometryError)
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+        if frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(4326)
+    except (*unreadable, OSError, ValueError) as exc:
+        # GDAL's own words say what is wrong with the file (not a zip, no layer, broken geometry...).
+        raise FloodInputError(f"Berkas tidak terbaca: {exc}", f"The file cannot be read: {exc}", field="file") from exc
     report = FloodImportReport()
     used = {c for c in (name_column, severity_column, status_column, observed_column) if c}
     stem = Path(path).stem
@@ -327,9 +340,7 @@ def _when(value: Any) -> datetime | None:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     t = pd.Timestamp(value)
-    if pd.isna(t):
-        return None
-    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+    return None if pd.isna(t) else as_utc(t.to_pydatetime())
 
 
 def _plain(value: Any) -> Any:
@@ -382,10 +393,8 @@ def seed_proxy_floodplain(
 
 
 def network_lines_cut(session: Session, zone: FloodZone) -> dict[str, Any]:
-    """Network lines (table `network_line`, when the routing schema is present) crossing the zone."""
+    """Network lines (table `network_line`) crossing the zone: how many, and the first 500 ids."""
     conn = session.connection()
-    if not inspect(conn).has_table("network_line"):
-        return {"available": False, "count": 0, "ids": []}
     wkt = zone.shape.wkt
     ids = [
         r[0]

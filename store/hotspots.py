@@ -39,8 +39,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from geo.firms import DetectionChunk, Format, GenericColumns, read_detections, tag_detections
 from geo.hexagons import MAX_RESOLUTION, MIN_RESOLUTION, cells_from_lonlat, cells_to_str
-from store.accounts import JSONType, record_audit, utcnow
+from geo.times import iso_utc, utcnow
+from store.accounts import record_audit
 from store.models import Base
+from store.types import JSONType, UTCDateTime
 
 BORDER_M = 10_000.0
 H3_RESOLUTIONS = tuple(range(MIN_RESOLUTION, MAX_RESOLUTION + 1))
@@ -56,6 +58,8 @@ class Hotspot(Base):
     __table_args__ = (CheckConstraint("zone IN ('inside','border','kalteng')", name="ck_hotspot_zone"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     detection_key: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    # Plain DateTime, not UTCDateTime: hotspot times are read a whole column at a time (geo.times.utc_index),
+    # never row by row, and compared with store.types.db_time bounds.
     acq_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
     confidence: Mapped[str | None] = mapped_column(String(8))
     confidence_raw: Mapped[str | None] = mapped_column(String(16))
@@ -89,8 +93,8 @@ class JobRun(Base):
     __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(48), nullable=False)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ok: Mapped[bool | None] = mapped_column(Boolean)
     message: Mapped[str | None] = mapped_column(Text)
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -124,8 +128,8 @@ class IngestReport:
             "zones": dict(self.zones),
             "format": self.fmt,
             "first_rejects": [{"line": ln, "reason": r} for ln, r in self.rejects[:10]],
-            "first_time": self.first_time.isoformat() if self.first_time else None,
-            "last_time": self.last_time.isoformat() if self.last_time else None,
+            "first_time": iso_utc(self.first_time),
+            "last_time": iso_utc(self.last_time),
         }
 
 
@@ -410,19 +414,6 @@ def _position(handle: Any) -> int:
 # ------------------------------------------------------------------------------------- reading
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """A stored timestamp as aware UTC (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def db_time(value: datetime, dialect: str) -> datetime:
-    """A bound timestamp for comparisons: aware UTC on PostgreSQL, naive UTC on SQLite (stored as text)."""
-    value = value.astimezone(UTC) if value.tzinfo else value
-    return value.replace(tzinfo=None) if dialect == "sqlite" else value.replace(tzinfo=UTC)
-
-
 def record_job_start(session: Session, job: str) -> JobRun:
     """A job_run row for a run that starts now."""
     run = JobRun(job=job, started_at=utcnow())
@@ -436,16 +427,12 @@ def recent_runs(session: Session, *, job: str | None = None, limit: int = 50) ->
     stmt = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
     if job:
         stmt = stmt.where(JobRun.job == job)
-
-    def iso(t: datetime | None) -> str | None:
-        return None if t is None else as_utc(t).isoformat()
-
     return [
         {
             "id": r.id,
             "job": r.job,
-            "started_at": iso(r.started_at),
-            "finished_at": iso(r.finished_at),
+            "started_at": iso_utc(r.started_at),
+            "finished_at": iso_utc(r.finished_at),
             "ok": r.ok,
             "message": r.message,
             "counts": r.counts,

@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.config import PROJECT_ROOT
+from api.schemas.hotspots import HotspotCollection, HotspotProperties
 from geo.firms import FirmsFormatError
 from store.accounts import AuditRecord
 from store.hotspots import Hotspot, ingest_detections
@@ -279,3 +280,18 @@ def test_select_area_carries_h3_cells_into_the_stored_rows(locator) -> None:  # 
         assert frame[f"h3_{res}"].tolist() == [
             h3.latlng_to_cell(y, x, res) for x, y in zip(kept.lon, kept.lat, strict=True)
         ]
+
+
+def test_api_point_properties_are_the_schema_fields(client, db, locator) -> None:
+    """A detection's GeoJSON properties are exactly HotspotProperties: its time (UTC and WIB) and its desa by name."""
+    at = (datetime.now(UTC) - timedelta(minutes=50)).replace(second=0, microsecond=0)
+    row = (114.8445, -1.7065, f"{at:%Y-%m-%d}", f"{at:%H%M}", "h", 7.5)  # Buntok Kota
+    ingest_detections(db.sessions, io.StringIO(_viirs([row])), locator=locator)
+    body = client.get("/api/hotspots", params={"window": "24h"}).json()
+    HotspotCollection.model_validate(body)
+    (feature,) = body["features"]
+    props = feature["properties"]
+    assert set(props) == set(HotspotProperties.model_fields)
+    assert datetime.fromisoformat(props["acq_time"]) == at
+    assert props["acq_time_wib"] == at.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%d-%m-%Y %H:%M WIB")
+    assert props["desa_name"] == "Buntok Kota" and props["confidence"] == "high"

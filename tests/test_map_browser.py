@@ -13,8 +13,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -568,3 +570,36 @@ def test_hostile_text_is_shown_inert(offline, server: str) -> None:  # noqa: ANN
     assert page.locator("#incident-panel img, #incident-panel script, .leaflet-popup img").count() == 0
     assert page.evaluate("window.__pwned === undefined")
     shot(page, "hostile-text")
+
+
+def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> None:  # noqa: ANN001
+    """A detection from under an hour ago is drawn fresh (dark ring, solid fill); its popup says when and where."""
+    at = (datetime.now(UTC) - timedelta(minutes=50)).replace(second=0, microsecond=0)
+    lon, lat = BUNTOK
+    csv_text = (
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+        f"bright_ti5,frp,daynight\n{lat},{lon},335.2,0.4,0.4,{at:%Y-%m-%d},{at:%H%M},N,VIIRS,h,2.0NRT,291.0,7.5,D\n"
+    )
+    r = httpx.post(
+        f"{server}/api/hotspots/upload",
+        files={"file": ("baru.csv", csv_text.encode(), "text/csv")},
+        headers={"Authorization": f"Bearer {_token(server, 'planner')}"},
+    )
+    assert r.status_code == 201 and r.json()["inserted"] == 1, r.text
+    page = offline().login("planner", "/planner")  # the planner's default window is the last 24 h
+    marker = page.locator("#map .leaflet-hotspots-pane path")
+    marker.wait_for()
+    assert marker.count() == 1
+    # What a person sees: the bold dark ring and solid red fill of a detection under 6 hours old.
+    assert marker.get_attribute("fill") == "#b71c1c" and float(marker.get_attribute("fill-opacity")) == 0.95
+    assert marker.get_attribute("stroke") == "#212121" and float(marker.get_attribute("stroke-width")) == 1.5
+    assert "hot-fresh" in marker.get_attribute("class").split()
+    marker.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+    text = popup.inner_text()
+    wib = at.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert f"{wib:%H:%M} WIB" in text and wib.strftime("%d") in text, text
+    assert "Buntok Kota" in text and "tinggi" in text, text
+    shot(page, "hotspot-fresh")

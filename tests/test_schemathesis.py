@@ -9,8 +9,14 @@ with requests that succeed and checks each answer against its declared schema as
 
 from __future__ import annotations
 
+import io
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 import pytest
 import schemathesis
+import shapely
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
@@ -20,6 +26,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from store.db import session_scope
+from store.floods import create_flood
+from store.hotspots import ingest_detections
 from store.layers import read_layers
 from store.units import Unit, seed_demo_units
 from tests.conftest import ROLES, TEST_PASSWORD, settings_for
@@ -80,6 +88,83 @@ def _run_all(operations: list, tokens: dict[str, str], failures: list[str], coun
                     failures.append(f"{where}: not as declared: {str(exc)[:400]}")
 
         run()
+
+
+# Operations whose answers are checked against their declared response schemas (GET: they only read).
+SCHEMA_CHECKED = ("/api/hotspots", "/api/stats", "/api/floods")
+
+
+def _recent_detections(now: datetime) -> str:
+    """A VIIRS CSV of 240 detections over the last three days, half of them in a cluster at Buntok."""
+    rng = np.random.default_rng(11)
+    n = 240
+    lon = np.r_[rng.normal(114.85, 0.01, n // 2), rng.uniform(114.6, 115.2, n // 2)]
+    lat = np.r_[rng.normal(-1.73, 0.01, n // 2), rng.uniform(-2.4, -1.4, n // 2)]
+    times = [now - timedelta(hours=1 + 24 * (i % 3)) for i in range(n)]
+    lines = [
+        "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+        "bright_ti5,frp,daynight"
+    ] + [
+        f"{y:.5f},{x:.5f},330.1,0.4,0.4,{t:%Y-%m-%d},{t:%H%M},N,VIIRS,{'hnl'[i % 3]},2.0NRT,290.0,{i % 7 + 1}.5,D"
+        for i, (x, y, t) in enumerate(zip(lon, lat, times, strict=True))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_answers_follow_their_response_schemas(database, locator) -> None:
+    """Hotspot, flood and summary answers match the schemas OpenAPI declares for them, filled and empty."""
+    ingest_detections(database.sessions, io.StringIO(_recent_detections(datetime.now(UTC))), locator=locator)
+    with database.sessions() as s, s.begin():
+        zone, _ = create_flood(s, geometry=shapely.box(114.83, -1.73, 114.86, -1.70), name="Uji", actor="t")
+        zone_id = zone.id
+    app = create_app(settings_for(database.url))
+    checked: Counter[str] = Counter()
+    filled: set[str] = set()
+    failures: list[str] = []
+    with TestClient(app) as client:
+        r = client.post("/api/auth/token", data={"username": "t-planner", "password": TEST_PASSWORD})
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        operations = [r.ok() for r in schema.get_all_operations()]
+        operations = [op for op in operations if op.method == "get" and op.path.startswith(SCHEMA_CHECKED)]
+        assert len(operations) >= 9, [op.path for op in operations]
+
+        def check(case) -> None:  # noqa: ANN001
+            response = case.call(headers=headers)
+            if response.status_code != 200:
+                return
+            try:
+                case.validate_response(response, checks=[response_schema_conformance])
+            except AssertionError as exc:
+                failures.append(f"{case.method} {case.formatted_path} {case.query}: {str(exc)[:400]}")
+            checked[case.operation.path] += 1
+            body = response.json()
+            if any(body.get(k) for k in ("features", "rows", "desa", "flooded_desa", "properties")):
+                filled.add(case.operation.path)
+
+        try:
+            for op in operations:
+                params = {"zone_id": zone_id} if "{zone_id}" in op.path else None
+                check(op.Case(path_parameters=params))
+                if op.path.startswith("/api/hotspots"):
+                    for query in ({"window": "7d", "res": 6}, {"window": "24h", "confidence": "high"}):
+                        check(op.Case(query={k: v for k, v in query.items() if k != "res" or "/h3" in op.path
+                                             or "/persistence" in op.path or "/clusters" in op.path}))
+
+                @given(case=op.as_strategy())
+                @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
+                          suppress_health_check=list(HealthCheck), database=None)
+                def generated(case) -> None:  # noqa: ANN001
+                    check(case)
+
+                generated()
+        finally:
+            shutdown_lifespans()
+    database.clean()
+    assert not failures, "\n".join(failures[:10])
+    # Every operation had an answer checked that carried data, not only empty collections.
+    assert {op.path for op in operations} <= filled, {op.path for op in operations} - filled
+    assert sum(checked.values()) >= 3 * len(operations), checked
 
 
 @pytest.fixture

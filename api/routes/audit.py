@@ -6,22 +6,21 @@ import csv
 import io
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from api.auth import AdminDep
 from api.deps import SessionDep
+from api.routes.exports import csv_safe
+from geo.times import format_wib, iso_utc
 from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-WIB = ZoneInfo("Asia/Jakarta")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _row(rec: AuditRecord) -> dict:
-    return {"id": rec.id, "at": rec.at.isoformat(), "at_wib": rec.at.astimezone(WIB).strftime("%d-%m-%Y %H:%M:%S WIB"),
+    return {"id": rec.id, "at": iso_utc(rec.at), "at_wib": format_wib(rec.at, seconds=True),
             "actor": rec.actor, "action": rec.action, "entity": rec.entity, "entity_id": rec.entity_id,
             "before": rec.before, "after": rec.after, "client": rec.client}
 
@@ -47,8 +46,7 @@ def audit_log(
 
 def _safe_cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+    return csv_safe("" if value is None else str(value))
 
 
 @router.get("/export.csv", summary="Ekspor log audit / export the audit log (CSV)")

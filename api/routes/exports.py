@@ -19,8 +19,8 @@ from fastapi import APIRouter, Query, Request, Response
 from api.auth import ReaderDep
 from api.deps import SessionDep
 from api.errors import InvalidInput
-from api.routes.layers import parse_bbox
-from api.routes.ogc import available, fetch_features, parse_datetime
+from api.params import parse_bbox
+from store.features import COLLECTIONS, fetch_features, parse_interval
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
 
@@ -105,17 +105,15 @@ async def export(
 ) -> Response:
     """The whole layer (or the bbox/datetime part of it) in the format named by the file extension."""
     layer, _, fmt = filename.rpartition(".")
-    layers = available(session)
-    if fmt not in FORMATS or layer not in layers:
+    if fmt not in FORMATS or layer not in COLLECTIONS:
         raise InvalidInput(
-            f"Ekspor harus <lapisan>.<format>: lapisan {', '.join(layers)}; format {', '.join(FORMATS)}",
-            f"Export must be <layer>.<format>: layers {', '.join(layers)}; formats {', '.join(FORMATS)}",
+            f"Ekspor harus <lapisan>.<format>: lapisan {', '.join(COLLECTIONS)}; format {', '.join(FORMATS)}",
+            f"Export must be <layer>.<format>: layers {', '.join(COLLECTIONS)}; formats {', '.join(FORMATS)}",
             field="filename",
         )
-    coll = layers[layer]
-    features, _m = await asyncio.to_thread(
-        fetch_features, session, coll, bbox=parse_bbox(bbox), interval=parse_datetime(datetime_)
-    )
+    coll = COLLECTIONS[layer]
+    box, interval = parse_bbox(bbox), parse_interval(datetime_)
+    features, _m = await asyncio.to_thread(fetch_features, session, coll, bbox=box, interval=interval)
     columns = list(coll.properties)
     # A whole layer can be large: it is encoded off the event loop, which keeps serving calls and live events.
     if fmt == "geojson":

@@ -9,37 +9,14 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import ReaderDep
 from api.deps import SpatialDep
-from api.errors import InvalidInput
+from api.params import parse_bbox
 from api.spatial import encode_layer
+
+__all__ = ["parse_bbox", "router"]  # parse_bbox is imported from here by api/routes/units.py
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 
 LayerName = Literal["kabupaten", "kecamatan", "desa", "rivers"]
-
-
-def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
-    """'minlon,minlat,maxlon,maxlat' as four floats, or a 422 saying what is wrong."""
-    if bbox is None:
-        return None
-    parts = bbox.split(",")
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(np.isfinite(values)):
-        raise InvalidInput(
-            "'bbox' harus empat angka: minlon,minlat,maxlon,maxlat",
-            "'bbox' must be four numbers: minlon,minlat,maxlon,maxlat",
-            field="bbox",
-        )
-    x0, y0, x1, y1 = values
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise InvalidInput(
-            "'bbox' harus minlon < maxlon dan minlat < maxlat dalam rentang WGS84",
-            "'bbox' needs minlon < maxlon and minlat < maxlat within WGS84",
-            field="bbox",
-        )
-    return values  # type: ignore[return-value]
 
 
 @router.get("/{name}", summary="Lapisan GeoJSON / GeoJSON layer")

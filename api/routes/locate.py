@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Request
 
 from api.auth import ReaderDep
 from api.deps import LocatorDep, PointDep, SettingsDep
-from api.errors import InvalidInput, PayloadTooLarge
+from api.params import parse_point_batch
 from api.responses import FastJSON
-from geo.coords import check_points
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -68,71 +66,12 @@ async def locate_one(point: PointDep, locator: LocatorDep, _: ReaderDep) -> Fast
     return FastJSON(locator.locate(lon=lon, lat=lat))
 
 
-def _parse_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"Badan permintaan bukan JSON yang sah: {exc}",
-            f"Request body is not valid JSON: {exc}",
-            field="body",
-        ) from exc
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "Badan permintaan harus objek JSON dengan 'points' atau 'lon'/'lat'",
-            "Request body must be a JSON object with 'points' or 'lon'/'lat'",
-            field="body",
-        )
-    try:
-        if "points" in body:
-            field = "points"
-            pts = np.asarray(body["points"], dtype=np.float64)
-            if pts.size == 0:
-                pts = pts.reshape(0, 2)
-            if pts.ndim != 2 or pts.shape[1] != 2:
-                raise ValueError("shape")
-            lon, lat = pts[:, 0].copy(), pts[:, 1].copy()
-        elif "lon" in body and "lat" in body:
-            field = "lon"
-            lon = np.asarray(body["lon"], dtype=np.float64)
-            lat = np.asarray(body["lat"], dtype=np.float64)
-            if lon.ndim != 1 or lon.shape != lat.shape:
-                raise ValueError("shape")
-        else:
-            raise InvalidInput(
-                "Sertakan 'points' ([[lon, lat], ...]) atau 'lon' dan 'lat' (daftar angka)",
-                "Provide 'points' ([[lon, lat], ...]) or 'lon' and 'lat' (lists of numbers)",
-                field="points",
-            )
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            f"'{field}' harus daftar pasangan angka [lon, lat] (atau dua daftar angka sama panjang)",
-            f"'{field}' must be a list of number pairs [lon, lat] (or two number lists of equal length)",
-            field=field,
-        ) from exc
-    if len(lon) == 0:
-        raise InvalidInput(
-            "Daftar titik kosong; kirim minimal 1 titik",
-            "The point list is empty; send at least 1",
-            field=field,
-        )
-    if len(lon) > limit:
-        raise PayloadTooLarge(
-            f"Terlalu banyak titik: {len(lon)}; maksimal {limit} per permintaan",
-            f"Too many points: {len(lon)}; at most {limit} per request",
-            field=field,
-            limit=limit,
-        )
-    check_points(lon, lat, field=field)
-    return lon, lat
-
-
 @router.post("/locate", summary="Lokasi banyak titik / locate a batch", openapi_extra=BATCH_SCHEMA)
 async def locate_batch(request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep) -> FastJSON:
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     # The body size was already capped by GuardMiddleware (BYTES_PER_POINT per allowed point).
     limit = settings.max_batch_points
-    lon, lat = _parse_batch(await request.body(), limit=limit)
+    lon, lat = parse_point_batch(await request.body(), limit=limit)
     batch = locator.locate_many(lon=lon, lat=lat)
     columns: dict[str, Any] = {}
     for name in (

@@ -30,12 +30,12 @@
     const h = await S.layerData("/api/hotspots/h3?" + q);
     h3Layer.clearLayers();
     if (h && h.features) {
-      const count = (f) => Number((f.properties || {}).count ?? (f.properties || {}).n ?? 0);
-      h3Max = Math.max(1, ...h.features.map(count));
+      // HexagonProperties (api/schemas/hotspots.py): h3 is the cell, count its detections.
+      h3Max = Math.max(1, ...h.features.map((f) => f.properties.count));
       h3Layer.addLayer(L.geoJSON(h, {
         pane: "h3",
-        style: (f) => ({ color: "#7f2704", weight: 0.5, fillColor: rampColour(count(f)), fillOpacity: 0.6 }),
-        onEachFeature: (f, layer) => layer.bindTooltip(`${esc((f.properties || {}).cell || (f.properties || {}).h3 || "")}: ${count(f)}`),
+        style: (f) => ({ color: "#7f2704", weight: 0.5, fillColor: rampColour(f.properties.count), fillOpacity: 0.6 }),
+        onEachFeature: (f, layer) => layer.bindTooltip(`${esc(f.properties.h3)}: ${f.properties.count}`),
       }));
     }
     $("h3-legend").innerHTML = RAMP.map((c, i) => `<span style="background:${c}" title="${Math.round((i / RAMP.length) * h3Max)}+"></span>`).join("") +
@@ -50,25 +50,24 @@
     if (!feats.length) { ul.innerHTML = `<li class="muted">${esc(T(g ? "flood.none" : "inc.unavailable"))}</li>`; return; }
     floodGroup.addLayer(S.floodLayer(g, (f) => showAffected(f)));
     ul.innerHTML = feats.map((f) => {
-      const p = f.properties || {};
-      const id = p.id ?? f.id;
+      const p = f.properties;  // FloodZoneProperties (api/schemas/floods.py)
+      const id = p.id;
       return `<li data-id="${esc(id)}"><span class="sq" style="background:#42a5f5"></span><span><b>${esc(p.name || "#" + id)}</b><br><small>${esc(T("sev." + p.severity, p.severity))} · ${esc(p.status || "")} · ${esc(window.I18N.wib(p.observed_at))}</small></span></li>`;
     }).join("");
     ul.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => {
-      const f = feats.find((x) => String((x.properties || {}).id ?? x.id) === li.dataset.id);
+      const f = feats.find((x) => String(x.properties.id) === li.dataset.id);
       if (f) { map.fitBounds(L.geoJSON(f).getBounds(), { maxZoom: 12 }); showAffected(f); }
     }));
   }
 
   async function showAffected(f) {
-    const id = (f.properties || {}).id ?? f.id;
     const box = $("flood-affected");
     box.innerHTML = "…";
-    const data = await S.layerData(`/api/floods/${id}/affected`).catch(() => null);
+    const data = await S.layerData(`/api/floods/${f.properties.id}/affected`).catch(() => null);
+    // FloodAffected.desa (api/schemas/floods.py): desa_name, kecamatan, share of the desa under water.
     const rows = S.items(data, "desa");
     box.innerHTML = `<h3>${esc(T("flood.affected"))} (${rows.length})</h3><ul class="list compact">` +
-      rows.map((d) => `<li>${esc(d.nama || d.desa_name || d.name)}${d.kecamatan || d.kecamatan_name ? " · " + esc(d.kecamatan || d.kecamatan_name) : ""}` +
-        `${d.share !== undefined ? " · " + Math.round(d.share * 100) + "%" : d.area_km2 !== undefined ? " · " + Number(d.area_km2).toFixed(2) + " km²" : ""}</li>`).join("") + "</ul>";
+      rows.map((d) => `<li>${esc(d.desa_name)}${d.kecamatan ? " · " + esc(d.kecamatan) : ""} · ${Math.round(d.share * 100)}%</li>`).join("") + "</ul>";
   }
 
   async function init() {

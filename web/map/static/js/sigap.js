@@ -243,30 +243,31 @@
   }
 
   // ---- hotspots -----------------------------------------------------------------------------
-  function hotspotConfidence(p) {
-    const c = p.confidence;
-    if (c === undefined || c === null) return "nominal";
-    const s = String(c).toLowerCase();
-    if (s === "h" || s === "high") return "high";
-    if (s === "l" || s === "low") return "low";
-    const n = Number(c);
-    if (!isNaN(n)) return n >= 80 ? "high" : n < 30 ? "low" : "nominal";
-    return "nominal";
-  }
+  // A detection's properties are HotspotProperties (api/schemas/hotspots.py): confidence is low|nominal|high
+  // (or null), acq_time an ISO UTC time, desa_name the desa it fell in (null outside Barito Selatan).
   const HOT_COLOUR = { high: "#b71c1c", nominal: "#f4511e", low: "#ffb300" };
-  function hotspotTime(p) { return p.acquired_at || p.acq_datetime || p.detected_at || p.observed_at || p.at || null; }
+  // Age bands: under 6 h drawn bold with a dark ring, under a day solid, older faded.
+  const HOT_AGE = {
+    fresh: { weight: 1.5, color: "#212121", fillOpacity: 0.95 },
+    day: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.7 },
+    old: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.4 },
+  };
+  function hotspotConfidence(p) { return Object.hasOwn(HOT_COLOUR, p.confidence ?? "") ? p.confidence : "nominal"; }
+  function hotspotAge(p) {
+    const hours = (Date.now() - Date.parse(p.acq_time)) / 3.6e6;
+    return hours < 6 ? "fresh" : hours < 24 ? "day" : "old";
+  }
   function hotspotLayer(geojson) {
     return L.geoJSON(geojson, {
       pane: "hotspots",
       pointToLayer: (f, latlng) => {
-        const p = f.properties || {};
-        const t = hotspotTime(p);
-        const ageH = t ? (Date.now() - new Date(t).getTime()) / 3.6e6 : 24;
+        const p = f.properties;
+        const conf = hotspotConfidence(p);
+        const age = hotspotAge(p);
         return L.circleMarker(latlng, {
-          pane: "hotspots", radius: 5, weight: ageH < 6 ? 1.5 : 0.5, color: ageH < 6 ? "#212121" : "#6d4c41",
-          fillColor: HOT_COLOUR[hotspotConfidence(p)], fillOpacity: ageH < 6 ? 0.95 : ageH < 24 ? 0.7 : 0.4,
-        }).bindPopup(() => `<b>${esc(T("layer.hotspots"))}</b><br>${esc(T("hot.conf"))}: ${esc(T("hot." + hotspotConfidence(p)))} (${esc(p.confidence)})` +
-          `<br>${esc(window.I18N.wib(t))}${p.satellite ? "<br>" + esc(p.satellite) : ""}${p.desa_name ? "<br>" + esc(p.desa_name) : ""}`);
+          pane: "hotspots", radius: 5, fillColor: HOT_COLOUR[conf], className: `hot-marker hot-${age}`, ...HOT_AGE[age],
+        }).bindPopup(() => `<b>${esc(T("layer.hotspots"))}</b><br>${esc(T("hot.conf"))}: ${esc(T("hot." + conf))}` +
+          `<br>${esc(window.I18N.wib(p.acq_time))}${p.satellite ? "<br>" + esc(p.satellite) : ""}${p.desa_name ? "<br>" + esc(p.desa_name) : ""}`);
       },
     });
   }
