@@ -15,7 +15,7 @@ from geo.crs import UTM50S, project_geometries, to_wgs84
 from geo.network import ROAD_SPEED_KMH, TravelNetwork, build_network, derive_network, edges_crossing
 from geo.routing import Ranking, rank_units
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 X0, Y0 = 500_000.0, 9_800_000.0  # UTM 50S, near Buntok
 KMH = 1 / 3.6
 

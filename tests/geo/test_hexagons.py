@@ -31,7 +31,7 @@ from geo.hexagons import (
     persistence,
     start_cells,
 )
-from tests.test_firms import FIX
+from tests.geo.test_firms import FIX
 
 
 @pytest.mark.parametrize("res", [5, 6, 7, 8, 9])

@@ -22,7 +22,7 @@ from geo.network import (
     snap_xy,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 X0, Y0 = 500_000.0, 9_800_000.0  # UTM 50S, near Buntok
 
 

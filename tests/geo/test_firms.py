@@ -22,7 +22,7 @@ from geo.firms import (
     tag_detections,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "firms"
+FIX = Path(__file__).parents[1] / "fixtures" / "firms"
 
 
 def _one(source: object, **kw: object) -> tuple[pd.DataFrame, list, list]:

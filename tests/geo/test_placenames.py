@@ -17,7 +17,7 @@ from geo.placenames import (
     places_from_layers,
 )
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries"
 
 
 @pytest.fixture(scope="module")
