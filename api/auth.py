@@ -25,6 +25,7 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 ROLE_LABELS = {
     "dispatcher": ("Operator 112", "Dispatcher"),
+    "supervisor": ("Supervisor (kepala regu)", "Supervisor (shift lead)"),
     "planner": ("Perencana BPBD", "BPBD planner"),
     "leader": ("Pimpinan (hanya baca)", "Leader (read-only)"),
     "admin": ("Administrator", "Administrator"),
@@ -137,10 +138,12 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
-ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "planner", "leader", "admin"))]
-DispatcherDep = Annotated[Principal, Depends(require_roles("dispatcher", "admin"))]
+# Supervisors (shift leads) may do whatever an operator does, and more: flag numbers, read call statistics.
+ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "planner", "leader", "admin"))]
+DispatcherDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "admin"))]
+SupervisorDep = Annotated[Principal, Depends(require_roles("supervisor", "admin"))]
 PlannerDep = Annotated[Principal, Depends(require_roles("planner", "admin"))]
-OperatorDep = Annotated[Principal, Depends(require_roles("dispatcher", "planner", "admin"))]
+OperatorDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "planner", "admin"))]
 AdminDep = Annotated[Principal, Depends(require_roles("admin"))]
 
 

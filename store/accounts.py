@@ -18,7 +18,7 @@ from store.types import JSONType, UTCDateTime, db_time
 
 # Other modules still import `utcnow` and `JSONType` from here; their homes are geo.times and store.types.
 
-ROLES = ("dispatcher", "planner", "leader", "admin")
+ROLES = ("dispatcher", "supervisor", "planner", "leader", "admin")
 _hasher = PasswordHasher()
 
 

@@ -34,7 +34,7 @@ REQUIRE_POSTGIS = os.environ.get("SIGAP_REQUIRE_POSTGIS") == "1"
 # Boundaries, test accounts and the append-only audit log survive between tests.
 STATIC_TABLES = {"kabupaten", "kecamatan", "desa", "river", "app_user", "audit_log"}
 TEST_PASSWORD = "Sandi-Uji-112"
-ROLES = ("dispatcher", "planner", "leader", "admin")
+ROLES = ("dispatcher", "supervisor", "planner", "leader", "admin")
 
 
 @dataclass

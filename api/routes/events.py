@@ -53,7 +53,7 @@ async def events(
     """
     # Authenticated here, not through a session dependency: the stream may stay open for hours.
     user = await current_user(request, _bearer(request))
-    if user.role not in ("dispatcher", "planner", "leader", "admin"):
+    if user.role not in ("dispatcher", "supervisor", "planner", "leader", "admin"):
         raise Forbidden("Peran tidak diizinkan", "Role not allowed")
     sub = hub.subscribe()
 

@@ -40,8 +40,8 @@ router.mount(
 )
 router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-WRITE_ROLES = {"map": ("dispatcher", "admin"), "planner": ("planner", "admin"), "leader": ()}
-HOME = {"dispatcher": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
+WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": ()}
+HOME = {"dispatcher": "/map", "supervisor": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
 PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan"}
 
 

@@ -131,7 +131,7 @@ def test_admin_reads_and_exports_the_audit_log(app_client, tokens) -> None:
     assert "calc" not in csv_text  # the attempted password is never logged
 
 
-@pytest.mark.parametrize("role", ["dispatcher", "planner", "leader"])
+@pytest.mark.parametrize("role", ["dispatcher", "supervisor", "planner", "leader"])
 def test_only_admins_see_the_audit_log(app_client, tokens, role) -> None:
     assert app_client.get("/api/audit", headers=bearer(tokens[role])).status_code == 403
     assert app_client.get("/api/audit/export.csv", headers=bearer(tokens[role])).status_code == 403
@@ -157,3 +157,12 @@ def test_a_cached_token_still_expires() -> None:
         cache.verify(jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, "other" * 10), secret=secret)
     with pytest.raises(jwt.InvalidTokenError):  # a token without expiry is never accepted
         cache.verify(jwt.encode({"sub": "x"}, secret), secret=secret)
+
+
+def test_a_supervisor_works_the_desk_but_is_no_admin(client, tokens) -> None:
+    headers = bearer(tokens["supervisor"])
+    assert client.get("/api/auth/me", headers=headers).json()["role_label_en"] == "Supervisor (shift lead)"
+    r = client.post("/api/incidents", json={"category": "medis"}, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["created_by"] == "t-supervisor"
+    assert client.get("/api/audit", headers=headers).status_code == 403
