@@ -7,10 +7,9 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.accounts import User
+from store.accounts import find_user
 
 ALGORITHM = "HS256"
 
@@ -47,7 +46,7 @@ class PrincipalCache:
         """Read the account from the database and remember the answer."""
         now = time.monotonic()
         with sessions() as session:
-            user = session.scalar(select(User).where(User.username == username))
+            user = find_user(session, username)
             found = None
             if user is not None and user.active:
                 found = Principal(user.id, user.username, user.role, user.full_name, user.agency)

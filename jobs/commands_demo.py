@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 import numpy as np
 import shapely
-from sqlalchemy import select
 
 from api.config import Settings, get_settings
 from geo.layers import Layers
-from store.accounts import User, add_user
+from store.accounts import add_user, find_user
 from store.db import session_scope
 from store.layers import read_layers
 from store.units import seed_demo_units
@@ -121,7 +120,7 @@ def prepare(settings: Settings) -> tuple[str, Layers]:
                 raise SystemExit("Jalankan `sigap load` dulu / run `sigap load` first")
             report = seed_demo_units(session, layers, actor=SIM_USER)
             print(f"Unit demo / demo units: {report.units} ({report.units_created} baru / new)")
-            sim = session.scalar(select(User).where(User.username == SIM_USER))
+            sim = find_user(session, SIM_USER)
             if sim is None:
                 sim = add_user(
                     session,

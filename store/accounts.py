@@ -29,6 +29,7 @@ __all__ = [
     "authenticate",
     "check_password_strength",
     "ensure_demo_accounts",
+    "find_user",
     "hash_password",
     "record_audit",
     "verify_password",
@@ -112,7 +113,7 @@ def add_user(
         raise ValueError(f"Peran tidak dikenal / unknown role '{role}'; pilih / choose: {', '.join(ROLES)}")
     if check_strength:
         check_password_strength(password, username=username)
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         user = User(username=username)
         session.add(user)
@@ -122,10 +123,17 @@ def add_user(
     return user
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The account with this username (active or not), or None."""
+    # No stored name holds a NUL, and PostgreSQL refuses one in a query parameter: no such user.
+    if "\x00" in username:
+        return None
+    return session.scalar(select(User).where(User.username == username))
+
+
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
     """The active user with this username and password, or None."""
-    # No stored name holds a NUL, and PostgreSQL refuses one in a query parameter: no such user.
-    user = None if "\x00" in username else session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None or not user.active:
         # Hash anyway so a missing user takes as long as a wrong password.
         verify_password(_DUMMY_HASH, password)
@@ -212,7 +220,7 @@ def ensure_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
     """Create or reset the demo accounts; returns (username, role, password). Call only in demo mode on localhost."""
     out: list[tuple[str, str, str]] = []
     for username, role, full_name, password in DEMO_ACCOUNTS:
-        existing = session.scalar(select(User).where(User.username == username))
+        existing = find_user(session, username)
         if existing is not None and not existing.demo:
             # A real account that happens to share the name is never overwritten.
             continue

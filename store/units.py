@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
+    func,
     select,
     text,
 )
@@ -249,6 +250,29 @@ AUDIT_FIELDS = ("id", "callsign", "status", "lon", "lat", "position_at", "versio
 def unit_audit(fields: dict[str, Any]) -> dict[str, Any]:
     """The audit snapshot of a unit, from its fields."""
     return {k: fields[k] for k in AUDIT_FIELDS}
+
+
+def station_list(session: Session) -> list[dict[str, Any]]:
+    """Every station as the API shows it (StationPublic): what it is, where, and how many units it bases; by code."""
+    counts = dict(session.execute(select(Unit.station_id, func.count()).group_by(Unit.station_id)).all())
+    rows = session.execute(
+        select(Station, func.ST_X(Station.geom), func.ST_Y(Station.geom)).order_by(Station.code)
+    ).all()
+    return [
+        {
+            "id": s.id,
+            "code": s.code,
+            "name": s.name,
+            "kind": s.kind,
+            "agency": s.agency,
+            "desa_code": s.desa_code,
+            "source": "demo" if s.demo else "real",
+            "units": int(counts.get(s.id, 0)),
+            "lon": x,
+            "lat": y,
+        }
+        for s, x, y in rows
+    ]
 
 
 # -- demo seed ------------------------------------------------------------------------------------------

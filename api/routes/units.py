@@ -14,7 +14,6 @@ import orjson
 import shapely
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from api.auth import DispatcherDep, ReaderDep
 from api.deps import ContextDep, SessionDep, client_address
@@ -23,13 +22,19 @@ from api.responses import FastJSON
 from api.schemas import also_as
 from api.schemas.dispatch import DispatchOut
 from api.schemas.recommendations import Recommendations
-from api.schemas.units import UnitFeatureCollection, UnitList, UnitPublic
+from api.schemas.units import (
+    StationFeatureCollection,
+    StationList,
+    UnitFeatureCollection,
+    UnitList,
+    UnitPublic,
+)
 from geo.times import utcnow
 from store.commands import units as commands
 from store.incidents import load_incident
 from store.network import read_lines
 from store.recommend import recommend_for_incident
-from store.units import Station, Unit, read_units, unit_public
+from store.units import read_units, station_list, unit_public
 
 router = APIRouter(prefix="/api", tags=["units"])
 
@@ -44,32 +49,19 @@ def _feature_collection(features: list[dict[str, Any]], **extra: Any) -> Respons
     return Response(orjson.dumps(body), media_type="application/geo+json")
 
 
-@router.get("/stations", summary="Markas unit / stations")
+@router.get(
+    "/stations",
+    summary="Markas unit / stations",
+    response_model=StationList,
+    responses=also_as("application/geo+json", StationFeatureCollection),
+)
 def list_stations(
     session: SessionDep,
     _: ReaderDep,
     format: Annotated[Literal["json", "geojson"], Query(description="json atau/or geojson")] = "json",
 ) -> Response:
     """Every station (Damkar post, RSUD, puskesmas, BPBD, Polres/Polsek) with its unit count."""
-    counts = dict(session.execute(select(Unit.station_id, func.count()).group_by(Unit.station_id)).all())
-    rows = session.execute(
-        select(Station, func.ST_X(Station.geom), func.ST_Y(Station.geom)).order_by(Station.code)
-    ).all()
-    items = [
-        {
-            "id": s.id,
-            "code": s.code,
-            "name": s.name,
-            "kind": s.kind,
-            "agency": s.agency,
-            "desa_code": s.desa_code,
-            "source": "demo" if s.demo else "real",
-            "units": int(counts.get(s.id, 0)),
-            "lon": x,
-            "lat": y,
-        }
-        for s, x, y in rows
-    ]
+    items = station_list(session)
     if format == "geojson":
         return _feature_collection(
             [

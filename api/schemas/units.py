@@ -11,7 +11,15 @@ from typing import Literal
 from api.schemas import Schema
 from api.schemas.incidents import PointGeometry
 
-__all__ = ["UnitFeatureCollection", "UnitFields", "UnitList", "UnitPublic"]
+__all__ = [
+    "StationFeatureCollection",
+    "StationList",
+    "StationPublic",
+    "UnitFeatureCollection",
+    "UnitFields",
+    "UnitList",
+    "UnitPublic",
+]
 
 UnitStatus = Literal["tersedia", "bertugas", "offline"]
 
@@ -66,3 +74,41 @@ class UnitFeatureCollection(Schema):
     type: Literal["FeatureCollection"]
     features: list[UnitFeature]
     stale_after_minutes: int
+
+
+class StationPublic(Schema):
+    """A place units are based at (Damkar post, RSUD, puskesmas, BPBD office, Polres/Polsek) and its unit count."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    agency: str
+    desa_code: str | None
+    source: Literal["demo", "real"]
+    units: int
+    lon: float
+    lat: float
+
+
+class StationList(Schema):
+    """Every station, by code."""
+
+    stations: list[StationPublic]
+    count: int
+
+
+class StationFeature(Schema):
+    """A station as a GeoJSON feature."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: PointGeometry
+    properties: StationPublic
+
+
+class StationFeatureCollection(Schema):
+    """Stations as GeoJSON."""
+
+    type: Literal["FeatureCollection"]
+    features: list[StationFeature]

@@ -242,5 +242,10 @@ def test_incident_and_unit_answers_are_as_declared(declared) -> None:
     gj = client.get("/api/units", params={"format": "geojson"})
     assert gj.headers["content-type"].startswith("application/geo+json")
     check(gj, "/api/units", "GET")
+    stations = check(client.get("/api/stations"), "/api/stations", "GET")
+    assert stations["count"] == len(stations["stations"]) > 0
+    gj = client.get("/api/stations", params={"format": "geojson"})
+    assert gj.headers["content-type"].startswith("application/geo+json")
+    check(gj, "/api/stations", "GET")
     refused = client.post(f"/api/incidents/{fire['id']}/transition", json={"to": "meledak", "version": 1})
     check(refused, one + "/transition", "POST", 422)

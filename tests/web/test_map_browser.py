@@ -7,6 +7,7 @@ Screenshots of every page land in test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -603,3 +604,30 @@ def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> N
     assert f"{wib:%H:%M} WIB" in text and wib.strftime("%d") in text, text
     assert "Buntok Kota" in text and "tinggi" in text, text
     shot(page, "hotspot-fresh")
+
+
+def test_planner_lists_the_desa_a_flood_zone_covers(offline, server: str) -> None:  # noqa: ANN001
+    """Clicking a flood zone in the planner's list shows the desa under water with their flooded share."""
+    token = _token(server, "planner")
+    zone = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[114.83, -1.73], [114.86, -1.73], [114.86, -1.70],
+                                                          [114.83, -1.70], [114.83, -1.73]]]},
+        "properties": {"name": "Genangan uji Buntok", "severity": "tinggi"},
+    }
+    r = httpx.post(f"{server}/api/floods", json=zone, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.text
+    zone_id = r.json()["id"]
+    affected = httpx.get(f"{server}/api/floods/{zone_id}/affected", headers={"Authorization": f"Bearer {token}"})
+    desa = affected.json()["desa"]
+    assert desa, affected.text
+    page = offline().login("planner", "/planner")
+    page.click(f"#flood-list li[data-id='{zone_id}']")
+    box = page.locator("#flood-affected")
+    page.wait_for_function("document.querySelectorAll('#flood-affected li').length > 0")
+    text = box.inner_text()
+    assert f"({len(desa)})" in text, text
+    first = desa[0]
+    percent = math.floor(first["share"] * 100 + 0.5)  # Math.round, as the page rounds
+    assert first["desa_name"] in text and f"{percent}%" in text, text
+    shot(page, "planner-flood-affected")

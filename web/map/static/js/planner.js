@@ -63,9 +63,9 @@
   async function showAffected(f) {
     const box = $("flood-affected");
     box.innerHTML = "…";
-    const data = await S.layerData(`/api/floods/${f.properties.id}/affected`).catch(() => null);
+    const data = await S.layerData(`/api/floods/${f.properties.id}/affected`);
     // FloodAffected.desa (api/schemas/floods.py): desa_name, kecamatan, share of the desa under water.
-    const rows = S.items(data, "desa");
+    const rows = data ? data.desa : [];
     box.innerHTML = `<h3>${esc(T("flood.affected"))} (${rows.length})</h3><ul class="list compact">` +
       rows.map((d) => `<li>${esc(d.desa_name)}${d.kecamatan ? " · " + esc(d.kecamatan) : ""} · ${Math.round(d.share * 100)}%</li>`).join("") + "</ul>";
   }

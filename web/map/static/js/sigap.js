@@ -51,13 +51,6 @@
   async function layerData(path) {
     try { return await api(path); } catch (e) { toast(`${T("layer.failed")}: ${e.message}`, "error"); return null; }
   }
-  function items(data, key) {
-    if (!data) return [];
-    if (Array.isArray(data)) return data;
-    if (Array.isArray(data.features)) return data.features.map((f) => Object.assign({}, f.properties, f.geometry && f.geometry.type === "Point" && f.properties.lon === undefined ? { lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] } : {}));
-    for (const k of [key, "items", "results", "data"]) if (k && Array.isArray(data[k])) return data[k];
-    return [];
-  }
 
   // ---- map ----------------------------------------------------------------------------------
   function makeMap(el, opts) {
@@ -418,7 +411,7 @@
   });
 
   window.SIGAP = {
-    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, api, layerData, items, label, esc, makeMap,
+    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, api, layerData, label, esc, makeMap,
     standardLayers, liveLayers, hotspotLayer, floodLayer, legendHtml, on, connect, toast, ready: false,
   };
 })();
