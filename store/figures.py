@@ -141,7 +141,7 @@ def flooded_desa(
         shapely.union_all(zones), desa_geometry=desa.geometry, desa_code=desa.code, desa_name=desa.name
     )
     table = table[table["share"] >= min_share]
-    kec = dict(zip(desa.code.tolist(), desa.attrs["kecamatan"].tolist(), strict=True)) if "kecamatan" in desa.attrs else {}
+    kec = dict(zip(desa.code.tolist(), desa.attrs["kecamatan"].tolist(), strict=True))
     return [
         {"code": str(code), "name": str(name), "kecamatan": kec.get(code), "share": round(min(float(share), 1.0), 3)}
         for code, name, share in zip(table["desa_code"], table["desa_name"], table["share"], strict=True)
