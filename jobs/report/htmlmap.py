@@ -22,6 +22,7 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
 from folium.map import Layer
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
@@ -72,6 +73,17 @@ class PointLayer(Layer):
         self._name = "PointLayer"
         self.data = data
         self.callback = callback
+
+
+class _Script(MacroElement):
+    """Plain JS that runs after its parent (the map) is made."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "Script"
+        self.code = code
 
 
 def _geojson(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:
@@ -278,8 +290,10 @@ def render_html_map(s: Sitrep, lang: str, *, assets: Path = NODE_MODULES) -> byt
     if located.any():
         x0, x1 = min(x0, float(inc.lon[located].min())), max(x1, float(inc.lon[located].max()))
         y0, y1 = min(y0, float(inc.lat[located].min())), max(y1, float(inc.lat[located].max()))
+    # No tiles, so Leaflet learns the zoom range from here (the marker clusters need a maxZoom).
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=9, tiles=None, control_scale=True,
                    prefer_canvas=False)  # fmt: skip
+    m.options.update({"maxZoom": 18, "minZoom": 6})  # folium gives a zoom range to tiles only
     m.default_js, m.default_css = list(LEAFLET_JS), list(LEAFLET_CSS)
     m.fit_bounds([[y0, x0], [y1, x1]])
 
@@ -409,8 +423,10 @@ def render_html_map(s: Sitrep, lang: str, *, assets: Path = NODE_MODULES) -> byt
         f"c.addTo({m.get_name()});}})();"
         for pos, html in boxes.items()
     )
-    root.script.add_child(folium.Element(control_js))
-    html = root.render()
+    # On a phone the legend starts folded: the map comes first.
+    control_js += "if (window.innerWidth < 600) { document.querySelector('#sitrep-legend details').open = false; }"
+    _Script(control_js).add_to(m)  # a child of the map: its script runs once the map exists
+    html = root.render().replace("L.control.scale()", "L.control.scale({imperial: false})", 1)
     html = _inline(html, assets)
     leftover = external_references(html)
     if leftover:
