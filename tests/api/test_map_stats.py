@@ -155,6 +155,7 @@ def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
     assert c.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     assert c.get("/static/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
     assert c.get("/static/js/sigap.js").status_code == 200
+    assert c.get("/static/vendor/markercluster/leaflet.markercluster.js").status_code == 200
     assert c.get("/static/../api/app.py").status_code == 404
     for role, home in (("dispatcher", "/map"), ("planner", "/planner"), ("leader", "/leader")):
         c.cookies.clear()
@@ -167,7 +168,10 @@ def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
             assert config, page
             writes = (role, page) in {("dispatcher", "/map"), ("planner", "/planner")}
             assert ('"can_write": true' in config.group(1)) == writes
-            assert ('"token": null' in config.group(1)) != writes
+            # The leader page gives leaders and planners a token to ask for a report, and nothing else to write.
+            reports = page == "/leader" and role in ("leader", "planner")
+            assert ('"can_report": true' in config.group(1)) == reports
+            assert ('"token": null' in config.group(1)) != (writes or reports)
         if role == "leader":
             assert 'id="incident-form"' not in c.get("/map").text
     c.cookies.clear()

@@ -75,6 +75,15 @@
     map.attributionControl.addAttribution("Batas: Kepmendagri (cahyadsn/wilayah_boundaries) · Sungai: Natural Earth");
     map.fitBounds(REGENCY_BOUNDS);
     L.control.scale({ imperial: false }).addTo(map);
+    // Printed, the map takes the page's size (print stylesheet): redraw it for the new size, and back after.
+    // The legend is printed open whatever its state on screen.
+    const resize = () => {
+      document.querySelectorAll("details.legend").forEach((d) => { d.open = true; });
+      map.invalidateSize({ animate: false });
+    };
+    window.addEventListener("beforeprint", resize);
+    window.addEventListener("afterprint", resize);
+    if (window.matchMedia) window.matchMedia("print").addEventListener("change", resize);
     return map;
   }
 
@@ -193,7 +202,10 @@
     opts = opts || {};
     const incidents = new Map();
     const units = new Map();
-    const incLayer = L.layerGroup();
+    // opts.cluster: incidents grouped by Leaflet.markercluster (when the page loads it), one marker per call below.
+    const incLayer = opts.cluster && L.markerClusterGroup
+      ? L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 14, spiderfyOnMaxZoom: true })
+      : L.layerGroup();
     const unitLayer = L.layerGroup();
     function upsertIncident(inc) {
       const prev = incidents.get(inc.id);
