@@ -16,7 +16,8 @@ from api.config import Settings
 from api.context import AppContext
 from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, Unauthorized
-from store.accounts import User, authenticate, record_audit, utcnow
+from geo.times import utcnow
+from store.accounts import User, authenticate, record_audit
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

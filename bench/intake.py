@@ -42,9 +42,10 @@ from geo.layers import read_bundled_layers  # noqa: E402
 from store.accounts import AuditRecord, add_user  # noqa: E402
 from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from store.events import CHANNEL  # noqa: E402
-from store.incidents import OPEN_CODES, Incident, IncidentTransition, UTCDateTime, duplicate_key  # noqa: E402
+from store.incidents import OPEN_CODES, Incident, IncidentTransition, duplicate_key  # noqa: E402
 from store.layers import load_bundled  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
+from store.types import UTCDateTime  # noqa: E402
 
 PASSWORD = "Bench-Sandi-112"
 CATEGORIES = ["kebakaran", "kecelakaan_lalu_lintas", "medis", "banjir", "kriminalitas"]

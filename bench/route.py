@@ -148,7 +148,7 @@ def bench_service(units: Units, ilon: np.ndarray, ilat: np.ndarray, backend: str
     from sqlalchemy import create_engine, insert, text
 
     from api.responses import FastJSON
-    from store.accounts import utcnow
+    from geo.times import utcnow
     from store.db import make_engine, make_sessionmaker, session_scope
     from store.layers import load_bundled, read_layers
     from store.migrate import upgrade

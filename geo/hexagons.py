@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from geo.times import WIB_NAME, iso_many
+from geo.times import iso_many
 
 try:
     from h3ronpy import cells_parse as _rs_cells_parse
@@ -458,14 +458,6 @@ def neighbour_pairs(cells: np.ndarray, *, k: int = 1) -> tuple[np.ndarray, np.nd
     return src[keep], dst[keep]
 
 
-def local_days(acq_time_utc: Any, *, tz: str = WIB_NAME) -> np.ndarray:
-    """Calendar day (datetime64[D]) of each UTC time in `tz`: a fire day for planners is a WIB day."""
-    t = pd.DatetimeIndex(acq_time_utc)
-    if t.tz is None:
-        t = t.tz_localize("UTC")
-    return t.tz_convert(tz).tz_localize(None).to_numpy().astype("datetime64[D]")
-
-
 def persistence(cells: np.ndarray, days: np.ndarray, *,
                 as_of: dt.date | np.datetime64 | None = None) -> pd.DataFrame:
     """Consecutive days each cell burned: longest run, current run (ending on `as_of`), days burned.
@@ -509,5 +501,5 @@ def persistence(cells: np.ndarray, days: np.ndarray, *,
 __all__ = [
     "MAX_RESOLUTION", "MIN_RESOLUTION", "CellJob", "aggregate_cells", "cell_parents", "cell_polygons",
     "cells_from_lonlat", "cells_from_lonlat_h3", "cells_from_str", "cells_geojson", "cells_to_str", "confidence_rank",
-    "disk_cells", "local_days", "merge_aggregates", "neighbour_pairs", "persistence", "start_cells",
+    "disk_cells", "merge_aggregates", "neighbour_pairs", "persistence", "start_cells",
 ]

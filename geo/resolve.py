@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from geo.aml import AmlLocation, parse_aml
 from geo.coords import check_point
 from geo.errors import InvalidInput, NotFound
 from geo.locate import Locator
 from geo.placenames import MatchStatus, Place, PlaceIndex, PlaceSearchResult
+from geo.times import format_wib, iso_utc
 
 __all__ = [
     "NOWHERE",
@@ -31,9 +30,6 @@ __all__ = [
     "resolve_location",
     "search_place",
 ]
-
-_WIB = ZoneInfo("Asia/Jakarta")
-
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
@@ -184,8 +180,8 @@ def _aml(locator: Locator, aml: AmlLocation, *, field: str) -> Resolved:
     meta = {
         "method": aml.method,
         "radius_m": aml.radius_m,
-        "fixed_at": aml.fixed_at.isoformat() if aml.fixed_at else None,
-        "fixed_at_wib": _wib(aml.fixed_at),
+        "fixed_at": iso_utc(aml.fixed_at),
+        "fixed_at_wib": format_wib(aml.fixed_at),
         "confidence_pct": aml.confidence_pct,
         "imsi": aml.imsi,
         "imei": aml.imei,
@@ -202,7 +198,3 @@ def _aml(locator: Locator, aml: AmlLocation, *, field: str) -> Resolved:
     answer["aml"] = meta
     return Resolved(lon, lat, aml.radius_m, "aml", answer)
 
-
-def _wib(at: datetime | None) -> str | None:
-    """A UTC time as the operators read it ('29-11-2026 15:04 WIB'), as store.incidents.format_wib writes it."""
-    return None if at is None else at.astimezone(_WIB).strftime("%d-%m-%Y %H:%M WIB")

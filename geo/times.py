@@ -9,7 +9,7 @@ columns at once for answers with tens of thousands of rows.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +30,7 @@ __all__ = [
     "wib_date",
     "wib_day_key",
     "wib_day_start",
+    "wib_days",
 ]
 
 WIB_NAME = "Asia/Jakarta"
@@ -43,6 +44,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(value: datetime | str) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | str | None) -> datetime | None:
     """An aware UTC datetime: naive values are read as UTC (how SQLite keeps them), offsets are honoured.
 
@@ -69,9 +74,7 @@ def format_wib(value: datetime | str | None, *, seconds: bool = False) -> str | 
 
 def wib_date(value: datetime) -> date:
     """The calendar day in WIB of a time (naive values are UTC)."""
-    t = as_utc(value)
-    assert t is not None
-    return t.astimezone(WIB).date()
+    return as_utc(value).astimezone(WIB).date()
 
 
 def wib_day_start(value: datetime) -> datetime:
@@ -99,15 +102,24 @@ def utc_index(values: Any) -> pd.DatetimeIndex:
 
 
 def iso_many(times: Any) -> list[str | None]:
-    """`iso_utc` over a whole column, formatted by numpy in C (microseconds only when a value has them)."""
+    """`iso_utc` over a whole column, formatted by numpy in C (microseconds written where a value has them)."""
     t = utc_index(times)
     naive = t.tz_localize(None).as_unit("us").to_numpy()
     missing = np.isnat(naive)
     fraction = (naive.astype(np.int64) % 1_000_000 != 0) & ~missing
-    unit = "us" if bool(fraction.any()) else "s"
-    text = np.datetime_as_string(naive, unit=unit)
-    width = 26 if unit == "us" else 19  # 'YYYY-MM-DDTHH:MM:SS[.ffffff]'
-    return _rearrange(text, [*range(width), *"+00:00"], missing)
+    out = _rearrange(np.datetime_as_string(naive, unit="s"), [*range(19), *"+00:00"], missing)
+    if not fraction.any():
+        return out
+    # Rows with a fraction (rare: sensor times are whole minutes) are written again with their microseconds.
+    rows = np.flatnonzero(fraction)
+    both = np.array(out, dtype=object)
+    both[rows] = _rearrange(np.datetime_as_string(naive[rows], unit="us"), [*range(26), *"+00:00"], missing[rows])
+    return both.tolist()
+
+
+def wib_days(times: Any) -> np.ndarray:
+    """`wib_date` over a whole column: the WIB calendar day (datetime64[D]) of each time, NaT where missing."""
+    return utc_index(times).tz_convert(WIB_NAME).tz_localize(None).to_numpy().astype("datetime64[D]")
 
 
 # Positions in numpy's 'YYYY-MM-DDTHH:MM:SS' text of the parts of 'DD-MM-YYYY HH:MM[:SS] WIB'.

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
 from api.context import AppContext, BackgroundJob
-from store.accounts import utcnow
+from geo.times import utcnow
 from store.db import session_scope
 from store.hotspots import JobRun, ingest_detections
 

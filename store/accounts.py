@@ -16,7 +16,23 @@ from geo.times import utcnow
 from store.models import Base
 from store.types import JSONType, UTCDateTime, db_time
 
-# Other modules still import `utcnow` and `JSONType` from here; their homes are geo.times and store.types.
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "ROLES",
+    "AuditFilter",
+    "AuditRecord",
+    "User",
+    "WeakPasswordError",
+    "add_user",
+    "audit_entries",
+    "audit_page",
+    "authenticate",
+    "check_password_strength",
+    "ensure_demo_accounts",
+    "hash_password",
+    "record_audit",
+    "verify_password",
+]
 
 ROLES = ("dispatcher", "supervisor", "planner", "leader", "admin")
 _hasher = PasswordHasher()

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, select, update
+from sqlalchemy import Float, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.errors import Conflict, InvalidInput
-from store.accounts import record_audit, utcnow
+from geo.times import utcnow
+from store.accounts import record_audit
 from store.events import EventHub
 from store.incidents import Incident, NeedsLocationError, incident_event, transition
 from store.lifecycle import IncidentState
 from store.models import Base
+from store.types import UTCDateTime
 from store.units import Unit, read_units, unit_fields
 
 __all__ = [
@@ -57,10 +59,10 @@ class DispatchAssignment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), nullable=False, index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False, index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     actor: Mapped[str | None] = mapped_column(String(64))
     eta_s: Mapped[float | None] = mapped_column(Float)
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_by: Mapped[str | None] = mapped_column(String(64))
 
 

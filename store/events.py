@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from store.accounts import utcnow
+from geo.times import utcnow
 
 log = logging.getLogger("sigap.events")
 CHANNEL = "sigap_events"

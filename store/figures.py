@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo.floods import affected_desa
 from geo.layers import Layers
-from geo.times import format_wib, iso_utc, utc_index, wib_day_start
+from geo.times import format_wib, iso_utc, utc_index, wib_day_start, wib_days
 from store.floods import active_flood_geometries
 from store.hotspot_stats import count_since
 from store.incidents import Incident, IncidentTransition
@@ -21,7 +21,6 @@ from store.lifecycle import LABELS, OPEN_STATES, IncidentState
 __all__ = ["flooded_desa", "incident_figures", "percentiles", "situation_summary"]
 
 OPEN_CODES = [s.value for s in IncidentState if s in OPEN_STATES]
-WIB_OFFSET = np.timedelta64(7, "h")  # WIB is UTC+7 all year (no daylight saving)
 # The defaults of the settings SIGAP_FLOODED_SHARE, SIGAP_TARGET_DISPATCH_MINUTES and SIGAP_TARGET_SCENE_MINUTES.
 DEFAULT_FLOODED_SHARE = 0.05
 DEFAULT_DISPATCH_TARGET_S = 120.0
@@ -83,7 +82,7 @@ def incident_figures(
     is_today = created >= np.datetime64(today.replace(tzinfo=None), "s")
     daily = []
     if len(created):
-        day = (created + WIB_OFFSET).astype("datetime64[D]")
+        day = wib_days(created)
         for d in np.unique(day):
             sel = (day == d) & np.isfinite(to_scene)
             daily.append({"date": str(d), "calls": int((day == d).sum()), **percentiles(to_scene[sel])})

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from geo.clusters import getis_ord
 from geo.errors import InvalidInput
-from geo.hexagons import aggregate_cells, cells_from_str, local_days, persistence
+from geo.hexagons import aggregate_cells, cells_from_str, persistence
 from geo.layers import Layers
-from geo.times import as_utc, format_wib, iso_utc, utc_index, wib_date
+from geo.times import as_utc, format_wib, iso_utc, utc_index, wib_date, wib_days
 from store.hotspots import Hotspot
 from store.models import Desa
 from store.types import db_time
@@ -212,7 +212,7 @@ def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: in
     """
     df = _frame(session, flt, {"h3": getattr(Hotspot, f"h3_{res}"), "t": Hotspot.acq_time})
     as_of = wib_date(flt.until)
-    per = persistence(_cells(df), local_days(utc_index(df["t"])), as_of=as_of)
+    per = persistence(_cells(df), wib_days(df["t"]), as_of=as_of)
     if len(per):
         per = per[per["longest_run"] >= min_days].sort_values(["longest_run", "days_burned"], ascending=False)
         per["first_day"] = per["first_day"].astype(str)

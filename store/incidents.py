@@ -14,21 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Table,
-    TypeDecorator,
     any_,
     bindparam,
     column,
@@ -47,7 +44,8 @@ from sqlalchemy.sql.dml import Insert
 from geo.crs import UTM50S, WGS84, transformer
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.hexagons import cell_of, cells_around
-from store.accounts import AuditRecord, JSONType, utcnow
+from geo.times import utcnow, wib_day_key
+from store.accounts import AuditRecord
 from store.events import CHANNEL as EVENT_CHANNEL
 from store.events import EventHub
 from store.lifecycle import (
@@ -60,13 +58,13 @@ from store.lifecycle import (
     response_intervals,
 )
 from store.models import Base
+from store.types import JSONType, UTCDateTime
 
 __all__ = [
     "AUDIT_FIELDS",
     "DUPLICATE_MINUTES",
     "DUPLICATE_RADIUS_M",
     "EVENT_FIELDS",
-    "WIB",
     "Call",
     "Incident",
     "IncidentFilter",
@@ -82,7 +80,6 @@ __all__ = [
     "audit_snapshot",
     "create_incident",
     "find_duplicates",
-    "format_wib",
     "intervals_of",
     "list_incidents",
     "load_incident",
@@ -96,7 +93,6 @@ __all__ = [
     "transition",
 ]
 
-WIB = ZoneInfo("Asia/Jakarta")
 DUPLICATE_RADIUS_M = 500.0
 DUPLICATE_MINUTES = 30.0
 # H3 resolution 8 cells have edges of about 0.5 km here: of the point's cell and the two rings around it, the
@@ -106,25 +102,6 @@ DUPLICATE_MINUTES = 30.0
 DUPLICATE_CELL_RES = 8
 _KEY_HOUR = "%Y%m%d%H"
 OPEN_CODES = tuple(s.value for s in OPEN_STATES)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on both backends (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; SIGAP stores UTC-aware times only")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class StaleVersionError(Conflict):
@@ -261,11 +238,6 @@ class IncidentCounter(Base):
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-def format_wib(at: datetime | None) -> str | None:
-    """A UTC time as the operators read it: '29-11-2026 15:04 WIB'."""
-    return None if at is None else at.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
-
-
 _T = Incident.__table__.c
 
 # `excluded.seq` is the count asked for: a new day starts at it, an existing day adds it.
@@ -273,10 +245,6 @@ _DRAW_NUMBERS = text(
     "INSERT INTO incident_counter (day, seq) VALUES (:day, :n) "
     "ON CONFLICT (day) DO UPDATE SET seq = incident_counter.seq + excluded.seq RETURNING seq"
 )
-
-
-def _wib_day(at: datetime) -> str:
-    return at.astimezone(WIB).strftime("%Y%m%d")
 
 
 def draw_numbers(conn: Session | Connection, *, days: Sequence[str]) -> list[str]:
@@ -609,7 +577,7 @@ def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, di
     """
     at = [call.at or utcnow() for call in calls]
     incident_ids, step_ids = _draw_ids(conn, len(calls))
-    numbers = draw_numbers(conn, days=[_wib_day(t) for t in at])
+    numbers = draw_numbers(conn, days=[wib_day_key(t) for t in at])
     written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     # Core multi-row inserts instead of an ORM flush: the unit of work costs more than the SQL here.
     conn.execute(_INSERT_INCIDENTS, [row for row, _ in written])
@@ -732,7 +700,7 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
         session.commit()
         return stored
     at = [call.at or utcnow() for call in calls]
-    numbers, incident_ids, step_ids = _draw_postgres(session.get_bind(), [_wib_day(t) for t in at])
+    numbers, incident_ids, step_ids = _draw_postgres(session.get_bind(), [wib_day_key(t) for t in at])
     written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     stored = [_record(row, step) for row, step in written]
     conn.execute(

@@ -13,14 +13,16 @@ from datetime import datetime
 import numpy as np
 import shapely
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, Integer, String, delete, func, insert, select, text
+from sqlalchemy import Boolean, CheckConstraint, Float, Integer, String, delete, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.crs import WGS84, project_geometries
 from geo.layers import Layers
 from geo.network import SOURCES, TravelNetwork, build_network, derive_network
-from store.accounts import record_audit, utcnow
+from geo.times import utcnow
+from store.accounts import record_audit
 from store.models import Base
+from store.types import UTCDateTime
 
 # One transaction-scoped advisory lock key so two workers starting together derive the network once.
 _PG_LOCK_KEY = 112_0004
@@ -51,7 +53,7 @@ class NetworkState(Base):
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     lines: Mapped[int] = mapped_column(Integer, nullable=False)
     description: Mapped[str | None] = mapped_column(String(300))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
 

@@ -47,6 +47,4 @@ def db_time(value: datetime) -> datetime:
     SQLAlchemy writes a bound time as its wall-clock text on SQLite, whatever its offset: a '+07:00' bound
     would be compared 7 hours off against the UTC text stored there. Naive values are read as UTC.
     """
-    t = as_utc(value)
-    assert t is not None
-    return t
+    return as_utc(value)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -26,9 +25,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.crs import UTM50S, WGS84, project_geometries
 from geo.layers import Layers
-from store.accounts import record_audit, utcnow
-from store.incidents import format_wib
+from geo.times import as_utc, format_wib, iso_utc, utcnow
+from store.accounts import record_audit
 from store.models import Base
+from store.types import UTCDateTime
 
 UNIT_TYPES = ("damkar", "ambulans", "bpbd", "perahu", "polisi")
 UNIT_STATUSES = ("tersedia", "bertugas", "offline")
@@ -67,7 +67,7 @@ class Unit(Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="tersedia", index=True)
     travel_mode: Mapped[str] = mapped_column(String(24), nullable=False, default="road")
-    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
@@ -122,17 +122,12 @@ class UnitRows:
         return None if not np.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
 
 
-def _aware(t: datetime) -> datetime:
-    """SpatiaLite hands back naive datetimes; every stored time is UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
 def _epoch_seconds(values: list) -> np.ndarray:
     """POSIX seconds from what the driver returns: aware datetimes (psycopg) or ISO strings (SQLite)."""
     if not values:
         return np.zeros(0)
     if any(isinstance(v, datetime) for v in values):
-        return np.array([np.nan if v is None else _aware(v).timestamp() for v in values], dtype=float)
+        return np.array([np.nan if v is None else as_utc(v).timestamp() for v in values], dtype=float)
     # SQLite keeps UTC wall time as 'YYYY-MM-DD HH:MM:SS.ffffff': numpy parses the whole column at once.
     stamps = np.array([None if v is None else str(v)[:26] for v in values], dtype="datetime64[us]")
     out = stamps.astype("int64").astype(float) / 1e6
@@ -197,10 +192,6 @@ def read_units(
     )
 
 
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else _aware(t).isoformat()
-
-
 def unit_fields(rows: UnitRows) -> list[dict[str, Any]]:
     """Each unit row as the API, events and recommendations show it (UnitFields): the one unit serializer.
 
@@ -225,7 +216,7 @@ def unit_fields(rows: UnitRows) -> list[dict[str, Any]]:
                 "travel_mode": mode,
                 "lon": lon[i] if math.isfinite(lon[i]) else None,
                 "lat": lat[i] if math.isfinite(lat[i]) else None,
-                "position_at": _iso(at),
+                "position_at": iso_utc(at),
                 "position_at_wib": format_wib(at),
                 "source": "demo" if demo[i] else "real",
                 "version": versions[i],

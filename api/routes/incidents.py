@@ -11,7 +11,7 @@ routes parse, call and serialise.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.auth import DispatcherDep, ReaderDep
 from api.context import AppContext
 from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep, client_address
-from api.errors import InvalidInput
+from api.params import parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas import also_as
 from api.schemas.incidents import (
@@ -32,9 +32,8 @@ from api.schemas.incidents import (
     incident_public,
 )
 from api.spatial import Spatial
-from geo.coords import check_point
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
-from store.accounts import utcnow
+from geo.times import as_utc, utcnow
 from store.commands import incidents as commands
 from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
@@ -212,44 +211,6 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
     return FastJSON(incident_public(incident, catalog), status_code=201)
 
 
-def _split(values: list[str] | None, *, field: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for v in values or []:
-        if "\x00" in v:
-            raise InvalidInput(
-                f"'{field}' tidak boleh berisi karakter NUL",
-                f"'{field}' must not contain the NUL character",
-                field=field,
-            )
-        out.extend(p.strip() for p in v.split(",") if p.strip())
-    return tuple(out)
-
-
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if raw is None:
-        return None
-    try:
-        minx, miny, maxx, maxy = (float(p) for p in raw.split(","))
-    except ValueError:
-        raise InvalidInput(
-            "bbox harus 'minlon,minlat,maxlon,maxlat' (4 angka)",
-            "bbox must be 'minlon,minlat,maxlon,maxlat' (4 numbers)",
-            field="bbox",
-        ) from None
-    check_point(minx, miny, lon_field="bbox", lat_field="bbox")
-    check_point(maxx, maxy, lon_field="bbox", lat_field="bbox")
-    if minx > maxx or miny > maxy:
-        raise InvalidInput("bbox: min harus lebih kecil dari max", "bbox: min must not exceed max", field="bbox")
-    return minx, miny, maxx, maxy
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    """Query times: naive values are read as UTC, offsets are honoured."""
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
     """Codes as given, names (any case) turned into their codes."""
     out: list[str] = []
@@ -284,17 +245,17 @@ def list_(
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> FastJSON:
     """Incidents newest first, filtered, one page at a time, as JSON or a GeoJSON FeatureCollection."""
-    statuses = _split(status, field="status")
+    statuses = split_list(status, field="status")
     for s in statuses:
         parse_state(s)  # an unknown status is a 422 listing the valid ones
     flt = IncidentFilter(
         statuses=statuses,
-        categories=_split(category, field="category"),
-        kecamatan=_codes(_split(kecamatan, field="kecamatan"), ctx.spatial.kecamatan_by_name),
-        desa=_codes(_split(desa, field="desa"), ctx.spatial.desa_by_name),
-        since=_utc(since),
-        until=_utc(until),
-        bbox=_bbox(bbox),
+        categories=split_list(category, field="category"),
+        kecamatan=_codes(split_list(kecamatan, field="kecamatan"), ctx.spatial.kecamatan_by_name),
+        desa=_codes(split_list(desa, field="desa"), ctx.spatial.desa_by_name),
+        since=as_utc(since),
+        until=as_utc(until),
+        bbox=parse_bbox(bbox),
     )
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog

@@ -12,7 +12,7 @@ from api.deps import SpatialDep
 from api.params import parse_bbox
 from api.spatial import encode_layer
 
-__all__ = ["parse_bbox", "router"]  # parse_bbox is imported from here by api/routes/units.py
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 

@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 
 from api.auth import DispatcherDep, ReaderDep
 from api.deps import ContextDep, SessionDep, client_address
+from api.params import parse_bbox, split_list
 from api.responses import FastJSON
-from api.routes.layers import parse_bbox
 from api.schemas import also_as
 from api.schemas.dispatch import DispatchOut
 from api.schemas.recommendations import Recommendations
 from api.schemas.units import UnitFeatureCollection, UnitList, UnitPublic
-from store.accounts import utcnow
+from geo.times import utcnow
 from store.commands import units as commands
 from store.incidents import load_incident
 from store.network import read_lines
@@ -36,12 +36,6 @@ router = APIRouter(prefix="/api", tags=["units"])
 MAX_K = 20
 # Ids are 32-bit integers in both databases: larger ones are a 422, not a database error.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
-
-
-def _split(raw: str | None) -> list[str] | None:
-    if not raw:
-        return None
-    return [p.strip() for p in raw.split(",") if p.strip()] or None
 
 
 # -- stations -----------------------------------------------------------------------------------------
@@ -107,8 +101,8 @@ def list_units(
     status: Annotated[str | None, Query(description="tersedia,bertugas,offline")] = None,
 ) -> Response:
     """Every unit with status, travel mode, last position, its age and the stale flag."""
-    rows = read_units(session, types=_split(type))
-    wanted = _split(status)
+    rows = read_units(session, types=split_list(type, field="type") or None)
+    wanted = split_list(status, field="status")
     if wanted:
         rows = rows.take(np.flatnonzero(np.isin(rows.status, wanted)))
     stale_minutes = ctx.settings.stale_position_minutes
@@ -224,7 +218,7 @@ def recommendations(
         load_incident(session, incident_id),
         catalog=ctx.catalog,
         locator=ctx.spatial.locator,
-        types=_split(types),
+        types=split_list(types, field="types") or None,
         k=k,
         now=utcnow(),
         stale_minutes=ctx.settings.stale_position_minutes,

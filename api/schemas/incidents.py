@@ -6,15 +6,15 @@ projections of the stored columns (``store.incidents.AUDIT_FIELDS`` / ``EVENT_FI
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
 from api.schemas import Schema
 from geo.placenames import MatchStatus
+from geo.times import format_wib, iso_utc
 from store.catalog import Catalog, UnknownCategoryError
-from store.incidents import Incident, IncidentRecord, format_wib, intervals_of
+from store.incidents import Incident, IncidentRecord, intervals_of
 from store.lifecycle import LABELS, IncidentState, parse_state
 
 __all__ = [
@@ -182,10 +182,6 @@ class PlaceSearch(Schema):
     candidates: list[PlaceCandidateOut]
 
 
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat()
-
-
 _NO_VIEW: dict[str, Any] = {"agencies": {"primary": [], "supporting": []}, "unit_types": []}
 
 
@@ -228,15 +224,15 @@ def incident_public(
         "unit_types": view["unit_types"],
         "version": incident.version,
         "created_by": incident.created_by,
-        "created_at": _iso(incident.created_at),
+        "created_at": iso_utc(incident.created_at),
         "created_at_wib": format_wib(incident.created_at),
-        "updated_at": _iso(incident.updated_at),
+        "updated_at": iso_utc(incident.updated_at),
         "updated_at_wib": format_wib(incident.updated_at),
         "transitions": [
             {
                 "status": t.status,
                 "from": t.from_status,
-                "at": _iso(t.at),
+                "at": iso_utc(t.at),
                 "at_wib": format_wib(t.at),
                 "by": t.actor,
                 "note": t.note,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from geo.resolve import Resolved
-from store.accounts import utcnow
+from geo.times import utcnow
 from store.catalog import Catalog
 from store.commands.units import release
 from store.commands.writer import Writer

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from geo.coords import check_point
 from geo.errors import Conflict, InvalidInput, NotFound
-from store.accounts import utcnow
+from geo.times import iso_utc, utcnow
 from store.commands.writer import Writer
 from store.dispatch import DispatchResult, dispatch_units, release_units
 from store.incidents import Incident, check_version, load_incident
-from store.units import Unit, UnitRows, _aware, read_units, unit_audit, unit_fields
+from store.units import Unit, UnitRows, read_units, unit_audit, unit_fields
 
 __all__ = ["FUTURE_TOLERANCE", "dispatch", "release", "set_position"]
 
@@ -69,12 +69,12 @@ def set_position(
         unit = session.get(Unit, unit_id)
         if unit is None:
             raise UnitNotFoundError(unit_id)
-        if at is not None and unit.position_at is not None and at < _aware(unit.position_at):
+        if at is not None and unit.position_at is not None and at < unit.position_at:
             raise Conflict(
                 "Posisi ini lebih lama dari posisi yang tersimpan",
                 "This position is older than the stored one",
                 field="at",
-                stored_position_at=_aware(unit.position_at).isoformat(),
+                stored_position_at=iso_utc(unit.position_at),
             )
         [before] = unit_fields(read_units(session, ids=[unit_id]))
         unit.geom = f"SRID=4326;POINT({lon!r} {lat!r})"

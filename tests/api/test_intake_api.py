@@ -343,6 +343,14 @@ def test_list_filters_geojson_pages(client) -> None:
         assert client.get("/api/incidents", params=bad).status_code == 422, bad
 
 
+
+def test_list_bbox_reads_like_every_bbox(client) -> None:
+    """/api/incidents parses bbox with api.params.parse_bbox: a box of no area or with lat/lon swapped is a 422."""
+    flat = client.get("/api/incidents", params={"bbox": "114.8,-1.7,114.8,-1.7"})
+    assert flat.status_code == 422 and flat.json()["field"] == "bbox"
+    swapped = client.get("/api/incidents", params={"bbox": "-1.75,114.80,-1.69,114.90"})
+    assert swapped.status_code == 422 and swapped.json()["field"] == "bbox" and swapped.json()["hint"] == "swapped"
+
 # -- roles --------------------------------------------------------------------------------------------
 def test_roles(app_client, tokens, anon_client) -> None:
     body = {"category": "kebakaran", "location": BUNTOK}

@@ -8,8 +8,8 @@ from datetime import timedelta
 import shapely
 from geoalchemy2.shape import from_shape
 
+from geo.times import utcnow
 from geo.times import wib_day_start as start_of_wib_day
-from store.accounts import utcnow
 from store.db import session_scope
 from store.figures import percentiles
 from store.floods import FloodZone

@@ -10,7 +10,8 @@ import pytest
 import shapely
 from sqlalchemy import select, text, update
 
-from store.accounts import AuditRecord, utcnow
+from geo.times import utcnow
+from store.accounts import AuditRecord
 from store.db import session_scope
 from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_units
 from store.floods import FloodZone

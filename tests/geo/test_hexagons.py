@@ -25,7 +25,6 @@ from geo.hexagons import (
     cells_geojson,
     cells_to_str,
     disk_cells,
-    local_days,
     merge_aggregates,
     neighbour_pairs,
     persistence,
@@ -224,11 +223,6 @@ def test_persistence_runs() -> None:
     assert out.loc["c", "last_day"] == np.datetime64("2023-09-04")
     later = persistence(cells, days, as_of=np.datetime64("2023-09-07")).set_index("cell")
     assert (later["current_run"] == 0).all()
-
-
-def test_local_days_use_wib() -> None:
-    t = pd.DatetimeIndex(["2023-09-14 16:59", "2023-09-14 17:00"], tz="UTC")
-    assert local_days(t).astype(str).tolist() == ["2023-09-14", "2023-09-15"]
 
 
 def test_getis_ord_flags_planted_cluster_as_hot() -> None:

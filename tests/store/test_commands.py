@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from geo.errors import Conflict, NotFound
 from geo.resolve import Resolved
-from store.accounts import AuditRecord, utcnow
+from geo.times import utcnow
+from store.accounts import AuditRecord
 from store.catalog import DEFAULT_CATALOG_PATH, UnknownCategoryError, load_catalog
 from store.commands import Writer
 from store.commands import incidents as incident_commands

@@ -257,7 +257,7 @@ def test_select_area_carries_h3_cells_into_the_stored_rows(locator) -> None:  # 
     import h3
 
     from geo.firms import DetectionChunk, read_detections
-    from store.accounts import utcnow
+    from geo.times import utcnow
     from store.hotspots import H3_RESOLUTIONS, hotspot_frame, select_area
 
     csv = _viirs(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from geo.crs import to_utm, to_wgs84
+from geo.times import format_wib
 from store.accounts import AuditRecord
 from store.events import EventHub
 from store.incidents import (
@@ -21,7 +22,6 @@ from store.incidents import (
     StaleVersionError,
     create_incident,
     find_duplicates,
-    format_wib,
     intervals_of,
     list_incidents,
     merge_incidents,
