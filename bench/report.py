@@ -86,7 +86,7 @@ def seed_day(engine, day_start: datetime, n: int, seed: int = 20) -> None:  # no
             session.add(Hotspot(
                 detection_key=f"bench-{j}", acq_time=day_start + timedelta(minutes=2 * j), confidence="nominal",
                 source="bench", zone="inside", h3_5="x", h3_6="x", h3_7="x", h3_8="x", h3_9="x",
-                geom=f"SRID=4326;POINT({rng.uniform(114.6, 115.3)!r} {rng.uniform(-2.5, -1.4)!r})",
+                geom=f"SRID=4326;POINT({float(rng.uniform(114.6, 115.3))!r} {float(rng.uniform(-2.5, -1.4))!r})",
             ))  # fmt: skip
         import shapely
 

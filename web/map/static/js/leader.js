@@ -158,6 +158,7 @@
     S.on("unit.updated", (d) => live && live.upsertUnit(d));
     S.on("hotspots.ingested", soon);
     S.on("flood.updated", soon);
+    S.on("report.updated", () => loadReports());  // a report asked for here or made at the report time
     S.connect();
     initMap().catch((e) => console.error(e));
   });

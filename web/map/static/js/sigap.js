@@ -398,7 +398,7 @@
     };
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
-    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested"].forEach((kind) => {
+    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested", "report.updated"].forEach((kind) => {
       es.addEventListener(kind, (msg) => {
         let ev;
         try { ev = JSON.parse(msg.data); } catch (e) { return; }
