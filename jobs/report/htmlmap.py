@@ -22,7 +22,7 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from folium import MacroElement
 from folium.map import Layer
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
