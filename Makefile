@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test setup system-deps spatialite browser web lint bench check-install clean
+.PHONY: run test setup system-deps spatialite reportlibs browser web lint bench check-install clean
 
-setup: $(STAMP) spatialite web
+setup: $(STAMP) spatialite reportlibs web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ spatialite: $(STAMP)
 	    apt-get update -q && $(APT) libsqlite3-mod-spatialite; \
 	  else \
 	    echo "SpatiaLite belum terpasang / is missing: sudo apt-get install libsqlite3-mod-spatialite"; exit 1; \
+	  fi; }
+
+# Situation reports: WeasyPrint needs pango (system libraries); the tests read PDFs with poppler-utils.
+reportlibs: $(STAMP)
+	@{ $(BIN)/python -c "import weasyprint" 2>/dev/null && command -v pdftotext >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils; \
+	  else \
+	    echo "pango/poppler belum terpasang / are missing: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"; exit 1; \
 	  fi; }
 
 # Leaflet and the icon font come from the npm registry at build time (exact versions in the lock file)
@@ -68,6 +77,7 @@ check-install:
 
 bench: setup
 	$(BIN)/python bench/locate.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

@@ -29,6 +29,7 @@ from api.routes import (
     locate,
     ogc,
     pages,
+    reports,
     stats,
     units,
 )
@@ -45,13 +46,14 @@ Koordinat WGS84 (EPSG:4326) [lon, lat]; waktu disimpan UTC, ditampilkan WIB."""
 
 # Per client address and minute: batch and upload endpoints are the expensive ones.
 RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("POST", "/api/hotspots/upload", 20),
-               ("POST", "/api/floods/import", 20)]
+               ("POST", "/api/floods/import", 20), ("POST", "/api/reports", 10)]
 
 # Each concern adds its router here, in one place. Routes are matched in
 # this order: call intake, the busiest path under load, comes first; the page catch-all stays last.
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
-    units.router, hotspots.router, floods.router, jobs.router, stats.router, ogc.router, exports.router,
+    units.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router, ogc.router,
+    exports.router,
     pages.router,
 ]
 

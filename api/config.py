@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.layers import DEFAULT_DATA_DIR
@@ -38,10 +40,40 @@ class Settings(BaseSettings):
     firms_map_key: str | None = None
     firms_interval_minutes: int = Field(default=30, ge=1)
     stale_position_minutes: int = Field(default=10, ge=1)
+    # A desa counts as flooded (leader page, reports) only when at least this share of its area is under water:
+    # a zone that merely touches a desa's edge leaves it dry.
+    flooded_share: float = Field(default=0.05, gt=0, le=1)
+    # Response targets the figures are measured against ("9 dari 10 panggilan dikirim dalam 2 menit").
+    target_dispatch_minutes: float = Field(default=2.0, gt=0, le=24 * 60)
+    target_scene_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    # When the daily situation report is made (WIB, HH:MM); "off" turns the scheduled report off.
+    report_time: str = "07:00"
     # How long a thread may hold the GIL before another may take it. CPython's 5 ms lets one thread
     # building a large response hold up the event loop and every database round trip of the others;
     # 1 ms cut p95 latency of the mixed load benchmark (bench/load.py) by about a third.
     gil_switch_ms: float = Field(default=1.0, gt=0, le=100)
+
+    @field_validator("report_time")
+    @classmethod
+    def _check_report_time(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("off", ""):
+            return "off"
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(
+                f"SIGAP_REPORT_TIME harus JJ:MM (WIB) atau 'off', bukan {value!r} / "
+                f"SIGAP_REPORT_TIME must be HH:MM (WIB) or 'off', not {value!r}"
+            )
+        hour, minute = value.split(":")
+        return f"{int(hour):02d}:{minute}"
+
+    @property
+    def report_clock(self) -> time | None:
+        """The WIB time of day the daily report is made, or None when the scheduled report is off."""
+        if self.report_time == "off":
+            return None
+        hour, minute = self.report_time.split(":")
+        return time(int(hour), int(minute))
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

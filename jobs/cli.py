@@ -7,11 +7,18 @@ import logging
 import sys
 from collections.abc import Callable
 
-from jobs import commands_accounts, commands_core, commands_demo, commands_hotspots, commands_network
+from jobs import (
+    commands_accounts,
+    commands_core,
+    commands_demo,
+    commands_hotspots,
+    commands_network,
+    commands_reports,
+)
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots]
+COMMAND_MODULES += [commands_hotspots, commands_reports]
 
 
 def build_parser() -> argparse.ArgumentParser:

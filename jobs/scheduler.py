@@ -159,8 +159,9 @@ class Leadership:
     when that worker dies its connection closes, the lock frees and another worker takes over.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, key: int = ADVISORY_LOCK_KEY) -> None:
         self.engine = engine
+        self.key = key  # one advisory lock per job: the FIRMS pull and the daily report may lead apart
         self.conn: Any = None
 
     def check(self) -> bool:
@@ -178,7 +179,7 @@ class Leadership:
                 self.conn = None
         conn = self.engine.connect()
         try:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar())
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
             conn.commit()
         except Exception:
             conn.close()
@@ -194,7 +195,7 @@ class Leadership:
         if self.conn is None:
             return
         try:
-            self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             self.conn.commit()
             self.conn.close()
         except Exception:  # noqa: BLE001 - a broken connection: drop it from the pool, the lock dies with it
@@ -236,8 +237,17 @@ async def run_periodically(
 
 
 def scheduled_jobs(settings: Settings) -> dict[str, BackgroundJob]:
-    """The background jobs an API process runs beside the routes: the FIRMS pull when a FIRMS URL is set."""
-    return {"firms": firms_job} if settings.firms_url else {}
+    """The background jobs an API process runs beside the routes.
+
+    The report worker always (it makes the reports asked for on the leader page, and the daily report at
+    SIGAP_REPORT_TIME unless that is 'off'); the FIRMS pull when a FIRMS URL is set.
+    """
+    from jobs.report.produce import reports_job
+
+    jobs: dict[str, BackgroundJob] = {"reports": reports_job}
+    if settings.firms_url:
+        jobs["firms"] = firms_job
+    return jobs
 
 
 def firms_puller(ctx: AppContext) -> FirmsPuller:

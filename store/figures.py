@@ -10,6 +10,7 @@ import shapely
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from geo.floods import affected_desa
 from geo.layers import Layers
 from geo.times import format_wib, iso_utc, utc_index, wib_day_start, wib_days
 from store.floods import active_flood_geometries
@@ -20,6 +21,10 @@ from store.lifecycle import LABELS, OPEN_STATES, IncidentState
 __all__ = ["flooded_desa", "incident_figures", "percentiles", "situation_summary"]
 
 OPEN_CODES = [s.value for s in IncidentState if s in OPEN_STATES]
+# The defaults of the settings SIGAP_FLOODED_SHARE, SIGAP_TARGET_DISPATCH_MINUTES and SIGAP_TARGET_SCENE_MINUTES.
+DEFAULT_FLOODED_SHARE = 0.05
+DEFAULT_DISPATCH_TARGET_S = 120.0
+DEFAULT_SCENE_TARGET_S = 1800.0
 
 
 def _seconds(values: list[datetime | None]) -> np.ndarray:
@@ -27,17 +32,28 @@ def _seconds(values: list[datetime | None]) -> np.ndarray:
     return utc_index(values).tz_localize(None).to_numpy().astype("datetime64[s]")
 
 
-def percentiles(seconds: np.ndarray) -> dict[str, Any]:
-    """Count, median and 90th percentile (seconds) of the finite, non-negative values."""
+def percentiles(seconds: np.ndarray, *, target_s: float | None = None) -> dict[str, Any]:
+    """Count, median and 90th percentile (seconds) of the finite, non-negative values.
+
+    With a target: also how many of them were within it (``within_target``), for "17 dari 20 dalam 2 menit".
+    """
     s = seconds[np.isfinite(seconds) & (seconds >= 0)]
+    within = {} if target_s is None else {"within_target": int((s <= target_s).sum())}
     if not len(s):
-        return {"n": 0, "median_s": None, "p90_s": None}
+        return {"n": 0, "median_s": None, "p90_s": None, **within}
     med, p90 = np.percentile(s, [50, 90])
-    return {"n": int(len(s)), "median_s": round(float(med), 1), "p90_s": round(float(p90), 1)}
+    return {"n": int(len(s)), "median_s": round(float(med), 1), "p90_s": round(float(p90), 1), **within}
 
 
-def incident_figures(session: Session, *, now: datetime, layers: Layers) -> dict[str, Any]:
-    """Open incidents by status and kecamatan, calls today, response times today and over 30 days."""
+def incident_figures(
+    session: Session,
+    *,
+    now: datetime,
+    layers: Layers,
+    dispatch_target_s: float = DEFAULT_DISPATCH_TARGET_S,
+    scene_target_s: float = DEFAULT_SCENE_TARGET_S,
+) -> dict[str, Any]:
+    """Open incidents by status and kecamatan, calls today, response times today and over 30 days (vs targets)."""
     names = dict(zip(layers.kecamatan.code, layers.kecamatan.name, strict=True))
     is_open = (Incident.status.in_(OPEN_CODES), Incident.merged_into_id.is_(None))
     by_status = dict(
@@ -95,48 +111,63 @@ def incident_figures(session: Session, *, now: datetime, layers: Layers) -> dict
         ),
         "calls_today": int(calls_today),
         "response": {
-            "call_to_scene": {"today": percentiles(to_scene[is_today]), "last_30d": percentiles(to_scene)},
-            "call_to_dispatch": {"today": percentiles(to_dispatch[is_today]), "last_30d": percentiles(to_dispatch)},
+            "call_to_scene": {
+                "today": percentiles(to_scene[is_today], target_s=scene_target_s),
+                "last_30d": percentiles(to_scene, target_s=scene_target_s),
+            },
+            "call_to_dispatch": {
+                "today": percentiles(to_dispatch[is_today], target_s=dispatch_target_s),
+                "last_30d": percentiles(to_dispatch, target_s=dispatch_target_s),
+            },
             "daily": daily,
+            "targets": {"dispatch_s": float(dispatch_target_s), "scene_s": float(scene_target_s)},
         },
     }
 
 
-def flooded_desa(session: Session, layers: Layers) -> list[dict[str, Any]]:
-    """Desa that intersect an active flood zone, with the flooded share of their area."""
+def flooded_desa(
+    session: Session, layers: Layers, *, min_share: float = DEFAULT_FLOODED_SHARE
+) -> list[dict[str, Any]]:
+    """Desa with at least `min_share` of their area (UTM 50S) under the active flood zones, most flooded first.
+
+    A zone that only touches a desa's edge, or covers a sliver of it, does not make it "tergenang".
+    """
     zones = active_flood_geometries(session)
     if not zones:
         return []
-    water = shapely.union_all(zones)
     desa = layers.desa
-    hit = np.flatnonzero(shapely.intersects(desa.geometry, water))
-    if not len(hit):
-        return []
-    # Shares are ratios of areas in the same degrees, fine for ranking near the equator.
-    share = shapely.area(shapely.intersection(desa.geometry[hit], water)) / shapely.area(desa.geometry[hit])
-    kec = desa.attrs.get("kecamatan")
-    rows = [
-        {
-            "code": str(desa.code[i]),
-            "name": str(desa.name[i]),
-            "kecamatan": None if kec is None else str(kec[i]),
-            "share": round(float(s), 3),
-        }
-        for i, s in zip(hit, share, strict=True)
+    table = affected_desa(
+        shapely.union_all(zones), desa_geometry=desa.geometry, desa_code=desa.code, desa_name=desa.name
+    )
+    table = table[table["share"] >= min_share]
+    kec = dict(zip(desa.code.tolist(), desa.attrs["kecamatan"].tolist(), strict=True))
+    return [
+        {"code": str(code), "name": str(name), "kecamatan": kec.get(code), "share": round(min(float(share), 1.0), 3)}
+        for code, name, share in zip(table["desa_code"], table["desa_name"], table["share"], strict=True)
     ]
-    return sorted(rows, key=lambda r: -r["share"])
 
 
-def situation_summary(session: Session, *, now: datetime, layers: Layers) -> dict[str, Any]:
+def situation_summary(
+    session: Session,
+    *,
+    now: datetime,
+    layers: Layers,
+    flooded_share: float = DEFAULT_FLOODED_SHARE,
+    dispatch_target_s: float = DEFAULT_DISPATCH_TARGET_S,
+    scene_target_s: float = DEFAULT_SCENE_TARGET_S,
+) -> dict[str, Any]:
     """Everything the leader's page shows: incident figures, hotspots of the last 24 h, flooded desa."""
-    flooded = flooded_desa(session, layers)
+    flooded = flooded_desa(session, layers, min_share=flooded_share)
     return {
         "generated_at": iso_utc(now),
         "generated_at_wib": format_wib(now),
-        **incident_figures(session, now=now, layers=layers),
+        **incident_figures(
+            session, now=now, layers=layers, dispatch_target_s=dispatch_target_s, scene_target_s=scene_target_s
+        ),
         "hotspots_24h": count_since(session, now - timedelta(hours=24)),
         "flooded_desa": flooded,
         "flooded_desa_count": len(flooded),
+        "flooded_share": float(flooded_share),
         # Every source is read on every call (kept for clients that check it).
         "sources": {"incidents": True, "hotspots": True, "floods": True},
     }

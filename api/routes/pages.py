@@ -28,6 +28,7 @@ NODE_MODULES = WEB_DIR / "node_modules"
 VENDOR = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "fontawesome": NODE_MODULES / "@fortawesome" / "fontawesome-free",
+    "markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
 }
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -38,18 +39,27 @@ router.mount("/static/vendor/leaflet", StaticFiles(directory=VENDOR["leaflet"], 
 router.mount(
     "/static/vendor/fontawesome", StaticFiles(directory=VENDOR["fontawesome"], check_dir=False), name="fontawesome"
 )
+router.mount(
+    "/static/vendor/markercluster",
+    StaticFiles(directory=VENDOR["markercluster"], check_dir=False),
+    name="markercluster",
+)
 router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
 WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": ()}
+# Who may ask for a situation report from the leader page (POST /api/reports needs the bearer token).
+REPORT_ROLES = ("leader", "supervisor", "planner", "admin")
 HOME = {"dispatcher": "/map", "supervisor": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
 PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan"}
 
 
 def vendor_ready() -> bool:
     """True when the npm packages the pages load are installed."""
-    return (VENDOR["leaflet"] / "leaflet.js").is_file() and (
-        VENDOR["fontawesome"] / "webfonts" / "fa-solid-900.woff2"
-    ).is_file()
+    return (
+        (VENDOR["leaflet"] / "leaflet.js").is_file()
+        and (VENDOR["fontawesome"] / "webfonts" / "fa-solid-900.woff2").is_file()
+        and (VENDOR["markercluster"] / "leaflet.markercluster.js").is_file()
+    )
 
 
 def catalog_config(cat: Catalog) -> dict[str, Any]:
@@ -94,8 +104,9 @@ def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict
         "role_label_id": label_id,
         "role_label_en": label_en,
         "can_write": user.role in WRITE_ROLES[page],
+        "can_report": page == "leader" and user.role in REPORT_ROLES,
         # Writes need a bearer token (cookies are GET-only against CSRF); the page is same-origin only.
-        "token": token if user.role in WRITE_ROLES[page] else None,
+        "token": token if user.role in WRITE_ROLES[page] or (page == "leader" and user.role in REPORT_ROLES) else None,
         "basemap_url": settings.basemap_url,
         "basemap_attribution": settings.basemap_attribution,
         "stale_position_minutes": settings.stale_position_minutes,

@@ -16,5 +16,18 @@ router = APIRouter(prefix="/api/stats", tags=["stats"])
 
 @router.get("/summary", summary="Ringkasan situasi / situation summary", response_model=SituationSummary)
 def summary(ctx: ContextDep, session: SessionDep, _: ReaderDep) -> FastJSON:
-    """Open incidents by status and kecamatan, response median/p90 (today, 30 d), hotspots 24 h, flooded desa."""
-    return FastJSON(situation_summary(session, now=utcnow(), layers=ctx.spatial.layers))
+    """Open incidents by status and kecamatan, response times against the targets, hotspots 24 h, flooded desa.
+
+    A desa counts as flooded when at least `flooded_share` of its area is under an active zone (SIGAP_FLOODED_SHARE).
+    """
+    settings = ctx.settings
+    return FastJSON(
+        situation_summary(
+            session,
+            now=utcnow(),
+            layers=ctx.spatial.layers,
+            flooded_share=settings.flooded_share,
+            dispatch_target_s=settings.target_dispatch_minutes * 60,
+            scene_target_s=settings.target_scene_minutes * 60,
+        )
+    )

@@ -32,11 +32,17 @@ class Percentiles(BaseModel):
     p90_s: float | None
 
 
+class MeasuredAgainstTarget(Percentiles):
+    """Percentiles and how many of the `n` spans were within the target (`targets` of ResponseTimes)."""
+
+    within_target: int
+
+
 class TodayAnd30Days(BaseModel):
     """A response time today (WIB day) and over the last 30 days."""
 
-    today: Percentiles
-    last_30d: Percentiles
+    today: MeasuredAgainstTarget
+    last_30d: MeasuredAgainstTarget
 
 
 class DailyResponse(Percentiles):
@@ -46,16 +52,24 @@ class DailyResponse(Percentiles):
     calls: int
 
 
+class ResponseTargets(BaseModel):
+    """The response targets in seconds (SIGAP_TARGET_DISPATCH_MINUTES, SIGAP_TARGET_SCENE_MINUTES)."""
+
+    dispatch_s: float
+    scene_s: float
+
+
 class ResponseTimes(BaseModel):
-    """Call to dispatch and call to scene."""
+    """Call to dispatch and call to scene, each measured against its target."""
 
     call_to_scene: TodayAnd30Days
     call_to_dispatch: TodayAnd30Days
     daily: list[DailyResponse]
+    targets: ResponseTargets
 
 
 class FloodedDesa(BaseModel):
-    """A desa touching an active flood zone and the share of its area under water."""
+    """A desa with at least `flooded_share` of its area under an active flood zone, and that share."""
 
     code: str
     name: str
@@ -84,4 +98,5 @@ class SituationSummary(BaseModel):
     hotspots_24h: int
     flooded_desa: list[FloodedDesa]
     flooded_desa_count: int
+    flooded_share: float = Field(gt=0, le=1, description="the least share of a desa under water that counts")
     sources: Sources

@@ -16,6 +16,8 @@ PUBLIC = {"/healthz", "/api/auth/token", "/api/auth/logout", "/docs", "/docs/oau
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # POSTs that only read (a batch too large for a query string); every role may use them.
 READ_POSTS = {("POST", "/api/locate")}
+# What leaders may ask for: a situation report of a period (it changes nothing they see on the map).
+LEADER_POSTS = {("POST", "/api/reports")}
 SAMPLE_PARAMS = {"name": "desa", "layer": "desa", "collection_id": "desa", "fmt": "geojson"}
 
 
@@ -52,8 +54,17 @@ def test_anonymous_is_refused(anon_client, method: str, path: str) -> None:
         assert r.json()["message_en"]
 
 
-@pytest.mark.parametrize("method,path", [r for r in ROUTES if r[0] in WRITE_METHODS and r not in READ_POSTS])
+WRITES = [r for r in ROUTES if r[0] in WRITE_METHODS and r not in READ_POSTS | LEADER_POSTS]
+
+
+@pytest.mark.parametrize("method,path", WRITES)
 def test_leaders_cannot_write(app_client, tokens, method: str, path: str) -> None:
     r = app_client.request(method, _concrete(path), json={}, headers=bearer(tokens["leader"]))
     assert r.status_code == 403, f"{method} {path} -> {r.status_code}: {r.text[:200]}"
     assert "leader" in r.json()["message_en"]
+
+
+def test_leaders_may_ask_for_a_report(app_client, tokens) -> None:  # noqa: ANN001
+    """The one POST a leader makes: its body is checked (422), never refused for the role."""
+    r = app_client.post("/api/reports", json={}, headers=bearer(tokens["leader"]))
+    assert r.status_code == 422 and r.json()["field"] == "kind"

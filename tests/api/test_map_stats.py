@@ -155,6 +155,7 @@ def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
     assert c.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     assert c.get("/static/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
     assert c.get("/static/js/sigap.js").status_code == 200
+    assert c.get("/static/vendor/markercluster/leaflet.markercluster.js").status_code == 200
     assert c.get("/static/../api/app.py").status_code == 404
     for role, home in (("dispatcher", "/map"), ("planner", "/planner"), ("leader", "/leader")):
         c.cookies.clear()
@@ -167,7 +168,42 @@ def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
             assert config, page
             writes = (role, page) in {("dispatcher", "/map"), ("planner", "/planner")}
             assert ('"can_write": true' in config.group(1)) == writes
-            assert ('"token": null' in config.group(1)) != writes
+            # The leader page gives leaders and planners a token to ask for a report, and nothing else to write.
+            reports = page == "/leader" and role in ("leader", "planner")
+            assert ('"can_report": true' in config.group(1)) == reports
+            assert ('"token": null' in config.group(1)) != (writes or reports)
         if role == "leader":
             assert 'id="incident-form"' not in c.get("/map").text
     c.cookies.clear()
+
+
+def test_a_desa_only_touched_by_a_flood_is_not_flooded(client, db, bundled_layers) -> None:  # noqa: ANN001
+    """A zone that is exactly one desa leaves its neighbours (0 % under water) and a 2 % sliver out of the count.
+
+    Before issue 20 every desa the zone touched counted as "tergenang", its neighbours too at 0 %.
+    """
+    from shapely.geometry import MultiPolygon
+
+    desa = bundled_layers.desa
+    names = list(desa.name)
+    buntok = desa.geometry[names.index("Buntok Kota")]
+    # The zone is Buntok Kota itself, and a sliver (about 2 % of the area) of a desa that does not touch it.
+    far = next(i for i, g in enumerate(desa.geometry) if not g.intersects(buntok.buffer(0.05)))
+    far_geom = desa.geometry[far]
+    x0, y0, x1, y1 = far_geom.bounds
+    lo, hi = x0, x1
+    for _ in range(40):  # a strip at the west edge holding about 2 % of the desa
+        mid = (lo + hi) / 2
+        share = far_geom.intersection(shapely.box(x0, y0, mid, y1)).area / far_geom.area
+        lo, hi = (mid, hi) if share < 0.02 else (lo, mid)
+    sliver = far_geom.intersection(shapely.box(x0, y0, lo, y1))
+    parts = [p for g in (buntok, sliver) for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"]
+    with session_scope(db.sessions) as session:
+        session.add(
+            FloodZone(name="Uji", severity="sedang", status="active", source="test",
+                      geom=from_shape(MultiPolygon(parts), srid=4326))
+        )
+    s = client.get("/api/stats/summary").json()
+    assert [d["name"] for d in s["flooded_desa"]] == ["Buntok Kota"]
+    assert s["flooded_desa_count"] == 1 and s["flooded_share"] == 0.05
+    assert s["flooded_desa"][0]["share"] > 0.95

@@ -513,6 +513,41 @@ def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
     shot(page, "leader")
 
 
+def test_leader_page_in_plain_words_clustered_reports_and_print(offline, server: str) -> None:  # noqa: ANN001
+    """No "P90"; incidents clustered on the large map; a report asked for becomes ready with its two files; the
+    printed page (A4 landscape) keeps the map's legend and scale bar and leaves the buttons out."""
+    token = _token(server, "dispatcher")
+    for _ in range(3):  # three calls at one place: one cluster on the leader's map
+        r = httpx.post(server + "/api/incidents", json={"category": "medis", "location": {"lon": 114.60, "lat": -2.45}},
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert r.status_code == 201, r.text
+    page = offline().login("leader", "/leader")
+    page.wait_for_selector("body[data-map-ready='1']", timeout=20_000)
+    text = page.inner_text("main")
+    assert "P90" not in text and "dalam" in page.inner_text("#t-dispatch-k")
+    assert "Target kirim" in page.inner_text("#response-words") or "Belum ada" in page.inner_text("#response-words")
+    assert "paling sedikit 5 %" in page.inner_text("#t-flooded-s")
+    page.wait_for_selector(".marker-cluster", timeout=10_000)
+    counts = page.eval_on_selector_all(".marker-cluster span", "els => els.map(e => parseInt(e.textContent, 10))")
+    assert max(counts) >= 3
+    # A report asked for on the page is made by the server's report worker and listed with its files.
+    page.click("#report-make button[data-kind='daily']")
+    page.wait_for_selector("#report-list li[data-status='ready']", timeout=180_000)
+    ready = "#report-list li[data-status='ready']"
+    links = page.eval_on_selector_all(f"{ready} a.dl", "els => els.map(e => e.dataset.kind)")
+    assert sorted(links) == ["html", "pdf"]
+    href = page.get_attribute("#report-list li[data-status='ready'] a.dl[data-kind='pdf']", "href")
+    assert page.request.get(server + href).body().startswith(b"%PDF")
+    shot(page, "leader")
+    page.emulate_media(media="print")
+    assert page.locator(".leaflet-control-scale").is_visible() and page.locator("#layer-panel .legend").is_visible()
+    assert page.locator("#layer-panel .legend .lg-grid").first.is_visible()  # the legend is printed open
+    assert not page.locator(".topbar nav").is_visible() and not page.locator("#report-make").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "leader-print.pdf"), prefer_css_page_size=True, print_background=True)
+    shot(page, "leader-print")
+
+
 def test_planner_page_and_language_toggle(offline) -> None:  # noqa: ANN001
     """The planner map switches window and H3 resolution; English is one click away and remembered."""
     page = offline().login("planner", "/planner")

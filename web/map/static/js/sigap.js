@@ -68,6 +68,15 @@
     map.attributionControl.addAttribution("Batas: Kepmendagri (cahyadsn/wilayah_boundaries) · Sungai: Natural Earth");
     map.fitBounds(REGENCY_BOUNDS);
     L.control.scale({ imperial: false }).addTo(map);
+    // Printed, the map takes the page's size (print stylesheet): redraw it for the new size, and back after.
+    // The legend is printed open whatever its state on screen.
+    const resize = () => {
+      document.querySelectorAll("details.legend").forEach((d) => { d.open = true; });
+      map.invalidateSize({ animate: false });
+    };
+    window.addEventListener("beforeprint", resize);
+    window.addEventListener("afterprint", resize);
+    if (window.matchMedia) window.matchMedia("print").addEventListener("change", resize);
     return map;
   }
 
@@ -186,7 +195,10 @@
     opts = opts || {};
     const incidents = new Map();
     const units = new Map();
-    const incLayer = L.layerGroup();
+    // opts.cluster: incidents grouped by Leaflet.markercluster (when the page loads it), one marker per call below.
+    const incLayer = opts.cluster && L.markerClusterGroup
+      ? L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 14, spiderfyOnMaxZoom: true })
+      : L.layerGroup();
     const unitLayer = L.layerGroup();
     function upsertIncident(inc) {
       const prev = incidents.get(inc.id);
@@ -379,7 +391,7 @@
     };
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
-    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested"].forEach((kind) => {
+    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested", "report.updated"].forEach((kind) => {
       es.addEventListener(kind, (msg) => {
         let ev;
         try { ev = JSON.parse(msg.data); } catch (e) { return; }
