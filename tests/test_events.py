@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+import psycopg
 import pytest
 
+from store.db import make_engine
 from store.events import EventHub
+from tests.waiting import wait_until
 
 
 async def _collect(hub: EventHub, db, *, commit: bool) -> list[dict]:
@@ -85,3 +89,50 @@ def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
     got_a, got_b = asyncio.run(scenario())
     assert got_a == ["e0", "e1", "e2"]
     assert got_b == ["e1", "e2", 1]  # a full queue drops its oldest event and counts it
+
+
+def _listener_pid(admin: psycopg.Connection, app_name: str, *, not_in: list[int]) -> int | None:
+    """The backend of the hub's LISTEN connection once it is listening (and is none of `not_in`)."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND state = 'idle' AND query ILIKE 'LISTEN %%'",
+        (app_name,),
+    ).fetchall()
+    fresh = [pid for (pid,) in rows if pid not in not_in]
+    return fresh[0] if fresh else None
+
+
+@pytest.mark.parametrize("database", ["postgis"], indirect=True)
+def test_listener_keeps_reconnecting_after_each_lost_connection(database) -> None:
+    """Every live map's feed survives its database connection being cut, again and again: after each loss the
+    listener connects anew and the next committed event is delivered."""
+    app_name = f"sigap-listen-test-{uuid.uuid4().hex[:8]}"
+    # Only the hub's own LISTEN connection carries this name, so the test cuts that one and nothing else.
+    engine = make_engine(f"{database.url}?application_name={app_name}")
+    hub = EventHub(engine)
+    admin = psycopg.connect(database.url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+    async def scenario() -> list[int]:
+        sub = hub.subscribe()
+        backends: list[int] = []
+        for round_ in range(3):  # before any loss, after the first, after the second
+            pid = wait_until(lambda: _listener_pid(admin, app_name, not_in=backends), timeout=30,
+                             message=f"no new LISTEN connection after {round_} lost connection(s)")
+            backends.append(pid)
+            with database.sessions() as session:
+                sent = hub.publish(session, "test.reconnect", {"round": round_})
+                session.commit()
+            while (got := await asyncio.wait_for(sub.queue.get(), timeout=15))["id"] != sent["id"]:
+                pass
+            assert got["data"] == {"round": round_}
+            if round_ < 2:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return backends
+
+    hub.start()
+    try:
+        backends = asyncio.run(scenario())
+    finally:
+        hub.stop()
+        admin.close()
+        engine.dispose()
+    assert len(set(backends)) == 3  # three connections: the first, and one after each loss
