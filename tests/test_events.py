@@ -82,7 +82,10 @@ def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
         a, b = hub.subscribe(), hub.subscribe(maxsize=2)
         for i in range(3):
             hub.deliver({"id": f"e{i}", "kind": "k", "data": {}})
-        await asyncio.sleep(0.05)  # the loop runs the one scheduled hand-over per event
+        # The hand-overs were scheduled on this loop before the marker: once it has run, so have they.
+        marker = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon_threadsafe(marker.set_result, None)
+        await marker
         drain = lambda q: [q.get_nowait()["id"] for _ in range(q.qsize())]  # noqa: E731
         return drain(a.queue), drain(b.queue) + [b.dropped]
 
