@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test setup system-deps spatialite browser web lint bench clean
+.PHONY: run test setup system-deps spatialite postgis browser web lint bench clean
 
 setup: $(STAMP) spatialite web
 
@@ -26,6 +26,22 @@ spatialite: $(STAMP)
 	  else \
 	    echo "SpatiaLite belum terpasang / is missing: sudo apt-get install libsqlite3-mod-spatialite"; exit 1; \
 	  fi; }
+
+# PostGIS (and pgRouting, which bench/route.py compares against) for the PostgreSQL the tests use at
+# 127.0.0.1:5432: installed with apt-get when we are root and the server runs without the extension. With no
+# PostgreSQL running there is nothing to extend: the PostGIS tests skip (or fail under SIGAP_REQUIRE_POSTGIS=1).
+PG_QUERY := psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -tAq -c
+POSTGIS_EXTENSION ?= postgis
+postgis:
+	@if command -v psql >/dev/null && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && \
+	  [ -z "$$($(PG_QUERY) "SELECT 1 FROM pg_available_extensions WHERE name = '$(POSTGIS_EXTENSION)'")" ]; then \
+	  major=$$($(PG_QUERY) "SHOW server_version_num" | cut -c1-2); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) postgresql-$$major-postgis-3 postgresql-$$major-pgrouting; \
+	  else \
+	    echo "PostGIS belum terpasang / is missing: sudo apt-get install postgresql-$$major-postgis-3 postgresql-$$major-pgrouting"; exit 1; \
+	  fi; \
+	fi
 
 # Leaflet and the icon font come from the npm registry at build time (exact versions in the lock file)
 # and are served by the platform itself: the map never loads anything from a CDN.
@@ -55,7 +71,7 @@ run: setup
 	$(BIN)/sigap load --if-empty
 	$(BIN)/sigap serve --demo
 
-test: setup browser
+test: setup browser postgis
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
