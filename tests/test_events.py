@@ -10,6 +10,7 @@ import pytest
 
 from store.db import make_engine
 from store.events import EventHub
+from tests.conftest import events_until_marker
 from tests.waiting import wait_until
 
 
@@ -22,12 +23,7 @@ async def _collect(hub: EventHub, db, *, commit: bool) -> list[dict]:
                 session.commit()
             else:
                 session.rollback()
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
-        except TimeoutError:
-            return got
+        return await events_until_marker(db, hub, sub)
     finally:
         hub.unsubscribe(sub)
 
