@@ -71,8 +71,11 @@ run: setup
 	$(BIN)/sigap load --if-empty
 	$(BIN)/sigap serve --demo
 
+# Two test processes (pytest-xdist), a module's tests kept together so its servers and browser start once:
+# every fixture makes its own databases (named by process id), free ports and temporary files.
+TEST_WORKERS ?= 2
 test: setup browser postgis
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check api geo store jobs web tests bench
