@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: run test setup system-deps spatialite reportlibs browser web lint bench check-install clean
+.PHONY: run test setup system-deps spatialite postgis reportlibs browser web lint bench check-install clean
 
 setup: $(STAMP) spatialite reportlibs web
 
@@ -36,6 +36,22 @@ reportlibs: $(STAMP)
 	    echo "pango/poppler belum terpasang / are missing: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"; exit 1; \
 	  fi; }
 
+# PostGIS (and pgRouting, which bench/route.py compares against) for the PostgreSQL the tests use at
+# 127.0.0.1:5432: installed with apt-get when we are root and the server runs without the extension. With no
+# PostgreSQL running there is nothing to extend: the PostGIS tests skip (or fail under SIGAP_REQUIRE_POSTGIS=1).
+PG_QUERY := psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -tAq -c
+POSTGIS_EXTENSION ?= postgis
+postgis:
+	@if command -v psql >/dev/null && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && \
+	  [ -z "$$($(PG_QUERY) "SELECT 1 FROM pg_available_extensions WHERE name = '$(POSTGIS_EXTENSION)'")" ]; then \
+	  major=$$($(PG_QUERY) "SHOW server_version_num" | cut -c1-2); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && $(APT) postgresql-$$major-postgis-3 postgresql-$$major-pgrouting; \
+	  else \
+	    echo "PostGIS belum terpasang / is missing: sudo apt-get install postgresql-$$major-postgis-3 postgresql-$$major-pgrouting"; exit 1; \
+	  fi; \
+	fi
+
 # Leaflet and the icon font come from the npm registry at build time (exact versions in the lock file)
 # and are served by the platform itself: the map never loads anything from a CDN.
 WEB_STAMP := web/map/node_modules/.package-lock.json
@@ -64,8 +80,11 @@ run: setup
 	$(BIN)/sigap load --if-empty
 	$(BIN)/sigap serve --demo
 
-test: setup browser
-	$(BIN)/pytest -q
+# Two test processes (pytest-xdist), a module's tests kept together so its servers and browser start once:
+# every fixture makes its own databases (named by process id), free ports and temporary files.
+TEST_WORKERS ?= 2
+test: setup browser postgis
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check api geo store jobs web tests bench

@@ -190,6 +190,21 @@ def anon_client(app_client, database: Database) -> Iterator:
     database.clean()
 
 
+async def events_until_marker(db: Database, hub: EventHub, sub, *, timeout: float = 15.0) -> list[dict]:  # noqa: ANN001
+    """Every event delivered to `sub` before a marker event committed now (in its own transaction) arrives.
+
+    Delivery follows commit order on both backends, so what was committed before the marker has arrived by
+    the time the marker does: no quiet period to wait out. The marker is not returned.
+    """
+    with db.sessions() as session:
+        marker = hub.publish(session, "test.marker", {})
+        session.commit()
+    got = []
+    while (ev := await asyncio.wait_for(sub.queue.get(), timeout=timeout))["id"] != marker["id"]:
+        got.append(ev)
+    return got
+
+
 async def events_while(db: Database, write: Callable[[EventHub], T]) -> tuple[T, list[dict]]:
     """Run `write(hub)` with a listening event hub; its result and every event delivered (both backends)."""
     hub = EventHub(db.engine)
@@ -199,11 +214,6 @@ async def events_while(db: Database, write: Callable[[EventHub], T]) -> tuple[T,
             assert hub.listening.wait(10), "listener did not connect to PostgreSQL"
         sub = hub.subscribe()
         result = write(hub)
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
-        except TimeoutError:
-            return result, got
+        return result, await events_until_marker(db, hub, sub)
     finally:
         hub.stop()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,9 +23,11 @@ from store.db import make_engine, make_sessionmaker, session_scope
 from store.layers import load_bundled
 from store.migrate import upgrade
 from tests.conftest import ROLES, TEST_PASSWORD, make_test_database
+from tests.waiting import wait_until
 
 SECRET = "server-test-secret-0123456789abcdef-0123"
 READY_S = 90.0
+EVENT_WAIT_S = 15.0
 
 
 def free_port() -> int:
@@ -31,9 +37,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], None]]:
-    """A fresh migrated database with the bundled layers and the test accounts, and its remover."""
-    url, drop = make_test_database(backend, tmp_dir)
+def prepare_database(url: str) -> None:
+    """Migrate an empty database and load the bundled layers and the test accounts into it."""
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -43,34 +48,72 @@ def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], No
                 add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role)
     finally:
         engine.dispose()
+
+
+def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """A fresh migrated database with the bundled layers and the test accounts, and its remover."""
+    url, drop = make_test_database(backend, tmp_dir)
+    prepare_database(url)
     return url, drop
 
 
 def start_server(url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None) -> tuple[
         subprocess.Popen, str]:
     """Start uvicorn on the database and wait until /healthz answers; returns the process and base URL."""
-    port = port or free_port()
+    if port is not None:
+        return _start_server(url, port=port, extra_env=extra_env)
+    for attempt in range(3):
+        try:
+            return _start_server(url, port=free_port(), extra_env=extra_env)
+        except PortTaken:
+            # Another test process took the free port between our probe and uvicorn's bind: draw another.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    """uvicorn could not bind its port."""
+
+
+def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None) -> tuple[subprocess.Popen, str]:
     env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo"}
     env |= extra_env or {}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # The server's log goes to a file, not a pipe: a pipe nobody reads fills up during an outage (every
+    # failed request logs) and then blocks the server.
+    fd, log_path = tempfile.mkstemp(prefix="sigap-uvicorn-", suffix=".log")
+    with os.fdopen(fd, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
+    proc.log_path = Path(log_path)  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_S
-    while True:
+
+    def ready() -> bool:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            err = proc.log_path.read_text(errors="replace")[-2000:]  # type: ignore[attr-defined]
+            raise (PortTaken if "address already in use" in err else RuntimeError)(f"server exited: {err}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not become ready")
-        time.sleep(0.2)
+            return False
+
+    try:
+        wait_until(ready, timeout=READY_S, interval=0.1, message=f"server on port {port} did not answer /healthz")
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, base
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Kill a server started by `start_server` and remove its log."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    getattr(proc, "log_path", Path("/nonexistent")).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -80,8 +123,7 @@ def server(url: str, **kwargs) -> Iterator[str]:
     try:
         yield base
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def login(base: str, role: str = "dispatcher") -> dict[str, str]:
@@ -89,3 +131,50 @@ def login(base: str, role: str = "dispatcher") -> dict[str, str]:
     r = httpx.post(f"{base}/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@contextmanager
+def sse(base: str, headers: dict[str, str]) -> Iterator[queue.Queue]:
+    """Events of the server's live stream (/api/events), parsed, on a queue filled by a background reader."""
+    events: queue.Queue = queue.Queue()
+    connected = threading.Event()
+    client = httpx.Client(timeout=httpx.Timeout(5.0, read=None))
+
+    def read() -> None:
+        try:
+            with client.stream("GET", f"{base}/api/events", headers=headers) as r:
+                connected.set()
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        events.put(json.loads(line[6:]))
+        except (httpx.HTTPError, RuntimeError):
+            pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert connected.wait(10), "SSE stream did not open"
+    try:
+        yield events
+    finally:
+        client.close()
+
+
+def create_incident(base: str, headers: dict[str, str], **fields: object) -> dict:
+    """Create an incident over HTTP (a fire in Buntok unless told otherwise); the 201 answer."""
+    body = {"category": "kebakaran", "location": {"lon": 114.85, "lat": -1.71}} | fields
+    r = httpx.post(f"{base}/api/incidents", json=body, headers=headers, timeout=15)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def wait_for_created(events: queue.Queue, incident_id: int, *, timeout: float = EVENT_WAIT_S) -> dict | None:
+    """The `incident.created` event of the incident from the stream's queue, or None by the deadline."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            ev = events.get(timeout=left)
+        except queue.Empty:
+            return None
+        if ev["kind"] == "incident.created" and ev["data"]["id"] == incident_id:
+            return ev
+    return None

@@ -14,6 +14,7 @@ from api.config import Settings
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
 from store.db import session_scope
 from tests.conftest import TEST_PASSWORD, bearer
+from tests.waiting import wait_until
 
 
 def test_login_returns_token_and_cookie(anon_client) -> None:
@@ -147,10 +148,11 @@ def test_csv_cells_cannot_become_formulas() -> None:
 
 def test_a_cached_token_still_expires() -> None:
     cache, secret = TokenCache(), "s" * 40
-    token = jwt.encode({"sub": "t-admin", "exp": int(time.time()) + 2}, secret)
+    exp = int(time.time()) + 2
+    token = jwt.encode({"sub": "t-admin", "exp": exp}, secret)
     assert cache.verify(token, secret=secret) == "t-admin"
     assert cache.verify(token, secret=secret) == "t-admin"  # from memory this time
-    time.sleep(2.1)
+    wait_until(lambda: time.time() > exp, timeout=10, message="the clock did not pass the token's expiry")
     with pytest.raises(jwt.ExpiredSignatureError):
         cache.verify(token, secret=secret)
     with pytest.raises(jwt.InvalidTokenError):

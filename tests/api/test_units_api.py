@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from store.layers import read_layers
 from store.network import read_lines
 from store.units import Unit, seed_demo_units
 from tests.conftest import bearer
+from tests.waiting import wait_until
 
 # A village south-east of Buntok, inside Barito Selatan, on the derived road network's side of the river.
 INCIDENT = {"lon": 114.95, "lat": -1.80}
@@ -48,18 +48,22 @@ def set_units(database, ids: list[int], **values) -> None:
 
 
 def recent_events(client, kind: str) -> list[dict]:
+    # A copy first: on PostGIS the listener thread appends while this reads.
     return [e for e in list(client.app.state.ctx.events.recent) if e["kind"] == kind]
 
 
 def event_matching(client, kind: str, match, *, timeout_s: float = 10.0) -> dict:
-    """The data of the first `kind` event `match` accepts, waiting for it (PostGIS delivers after commit)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = [e["data"] for e in recent_events(client, kind) if match(e["data"])]
-        if found:
-            return found[-1]
-        assert time.monotonic() < deadline, f"no {kind} event matched within {timeout_s} s"
-        time.sleep(0.02)
+    """The data of the newest `kind` event `match` accepts, waiting for it (PostGIS delivers after commit)."""
+    return wait_until(
+        lambda: next((e["data"] for e in reversed(recent_events(client, kind)) if match(e["data"])), None),
+        timeout=timeout_s,
+        message=f"no {kind} event matched",
+    )
+
+
+def latest_status(client, kind: str, ids: list[int]) -> dict[int, str]:
+    """The status the newest `kind` event of each of `ids` announced (ids without one left out)."""
+    return {e["data"]["id"]: e["data"]["status"] for e in recent_events(client, kind) if e["data"]["id"] in ids}
 
 
 # -- network, stations, units ------------------------------------------------------------------------
@@ -294,8 +298,9 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
         audit = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch").order_by(AuditRecord.id)).all()
     assert sorted(r.unit_id for r in rows) == sorted(ids) and all(r.actor == "t-dispatcher" for r in rows)
     assert audit[-1].entity_id == str(inc["id"])
-    assert recent_events(client, "incident.updated")[-1]["data"]["status"] == "dikirim"
-    assert {e["data"]["id"] for e in recent_events(client, "unit.updated")[-2:]} == set(ids)
+    # On PostGIS the events come back through LISTEN on the hub's own thread, after the commit: wait for them.
+    wait_until(lambda: latest_status(client, "incident.updated", [inc["id"]]) == {inc["id"]: "dikirim"}, timeout=15)
+    wait_until(lambda: latest_status(client, "unit.updated", ids) == dict.fromkeys(ids, "bertugas"), timeout=15)
     # The recommendation now leaves the busy engine out.
     again = client.get(f"/api/incidents/{inc['id']}/recommendations").json()
     assert {u["callsign"]: u["reason"] for u in again["left_out"]}["DMK-BTK-1"] == "bertugas"
@@ -331,8 +336,9 @@ def test_units_are_released_when_the_incident_ends(client, demo) -> None:
         cur = r.json()
         busy = {u["id"] for u in client.get("/api/units", params={"status": "bertugas"}).json()["units"]}
         assert busy == (set() if to == "selesai" else {*ids, demo["POL-BTK-1"]})
-    freed = [e["data"] for e in recent_events(client, "unit.updated")[-3:]]
-    assert {e["status"] for e in freed} == {"tersedia"}
+    every = [*ids, demo["POL-BTK-1"]]
+    wait_until(lambda: latest_status(client, "unit.updated", every) == dict.fromkeys(every, "tersedia"), timeout=15,
+               message=lambda: f"last unit events: {latest_status(client, 'unit.updated', every)}")
 
 
 def test_concurrent_dispatch_of_one_unit_lets_exactly_one_win(client, demo, database) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import h3
 import numpy as np
@@ -31,6 +30,7 @@ from geo.hexagons import (
     start_cells,
 )
 from tests.geo.test_firms import FIX
+from tests.waiting import WaitTimeout, wait_until
 
 
 @pytest.mark.parametrize("res", [5, 6, 7, 8, 9])
@@ -127,10 +127,9 @@ def test_split_cells_work_in_a_forked_child() -> None:
     if pid == 0:  # pragma: no cover - runs in the child
         ok = (cells_from_lonlat(lon=lon, lat=lat, res=7) == parent).all()
         os._exit(0 if ok else 3)
-    deadline = time.monotonic() + 30
-    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if done[0] == 0:
+    try:
+        done = wait_until(lambda: (w := os.waitpid(pid, os.WNOHANG))[0] != 0 and w, timeout=30, interval=0.02)
+    except WaitTimeout:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
         pytest.fail("H3 cells hung in a forked child")

@@ -128,6 +128,52 @@ def test_overlap_gets_one_deterministic_desa_and_says_so(locator: Locator) -> No
     assert first["inside_regency"] is True
 
 
+def _points_deep_in_one_desa_of_an_overlap(locator: Locator, pairs: int) -> list[tuple[float, float, int]]:
+    """Points in the `pairs` largest overlaps of two desa, two per overlap: each clearly deeper in one desa.
+
+    Candidates are drawn in each overlap (UTM 50S, fixed seed); for each desa of the pair the candidate
+    deepest in it relative to the other is kept when it is at least twice as deep there and a metre deeper.
+    Returns (lon, lat, index of the desa the point is deepest in), depth measured here independently.
+    """
+    geoms = locator.layers.desa.geometry
+    a, b = STRtree(geoms).query(geoms, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    overlaps = project_geometries(shapely.intersection(geoms[a], geoms[b]))
+    utm = project_geometries(geoms)
+    rng = np.random.default_rng(21)
+    out = []
+    for i in np.argsort(-shapely.area(overlaps))[:pairs]:
+        x0, y0, x1, y1 = shapely.bounds(overlaps[i])
+        x, y = rng.uniform(x0, x1, 20_000), rng.uniform(y0, y1, 20_000)
+        in_two = shapely.contains_xy(overlaps[i], x, y)
+        in_two &= np.sum([shapely.contains_xy(g, x, y) for g in utm], axis=0) == 2  # in no third desa
+        x, y = x[in_two], y[in_two]
+        pts = shapely.points(x, y)
+        depth = {k: shapely.distance(utm[k].boundary, pts) for k in (a[i], b[i])}
+        for deep, shallow in ((a[i], b[i]), (b[i], a[i])):
+            j = int(np.argmax(depth[deep] - depth[shallow]))
+            if depth[deep][j] > max(2 * depth[shallow][j], depth[shallow][j] + 1.0):
+                lonlat = project_geometries(np.array([pts[j]]), src="EPSG:32750", dst="EPSG:4326")[0]
+                out.append((lonlat.x, lonlat.y, int(deep)))
+    return out
+
+
+def test_in_an_overlap_the_desa_the_point_is_deepest_in_wins(locator: Locator) -> None:
+    """The documented rule, pinned on real overlaps of the bundled desa, on the scalar and the array path."""
+    points = _points_deep_in_one_desa_of_an_overlap(locator, pairs=8)
+    assert len(points) >= 12
+    code = locator.layers.desa.code
+    expected = [code[deep] for _, _, deep in points]
+    assert len(set(expected)) >= 10  # both desa of most overlaps win somewhere: no fixed preference passes
+    one_by_one = [locator.locate(lon=x, lat=y) for x, y, _ in points]
+    assert [ans["desa"]["code"] for ans in one_by_one] == expected
+    assert {ans["match"] for ans in one_by_one} == {"overlap"}
+    lon, lat = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    batch = locator.locate_many(lon=lon, lat=lat)
+    assert list(batch.desa_code) == expected
+    assert set(batch.match) == {"overlap"}
+
+
 def test_gap_gets_the_nearest_desa_and_says_so(locator: Locator) -> None:
     _, gap = _overlap_and_gap_points(locator)
     ans = locator.locate(lon=gap.x, lat=gap.y)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+import psycopg
 import pytest
 
+from store.db import make_engine
 from store.events import EventHub
+from tests.conftest import events_until_marker
+from tests.waiting import wait_until
 
 
 async def _collect(hub: EventHub, db, *, commit: bool) -> list[dict]:
@@ -18,12 +23,7 @@ async def _collect(hub: EventHub, db, *, commit: bool) -> list[dict]:
                 session.commit()
             else:
                 session.rollback()
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(sub.queue.get(), timeout=1.5))
-        except TimeoutError:
-            return got
+        return await events_until_marker(db, hub, sub)
     finally:
         hub.unsubscribe(sub)
 
@@ -78,10 +78,60 @@ def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
         a, b = hub.subscribe(), hub.subscribe(maxsize=2)
         for i in range(3):
             hub.deliver({"id": f"e{i}", "kind": "k", "data": {}})
-        await asyncio.sleep(0.05)  # the loop runs the one scheduled hand-over per event
+        # The hand-overs were scheduled on this loop before the marker: once it has run, so have they.
+        marker = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon_threadsafe(marker.set_result, None)
+        await marker
         drain = lambda q: [q.get_nowait()["id"] for _ in range(q.qsize())]  # noqa: E731
         return drain(a.queue), drain(b.queue) + [b.dropped]
 
     got_a, got_b = asyncio.run(scenario())
     assert got_a == ["e0", "e1", "e2"]
     assert got_b == ["e1", "e2", 1]  # a full queue drops its oldest event and counts it
+
+
+def _listener_pid(admin: psycopg.Connection, app_name: str, *, not_in: list[int]) -> int | None:
+    """The backend of the hub's LISTEN connection once it is listening (and is none of `not_in`)."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND state = 'idle' AND query ILIKE 'LISTEN %%'",
+        (app_name,),
+    ).fetchall()
+    fresh = [pid for (pid,) in rows if pid not in not_in]
+    return fresh[0] if fresh else None
+
+
+@pytest.mark.parametrize("database", ["postgis"], indirect=True)
+def test_listener_keeps_reconnecting_after_each_lost_connection(database) -> None:
+    """Every live map's feed survives its database connection being cut, again and again: after each loss the
+    listener connects anew and the next committed event is delivered."""
+    app_name = f"sigap-listen-test-{uuid.uuid4().hex[:8]}"
+    # Only the hub's own LISTEN connection carries this name, so the test cuts that one and nothing else.
+    engine = make_engine(f"{database.url}?application_name={app_name}")
+    hub = EventHub(engine)
+    admin = psycopg.connect(database.url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+    async def scenario() -> list[int]:
+        sub = hub.subscribe()
+        backends: list[int] = []
+        for round_ in range(3):  # before any loss, after the first, after the second
+            pid = wait_until(lambda: _listener_pid(admin, app_name, not_in=backends), timeout=30,
+                             message=f"no new LISTEN connection after {round_} lost connection(s)")
+            backends.append(pid)
+            with database.sessions() as session:
+                sent = hub.publish(session, "test.reconnect", {"round": round_})
+                session.commit()
+            while (got := await asyncio.wait_for(sub.queue.get(), timeout=15))["id"] != sent["id"]:
+                pass
+            assert got["data"] == {"round": round_}
+            if round_ < 2:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return backends
+
+    hub.start()
+    try:
+        backends = asyncio.run(scenario())
+    finally:
+        hub.stop()
+        admin.close()
+        engine.dispose()
+    assert len(set(backends)) == 3  # three connections: the first, and one after each loss

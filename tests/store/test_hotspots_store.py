@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from sqlalchemy import func, select
 
 from api.config import PROJECT_ROOT
 from api.schemas.hotspots import HotspotCollection, HotspotProperties
+from geo.crs import project_geometries
 from geo.firms import FirmsFormatError
 from store.accounts import AuditRecord
 from store.hotspots import Hotspot, ingest_detections
@@ -102,6 +104,57 @@ def test_border_detection_gets_neighbour_and_distance(db, locator) -> None:
     assert h.zone == "border"
     assert 0 < h.border_distance_m <= 10_000
     assert h.kabupaten_code != "62.04" and h.desa_code is None
+
+
+BAND_TEST_M = (7_000.0, 9_900.0, 10_100.0, 12_000.0)
+
+
+def _straight_out(layers, *, side: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """WGS84 points BAND_TEST_M metres (exactly, in UTM 50S) out from the regency's desa, on one ray.
+
+    The ray leaves the outline where a point of its 12 km buffer is farthest `side` (east or north): every
+    point of the segment from a point to its nearest point on a set has that same nearest point, so the
+    distances are exact, and the last one says whether the ray left Kalimantan Tengah.
+    """
+    union = shapely.union_all(project_geometries(layers.desa.geometry))
+    ring = shapely.get_coordinates(union.buffer(12_000.0, quad_segs=64).exterior)
+    far = ring[ring[:, 0].argmax()] if side == "east" else ring[ring[:, 1].argmax()]
+    near = shapely.get_coordinates(shapely.shortest_line(union, shapely.Point(far)))[0]
+    unit = (far - near) / np.hypot(*(far - near))
+    utm = near + np.asarray(BAND_TEST_M)[:, None] * unit
+    assert shapely.distance(union, shapely.points(utm)) == pytest.approx(BAND_TEST_M, abs=1.0)
+    kalteng = shapely.union_all(project_geometries(layers.kabupaten.geometry))
+    beyond_in_kalteng = bool(shapely.contains_xy(kalteng, *utm[-1]))
+    wgs = project_geometries(shapely.points(utm), src="EPSG:32750", dst="EPSG:4326")
+    return shapely.get_x(wgs), shapely.get_y(wgs), beyond_in_kalteng
+
+
+def test_border_band_is_ten_km_wide(db, locator) -> None:
+    """Detections 7 and 9.9 km outside the desa are kept as 'border' with their distance; at 10.1 and 12 km
+    they are dropped outside Kalimantan Tengah (east, into Kalimantan Selatan) and kept as 'kalteng' inside
+    it (north, Barito Utara), without a distance."""
+    east_lon, east_lat, east_in_kalteng = _straight_out(locator.layers, side="east")
+    north_lon, north_lat, north_in_kalteng = _straight_out(locator.layers, side="north")
+    assert not east_in_kalteng and north_in_kalteng  # what the bundled layers say; the test rests on it
+    # The FRP column labels each row: distance in km east, 100 + distance in km north.
+    rows = [(x, y, "2023-09-16", "0600", "n", label + d / 1000)
+            for lon, lat, label in ((east_lon, east_lat, 0), (north_lon, north_lat, 100))
+            for x, y, d in zip(lon, lat, BAND_TEST_M, strict=True)]
+    csv = _viirs([(round(x, 7), round(y, 7), *rest) for x, y, *rest in rows])
+    report = ingest_detections(db.sessions, io.StringIO(csv), locator=locator)
+    with db.sessions() as s:
+        stored = {round(h.frp, 1): h for h in s.scalars(select(Hotspot))}
+    assert sorted(stored) == [7.0, 9.9, 107.0, 109.9, 110.1, 112.0]
+    assert report.outside == 2 and {z: n for z, n in report.zones.items() if n} == {"border": 4, "kalteng": 2}
+    for label, metres in ((7.0, 7_000.0), (9.9, 9_900.0), (107.0, 7_000.0), (109.9, 9_900.0)):
+        h = stored[label]
+        assert (h.zone, h.desa_code) == ("border", None), label
+        # The distance search may settle up to 2 % long beyond 5 km (geo.locate.NearestEdge.EPSILON).
+        assert metres - 1.0 <= h.border_distance_m <= metres * 1.02, label
+    assert stored[7.0].kabupaten_code is None  # Kalimantan Selatan: no kabupaten of the province
+    assert {stored[x].kabupaten_code for x in (107.0, 109.9, 110.1, 112.0)} == {"62.05"}  # Barito Utara
+    for label in (110.1, 112.0):
+        assert (stored[label].zone, stored[label].border_distance_m) == ("kalteng", None)
 
 
 def test_ingest_writes_audit_record(db, locator) -> None:

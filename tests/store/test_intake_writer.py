@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from store.events import EventHub
 from store.incidents import Call, Incident, duplicate_key, find_duplicates, record_calls, set_location
 from store.intake import CallWriter
 from tests.conftest import events_while
+from tests.waiting import wait_until
 
 BUNTOK = (114.85, -1.71)
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -134,7 +134,7 @@ def test_the_writer_batches_what_queued_and_keeps_arrival_order(db, gated_writer
     with gate:
         # The writer takes the first call and waits at the gate while the other nine queue up.
         futures = [writer.submit(call())]
-        time.sleep(0.2)
+        wait_until(futures[0].running, timeout=30, message="the writer did not take the first call")
         futures += [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 10)]
     numbers = [f.result(timeout=30).number for f in futures]
     assert numbers == [f"112-20261129-{n:04d}" for n in range(1, 11)]
@@ -147,12 +147,11 @@ def test_one_bad_call_fails_alone_and_its_batch_neighbours_are_stored(db, gated_
     writer, gate = gated_writer
     with gate:
         first = writer.submit(call())
-        time.sleep(0.1)
+        wait_until(first.running, timeout=30, message="the writer did not take the first call")
         # An answer the JSON column cannot hold fails the whole batch; each call is then written alone.
         batch = [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 3)]
         bad = writer.submit(call(location={"not json": object()}))
-        batch.append(writer.submit(call(offset(BUNTOK, east_m=9000))))
-        time.sleep(0.1)
+        batch.append(writer.submit(call(offset(BUNTOK, east_m=9000))))  # all four queued: one batch
     first.result(timeout=30)
     stored = [f.result(timeout=30) for f in batch]
     with pytest.raises(Exception, match="object"):

@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
-import subprocess
-import sys
-import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+import h3
 import httpx
+import numpy as np
 import pytest
 
 from api.config import PROJECT_ROOT
@@ -28,6 +27,7 @@ from store.db import make_engine, make_sessionmaker, session_scope
 from store.layers import load_bundled, read_layers
 from store.migrate import upgrade
 from tests.conftest import ROLES, TEST_PASSWORD
+from tests.servers import start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +44,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 # A point in Buntok Kota (Dusun Selatan), on the derived network, near the demo units of Buntok.
 BUNTOK = (114.8445, -1.7065)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,36 +64,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
         seed_demo_units(session, read_layers(session))
     engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "SIGAP_DATABASE_URL": url, "SIGAP_MODE": "demo", "SIGAP_HOST": "127.0.0.1"}
-    log = (tmp_path_factory.getbasetemp() / "uvicorn.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1"})
     try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"uvicorn exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("uvicorn did not answer /healthz")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +149,27 @@ def _token(base: str, role: str) -> str:
     return r.json()["access_token"]
 
 
+def _units(base: str) -> list[dict]:
+    return httpx.get(base + "/api/units", headers={"Authorization": f"Bearer {_token(base, 'leader')}"}).json()["units"]
+
+
+def _background(page, selector: str) -> str:  # noqa: ANN001
+    """The painted background colour of the first element matching `selector` (what the eye sees)."""
+    return page.eval_on_selector(selector, "el => getComputedStyle(el).backgroundColor")
+
+
+def legend_colour(page, label: str) -> str:  # noqa: ANN001
+    """The swatch colour the map's legend shows beside `label`."""
+    item = page.locator("#layer-panel .legend .lg-item", has_text=label).first
+    return item.locator(".sq, .dot, .ring").first.evaluate("el => getComputedStyle(el).backgroundColor")
+
+
+def open_call_from_list(page, incident_id: int) -> None:  # noqa: ANN001
+    """Click the call's row in the open-calls list, as an operator does, and wait for its panel."""
+    page.locator(f"#incident-list li[data-id='{incident_id}']").click()
+    page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
+
+
 def test_unauthenticated_pages_go_to_login(server: str) -> None:
     """Without the cookie every page redirects to /login; the login page itself loads."""
     for path in ("/", "/map", "/planner", "/leader"):
@@ -217,6 +207,8 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     page = ctx.login("dispatcher", "/map")
     watcher = offline().login("leader", "/map")
     assert watcher.locator("#incident-form").count() == 0  # leaders get no write controls
+    watcher_lists: list[str] = []  # every incident list the watcher fetches: it must not poll for the new call
+    watcher.on("request", lambda r: watcher_lists.append(r.url) if "/api/incidents?" in r.url else None)
     # Close in, so the click lands on the map and not on a unit marker nearby.
     point = page.evaluate(
         "([lon, lat]) => { SIGAP.map.setView([lat, lon], 16, {animate: false});"
@@ -233,12 +225,15 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
         page.click("#create-incident")
     incident = resp.value.json()
     assert resp.value.status == 201 and incident["desa_name"] == "Buntok Kota"
-    # The other page was open before the call: it must learn of it through the live stream, fast.
-    watcher.wait_for_function(f"SIGAP.live.incidents.has({incident['id']})", timeout=2000)
+    # The other page was open before the call: it learns of it through the live stream, with no reload or list
+    # fetch: the call's marker appears on its map and its row in its list of open calls.
+    watcher.locator(f".leaflet-marker-pane .inc-icon[title='{incident['number']}']").wait_for()
+    watcher.locator(f"#incident-list li[data-id='{incident['id']}']", has_text=incident["number"]).wait_for()
+    assert watcher_lists == []
     page.wait_for_selector(f"#incident-panel[data-incident='{incident['id']}']")
     top = page.locator("#recs li.rec.top")
     top.wait_for()
-    assert page.evaluate("SIGAP.map.getPane('route').querySelectorAll('path').length") > 0
+    assert page.locator(".leaflet-route-pane path").count() > 0  # the route to the top unit is drawn
     unit_id = int(top.get_attribute("data-unit"))
     top.locator("button.dispatch").click()
     page.wait_for_selector("#incident-panel[data-status='dikirim']")
@@ -247,8 +242,15 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
         f"{server}/api/incidents/{incident['id']}", headers={"Authorization": f"Bearer {_token(server, 'leader')}"}
     )
     assert r.json()["status"] == "dikirim"
-    # The unit turns busy on the watcher's map too, without a reload.
-    watcher.wait_for_function(f"(SIGAP.live.units.get({unit_id}) || {{data: {{}}}}).data.status === 'bertugas'")
+    # The unit turns busy on the watcher's map too, without a reload: its marker takes the legend's "bertugas" colour.
+    callsign = next(u["callsign"] for u in _units(server) if u["id"] == unit_id)
+    marker = f".leaflet-marker-pane .unit-icon[title='{callsign}'] span"
+    busy = legend_colour(watcher, "bertugas")
+    assert busy != legend_colour(watcher, "tersedia")
+    watcher.wait_for_function(
+        "([sel, colour]) => getComputedStyle(document.querySelector(sel)).backgroundColor === colour",
+        arg=[marker, busy],
+    )
     shot(page, "dispatch")
     shot(watcher, "map-watcher")
 
@@ -391,8 +393,7 @@ def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server:
     assert r.status_code == 201, r.text
     call = r.json()
     page = offline().login("dispatcher", "/map")
-    page.wait_for_function(f"SIGAP.live.incidents.has({call['id']})")
-    page.evaluate(f"(() => {{ SIGAP.live.incidents.get({call['id']}).marker.fire('click'); }})()")
+    open_call_from_list(page, call["id"])
     page.click("#edit-call")
     page.select_option("#e-category", "kebakaran")
     page.fill("#e-caller", "Pak RT")
@@ -410,9 +411,11 @@ def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server:
     other = httpx.patch(f"{server}/api/incidents/{call['id']}", headers=headers,
                         json={"version": fixed["version"], "caller_phone": "081200000000"})
     assert other.status_code == 200
-    page.wait_for_function(  # the change reached this page over the live stream
-        f"SIGAP.live.incidents.get({call['id']}).data.version === {other.json()['version']}"
-    )
+    verified = httpx.post(f"{server}/api/incidents/{call['id']}/transition", headers=headers,
+                          json={"to": "diverifikasi", "version": other.json()["version"]})
+    assert verified.status_code == 200, verified.text
+    # Both changes reached this page over the live stream (in order): the list shows the call verified.
+    page.locator(f"#incident-list li[data-id='{call['id']}'] .status-chip", has_text="Diverifikasi").wait_for()
     assert page.input_value("#e-description") == "Rumah terbakar, dua lantai"  # the typing is not wiped
     with page.expect_response(lambda r: r.request.method == "PATCH") as resp:
         page.click("#edit-save")
@@ -420,6 +423,7 @@ def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server:
     page.wait_for_selector(".toast.error")
     now = httpx.get(f"{server}/api/incidents/{call['id']}", headers=headers).json()
     assert now["description"] == "Keributan" and now["caller_phone"] == "081200000000"
+    assert now["status"] == "diverifikasi"
     shot(page, "edit-conflict")
     # The form now shows the other change, keeps this operator's text, and a second save applies just that.
     assert page.input_value("#e-phone") == "081200000000"
@@ -446,19 +450,14 @@ def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # no
     first, second = (r.json()["id"] for r in calls)
     assert [d["id"] for d in calls[1].json()["possible_duplicates"]] == [first]
 
-    def open_panel(page, incident_id: int) -> None:  # noqa: ANN001
-        page.wait_for_function(f"SIGAP.live.incidents.has({incident_id})")
-        page.evaluate(f"(() => {{ SIGAP.live.incidents.get({incident_id}).marker.fire('click'); }})()")
-        page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
-
     # A leader sees the duplicate but gets no merge button.
     leader = offline().login("leader", "/map")
-    open_panel(leader, second)
+    open_call_from_list(leader, second)
     leader.wait_for_selector(f".dups li[data-dup='{first}']")
     assert leader.locator("button.merge").count() == 0
 
     page = offline().login("dispatcher", "/map")
-    open_panel(page, second)
+    open_call_from_list(page, second)
     asked: list[str] = []
 
     def confirm(dialog) -> None:  # noqa: ANN001
@@ -548,13 +547,53 @@ def test_leader_page_in_plain_words_clustered_reports_and_print(offline, server:
     shot(page, "leader-print")
 
 
-def test_planner_page_and_language_toggle(offline) -> None:  # noqa: ANN001
-    """The planner map switches window and H3 resolution; English is one click away and remembered."""
+def _recent_detections(server: str) -> list[tuple[float, float]]:
+    """Upload FIRMS detections of two hours ago in Batampang and Batilap (Dusun Hilir), away from the other tests'
+    calls: five on one spot (the densest hexagon) and nineteen spread over a few kilometres. Their points."""
+    rng = np.random.default_rng(6)
+    spot = [(114.800 + 0.0004 * i, -2.050) for i in range(5)]  # distinct detections 45 m apart
+    spread = list(zip(rng.uniform(114.76, 114.84, 19).round(5), rng.uniform(-2.09, -2.01, 19).round(5), strict=True))
+    points = spot + spread
+    when = datetime.now(UTC) - timedelta(hours=2)
+    header = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
+              "bright_ti5,frp,daynight")
+    lines = [header] + [f"{lat},{lon},330.1,0.4,0.4,{when:%Y-%m-%d},{when:%H%M},N,VIIRS,n,2.0NRT,290.0,{i + 1}.5,D"
+                        for i, (lon, lat) in enumerate(points)]
+    files = {"file": ("viirs.csv", ("\n".join(lines) + "\n").encode(), "text/csv")}
+    r = httpx.post(server + "/api/hotspots/upload", files=files,
+                   headers={"Authorization": f"Bearer {_token(server, 'planner')}"}, timeout=60)
+    assert r.status_code == 201 and r.json()["inserted"] == len(points), r.text
+    return points
+
+
+def test_planner_page_and_language_toggle(offline, server: str) -> None:  # noqa: ANN001
+    """The planner sees the last day's detections as points and as H3 hexagons shaded by count, switches window
+    and H3 resolution; English is one click away and remembered."""
+    from playwright.sync_api import expect
+
+    points = _recent_detections(server)
     page = offline().login("planner", "/planner")
-    page.click("#window-seg button[data-window='7d']")
-    with page.expect_response(lambda r: "/api/hotspots/h3?" in r.url and "res=8" in r.url) as h3:
-        page.click("#res-seg button[data-res='8']")
-    assert h3.value.status == 200 and "window=7d" in h3.value.url
+    hexagons = page.locator(".leaflet-h3-pane path")
+    for res in (7, 8):
+        cells = Counter(h3.latlng_to_cell(lat, lon, res) for lon, lat in points)
+        if res == 8:
+            with page.expect_response(lambda r: "/api/hotspots/h3?" in r.url and "res=8" in r.url) as h3_answer:
+                page.click("#res-seg button[data-res='8']")
+            assert h3_answer.value.status == 200
+        # One drawn hexagon per cell holding a detection, the densest alone in the darkest shade of the ramp.
+        expect(hexagons).to_have_count(len(cells))
+        assert all(hexagons.nth(i).is_visible() for i in range(len(cells)))
+        second, top = sorted(cells.values())[-2:]
+        assert second < 0.8 * top  # the sample has one clearly densest cell at both resolutions
+        assert page.locator(".leaflet-h3-pane path[fill='#7f2704']").count() == 1
+    # Every detection is a dot on the map too, and the side panel counts them.
+    expect(page.locator(".leaflet-hotspots-pane path")).to_have_count(len(points))
+    assert page.inner_text("#hotspot-summary").startswith(f"{len(points)} ")
+    page.evaluate("() => { SIGAP.map.setView([-2.05, 114.80], 12, {animate: false}); }")  # closer, as a person zooms
+    shot(page, "planner-hexagons")
+    with page.expect_response(lambda r: "/api/hotspots/h3?" in r.url and "window=7d" in r.url) as h3_answer:
+        page.click("#window-seg button[data-window='7d']")
+    assert h3_answer.value.status == 200 and "res=8" in h3_answer.value.url
     assert page.locator("#res-seg button.on").get_attribute("data-res") == "8"
     assert page.locator("#window-seg button.on").get_attribute("data-window") == "7d"
     page.click("#window-seg button[data-window='custom']")
@@ -595,15 +634,17 @@ def test_hostile_text_is_shown_inert(offline, server: str) -> None:  # noqa: ANN
     )
     assert r.status_code == 201, r.text
     assert r.json()["description"] == payload  # stored as typed
-    incident_id = r.json()["id"]
+    incident_id, number = r.json()["id"], r.json()["number"]
     page = offline().login("dispatcher", "/map")
-    page.wait_for_function(f"SIGAP.live.incidents.has({incident_id})")
-    page.evaluate(
-        f"(() => {{ const m = SIGAP.live.incidents.get({incident_id}).marker; m.fire('click'); m.openPopup(); }})()"
-    )
+    # Zoom in on the call, as an operator would, and click its marker: its panel opens. (Its popup opens too, but
+    # closes again when the panel's refresh redraws the marker, so it is not waited for here.)
+    page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 18, {animate: false}); }", [114.85, -1.72])
+    page.locator(f".leaflet-marker-pane .inc-icon[title='{number}']").click()
     page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
     assert payload in page.inner_text("#incident-panel")
-    assert page.locator("#incident-panel img, #incident-panel script, .leaflet-popup img").count() == 0
+    assert "<b onmouseover=alert(1)>Budi</b>" in page.inner_text("#incident-panel")
+    assert page.locator("#incident-panel img, #incident-panel script, #incident-panel b[onmouseover]").count() == 0
+    assert page.locator(".leaflet-popup img, #incident-list img").count() == 0
     assert page.evaluate("window.__pwned === undefined")
     shot(page, "hostile-text")
 
