@@ -77,13 +77,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.mode == "production":
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak) pada mode production / "
-                    "SIGAP_SECRET_KEY must be set to >= 32 random characters in production mode; "
-                    f"for example: {secrets.token_urlsafe(32)}"
-                )
+        if self.mode == "production" and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak) pada mode production / "
+                "SIGAP_SECRET_KEY must be set to >= 32 random characters in production mode; "
+                f"for example: {secrets.token_urlsafe(32)}"
+            )
         return self
 
     @property

@@ -25,19 +25,19 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import geopandas as gpd  # noqa: E402
-import h3  # noqa: E402
+import geopandas as gpd
+import h3
 
-from geo.firms import in_bbox, read_detections, tag_detections  # noqa: E402
-from geo.hexagons import (  # noqa: E402
+from geo.firms import in_bbox, read_detections, tag_detections
+from geo.hexagons import (
     aggregate_cells,
     cell_parents,
     cells_from_lonlat,
     cells_from_lonlat_h3,
     merge_aggregates,
 )
-from geo.layers import read_bundled_layers  # noqa: E402
-from geo.locate import Locator  # noqa: E402
+from geo.layers import read_bundled_layers
+from geo.locate import Locator
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 KALTENG_BBOX = (110.7, -3.6, 116.0, 0.8)

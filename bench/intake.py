@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import resource
@@ -179,10 +180,8 @@ def client_cpu_seconds() -> float:
 
 def stop_server(proc: subprocess.Popen) -> None:
     """Kill the server and its worker processes (the whole process group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

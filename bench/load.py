@@ -17,6 +17,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -97,9 +98,9 @@ async def run(args: argparse.Namespace, base: str) -> None:
     pts = desa_points(50_000, rng)
     # aiohttp, not httpx: the load generator shares the 2 cores with the workers and PostgreSQL, and httpx
     # spends several times more CPU per request.
-    async with aiohttp.ClientSession(base) as anon:
-        async with anon.post("/api/auth/token", data={"username": "load-dispatcher", "password": PASSWORD}) as r:
-            tok = await r.json()
+    login = {"username": "load-dispatcher", "password": PASSWORD}
+    async with aiohttp.ClientSession(base) as anon, anon.post("/api/auth/token", data=login) as r:
+        tok = await r.json()
     headers = {"Authorization": f"Bearer {tok['access_token']}"}
     seen: dict[int, int] = {}
     ready, stop = asyncio.Event(), asyncio.Event()
@@ -114,7 +115,7 @@ async def run(args: argparse.Namespace, base: str) -> None:
         created: list[int] = []
         deadline = time.monotonic() + args.seconds
 
-        async def call(method: str, url: str, **kw) -> tuple[int, dict | None]:
+        async def call(method: str, url: str, **kw: Any) -> tuple[int, dict | None]:
             async with http.request(method, url, **kw) as r:
                 body = await r.read()
                 return r.status, (orjson.loads(body) if r.status == 201 else None)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from geo.layers import read_bundled_layers  # noqa: E402
 from geo.locate import Locator  # noqa: E402
 
 
-def best_of(fn, repeat: int) -> float:
+def best_of(fn: Callable[[], object], repeat: int) -> float:
     """The fastest of `repeat` runs, in seconds."""
     times = []
     for _ in range(repeat):
@@ -180,7 +181,7 @@ def main() -> None:
     sjoin = best_of(lambda: gpd.sjoin(pts, desa, predicate="within", how="left"), 3)
     try:
         pg_join, pg_single = postgis_join(args.pg, lon, lat)
-    except Exception as exc:  # the peer is optional for a laptop run; say so loudly
+    except Exception as exc:  # noqa: BLE001 — the peer is optional for a laptop run; say so loudly
         print(f"PostGIS peer unavailable: {exc}")
         pg_join, pg_single = float("nan"), (float("nan"), float("nan"))
 

@@ -17,8 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert
@@ -94,7 +96,7 @@ def seed_day(engine, day_start: datetime, n: int, seed: int = 20) -> None:  # no
                      severity="tinggi", actor="bench")  # fmt: skip
 
 
-def timed(fn, *args, repeat: int = 1):  # noqa: ANN001, ANN201
+def timed(fn: Callable[..., Any], *args: Any, repeat: int = 1) -> tuple[float, Any]:
     best, out = float("inf"), None
     for _ in range(repeat):
         t0 = time.perf_counter()

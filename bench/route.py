@@ -30,9 +30,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.crs import UTM50S, to_wgs84  # noqa: E402
-from geo.network import TravelNetwork, build_network, derive_network  # noqa: E402
-from geo.routing import place_units, rank_placed, rank_units  # noqa: E402
+from geo.crs import UTM50S, to_wgs84
+from geo.network import TravelNetwork, build_network, derive_network
+from geo.routing import place_units, rank_placed, rank_units
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PG_URL = os.environ.get("SIGAP_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/sigap_bench")
@@ -56,7 +56,9 @@ def _nbytes(net: TravelNetwork) -> int:
     return total
 
 
-def _time_queries(net: TravelNetwork, units: dict[str, np.ndarray], inc_lon, inc_lat, **kw) -> np.ndarray:
+def _time_queries(
+    net: TravelNetwork, units: dict[str, np.ndarray], inc_lon: np.ndarray, inc_lat: np.ndarray, **kw: Any
+) -> np.ndarray:
     """Wall time in ms of rank_units for each incident."""
     out = np.empty(len(inc_lon))
     for i, (lon, lat) in enumerate(zip(inc_lon.tolist(), inc_lat.tolist(), strict=True)):
@@ -168,7 +170,7 @@ def bench_service(units: Units, ilon: np.ndarray, ilat: np.ndarray, backend: str
             with admin.connect() as conn:
                 conn.execute(text("drop database if exists sigap_bench_service with (force)"))
                 conn.execute(text("create database sigap_bench_service"))
-        except Exception as exc:  # the bench reports, it does not fail
+        except Exception as exc:  # noqa: BLE001 — the bench reports, it does not fail
             print(f"  (1b) {backend} unavailable: {exc}")
             return
         finally:
@@ -378,7 +380,7 @@ def bench_pgrouting(net: TravelNetwork, units: Units, ilon: np.ndarray, ilat: np
     print("(3) pgRouting pgr_dijkstraCost on the same grid (incident -> 500 unit nodes, reversed graph)")
     try:
         conn = _pg_connect_creating()
-    except Exception as exc:  # the bench reports, it does not fail
+    except Exception as exc:  # noqa: BLE001 — the bench reports, it does not fail
         print(f"  pgRouting unavailable: {exc}")
         return
     with conn:

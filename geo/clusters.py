@@ -66,8 +66,8 @@ def getis_ord(*, cells: np.ndarray, values: np.ndarray, pad_ring: int = 1, k: in
 def _gi_star(y: np.ndarray, i: np.ndarray, j: np.ndarray, *, method: str, permutations: int,
              seed: int) -> tuple[np.ndarray, np.ndarray]:
     """esda G_Local(star=True) with binary weights built from the neighbour index pairs."""
-    import esda  # noqa: PLC0415 - heavy import, only when a test is actually run
-    from libpysal.weights import WSP  # noqa: PLC0415
+    import esda
+    from libpysal.weights import WSP
 
     n = len(y)
     adj = sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
@@ -80,10 +80,7 @@ def _gi_star(y: np.ndarray, i: np.ndarray, j: np.ndarray, *, method: str, permut
                          permutations=permutations if method == "permutation" else 0,
                          seed=seed, keep_simulations=False, n_jobs=1)
     z = np.asarray(g.Zs, dtype=np.float64)
-    if method == "permutation":
-        p = np.asarray(g.p_sim, dtype=np.float64)
-    else:
-        p = 2.0 * stats.norm.sf(np.abs(z))
+    p = np.asarray(g.p_sim, dtype=np.float64) if method == "permutation" else 2.0 * stats.norm.sf(np.abs(z))
     return z, p
 
 

@@ -404,7 +404,7 @@ def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
                     f"ZIP archive must contain exactly one CSV, found {len(members)}",
                 )
             return zf.open(members[0], "r"), True
-        return open(path, "rb"), True  # noqa: SIM115 - closed by DetectionStream.close
+        return open(path, "rb"), True
     return source, False
 
 

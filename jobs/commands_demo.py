@@ -8,6 +8,7 @@ so every open map sees it through the live stream, whatever the backend and howe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import secrets
 import threading
@@ -395,10 +396,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         tick_s=args.tick,
     )
     print(f"Simulasi 112 berjalan terhadap / demo running against {base} (Ctrl+C untuk berhenti / to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         sim.run(max_calls=args.calls)
-    except KeyboardInterrupt:
-        pass
     print(f"{sim.calls} panggilan / calls")
     return 0
 

@@ -17,7 +17,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _open():  # noqa: ANN202 - (engine, sessionmaker, layers)
-    from jobs.commands_core import open_database  # noqa: PLC0415 - avoids a cycle through jobs.cli
+    from jobs.commands_core import open_database
 
     engine, sessions = open_database()
     with session_scope(sessions) as session:
@@ -42,7 +42,7 @@ def print_report(report: IngestReport) -> None:
 
 def cmd_ingest_firms(args: argparse.Namespace) -> int:
     """Stream a FIRMS MODIS/VIIRS or generic CSV into the hotspot table with a progress bar."""
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     path = Path(args.file)
     if not path.exists():

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo.netimport import ImportedLines, parse_mapping, read_ogr, read_osm
 from store.db import session_scope
@@ -51,7 +55,9 @@ def read_network_file(
     )
 
 
-def import_network(sessions, engine, path: Path, *, actor: str | None = None, **options) -> tuple[StoredState, dict]:  # noqa: ANN001
+def import_network(
+    sessions: sessionmaker[Session], engine: Engine, path: Path, *, actor: str | None = None, **options: Any
+) -> tuple[StoredState, dict]:
     """Read a file and replace the stored network with it in one transaction; announces `network.updated`.
 
     Raises ImportRefused (nothing changed) when the file holds no usable line.

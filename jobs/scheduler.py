@@ -146,7 +146,7 @@ class FirmsPuller:
             outcome = {"ok": False, "message": f"{exc.__class__.__name__}: {exc}", "counts": None}
         try:
             await asyncio.to_thread(self._finish, run_id, **outcome)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not record the FIRMS job run")
         self.last = outcome
         return outcome

@@ -282,7 +282,7 @@ def import_flood_file(
     Reprojected to WGS84 when the file says another CRS. Invalid polygons are repaired or rejected
     with the reason; other columns are kept as attributes.
     """
-    import pyogrio  # noqa: PLC0415 - GDAL only when a file is imported
+    import pyogrio
 
     e = pyogrio.errors
     unreadable = (e.DataSourceError, e.DataLayerError, e.CRSError, e.FeatureError, e.FieldError, e.GeometryError)

@@ -92,7 +92,7 @@ class CallWriter:
             done.set_running_or_notify_cancel()
         try:
             stored = self._store([call for call, _ in batch])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any failure is settled on the waiting requests, never lost
             if len(batch) == 1:
                 _settle(batch[0][1], error=exc)
                 return

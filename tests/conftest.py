@@ -89,7 +89,7 @@ def make_test_database(backend: str, tmp_dir: Path) -> tuple[str, callable]:
     name = f"sigap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         url = _postgis_url(name)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any reason PostGIS is unusable is reported the same way
         message = f"PostGIS is not available at {PG_ADMIN_URL}: {exc}"
         if REQUIRE_POSTGIS:
             pytest.fail(message + " (SIGAP_REQUIRE_POSTGIS=1)")
@@ -190,7 +190,7 @@ def anon_client(app_client, database: Database) -> Iterator:
     database.clean()
 
 
-async def events_until_marker(db: Database, hub: EventHub, sub, *, timeout: float = 15.0) -> list[dict]:  # noqa: ANN001
+async def events_until_marker(db: Database, hub: EventHub, sub, *, timeout: float = 15.0) -> list[dict]:
     """Every event delivered to `sub` before a marker event committed now (in its own transaction) arrives.
 
     Delivery follows commit order on both backends, so what was committed before the marker has arrived by

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -63,7 +64,7 @@ def export_audit(
     rows = [_row(r) for r in audit_entries(session, flt)]
     columns = ["id", "at", "at_wib", "actor", "action", "entity", "entity_id", "before", "after", "client"]
 
-    def generate():
+    def generate() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(columns)

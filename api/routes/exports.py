@@ -40,8 +40,8 @@ def csv_safe(value: Any) -> Any:
 
 def _geometries(features: list[dict[str, Any]]) -> Any:
     """The features' geometries as one shapely array (None where a feature has none), parsed in one call."""
-    import numpy as np  # noqa: PLC0415
-    import shapely  # noqa: PLC0415
+    import numpy as np
+    import shapely
 
     texts = np.array([None if f["geometry"] is None else orjson.dumps(f["geometry"]) for f in features], dtype=object)
     return shapely.from_geojson(texts) if len(texts) else np.array([], dtype=object)
@@ -49,8 +49,8 @@ def _geometries(features: list[dict[str, Any]]) -> Any:
 
 def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
     """CSV with id, the properties, lon/lat of points (or the centroid) and the geometry as WKT."""
-    import numpy as np  # noqa: PLC0415
-    import shapely  # noqa: PLC0415
+    import numpy as np
+    import shapely
 
     geoms = _geometries(features)
     centres = shapely.centroid(geoms)
@@ -72,9 +72,9 @@ def features_csv(features: list[dict[str, Any]], columns: list[str]) -> bytes:
 
 def features_gpkg(features: list[dict[str, Any]], columns: list[str], layer: str) -> bytes:
     """A GeoPackage (EPSG:4326) with one layer, written by pyogrio from an Arrow table to a temporary file."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyogrio  # noqa: PLC0415
-    import shapely  # noqa: PLC0415
+    import pyarrow as pa
+    import pyogrio
+    import shapely
 
     geoms = _geometries(features)
     data = {"fid_sigap": pa.array([f["id"] for f in features], type=pa.int64())}

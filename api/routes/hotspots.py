@@ -178,7 +178,7 @@ async def upload(
     ctx: ContextDep,
     user: PlannerDep,
     file: Annotated[UploadFile, File(description="CSV FIRMS MODIS/VIIRS atau generik / FIRMS or generic CSV")],
-    format: Annotated[Literal["auto", "modis", "viirs", "generic"], Form()] = "auto",  # noqa: A002
+    format: Annotated[Literal["auto", "modis", "viirs", "generic"], Form()] = "auto",
     lat_column: Annotated[str | None, Form()] = None,
     lon_column: Annotated[str | None, Form()] = None,
     date_column: Annotated[str | None, Form()] = None,

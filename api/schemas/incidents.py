@@ -142,8 +142,8 @@ class IncidentFeatureCollection(Schema):
 
     type: Literal["FeatureCollection"]
     features: list[IncidentFeature]
-    numberMatched: int  # noqa: N815 - the OGC API name
-    numberReturned: int  # noqa: N815 - the OGC API name
+    numberMatched: int
+    numberReturned: int
     total: int
     limit: int
     offset: int

@@ -161,7 +161,7 @@ def make_report(
         seconds = round(monotonic.monotonic() - started, 2)
         log.info("report %s ready in %.1f s (%s)", report_id, seconds, ", ".join(f.name for f in files))
         return {"ok": True, "id": report_id, "seconds": seconds, "files": [f.name for f in files]}
-    except Exception as exc:  # noqa: BLE001 - a report that fails is recorded as failed, never half stored
+    except Exception as exc:
         log.exception("report %s failed", report_id)
         message = f"{exc.__class__.__name__}: {exc}"
         with contextlib.suppress(Exception), session_scope(sessions) as session:
@@ -210,7 +210,7 @@ async def daily_report_loop(
                 await request_daily(report_period("daily", now=due, clock=clock))
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the database may be down at 07:00: log it, try again tomorrow
+        except Exception:
             log.exception("the daily report of %s could not be scheduled", due.isoformat())
 
 
@@ -307,7 +307,7 @@ class ReportWorker:
                     await self.run_pending()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - e.g. the database is down: keep the worker alive
+                except Exception:
                     log.exception("report worker step failed")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(poll_s):

@@ -64,7 +64,7 @@ def test_leaders_cannot_write(app_client, tokens, method: str, path: str) -> Non
     assert "leader" in r.json()["message_en"]
 
 
-def test_leaders_may_ask_for_a_report(app_client, tokens) -> None:  # noqa: ANN001
+def test_leaders_may_ask_for_a_report(app_client, tokens) -> None:
     """The one POST a leader makes: its body is checked (422), never refused for the role."""
     r = app_client.post("/api/reports", json={}, headers=bearer(tokens["leader"]))
     assert r.status_code == 422 and r.json()["field"] == "kind"

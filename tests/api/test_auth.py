@@ -100,9 +100,8 @@ def test_audit_log_is_append_only_in_the_database(db) -> None:
         f"UPDATE audit_log SET action='x' WHERE id={rec_id}",
         f"DELETE FROM audit_log WHERE id={rec_id}",
     ):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.execute(text(statement))
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text(statement))
 
 
 def test_production_refuses_default_or_weak_secret() -> None:

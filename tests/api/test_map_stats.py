@@ -22,13 +22,13 @@ BUNTOK = {"lon": 114.8445, "lat": -1.7065}
 DUSUN_HILIR = {"lon": 114.70, "lat": -2.25}
 
 
-def _create(client, category: str, location: dict | None) -> dict:  # noqa: ANN001
+def _create(client, category: str, location: dict | None) -> dict:
     r = client.post("/api/incidents", json={"category": category, "location": location})
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def _respond(db, incident_id: int, *, call_min_ago: float, scene_min_ago: float) -> None:  # noqa: ANN001
+def _respond(db, incident_id: int, *, call_min_ago: float, scene_min_ago: float) -> None:
     """Walk an incident to tiba with the call and arrival at known times."""
     now = utcnow()
     call = now - timedelta(minutes=call_min_ago)
@@ -52,7 +52,7 @@ def test_percentiles_ignore_missing_and_negative() -> None:
     assert got == {"n": 2, "median_s": 1200.0, "p90_s": 1440.0}
 
 
-def test_summary_empty(client) -> None:  # noqa: ANN001
+def test_summary_empty(client) -> None:
     """No incidents, hotspots or floods: zeros, every open status listed, sources read."""
     s = client.get("/api/stats/summary").json()
     assert s["open_total"] == 0 and s["calls_today"] == 0 and s["hotspots_24h"] == 0
@@ -69,7 +69,7 @@ def test_summary_empty(client) -> None:  # noqa: ANN001
     assert s["generated_at_wib"].endswith("WIB")
 
 
-def test_summary_counts_and_response_times(client, db) -> None:  # noqa: ANN001
+def test_summary_counts_and_response_times(client, db) -> None:
     """Open incidents by status and kecamatan; response median/p90 from the recorded transitions."""
     a = _create(client, "medis", BUNTOK)
     b = _create(client, "kebakaran", BUNTOK)
@@ -96,7 +96,7 @@ def test_summary_counts_and_response_times(client, db) -> None:  # noqa: ANN001
     assert s["calls_today"] == 2 + today
 
 
-def test_summary_hotspots_and_flooded_desa(client, db) -> None:  # noqa: ANN001
+def test_summary_hotspots_and_flooded_desa(client, db) -> None:
     """Hotspots of the last 24 h count; desa touching an active flood zone are listed with their share."""
     now = utcnow()
     with session_scope(db.sessions) as session:
@@ -138,17 +138,17 @@ def test_summary_hotspots_and_flooded_desa(client, db) -> None:  # noqa: ANN001
     assert all(d["kecamatan"] == "Dusun Selatan" for d in s["flooded_desa"])
 
 
-def test_summary_needs_login(anon_client) -> None:  # noqa: ANN001
+def test_summary_needs_login(anon_client) -> None:
     """Anonymous callers get 401."""
     assert anon_client.get("/api/stats/summary").status_code == 401
 
 
-def _login(client, role: str) -> None:  # noqa: ANN001
+def _login(client, role: str) -> None:
     r = client.post("/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
     assert r.status_code == 200
 
 
-def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
+def test_pages_by_role_and_offline_assets(anon_client) -> None:
     """/ sends each role home; pages reference only local assets; only writers get a write token."""
     c = anon_client
     assert c.get("/", follow_redirects=False).headers["location"] == "/login"
@@ -177,7 +177,7 @@ def test_pages_by_role_and_offline_assets(anon_client) -> None:  # noqa: ANN001
     c.cookies.clear()
 
 
-def test_a_desa_only_touched_by_a_flood_is_not_flooded(client, db, bundled_layers) -> None:  # noqa: ANN001
+def test_a_desa_only_touched_by_a_flood_is_not_flooded(client, db, bundled_layers) -> None:
     """A zone that is exactly one desa leaves its neighbours (0 % under water) and a 2 % sliver out of the count.
 
     Before issue 20 every desa the zone touched counted as "tergenang", its neighbours too at 0 %.

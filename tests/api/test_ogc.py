@@ -106,7 +106,7 @@ def test_csv_and_gpkg_of_points_polygons_and_missing_geometries(tmp_path) -> Non
     assert features_csv([], ["name"]).decode("utf-8-sig") == "id,name,lon,lat,wkt\n"
     path = tmp_path / "x.gpkg"
     path.write_bytes(features_gpkg(features, ["name"], "x"))
-    import pyogrio  # noqa: PLC0415
+    import pyogrio
 
     back = pyogrio.read_dataframe(path)
     assert back["fid_sigap"].tolist() == [1, 2, 3] and back.geometry.isna().tolist() == [False, True, False]

@@ -15,7 +15,7 @@ from store.reports import ReportFile
 from tests.conftest import bearer, settings_for
 
 
-def test_who_may_ask_and_bad_periods(client, tokens) -> None:  # noqa: ANN001
+def test_who_may_ask_and_bad_periods(client, tokens) -> None:
     leader = bearer(tokens["leader"])
     assert client.post("/api/reports", json={"kind": "daily"}).status_code == 403  # the dispatcher
     r = client.post("/api/reports", json={"kind": "range", "from": "2024-01-01", "to": "2025-06-30"}, headers=leader)
@@ -39,7 +39,7 @@ def test_who_may_ask_and_bad_periods(client, tokens) -> None:  # noqa: ANN001
     assert client.get("/api/reports/99999").status_code == 404
 
 
-def test_a_report_asked_for_is_made_in_the_background(database, tokens) -> None:  # noqa: ANN001
+def test_a_report_asked_for_is_made_in_the_background(database, tokens) -> None:
     from jobs.server import create_server_app
 
     app = create_server_app(settings_for(database.url, report_time="off"))

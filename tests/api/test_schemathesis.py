@@ -129,7 +129,7 @@ def test_answers_follow_their_response_schemas(database, locator) -> None:
         operations = [op for op in operations if op.method == "get" and op.path.startswith(SCHEMA_CHECKED)]
         assert len(operations) >= 9, [op.path for op in operations]
 
-        def check(case) -> None:  # noqa: ANN001
+        def check(case) -> None:
             response = case.call(headers=headers)
             if response.status_code != 200:
                 return
@@ -154,7 +154,7 @@ def test_answers_follow_their_response_schemas(database, locator) -> None:
                 @given(case=op.as_strategy())
                 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
                           suppress_health_check=list(HealthCheck), database=None)
-                def generated(case) -> None:  # noqa: ANN001
+                def generated(case) -> None:
                     check(case)
 
                 generated()
@@ -178,7 +178,7 @@ def declared(database):
             seed_demo_units(s, read_layers(s))
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
-        def check(response, path: str, method: str, status: int = 200) -> dict:  # noqa: ANN001
+        def check(response, path: str, method: str, status: int = 200) -> dict:
             assert response.status_code == status, response.text
             operation = schema[path][method]
             operation.validate_response(response)

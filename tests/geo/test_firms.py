@@ -207,14 +207,14 @@ def test_area_filters() -> None:
 
 
 @pytest.fixture(scope="module")
-def locator():  # noqa: ANN201
+def locator():
     from geo.layers import read_bundled_layers
     from geo.locate import Locator
 
     return Locator.from_layers(read_bundled_layers())
 
 
-def test_tag_detections_inside_border_and_outside(locator) -> None:  # noqa: ANN001
+def test_tag_detections_inside_border_and_outside(locator) -> None:
     text = (
         "latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
         "bright_ti5,frp,daynight\n"
@@ -242,11 +242,11 @@ def test_tag_detections_inside_border_and_outside(locator) -> None:  # noqa: ANN
 class _LocateManyOnly:
     """The real locator seen only through locate_many: tagging must then give the same answer."""
 
-    def __init__(self, locator) -> None:  # noqa: ANN001
+    def __init__(self, locator) -> None:
         self.locate_many = locator.locate_many
 
 
-def test_tag_fast_path_matches_locate_many(locator) -> None:  # noqa: ANN001
+def test_tag_fast_path_matches_locate_many(locator) -> None:
     rng = np.random.default_rng(11)
     n = 3000
     lon = np.round(rng.uniform(114.2, 115.8, n), 5)
@@ -390,7 +390,7 @@ def test_keys_are_one_arrow_string_column() -> None:
     assert part.frame["detection_key"].tolist() == keys[::2].tolist()
 
 
-def test_tag_with_h3_cells_computed_alongside(locator) -> None:  # noqa: ANN001
+def test_tag_with_h3_cells_computed_alongside(locator) -> None:
     import h3
 
     from geo.hexagons import cells_from_lonlat, cells_to_str
@@ -423,7 +423,7 @@ def test_tag_with_h3_cells_computed_alongside(locator) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("max_outside_m", [10_000.0, 3_000.0])
-def test_tag_near_the_distance_cap_matches_locate_many(locator, max_outside_m: float) -> None:  # noqa: ANN001
+def test_tag_near_the_distance_cap_matches_locate_many(locator, max_outside_m: float) -> None:
     from geo.crs import UTM50S, WGS84, project_geometries
 
     rng = np.random.default_rng(int(max_outside_m))

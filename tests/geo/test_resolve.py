@@ -21,12 +21,12 @@ def spatial(bundled_layers: Layers) -> Spatial:
     return build_spatial(bundled_layers)
 
 
-def resolve(spatial: Spatial, **given):  # noqa: ANN003, ANN201
+def resolve(spatial: Spatial, **given):
     return resolve_location(locator=spatial.locator, places=spatial.places, place_radius_m=spatial.place_radius_m,
                             **given)
 
 
-def refused(spatial: Spatial, **given) -> SigapError:  # noqa: ANN003
+def refused(spatial: Spatial, **given) -> SigapError:
     with pytest.raises(SigapError) as info:
         resolve(spatial, **given)
     return info.value

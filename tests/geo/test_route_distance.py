@@ -86,7 +86,7 @@ def test_the_distance_is_the_length_of_the_route_drawn(line: TravelNetwork) -> N
 INCIDENT = {"lon": 114.95, "lat": -1.80}  # south-east of Buntok, on the derived road network's side of the river
 
 
-def test_recommendations_count_the_off_road_metres(client, database) -> None:  # noqa: ANN001
+def test_recommendations_count_the_off_road_metres(client, database) -> None:
     """An ambulance 465 m from the incident is recommended with a distance of at least 465 m."""
     with session_scope(database.sessions) as s:
         seed_demo_units(s, read_layers(s))

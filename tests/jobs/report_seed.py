@@ -68,7 +68,7 @@ def day_start() -> datetime:
     return datetime(DAY.year, DAY.month, DAY.day, tzinfo=WIB).astimezone(UTC)
 
 
-def seed_day(sessions, layers: Layers, locator: Locator) -> SeededDay:  # noqa: ANN001 - a sessionmaker
+def seed_day(sessions, layers: Layers, locator: Locator) -> SeededDay:
     """Seed the day's incidents (with their steps and units), units, hotspots and an active flood zone."""
     out = SeededDay()
     start = day_start()

@@ -64,7 +64,7 @@ def _pages(pdf: bytes, name: str) -> list[Path]:
     return sorted(ARTIFACTS.glob(f"{name}-*.png"))
 
 
-def _sitrep(db, bundled_layers, period: Period = DAY_PERIOD, now: datetime | None = None):  # noqa: ANN001, ANN202
+def _sitrep(db, bundled_layers, period: Period = DAY_PERIOD, now: datetime | None = None):
     with session_scope(db.sessions) as session:
         return gather(session, period=period, now=now or datetime(2026, 11, 21, 7, tzinfo=WIB),
                       layers=bundled_layers, catalog=CATALOG, settings=SETTINGS)  # fmt: skip
@@ -76,7 +76,7 @@ def _row(text: str, label: str, *numbers: int) -> bool:
     return any(re.search(pattern, line.strip()) for line in text.splitlines())
 
 
-def test_seeded_day_pdf_holds_the_right_figures(db, bundled_layers, locator, tmp_path) -> None:  # noqa: ANN001
+def test_seeded_day_pdf_holds_the_right_figures(db, bundled_layers, locator, tmp_path) -> None:
     seeded = seed_day(db.sessions, bundled_layers, locator)
     sitrep = _sitrep(db, bundled_layers)
     assert len(sitrep.incidents) == 12 and sitrep.hotspot_count == 3
@@ -115,7 +115,7 @@ def test_seeded_day_pdf_holds_the_right_figures(db, bundled_layers, locator, tmp
     }  # fmt: skip
 
 
-def test_no_caller_data_or_free_text_in_any_report(db, bundled_layers, locator, tmp_path) -> None:  # noqa: ANN001
+def test_no_caller_data_or_free_text_in_any_report(db, bundled_layers, locator, tmp_path) -> None:
     seed_day(db.sessions, bundled_layers, locator)
     sitrep = _sitrep(db, bundled_layers)
     pdf, html = (f.content for f in render_files(sitrep, "id"))
@@ -130,7 +130,7 @@ def test_no_caller_data_or_free_text_in_any_report(db, bundled_layers, locator, 
         assert digits not in re.sub(r"\s", "", text)
 
 
-def test_an_empty_period_says_so(db, bundled_layers, tmp_path) -> None:  # noqa: ANN001
+def test_an_empty_period_says_so(db, bundled_layers, tmp_path) -> None:
     sitrep = _sitrep(db, bundled_layers)
     assert sitrep.empty
     pdf, html = (f.content for f in render_files(sitrep, "id"))
@@ -142,13 +142,13 @@ def test_an_empty_period_says_so(db, bundled_layers, tmp_path) -> None:  # noqa:
     assert "No incident and no hotspot was recorded in this period." in english
 
 
-def _pdf_only(s, lang):  # noqa: ANN001, ANN202
+def _pdf_only(s, lang):
     from jobs.report.pdf import render_pdf
 
     return render_pdf(s, lang)
 
 
-def test_english_on_request(db, bundled_layers, locator, tmp_path) -> None:  # noqa: ANN001
+def test_english_on_request(db, bundled_layers, locator, tmp_path) -> None:
     seed_day(db.sessions, bundled_layers, locator)
     sitrep = _sitrep(db, bundled_layers)
     files = render_files(sitrep, "en")
@@ -160,8 +160,8 @@ def test_english_on_request(db, bundled_layers, locator, tmp_path) -> None:  # n
     assert "Fire" in text and "Kecepatan" not in text
 
 
-def test_a_report_that_fails_midway_lists_no_file(db, bundled_layers, tmp_path) -> None:  # noqa: ANN001
-    def broken_map(s, lang):  # noqa: ANN001, ANN202
+def test_a_report_that_fails_midway_lists_no_file(db, bundled_layers, tmp_path) -> None:
+    def broken_map(s, lang):
         raise RuntimeError("disk full while drawing the map")
 
     with session_scope(db.sessions) as session:
@@ -186,7 +186,7 @@ def test_a_report_that_fails_midway_lists_no_file(db, bundled_layers, tmp_path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == [files[1].name]  # no PDF, no part file left
 
 
-def test_periods(db) -> None:  # noqa: ANN001
+def test_periods(db) -> None:
     now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)  # 08:30 WIB
     daily = report_period("daily", now=now)
     assert daily.start == datetime(2026, 12, 5, 0, tzinfo=UTC) and daily.end == datetime(2026, 12, 6, 0, tzinfo=UTC)
@@ -208,7 +208,7 @@ def test_periods(db) -> None:  # noqa: ANN001
     assert next_report_time(now, time(7, 0)) == datetime(2026, 12, 7, 0, tzinfo=UTC)
 
 
-def test_the_cli_writes_both_files_into_the_folder(db, bundled_layers, locator, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_cli_writes_both_files_into_the_folder(db, bundled_layers, locator, tmp_path, monkeypatch) -> None:
     from jobs.cli import main
 
     seed_day(db.sessions, bundled_layers, locator)
@@ -230,7 +230,7 @@ def test_the_cli_writes_both_files_into_the_folder(db, bundled_layers, locator, 
         get_settings.cache_clear()
 
 
-def test_the_daily_report_is_made_once_on_time_with_a_fake_clock(db, bundled_layers) -> None:  # noqa: ANN001
+def test_the_daily_report_is_made_once_on_time_with_a_fake_clock(db, bundled_layers) -> None:
     """06:59:30 WIB: the loop sleeps 30 s, asks for the day's report at 07:00, then sleeps a day; a second worker
     that is not the leader asks for nothing, and the same period is never added twice."""
     clock = [datetime(2026, 11, 21, 6, 59, 30, tzinfo=WIB).astimezone(UTC)]

@@ -23,7 +23,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
     release = threading.Event()
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         type(self).hits.append(self.path)
         if "/fail/" in self.path:
             self.send_response(500)

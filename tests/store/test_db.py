@@ -42,7 +42,7 @@ def test_writers_queue_behind_an_open_write_and_all_land(db) -> None:
     writer_of_thread: dict[int, int] = {}  # thread ident -> writer; idents are reused once a thread ends
     lock = threading.Lock()
 
-    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
         # A writer thread's first statement (SQLite: BEGIN IMMEDIATE, which waits for the lock; PostgreSQL:
         # the INSERT) is under way: it is now queued behind the open write, or about to be.
         with lock:

@@ -306,7 +306,7 @@ def test_generic_csv_with_mapped_columns(db, locator) -> None:
     assert attrs == ["=cmd|' /C calc'!A0", "Rahmat"]
 
 
-def test_select_area_carries_h3_cells_into_the_stored_rows(locator) -> None:  # noqa: ANN001
+def test_select_area_carries_h3_cells_into_the_stored_rows(locator) -> None:
     import h3
 
     from geo.firms import DetectionChunk, read_detections

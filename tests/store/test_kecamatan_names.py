@@ -74,7 +74,7 @@ def test_the_place_search_finds_the_official_name_and_the_alias(places: PlaceInd
     assert patas.parent == OFFICIAL
 
 
-def test_stored_layers_api_answers_and_incidents_use_one_name(client, db: Database) -> None:  # noqa: ANN001
+def test_stored_layers_api_answers_and_incidents_use_one_name(client, db: Database) -> None:
     """Both backends: the stored kecamatan, GET /api/places, GET /api/locate and a call placed there."""
     with db.sessions() as s:
         assert s.scalar(select(Kecamatan.nama).where(Kecamatan.kode == CODE)) == OFFICIAL

@@ -86,7 +86,7 @@ def test_specific_refusals_read_well() -> None:
 
 def test_open_terminal_and_initial_states() -> None:
     assert S.SELESAI not in OPEN_STATES and S.DITUTUP not in OPEN_STATES and S.BATAL not in OPEN_STATES
-    assert TERMINAL_STATES == {S.DITUTUP, S.BATAL}
+    assert {S.DITUTUP, S.BATAL} == TERMINAL_STATES
     for state in TERMINAL_STATES:
         assert allowed_transitions(state) == ()
     assert is_open("perlu_lokasi") and is_open(S.TIBA) and not is_open("selesai")

@@ -87,14 +87,14 @@ def chromium() -> Iterator:
 class Offline:
     """A browser context whose every request to another host is aborted and remembered."""
 
-    def __init__(self, browser, base: str) -> None:  # noqa: ANN001
+    def __init__(self, browser, base: str) -> None:
         self.base = base
         self.foreign: list[str] = []
         self.errors: list[str] = []
         self.context = browser.new_context(viewport={"width": 1400, "height": 850}, locale="id-ID")
         self.context.route("**/*", self._route)
 
-    def _route(self, route) -> None:  # noqa: ANN001
+    def _route(self, route) -> None:
         url = route.request.url
         host = urlparse(url).hostname
         if url.startswith("data:") or host in ("127.0.0.1", "localhost"):
@@ -103,7 +103,7 @@ class Offline:
             self.foreign.append(url)
             route.abort()
 
-    def login(self, role: str, path: str):  # noqa: ANN201
+    def login(self, role: str, path: str):
         """A page logged in through the login form, opened at `path` and fully drawn."""
         page = self.context.new_page()
         page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -121,7 +121,7 @@ class Offline:
 
 
 @pytest.fixture
-def offline(chromium, server: str) -> Iterator:  # noqa: ANN001
+def offline(chromium, server: str) -> Iterator:
     """Make offline browser contexts; asserts at the end that none reached another host."""
     made: list[Offline] = []
 
@@ -137,7 +137,7 @@ def offline(chromium, server: str) -> Iterator:  # noqa: ANN001
     assert [e for c in made for e in c.errors] == []
 
 
-def shot(page, name: str) -> None:  # noqa: ANN001
+def shot(page, name: str) -> None:
     """Write a screenshot to test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -153,18 +153,18 @@ def _units(base: str) -> list[dict]:
     return httpx.get(base + "/api/units", headers={"Authorization": f"Bearer {_token(base, 'leader')}"}).json()["units"]
 
 
-def _background(page, selector: str) -> str:  # noqa: ANN001
+def _background(page, selector: str) -> str:
     """The painted background colour of the first element matching `selector` (what the eye sees)."""
     return page.eval_on_selector(selector, "el => getComputedStyle(el).backgroundColor")
 
 
-def legend_colour(page, label: str) -> str:  # noqa: ANN001
+def legend_colour(page, label: str) -> str:
     """The swatch colour the map's legend shows beside `label`."""
     item = page.locator("#layer-panel .legend .lg-item", has_text=label).first
     return item.locator(".sq, .dot, .ring").first.evaluate("el => getComputedStyle(el).backgroundColor")
 
 
-def open_call_from_list(page, incident_id: int) -> None:  # noqa: ANN001
+def open_call_from_list(page, incident_id: int) -> None:
     """Click the call's row in the open-calls list, as an operator does, and wait for its panel."""
     page.locator(f"#incident-list li[data-id='{incident_id}']").click()
     page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
@@ -178,7 +178,7 @@ def test_unauthenticated_pages_go_to_login(server: str) -> None:
     assert httpx.get(server + "/login").status_code == 200
 
 
-def test_map_renders_layers_and_legend(offline, server: str) -> None:  # noqa: ANN001
+def test_map_renders_layers_and_legend(offline, server: str) -> None:
     """The dispatcher map draws boundaries, rivers, network, units, a layer switcher and a legend."""
     page = offline().login("dispatcher", "/map")
     rows = page.eval_on_selector_all("#layer-panel .lp-row", "els => els.map(e => e.dataset.layer)")
@@ -201,7 +201,7 @@ def test_map_renders_layers_and_legend(offline, server: str) -> None:  # noqa: A
     shot(page, "map")
 
 
-def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: str) -> None:
     """Click the map -> locate answer -> create; a second page hears it over SSE; dispatch the top unit."""
     ctx = offline()
     page = ctx.login("dispatcher", "/map")
@@ -255,7 +255,7 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     shot(watcher, "map-watcher")
 
 
-def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline, server: str) -> None:
     """A caller who cannot say where: the call is recorded as perlu_lokasi, then placed with one map click."""
     page = offline().login("dispatcher", "/map")
     page.click("#no-location")
@@ -293,7 +293,7 @@ def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline
     shot(page, "located-later")
 
 
-def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:
     """A typed name goes through the tolerant place search; an ambiguous one offers its candidates."""
     page = offline().login("dispatcher", "/map")
     page.fill("#desa-search", "patas")
@@ -320,12 +320,12 @@ def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:  # noqa
     shot(page, "place-search")
 
 
-def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: str) -> None:  # noqa: ANN001
+def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: str) -> None:
     """A call whose place name the server does not know (404) shows the places it suggests, not a generic error;
     one click drafts the call at a suggestion, with the details already typed, and it is recorded there."""
     page = offline().login("dispatcher", "/map")
 
-    def misspelt(route) -> None:  # noqa: ANN001 - the name as a caller might give it, not the searched code
+    def misspelt(route) -> None:
         body = json.loads(route.request.post_data)
         body["location"] = {"place": "Buntoq"}
         route.continue_(post_data=json.dumps(body))
@@ -357,7 +357,7 @@ def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: 
     page.wait_for_selector(f"#incident-panel[data-incident='{call['id']}']")
 
 
-def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) -> None:
     """The raw AML SMS pasted in: its fix previews on the map, the server keeps the message and its accuracy."""
     page = offline().login("dispatcher", "/map")
     page.click("#aml-open")
@@ -385,7 +385,7 @@ def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) ->
     shot(page, "aml")
 
 
-def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server: str) -> None:
     """A wrong category is corrected in the panel (agencies follow); an edit over someone else's change gets 409."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
     r = httpx.post(server + "/api/incidents", headers=headers, json={
@@ -435,7 +435,7 @@ def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server:
     assert final["description"] == "Rumah terbakar, dua lantai" and final["caller_phone"] == "081200000000"
 
 
-def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # noqa: ANN001
+def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:
     """A second call at the same place lists the first as a possible duplicate; a confirmed click merges it."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
     calls = [
@@ -460,7 +460,7 @@ def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # no
     open_call_from_list(page, second)
     asked: list[str] = []
 
-    def confirm(dialog) -> None:  # noqa: ANN001
+    def confirm(dialog) -> None:
         asked.append(dialog.message)
         dialog.accept()
 
@@ -477,7 +477,7 @@ def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:  # no
     shot(page, "merge")
 
 
-def test_a_layer_that_fails_to_load_is_announced(offline) -> None:  # noqa: ANN001
+def test_a_layer_that_fails_to_load_is_announced(offline) -> None:
     """A layer whose service fails leaves the map working and says so, instead of drawing nothing."""
     ctx = offline()
     body = '{"message_id": "Basis data tidak tersedia", "message_en": "Database unavailable"}'
@@ -490,7 +490,7 @@ def test_a_layer_that_fails_to_load_is_announced(offline) -> None:  # noqa: ANN0
     assert page.locator("#incident-list").count() == 1  # the rest of the page is there
 
 
-def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
+def test_leader_view_shows_counts(offline, server: str) -> None:
     """The leader tiles match the summary API and follow a new call without a reload."""
     page = offline().login("leader", "/leader")
     before = int(page.inner_text("#t-open"))
@@ -512,7 +512,7 @@ def test_leader_view_shows_counts(offline, server: str) -> None:  # noqa: ANN001
     shot(page, "leader")
 
 
-def test_leader_page_in_plain_words_clustered_reports_and_print(offline, server: str) -> None:  # noqa: ANN001
+def test_leader_page_in_plain_words_clustered_reports_and_print(offline, server: str) -> None:
     """No "P90"; incidents clustered on the large map; a report asked for becomes ready with its two files; the
     printed page (A4 landscape) keeps the map's legend and scale bar and leaves the buttons out."""
     token = _token(server, "dispatcher")
@@ -566,7 +566,7 @@ def _recent_detections(server: str) -> list[tuple[float, float]]:
     return points
 
 
-def test_planner_page_and_language_toggle(offline, server: str) -> None:  # noqa: ANN001
+def test_planner_page_and_language_toggle(offline, server: str) -> None:
     """The planner sees the last day's detections as points and as H3 hexagons shaded by count, switches window
     and H3 resolution; English is one click away and remembered."""
     from playwright.sync_api import expect
@@ -609,7 +609,7 @@ def test_planner_page_and_language_toggle(offline, server: str) -> None:  # noqa
     page.click("#lang")
 
 
-def test_login_page(offline, server: str) -> None:  # noqa: ANN001
+def test_login_page(offline, server: str) -> None:
     """A wrong password says so in Indonesian; the page is drawn from local assets only."""
     ctx = offline()
     page = ctx.context.new_page()
@@ -622,7 +622,7 @@ def test_login_page(offline, server: str) -> None:  # noqa: ANN001
     shot(page, "login")
 
 
-def test_hostile_text_is_shown_inert(offline, server: str) -> None:  # noqa: ANN001
+def test_hostile_text_is_shown_inert(offline, server: str) -> None:
     """Script and HTML typed into a call are shown as text in the list, panel and popup; nothing runs."""
     token = _token(server, "dispatcher")
     payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -649,7 +649,7 @@ def test_hostile_text_is_shown_inert(offline, server: str) -> None:  # noqa: ANN
     shot(page, "hostile-text")
 
 
-def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> None:  # noqa: ANN001
+def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> None:
     """A detection from under an hour ago is drawn fresh (dark ring, solid fill); its popup says when and where."""
     at = (datetime.now(UTC) - timedelta(minutes=50)).replace(second=0, microsecond=0)
     lon, lat = BUNTOK
@@ -696,7 +696,7 @@ def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> N
     shot(page, "hotspot-fresh")
 
 
-def test_planner_lists_the_desa_a_flood_zone_covers(offline, server: str) -> None:  # noqa: ANN001
+def test_planner_lists_the_desa_a_flood_zone_covers(offline, server: str) -> None:
     """Clicking a flood zone in the planner's list shows the desa under water with their flooded share."""
     token = _token(server, "planner")
     zone = {

@@ -44,7 +44,7 @@ def chromium() -> Iterator:
         browser.close()
 
 
-def test_the_html_map_opens_offline_with_every_incident(db, bundled_layers, locator, chromium, tmp_path) -> None:  # noqa: ANN001
+def test_the_html_map_opens_offline_with_every_incident(db, bundled_layers, locator, chromium, tmp_path) -> None:
     seed_day(db.sessions, bundled_layers, locator)
     with session_scope(db.sessions) as session:
         sitrep = gather(
@@ -59,7 +59,7 @@ def test_the_html_map_opens_offline_with_every_incident(db, bundled_layers, loca
     foreign: list[str] = []
     errors: list[str] = []
 
-    def route(r) -> None:  # noqa: ANN001
+    def route(r) -> None:
         if r.request.url.startswith(("file:", "data:")):
             r.continue_()
         else:
