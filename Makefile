@@ -88,6 +88,7 @@ test: setup browser postgis
 
 lint: $(STAMP)
 	$(BIN)/ruff check api geo store jobs web tests bench
+	$(BIN)/mypy
 
 # `pip install .` into a fresh venv (no extras), then migrate, load, serve and ask /healthz (about 2-3 minutes,
 # most of it pip; not part of `make test`).

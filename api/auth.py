@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -121,7 +121,7 @@ async def _authenticate(request: Request, bearer: str | None) -> Principal:
     return user
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets only the given roles through (403 for others)."""
 
     # One dependency level, not two (check -> current_user): FastAPI resolves every level on every request.

@@ -76,6 +76,7 @@ class _Responder:
             await self._send({"type": "http.response.body", "body": data, "more_body": more})
             return
         start, self._start = self._start, None
+        assert start is not None, "a body before its http.response.start"
         if not more and len(body) < self._minimum_size:
             self._passthrough = True
             await self._send(start)

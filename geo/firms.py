@@ -38,7 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -374,7 +374,7 @@ def _hhmm_minutes(value: str | None) -> int:
 def _ymd_one(value: str | None) -> np.datetime64:
     """One value of `_ymd`."""
     try:
-        return np.datetime64(dt.datetime.strptime(value.strip(), "%Y-%m-%d"), "ns")  # type: ignore[union-attr]
+        return np.datetime64(dt.datetime.strptime(value.strip(), "%Y-%m-%d"), "ns")  # type: ignore[union-attr,call-overload]
     except (AttributeError, ValueError):
         return np.datetime64("NaT", "ns")
 
@@ -393,7 +393,7 @@ def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.suffix.lower() == ".gz":
-            return gzip.open(path, "rb"), True
+            return cast(IO[Any], gzip.open(path, "rb")), True
         if path.suffix.lower() == ".zip":
             zf = zipfile.ZipFile(path)
             members = [m for m in zf.namelist() if m.lower().endswith((".csv", ".txt"))]
@@ -698,7 +698,7 @@ class DetectionStream:
         self._closed = True
         chunks, self._chunks = self._chunks, None
         if chunks is not None:
-            chunks.close()  # type: ignore[attr-defined] - a generator: stops the read-ahead thread
+            chunks.close()  # type: ignore[attr-defined]  # a generator: stops the read-ahead thread
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.cancel()

@@ -471,7 +471,7 @@ def persistence(cells: np.ndarray, days: np.ndarray, *,
     cols = ["cell", "days_burned", "longest_run", "current_run", "first_day", "last_day"]
     if len(cells) == 0:
         return pd.DataFrame({c: [] for c in cols})
-    ref = d.max() if as_of is None else np.datetime64(as_of, "D")
+    ref = d.max() if as_of is None else np.datetime64(as_of, "D")  # type: ignore[call-overload]
     pairs = pd.DataFrame({"cell": cells, "day": d.astype(np.int64)}).drop_duplicates()
     pairs = pairs.sort_values(["cell", "day"], kind="mergesort").reset_index(drop=True)
     cell = pairs["cell"].to_numpy()

@@ -533,7 +533,7 @@ class Locator:
         kec = np.where(inside, self.desa_kecamatan[np.maximum(desa_idx, 0)], -1)
         river_line, river_m = self.rivers.nearest(x, y)
         road_m, road_source = np.full(n, np.nan), none
-        if self.roads is not None:
+        if self.roads is not None and self.layers.roads is not None:
             road_line, road_m = self.roads.nearest(x, y)
             road_source = _take(self.layers.roads.source, road_line)
 
@@ -590,7 +590,7 @@ class Locator:
         kec = int(self.desa_kecamatan[idx]) if inside else -1
         river, river_m = self.rivers.nearest_one(x, y)
         road_m, road_source = None, None
-        if self.roads is not None:
+        if self.roads is not None and self.layers.roads is not None:
             road, road_m = self.roads.nearest_one(x, y)
             road_source = self.layers.roads.source[road]
 

@@ -149,7 +149,7 @@ def read_osm(path: str | Path) -> ImportedLines:
     fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     fp = fp.with_filter(KeyFilter("highway", "waterway", "route"))
     for obj in fp:
-        if not obj.is_way():
+        if not isinstance(obj, osmium.osm.Way):
             continue
         read += 1
         tags = obj.tags

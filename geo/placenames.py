@@ -26,7 +26,7 @@ try:
     from rapidfuzz import fuzz as _fuzz
     from rapidfuzz import process as _process
 except ImportError:  # pragma: no cover - exercised only where rapidfuzz is absent
-    _fuzz = _process = None
+    _fuzz = _process = None  # type: ignore[assignment]
 
 from geo.layers import AreaLayer, read_area_layer
 

@@ -134,7 +134,7 @@ def _paths(
 ) -> list[_Path]:
     """Legs, GeoJSON route, route distance and sources for several units of one profile, batched."""
     r = len(starts)
-    step = memoryview(np.ascontiguousarray(pred))  # plain-int indexing: the k walks are short and few
+    step = memoryview(np.ascontiguousarray(pred))  # type: ignore[arg-type]  # plain-int indexing: the k walks are short and few
     walks: list[int] = []
     ends: list[int] = []
     n_edges: list[int] = []
@@ -199,7 +199,7 @@ def _paths(
     leg_bounds = np.searchsorted(leg_route, np.arange(r + 1)).tolist()
     edge_bounds = np.searchsorted(route_of, np.arange(r + 1)).tolist()
     bounds = bounds.tolist()
-    leg_mode, leg_d, leg_t = leg_mode.tolist(), leg_d.tolist(), leg_t.tolist()
+    leg_mode, leg_d, leg_t = leg_mode.tolist(), leg_d.tolist(), leg_t.tolist()  # type: ignore[assignment]
     ll = ll.tolist()
     dist = dist.tolist()
     out: list[_Path] = []

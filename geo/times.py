@@ -123,7 +123,7 @@ def wib_days(times: Any) -> np.ndarray:
 
 
 # Positions in numpy's 'YYYY-MM-DDTHH:MM:SS' text of the parts of 'DD-MM-YYYY HH:MM[:SS] WIB'.
-_WIB_PARTS = [8, 9, "-", 5, 6, "-", 0, 1, 2, 3, " ", 11, 12, ":", 14, 15]
+_WIB_PARTS: list[int | str] = [8, 9, "-", 5, 6, "-", 0, 1, 2, 3, " ", 11, 12, ":", 14, 15]
 
 
 def format_wib_many(times: Any, *, seconds: bool = False) -> list[str | None]:
@@ -132,7 +132,8 @@ def format_wib_many(times: Any, *, seconds: bool = False) -> list[str | None]:
     local = t.tz_convert(WIB_NAME).tz_localize(None).as_unit("s").to_numpy()
     missing = np.isnat(local)
     text = np.datetime_as_string(local, unit="s")
-    parts = _WIB_PARTS + ([":", 17, 18] if seconds else []) + list(" WIB")
+    seconds_parts: list[int | str] = [":", 17, 18] if seconds else []
+    parts = _WIB_PARTS + seconds_parts + list(" WIB")
     return _rearrange(text, parts, missing)
 
 

@@ -178,7 +178,7 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def query(self) -> Select[tuple[AuditRecord]]:
+    def query(self) -> Select[Any]:
         """The matching entries, unordered."""
         q = select(AuditRecord)
         for column, value in ((AuditRecord.entity, self.entity), (AuditRecord.entity_id, self.entity_id),

@@ -26,7 +26,7 @@ def _sqlite_module():  # noqa: ANN202 - a DB-API module
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
-        import pysqlite3.dbapi2 as pysqlite  # type: ignore[import-not-found]
+        import pysqlite3.dbapi2 as pysqlite
     except ImportError as exc:  # pragma: no cover - depends on the Python build
         raise SpatiaLiteMissingError(
             "Python ini tidak bisa memuat ekstensi SQLite; pasang pysqlite3-binary / "

@@ -6,7 +6,7 @@ Every read goes column-wise: the rows come back from one SELECT, become a pandas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -160,7 +160,7 @@ POINT_COLUMNS = {
 class HotspotPoints:
     """Detections as columns of driver values (newest first), their times as one index, and whether `limit` cut."""
 
-    columns: dict[str, Sequence[Any]]
+    columns: Mapping[str, Sequence[Any]]
     acq_time: pd.DatetimeIndex
     truncated: bool
 

@@ -14,6 +14,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from contextlib import nullcontext
+from typing import cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -126,4 +127,4 @@ def _settle(done: Future[IncidentRecord], *, result: IncidentRecord | None = Non
     if error is not None:
         done.set_exception(error)
     else:
-        done.set_result(result)
+        done.set_result(cast(IncidentRecord, result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -42,7 +43,7 @@ def _polygon_rows(layer: AreaLayer, extra: list[str]) -> list[dict]:
     return rows
 
 
-def _sync(session: Session, model: type, rows: list[dict], key: str) -> int:
+def _sync(session: Session, model: type[Any], rows: list[dict], key: str) -> int:
     """Insert missing rows and update changed ones by natural key; returns how many were written."""
     existing = {getattr(obj, key): obj for obj in session.scalars(select(model))}
     written = 0
@@ -133,7 +134,7 @@ def layer_counts(session: Session) -> dict[str, int]:
     }
 
 
-def _area_layer(session: Session, model: type, extra: list[str]) -> AreaLayer:
+def _area_layer(session: Session, model: type[Any], extra: list[str]) -> AreaLayer:
     objs = list(session.scalars(select(model).order_by(model.kode)))
     return AreaLayer(
         geometry=np.array([to_shape(o.geom) for o in objs], dtype=object),

@@ -8,6 +8,7 @@ the unit types (the call's category, boats when it is on the water), reads every
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ def on_water(incident: Incident, locator: Locator) -> bool:
     return river is not None and river <= ON_WATER_M
 
 
-def unit_types_for(catalog: Catalog, category: str, *, wanted: list[str] | None, water: bool) -> list[str]:
+def unit_types_for(catalog: Catalog, category: str, *, wanted: Sequence[str] | None, water: bool) -> list[str]:
     """The unit types to rank: those asked for (each must exist), else the category's, else every type."""
     known = {u.code for u in catalog.unit_types}
     if wanted is None:
@@ -58,7 +59,7 @@ def unit_types_for(catalog: Catalog, category: str, *, wanted: list[str] | None,
             f"Unknown unit types: {bad}; choose from {sorted(known)}",
             field="types",
         )
-    return wanted
+    return list(wanted)
 
 
 def recommend_for_incident(
@@ -68,7 +69,7 @@ def recommend_for_incident(
     *,
     catalog: Catalog,
     locator: Locator,
-    types: list[str] | None,
+    types: Sequence[str] | None,
     k: int,
     now: datetime,
     stale_minutes: int,

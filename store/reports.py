@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -294,7 +295,7 @@ def claim_report(session: Session, report_id: int, *, now: datetime | None = Non
         .values(status="running", started_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return res.rowcount == 1
+    return cast(CursorResult[Any], res).rowcount == 1
 
 
 def finish_report(
@@ -349,7 +350,7 @@ def fail_stale_reports(session: Session, *, started_before: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return int(res.rowcount or 0)
+    return int(cast(CursorResult[Any], res).rowcount or 0)
 
 
 # ------------------------------------------------------------------------------------------ reading

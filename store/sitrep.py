@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -255,7 +255,7 @@ def _count(values: np.ndarray) -> dict[Any, int]:
 
 def _tables(inc: SitrepIncidents, *, layers: Layers, catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
     by_cat = _count(inc.category)
-    cats = [
+    cats: list[dict[str, Any]] = [
         {
             "code": c.code,
             "label_id": c.label_id,
@@ -337,7 +337,7 @@ def _notable(inc: SitrepIncidents, *, layers: Layers, limit: int) -> list[Notabl
                 desa=desa_names.get(inc.desa_code[i]),
                 kecamatan=kec_names.get(inc.kecamatan_code[i]),
                 priority=None if inc.priority is None or inc.priority[i] is None else str(inc.priority[i]),
-                created=_aware(inc.created[i]),
+                created=cast(datetime, _aware(inc.created[i])),  # every incident has its creation time
                 dispatched=_aware(inc.dispatched[i]),
                 on_scene=_aware(inc.on_scene[i]),
                 resolved=_aware(inc.resolved[i]),

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import text
@@ -229,7 +229,7 @@ class TravelService:
         if token is None or cached[1] is None or cached[0] is None or token != cached[1].token:
             base, state = self.base(session)
         else:
-            base, state = cached
+            base, state = cast(tuple[TravelNetwork, StoredState], cached)
         with self._lock:
             if key != self._flood_key or self._closed is None or self._base is not base:
                 polys = active_flood_geometries(session) if key else []

@@ -104,7 +104,7 @@ async def export(
     datetime_: Annotated[str | None, Query(alias="datetime", description="awal/akhir ISO-8601, '..' terbuka")] = None,
 ) -> Response:
     """The whole layer (or the bbox/datetime part of it) in the format named by the file extension."""
-    layer, _, fmt = filename.rpartition(".")
+    layer, _dot, fmt = filename.rpartition(".")
     if fmt not in FORMATS or layer not in COLLECTIONS:
         raise InvalidInput(
             f"Ekspor harus <lapisan>.<format>: lapisan {', '.join(COLLECTIONS)}; format {', '.join(FORMATS)}",

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
@@ -46,7 +46,7 @@ from store.hotspots import ZONES, ingest_detections
 router = APIRouter(prefix="/api/hotspots", tags=["hotspots"])
 
 MAX_FEATURES = 50_000
-EMPTY = {"type": "FeatureCollection", "features": []}
+EMPTY: dict[str, Any] = {"type": "FeatureCollection", "features": []}
 
 
 def hotspot_filter(

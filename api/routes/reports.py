@@ -42,6 +42,7 @@ def make(body: ReportRequest, ctx: ContextDep, session: SessionDep, user: Report
         body.kind, now=utcnow(), clock=ctx.settings.report_clock, on=body.date, first=body.from_, last=body.to
     )
     report = request_report(session, period=period, lang=body.lang, actor=user.username, hub=ctx.events)
+    assert report is not None  # None only for a schedule key already used; this request has none
     session.commit()
     return FastJSON(one_report(session, report.id), status_code=202)
 

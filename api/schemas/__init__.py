@@ -39,7 +39,7 @@ class ErrorBody(BaseModel):
     field: str | None = Field(None, description="the input to fix (location.place, version, unit_ids ...)")
 
 
-def also_as(media_type: str, model: type[BaseModel]) -> dict[str, Any]:
+def also_as(media_type: str, model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     """A `responses=` entry: the 200 answer can also come as `media_type`, shaped like `model`."""
     _EXTRA[model.__name__] = model
     return {200: {"content": {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
@@ -48,7 +48,8 @@ def also_as(media_type: str, model: type[BaseModel]) -> dict[str, Any]:
 def add_schemas(document: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with the models of :func:`also_as` (and the models they use) in its components."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
-    for name, model in (*_EXTRA.items(), ("ErrorBody", ErrorBody)):
+    models: list[tuple[str, type[BaseModel]]] = [*_EXTRA.items(), ("ErrorBody", ErrorBody)]
+    for name, model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
         for used, definition in schema.pop("$defs", {}).items():
             components.setdefault(used, definition)

@@ -91,7 +91,7 @@ def hotspot_features(points: HotspotPoints) -> list[dict[str, Any]]:
     lon = np.round(np.asarray(c["lon"], dtype=np.float64), 6).tolist()
     lat = np.round(np.asarray(c["lat"], dtype=np.float64), 6).tolist()
     border = np.asarray(c["border_distance_m"], dtype=np.float64)
-    border_m = np.where(np.isnan(border), None, np.round(border, 1)).tolist()
+    border_m = np.where(np.isnan(border), None, np.round(border, 1)).tolist()  # type: ignore[call-overload]
     return [
         {
             "type": "Feature",
