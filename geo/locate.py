@@ -161,7 +161,8 @@ class NearestEdge:
     One point: an STRtree of the raw segments answers exactly. Many points: a KD-tree over the edges
     densified every 10 m finds the nearest stretch and the distance is measured exactly to the segments
     beside that vertex; within EXACT_WITHIN_M that is exact, farther out the search may settle for a
-    vertex up to EPSILON farther than the nearest (2 %: 200 m at 10 km), which keeps far points fast.
+    vertex up to EPSILON farther than the nearest (2 %: 200 m at 10 km), which keeps far points fast;
+    with a `max_distance` the far points that may lie within it are measured exactly to the segments.
     """
 
     SPACING_M = 10.0
@@ -285,6 +286,15 @@ class NearestEdge:
                 _point_segment_distance(pt, a, self.coords[self.next[vt]]),
             )
             owner[todo] = self.owner[vt]
+        if max_distance is not None and len(far):
+            # The eps search may settle for a vertex up to EPSILON farther: a far point it puts anywhere up to
+            # that much past the cap is measured exactly, so the cap is a sharp line (9.9 km is inside 10 km).
+            shell = far[d[far] <= (float(max_distance) + self.SPACING_M) * (1.0 + self.EPSILON)]
+            if len(shell):
+                (which, seg), exact = self.segment_tree.query_nearest(
+                    shapely.points(p[shell]), return_distance=True, all_matches=False
+                )
+                d[shell[which]], owner[shell[which]] = exact, self.segment_owner[seg]
         if max_distance is not None:
             beyond = d > max_distance
             owner[beyond], d[beyond] = -1, np.inf
