@@ -636,11 +636,16 @@ def test_hostile_text_is_shown_inert(offline, server: str) -> None:
     assert r.json()["description"] == payload  # stored as typed
     incident_id, number = r.json()["id"], r.json()["number"]
     page = offline().login("dispatcher", "/map")
-    # Zoom in on the call, as an operator would, and click its marker: its panel opens. (Its popup opens too, but
-    # closes again when the panel's refresh redraws the marker, so it is not waited for here.)
+    # Zoom in on the call, as an operator would, and click its marker: its panel and its popup open, and the
+    # popup stays open after the panel's refresh has updated the marker.
     page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 18, {animate: false}); }", [114.85, -1.72])
     page.locator(f".leaflet-marker-pane .inc-icon[title='{number}']").click()
     page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
+    # The panel is drawn after the marker's refresh: a popup closed by it would be gone or fading (opacity 0).
+    assert page.evaluate(
+        "() => { const p = document.querySelector('.leaflet-popup'); return !!p && p.style.opacity !== '0'; }"
+    ), "the incident popup closed when the panel refreshed the call"
+    assert number in page.locator(".leaflet-popup-content").inner_text()
     assert payload in page.inner_text("#incident-panel")
     assert "<b onmouseover=alert(1)>Budi</b>" in page.inner_text("#incident-panel")
     assert page.locator("#incident-panel img, #incident-panel script, #incident-panel b[onmouseover]").count() == 0

@@ -204,12 +204,18 @@
       const prev = incidents.get(inc.id);
       const merged = Object.assign({}, prev ? prev.data : {}, inc);
       const show = merged.lon !== null && merged.lon !== undefined && (OPEN.has(merged.status) || opts.showClosed);
-      if (prev && prev.marker) { incLayer.removeLayer(prev.marker); }
-      let marker = null;
-      if (show) {
+      // The marker is kept and updated, not redrawn: an open popup stays open while the call changes.
+      let marker = prev ? prev.marker : null;
+      if (marker && !show) { incLayer.removeLayer(marker); marker = null; }
+      const current = () => (incidents.get(inc.id) || { data: merged }).data;
+      if (marker) {
+        marker.setLatLng([merged.lat, merged.lon]);
+        marker.setIcon(incidentIcon(merged));
+        if (marker.isPopupOpen()) marker.getPopup().setContent(incidentPopup(merged));
+      } else if (show) {
         marker = L.marker([merged.lat, merged.lon], { icon: incidentIcon(merged), zIndexOffset: 1000, title: merged.number || "" });
-        marker.bindPopup(() => incidentPopup(merged));
-        if (opts.onIncidentClick) marker.on("click", () => opts.onIncidentClick(merged));
+        marker.bindPopup(() => incidentPopup(current()));
+        if (opts.onIncidentClick) marker.on("click", () => opts.onIncidentClick(current()));
         incLayer.addLayer(marker);
       }
       incidents.set(inc.id, { data: merged, marker });
