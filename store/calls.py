@@ -249,20 +249,22 @@ def list_calls(session: Session, flt: CallFilter, *, limit: int = 100, offset: i
     return int(total), [call_row(r) for r in rows]
 
 
-def active_flag(session: Session, number: str | None, *, at: datetime) -> CallerFlag | None:
+def active_flag(session: Session, number: str | None, *, at: datetime) -> dict[str, Any] | None:
     """The newest flag on `number` (normalised key) not revoked and not expired at `at`, or None."""
     if not number:
         return None
-    return session.scalar(
-        select(CallerFlag)
+    c = CallerFlag.__table__.c
+    row = session.connection().execute(
+        select(*CallerFlag.__table__.c)
         .where(
-            CallerFlag.number == number,
-            CallerFlag.revoked_at.is_(None),
-            or_(CallerFlag.expires_at.is_(None), CallerFlag.expires_at > db_time(at)),
+            c.number == number,
+            c.revoked_at.is_(None),
+            or_(c.expires_at.is_(None), c.expires_at > db_time(at)),
         )
-        .order_by(CallerFlag.id.desc())
+        .order_by(c.id.desc())
         .limit(1)
-    )
+    ).first()
+    return None if row is None else dict(row._mapping)
 
 
 HISTORY_CALLS = 20
@@ -271,7 +273,8 @@ HISTORY_CALLS = 20
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
     """Everything the desk knows of a number: calls by type, prank count, incidents, last location, its flag.
 
-    Two index lookups on (caller_number, at): the counts by type, and the newest calls.
+    Index lookups on (caller_number, at): the counts by type (and how many calls joined an incident), the
+    newest calls when there are any, the incidents only when some call joined one; then the number's flag.
     """
     phone = normalise(raw)
     key = phone.number
@@ -279,15 +282,19 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
     conn = session.connection()
     counts: dict[str, int] = {}
     first = last = None
+    linked = 0
     recent_rows: list[dict] = []
     if key:
-        for type_, n, lo, hi in conn.execute(
-            select(c.type, func.count(), func.min(c.at), func.max(c.at)).where(c.caller_number == key).group_by(c.type)
+        for type_, n, lo, hi, with_incident in conn.execute(
+            select(c.type, func.count(), func.min(c.at), func.max(c.at), func.count(c.incident_id))
+            .where(c.caller_number == key).group_by(c.type)
         ):
             counts[type_ or "belum"] = int(n)
+            linked += int(with_incident)
             lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
             first = lo if first is None or (lo and lo < first) else first
             last = hi if last is None or (hi and hi > last) else last
+    if counts:
         recent_rows = [
             call_row(r)
             for r in conn.execute(
@@ -296,9 +303,9 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
         ]
     incident_ids = sorted({r["incident_id"] for r in recent_rows if r["incident_id"]}, reverse=True)
     incidents: list[dict] = []
-    if key:
+    if linked:
         i = Incident.__table__.c
-        linked = (
+        with_incidents = (
             select(c.incident_id)
             .where(c.caller_number == key, c.incident_id.is_not(None))
             .order_by(c.incident_id.desc())
@@ -308,7 +315,7 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
             dict(r._mapping)
             for r in conn.execute(
                 select(i.id, i.number, i.category, i.status, i.created_at, i.lon, i.lat, i.desa_code)
-                .where(i.id.in_(linked))
+                .where(i.id.in_(with_incidents))
                 .order_by(i.id.desc())
             )
         ]
