@@ -52,13 +52,14 @@ class CallCreate(_Body):
     """A call recorded at the desk: its type, and whatever is known of it."""
 
     type: CallType
-    number: str | None = Field(None, max_length=200, description="Nomor penelepon apa adanya / caller number as given")
-    line: str | None = Field(None, max_length=32)
+    # Side data: generous limits, cut to what is stored (64 / 32 / 500 characters), never a refused call.
+    number: str | None = Field(None, max_length=2000, description="Nomor penelepon apa adanya / caller number as given")
+    line: str | None = Field(None, max_length=2000)
     at: datetime | None = Field(None, description="Waktu dering (ISO-8601; tanpa zona = UTC); kosong = sekarang")
     duration_s: int | None = Field(None, ge=0, le=86_400)
     incident_id: int | None = Field(None, ge=1, le=MAX_INT)
     related_call_id: int | None = Field(None, ge=1, le=MAX_INT)
-    note: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=5000)
 
 
 class CallPatch(_Body):
@@ -98,7 +99,7 @@ def create_call(body: CallCreate, request: Request, ctx: ContextDep, user: Dispa
     w = ctx.writer(actor=user.username, client=client_address(request))
     row = commands.record(w, commands.CallIn(
         type=body.type, number=body.number, line=_clip(body.line, 32), at=at, duration_s=body.duration_s,
-        incident_id=body.incident_id, related_call_id=body.related_call_id, note=body.note,
+        incident_id=body.incident_id, related_call_id=body.related_call_id, note=_clip(body.note, 500),
     ))
     return FastJSON(call_public(row), status_code=201)
 

@@ -227,3 +227,8 @@ def test_report_exports_are_guarded_against_formulas(client, tokens, database) -
     values = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row]
     assert "'=1+1" in values and not any(isinstance(v, str) and v.startswith("=") for v in values)
     assert wb.active["A1"].value.startswith("Laporan panggilan")
+
+
+def test_overlong_side_data_is_cut_not_refused(client) -> None:
+    call = record(client, "darurat", "0812" * 300, line="L" * 1500, note="n" * 3000)
+    assert len(call["caller_raw"]) == 64 and len(call["line"]) == 32 and len(call["note"]) == 500
