@@ -267,7 +267,7 @@ def active_flag(session: Session, number: str | None, *, at: datetime) -> dict[s
     return None if row is None else dict(row._mapping)
 
 
-HISTORY_CALLS = 20
+HISTORY_CALLS = 10
 
 
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
