@@ -128,3 +128,32 @@ def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(off
     shot(report, "calls-report")
     href = report.get_attribute("#cr-xlsx", "href")
     assert href.startswith("/api/calls/report.xlsx?")
+
+
+def test_supervisor_flags_a_number_and_a_repeat_caller_joins_the_open_incident(offline, server: str) -> None:  # noqa: ANN001
+    op = _headers(server, "dispatcher")
+    number = "0811 5201 234"
+    inc = httpx.post(f"{server}/api/incidents", json={"category": "kebakaran", "caller_phone": number,
+                                                      "location": {"lon": 114.85, "lat": -1.71}}, headers=op).json()
+    assert httpx.post(f"{server}/api/calls", json={"type": "darurat", "number": number, "incident_id": inc["id"]},
+                      headers=op).status_code == 201
+
+    lead = offline().login("supervisor", "/map")
+    lead.fill("#cd-number", number)
+    lead.wait_for_selector("#cd-history[data-ready='1'] .cd-flag-btn", timeout=15_000)
+    lead.once("dialog", lambda d: d.accept("Menelepon berulang untuk menguji"))
+    lead.click(".cd-flag-btn")
+    lead.wait_for_selector("#cd-history .cd-flag", timeout=15_000)
+    assert "Menelepon berulang untuk menguji" in lead.inner_text("#cd-history")
+    shot(lead, "calldesk-flagged-by-supervisor")
+
+    operator = offline().login("dispatcher", "/map")
+    assert operator.query_selector(".cd-flag-btn") is None  # operators see flags, never set them
+    operator.fill("#cd-number", "+62 811-5201-234")
+    operator.wait_for_selector("#cd-history[data-ready='1'] .cd-join", timeout=15_000)
+    assert "DITANDAI" in operator.inner_text("#cd-history")  # shown, and the call is still taken
+    operator.click(".cd-join")
+    operator.wait_for_selector("body[data-last-call]", timeout=15_000)
+    calls = httpx.get(f"{server}/api/calls", params={"incident_id": inc["id"]}, headers=op).json()
+    assert calls["total"] == 2 and {c["type"] for c in calls["items"]} == {"darurat"}
+    shot(operator, "calldesk-joined")

@@ -16,7 +16,8 @@
       last_location: "Lokasi terakhir", callbacks: "Panggilan balik", callbacks_none: "Tidak ada yang perlu ditelepon balik.",
       reached: "Tersambung", no_answer: "Tidak diangkat", recorded: "Panggilan dicatat", popped: "Panggilan masuk",
       unreadable: "nomor tidak terbaca", emergency: "Darurat → kejadian", linked: "Panggilan ditautkan ke",
-      current: "Panggilan aktif", line: "jalur", tried: "dicoba",
+      current: "Panggilan aktif", line: "jalur", tried: "dicoba", join: "Gabung ke", flag: "Tandai nomor",
+      flag_reason: "Alasan menandai nomor ini (wajib):", unflag: "Cabut tanda", flagged_ok: "Nomor ditandai",
     },
     en: {
       title: "Call desk", number: "Caller number", keys: "F2 then a digit: record a non-emergency call",
@@ -25,7 +26,8 @@
       last_location: "Last location", callbacks: "Call backs", callbacks_none: "Nobody to call back.",
       reached: "Reached", no_answer: "No answer", recorded: "Call recorded", popped: "Incoming call",
       unreadable: "unreadable number", emergency: "Emergency → incident", linked: "Call linked to",
-      current: "Current call", line: "line", tried: "tried",
+      current: "Current call", line: "line", tried: "tried", join: "Join", flag: "Flag number",
+      flag_reason: "Why flag this number (required):", unflag: "Revoke flag", flagged_ok: "Number flagged",
     },
   };
   // The digit of each type (F2 first); darurat opens the incident form instead of recording at once.
@@ -44,6 +46,8 @@
   const tx = (k) => TEXT[window.I18N.lang === "en" ? "en" : "id"][k];
   const typeLabel = (code) => { const l = TYPE_LABEL[code] || { id: code, en: code }; return window.I18N.lang === "en" ? l.en : l.id; };
   const me = (S.CONFIG.user || {}).username;
+  const canFlag = ["supervisor", "admin"].includes((S.CONFIG.user || {}).role);
+  const OPEN = S.OPEN || new Set();
 
   const desk = { call: null, number: "", armed: false, historyFor: null, seq: 0 };
   S.calldesk = desk;
@@ -118,7 +122,12 @@
       parts.push(`<ul class="cd-recent">${h.calls.slice(0, 5).map((c) => `<li><small>${esc(c.at_wib)}</small> ${esc(typeLabel(c.type || "belum"))}${c.incident_id ? ` · #${c.incident_id}` : ""}</li>`).join("")}</ul>`);
     }
     if (h.incidents.length) {
-      parts.push(`<div><b>${esc(tx("incidents"))}:</b> ${h.incidents.slice(0, 5).map((i) => `<button type="button" class="link cd-inc" data-id="${i.id}">${esc(i.number)}</button>`).join(" ")}</div>`);
+      parts.push(`<div><b>${esc(tx("incidents"))}:</b> ${h.incidents.slice(0, 5).map((i) => `<button type="button" class="link cd-inc" data-id="${i.id}">${esc(i.number)}</button>` +
+        (OPEN.has(i.status) ? ` <button type="button" class="cd-join" data-id="${i.id}">${esc(tx("join"))} ${esc(i.number)}</button>` : "")).join(" ")}</div>`);
+    }
+    if (canFlag && h.number) {
+      parts.push(h.flag ? `<button type="button" class="link cd-unflag" data-id="${h.flag.id}">${esc(tx("unflag"))}</button>`
+        : `<button type="button" class="link cd-flag-btn">${esc(tx("flag"))}</button>`);
     }
     if (h.last_location) {
       const l = h.last_location;
@@ -127,6 +136,23 @@
     box.innerHTML = parts.join("");
     box.dataset.ready = "1";
     box.querySelectorAll(".cd-inc").forEach((b) => b.addEventListener("click", () => D.select(Number(b.dataset.id))));
+    // An emergency call about an incident already open: the call joins it (darurat, linked), no new incident.
+    box.querySelectorAll(".cd-join").forEach((b) => b.addEventListener("click", () => join(Number(b.dataset.id))));
+    const flagBtn = box.querySelector(".cd-flag-btn");
+    if (flagBtn) flagBtn.addEventListener("click", async () => {
+      const reason = window.prompt(tx("flag_reason"));
+      if (!reason || !reason.trim()) return;
+      try {
+        await S.api(`/api/callers/${encodeURIComponent(h.number)}/flags`, { method: "POST", json: { reason: reason.trim() } });
+        S.toast(tx("flagged_ok"), "ok");
+        showHistory(h.number, true);
+      } catch (e) { S.toast(e.message, "error"); }
+    });
+    const unflagBtn = box.querySelector(".cd-unflag");
+    if (unflagBtn) unflagBtn.addEventListener("click", async () => {
+      try { await S.api(`/api/flags/${unflagBtn.dataset.id}`, { method: "DELETE" }); showHistory(h.number, true); }
+      catch (e) { S.toast(e.message, "error"); }
+    });
     const loc = box.querySelector(".cd-loc");
     if (loc) loc.addEventListener("click", () => st.map.setView([h.last_location.lat, h.last_location.lon], 15));
   }
@@ -175,6 +201,24 @@
     } catch (e) {
       S.toast(e.message, "error");
     }
+  }
+
+  async function join(incidentId) {
+    const c = desk.call;
+    const number = ($("cd-number") || {}).value || null;
+    try {
+      const call = c && c.id
+        ? await S.api(`/api/calls/${c.id}`, { method: "PATCH", json: { type: "darurat", incident_id: incidentId } })
+        : await S.api("/api/calls", { method: "POST", json: { type: "darurat", number, incident_id: incidentId } });
+      S.toast(`${tx("linked")} #${incidentId}`, "ok");
+      document.body.dataset.lastCall = String(call.id);
+      if (desk.draftFromPop && st.draftOpen) D.clearDraft();
+      desk.call = null;
+      desk.draftFromPop = false;
+      renderCurrent();
+      if (desk.historyFor) showHistory(desk.historyFor, true);
+      D.select(incidentId);
+    } catch (e) { S.toast(e.message, "error"); }
   }
 
   // An emergency: the incident form, pre-filled with the caller's number (and the AML fix when there is one).
