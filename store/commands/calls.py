@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from geo.aml import parse_aml
-from geo.errors import Conflict, InvalidInput
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.phones import is_emergency_number, normalise
 from geo.times import iso_utc, utcnow
 from store.accounts import AuditRecord
@@ -275,8 +275,6 @@ def unflag(w: Writer, flag_id: int) -> dict[str, Any]:
     with w.transaction() as session:
         flag = session.get(CallerFlag, flag_id)
         if flag is None:
-            from geo.errors import NotFound
-
             raise NotFound(f"Tanda {flag_id} tidak ditemukan", f"Flag {flag_id} not found", field="flag_id")
         if flag.revoked_at is None:
             flag.revoked_at, flag.revoked_by = utcnow(), w.actor

@@ -67,7 +67,8 @@ def offline(chromium, server: str) -> Iterator:  # noqa: ANN001, F811
 def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(offline, server: str) -> None:  # noqa: ANN001
     op, sup = _headers(server, "dispatcher"), _headers(server, "supervisor")
     for _ in range(3):
-        assert httpx.post(f"{server}/api/calls", json={"type": "iseng", "number": NUMBER}, headers=op).status_code == 201
+        r = httpx.post(f"{server}/api/calls", json={"type": "iseng", "number": NUMBER}, headers=op)
+        assert r.status_code == 201
     r = httpx.post(f"{server}/api/callers/{NUMBER}/flags", json={"reason": "Iseng berulang malam hari"}, headers=sup)
     assert r.status_code == 201
     for ext, user in (("201", "t-dispatcher"), ("202", "t-supervisor")):
