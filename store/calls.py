@@ -249,21 +249,24 @@ def list_calls(session: Session, flt: CallFilter, *, limit: int = 100, offset: i
     return int(total), [call_row(r) for r in rows]
 
 
-def active_flag(session: Session, number: str | None, *, at: datetime) -> dict[str, Any] | None:
-    """The newest flag on `number` (normalised key) not revoked and not expired at `at`, or None."""
+def _active_flag_ids(number: Any, at: datetime) -> Any:
+    """SELECT of the newest active flag's id on `number` (a value or a bound column)."""
+    c = CallerFlag.__table__.c
+    return (
+        select(c.id)
+        .where(c.number == number, c.revoked_at.is_(None), or_(c.expires_at.is_(None), c.expires_at > db_time(at)))
+        .order_by(c.id.desc())
+        .limit(1)
+    )
+
+
+def active_flag(session: Session, number: str | None, *, at: datetime, flag_id: int | None = None) -> dict | None:
+    """The newest flag on `number` (normalised key) not revoked and not expired at `at` (or flag `flag_id`)."""
     if not number:
         return None
     c = CallerFlag.__table__.c
-    row = session.connection().execute(
-        select(*CallerFlag.__table__.c)
-        .where(
-            c.number == number,
-            c.revoked_at.is_(None),
-            or_(c.expires_at.is_(None), c.expires_at > db_time(at)),
-        )
-        .order_by(c.id.desc())
-        .limit(1)
-    ).first()
+    which = c.id == flag_id if flag_id is not None else c.id.in_(_active_flag_ids(number, at))
+    row = session.connection().execute(select(*CallerFlag.__table__.c).where(which)).first()
     return None if row is None else dict(row._mapping)
 
 
@@ -283,13 +286,17 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
     counts: dict[str, int] = {}
     first = last = None
     linked = 0
+    flag_id: int | None = None
     recent_rows: list[dict] = []
     if key:
-        for type_, n, lo, hi, with_incident in conn.execute(
-            select(c.type, func.count(), func.min(c.at), func.max(c.at), func.count(c.incident_id))
+        # The number's active flag rides along as a scalar subquery: no round trip of its own for a known number.
+        flagged = _active_flag_ids(key, at).scalar_subquery()
+        for type_, n, lo, hi, with_incident, flagged_id in conn.execute(
+            select(c.type, func.count(), func.min(c.at), func.max(c.at), func.count(c.incident_id), flagged)
             .where(c.caller_number == key).group_by(c.type)
         ):
             counts[type_ or "belum"] = int(n)
+            flag_id = flagged_id
             linked += int(with_incident)
             lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
             first = lo if first is None or (lo and lo < first) else first
@@ -321,7 +328,8 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
         ]
     incident_ids = [inc["id"] for inc in incidents] or incident_ids
     last_location = _last_location(conn, key, recent_rows, incidents)
-    flag = active_flag(session, key, at=at)
+    # A number never heard before may still be flagged (by a supervisor ahead of its first call).
+    flag = active_flag(session, key, at=at, flag_id=flag_id) if flag_id is not None or not counts else None
     return {
         "number": key,
         "raw": phone.raw,
