@@ -6,6 +6,7 @@ are set by supervisors (or admins), shown to operators, and never drop or hide a
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -91,16 +92,18 @@ def _clip(value: str | None, n: int) -> str | None:
 
 
 @router.post("/calls", status_code=201, summary="Catat panggilan di meja / record a call", response_model=CallPublic)
-def create_call(body: CallCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
+async def create_call(body: CallCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
     """Record a call (any type); a darurat call names the incident it created or joined when it has one."""
     at = as_utc(body.at) if body.at is not None else None
     if at is not None and at > utcnow() + timedelta(minutes=5):
         at = None  # a desk clock ahead of ours is side data: the call is recorded now, never refused
-    w = ctx.writer(actor=user.username, client=client_address(request))
-    row = commands.record(w, commands.CallIn(
+    call = commands.CallIn(
         type=body.type, number=body.number, line=_clip(body.line, 32), at=at, duration_s=body.duration_s,
         incident_id=body.incident_id, related_call_id=body.related_call_id, note=_clip(body.note, 500),
-    ))
+    )
+    # Written by the desk's group-commit writer; shielded: a client that hangs up does not withdraw its call.
+    stored = ctx.desk_writer.submit(commands.DeskCall(call, user.username, client_address(request)))
+    row = await asyncio.shield(asyncio.wrap_future(stored))
     return FastJSON(call_public(row), status_code=201)
 
 

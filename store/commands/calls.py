@@ -9,6 +9,7 @@ times, give the same call.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -37,16 +38,20 @@ from store.calls import (
     load_call,
 )
 from store.commands.writer import Writer
+from store.events import CHANNEL as EVENT_CHANNEL
+from store.events import EventHub
 from store.incidents import load_incident
 
 __all__ = [
     "AML_WINDOW",
     "CallIn",
+    "DeskCall",
     "PbxEvent",
     "aml_sms",
     "call_back",
     "flag_number",
     "record",
+    "record_desk_calls",
     "set_extension",
     "telephony_event",
     "unflag",
@@ -107,44 +112,77 @@ def _callback_for(call: PhoneCall) -> None:
         call.callback_status = None
 
 
-_INSERT_CALL = insert(PhoneCall.__table__).returning(PhoneCall.__table__.c.id)
+_INSERT_CALL = insert(PhoneCall.__table__).returning(PhoneCall.__table__.c.id, sort_by_parameter_order=True)
 _INSERT_AUDIT = insert(AuditRecord.__table__)
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
-def record(w: Writer, call_in: CallIn) -> dict[str, Any]:
-    """Record a call taken at the desk by the writer's actor (one insert, its audit entry and event, one commit).
+@dataclass(frozen=True)
+class DeskCall:
+    """A desk call as queued for the group-commit writer: what was taken, by whom, from where."""
 
-    Core inserts, not an ORM flush: this is the desk's most frequent write (most calls are not emergencies).
-    """
+    call: CallIn
+    actor: str | None
+    client: str | None = None
+
+
+def _desk_row(item: DeskCall, now: datetime) -> dict[str, Any]:
+    call_in = item.call
     _check_type(call_in.type)
-    now = utcnow()
     phone = normalise(call_in.number)
     at = call_in.at or now
-    row: dict[str, Any] = {
+    return {
         "at": at, "answered_at": at, "ended_at": None, "caller_raw": phone.raw, "caller_number": phone.number,
-        "number_ok": phone.ok, "line": call_in.line, "operator": w.actor, "extension": None,
-        "duration_s": call_in.duration_s, "type": call_in.type, "typed_by": w.actor,
+        "number_ok": phone.ok, "line": call_in.line, "operator": item.actor, "extension": None,
+        "duration_s": call_in.duration_s, "type": call_in.type, "typed_by": item.actor,
         "incident_id": call_in.incident_id, "related_call_id": call_in.related_call_id, "note": call_in.note,
         "state": "selesai", "source": "desk", "pbx_call_id": None,
         "callback_status": "perlu" if call_in.type in CALLBACK_TYPES else None, "callback_attempts": 0,
         "callback_by": None, "callback_at": None, "callback_outcome": None, "callback_note": None, "lon": None,
-        "lat": None, "accuracy_m": None, "location_source": None, "location_at": None, "created_by": w.actor,
+        "lat": None, "accuracy_m": None, "location_source": None, "location_at": None, "created_by": item.actor,
         "updated_at": now,
     }
+
+
+def record_desk_calls(session: Session, items: Sequence[DeskCall], *, hub: EventHub) -> list[dict[str, Any]]:
+    """Store desk calls, each with its audit entry and `call.created` event, in one transaction (committed).
+
+    Core multi-row inserts, not an ORM flush: this is the desk's most frequent write (most calls are not
+    emergencies), and under a surge the group-commit writer hands over every call that queued meanwhile.
+    """
+    now = utcnow()
+    rows = [_desk_row(item, now) for item in items]
+    for item in items:
+        if item.call.incident_id is not None:
+            load_incident(session, item.call.incident_id, field="incident_id")
+        if item.call.related_call_id is not None:
+            load_call(session, item.call.related_call_id, field="related_call_id")
+    conn = session.connection()
+    ids = conn.execute(_INSERT_CALL, rows).scalars().all()
+    calls = []
+    for row, call_id in zip(rows, ids, strict=True):
+        row["id"] = call_id
+        calls.append(SimpleNamespace(**row))
+    conn.execute(_INSERT_AUDIT, [
+        {"at": now, "actor": item.actor, "action": "call.create", "entity": "call", "entity_id": str(call.id),
+         "before": None, "after": _audit(call), "client": item.client}
+        for item, call in zip(items, calls, strict=True)
+    ])
+    if hub.postgres:
+        # One pipelined round trip for the batch's NOTIFYs, not one per call.
+        conn.execute(_NOTIFY, [{"channel": EVENT_CHANNEL, "payload": hub.notify_payload("call.created", _event(
+            call, ["created"]))} for call in calls])
+    else:
+        for call in calls:
+            hub.publish(session, "call.created", _event(call, ["created"]))
+    session.commit()
+    return rows
+
+
+def record(w: Writer, call_in: CallIn) -> dict[str, Any]:
+    """Record one call taken at the desk by the writer's actor, in a transaction of its own."""
     with w.transaction() as session:
-        if call_in.incident_id is not None:
-            load_incident(session, call_in.incident_id, field="incident_id")
-        if call_in.related_call_id is not None:
-            load_call(session, call_in.related_call_id, field="related_call_id")
-        conn = session.connection()
-        row["id"] = conn.execute(_INSERT_CALL, {k: v for k, v in row.items()}).scalar_one()
-        call = SimpleNamespace(**row)
-        conn.execute(_INSERT_AUDIT, {"at": now, "actor": w.actor, "action": "call.create", "entity": "call",
-                                     "entity_id": str(row["id"]), "before": None, "after": _audit(call),
-                                     "client": w.client})
-        w.publish(session, "call.created", _event(call, ["created"]))
-        session.commit()
-        return row
+        return record_desk_calls(session, [DeskCall(call_in, w.actor, w.client)], hub=w.hub)[0]
 
 
 _UNSET: Any = object()
