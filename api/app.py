@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
 from api.routes import (
     audit,
+    calls,
     events,
     exports,
     floods,
@@ -31,6 +32,7 @@ from api.routes import (
     pages,
     reports,
     stats,
+    telephony,
     units,
 )
 from api.routes.locate import BYTES_PER_POINT
@@ -53,7 +55,7 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router, ogc.router,
-    exports.router,
+    exports.router, calls.router, telephony.router,
     pages.router,
 ]
 

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # building a large response hold up the event loop and every database round trip of the others;
     # 1 ms cut p95 latency of the mixed load benchmark (bench/load.py) by about a third.
     gil_switch_ms: float = Field(default=1.0, gt=0, le=100)
+    # The phone system's shared secret: POST /api/telephony/* must carry an HMAC-SHA256 of timestamp and body
+    # made with it (unset: the PBX endpoints refuse everything). A signature older than the window is refused.
+    telephony_secret: str | None = None
+    telephony_window_s: int = Field(default=300, ge=10, le=3600)
 
     @field_validator("report_time")
     @classmethod

@@ -25,6 +25,7 @@ from api.spatial import Spatial, build_spatial, with_roads
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
+from store.desk_intake import DeskCallWriter
 from store.events import EventHub
 from store.intake import CallWriter
 from store.layers import read_layers
@@ -57,6 +58,8 @@ class AppContext:
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
     write_lock: threading.Lock | None
+    # The call desk's group-commit writer (desk calls typed by operators, most of them not emergencies).
+    desk_writer: DeskCallWriter | None = None
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None
@@ -105,6 +108,7 @@ class AppContext:
             principals=PrincipalCache(),
             tokens=TokenCache(),
             write_lock=write_lock,
+            desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
             _spatial=with_roads(spatial, roads),
         )
         ctx.travel.on_rebuild = ctx.replace_roads
@@ -115,6 +119,8 @@ class AppContext:
         """Start the event listener, the call writer and the background jobs on the running event loop."""
         self.events.start()
         self.call_writer.start()
+        if self.desk_writer is not None:
+            self.desk_writer.start()
         loop = asyncio.get_running_loop()
         for name, job in jobs.items():
             self.tasks[name] = loop.create_task(_logged(name, job(self)), name=f"sigap-{name}")
@@ -125,6 +131,8 @@ class AppContext:
             task.cancel()
         self.tasks.clear()
         self.call_writer.stop()
+        if self.desk_writer is not None:
+            self.desk_writer.stop()
         self.events.stop()
         self.engine.dispose()
 

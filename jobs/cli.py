@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from jobs import (
     commands_accounts,
+    commands_calldesk,
     commands_core,
     commands_demo,
     commands_hotspots,
@@ -18,7 +19,7 @@ from jobs import (
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots, commands_reports]
+COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk]
 
 
 def build_parser() -> argparse.ArgumentParser:

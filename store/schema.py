@@ -13,7 +13,7 @@ from typing import Any
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import MetaData
 
-from store import accounts, dispatch, floods, hotspots, incidents, models, network, reports, units  # noqa: F401
+from store import accounts, calls, dispatch, floods, hotspots, incidents, models, network, reports, units  # noqa: F401
 from store.models import Base
 
 metadata: MetaData = Base.metadata

@@ -46,11 +46,14 @@ router.mount(
 )
 router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": ()}
+WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": (), "calls": ()}
+# Who reads the calls report page (its API: supervisor, leader, admin).
+CALLS_ROLES = ("supervisor", "leader", "admin")
 # Who may ask for a situation report from the leader page (POST /api/reports needs the bearer token).
 REPORT_ROLES = ("leader", "supervisor", "planner", "admin")
 HOME = {"dispatcher": "/map", "supervisor": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
-PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan"}
+PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan",
+         "calls": "Laporan panggilan"}
 
 
 def vendor_ready() -> bool:
@@ -169,3 +172,12 @@ async def planner_page(request: Request, ctx: ContextDep) -> Response:
 async def leader_page(request: Request, ctx: ContextDep) -> Response:
     """The read-only leader view: figures and small charts, refreshing itself."""
     return await _render(request, ctx, "leader")
+
+
+@router.get("/calls", response_class=HTMLResponse)
+async def calls_page(request: Request, ctx: ContextDep) -> Response:
+    """The calls report for supervisors and leaders: by type, hour, day, agency, kecamatan; CSV and XLSX."""
+    user, _ = await page_user(request)
+    if user is not None and user.role not in CALLS_ROLES:
+        return RedirectResponse(HOME[user.role], status_code=303)
+    return await _render(request, ctx, "calls")

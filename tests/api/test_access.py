@@ -18,6 +18,8 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 READ_POSTS = {("POST", "/api/locate")}
 # What leaders may ask for: a situation report of a period (it changes nothing they see on the map).
 LEADER_POSTS = {("POST", "/api/reports")}
+# Machine webhooks: signed with the PBX's shared secret (HMAC), never a person's token; any token is a 401.
+SIGNED_POSTS = {("POST", "/api/telephony/events"), ("POST", "/api/telephony/aml")}
 SAMPLE_PARAMS = {"name": "desa", "layer": "desa", "collection_id": "desa", "fmt": "geojson"}
 
 
@@ -54,7 +56,15 @@ def test_anonymous_is_refused(anon_client, method: str, path: str) -> None:
         assert r.json()["message_en"]
 
 
-WRITES = [r for r in ROUTES if r[0] in WRITE_METHODS and r not in READ_POSTS | LEADER_POSTS]
+WRITES = [r for r in ROUTES if r[0] in WRITE_METHODS and r not in READ_POSTS | LEADER_POSTS | SIGNED_POSTS]
+
+
+@pytest.mark.parametrize("method,path", sorted(SIGNED_POSTS))
+def test_signed_webhooks_refuse_every_token(app_client, tokens, method: str, path: str) -> None:
+    for role in ("admin", "leader"):
+        r = app_client.request(method, path, json={}, headers=bearer(tokens[role]))
+        assert r.status_code == 401 and r.json()["field"] == "X-Sigap-Signature"
+    assert set(SIGNED_POSTS) <= set(ROUTES)
 
 
 @pytest.mark.parametrize("method,path", WRITES)

@@ -397,7 +397,8 @@
     };
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
-    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested", "report.updated"].forEach((kind) => {
+    ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested", "report.updated",
+      "call.created", "call.updated", "call.popped", "caller.flagged"].forEach((kind) => {
       es.addEventListener(kind, (msg) => {
         let ev;
         try { ev = JSON.parse(msg.data); } catch (e) { return; }
