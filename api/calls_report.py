@@ -134,8 +134,8 @@ def report_csv(r: dict[str, Any]) -> bytes:
 
 def report_xlsx(r: dict[str, Any]) -> bytes:
     """The report as an XLSX workbook: a summary sheet with every section, then one sheet per day and operator."""
-    from openpyxl import Workbook  # noqa: PLC0415 - only the export needs it
-    from openpyxl.styles import Font  # noqa: PLC0415
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active

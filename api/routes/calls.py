@@ -34,7 +34,7 @@ MAX_INT = 2**31 - 1
 ReportDep = Annotated[Principal, Depends(require_roles("supervisor", "leader", "admin"))]
 CallType = Literal["darurat", "informasi", "iseng", "ghost", "salah_sambung", "panggilan_ulang", "uji", "tak_terjawab"]
 Outcome = Literal["tersambung", "darurat", "tidak_diangkat", "nomor_tidak_aktif", "salah_sambung", "iseng"]
-assert set(CallType.__args__) == set(CALL_TYPES) and set(Outcome.__args__) == set(CALLBACK_OUTCOMES)  # noqa: S101
+assert set(CallType.__args__) == set(CALL_TYPES) and set(Outcome.__args__) == set(CALLBACK_OUTCOMES)
 
 
 class _Body(BaseModel):
@@ -111,7 +111,7 @@ async def create_call(body: CallCreate, request: Request, ctx: ContextDep, user:
 def calls(
     session: SessionDep,
     _: DispatcherDep,
-    type: Annotated[list[str] | None, Query(description="jenis, dipisah koma / types, comma-separated")] = None,  # noqa: A002
+    type: Annotated[list[str] | None, Query(description="jenis, dipisah koma / types, comma-separated")] = None,
     number: Annotated[str | None, Query(max_length=200)] = None,
     operator: Annotated[str | None, Query(max_length=64)] = None,
     line: Annotated[str | None, Query(max_length=32)] = None,

@@ -49,7 +49,7 @@ def _headers(base: str, role: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def offline(chromium, server: str) -> Iterator:  # noqa: ANN001, F811
+def offline(chromium, server: str) -> Iterator:  # noqa: F811
     contexts: list[Offline] = []
 
     def make() -> Offline:
@@ -64,7 +64,7 @@ def offline(chromium, server: str) -> Iterator:  # noqa: ANN001, F811
         ctx.close()
 
 
-def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(offline, server: str) -> None:  # noqa: ANN001
+def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(offline, server: str) -> None:
     op, sup = _headers(server, "dispatcher"), _headers(server, "supervisor")
     for _ in range(3):
         r = httpx.post(f"{server}/api/calls", json={"type": "iseng", "number": NUMBER}, headers=op)
@@ -131,7 +131,7 @@ def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(off
     assert href.startswith("/api/calls/report.xlsx?")
 
 
-def test_supervisor_flags_a_number_and_a_repeat_caller_joins_the_open_incident(offline, server: str) -> None:  # noqa: ANN001
+def test_supervisor_flags_a_number_and_a_repeat_caller_joins_the_open_incident(offline, server: str) -> None:
     op = _headers(server, "dispatcher")
     number = "0811 5201 234"
     inc = httpx.post(f"{server}/api/incidents", json={"category": "kebakaran", "caller_phone": number,
