@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -222,7 +223,7 @@ def list_calls(session: Session, flt: CallFilter, *, limit: int = 100, offset: i
     """How many calls match, and one page of them, newest first."""
     check_types(flt.types)
     c = PhoneCall.__table__.c
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if flt.types:
         conds.append(c.type.in_(flt.types))
     if flt.untyped:

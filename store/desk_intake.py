@@ -11,16 +11,16 @@ from contextlib import nullcontext
 from typing import Any
 
 from store.commands.calls import DeskCall, record_desk_calls
-from store.intake import CallWriter
+from store.intake import GroupWriter
 
 __all__ = ["DeskCallWriter"]
 
 
-class DeskCallWriter(CallWriter):
-    """A CallWriter whose batches are desk calls (``DeskCall``); the future gets the stored call's columns."""
+class DeskCallWriter(GroupWriter[DeskCall, Any]):
+    """The group-commit writer of desk calls (``DeskCall``); the future gets the stored call's columns."""
 
-    def _store(self, calls: list[Any]) -> list[Any]:  # type: ignore[override]
-        items: list[DeskCall] = calls
+    def _store(self, calls: list[DeskCall]) -> list[Any]:
+        items = calls
         with self.lock or nullcontext(), self.sessions() as session:
             try:
                 stored = record_desk_calls(session, items, hub=self.hub)

@@ -14,7 +14,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from contextlib import nullcontext
-from typing import cast
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,11 +22,13 @@ from store.events import EventHub
 from store.incidents import Call, IncidentRecord, record_calls
 
 log = logging.getLogger("sigap.intake")
+ItemT = TypeVar("ItemT")
+StoredT = TypeVar("StoredT")
 _STOP = object()
 
 
-class CallWriter:
-    """Stores submitted calls on its own thread, each batch of waiting calls in one transaction."""
+class GroupWriter(Generic[ItemT, StoredT]):
+    """Stores submitted items on its own thread, each batch of waiting items in one transaction (``_store``)."""
 
     def __init__(
         self,
@@ -59,11 +61,11 @@ class CallWriter:
             self._thread.join(timeout)
             self._thread = None
 
-    def submit(self, call: Call) -> Future[IncidentRecord]:
-        """Queue a call; the future gets the stored incident, or the error that stopped it."""
+    def submit(self, call: ItemT) -> Future[StoredT]:
+        """Queue an item; the future gets what was stored, or the error that stopped it."""
         if self._closed or self._thread is None:
             raise RuntimeError("the call writer is not running")
-        done: Future[IncidentRecord] = Future()
+        done: Future[StoredT] = Future()
         self._queue.put((call, done))
         return done
 
@@ -87,7 +89,7 @@ class CallWriter:
             if stopping:
                 return
 
-    def _write(self, batch: list[tuple[Call, Future[IncidentRecord]]]) -> None:
+    def _write(self, batch: list[tuple[ItemT, Future[StoredT]]]) -> None:
         # A waiting request may be cancelled (its client left); its call is written all the same.
         for _, done in batch:
             done.set_running_or_notify_cancel()
@@ -108,6 +110,13 @@ class CallWriter:
         for (_, done), incident in zip(batch, stored, strict=True):
             _settle(done, result=incident)
 
+    def _store(self, calls: list[ItemT]) -> list[StoredT]:
+        raise NotImplementedError
+
+
+class CallWriter(GroupWriter[Call, IncidentRecord]):
+    """Stores submitted emergency calls, each batch of waiting calls in one transaction."""
+
     def _store(self, calls: list[Call]) -> list[IncidentRecord]:
         with self.lock or nullcontext(), self.sessions() as session:
             try:
@@ -120,11 +129,10 @@ class CallWriter:
         return stored
 
 
-def _settle(done: Future[IncidentRecord], *, result: IncidentRecord | None = None,
-            error: BaseException | None = None) -> None:
+def _settle(done: Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
     if done.cancelled():
         return
     if error is not None:
         done.set_exception(error)
     else:
-        done.set_result(cast(IncidentRecord, result))
+        done.set_result(result)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from geoalchemy2 import Geometry
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Float, Integer, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     """Declarative base of every SIGAP table."""
+
+    # Every model maps one Table (no inheritance mapping): Core statements over `Model.__table__` type-check.
+    __table__: ClassVar[Table]
 
 
 class Kabupaten(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -34,7 +34,7 @@ MAX_INT = 2**31 - 1
 ReportDep = Annotated[Principal, Depends(require_roles("supervisor", "leader", "admin"))]
 CallType = Literal["darurat", "informasi", "iseng", "ghost", "salah_sambung", "panggilan_ulang", "uji", "tak_terjawab"]
 Outcome = Literal["tersambung", "darurat", "tidak_diangkat", "nomor_tidak_aktif", "salah_sambung", "iseng"]
-assert set(CallType.__args__) == set(CALL_TYPES) and set(Outcome.__args__) == set(CALLBACK_OUTCOMES)
+assert set(get_args(CallType)) == set(CALL_TYPES) and set(get_args(Outcome)) == set(CALLBACK_OUTCOMES)
 
 
 class _Body(BaseModel):
@@ -102,6 +102,7 @@ async def create_call(body: CallCreate, request: Request, ctx: ContextDep, user:
         incident_id=body.incident_id, related_call_id=body.related_call_id, note=_clip(body.note, 500),
     )
     # Written by the desk's group-commit writer; shielded: a client that hangs up does not withdraw its call.
+    assert ctx.desk_writer is not None  # built with the context, started in lifespan
     stored = ctx.desk_writer.submit(commands.DeskCall(call, user.username, client_address(request)))
     row = await asyncio.shield(asyncio.wrap_future(stored))
     return FastJSON(call_public(row), status_code=201)
