@@ -20,12 +20,14 @@ from geo.routing import rank_placed
 from store.catalog import Catalog
 from store.incidents import Incident, NeedsLocationError
 from store.travel import NetworkView, TravelService
+from store.units import ON_CALL_STATUSES
 
 __all__ = ["LEFT_OUT_MESSAGES", "ON_WATER_M", "recommend", "recommend_for_incident", "unit_types_for"]
 
 LEFT_OUT_MESSAGES: dict[str, tuple[str, str]] = {
     "bertugas": ("Sedang bertugas di kejadian lain", "Busy on another incident"),
     "offline": ("Unit offline", "Unit is offline"),
+    "tidak_tersedia": ("Unit tidak tersedia (di luar dinas)", "Unit is out of service"),
     "stale": ("Posisi terakhir sudah terlalu lama", "Last known position is too old"),
     "unreachable": ("Tidak bisa mencapai lokasi kejadian", "Cannot reach the incident"),
 }
@@ -132,8 +134,9 @@ def recommend(
     age = units.age_s(now)
     stale = np.isfinite(age) & (age > stale_minutes * 60)
     reason = np.full(len(units), "", dtype=object)
-    reason[units.status == "bertugas"] = "bertugas"
+    reason[np.isin(units.status, ON_CALL_STATUSES)] = "bertugas"
     reason[units.status == "offline"] = "offline"
+    reason[units.status == "tidak_tersedia"] = "tidak_tersedia"
     if not include_stale:
         reason[(reason == "") & stale] = "stale"
     ok = np.flatnonzero(reason == "")

@@ -109,7 +109,8 @@ class _UnitCache:
         return placed
 
 
-_COMPARED_OBJECT_FIELDS = ("callsign", "name", "type", "agency", "station_id", "status", "travel_mode")
+_COMPARED_OBJECT_FIELDS = ("callsign", "name", "type", "agency", "station_id", "status", "travel_mode", "incident_id",
+                           "incident_number")
 
 
 def _unchanged_rows(old: UnitRows, new: UnitRows) -> np.ndarray | None:
@@ -119,7 +120,7 @@ def _unchanged_rows(old: UnitRows, new: UnitRows) -> np.ndarray | None:
     same = np.ones(len(new), dtype=bool)
     for name in _COMPARED_OBJECT_FIELDS:
         same &= np.asarray(getattr(old, name) == getattr(new, name), dtype=bool)
-    for name in ("lon", "lat", "position_ts"):
+    for name in ("lon", "lat", "position_ts", "status_ts"):
         a, b = getattr(old, name), getattr(new, name)
         same &= (a == b) | (np.isnan(a) & np.isnan(b))
     return same

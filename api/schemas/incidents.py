@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from api.schemas import Schema
+from api.schemas.assignments import AgencyContactOut, AssignmentOut
 from geo.placenames import MatchStatus
 from geo.times import format_wib, iso_utc
 from store.catalog import Catalog, UnknownCategoryError
@@ -109,6 +110,9 @@ class IncidentPublic(Schema):
     intervals: Intervals
     merged_into: int | None
     merged_from: list[int]
+    # Units on the call (issue 15): filled for one incident and for lists alike; see api.schemas.assignments.
+    assignments: list[AssignmentOut] = Field(default_factory=list)
+    agency_contacts: list[AgencyContactOut] = Field(default_factory=list)
 
 
 class IncidentPage(Schema):
@@ -186,9 +190,16 @@ _NO_VIEW: dict[str, Any] = {"agencies": {"primary": [], "supporting": []}, "unit
 
 
 def incident_public(
-    incident: Incident | IncidentRecord, catalog: Catalog, merged_from: list[int] | None = None
+    incident: Incident | IncidentRecord,
+    catalog: Catalog,
+    merged_from: list[int] | None = None,
+    *,
+    units: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], []),
 ) -> dict[str, Any]:
-    """The IncidentPublic document of an incident (`merged_from`: ids of the incidents merged into it)."""
+    """The IncidentPublic document of an incident (`merged_from`: ids of the incidents merged into it).
+
+    `units`: its assignments and agency contacts (``store.dispatch.assignments_of`` / ``contacts_of``).
+    """
     state = parse_state(incident.status)
     loc = incident.location or {}
     river = (loc.get("river") or {}).get("distance_m")
@@ -242,6 +253,8 @@ def incident_public(
         "intervals": intervals_of(incident),
         "merged_into": incident.merged_into_id,
         "merged_from": merged_from or [],
+        "assignments": units[0],
+        "agency_contacts": units[1],
     }
 
 

@@ -53,7 +53,7 @@ class RecommendedUnit(UnitPublic):
 class LeftOutUnit(UnitPublic):
     """A unit of a requested type that is not ranked, and why (with a bilingual message)."""
 
-    reason: Literal["bertugas", "offline", "stale", "unreachable"]
+    reason: Literal["bertugas", "offline", "tidak_tersedia", "stale", "unreachable"]
     message_id: str
     message_en: str
     detail: str | None = None  # unreachable only: unit_off_network, incident_off_network, disconnected, no_position

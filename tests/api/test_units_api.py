@@ -175,7 +175,7 @@ def test_recommendation_types_k_and_boats(client, demo) -> None:
 
 def test_units_left_out_say_why(client, demo, database) -> None:
     inc = new_incident(client)
-    set_units(database, [demo["DMK-BTK-1"]], status="bertugas")
+    set_units(database, [demo["DMK-BTK-1"]], status="tiba")
     set_units(database, [demo["DMK-BTK-2"]], status="offline")
     set_units(database, [demo["DMK-BKG-1"]], position_at=utcnow() - timedelta(hours=2))
     # A fire engine parked in Palangka Raya, far from any network line of the derived default.
@@ -290,7 +290,8 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "dikirim" and body["transitions"] == ["diverifikasi", "dikirim"]
-    assert {u["status"] for u in body["units"]} == {"bertugas"}
+    assert {u["status"] for u in body["units"]} == {"dikirim"}
+    assert {u["incident_number"] for u in body["units"]} == {inc["number"]}
     shown = client.get(f"/api/incidents/{inc['id']}").json()
     assert [t["status"] for t in shown["transitions"]] == ["baru", "diverifikasi", "dikirim"]
     with database.sessions() as s:
@@ -300,7 +301,7 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
     assert audit[-1].entity_id == str(inc["id"])
     # On PostGIS the events come back through LISTEN on the hub's own thread, after the commit: wait for them.
     wait_until(lambda: latest_status(client, "incident.updated", [inc["id"]]) == {inc["id"]: "dikirim"}, timeout=15)
-    wait_until(lambda: latest_status(client, "unit.updated", ids) == dict.fromkeys(ids, "bertugas"), timeout=15)
+    wait_until(lambda: latest_status(client, "unit.updated", ids) == dict.fromkeys(ids, "dikirim"), timeout=15)
     # The recommendation now leaves the busy engine out.
     again = client.get(f"/api/incidents/{inc['id']}/recommendations").json()
     assert {u["callsign"]: u["reason"] for u in again["left_out"]}["DMK-BTK-1"] == "bertugas"
@@ -319,7 +320,7 @@ def test_dispatching_a_taken_unit_is_409_and_changes_nothing(client, demo, datab
     assert units[free]["status"] == "tersedia"
     with database.sessions() as s:
         assert not s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == second["id"])).all()
-    assert client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 422
+    assert client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 404
 
 
 def test_units_are_released_when_the_incident_ends(client, demo) -> None:
@@ -334,7 +335,7 @@ def test_units_are_released_when_the_incident_ends(client, demo) -> None:
         r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": to, "version": cur["version"]})
         assert r.status_code == 200, r.text
         cur = r.json()
-        busy = {u["id"] for u in client.get("/api/units", params={"status": "bertugas"}).json()["units"]}
+        busy = {u["id"] for u in client.get("/api/units", params={"status": "dikirim,menuju_lokasi,tiba"}).json()["units"]}
         assert busy == (set() if to == "selesai" else {*ids, demo["POL-BTK-1"]})
     every = [*ids, demo["POL-BTK-1"]]
     wait_until(lambda: latest_status(client, "unit.updated", every) == dict.fromkeys(every, "tersedia"), timeout=15,
@@ -376,7 +377,7 @@ def test_concurrent_dispatch_of_one_unit_lets_exactly_one_win(client, demo, data
         s1.commit()
     t.join(60)
     assert not t.is_alive()
-    assert outcome["b"] == [{"id": unit, "callsign": "DMK-BTK-1", "status": "bertugas"}]
+    assert [(u["id"], u["callsign"], u["status"]) for u in outcome["b"]] == [(unit, "DMK-BTK-1", "dikirim")]
     assert client.get(f"/api/incidents/{b['id']}").json()["status"] == "baru"
 
 
