@@ -265,20 +265,19 @@ def dispatch_units(
     now = utcnow()
     # The conditional UPDATEs are the real guard: a dispatch that committed after our read leaves fewer rows
     # matching (PostgreSQL re-checks the WHERE after waiting for the row lock).
-    changed = 0
+    changed: set[int] = set()
     for group, statuses in ((free, AVAILABLE_STATUSES), (diverted, ON_CALL_STATUSES)):
         if group:
-            changed += session.execute(
+            changed.update(session.scalars(
                 update(Unit)
                 .where(Unit.id.in_(group), Unit.status.in_(statuses))
                 .values(status="dikirim", status_at=now, version=Unit.version + 1)
+                .returning(Unit.id)
                 .execution_options(synchronize_session=False)
-            ).rowcount
-    if changed != len(ids):
+            ))
+    if len(changed) != len(ids):
         now_status = {u["id"]: u for u in unit_fields(read_units(session, ids=ids))}
-        taken = [_why(_brief(seen[i]) | {"status": now_status[i]["status"]}, "taken") for i in ids
-                 if now_status[i]["status"] != "dikirim" or now_status[i]["incident_id"] != seen[i]["incident_id"]]
-        raise UnitsUnavailableError(taken or [_why(_brief(seen[i]), "taken") for i in ids])
+        raise UnitsUnavailableError([_why(_brief(now_status[i]), "taken") for i in ids if i not in changed])
     diverted_from: list[int] = []
     if diverted:
         old_rows = list(session.scalars(

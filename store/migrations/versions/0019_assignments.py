@@ -43,10 +43,17 @@ def _check(statuses: tuple[str, ...]) -> str:
     return "status IN (" + ",".join(f"'{s}'" for s in statuses) + ")"
 
 
-def _set_unit_check(bind: sa.Connection, old: tuple[str, ...], new: tuple[str, ...]) -> None:
-    """Replace the CHECK of unit.status (PostgreSQL: drop and add; SQLite: the table's stored SQL, see below)."""
+def _set_unit_check(bind: sa.Connection, old: tuple[str, ...], new: tuple[str, ...], remap: Any) -> None:
+    """Replace the CHECK of unit.status, calling `remap(bind)` to move the stored values in between.
+
+    PostgreSQL: drop, remap, add (the new CHECK is verified against every row). SQLite: the table's stored SQL
+    (see below), then remap (its UPDATEs are checked by the new CHECK).
+    """
     if bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE unit DROP CONSTRAINT ck_unit_status")
+        remap(bind)
+        # The unit_state counter's trigger is deferred (0007): its pending events must run before an ALTER.
+        op.execute("SET CONSTRAINTS ALL IMMEDIATE")
         op.execute(f"ALTER TABLE unit ADD CONSTRAINT ck_unit_status CHECK ({_check(new)})")
         return
     # SQLite cannot alter a CHECK; rebuilding the table would drop its SpatiaLite geometry registration and
@@ -64,6 +71,7 @@ def _set_unit_check(bind: sa.Connection, old: tuple[str, ...], new: tuple[str, .
     )
     bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    remap(bind)
 
 
 def _ts(value: Any) -> datetime | None:
@@ -101,8 +109,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_agency_contact_incident_id", "agency_contact", ["incident_id"])
     _backfill(bind)
-    _set_unit_check(bind, OLD_STATUSES, NEW_STATUSES)
-    _units(bind)
+    _set_unit_check(bind, OLD_STATUSES, NEW_STATUSES, _units)
     op.create_index(
         "uq_dispatch_assignment_open_unit", "dispatch_assignment", ["unit_id"], unique=True,
         sqlite_where=sa.text("released_at IS NULL"), postgresql_where=sa.text("released_at IS NULL"),
@@ -197,14 +204,17 @@ def _units(bind: sa.Connection) -> None:
     bind.execute(sa.text("UPDATE unit SET status_at = position_at WHERE status_at IS NULL"))
 
 
-def downgrade() -> None:
-    bind = op.get_bind()
-    op.drop_index("uq_dispatch_assignment_open_unit", "dispatch_assignment")
+def _old_units(bind: sa.Connection) -> None:
     bind.execute(sa.text(
         "UPDATE unit SET status = CASE WHEN status IN ('dikirim','menuju_lokasi','tiba') THEN 'bertugas' "
         "WHEN status = 'kembali' THEN 'tersedia' WHEN status = 'tidak_tersedia' THEN 'offline' ELSE status END"
     ))
-    _set_unit_check(bind, NEW_STATUSES, OLD_STATUSES)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    op.drop_index("uq_dispatch_assignment_open_unit", "dispatch_assignment")
+    _set_unit_check(bind, NEW_STATUSES, OLD_STATUSES, _old_units)
     op.drop_index("ix_agency_contact_incident_id", "agency_contact")
     op.drop_table("agency_contact")
     op.drop_column("unit", "status_at")

@@ -1,0 +1,113 @@
+"""Units on calls over HTTP, on both backends: multi-unit dispatch, steps by radio, release, divert, the call's
+assignments, agency contacts, the unit status board and its thresholds, and the bad input the issue lists."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from geo.times import utcnow
+from tests.api.test_units_api import demo, new_incident, set_units  # noqa: F401 - the demo fixture
+from tests.waiting import wait_until
+
+__all__ = ["demo"]
+
+
+def post(client, url: str, body: dict, status: int = 200) -> dict:
+    r = client.post(url, json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_two_units_on_one_call_steps_release_and_history(client, demo) -> None:
+    inc = new_incident(client)
+    dmk, amb = demo["DMK-BTK-1"], demo["AMB-BTK-1"]
+    sent = post(client, f"/api/incidents/{inc['id']}/dispatch", {"unit_ids": [dmk, amb], "version": inc["version"],
+                                                                  "eta_s": {str(dmk): 300.0, "x": 1.0}})
+    assert {u["incident_number"] for u in sent["units"]} == {inc["number"]}
+    step = post(client, f"/api/incidents/{inc['id']}/units/{dmk}/status", {"status": "tiba"})
+    assert (step["status"], step["skipped"], step["transitions"]) == ("tiba", ["menuju_lokasi"],
+                                                                      ["menuju_lokasi", "tiba"])
+    assert step["unit"]["status"] == "tiba" and step["unit"]["incident_id"] == inc["id"]
+    gone = post(client, f"/api/incidents/{inc['id']}/units/{amb}/release", {"reason": "ambulans dibutuhkan RSUD"})
+    assert gone["unit"]["status"] == "tersedia" and gone["unit"]["incident_id"] is None
+    shown = client.get(f"/api/incidents/{inc['id']}").json()
+    by_callsign = {a["callsign"]: a for a in shown["assignments"]}
+    assert by_callsign["DMK-BTK-1"]["status"] == "tiba" and by_callsign["DMK-BTK-1"]["arrived_at"]
+    assert by_callsign["DMK-BTK-1"]["eta_s"] == 300.0
+    assert by_callsign["DMK-BTK-1"]["intervals"]["dispatch_to_scene_s"] >= 0
+    assert by_callsign["AMB-BTK-1"]["status"] == "dilepas"
+    assert by_callsign["AMB-BTK-1"]["release_reason"] == "ambulans dibutuhkan RSUD"
+    # The list carries them too.
+    listed = next(i for i in client.get("/api/incidents").json()["items"] if i["id"] == inc["id"])
+    assert [a["callsign"] for a in listed["assignments"]] == [a["callsign"] for a in shown["assignments"]]
+    done = post(client, f"/api/incidents/{inc['id']}/units/{dmk}/status", {"status": "selesai"})
+    assert done["unit"]["status"] == "kembali"
+    closed = post(client, f"/api/incidents/{inc['id']}/transition", {"to": "selesai", "version": done["version"]})
+    notes = " ".join(t["note"] or "" for t in closed["transitions"])
+    assert "DMK-BTK-1" in notes and "AMB-BTK-1" in notes
+    # Every unit event names the call it serves (or none once free).
+    wait_until(lambda: any(e["data"]["id"] == dmk and e["data"]["status"] == "kembali"
+                           for e in list(client.app.state.ctx.events.recent) if e["kind"] == "unit.updated"),
+               timeout=15)
+
+
+def test_bad_input_is_refused_with_reasons(client, demo, database) -> None:
+    inc, other = new_incident(client), new_incident(client, category="penyelamatan")
+    off, busy, free = demo["DMK-BTK-2"], demo["DMK-BTK-1"], demo["POL-BTK-1"]
+    set_units(database, [off], status="offline")
+    post(client, f"/api/incidents/{other['id']}/dispatch", {"unit_ids": [busy]})
+    r = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [free, off]})
+    assert r.status_code == 409 and [(u["callsign"], u["reason"]) for u in r.json()["unavailable"]] == [
+        ("DMK-BTK-2", "offline")]
+    r = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [busy]})
+    assert r.status_code == 409 and r.json()["unavailable"][0]["incident_number"] == other["number"]
+    assert client.post(f"/api/incidents/{inc['id']}/units/{busy}/release", json={"reason": "x"}).status_code == 409
+    assert client.post(f"/api/incidents/{other['id']}/units/{busy}/release", json={}).status_code == 422
+    assert client.post(f"/api/incidents/{other['id']}/units/{busy}/release", json={"reason": ""}).status_code == 422
+    assert client.post(f"/api/incidents/{inc['id']}/units/987654/status", json={"status": "tiba"}).status_code == 404
+    assert client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 404
+    assert client.post(f"/api/incidents/{inc['id']}/units/{free}/status", json={"status": "terbang"}).status_code == 422
+    assert client.post(f"/api/units/{busy}/status", json={"status": "offline"}).status_code == 409
+    # Nothing of it changed the call.
+    again = client.get(f"/api/incidents/{inc['id']}").json()
+    assert again["status"] == "baru" and again["assignments"] == []
+    # Divert: the busy unit moves with an explicit divert, its first assignment ends 'dialihkan'.
+    moved = post(client, f"/api/incidents/{inc['id']}/dispatch", {"unit_ids": [busy], "divert": True})
+    assert moved["diverted_from"] == [other["id"]]
+    old = client.get(f"/api/incidents/{other['id']}").json()["assignments"][0]
+    assert (old["status"], old["diverted_to_id"]) == ("dialihkan", inc["id"])
+
+
+def test_agency_contacts_recorded_and_hostile_text_kept_as_text(client, demo) -> None:
+    inc = new_incident(client, category="listrik")
+    note = "<img src=x onerror=alert(1)> kabel putus \u202e"
+    made = post(client, f"/api/incidents/{inc['id']}/contacts",
+                {"agency": "pln", "channel": "telepon", "contact": "ULP Buntok", "note": note}, status=201)
+    assert made["note"] == note and made["by"] == "t-dispatcher"
+    shown = client.get(f"/api/incidents/{inc['id']}").json()
+    assert [(c["agency"], c["channel"]) for c in shown["agency_contacts"]] == [("pln", "telepon")]
+    assert client.post(f"/api/incidents/{inc['id']}/contacts",
+                       json={"agency": "nasa", "channel": "telepon"}).status_code == 422
+    assert client.post(f"/api/incidents/{inc['id']}/contacts",
+                       json={"agency": "pln", "channel": "telepati"}).status_code == 422
+    assert client.post("/api/incidents/999999/contacts", json={"agency": "pln", "channel": "radio"}).status_code == 404
+
+
+def test_board_lists_units_with_call_time_in_status_and_levels(client, demo, database) -> None:
+    inc = new_incident(client)
+    late, fresh = demo["DMK-BTK-1"], demo["AMB-BTK-1"]
+    post(client, f"/api/incidents/{inc['id']}/dispatch", {"unit_ids": [late, fresh]})
+    # One unit has waited 4 minutes without moving (amber past 3), another 7 (red past 6).
+    set_units(database, [late], status_at=utcnow() - timedelta(minutes=4))
+    set_units(database, [demo["DMK-BTK-2"]], status="tidak_tersedia")
+    board = client.get("/api/board").json()
+    by = {u["callsign"]: u for u in board["units"]}
+    assert by["DMK-BTK-1"]["level"] == "amber" and by["DMK-BTK-1"]["incident_number"] == inc["number"]
+    assert by["AMB-BTK-1"]["level"] == "ok" and by["DMK-BTK-1"]["in_status_s"] >= 240
+    assert board["by_status"]["dikirim"] == 2 and board["by_status"]["tidak_tersedia"] == 1
+    assert board["thresholds_minutes"] == {"dikirim": 3.0, "tiba": 60.0}
+    set_units(database, [late], status_at=utcnow() - timedelta(minutes=7))
+    assert {u["callsign"]: u["level"] for u in client.get("/api/board").json()["units"]}["DMK-BTK-1"] == "red"
+    only = client.get("/api/board", params={"type": "ambulans", "agency": "rsud"}).json()
+    assert only["units"] and {(u["type"], u["agency"]) for u in only["units"]} == {("ambulans", "rsud")}
+    assert [u["callsign"] for u in board["units"]] == sorted(u["callsign"] for u in board["units"])
