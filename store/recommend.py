@@ -43,16 +43,23 @@ def on_water(incident: Incident, locator: Locator) -> bool:
     return river is not None and river <= ON_WATER_M
 
 
-def unit_types_for(catalog: Catalog, category: str, *, wanted: list[str] | None, water: bool) -> list[str]:
-    """The unit types to rank: those asked for (each must exist), else the category's, else every type."""
+def unit_types_for(
+    catalog: Catalog, category: str, *, wanted: list[str] | None, water: bool, plan: dict[str, Any] | None = None
+) -> list[str]:
+    """The unit types to rank: those asked for (each must exist), else the response plan's (possibly none:
+    a category answered by agencies without units is told to inform them, not offered every unit).
+
+    A category removed from the catalog since the call was recorded gets every type.
+    """
     known = {u.code for u in catalog.unit_types}
     if wanted is None:
-        try:
-            wanted = list(catalog.default_unit_types(category, on_water=water))
-        except LookupError:  # a category removed from the catalog since the call was recorded
-            wanted = []
-        if not wanted:
-            wanted = sorted(known)
+        if plan is not None:
+            wanted = [u["type"] for u in plan["units"]]
+        else:
+            try:
+                wanted = list(catalog.default_unit_types(category, on_water=water))
+            except LookupError:
+                wanted = sorted(known)
     bad = [t for t in wanted if t not in known]
     if bad:
         raise InvalidInput(
@@ -83,18 +90,28 @@ def recommend_for_incident(
     if incident.geom is None or incident.lon is None or incident.lat is None:
         raise NeedsLocationError(incident)
     water = on_water(incident, locator)
-    wanted = unit_types_for(catalog, incident.category, wanted=types, water=water)
+    priority = getattr(incident, "priority", None)  # the call's priority, once calls carry one
+    try:
+        plan = catalog.response_plan(incident.category, priority=priority, on_water=water)
+    except LookupError:  # a category removed from the catalog since the call was recorded
+        plan = None
+    wanted = unit_types_for(catalog, incident.category, wanted=types, water=water, plan=plan)
+    counts = {u["type"]: u["count"] for u in (plan or {}).get("units", [])}
     answer = recommend(
         session,
         service,
         lon=float(incident.lon),
         lat=float(incident.lat),
         types=wanted,
-        k=k,
+        k=max([k, *(counts.get(t, 0) for t in wanted)]),
         now=now,
         stale_minutes=stale_minutes,
         include_stale=include_stale,
     )
+    # The plan pre-selected: per type the `count` nearest ranked units (fewer when fewer can go).
+    selected = [u["id"] for t in wanted for u in answer["recommendations"].get(t, [])[: counts.get(t, 0)]]
+    short = [{"type": t, "count": n, "found": len(answer["recommendations"].get(t, []))}
+             for t, n in counts.items() if t in wanted and len(answer["recommendations"].get(t, [])) < n]
     return {
         "incident_id": incident.id,
         "incident_number": incident.number,
@@ -104,6 +121,13 @@ def recommend_for_incident(
         "lat": incident.lat,
         "on_water": water,
         "stale_after_minutes": stale_minutes,
+        "plan": {
+            "units": (plan or {}).get("units", []),
+            "notify": (plan or {}).get("notify", []),
+            "priority": priority,
+            "selected": selected,
+            "short": short,
+        },
         **answer,
     }
 

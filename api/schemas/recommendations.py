@@ -73,6 +73,37 @@ class NetworkInfo(Schema):
     closed_road_edges: int
 
 
+class PlanUnits(Schema):
+    """How many units of a type the response plan proposes."""
+
+    type: str
+    count: int
+
+
+class PlanShort(PlanUnits):
+    """A type of the plan with fewer units that can go than it asks for."""
+
+    found: int
+
+
+class AgencyToInform(Schema):
+    """An agency the plan says to inform (it has no units to send)."""
+
+    code: str
+    name_id: str
+    name_en: str
+
+
+class PlanOut(Schema):
+    """The response plan (run card) for the call: units proposed, agencies to inform, the units pre-selected."""
+
+    units: list[PlanUnits]
+    notify: list[AgencyToInform]
+    priority: str | None
+    selected: list[int]
+    short: list[PlanShort]
+
+
 class Recommendations(Schema):
     """Per unit type the k best available units for an incident by ETA, and who is left out."""
 
@@ -84,6 +115,7 @@ class Recommendations(Schema):
     lat: float
     on_water: bool
     stale_after_minutes: int
+    plan: PlanOut
     types: list[str]
     k: int
     network_source: str

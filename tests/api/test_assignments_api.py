@@ -111,3 +111,25 @@ def test_board_lists_units_with_call_time_in_status_and_levels(client, demo, dat
     only = client.get("/api/board", params={"type": "ambulans", "agency": "rsud"}).json()
     assert only["units"] and {(u["type"], u["agency"]) for u in only["units"]} == {("ambulans", "rsud")}
     assert [u["callsign"] for u in board["units"]] == sorted(u["callsign"] for u in board["units"])
+
+
+def test_the_response_plan_is_proposed_whole_and_agencies_without_units_are_named(client, demo) -> None:
+    fire = new_incident(client)
+    rec = client.get(f"/api/incidents/{fire['id']}/recommendations").json()
+    plan = rec["plan"]
+    assert {(u["type"], u["count"]) for u in plan["units"]} == {("damkar", 2), ("polisi", 1), ("ambulans", 1)}
+    assert [a["code"] for a in plan["notify"]] == ["pln"]
+    nearest = [u["id"] for u in rec["recommendations"]["damkar"][:2]] + [
+        rec["recommendations"]["polisi"][0]["id"], rec["recommendations"]["ambulans"][0]["id"]]
+    assert sorted(plan["selected"]) == sorted(nearest) and plan["short"] == []
+    # Damkar ranked nearest first.
+    etas = [u["eta_s"] for u in rec["recommendations"]["damkar"]]
+    assert etas == sorted(etas)
+    # The whole plan goes in one action.
+    sent = post(client, f"/api/incidents/{fire['id']}/dispatch", {"unit_ids": plan["selected"]})
+    assert len(sent["units"]) == 4
+    # A category with no unit types: no list of every unit, the agencies to inform instead.
+    power = new_incident(client, category="listrik")
+    rec = client.get(f"/api/incidents/{power['id']}/recommendations").json()
+    assert rec["recommendations"] == {} and rec["types"] == []
+    assert [a["code"] for a in rec["plan"]["notify"]] == ["pln"] and rec["plan"]["selected"] == []

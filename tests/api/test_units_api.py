@@ -143,8 +143,8 @@ def test_recommendation_ranks_available_units_by_eta_with_routes(client, demo) -
     r = client.get(f"/api/incidents/{inc['id']}/recommendations")
     assert r.status_code == 200, r.text
     body = r.json()
-    # Types default from the category (kebakaran -> damkar).
-    assert body["types"] == ["damkar"] and body["network_source"] == "derived"
+    # Types default from the category's response plan (kebakaran -> damkar first, police and ambulance too).
+    assert body["types"] == ["damkar", "polisi", "ambulans"] and body["network_source"] == "derived"
     ranked = body["recommendations"]["damkar"]
     assert [u["rank"] for u in ranked] == [1, 2, 3]
     assert [u["eta_s"] for u in ranked] == sorted(u["eta_s"] for u in ranked)
