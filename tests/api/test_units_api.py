@@ -335,7 +335,8 @@ def test_units_are_released_when_the_incident_ends(client, demo) -> None:
         r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": to, "version": cur["version"]})
         assert r.status_code == 200, r.text
         cur = r.json()
-        busy = {u["id"] for u in client.get("/api/units", params={"status": "dikirim,menuju_lokasi,tiba"}).json()["units"]}
+        on_call = client.get("/api/units", params={"status": "dikirim,menuju_lokasi,tiba"}).json()["units"]
+        busy = {u["id"] for u in on_call}
         assert busy == (set() if to == "selesai" else {*ids, demo["POL-BTK-1"]})
     every = [*ids, demo["POL-BTK-1"]]
     wait_until(lambda: latest_status(client, "unit.updated", every) == dict.fromkeys(every, "tersedia"), timeout=15,

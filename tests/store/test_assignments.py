@@ -87,7 +87,8 @@ def test_assignment_lifecycle_the_call_follows_its_units(db, units, mark) -> Non
         "assignment.tiba", "assignment.menuju_lokasi", "assignment.selesai", "assignment.dilepas"]
     with db.sessions() as s:
         history = [(t.status, t.note) for t in s.get(Incident, inc).transitions]
-    assert set(history[2][1].split(", ")) == {"AMB-BTK-1", "DMK-BTK-1"} and history[3] == ("menuju_lokasi", "DMK-BTK-1 menuju lokasi")
+    assert set(history[2][1].split(", ")) == {"AMB-BTK-1", "DMK-BTK-1"}
+    assert history[3] == ("menuju_lokasi", "DMK-BTK-1 menuju lokasi")
     assert history[4] == ("tiba", "AMB-BTK-1 tiba di lokasi")
     # Every unit event says which call the unit serves.
     unit_events = [e["data"] for e in events if e["kind"] == "unit.updated"]

@@ -18,8 +18,8 @@ from geo.times import utcnow
 from store.accounts import AuditRecord
 from store.catalog import DEFAULT_CATALOG_PATH, UnknownCategoryError, load_catalog
 from store.commands import Writer
-from store.commands import incidents as incident_commands
 from store.commands import assignments as assignment_commands
+from store.commands import incidents as incident_commands
 from store.commands import units as unit_commands
 from store.db import session_scope
 from store.dispatch import DispatchAssignment, NotDispatchableError, UnitsUnavailableError, UnknownUnitsError
