@@ -217,5 +217,6 @@ def recommendations(
         now=utcnow(),
         stale_minutes=ctx.settings.stale_position_minutes,
         include_stale=stale == "include",
+        boat_walk_max_m=ctx.settings.boat_walk_max_m,
     )
     return FastJSON(answer)

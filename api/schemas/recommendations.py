@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from api.schemas import Schema
 from api.schemas.incidents import IncidentState
 from api.schemas.units import UnitPublic
@@ -48,6 +50,8 @@ class RecommendedUnit(UnitPublic):
     legs: list[LegOut]
     route: RouteFeature
     sources: list[str]
+    eta_range_s: list[float] | None = Field(
+        default=None, description="[tercepat, terlama] ke lingkaran ketidakpastian / fastest, slowest over the circle")
 
 
 class LeftOutUnit(UnitPublic):
@@ -56,7 +60,9 @@ class LeftOutUnit(UnitPublic):
     reason: Literal["bertugas", "offline", "tidak_tersedia", "stale", "unreachable"]
     message_id: str
     message_en: str
-    detail: str | None = None  # unreachable only: unit_off_network, incident_off_network, disconnected, no_position
+    # unreachable only: unit_off_network, incident_off_network, disconnected, no_position, boat_walk
+    detail: str | None = None
+    walk_m: float | None = None  # boat_walk only: the crew's walk from the landing
     snap_m: float | None = None  # unreachable only
 
 
@@ -125,3 +131,5 @@ class Recommendations(Schema):
     incident_snap_m: dict[str, float | None]
     searches: int
     computed_ms: float
+    boat_walk_max_m: float | None
+    eta_range_radius_m: float | None

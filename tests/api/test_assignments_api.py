@@ -133,3 +133,30 @@ def test_the_response_plan_is_proposed_whole_and_agencies_without_units_are_name
     rec = client.get(f"/api/incidents/{power['id']}/recommendations").json()
     assert rec["recommendations"] == {} and rec["types"] == []
     assert [a["code"] for a in rec["plan"]["notify"]] == ["pln"] and rec["plan"]["selected"] == []
+
+
+def test_honest_near_water_boat_walk_and_eta_range(client, demo) -> None:
+    # A flood call placed by a village name by the river: its circle touches the river, boats are proposed.
+    # (Kalanis: its centre 0.9 km from the Barito, known to 3.5 km.)
+    wet = new_incident(client, category="banjir", location={"place": "Kalanis"})
+    assert wet["accuracy_m"] > 1000 and wet["location"]["river"]["distance_m"] > 100
+    rec = client.get(f"/api/incidents/{wet['id']}/recommendations").json()
+    assert rec["on_water"] is True and "perahu" in rec["types"]
+    # Uncertain by more than 1 km: each ETA comes with its range over the circle.
+    assert rec["eta_range_radius_m"] == wet["accuracy_m"]
+    for units in rec["recommendations"].values():
+        for u in units:
+            lo, hi = u["eta_range_s"]
+            assert lo <= u["eta_s"] <= hi and lo < hi
+    # Far inland, a boat would be kilometres on foot from its landing: never proposed, said why.
+    inland = new_incident(client, category="penyelamatan")
+    assert inland["location"]["river"]["distance_m"] > 5000
+    rec = client.get(f"/api/incidents/{inland['id']}/recommendations", params={"types": "perahu"}).json()
+    assert rec["recommendations"].get("perahu", []) == []
+    walked = [u for u in rec["left_out"] if u.get("detail") == "boat_walk"]
+    assert walked and all(u["walk_m"] > 1000 for u in walked)
+    assert "tidak terjangkau lewat sungai" in walked[0]["message_id"].lower()
+    # A precise point gets no range.
+    exact = new_incident(client)
+    rec = client.get(f"/api/incidents/{exact['id']}/recommendations").json()
+    assert rec["eta_range_radius_m"] is None and rec["recommendations"]["damkar"][0]["eta_range_s"] is None

@@ -28,6 +28,12 @@
     return `<p class="notify"><i class="fa-solid fa-phone"></i> ${esc(T("plan.notify").replace("{a}", names))}</p>`;
   }
 
+  // Boats left out because their crews would walk too far from the landing: said, not hidden.
+  function boatsHtml(data) {
+    const far = (data.left_out || []).filter((u) => u.detail === "boat_walk");
+    return far.length ? `<p class="small muted boat-walk">${far.map((u) => `${esc(u.callsign)}: ${esc(window.I18N.lang === "en" ? u.message_en : u.message_id)}`).join("<br>")}</p>` : "";
+  }
+
   async function loadRecommendations(inc) {
     const box = $("recs");
     if (!box) return;
@@ -49,10 +55,11 @@
     box.innerHTML = notifyHtml(plan) + wants + `<ol class="recs">` + recs.map((r, i) =>
       `<li class="rec${i === 0 ? " top" : ""}" data-i="${i}" data-unit="${esc(r.id)}">` +
         (dispatchable ? `<input type="checkbox" class="pick" data-unit="${esc(r.id)}" aria-label="${esc(r.callsign)}"${picked.has(r.id) ? " checked" : ""}>` : "") +
-        `<div class="grow"><b>${esc(r.callsign)}</b> <small>${esc(S.label(S.UTYPES[r.type]))}</small><br><small>${esc(T("inc.eta"))} <b>${window.I18N.duration(r.eta_s)}</b> · ${km(r.distance_m)}` +
+        `<div class="grow"><b>${esc(r.callsign)}</b> <small>${esc(S.label(S.UTYPES[r.type]))}</small><br><small>${esc(T("inc.eta"))} <b>${r.eta_range_s ? `${window.I18N.duration(r.eta_range_s[0])}–${window.I18N.duration(r.eta_range_s[1])}` : window.I18N.duration(r.eta_s)}</b> · ${km(r.distance_m)}` +
         `${r.sources.includes("derived") ? " · " + esc(T("approx")) : ""}</small></div>` +
         (dispatchable ? `<button type="button" class="primary dispatch" data-unit="${esc(r.id)}">${esc(T("inc.dispatch"))}</button>` : "") + "</li>",
     ).join("") + "</ol>" +
+      boatsHtml(data) +
       (dispatchable ? `<button type="button" class="primary" id="send-picked">${esc(T("plan.send"))} (<span id="picked-n">${picked.size}</span>)</button>` : "");
     drawRoute(recs[0]);
     box.querySelectorAll("li.rec").forEach((li) => li.addEventListener("click", (ev) => {
