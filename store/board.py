@@ -1,15 +1,18 @@
 """The unit status board: every unit with its status, its call, how long in that status, how old its position,
-and whether that status has lasted too long (amber past its threshold, red past twice it)."""
+and whether that status has lasted too long (amber past its threshold, red past `red_factor` times it).
+
+The units and their fields come from the process's unit cache (``TravelService.unit_rows``: one probe while
+nothing changed); only what depends on the time of asking is computed per request, as arrays.
+"""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+import numpy as np
 
-from store.units import read_units, unit_fields
+from store.units import UnitRows
 
 __all__ = ["DEFAULT_THRESHOLDS", "status_board"]
 
@@ -18,7 +21,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {"dikirim": 3.0, "tiba": 60.0}
 
 
 def status_board(
-    session: Session,
+    rows: UnitRows,
+    fields: list[dict[str, Any]],
     *,
     now: datetime,
     thresholds: dict[str, float],
@@ -27,31 +31,32 @@ def status_board(
     types: list[str] | None = None,
     agencies: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The board (UnitBoard): every unit (optionally of some types/agencies) by callsign, with its level."""
-    rows = read_units(session, types=types or None)
+    """The board (UnitBoard) from every unit's rows and fields: those of the types/agencies asked, by callsign."""
+    keep = np.ones(len(rows), dtype=bool)
+    if types:
+        keep &= np.isin(rows.type, types)
+    if agencies:
+        keep &= np.isin(rows.agency, agencies)
+    t = now.timestamp()
+    in_status = t - rows.status_ts
+    age = t - rows.position_ts
+    limit = np.array([thresholds.get(str(s), np.inf) for s in rows.status.tolist()], dtype=float) * 60.0
+    with np.errstate(invalid="ignore"):
+        level = np.where(in_status > limit * red_factor, "red", np.where(in_status > limit, "amber", "ok"))
+    idx = np.flatnonzero(keep)
+    idx = idx[np.argsort(rows.callsign[idx].astype(str), kind="stable")]
+    in_list, age_list, level_list = in_status.tolist(), age.tolist(), level.tolist()
     out = []
     counts: dict[str, int] = {}
-    t = now.timestamp()
-    for f, status_ts, pos_ts in zip(unit_fields(rows), rows.status_ts.tolist(), rows.position_ts.tolist(),
-                                    strict=True):
-        if agencies and f["agency"] not in agencies:
-            continue
-        in_status = t - status_ts if math.isfinite(status_ts) else None
-        age = t - pos_ts if math.isfinite(pos_ts) else None
-        limit = thresholds.get(f["status"])
-        level = "ok"
-        if limit is not None and in_status is not None:
-            if in_status > limit * 60 * red_factor:
-                level = "red"
-            elif in_status > limit * 60:
-                level = "amber"
+    for i in idx.tolist():
+        f = fields[i]
+        a, s = age_list[i], in_list[i]
         counts[f["status"]] = counts.get(f["status"], 0) + 1
         out.append(f | {
-            "in_status_s": None if in_status is None else round(in_status, 1),
-            "position_age_s": None if age is None else round(age, 1),
-            "stale": age is not None and age > stale_after_s,
-            "level": level,
+            "in_status_s": round(s, 1) if s == s else None,
+            "position_age_s": round(a, 1) if a == a else None,
+            "stale": a == a and a > stale_after_s,
+            "level": level_list[i],
         })
-    out.sort(key=lambda u: u["callsign"])
     return {"units": out, "count": len(out), "by_status": counts, "thresholds_minutes": thresholds,
             "red_factor": red_factor}

@@ -307,7 +307,10 @@ def dispatch_units(
     ]
     session.add_all(rows)
     session.flush()
-    units_out = unit_fields(read_units(session, ids=ids))
+    # The units as they now are, from the read above and what the guarded UPDATE set (no second read).
+    stamp = iso_utc(now)
+    units_out = [seen[i] | {"status": "dikirim", "available": False, "status_at": stamp, "incident_id": incident.id,
+                            "incident_number": incident.number, "version": seen[i]["version"] + 1} for i in ids]
     record_audit(
         session, actor=actor, action="dispatch", entity="incident", entity_id=incident.id, before=None,
         after={"units": [{"id": u["id"], "callsign": u["callsign"]} for u in units_out], "transitions": steps,
@@ -323,13 +326,13 @@ def dispatch_units(
             after={"status": u["status"], "incident_id": incident.id}, client=client,
         )
     if hub is not None:
-        for u in units_out:
-            hub.publish(session, "unit.updated", u)
-        hub.publish(session, "incident.updated", incident_event(incident, ["status", "units"] if steps else ["units"]))
+        events = [("unit.updated", u) for u in units_out]
+        events.append(("incident.updated", incident_event(incident, ["status", "units"] if steps else ["units"])))
         for other in sorted(set(diverted_from)):
             other_inc = session.get(Incident, other)
             if other_inc is not None:
-                hub.publish(session, "incident.updated", incident_event(other_inc, ["units"]))
+                events.append(("incident.updated", incident_event(other_inc, ["units"])))
+        hub.publish_many(session, events)
     return DispatchResult(incident.id, incident.status, units_out, steps, [r.id for r in rows], diverted_from)
 
 

@@ -270,6 +270,21 @@ class TravelService:
                     self._units = cache
         return cache, cache.placement(view.network)
 
+    def unit_rows(self, session: Session) -> tuple[UnitRows, list[dict[str, Any]]]:
+        """Every unit (ordered by id) and its fields (UnitFields), from memory while the stored units are
+        unchanged: one probe of the unit change counter, no network needed (the unit status board)."""
+        uver, uat, wrote = session.execute(_unit_probe_statement(session.get_bind().dialect.name)).one()
+        token = None if uver is None or wrote else (int(uver), str(uat))
+        with self._lock:
+            cache = self._units
+        if cache is None or token is None or cache.token != token:
+            cache = _UnitCache.read(session, token=token, previous=cache)
+            self.unit_reads += 1
+            if token is not None:
+                with self._lock:
+                    self._units = cache
+        return cache.rows, cache.briefs
+
 
 _PROBES: dict[str, Any] = {}
 
@@ -289,6 +304,15 @@ def _probe_statement(dialect: str) -> Any:
         parts.append("txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0")
         _PROBES[dialect] = text("SELECT " + ", ".join(parts))
     return _PROBES[dialect]
+
+
+def _unit_probe_statement(dialect: str) -> Any:
+    """The unit change counter alone (and, on PostgreSQL, whether this transaction has written)."""
+    key = "units:" + dialect
+    if key not in _PROBES:
+        wrote = "txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0"
+        _PROBES[key] = text(f"SELECT version, changed_at, {wrote} FROM unit_state WHERE id = 1")
+    return _PROBES[key]
 
 
 def _probe(session: Session) -> tuple[str | None, tuple, tuple | None]:

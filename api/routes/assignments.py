@@ -211,8 +211,10 @@ def board(
 ) -> FastJSON:
     """Every unit with status, call, time in status and position age; amber/red past the thresholds."""
     settings = ctx.settings
+    rows, fields = ctx.travel.unit_rows(session)
     answer = status_board(
-        session,
+        rows,
+        fields,
         now=utcnow(),
         thresholds=settings.board_threshold_minutes,
         red_factor=settings.board_red_factor,
