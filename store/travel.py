@@ -273,8 +273,9 @@ class TravelService:
     def unit_rows(self, session: Session) -> tuple[UnitRows, list[dict[str, Any]]]:
         """Every unit (ordered by id) and its fields (UnitFields), from memory while the stored units are
         unchanged: one probe of the unit change counter, no network needed (the unit status board)."""
-        uver, uat, wrote = session.execute(_unit_probe_statement(session.get_bind().dialect.name)).one()
-        token = None if uver is None or wrote else (int(uver), str(uat))
+        row = session.execute(_unit_probe_statement(session.get_bind().dialect.name)).first()
+        # No counter row (an emptied table): read fresh, cache nothing.
+        token = None if row is None or row[0] is None or row[2] else (int(row[0]), str(row[1]))
         with self._lock:
             cache = self._units
         if cache is None or token is None or cache.token != token:
