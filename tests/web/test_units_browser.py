@@ -98,3 +98,50 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     shot(board, "units-board-page-390")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "units-card-390")
+
+
+def test_send_from_popup_search_divert_and_spread_markers(offline, server: str) -> None:  # noqa: ANN001
+    """A unit sent from its popup, a busy one diverted from the search after confirming, units on one spot apart."""
+    first, urgent = _new_call(server), _new_call(server, category="penyelamatan")
+    page = offline().login("dispatcher", "/map")
+    # Two engines based at the same post are drawn apart, not one on top of the other.
+    boxes = page.evaluate(
+        "() => [...SIGAP.live.units.values()].filter((e) => /^DMK-BTK-/.test(e.data.callsign))"
+        ".map((e) => { const r = e.marker.getElement().getBoundingClientRect(); return [r.x, r.y]; })")
+    assert len(boxes) == 2 and boxes[0] != boxes[1]
+    open_call_from_list(page, first["id"])
+    # From the map: the unit's popup offers to send it to the selected call.
+    callsign = "TRC-BTK-1"
+    page.evaluate(
+        "(cs) => { const e = [...SIGAP.live.units.values()].find((x) => x.data.callsign === cs);"
+        " SIGAP.map.setView(e.marker.getLatLng(), 15, {animate: false}); e.marker.openPopup(); }", callsign)
+    page.locator(".leaflet-popup-content button.unit-send").click()
+    page.wait_for_selector(f"#units-on-call li.assignment[data-callsign='{callsign}'][data-status='dikirim']")
+    # The other call needs it more: found by search, busy, sent only after the divert is confirmed.
+    open_call_from_list(page, urgent["id"])
+    page.fill("#unit-search", "trc")
+    button = page.locator("#unit-found li[data-unit] button.divert").first
+    button.wait_for()
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    button.click()
+    assert asked and callsign in asked[0] and first["number"] in asked[0]
+    assert page.locator(f"#units-on-call li.assignment[data-callsign='{callsign}']").count() == 0  # declined
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#unit-found button.divert").first.click()
+    page.wait_for_selector(f"#units-on-call li.assignment[data-callsign='{callsign}'][data-status='dikirim']")
+    # The first call shows the unit diverted; its popup now names the urgent call and links to it.
+    page.evaluate(
+        "(cs) => { const e = [...SIGAP.live.units.values()].find((x) => x.data.callsign === cs);"
+        " e.marker.openPopup(); }", callsign)
+    link = page.locator(".leaflet-popup-content a.unit-call")
+    link.wait_for()
+    assert urgent["number"] in link.inner_text()
+    open_call_from_list(page, first["id"])
+    page.wait_for_selector(f"#units-on-call li.assignment[data-callsign='{callsign}'][data-status='dialihkan']")
+    page.evaluate(
+        "(cs) => { const e = [...SIGAP.live.units.values()].find((x) => x.data.callsign === cs);"
+        " e.marker.openPopup(); }", callsign)
+    page.locator(".leaflet-popup-content a.unit-call").click()
+    page.wait_for_selector(f"#incident-panel[data-incident='{urgent['id']}']")
+    shot(page, "units-divert")
