@@ -6,10 +6,10 @@ What each change does is ``store.commands.assignments``; these routes parse, cal
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
 from api.deps import ContextDep, SessionDep, client_address
@@ -32,6 +32,14 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value: Any) -> Any:
+        """Refuse the NUL character, which PostgreSQL cannot store in text (a 422, never a 500)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
+        return value
 
 
 class DispatchIn(_Body):

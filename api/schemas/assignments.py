@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, field_validator
+
 from api.schemas import Schema
 
 __all__ = ["AgencyContactOut", "AssignmentOut", "UnitStatusIn"]
@@ -77,4 +79,11 @@ class UnitStatusIn(Schema):
     """A unit's own status off a call."""
 
     status: Literal["tersedia", "kembali", "tidak_tersedia", "offline"]
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("note", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("tidak boleh berisi karakter NUL / must not contain the NUL character")
+        return value

@@ -160,3 +160,27 @@ def test_honest_near_water_boat_walk_and_eta_range(client, demo) -> None:
     exact = new_incident(client)
     rec = client.get(f"/api/incidents/{exact['id']}/recommendations").json()
     assert rec["eta_range_radius_m"] is None and rec["recommendations"]["damkar"][0]["eta_range_s"] is None
+
+
+def test_hostile_text_in_every_new_input_is_refused_or_kept_as_text(client, demo) -> None:
+    inc = new_incident(client)
+    unit = demo["DMK-BTK-1"]
+    nul = "a\x00b"
+    url = f"/api/incidents/{inc['id']}/dispatch"
+    assert client.post(url, json={"unit_ids": [unit], "note": nul}).status_code == 422
+    assert client.post(f"/api/incidents/{inc['id']}/contacts",
+                       json={"agency": "pln", "channel": "radio", "note": nul}).status_code == 422
+    assert client.post(f"/api/units/{unit}/status", json={"status": "offline", "note": nul}).status_code == 422
+    assert client.post(f"/api/incidents/{inc['id']}/dispatch",
+                       json={"unit_ids": [unit], "eta_s": {str(unit): -5}}).status_code == 422
+    post(client, f"/api/incidents/{inc['id']}/dispatch", {"unit_ids": [unit], "note": "'; DROP TABLE unit; --"})
+    assert client.post(f"/api/incidents/{inc['id']}/units/{unit}/release", json={"reason": nul}).status_code == 422
+    assert client.post(f"/api/incidents/{inc['id']}/units/{unit}/release",
+                       json={"reason": "x" * 501}).status_code == 422
+    weird = "<script>alert(1)</script> \u202e 🚒"
+    gone = post(client, f"/api/incidents/{inc['id']}/units/{unit}/release", {"reason": weird})
+    assert gone["unit"]["status"] == "tersedia"
+    [a] = client.get(f"/api/incidents/{inc['id']}").json()["assignments"]
+    assert a["release_reason"] == weird
+    # The call itself is never refused or lost for any of it.
+    assert client.get(f"/api/incidents/{inc['id']}").json()["status"] == "dikirim"
