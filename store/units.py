@@ -493,6 +493,15 @@ def seed_demo_units(session: Session, layers: Layers, *, reset: bool = False, ac
         obj.name, obj.type, obj.agency, obj.travel_mode = u["name"], u["type"], u["agency"], u["travel_mode"]
         obj.station_id = existing[u["station_code"]].id
     session.flush()
+    if reset:
+        # Units put back at their posts leave the calls they were on (an open assignment would hold them).
+        session.execute(
+            text("UPDATE dispatch_assignment SET released_at = :now, released_by = :actor, status = 'dilepas', "
+                 "release_reason = 'demo direset / demo reset' "
+                 "WHERE released_at IS NULL AND unit_id IN (SELECT id FROM unit WHERE demo)")
+            .bindparams(bindparam("now", type_=UTCDateTime)),
+            {"now": now, "actor": actor},
+        )
     record_audit(
         session,
         actor=actor,

@@ -266,3 +266,19 @@ def _migrate_stored_rows(engine) -> None:  # noqa: ANN001
     # The new CHECK holds: a status outside the set is refused by the database itself.
     with pytest.raises(Exception, match="(?i)check"), engine.begin() as c:
         c.execute(text("UPDATE unit SET status = 'bertugas' WHERE id = 3"))
+
+
+def test_demo_reset_closes_the_assignments_of_units_it_frees(db, units) -> None:
+    from store.layers import read_layers
+    from store.units import seed_demo_units
+
+    inc = call(db)
+    unit = units["DMK-BTK-1"]
+    run(db, lambda w: commands.dispatch(w, inc, [unit]))
+    with db.sessions() as s:
+        seed_demo_units(s, read_layers(s), reset=True, actor="admin")
+        s.commit()
+    [row] = rows(db, inc)
+    assert (row.status, row.released_by, row.released_at is not None) == ("dilepas", "admin", True)
+    again, _ = run(db, lambda w: commands.dispatch(w, call(db), [unit]))
+    assert again[1].units[0]["status"] == "dikirim"
