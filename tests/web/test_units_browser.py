@@ -78,7 +78,7 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     popup = page.locator(".leaflet-popup-content .unit-popup")
     popup.wait_for()
     assert call["number"] in popup.inner_text()
-    page.keyboard.press("Escape")
+    page.evaluate("() => SIGAP.map.closePopup()")
     # Close the call: selesai, then ditutup.
     page.click("#incident-panel button.tr[data-to='selesai']")
     page.wait_for_selector("#incident-panel[data-status='selesai']")
@@ -93,6 +93,11 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     # The board on its own page, and narrow (390 px).
     board = ctx.login("dispatcher", "/board")
     board.locator(f"#board tr[data-callsign='{first}']").wait_for()
+    # Its levels use the configured thresholds (dikirim 3 min: amber past it, red past twice it).
+    levels = board.evaluate(
+        "() => [4, 7, 1].map((m) => SIGAP.board.level({status: 'dikirim',"
+        " status_at: new Date(Date.now() - m * 60000).toISOString()}, Date.now()))")
+    assert levels == ["amber", "red", "ok"]
     shot(board, "units-board-page")
     board.set_viewport_size({"width": 390, "height": 844})
     shot(board, "units-board-page-390")
