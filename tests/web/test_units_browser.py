@@ -78,7 +78,7 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     popup = page.locator(".leaflet-popup-content .unit-popup")
     popup.wait_for()
     assert call["number"] in popup.inner_text()
-    page.evaluate("() => SIGAP.map.closePopup()")
+    page.evaluate("() => { SIGAP.map.closePopup(); }")
     # Close the call: selesai, then ditutup.
     page.click("#incident-panel button.tr[data-to='selesai']")
     page.wait_for_selector("#incident-panel[data-status='selesai']")
