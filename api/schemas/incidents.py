@@ -204,7 +204,9 @@ def incident_public(
     loc = incident.location or {}
     river = (loc.get("river") or {}).get("distance_m")
     try:
-        view = catalog.incident_view(incident.category, on_water=river is not None and river <= ON_WATER_M)
+        # Its circle (point and accuracy) reaching the river counts: a call placed by a village name by the river.
+        near = river is not None and river <= ON_WATER_M + (incident.accuracy_m or 0.0)
+        view = catalog.incident_view(incident.category, on_water=near)
     except UnknownCategoryError:
         # A category removed from the catalog after the call was recorded: keep serving the call.
         view = _NO_VIEW | {"category_label_id": incident.category, "category_label_en": incident.category}

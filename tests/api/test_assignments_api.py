@@ -140,6 +140,7 @@ def test_honest_near_water_boat_walk_and_eta_range(client, demo) -> None:
     # (Kalanis: its centre 0.9 km from the Barito, known to 3.5 km.)
     wet = new_incident(client, category="banjir", location={"place": "Kalanis"})
     assert wet["accuracy_m"] > 1000 and wet["location"]["river"]["distance_m"] > 100
+    assert "perahu" in wet["unit_types"]  # the call's own answer says so too
     rec = client.get(f"/api/incidents/{wet['id']}/recommendations").json()
     assert rec["on_water"] is True and "perahu" in rec["types"]
     # Uncertain by more than 1 km: each ETA comes with its range over the circle.
