@@ -17,6 +17,7 @@ from api.context import AppContext, BackgroundJob
 from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
 from api.routes import (
+    assignments,
     audit,
     calls,
     events,
@@ -54,8 +55,8 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
 # this order: call intake, the busiest path under load, comes first; the page catch-all stays last.
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
-    units.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router, ogc.router,
-    exports.router, calls.router, telephony.router,
+    units.router, assignments.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router,
+    ogc.router, exports.router, calls.router, telephony.router,
     pages.router,
 ]
 

@@ -19,6 +19,20 @@ DEFAULT_SECRET = "sigap-112-demo-secret-not-for-production-use"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
+def parse_thresholds(value: str) -> dict[str, float]:
+    """'dikirim=3,tiba=60' as {'dikirim': 3.0, 'tiba': 60.0}; ValueError naming a bad part."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, minutes = part.partition("=")
+        try:
+            out[name.strip()] = float(minutes)
+        except ValueError:
+            raise ValueError(f"bad threshold {part!r}: want status=minutes") from None
+        if not out[name.strip()] > 0:
+            raise ValueError(f"bad threshold {part!r}: minutes must be > 0")
+    return out
+
+
 class Settings(BaseSettings):
     """Platform settings; production refuses the unsafe defaults that demo mode accepts."""
 
@@ -46,6 +60,12 @@ class Settings(BaseSettings):
     # Response targets the figures are measured against ("9 dari 10 panggilan dikirim dalam 2 menit").
     target_dispatch_minutes: float = Field(default=2.0, gt=0, le=24 * 60)
     target_scene_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    # Unit status board (issue 15): minutes a status may last before the unit turns amber ("status=minutes,..."),
+    # red at `board_red_factor` times as long.
+    board_thresholds: str = "dikirim=3,tiba=60"
+    board_red_factor: float = Field(default=2.0, ge=1, le=100)
+    # A boat's crew walks at most this far from the landing (m); farther calls are "tidak terjangkau lewat sungai".
+    boat_walk_max_m: float = Field(default=1000.0, ge=0, le=50_000)
     # When the daily situation report is made (WIB, HH:MM); "off" turns the scheduled report off.
     report_time: str = "07:00"
     # How long a thread may hold the GIL before another may take it. CPython's 5 ms lets one thread
@@ -56,6 +76,17 @@ class Settings(BaseSettings):
     # made with it (unset: the PBX endpoints refuse everything). A signature older than the window is refused.
     telephony_secret: str | None = None
     telephony_window_s: int = Field(default=300, ge=10, le=3600)
+
+    @field_validator("board_thresholds")
+    @classmethod
+    def _check_board_thresholds(cls, value: str) -> str:
+        parse_thresholds(value)
+        return value
+
+    @property
+    def board_threshold_minutes(self) -> dict[str, float]:
+        """The board's thresholds as {status: minutes}."""
+        return parse_thresholds(self.board_thresholds)
 
     @field_validator("report_time")
     @classmethod

@@ -158,6 +158,7 @@ class Case:
     due: float
     trip: Trip | None = None
     on_scene_until: float | None = None
+    unit_id: int | None = None
 
 
 @dataclass
@@ -235,6 +236,13 @@ class Simulator:
         )
         return r.status_code == 200
 
+    def unit_step(self, incident_id: int, unit_id: int, status: str) -> bool:
+        """Record a unit's step on its call (menuju_lokasi, tiba) as a dispatcher taking a radio call does."""
+        r = self.http.post(f"/api/incidents/{incident_id}/units/{unit_id}/status", json={"status": status})
+        if r.status_code != 200:
+            log.warning("unit step %s refused: %s %s", status, r.status_code, r.text[:200])
+        return r.status_code == 200
+
     def dispatch(self, case: Case) -> None:
         """Send the top recommended unit and start its trip."""
         r = self.http.get(f"/api/incidents/{case.id}/recommendations", params={"k": 1})
@@ -263,7 +271,9 @@ class Simulator:
         length = max(float(best.get("distance_m") or 0.0), 1.0)
         speed = length / max(float(best["eta_s"]), 1.0)
         case.trip = Trip(case.id, int(best["id"]), line, length, speed)
-        self.transition(case.id, "menuju_lokasi")
+        case.unit_id = int(best["id"])
+        # The crew reports by radio: the call follows its unit (issue 15).
+        self.unit_step(case.id, case.unit_id, "menuju_lokasi")
 
     def drive(self, case: Case, dt: float) -> None:
         """Move the unit along its route; on arrival the incident is on scene."""
@@ -274,7 +284,7 @@ class Simulator:
         p = shapely.line_interpolate_point(trip.line, frac, normalized=True)
         self.http.put(f"/api/units/{trip.unit_id}/position", json={"lon": round(p.x, 6), "lat": round(p.y, 6)})
         if frac >= 1.0:
-            self.transition(case.id, "tiba")
+            self.unit_step(case.id, trip.unit_id, "tiba")
             case.trip = None
             case.on_scene_until = time.monotonic() + self.rng.uniform(600, 1800) / self.speedup
 
@@ -303,6 +313,8 @@ class Simulator:
             elif case.on_scene_until is not None:
                 if now >= case.on_scene_until:
                     self.transition(case.id, "selesai")
+                    if case.unit_id is not None:  # back at its post: free again
+                        self.http.post(f"/api/units/{case.unit_id}/status", json={"status": "tersedia"})
                     self.cases.pop(case.id, None)
             elif now >= case.due:
                 self.dispatch(case)

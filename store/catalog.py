@@ -12,7 +12,7 @@ edited the file can fix it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -140,6 +140,20 @@ class Category(_Strict):
         return self
 
 
+Priority = Literal["P1", "P2", "P3"]
+Count = Annotated[int, Field(ge=1, le=50)]
+
+
+class ResponsePlan(_Strict):
+    """A run card: the units proposed together for a category (per priority, with water), agencies to inform."""
+
+    category: Code
+    units: dict[Code, Count] = Field(default_factory=dict)
+    by_priority: dict[Priority, dict[Code, Count]] = Field(default_factory=dict)
+    water_units: dict[Code, Count] = Field(default_factory=dict)
+    notify: tuple[Code, ...] = ()
+
+
 def _duplicates(codes: list[str]) -> list[str]:
     """Codes that occur more than once, sorted."""
     return sorted({c for c in codes if codes.count(c) > 1})
@@ -152,10 +166,12 @@ class Catalog(_Strict):
     agencies: tuple[Agency, ...] = Field(min_length=1)
     unit_types: tuple[UnitType, ...] = ()
     categories: tuple[Category, ...] = Field(min_length=1)
+    response_plans: tuple[ResponsePlan, ...] = ()
 
     _agencies: dict[str, Agency] = PrivateAttr(default_factory=dict)
     _unit_types: dict[str, UnitType] = PrivateAttr(default_factory=dict)
     _categories: dict[str, Category] = PrivateAttr(default_factory=dict)
+    _plans: dict[str, ResponsePlan] = PrivateAttr(default_factory=dict)
     _views: dict[tuple[str, bool], dict[str, Any]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -202,6 +218,19 @@ class Catalog(_Strict):
                             f"categories[{cat.code}].{field}: jenis unit '{code}' tidak dikenal / "
                             f"unknown unit type '{code}' (valid: {', '.join(sorted(units))})"
                         )
+        categories = {c.code for c in self.categories}
+        for code in _duplicates([p.category for p in self.response_plans]):
+            problems.append(f"response_plans[{code}]: kategori ganda / duplicate category")
+        for plan in self.response_plans:
+            where = f"response_plans[{plan.category}]"
+            if plan.category not in categories:
+                problems.append(f"{where}.category: kategori tidak dikenal / unknown category")
+            every = [plan.units, plan.water_units, *plan.by_priority.values()]
+            for code in sorted({t for counts in every for t in counts} - units):
+                problems.append(f"{where}: jenis unit '{code}' tidak dikenal / unknown unit type '{code}'")
+            for code in plan.notify:
+                if code not in agencies:
+                    problems.append(f"{where}.notify: instansi '{code}' tidak dikenal / unknown agency '{code}'")
         if problems:
             raise ValueError("\n  ".join(problems))
         return self
@@ -211,6 +240,7 @@ class Catalog(_Strict):
         self._agencies = {a.code: a for a in self.agencies}
         self._unit_types = {u.code: u for u in self.unit_types}
         self._categories = {c.code: c for c in self.categories}
+        self._plans = {p.category: p for p in self.response_plans}
 
     @property
     def category_codes(self) -> tuple[str, ...]:
@@ -265,6 +295,29 @@ class Catalog(_Strict):
             }
             self._views[(code, on_water)] = view
         return view
+
+    def response_plan(self, code: str, *, priority: str | None = None, on_water: bool = False) -> dict[str, Any]:
+        """The run card of a category at a priority: units [{type, count}] to propose, agencies to inform.
+
+        Without a plan in the catalog: one unit of each of the category's unit types, no agency to inform.
+        """
+        cat = self.category(code)
+        plan = self._plans.get(code)
+        if plan is None:
+            counts = dict.fromkeys(self.default_unit_types(code, on_water=on_water), 1)
+            notify: tuple[str, ...] = ()
+        else:
+            counts = dict(plan.by_priority.get(priority, plan.units) if priority else plan.units)
+            if on_water:
+                for t, n in plan.water_units.items():
+                    counts.setdefault(t, n)
+            notify = plan.notify
+        return {
+            "category": cat.code,
+            "priority": priority,
+            "units": [{"type": t, "count": n} for t, n in counts.items()],
+            "notify": [self._agencies[a].public() for a in notify],
+        }
 
     def default_unit_types(self, code: str, *, on_water: bool = False) -> tuple[str, ...]:
         """Unit types proposed for a category; boats added when the incident is on water."""

@@ -78,6 +78,14 @@ class EventHub:
             session.info["sigap_hub"] = self
         return ev
 
+    def publish_many(self, session: Session, events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Queue several events, in order, on the session's transaction (PostGIS: one NOTIFY statement)."""
+        if not self.postgres or len(events) < 2:
+            return [self.publish(session, kind, data) for kind, data in events]
+        encoded = [_encode(kind, data) for kind, data in events]
+        session.execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": [payload for _, payload in encoded]})
+        return [ev for ev, _ in encoded]
+
     def notify_payload(self, kind: str, data: dict[str, Any]) -> str:
         """The NOTIFY payload of an event, for a statement that sends it itself (PostGIS)."""
         return _encode(kind, data)[1]
@@ -172,6 +180,13 @@ def _offer_all(subs: list[Subscription], ev: dict[str, Any]) -> None:
             sub.queue.get_nowait()
             sub.dropped += 1
         sub.queue.put_nowait(ev)
+
+
+# PostgreSQL delivers a transaction's notifications in the order they were sent: one per array element, in order.
+_NOTIFY_MANY = text(
+    "SELECT pg_notify(:channel, p.payload) FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS p(payload, n) "
+    "ORDER BY p.n"
+)
 
 
 @event.listens_for(Session, "after_commit")

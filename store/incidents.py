@@ -902,6 +902,8 @@ class StoredIncident:
 
     incident: Incident
     merged_from: list[int]
+    # Its assignments and agency contacts (store.dispatch.units_on_calls), when the reader asked for them.
+    units: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
 
 def stored_incident(session: Session, incident: Incident) -> StoredIncident:

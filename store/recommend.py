@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,40 +19,60 @@ from sqlalchemy.orm import Session
 from geo.errors import InvalidInput
 from geo.locate import Locator
 from geo.routing import rank_placed
+from geo.water import boat_walk_m, circle_points, circle_touches_water
 from store.catalog import Catalog
+from store.floods import active_flood_geometries
 from store.incidents import Incident, NeedsLocationError
 from store.travel import NetworkView, TravelService
+from store.units import ON_CALL_STATUSES
 
-__all__ = ["LEFT_OUT_MESSAGES", "ON_WATER_M", "recommend", "recommend_for_incident", "unit_types_for"]
+__all__ = ["BOAT_WALK_MAX_M", "LEFT_OUT_MESSAGES", "ON_WATER_M", "RANGE_ABOVE_M", "recommend",
+           "recommend_for_incident", "unit_types_for"]
 
 LEFT_OUT_MESSAGES: dict[str, tuple[str, str]] = {
     "bertugas": ("Sedang bertugas di kejadian lain", "Busy on another incident"),
     "offline": ("Unit offline", "Unit is offline"),
+    "tidak_tersedia": ("Unit tidak tersedia (di luar dinas)", "Unit is out of service"),
     "stale": ("Posisi terakhir sudah terlalu lama", "Last known position is too old"),
     "unreachable": ("Tidak bisa mencapai lokasi kejadian", "Cannot reach the incident"),
 }
 # Within this distance of the river centre line an incident counts as on the water: boats are proposed.
 ON_WATER_M = 100.0
+# A boat crew's walk from its landing is capped (SIGAP_BOAT_WALK_MAX_M); a call known to more than this only
+# (a village centre) gets its ETAs as a range over its circle.
+BOAT_WALK_MAX_M = 1000.0
+RANGE_ABOVE_M = 1000.0
 
 
-def on_water(incident: Incident, locator: Locator) -> bool:
-    """True when the incident lies within ON_WATER_M of the river (from its locate answer, or located now)."""
+def on_water(incident: Incident, locator: Locator, floods: list[Any] | None = None) -> bool:
+    """True when the call's circle (its point and accuracy) comes within ON_WATER_M of the river or touches an
+    active flood zone: a call placed by a village name by the river is near water, not only a point on it."""
     river = ((incident.location or {}).get("river") or {}).get("distance_m")
     if river is None and incident.lon is not None and incident.lat is not None:
         river = ((locator.locate(lon=incident.lon, lat=incident.lat) or {}).get("river") or {}).get("distance_m")
-    return river is not None and river <= ON_WATER_M
+    if incident.lon is None or incident.lat is None:
+        return False
+    return circle_touches_water(lon=float(incident.lon), lat=float(incident.lat), radius_m=incident.accuracy_m or 0.0,
+                                river_distance_m=river, near_m=ON_WATER_M, floods=floods or [])
 
 
-def unit_types_for(catalog: Catalog, category: str, *, wanted: Sequence[str] | None, water: bool) -> list[str]:
-    """The unit types to rank: those asked for (each must exist), else the category's, else every type."""
+def unit_types_for(
+    catalog: Catalog, category: str, *, wanted: Sequence[str] | None, water: bool, plan: dict[str, Any] | None = None
+) -> list[str]:
+    """The unit types to rank: those asked for (each must exist), else the response plan's (possibly none:
+    a category answered by agencies without units is told to inform them, not offered every unit).
+
+    A category removed from the catalog since the call was recorded gets every type.
+    """
     known = {u.code for u in catalog.unit_types}
     if wanted is None:
-        try:
-            wanted = list(catalog.default_unit_types(category, on_water=water))
-        except LookupError:  # a category removed from the catalog since the call was recorded
-            wanted = []
-        if not wanted:
-            wanted = sorted(known)
+        if plan is not None:
+            wanted = [u["type"] for u in plan["units"]]
+        else:
+            try:
+                wanted = list(catalog.default_unit_types(category, on_water=water))
+            except LookupError:
+                wanted = sorted(known)
     bad = [t for t in wanted if t not in known]
     if bad:
         raise InvalidInput(
@@ -74,26 +95,42 @@ def recommend_for_incident(
     now: datetime,
     stale_minutes: int,
     include_stale: bool = True,
+    boat_walk_max_m: float = BOAT_WALK_MAX_M,
 ) -> dict[str, Any]:
     """The Recommendations document for an incident: the incident, the types ranked, per type the k best units.
 
-    An incident without a location has nothing to rank from (NeedsLocationError).
+    An incident without a location has nothing to rank from (NeedsLocationError). Known to more than
+    RANGE_ABOVE_M only, its ETAs come with the range over its circle.
     """
     if incident.geom is None or incident.lon is None or incident.lat is None:
         raise NeedsLocationError(incident)
-    water = on_water(incident, locator)
-    wanted = unit_types_for(catalog, incident.category, wanted=types, water=water)
+    view = service.view(session)
+    water = on_water(incident, locator, active_flood_geometries(session) if view.flood_zones else [])
+    priority = getattr(incident, "priority", None)  # the call's priority, once calls carry one
+    try:
+        plan = catalog.response_plan(incident.category, priority=priority, on_water=water)
+    except LookupError:  # a category removed from the catalog since the call was recorded
+        plan = None
+    wanted = unit_types_for(catalog, incident.category, wanted=types, water=water, plan=plan)
+    counts = {u["type"]: u["count"] for u in (plan or {}).get("units", [])}
     answer = recommend(
         session,
         service,
         lon=float(incident.lon),
         lat=float(incident.lat),
         types=wanted,
-        k=k,
+        k=max([k, *(counts.get(t, 0) for t in wanted)]),
         now=now,
         stale_minutes=stale_minutes,
         include_stale=include_stale,
+        view=view,
+        boat_walk_max_m=boat_walk_max_m,
+        spread_m=incident.accuracy_m if (incident.accuracy_m or 0) > RANGE_ABOVE_M else None,
     )
+    # The plan pre-selected: per type the `count` nearest ranked units (fewer when fewer can go).
+    selected = [u["id"] for t in wanted for u in answer["recommendations"].get(t, [])[: counts.get(t, 0)]]
+    short = [{"type": t, "count": n, "found": len(answer["recommendations"].get(t, []))}
+             for t, n in counts.items() if t in wanted and len(answer["recommendations"].get(t, [])) < n]
     return {
         "incident_id": incident.id,
         "incident_number": incident.number,
@@ -103,6 +140,13 @@ def recommend_for_incident(
         "lat": incident.lat,
         "on_water": water,
         "stale_after_minutes": stale_minutes,
+        "plan": {
+            "units": (plan or {}).get("units", []),
+            "notify": (plan or {}).get("notify", []),
+            "priority": priority,
+            "selected": selected,
+            "short": short,
+        },
         **answer,
     }
 
@@ -119,10 +163,15 @@ def recommend(
     stale_minutes: int,
     include_stale: bool = True,
     view: NetworkView | None = None,
+    boat_walk_max_m: float | None = None,
+    spread_m: float | None = None,
 ) -> dict[str, Any]:
     """Per type the k best available units by ETA, and the units left out with their reason.
 
     ``view``: a ``service.view(session)`` the caller already took in this session (saves one probe round trip).
+    ``boat_walk_max_m``: a boat whose crew would walk farther from its landing is left out ("tidak terjangkau
+    lewat sungai"), never proposed with an ETA made of kilometres on foot. ``spread_m``: the radius of the
+    call's uncertainty; each ranked unit gets ``eta_range_s`` [fastest, slowest] over points of that circle.
     """
     t0 = time.perf_counter()
     view = service.view(session) if view is None else view
@@ -133,12 +182,30 @@ def recommend(
     age = units.age_s(now)
     stale = np.isfinite(age) & (age > stale_minutes * 60)
     reason = np.full(len(units), "", dtype=object)
-    reason[units.status == "bertugas"] = "bertugas"
+    reason[np.isin(units.status, ON_CALL_STATUSES)] = "bertugas"
     reason[units.status == "offline"] = "offline"
+    reason[units.status == "tidak_tersedia"] = "tidak_tersedia"
     if not include_stale:
         reason[(reason == "") & stale] = "stale"
     ok = np.flatnonzero(reason == "")
-    ranking = rank_placed(placement.take(sel[ok]), incident_lon=lon, incident_lat=lat, k=k, types=types)
+    placed = placement.take(sel[ok])
+    # A few more than k per type, so boats left out for their walk still leave k to propose.
+    ranking = rank_placed(placed, incident_lon=lon, incident_lat=lat, k=k + (2 if boat_walk_max_m else 0),
+                          types=types)
+    walked: list[tuple[Any, float]] = []
+    if boat_walk_max_m is not None:
+        by_type = {}
+        for t, ranked in ranking.by_type.items():
+            keep = []
+            for r in ranked:
+                walk = boat_walk_m(travel_mode=r.travel_mode, legs=[(leg.mode, leg.distance_m) for leg in r.legs])
+                if walk > boat_walk_max_m:
+                    walked.append((r, walk))
+                else:
+                    keep.append(r)
+            by_type[t] = keep[:k]
+        ranking = replace(ranking, by_type=by_type)
+    ranges = _eta_ranges(placed, ranking, lon=lon, lat=lat, radius_m=spread_m, types=types) if spread_m else {}
     # Unit ids in the ranking are row numbers of ``every``; ``pos`` maps them to rows of ``units``.
     pos = np.empty(len(every), dtype=np.int64)
     pos[sel] = np.arange(len(sel))
@@ -180,6 +247,7 @@ def recommend(
                     },
                 },
                 "sources": r.sources,
+                "eta_range_s": ranges.get(r.unit_id),
             }
             for r in ranked
         ]
@@ -187,6 +255,17 @@ def recommend(
     for i in np.flatnonzero(reason != "").tolist():
         mid, men = LEFT_OUT_MESSAGES[str(reason[i])]
         left_out.append({**brief(i), "reason": str(reason[i]), "message_id": mid, "message_en": men})
+    for r, walk in walked:
+        left_out.append(
+            {
+                **brief(int(pos[r.unit_id])),
+                "reason": "unreachable",
+                "detail": "boat_walk",
+                "walk_m": round(walk, 1),
+                "message_id": f"Tidak terjangkau lewat sungai (jalan kaki {walk / 1000:.1f} km dari dermaga)",
+                "message_en": f"Not reachable by river ({walk / 1000:.1f} km on foot from the landing)",
+            }
+        )
     for u in ranking.unreachable:
         mid, men = u.message.split(" / ", 1)
         left_out.append(
@@ -209,4 +288,27 @@ def recommend(
         "incident_snap_m": ranking.incident_snap_m,
         "searches": ranking.searches,
         "computed_ms": round((time.perf_counter() - t0) * 1e3, 2),
+        "boat_walk_max_m": boat_walk_max_m,
+        "eta_range_radius_m": spread_m,
     }
+
+
+def _eta_ranges(
+    placed: Any, ranking: Any, *, lon: float, lat: float, radius_m: float, types: list[str]
+) -> dict[Any, list[float]]:
+    """Per ranked unit, [fastest, slowest] ETA (s) over the centre and 8 points of the circle it may be in."""
+    wanted = {r.unit_id for ranked in ranking.by_type.values() for r in ranked}
+    if not wanted:
+        return {}
+    etas: dict[Any, list[float]] = {u: [r.eta_s] for ranked in ranking.by_type.values() for r in ranked
+                                    for u in [r.unit_id]}
+    for plon, plat in circle_points(lon=lon, lat=lat, radius_m=radius_m, n=8):
+        try:
+            around = rank_placed(placed, incident_lon=plon, incident_lat=plat, k=len(placed.ids) or 1, types=types)
+        except ValueError:
+            continue
+        for ranked in around.by_type.values():
+            for r in ranked:
+                if r.unit_id in wanted:
+                    etas[r.unit_id].append(r.eta_s)
+    return {u: [round(min(v), 1), round(max(v), 1)] for u, v in etas.items()}

@@ -30,7 +30,7 @@ from store.hotspots import Hotspot
 from store.incidents import Incident, IncidentTransition
 from store.lifecycle import LABELS, OPEN_STATES, IncidentState
 from store.reports import Period
-from store.units import UNIT_STATUSES, Unit, read_units
+from store.units import STATUS_GROUP, STATUS_GROUPS, Unit, read_units
 
 __all__ = ["FloodSummary", "NotableIncident", "Sitrep", "SitrepIncidents", "gather_sitrep"]
 
@@ -391,7 +391,9 @@ def _floods(session: Session, *, layers: Layers, min_share: float) -> list[Flood
 
 def _units(session: Session, *, catalog: Catalog) -> tuple[dict[str, int], list[dict[str, Any]], dict[str, np.ndarray]]:
     rows = read_units(session)
-    by_status = {s: int((rows.status == s).sum()) for s in UNIT_STATUSES}
+    # Counted in three groups (tersedia, bertugas, offline): kembali is free, dikirim to tiba are on a call.
+    group = np.array([STATUS_GROUP.get(str(s), "offline") for s in rows.status.tolist()], dtype=object)
+    by_status = {s: int((group == s).sum()) for s in STATUS_GROUPS}
     labels = {u.code: (u.label_id, u.label_en) for u in catalog.unit_types}
     by_type = []
     for t in sorted(set(rows.type.tolist())):
@@ -401,7 +403,7 @@ def _units(session: Session, *, catalog: Catalog) -> tuple[dict[str, int], list[
                 "type": t,
                 "label_id": labels.get(t, (t, t))[0],
                 "label_en": labels.get(t, (t, t))[1],
-                **{s: int((rows.status[sel] == s).sum()) for s in UNIT_STATUSES},
+                **{s: int((group[sel] == s).sum()) for s in STATUS_GROUPS},
             }
         )
     points = {
@@ -409,7 +411,7 @@ def _units(session: Session, *, catalog: Catalog) -> tuple[dict[str, int], list[
         "lat": rows.lat.astype(float),
         "callsign": rows.callsign,
         "type": rows.type,
-        "status": rows.status,
+        "status": group,
     }
     return by_status, by_type, points
 

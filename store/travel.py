@@ -109,7 +109,8 @@ class _UnitCache:
         return placed
 
 
-_COMPARED_OBJECT_FIELDS = ("callsign", "name", "type", "agency", "station_id", "status", "travel_mode")
+_COMPARED_OBJECT_FIELDS = ("callsign", "name", "type", "agency", "station_id", "status", "travel_mode", "incident_id",
+                           "incident_number")
 
 
 def _unchanged_rows(old: UnitRows, new: UnitRows) -> np.ndarray | None:
@@ -119,7 +120,7 @@ def _unchanged_rows(old: UnitRows, new: UnitRows) -> np.ndarray | None:
     same = np.ones(len(new), dtype=bool)
     for name in _COMPARED_OBJECT_FIELDS:
         same &= np.asarray(getattr(old, name) == getattr(new, name), dtype=bool)
-    for name in ("lon", "lat", "position_ts"):
+    for name in ("lon", "lat", "position_ts", "status_ts"):
         a, b = getattr(old, name), getattr(new, name)
         same &= (a == b) | (np.isnan(a) & np.isnan(b))
     return same
@@ -269,6 +270,22 @@ class TravelService:
                     self._units = cache
         return cache, cache.placement(view.network)
 
+    def unit_rows(self, session: Session) -> tuple[UnitRows, list[dict[str, Any]]]:
+        """Every unit (ordered by id) and its fields (UnitFields), from memory while the stored units are
+        unchanged: one probe of the unit change counter, no network needed (the unit status board)."""
+        row = session.execute(_unit_probe_statement(session.get_bind().dialect.name)).first()
+        # No counter row (an emptied table): read fresh, cache nothing.
+        token = None if row is None or row[0] is None or row[2] else (int(row[0]), str(row[1]))
+        with self._lock:
+            cache = self._units
+        if cache is None or token is None or cache.token != token:
+            cache = _UnitCache.read(session, token=token, previous=cache)
+            self.unit_reads += 1
+            if token is not None:
+                with self._lock:
+                    self._units = cache
+        return cache.rows, cache.briefs
+
 
 _PROBES: dict[str, Any] = {}
 
@@ -288,6 +305,15 @@ def _probe_statement(dialect: str) -> Any:
         parts.append("txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0")
         _PROBES[dialect] = text("SELECT " + ", ".join(parts))
     return _PROBES[dialect]
+
+
+def _unit_probe_statement(dialect: str) -> Any:
+    """The unit change counter alone (and, on PostgreSQL, whether this transaction has written)."""
+    key = "units:" + dialect
+    if key not in _PROBES:
+        wrote = "txid_current_if_assigned() IS NOT NULL" if dialect == "postgresql" else "0"
+        _PROBES[key] = text(f"SELECT version, changed_at, {wrote} FROM unit_state WHERE id = 1")
+    return _PROBES[key]
 
 
 def _probe(session: Session) -> tuple[str | None, tuple, tuple | None]:

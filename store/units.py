@@ -32,7 +32,17 @@ from store.models import Base
 from store.types import UTCDateTime
 
 UNIT_TYPES = ("damkar", "ambulans", "bpbd", "perahu", "polisi")
-UNIT_STATUSES = ("tersedia", "bertugas", "offline")
+# A unit's status: free (tersedia, kembali: returning from a call, may be sent again), on a call (dikirim, menuju
+# lokasi, tiba: it has an open assignment, store.dispatch), or out of service (tidak_tersedia, offline).
+UNIT_STATUSES = ("tersedia", "dikirim", "menuju_lokasi", "tiba", "kembali", "tidak_tersedia", "offline")
+AVAILABLE_STATUSES = ("tersedia", "kembali")
+ON_CALL_STATUSES = ("dikirim", "menuju_lokasi", "tiba")
+OUT_OF_SERVICE_STATUSES = ("tidak_tersedia", "offline")
+# The three groups reports and the situation map count units by.
+STATUS_GROUPS = ("tersedia", "bertugas", "offline")
+STATUS_GROUP = {"tersedia": "tersedia", "kembali": "tersedia", "dikirim": "bertugas", "menuju_lokasi": "bertugas",
+                "tiba": "bertugas", "tidak_tersedia": "offline", "offline": "offline"}
+_STATUS_CHECK = "status IN (" + ",".join(f"'{s}'" for s in UNIT_STATUSES) + ")"
 TRAVEL_MODES = ("road", "river", "river:speedboat", "river:klotok")
 STATION_KINDS = ("damkar", "rsud", "puskesmas", "bpbd", "polres", "polsek", "posko")
 
@@ -57,7 +67,7 @@ class Unit(Base):
     __tablename__ = "unit"
     __table_args__ = (
         CheckConstraint("type IN ('damkar','ambulans','bpbd','perahu','polisi')", name="ck_unit_type"),
-        CheckConstraint("status IN ('tersedia','bertugas','offline')", name="ck_unit_status"),
+        CheckConstraint(_STATUS_CHECK, name="ck_unit_status"),
         CheckConstraint("travel_mode IN ('road','river','river:speedboat','river:klotok')", name="ck_unit_travel_mode"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -72,6 +82,7 @@ class Unit(Base):
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # since when the unit is in its status
 
 
 class UnitState(Base):
@@ -104,6 +115,9 @@ class UnitRows:
     position_ts: np.ndarray  # POSIX seconds (UTC) of the last position, NaN when never reported
     demo: np.ndarray
     version: np.ndarray
+    status_ts: np.ndarray  # POSIX seconds (UTC) since the unit is in its status, NaN when unknown
+    incident_id: np.ndarray  # the incident of its open assignment (object: int or None)
+    incident_number: np.ndarray
 
     def __len__(self) -> int:
         return len(self.id)
@@ -122,6 +136,11 @@ class UnitRows:
         ts = float(self.position_ts[i])
         return None if not np.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
 
+    def status_at(self, i: int) -> datetime | None:
+        """Since when row i is in its status, timezone-aware UTC."""
+        ts = float(self.status_ts[i])
+        return None if not np.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
+
 
 def _epoch_seconds(values: list) -> np.ndarray:
     """POSIX seconds from what the driver returns: aware datetimes (psycopg) or ISO strings (SQLite)."""
@@ -136,9 +155,13 @@ def _epoch_seconds(values: list) -> np.ndarray:
     return out
 
 
+# Each unit with the incident of its open assignment (at most one: a partial unique index, migration 0019).
 _UNIT_SQL = (
-    "SELECT id, callsign, name, type, agency, station_id, status, travel_mode, ST_X(geom), ST_Y(geom), "
-    "position_at, demo, version FROM unit"
+    "SELECT unit.id, unit.callsign, unit.name, unit.type, unit.agency, unit.station_id, unit.status, "
+    "unit.travel_mode, ST_X(unit.geom), ST_Y(unit.geom), unit.position_at, unit.demo, unit.version, "
+    "unit.status_at, a.incident_id, i.number FROM unit "
+    "LEFT JOIN dispatch_assignment a ON a.unit_id = unit.id AND a.released_at IS NULL "
+    "LEFT JOIN incident i ON i.id = a.incident_id"
 )
 
 
@@ -155,20 +178,20 @@ def read_units(
     """
     where, params, expanding = [], {}, []
     if types is not None:
-        where.append("type IN :types")
+        where.append("unit.type IN :types")
         params["types"] = list(types)
         expanding.append("types")
     if ids is not None:
-        where.append("id IN :ids")
+        where.append("unit.id IN :ids")
         params["ids"] = [int(i) for i in ids]
         expanding.append("ids")
     if bbox is not None:
-        where.append("ST_Intersects(geom, ST_GeomFromText(:box, 4326))")
+        where.append("ST_Intersects(unit.geom, ST_GeomFromText(:box, 4326))")
         params["box"] = shapely.box(*bbox).wkt
-    sql = _UNIT_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    sql = _UNIT_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY unit.id"
     stmt = text(sql).bindparams(*[bindparam(name, expanding=True) for name in expanding])
     rows = session.execute(stmt, params).all() if (types is None or types) and (ids is None or ids) else []
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 13
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 16
 
     def obj(i: int) -> np.ndarray:
         return np.array(cols[i], dtype=object)
@@ -190,6 +213,9 @@ def read_units(
         position_ts=_epoch_seconds(list(cols[10])),
         demo=np.array(cols[11], dtype=bool),
         version=np.array(cols[12], dtype=np.int64),
+        status_ts=_epoch_seconds(list(cols[13])),
+        incident_id=obj(14),
+        incident_number=obj(15),
     )
 
 
@@ -204,6 +230,8 @@ def unit_fields(rows: UnitRows) -> list[dict[str, Any]]:
     for i in range(len(rows)):
         mode = str(rows.travel_mode[i])
         at = rows.position_at(i)
+        since = rows.status_at(i)
+        status = str(rows.status[i])
         out.append(
             {
                 "id": ids[i],
@@ -212,7 +240,11 @@ def unit_fields(rows: UnitRows) -> list[dict[str, Any]]:
                 "type": rows.type[i],
                 "agency": rows.agency[i],
                 "station_id": rows.station_id[i],
-                "status": rows.status[i],
+                "status": status,
+                "available": status in AVAILABLE_STATUSES,
+                "status_at": iso_utc(since),
+                "incident_id": None if rows.incident_id[i] is None else int(rows.incident_id[i]),
+                "incident_number": rows.incident_number[i],
                 "mode": "river" if mode.startswith("river") else "road",
                 "travel_mode": mode,
                 "lon": lon[i] if math.isfinite(lon[i]) else None,
@@ -244,7 +276,7 @@ def unit_public(rows: UnitRows, *, now: datetime, stale_after_s: float) -> list[
 
 
 # What an audit record keeps of a unit.
-AUDIT_FIELDS = ("id", "callsign", "status", "lon", "lat", "position_at", "version")
+AUDIT_FIELDS = ("id", "callsign", "status", "incident_id", "lon", "lat", "position_at", "version")
 
 
 def unit_audit(fields: dict[str, Any]) -> dict[str, Any]:
@@ -451,14 +483,25 @@ def seed_demo_units(session: Session, layers: Layers, *, reset: bool = False, ac
         obj = have.get(u["callsign"])
         geom = f"SRID=4326;POINT({u['lon']!r} {u['lat']!r})"
         if obj is None:
-            obj = Unit(callsign=u["callsign"], demo=True, status="tersedia", version=1, geom=geom, position_at=now)
+            obj = Unit(callsign=u["callsign"], demo=True, status="tersedia", version=1, geom=geom, position_at=now,
+                       status_at=now)
             session.add(obj)
             made_u += 1
         elif reset:
             obj.status, obj.geom, obj.position_at, obj.version = "tersedia", geom, now, obj.version + 1
+            obj.status_at = now
         obj.name, obj.type, obj.agency, obj.travel_mode = u["name"], u["type"], u["agency"], u["travel_mode"]
         obj.station_id = existing[u["station_code"]].id
     session.flush()
+    if reset:
+        # Units put back at their posts leave the calls they were on (an open assignment would hold them).
+        session.execute(
+            text("UPDATE dispatch_assignment SET released_at = :now, released_by = :actor, status = 'dilepas', "
+                 "release_reason = 'demo direset / demo reset' "
+                 "WHERE released_at IS NULL AND unit_id IN (SELECT id FROM unit WHERE demo)")
+            .bindparams(bindparam("now", type_=UTCDateTime)),
+            {"now": now, "actor": actor},
+        )
     record_audit(
         session,
         actor=actor,

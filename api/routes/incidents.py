@@ -35,6 +35,7 @@ from api.spatial import Spatial
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from geo.times import as_utc, utcnow
 from store.commands import incidents as commands
+from store.dispatch import units_on_calls
 from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
 
@@ -126,7 +127,7 @@ def _resolve(spatial: Spatial, loc: LocationIn | None) -> Resolved:
 
 
 def _answer(stored: StoredIncident, ctx: AppContext) -> FastJSON:
-    return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from))
+    return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from, units=stored.units))
 
 
 # -- catalog ------------------------------------------------------------------------------------------
@@ -259,7 +260,8 @@ def list_(
     )
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog
-    items = [incident_public(r, catalog) for r in rows]
+    units = units_on_calls(session, [r.id for r in rows])
+    items = [incident_public(r, catalog, units=units[r.id]) for r in rows]
     page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
     if format == "geojson":
         return FastJSON(
@@ -279,7 +281,8 @@ def list_(
 def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, _: ReaderDep) -> FastJSON:
     """One incident with its history, intervals and merges."""
     stored = read_incident(session, incident_id)
-    return FastJSON(incident_public(stored.incident, catalog, stored.merged_from))
+    units = units_on_calls(session, [incident_id])[incident_id]
+    return FastJSON(incident_public(stored.incident, catalog, stored.merged_from, units=units))
 
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident", response_model=IncidentPublic)

@@ -46,14 +46,15 @@ router.mount(
 )
 router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": (), "calls": ()}
+WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": (), "calls": (),
+               "board": ()}
 # Who reads the calls report page (its API: supervisor, leader, admin).
 CALLS_ROLES = ("supervisor", "leader", "admin")
 # Who may ask for a situation report from the leader page (POST /api/reports needs the bearer token).
 REPORT_ROLES = ("leader", "supervisor", "planner", "admin")
 HOME = {"dispatcher": "/map", "supervisor": "/map", "planner": "/planner", "leader": "/leader", "admin": "/map"}
 PAGES = {"map": "Peta dispatcher", "planner": "Peta perencana", "leader": "Situasi pimpinan",
-         "calls": "Laporan panggilan"}
+         "calls": "Laporan panggilan", "board": "Papan unit"}
 
 
 def vendor_ready() -> bool:
@@ -73,6 +74,7 @@ def catalog_config(cat: Catalog) -> dict[str, Any]:
             for c in cat.categories
         ],
         "unit_types": [{"code": u.code, "label_id": u.label_id, "label_en": u.label_en} for u in cat.unit_types],
+        "agencies": [{"code": a.code, "name_id": a.name_id, "name_en": a.name_en} for a in cat.agencies],
         "states": [
             {
                 "code": s.value,
@@ -113,6 +115,8 @@ def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict
         "basemap_url": settings.basemap_url,
         "basemap_attribution": settings.basemap_attribution,
         "stale_position_minutes": settings.stale_position_minutes,
+        "board_thresholds": settings.board_threshold_minutes,
+        "board_red_factor": settings.board_red_factor,
         "mode": settings.mode,
         "home": HOME[user.role],
         **catalog_config(ctx.catalog),
@@ -181,3 +185,9 @@ async def calls_page(request: Request, ctx: ContextDep) -> Response:
     if user is not None and user.role not in CALLS_ROLES:
         return RedirectResponse(HOME[user.role], status_code=303)
     return await _render(request, ctx, "calls")
+
+
+@router.get("/board", response_class=HTMLResponse)
+async def board_page(request: Request, ctx: ContextDep) -> Response:
+    """The unit status board on its own (a second screen): every unit, its call, how long in its status."""
+    return await _render(request, ctx, "board")

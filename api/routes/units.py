@@ -20,7 +20,6 @@ from api.deps import ContextDep, SessionDep, client_address
 from api.params import parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas import also_as
-from api.schemas.dispatch import DispatchOut
 from api.schemas.recommendations import Recommendations
 from api.schemas.units import (
     StationFeatureCollection,
@@ -90,7 +89,10 @@ def list_units(
     _: ReaderDep,
     format: Annotated[Literal["json", "geojson"], Query(description="json atau/or geojson")] = "json",
     type: Annotated[str | None, Query(description="jenis unit, dipisah koma / unit types, comma-separated")] = None,
-    status: Annotated[str | None, Query(description="tersedia,bertugas,offline")] = None,
+    status: Annotated[
+        str | None,
+        Query(description="tersedia,dikirim,menuju_lokasi,tiba,kembali,tidak_tersedia,offline"),
+    ] = None,
 ) -> Response:
     """Every unit with status, travel mode, last position, its age and the stale flag."""
     rows = read_units(session, types=split_list(type, field="type") or None)
@@ -185,7 +187,7 @@ def network_lines(
     return _feature_collection(feats, network=view.describe())
 
 
-# -- recommendation and dispatch ----------------------------------------------------------------------
+# -- recommendation (dispatch and the steps of units on calls: api/routes/assignments.py) --------------
 @router.get(
     "/incidents/{incident_id}/recommendations",
     summary="Unit tercepat menurut waktu tempuh / fastest units by travel time",
@@ -215,38 +217,6 @@ def recommendations(
         now=utcnow(),
         stale_minutes=ctx.settings.stale_position_minutes,
         include_stale=stale == "include",
+        boat_walk_max_m=ctx.settings.boat_walk_max_m,
     )
     return FastJSON(answer)
-
-
-class DispatchIn(BaseModel):
-    """Units to send."""
-
-    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=50)
-    version: int | None = Field(default=None, description="versi kejadian yang dilihat / incident version seen")
-    note: str | None = Field(default=None, max_length=1000)
-
-
-@router.post("/incidents/{incident_id}/dispatch", summary="Kirim unit / dispatch units", response_model=DispatchOut)
-def dispatch(
-    incident_id: RowId, body: DispatchIn, request: Request, ctx: ContextDep, user: DispatcherDep
-) -> FastJSON:
-    """Atomically: units bertugas, the incident dikirim (verified first when baru), assignments, audit, events."""
-    incident, result = commands.dispatch(
-        ctx.writer(actor=user.username, client=client_address(request)),
-        incident_id,
-        body.unit_ids,
-        version=body.version,
-        note=body.note,
-    )
-    return FastJSON(
-        {
-            "incident_id": incident.id,
-            "incident_number": incident.number,
-            "status": result.status,
-            "version": incident.version,
-            "transitions": result.transitions,
-            "units": result.units,
-            "assignment_ids": result.assignment_ids,
-        }
-    )

@@ -6,7 +6,7 @@ from api.schemas import Schema
 from api.schemas.incidents import IncidentState
 from api.schemas.units import UnitFields
 
-__all__ = ["DispatchOut"]
+__all__ = ["DispatchOut", "StepOut"]
 
 
 class DispatchOut(Schema):
@@ -19,3 +19,18 @@ class DispatchOut(Schema):
     transitions: list[IncidentState]
     units: list[UnitFields]
     assignment_ids: list[int]
+    diverted_from: list[int]
+
+
+class StepOut(Schema):
+    """What a unit's step or release changed: the unit as it now is, the call's state and new transitions."""
+
+    incident_id: int
+    incident_number: str
+    status: str
+    version: int
+    transitions: list[str]
+    skipped: list[str]
+    assignment_id: int
+    unit: UnitFields
+

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from api.schemas import Schema
+from api.schemas.assignments import AgencyContactOut, AssignmentOut
 from geo.placenames import MatchStatus
 from geo.times import format_wib, iso_utc
 from store.catalog import Catalog, UnknownCategoryError
@@ -109,6 +110,9 @@ class IncidentPublic(Schema):
     intervals: Intervals
     merged_into: int | None
     merged_from: list[int]
+    # Units on the call (issue 15): filled for one incident and for lists alike; see api.schemas.assignments.
+    assignments: list[AssignmentOut] = Field(default_factory=list)
+    agency_contacts: list[AgencyContactOut] = Field(default_factory=list)
 
 
 class IncidentPage(Schema):
@@ -186,14 +190,23 @@ _NO_VIEW: dict[str, Any] = {"agencies": {"primary": [], "supporting": []}, "unit
 
 
 def incident_public(
-    incident: Incident | IncidentRecord, catalog: Catalog, merged_from: list[int] | None = None
+    incident: Incident | IncidentRecord,
+    catalog: Catalog,
+    merged_from: list[int] | None = None,
+    *,
+    units: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], []),
 ) -> dict[str, Any]:
-    """The IncidentPublic document of an incident (`merged_from`: ids of the incidents merged into it)."""
+    """The IncidentPublic document of an incident (`merged_from`: ids of the incidents merged into it).
+
+    `units`: its assignments and agency contacts (``store.dispatch.assignments_of`` / ``contacts_of``).
+    """
     state = parse_state(incident.status)
     loc = incident.location or {}
     river = (loc.get("river") or {}).get("distance_m")
     try:
-        view = catalog.incident_view(incident.category, on_water=river is not None and river <= ON_WATER_M)
+        # Its circle (point and accuracy) reaching the river counts: a call placed by a village name by the river.
+        near = river is not None and river <= ON_WATER_M + (incident.accuracy_m or 0.0)
+        view = catalog.incident_view(incident.category, on_water=near)
     except UnknownCategoryError:
         # A category removed from the catalog after the call was recorded: keep serving the call.
         view = _NO_VIEW | {"category_label_id": incident.category, "category_label_en": incident.category}
@@ -242,6 +255,8 @@ def incident_public(
         "intervals": intervals_of(incident),
         "merged_into": incident.merged_into_id,
         "merged_from": merged_from or [],
+        "assignments": units[0],
+        "agency_contacts": units[1],
     }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from api.schemas import Schema
 from api.schemas.incidents import IncidentState
 from api.schemas.units import UnitPublic
@@ -48,15 +50,19 @@ class RecommendedUnit(UnitPublic):
     legs: list[LegOut]
     route: RouteFeature
     sources: list[str]
+    eta_range_s: list[float] | None = Field(
+        default=None, description="[tercepat, terlama] ke lingkaran ketidakpastian / fastest, slowest over the circle")
 
 
 class LeftOutUnit(UnitPublic):
     """A unit of a requested type that is not ranked, and why (with a bilingual message)."""
 
-    reason: Literal["bertugas", "offline", "stale", "unreachable"]
+    reason: Literal["bertugas", "offline", "tidak_tersedia", "stale", "unreachable"]
     message_id: str
     message_en: str
-    detail: str | None = None  # unreachable only: unit_off_network, incident_off_network, disconnected, no_position
+    # unreachable only: unit_off_network, incident_off_network, disconnected, no_position, boat_walk
+    detail: str | None = None
+    walk_m: float | None = None  # boat_walk only: the crew's walk from the landing
     snap_m: float | None = None  # unreachable only
 
 
@@ -73,6 +79,37 @@ class NetworkInfo(Schema):
     closed_road_edges: int
 
 
+class PlanUnits(Schema):
+    """How many units of a type the response plan proposes."""
+
+    type: str
+    count: int
+
+
+class PlanShort(PlanUnits):
+    """A type of the plan with fewer units that can go than it asks for."""
+
+    found: int
+
+
+class AgencyToInform(Schema):
+    """An agency the plan says to inform (it has no units to send)."""
+
+    code: str
+    name_id: str
+    name_en: str
+
+
+class PlanOut(Schema):
+    """The response plan (run card) for the call: units proposed, agencies to inform, the units pre-selected."""
+
+    units: list[PlanUnits]
+    notify: list[AgencyToInform]
+    priority: str | None
+    selected: list[int]
+    short: list[PlanShort]
+
+
 class Recommendations(Schema):
     """Per unit type the k best available units for an incident by ETA, and who is left out."""
 
@@ -84,6 +121,7 @@ class Recommendations(Schema):
     lat: float
     on_water: bool
     stale_after_minutes: int
+    plan: PlanOut
     types: list[str]
     k: int
     network_source: str
@@ -93,3 +131,5 @@ class Recommendations(Schema):
     incident_snap_m: dict[str, float | None]
     searches: int
     computed_ms: float
+    boat_walk_max_m: float | None
+    eta_range_radius_m: float | None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from api.schemas import Schema
 from api.schemas.incidents import PointGeometry
 
@@ -21,7 +23,7 @@ __all__ = [
     "UnitPublic",
 ]
 
-UnitStatus = Literal["tersedia", "bertugas", "offline"]
+UnitStatus = Literal["tersedia", "dikirim", "menuju_lokasi", "tiba", "kembali", "tidak_tersedia", "offline"]
 
 
 class UnitFields(Schema):
@@ -34,6 +36,10 @@ class UnitFields(Schema):
     agency: str
     station_id: int | None
     status: UnitStatus
+    available: bool = Field(description="tersedia atau kembali: bisa dikirim / free to send")
+    status_at: str | None = Field(description="sejak kapan berstatus ini (UTC) / in this status since")
+    incident_id: int | None = Field(description="kejadian yang sedang dilayani / the call it serves")
+    incident_number: str | None
     mode: Literal["road", "river"]
     travel_mode: str
     lon: float | None

@@ -8,6 +8,7 @@ state change or as a merged duplicate) frees its units in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from geo.times import utcnow
 from store.catalog import Catalog
 from store.commands.units import release
 from store.commands.writer import Writer
-from store.dispatch import RELEASING_STATES
+from store.dispatch import RELEASING_STATES, units_on_calls
 from store.incidents import (
     Incident,
     NeedsLocationError,
@@ -29,9 +30,9 @@ from store.incidents import (
     load_incident,
     merge_incidents,
     set_location,
-    stored_incident,
     transition,
 )
+from store.incidents import stored_incident as _stored_incident
 from store.lifecycle import IncidentState, parse_state
 
 __all__ = ["EDITABLE", "change_state", "merge", "update"]
@@ -130,6 +131,12 @@ def merge(w: Writer, keep_id: int, *, duplicate_id: int, duplicate_version: int 
         result = stored_incident(session, keep)
         session.commit()
         return result
+
+
+def stored_incident(session: Session, incident: Incident) -> StoredIncident:
+    """The incident as it now stands, with its history, merges, assignments and agency contacts."""
+    stored = _stored_incident(session, incident)
+    return replace(stored, units=units_on_calls(session, [incident.id])[incident.id])
 
 
 def _release_if_ended(w: Writer, session: Session, incident: Incident, *, was: str) -> None:

@@ -1,12 +1,11 @@
-"""Unit commands: report a position, send units to an incident, and the release step of ending an incident.
+"""Unit commands: report a position, and the release step of ending an incident.
 
-Each runs in one transaction of its :class:`~store.commands.Writer` and announces ``unit.updated`` (and
-``incident.updated`` for a dispatch) through the writer's hub.
+Each runs in one transaction of its :class:`~store.commands.Writer` and announces ``unit.updated`` through the
+writer's hub. Sending units and their steps on a call are ``store.commands.assignments``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -15,11 +14,11 @@ from geo.coords import check_point
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.times import iso_utc, utcnow
 from store.commands.writer import Writer
-from store.dispatch import DispatchResult, dispatch_units, release_units
-from store.incidents import Incident, check_version, load_incident
+from store.dispatch import release_units
+from store.incidents import Incident
 from store.units import Unit, UnitRows, read_units, unit_audit, unit_fields
 
-__all__ = ["FUTURE_TOLERANCE", "dispatch", "release", "set_position"]
+__all__ = ["FUTURE_TOLERANCE", "release", "set_position"]
 
 # A handset clock a little ahead of the server's is not an error; a position from the future is.
 FUTURE_TOLERANCE = timedelta(minutes=2)
@@ -90,26 +89,9 @@ def set_position(
         return rows
 
 
-def dispatch(
-    w: Writer, incident_id: int, unit_ids: Sequence[int], *, version: int | None = None, note: str | None = None
-) -> tuple[Incident, DispatchResult]:
-    """Atomically: units bertugas, the incident dikirim (verified first when baru), assignments, audit, events.
-
-    The incident's row is locked for the transaction; `version`, when given, must be the one stored.
-    """
-    with w.transaction() as session:
-        incident = load_incident(session, incident_id, lock=True)
-        check_version(incident, version)
-        result = dispatch_units(
-            session, incident, list(unit_ids), actor=w.actor, hub=w.hub, note=note, client=w.client
-        )
-        session.commit()
-        return incident, result
-
-
 def release(w: Writer, session: Session, incident: Incident) -> list[int]:
     """The step of ending an incident: its open assignments closed, its units tersedia again (announced).
 
     Runs inside the ending command's transaction; returns the ids of the units freed.
     """
-    return release_units(session, incident.id, actor=w.actor, hub=w.hub, client=w.client)
+    return release_units(session, incident.id, actor=w.actor, hub=w.hub, client=w.client, status=incident.status)

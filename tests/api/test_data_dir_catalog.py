@@ -42,6 +42,8 @@ def edited_data_dir(tmp_path: Path) -> Path:
     path = data_dir / "catalog.yaml"
     catalog = yaml.safe_load(path.read_text(encoding="utf-8"))
     catalog["categories"] = [c for c in catalog["categories"] if c["code"] != REMOVED] + [ADDED]
+    # Its response plan goes with it (a plan for an unknown category is refused like any broken entry).
+    catalog["response_plans"] = [p for p in catalog.get("response_plans", []) if p["category"] != REMOVED]
     for c in catalog["categories"]:
         if c["code"] == RENAMED[0]:
             c["label_id"] = RENAMED[1]

@@ -238,7 +238,7 @@ def test_incident_and_unit_answers_are_as_declared(declared) -> None:
                  one + "/dispatch", "POST")
     assert [u["id"] for u in sent["units"]] == [best]
     units = check(client.get("/api/units"), "/api/units", "GET")
-    assert {u["id"]: u["status"] for u in units["units"]}[best] == "bertugas"
+    assert {u["id"]: u["status"] for u in units["units"]}[best] == "dikirim"
     gj = client.get("/api/units", params={"format": "geojson"})
     assert gj.headers["content-type"].startswith("application/geo+json")
     check(gj, "/api/units", "GET")

@@ -143,8 +143,8 @@ def test_recommendation_ranks_available_units_by_eta_with_routes(client, demo) -
     r = client.get(f"/api/incidents/{inc['id']}/recommendations")
     assert r.status_code == 200, r.text
     body = r.json()
-    # Types default from the category (kebakaran -> damkar).
-    assert body["types"] == ["damkar"] and body["network_source"] == "derived"
+    # Types default from the category's response plan (kebakaran -> damkar first, police and ambulance too).
+    assert body["types"] == ["damkar", "polisi", "ambulans"] and body["network_source"] == "derived"
     ranked = body["recommendations"]["damkar"]
     assert [u["rank"] for u in ranked] == [1, 2, 3]
     assert [u["eta_s"] for u in ranked] == sorted(u["eta_s"] for u in ranked)
@@ -165,9 +165,16 @@ def test_recommendation_types_k_and_boats(client, demo) -> None:
     body = client.get(f"/api/incidents/{inc['id']}/recommendations", params={"types": "ambulans,perahu", "k": 2}).json()
     assert set(body["recommendations"]) == {"ambulans", "perahu"}
     assert len(body["recommendations"]["ambulans"]) == 2
+    # 13 km from the river, a boat's crew would walk kilometres from the landing: no boat is proposed (issue 15).
+    assert body["recommendations"]["perahu"] == []
+    assert {u["detail"] for u in body["left_out"] if u["type"] == "perahu"} <= {"boat_walk"}
+    # On the bank at Mengkatip, boats are proposed, the farther ones by river.
+    jetty = next(u for u in client.get("/api/units").json()["units"] if u["callsign"] == "PRH-MKT-1")
+    bank = new_incident(client, location={"lon": jetty["lon"], "lat": jetty["lat"]})
+    body = client.get(f"/api/incidents/{bank['id']}/recommendations", params={"types": "perahu", "k": 3}).json()
     boats = body["recommendations"]["perahu"]
     assert boats and all(b["travel_mode"].startswith("river") for b in boats)
-    assert any(leg["mode"] == "river" for leg in boats[0]["legs"])
+    assert any(leg["mode"] == "river" for b in boats for leg in b["legs"])
     bad = client.get(f"/api/incidents/{inc['id']}/recommendations", params={"types": "helikopter"})
     assert bad.status_code == 422 and bad.json()["field"] == "types"
     assert client.get("/api/incidents/999999/recommendations").status_code == 404
@@ -175,7 +182,7 @@ def test_recommendation_types_k_and_boats(client, demo) -> None:
 
 def test_units_left_out_say_why(client, demo, database) -> None:
     inc = new_incident(client)
-    set_units(database, [demo["DMK-BTK-1"]], status="bertugas")
+    set_units(database, [demo["DMK-BTK-1"]], status="tiba")
     set_units(database, [demo["DMK-BTK-2"]], status="offline")
     set_units(database, [demo["DMK-BKG-1"]], position_at=utcnow() - timedelta(hours=2))
     # A fire engine parked in Palangka Raya, far from any network line of the derived default.
@@ -290,7 +297,8 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "dikirim" and body["transitions"] == ["diverifikasi", "dikirim"]
-    assert {u["status"] for u in body["units"]} == {"bertugas"}
+    assert {u["status"] for u in body["units"]} == {"dikirim"}
+    assert {u["incident_number"] for u in body["units"]} == {inc["number"]}
     shown = client.get(f"/api/incidents/{inc['id']}").json()
     assert [t["status"] for t in shown["transitions"]] == ["baru", "diverifikasi", "dikirim"]
     with database.sessions() as s:
@@ -300,7 +308,7 @@ def test_dispatch_from_baru_verifies_and_dispatches_atomically(client, demo, dat
     assert audit[-1].entity_id == str(inc["id"])
     # On PostGIS the events come back through LISTEN on the hub's own thread, after the commit: wait for them.
     wait_until(lambda: latest_status(client, "incident.updated", [inc["id"]]) == {inc["id"]: "dikirim"}, timeout=15)
-    wait_until(lambda: latest_status(client, "unit.updated", ids) == dict.fromkeys(ids, "bertugas"), timeout=15)
+    wait_until(lambda: latest_status(client, "unit.updated", ids) == dict.fromkeys(ids, "dikirim"), timeout=15)
     # The recommendation now leaves the busy engine out.
     again = client.get(f"/api/incidents/{inc['id']}/recommendations").json()
     assert {u["callsign"]: u["reason"] for u in again["left_out"]}["DMK-BTK-1"] == "bertugas"
@@ -319,7 +327,7 @@ def test_dispatching_a_taken_unit_is_409_and_changes_nothing(client, demo, datab
     assert units[free]["status"] == "tersedia"
     with database.sessions() as s:
         assert not s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == second["id"])).all()
-    assert client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 422
+    assert client.post(f"/api/incidents/{second['id']}/dispatch", json={"unit_ids": [987654]}).status_code == 404
 
 
 def test_units_are_released_when_the_incident_ends(client, demo) -> None:
@@ -334,7 +342,8 @@ def test_units_are_released_when_the_incident_ends(client, demo) -> None:
         r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": to, "version": cur["version"]})
         assert r.status_code == 200, r.text
         cur = r.json()
-        busy = {u["id"] for u in client.get("/api/units", params={"status": "bertugas"}).json()["units"]}
+        on_call = client.get("/api/units", params={"status": "dikirim,menuju_lokasi,tiba"}).json()["units"]
+        busy = {u["id"] for u in on_call}
         assert busy == (set() if to == "selesai" else {*ids, demo["POL-BTK-1"]})
     every = [*ids, demo["POL-BTK-1"]]
     wait_until(lambda: latest_status(client, "unit.updated", every) == dict.fromkeys(every, "tersedia"), timeout=15,
@@ -376,7 +385,7 @@ def test_concurrent_dispatch_of_one_unit_lets_exactly_one_win(client, demo, data
         s1.commit()
     t.join(60)
     assert not t.is_alive()
-    assert outcome["b"] == [{"id": unit, "callsign": "DMK-BTK-1", "status": "bertugas"}]
+    assert [(u["id"], u["callsign"], u["status"]) for u in outcome["b"]] == [(unit, "DMK-BTK-1", "dikirim")]
     assert client.get(f"/api/incidents/{b['id']}").json()["status"] == "baru"
 
 
@@ -405,7 +414,11 @@ def test_activating_a_flood_zone_changes_the_recommendation(client, demo, databa
     wet_route = shapely.LineString(d1["route"]["geometry"]["coordinates"])
     assert not wet_route.intersects(zone.buffer(-0.001))
     # Boats are not affected by road closures.
-    assert wet["recommendations"]["perahu"][0]["eta_s"] == pytest.approx(dry["recommendations"]["perahu"][0]["eta_s"])
+    # (Here, 13 km from the river, boats are left out for their crews' walk from the landing, the same walk.)
+    def boats(answer: dict) -> dict:
+        return {u["callsign"]: (u.get("detail"), u.get("walk_m")) for u in answer["left_out"] if u["type"] == "perahu"}
+
+    assert boats(wet) == boats(dry) and boats(dry)
     with session_scope(database.sessions) as s:
         s.execute(update(FloodZone).values(status="ended", version=FloodZone.version + 1))
     ended = client.get(url, params=params).json()

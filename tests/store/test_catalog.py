@@ -232,3 +232,26 @@ def test_incident_view_is_built_once_per_category_and_water(catalog: Catalog) ->
     assert wet["unit_types"] == list(catalog.default_unit_types("banjir", on_water=True))
     with pytest.raises(UnknownCategoryError):
         catalog.incident_view("gempa_bumi", on_water=False)
+
+
+def test_response_plans_by_priority_water_and_agencies_to_inform(catalog: Catalog, tmp_path: Path) -> None:
+    fire = catalog.response_plan("kebakaran")
+    assert [(u["type"], u["count"]) for u in fire["units"]] == [("damkar", 2), ("polisi", 1), ("ambulans", 1)]
+    assert [(u["type"], u["count"]) for u in catalog.response_plan("kebakaran", priority="P1")["units"]][0] == (
+        "damkar", 3)
+    assert "perahu" not in [u["type"] for u in catalog.response_plan("banjir")["units"]]
+    assert "perahu" in [u["type"] for u in catalog.response_plan("banjir", on_water=True)["units"]]
+    for code, agencies in (("listrik", ["pln"]), ("infrastruktur", ["dpupr"]), ("bantuan_sosial", ["dinsos"])):
+        plan = catalog.response_plan(code)
+        assert plan["units"] == [] and [a["code"] for a in plan["notify"]] == agencies
+    assert [a["code"] for a in catalog.response_plan("perlindungan_anak_perempuan")["notify"]] == [
+        "dp3appkb", "dinsos", "hukum"]
+    data = _base()
+    data["response_plans"] = [
+        {"category": "gempa", "units": {"damkar": 1}},
+        {"category": "banjir", "units": {"kapal_selam": 1}, "notify": ["nasa"]},
+    ]
+    _fails(tmp_path, data, "response_plans[gempa].category", "unknown unit type 'kapal_selam'",
+           "unknown agency 'nasa'")
+    data["response_plans"] = [{"category": "medis", "units": {"ambulans": 0}}]
+    _fails(tmp_path, data, "units.ambulans", "greater than or equal to 1")

@@ -18,6 +18,7 @@ from geo.times import utcnow
 from store.accounts import AuditRecord
 from store.catalog import DEFAULT_CATALOG_PATH, UnknownCategoryError, load_catalog
 from store.commands import Writer
+from store.commands import assignments as assignment_commands
 from store.commands import incidents as incident_commands
 from store.commands import units as unit_commands
 from store.db import session_scope
@@ -157,9 +158,9 @@ def test_refused_changes_write_and_announce_nothing(db, mark, units) -> None:
             lambda: incident_commands.change_state(w, nowhere, to="baru", version=1),
             lambda: incident_commands.change_state(w, 999_999, to="batal", version=1),
             lambda: incident_commands.merge(w, inc, duplicate_id=inc),
-            lambda: unit_commands.dispatch(w, nowhere, [units["DMK-BTK-1"]]),
-            lambda: unit_commands.dispatch(w, inc, [units["DMK-BTK-1"], 987_654]),
-            lambda: unit_commands.dispatch(w, inc, [units["DMK-BTK-1"]], version=3),
+            lambda: assignment_commands.dispatch(w, nowhere, [units["DMK-BTK-1"]]),
+            lambda: assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"], 987_654]),
+            lambda: assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"]], version=3),
         ):
             try:
                 attempt()
@@ -175,7 +176,7 @@ def test_refused_changes_write_and_announce_nothing(db, mark, units) -> None:
     assert [(e.kind.value, e.field) for e in refused] == [
         ("conflict", "version"), ("invalid", "category"), ("conflict", "to"), ("invalid", "to"),
         ("conflict", "location"), ("not_found", "id"), ("invalid", "duplicate_id"), ("conflict", "location"),
-        ("invalid", "unit_ids"), ("conflict", "version"),
+        ("not_found", "unit_ids"), ("conflict", "version"),
     ]
     assert events == []
     assert written(db, inc, mark) == before
@@ -191,7 +192,7 @@ def test_one_wording_for_a_stale_version(db, units) -> None:
             lambda: incident_commands.update(w, inc, version=5, changes={"description": "x"}, location=None,
                                              catalog=CATALOG),
             lambda: incident_commands.change_state(w, inc, to="diverifikasi", version=5),
-            lambda: unit_commands.dispatch(w, inc, [units["DMK-BTK-1"]], version=5),
+            lambda: assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"]], version=5),
         ):
             try:
                 attempt()
@@ -251,9 +252,9 @@ def test_merge_cancels_the_duplicate_and_refuses_one_that_ended(db, mark) -> Non
 def test_dispatch_sends_audits_and_announces_units_by_id(db, mark, units) -> None:
     inc = call(db)
     sent = [units["DMK-BTK-1"], units["AMB-BTK-1"]]
-    (incident, result), events = run(db, lambda w: unit_commands.dispatch(w, inc, sent, version=1, note="cepat"))
+    (incident, result), events = run(db, lambda w: assignment_commands.dispatch(w, inc, sent, version=1, note="cepat"))
     assert (incident.status, result.transitions) == ("dikirim", ["diverifikasi", "dikirim"])
-    assert [u["id"] for u in result.units] == sorted(sent) and {u["status"] for u in result.units} == {"bertugas"}
+    assert [u["id"] for u in result.units] == sorted(sent) and {u["status"] for u in result.units} == {"dikirim"}
     assert written(db, inc, mark)["assigned"] == sorted(sent) and written(db, inc, mark)["audit"] == ["dispatch"]
     kinds = [(e["kind"], e["data"]["id"]) for e in events]
     assert kinds == [("unit.updated", i) for i in sorted(sent)] + [("incident.updated", inc)]
@@ -266,12 +267,12 @@ def test_dispatch_to_an_ended_call_or_of_a_busy_unit_is_refused(db, units) -> No
     busy = units["DMK-BTK-1"]
 
     def commands(w: Writer) -> list:
-        unit_commands.dispatch(w, inc, [busy])
+        assignment_commands.dispatch(w, inc, [busy])
         out = []
         for attempt in (
-            lambda: unit_commands.dispatch(w, other, [units["POL-BTK-1"], busy]),
+            lambda: assignment_commands.dispatch(w, other, [units["POL-BTK-1"], busy]),
             lambda: incident_commands.change_state(w, other, to="batal", version=1),
-            lambda: unit_commands.dispatch(w, other, [units["POL-BTK-1"]]),
+            lambda: assignment_commands.dispatch(w, other, [units["POL-BTK-1"]]),
         ):
             try:
                 attempt()
@@ -280,8 +281,9 @@ def test_dispatch_to_an_ended_call_or_of_a_busy_unit_is_refused(db, units) -> No
         return out
 
     (unavailable, ended), _ = run(db, commands)
-    assert isinstance(unavailable, UnitsUnavailableError) and unavailable.units == [
-        {"id": busy, "callsign": "DMK-BTK-1", "status": "bertugas"}]
+    assert isinstance(unavailable, UnitsUnavailableError)
+    assert [(u["id"], u["callsign"], u["status"], u["reason"], u["incident_id"]) for u in unavailable.units] == [
+        (busy, "DMK-BTK-1", "dikirim", "busy", inc)]
     assert isinstance(ended, NotDispatchableError) and ended.extra["status"] == "batal"
     assert unit_status(db, [units["POL-BTK-1"]]) == {units["POL-BTK-1"]: "tersedia"}
 
@@ -292,7 +294,7 @@ def test_a_call_that_ends_frees_its_units_whatever_ended_it(db, mark, units, end
     sent = [units["DMK-BTK-1"], units["DMK-BTK-2"]]
 
     def commands(w: Writer) -> None:
-        _, result = unit_commands.dispatch(w, inc, sent)
+        _, result = assignment_commands.dispatch(w, inc, sent)
         version = 3
         if ending == "selesai":
             for to in ("menuju_lokasi", "tiba", "selesai"):
@@ -357,7 +359,7 @@ def test_every_event_is_shaped_as_the_event_schema_declares(db, units) -> None:
     inc = call(db)
 
     def commands(w: Writer) -> None:
-        unit_commands.dispatch(w, inc, [units["DMK-BTK-1"]])
+        assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"]])
         unit_commands.set_position(w, units["DMK-BTK-1"], lon=114.9, lat=-1.75, at=None, bounds=KALIMANTAN)
         incident_commands.update(w, inc, version=3, changes={"caller_phone": "0812"}, location=None, catalog=CATALOG)
         incident_commands.change_state(w, inc, to="batal", version=4)

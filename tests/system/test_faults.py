@@ -179,7 +179,7 @@ def test_twenty_operators_dispatching_one_unit_at_once_exactly_one_wins(backend,
                 t.join(90)
             assert sorted(codes) == [200] + [409] * 19, codes
             unit = httpx.get(f"{base}/api/units", headers=headers).json()["units"]
-            assert next(u for u in unit if u["id"] == unit_id)["status"] == "bertugas"
+            assert next(u for u in unit if u["id"] == unit_id)["status"] == "dikirim"
             statuses = [httpx.get(f"{base}/api/incidents/{i}", headers=headers).json()["status"] for i in incidents]
             assert sorted(statuses) == ["baru"] * 19 + ["dikirim"]
     finally:

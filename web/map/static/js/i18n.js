@@ -162,7 +162,53 @@
     "reports.file.pdf": "PDF", "reports.file.html": "Peta luring",
     "reports.status.pending": "menunggu", "reports.status.running": "sedang dibuat", "reports.status.failed": "gagal",
   };
-  Object.assign(ID, ID_JS);
+  // Units on calls, the status board, response plans (issue 15).
+  const UNITS_ID = {
+    "unit.status.dikirim": "dikirim", "unit.status.menuju_lokasi": "menuju lokasi", "unit.status.tiba": "tiba",
+    "unit.status.kembali": "kembali", "unit.status.tidak_tersedia": "tidak tersedia", "unit.on_call": "Bertugas di",
+    "as.title": "Unit di kejadian ini", "as.none": "Belum ada unit dikirim.", "as.step.dikirim": "dikirim",
+    "as.step.diterima": "diterima", "as.step.menuju_lokasi": "menuju lokasi", "as.step.tiba": "tiba di lokasi",
+    "as.step.selesai": "selesai", "as.step.dilepas": "dilepas", "as.step.dialihkan": "dialihkan",
+    "as.t.sent": "dikirim", "as.t.enroute": "menuju", "as.t.arrived": "tiba", "as.t.ended": "berakhir",
+    "as.btn.enroute": "Menuju lokasi", "as.btn.arrived": "Tiba", "as.btn.done": "Selesai", "as.btn.release": "Lepas",
+    "as.release_reason": "Alasan melepas {u} dari kejadian ini:", "as.reason_required": "Alasan wajib diisi.",
+    "as.reported": "{s} dilaporkan tanpa langkah sebelumnya", "as.skipped": "{u}: langkah terlewat dicatat apa adanya",
+    "as.search": "Kirim unit lain: cari tanda panggil, jenis atau instansi…", "as.none_found": "Tidak ada unit yang cocok.",
+    "as.divert": "Alihkan", "as.divert_confirm": "{u} sedang bertugas di {from}. Alihkan ke {to}?",
+    "as.send_to": "Kirim ke kejadian terpilih ({n})", "as.divert_to": "Alihkan ke kejadian terpilih ({n})",
+    "as.sent": "{u} dikirim ke {n}", "as.contacts": "Instansi yang dihubungi", "as.contact_who": "Siapa yang dihubungi",
+    "as.contact_note": "Catatan", "as.contact_save": "Catat",
+    "ch.telepon": "telepon", "ch.radio": "radio", "ch.whatsapp": "WhatsApp", "ch.langsung": "langsung", "ch.lainnya": "lainnya",
+    "plan.title": "Rencana respons", "plan.send": "Kirim terpilih", "plan.short": "kurang",
+    "plan.none_picked": "Pilih minimal satu unit.", "plan.notify": "Beri tahu {a} (tidak ada unit yang dikirim)",
+    "board.title": "Papan status unit", "board.own_page": "layar sendiri", "board.type": "Jenis", "board.agency": "Instansi",
+    "board.all": "semua", "board.callsign": "Unit", "board.status": "Status", "board.call": "Kejadian",
+    "board.in_status": "Lama status", "board.position": "Umur posisi",
+  };
+  const UNITS_EN = {
+    "unit.status.dikirim": "dispatched", "unit.status.menuju_lokasi": "en route", "unit.status.tiba": "on scene",
+    "unit.status.kembali": "returning", "unit.status.tidak_tersedia": "out of service", "unit.on_call": "On call",
+    "as.title": "Units on this call", "as.none": "No unit sent yet.", "as.step.dikirim": "dispatched",
+    "as.step.diterima": "acknowledged", "as.step.menuju_lokasi": "en route", "as.step.tiba": "on scene",
+    "as.step.selesai": "cleared", "as.step.dilepas": "released", "as.step.dialihkan": "diverted",
+    "as.t.sent": "sent", "as.t.enroute": "en route", "as.t.arrived": "on scene", "as.t.ended": "ended",
+    "as.btn.enroute": "En route", "as.btn.arrived": "On scene", "as.btn.done": "Cleared", "as.btn.release": "Release",
+    "as.release_reason": "Why is {u} released from this call?", "as.reason_required": "A reason is required.",
+    "as.reported": "{s} reported without the step before", "as.skipped": "{u}: the skipped step is recorded as reported",
+    "as.search": "Send another unit: search callsign, type or agency…", "as.none_found": "No unit matches.",
+    "as.divert": "Divert", "as.divert_confirm": "{u} is busy on {from}. Divert to {to}?",
+    "as.send_to": "Send to the selected call ({n})", "as.divert_to": "Divert to the selected call ({n})",
+    "as.sent": "{u} sent to {n}", "as.contacts": "Agencies informed", "as.contact_who": "Who was reached",
+    "as.contact_note": "Note", "as.contact_save": "Record",
+    "ch.telepon": "phone", "ch.radio": "radio", "ch.whatsapp": "WhatsApp", "ch.langsung": "in person", "ch.lainnya": "other",
+    "plan.title": "Response plan", "plan.send": "Send selected", "plan.short": "short",
+    "plan.none_picked": "Select at least one unit.", "plan.notify": "Inform {a} (no units to send)",
+    "board.title": "Unit status board", "board.own_page": "own screen", "board.type": "Type", "board.agency": "Agency",
+    "board.all": "all", "board.callsign": "Unit", "board.status": "Status", "board.call": "Call",
+    "board.in_status": "In status", "board.position": "Position age", "nav.board": "Unit board",
+  };
+  Object.assign(EN, UNITS_EN);
+  Object.assign(ID, ID_JS, UNITS_ID);
 
   const wibFmt = new Intl.DateTimeFormat("id-ID", {
     timeZone: "Asia/Jakarta", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,

@@ -11,7 +11,10 @@
     menuju_lokasi: "#1e88e5", tiba: "#43a047", selesai: "#546e7a", ditutup: "#37474f", batal: "#bdbdbd",
   };
   const UNIT_ICON = { damkar: "fire-extinguisher", ambulans: "truck-medical", bpbd: "people-group", perahu: "ship", polisi: "shield-halved" };
+  // Unit colours by group (the legend's three): free (tersedia, kembali), on a call, out of service.
   const UNIT_COLOUR = { tersedia: "#2e7d32", bertugas: "#ef6c00", offline: "#757575" };
+  const UNIT_GROUP = { tersedia: "tersedia", kembali: "tersedia", dikirim: "bertugas", menuju_lokasi: "bertugas",
+    tiba: "bertugas", tidak_tersedia: "offline", offline: "offline", bertugas: "bertugas" };
   const REGENCY_BOUNDS = [[-2.61, 114.59], [-1.25, 115.46]];
 
   const byCode = (list) => Object.fromEntries((list || []).map((x) => [x.code, x]));
@@ -168,21 +171,38 @@
     if (u.position_at) return (Date.now() - new Date(u.position_at).getTime()) / 1000;
     return u.position_age_s;
   }
-  function unitIcon(u) {
-    const colour = UNIT_COLOUR[u.status] || "#757575";
+  // `shift`: pixels [dx, dy] the marker is drawn off its point, so units on one spot do not hide each other.
+  function unitIcon(u, shift) {
+    const colour = UNIT_COLOUR[UNIT_GROUP[u.status] || u.status] || "#757575";
     const age = unitAge(u);
     const stale = u.stale || (age !== undefined && age !== null && age > (CONFIG.stale_position_minutes || 10) * 60);
+    const [dx, dy] = shift || [0, 0];
     return L.divIcon({
-      className: "unit-icon" + (stale ? " stale" : ""),
+      className: "unit-icon" + (stale ? " stale" : "") + " st-" + (u.status || ""),
       html: `<span style="background:${colour}"><i class="fa-solid fa-${UNIT_ICON[u.type] || "car"}"></i></span>`,
-      iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -12],
+      iconSize: [24, 24], iconAnchor: [12 - dx, 12 - dy], popupAnchor: [dx, dy - 12],
     });
   }
-  function unitPopup(u) {
+  // A busy unit names its call, a link the page turns into "show that call" (event sigap:open-incident).
+  function unitPopup(u, extra) {
     const age = unitAge(u);
-    return `<b>${esc(u.callsign || u.id)}</b><br>${esc(label(UTYPES[u.type]))} · ${esc(u.agency || "")}<br>` +
-      `${esc(T("unit.status." + u.status, u.status))}<br><small>${esc(T("unit.age"))}: ${age === undefined || age === null ? "–" : esc(ageText(age))}` +
-      `${u.source === "demo" ? " · demo" : ""}</small>`;
+    const call = u.incident_id
+      ? `<br>${esc(T("unit.on_call"))} <a href="#" class="unit-call" data-id="${esc(u.incident_id)}">${esc(u.incident_number || "#" + u.incident_id)}</a>` : "";
+    return `<div class="unit-popup" data-unit="${esc(u.id)}"><b>${esc(u.callsign || u.id)}</b><br>${esc(label(UTYPES[u.type]))} · ${esc(u.agency || "")}<br>` +
+      `<span class="unit-status">${esc(T("unit.status." + u.status, u.status))}</span>${call}<br><small>${esc(T("unit.age"))}: ${age === undefined || age === null ? "–" : esc(ageText(age))}` +
+      `${u.source === "demo" ? " · demo" : ""}</small>${extra ? extra(u) : ""}</div>`;
+  }
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest && ev.target.closest("a.unit-call");
+    if (!a) return;
+    ev.preventDefault();
+    document.dispatchEvent(new CustomEvent("sigap:open-incident", { detail: Number(a.dataset.id) }));
+  });
+  // Units on the same spot (to ~1 m) fan out around it: the n-th of k on a ring of 14 px and more.
+  function spreadOffsets(list) {
+    if (list.length < 2) return list.map(() => [0, 0]);
+    const r = 14 + 2 * Math.max(0, list.length - 6);
+    return list.map((_, i) => [Math.round(r * Math.cos((2 * Math.PI * i) / list.length)), Math.round(r * Math.sin((2 * Math.PI * i) / list.length))]);
   }
   function incidentPopup(inc) {
     return `<b>${esc(inc.number || "#" + inc.id)}</b> · ${esc(label(CATS[inc.category]))}<br>` +
@@ -222,18 +242,30 @@
       document.dispatchEvent(new CustomEvent("sigap:incidents"));
       return merged;
     }
+    const spotKey = (d) => (d.lon === null || d.lon === undefined ? null : d.lat.toFixed(5) + "," + d.lon.toFixed(5));
+    // Redraw every unit on a spot with its share of the ring.
+    function respread(key) {
+      if (key === null) return;
+      const here = [...units.values()].filter((e) => e.marker && spotKey(e.data) === key).sort((a, b) => a.data.id - b.data.id);
+      const offsets = spreadOffsets(here);
+      here.forEach((e, i) => { e.shift = offsets[i]; e.marker.setIcon(unitIcon(e.data, e.shift)); });
+    }
     function upsertUnit(u) {
       const prev = units.get(u.id);
       const merged = Object.assign({}, prev ? prev.data : {}, u);
+      const oldKey = prev ? spotKey(prev.data) : null;
       if (merged.lon === null || merged.lon === undefined) { units.set(u.id, { data: merged, marker: prev && prev.marker }); return merged; }
       let marker = prev && prev.marker;
-      if (marker) { marker.setLatLng([merged.lat, merged.lon]); marker.setIcon(unitIcon(merged)); }
+      if (marker) { marker.setLatLng([merged.lat, merged.lon]); marker.setIcon(unitIcon(merged, prev.shift)); }
       else {
         marker = L.marker([merged.lat, merged.lon], { icon: unitIcon(merged), zIndexOffset: 500, title: merged.callsign || "" });
         unitLayer.addLayer(marker);
       }
-      marker.bindPopup(() => unitPopup(merged));
-      units.set(u.id, { data: merged, marker });
+      marker.bindPopup(() => unitPopup(merged, opts.unitPopupExtra));
+      units.set(u.id, { data: merged, marker, shift: prev && prev.shift });
+      const key = spotKey(merged);
+      if (oldKey !== key) respread(oldKey);
+      respread(key);
       return merged;
     }
     // IncidentPage.items and UnitList.units (see /openapi.json); a layer that failed to load stays empty.
@@ -249,7 +281,7 @@
       try { return upsertIncident(await api("/api/incidents/" + id)); } catch (e) { return null; }
     }
     // Ages of unit positions grow even when nothing moves.
-    setInterval(() => units.forEach((u) => { if (u.marker) u.marker.setIcon(unitIcon(u.data)); }), 30000);
+    setInterval(() => units.forEach((u) => { if (u.marker) u.marker.setIcon(unitIcon(u.data, u.shift)); }), 30000);
     return { incidents, units, incLayer, unitLayer, upsertIncident, upsertUnit, loadIncidents, loadUnits, refreshIncident };
   }
 
@@ -430,7 +462,7 @@
   });
 
   window.SIGAP = {
-    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, api, layerData, label, esc, makeMap,
+    CONFIG, CATS, STATES, UTYPES, OPEN, STATUS_COLOUR, UNIT_COLOUR, UNIT_GROUP, api, layerData, label, esc, makeMap,
     standardLayers, liveLayers, hotspotLayer, floodLayer, legendHtml, on, connect, toast, ready: false,
   };
 })();

@@ -206,9 +206,10 @@
       locateButtonHtml(inc) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
         `<button type="button" class="tr ${s === "batal" ? "danger" : ""}" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
+      `<div id="units-on-call"></div>` +
       `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
       (inc.transitions ? `<ul class="timeline">` + inc.transitions.map((tr) =>
-        `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}</li>`).join("") + "</ul>" : "");
+        `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}${tr.note ? ` · <span class="note">${esc(tr.note)}</span>` : ""}</li>`).join("") + "</ul>" : "");
     $("panel-close").addEventListener("click", () => { st.selectedId = null; renderPanel(); });
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
     panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
@@ -222,6 +223,7 @@
     }
     const pick = $("pick-location");
     if (pick) pick.addEventListener("click", () => (st.pickFor === inc.id ? stopPick() : startPick(inc)));
+    D.renderAssignments(inc);
     D.loadRecommendations(inc);
   }
 

@@ -11,7 +11,7 @@
     window.SIGAP.map = map;
     const routeLayer = st.routeLayer = L.layerGroup();
     const accuracyLayer = st.accuracyLayer = L.layerGroup();
-    const live = st.live = S.liveLayers(map, { onIncidentClick: (inc) => D.select(inc.id) });
+    const live = st.live = S.liveLayers(map, { onIncidentClick: (inc) => D.select(inc.id), unitPopupExtra: D.unitPopupExtra });
     window.SIGAP.live = live;
     const std = await S.standardLayers(map, { legendOpen: false });
     map.addLayer(live.incLayer);
@@ -50,11 +50,16 @@
       // Not under an operator's hands: an edit in progress keeps its text, and its save meets the version check.
       if (d.id === st.selectedId && st.editingId !== d.id) D.renderPanel();
     });
-    S.on("unit.updated", (d) => live.upsertUnit(d));
+    S.on("unit.updated", (d) => { live.upsertUnit(d); D.renderBoard(); });
     S.on("unit.moved", (d) => live.upsertUnit(d));
+    // A call named in a unit's popup or on the board opens its card; /map#incident=ID (from /board) too.
+    document.addEventListener("sigap:open-incident", (ev) => D.select(ev.detail));
     S.connect();
     await Promise.all([live.loadIncidents(), live.loadUnits()]);
     D.renderList();
+    D.renderBoard();
+    const wanted = /#incident=(\d+)/.exec(location.hash);
+    if (wanted) await D.select(Number(wanted[1]));
     window.SIGAP.readyAt = performance.now();
     document.body.dataset.ready = "1";
   }

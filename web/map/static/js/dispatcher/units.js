@@ -21,6 +21,19 @@
     if (!st.map.hasLayer(routeLayer)) st.map.addLayer(routeLayer);
   }
 
+  // The response plan's agencies to inform (they have no units): named, with how to record the contact.
+  function notifyHtml(plan) {
+    if (!plan || !plan.notify.length) return "";
+    const names = plan.notify.map((a) => a.code.toUpperCase()).join("/");
+    return `<p class="notify"><i class="fa-solid fa-phone"></i> ${esc(T("plan.notify").replace("{a}", names))}</p>`;
+  }
+
+  // Boats left out because their crews would walk too far from the landing: said, not hidden.
+  function boatsHtml(data) {
+    const far = (data.left_out || []).filter((u) => u.detail === "boat_walk");
+    return far.length ? `<p class="small muted boat-walk">${far.map((u) => `${esc(u.callsign)}: ${esc(window.I18N.lang === "en" ? u.message_en : u.message_id)}`).join("<br>")}</p>` : "";
+  }
+
   async function loadRecommendations(inc) {
     const box = $("recs");
     if (!box) return;
@@ -30,40 +43,46 @@
     try { data = await S.api(`/api/incidents/${inc.id}/recommendations?k=3`); }
     catch (e) { box.innerHTML = `<p class="muted">${esc(e.message)}</p>`; return; }
     if (st.selectedId !== inc.id) return;
+    const plan = data.plan;
     const recs = ranked(data);
-    if (!recs.length) { box.innerHTML = `<p class="muted">${esc(T("inc.no_recs"))}</p>`; st.routeLayer.clearLayers(); return; }
+    if (!recs.length) { box.innerHTML = notifyHtml(plan) + (plan && plan.notify.length && !data.types.length ? "" : `<p class="muted">${esc(T("inc.no_recs"))}</p>`); st.routeLayer.clearLayers(); return; }
     const dispatchable = canWrite && ["baru", "diverifikasi", "dikirim", "menuju_lokasi"].includes(inc.status);
-    box.innerHTML = `<ol class="recs">` + recs.map((r, i) =>
+    // The plan pre-selected (nearest first per type); the dispatcher confirms or changes it and sends at once.
+    const picked = new Set(dispatchable && !(inc.assignments || []).some((a) => a.open) ? (plan ? plan.selected : []) : []);
+    const wants = plan && plan.units.length ? `<p class="small muted plan">${esc(T("plan.title"))}: ` +
+      plan.units.map((u) => `${u.count}× ${esc(S.label(S.UTYPES[u.type]))}`).join(", ") +
+      (plan.short.length ? ` · <span class="warn">${esc(T("plan.short"))}: ${plan.short.map((x) => `${esc(x.type)} ${x.found}/${x.count}`).join(", ")}</span>` : "") + "</p>" : "";
+    box.innerHTML = notifyHtml(plan) + wants + `<ol class="recs">` + recs.map((r, i) =>
       `<li class="rec${i === 0 ? " top" : ""}" data-i="${i}" data-unit="${esc(r.id)}">` +
-        `<div><b>${esc(r.callsign)}</b> <small>${esc(S.label(S.UTYPES[r.type]))}</small><br><small>${esc(T("inc.eta"))} <b>${window.I18N.duration(r.eta_s)}</b> · ${km(r.distance_m)}` +
+        (dispatchable ? `<input type="checkbox" class="pick" data-unit="${esc(r.id)}" aria-label="${esc(r.callsign)}"${picked.has(r.id) ? " checked" : ""}>` : "") +
+        `<div class="grow"><b>${esc(r.callsign)}</b> <small>${esc(S.label(S.UTYPES[r.type]))}</small><br><small>${esc(T("inc.eta"))} <b>${r.eta_range_s ? `${window.I18N.duration(r.eta_range_s[0])}–${window.I18N.duration(r.eta_range_s[1])}` : window.I18N.duration(r.eta_s)}</b> · ${km(r.distance_m)}` +
         `${r.sources.includes("derived") ? " · " + esc(T("approx")) : ""}</small></div>` +
         (dispatchable ? `<button type="button" class="primary dispatch" data-unit="${esc(r.id)}">${esc(T("inc.dispatch"))}</button>` : "") + "</li>",
-    ).join("") + "</ol>";
+    ).join("") + "</ol>" +
+      boatsHtml(data) +
+      (dispatchable ? `<button type="button" class="primary" id="send-picked">${esc(T("plan.send"))} (<span id="picked-n">${picked.size}</span>)</button>` : "");
     drawRoute(recs[0]);
     box.querySelectorAll("li.rec").forEach((li) => li.addEventListener("click", (ev) => {
-      if (ev.target.closest("button")) return;
+      if (ev.target.closest("button") || ev.target.closest("input")) return;
       box.querySelectorAll("li.rec").forEach((x) => x.classList.remove("sel"));
       li.classList.add("sel");
       drawRoute(recs[Number(li.dataset.i)]);
     }));
+    box.querySelectorAll("input.pick").forEach((c) => c.addEventListener("change", () => {
+      $("picked-n").textContent = box.querySelectorAll("input.pick:checked").length;
+    }));
+    const many = $("send-picked");
+    if (many) many.addEventListener("click", () => {
+      const ids = [...box.querySelectorAll("input.pick:checked")].map((c) => Number(c.dataset.unit));
+      if (!ids.length) { S.toast(T("plan.none_picked"), "error"); return; }
+      D.sendUnits(inc.id, ids, { btn: many });
+    });
     box.querySelectorAll("button.dispatch").forEach((b) => b.addEventListener("click", () => dispatch(inc.id, b.dataset.unit, b)));
   }
 
   async function dispatch(incidentId, unitId, btn) {
-    btn.disabled = true;
-    const live = st.live;
-    try {
-      const res = await S.api(`/api/incidents/${incidentId}/dispatch`, { method: "POST", json: { unit_ids: [Number(unitId)] } });
-      btn.textContent = T("inc.dispatched");
-      btn.classList.add("done");
-      // DispatchOut: the units sent as they now are; the incident itself is read again whole.
-      res.units.forEach((u) => live.upsertUnit(u));
-      await live.refreshIncident(incidentId);
-      D.renderPanel();
-    } catch (e) {
-      btn.disabled = false;
-      S.toast(e.message, "error");
-    }
+    const res = await D.sendUnits(incidentId, [unitId], { btn });
+    if (res) { btn.textContent = T("inc.dispatched"); btn.classList.add("done"); }
   }
 
   Object.assign(D, { loadRecommendations });

@@ -1,0 +1,284 @@
+"""Units on calls, on both backends: an assignment's lifecycle, the incident following its units, divert, release,
+all-or-none dispatch (with a unit taken between read and write), bad input, and the migration of stored rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, text, update
+
+from geo.times import utcnow
+from store.accounts import AuditRecord
+from store.commands import Writer
+from store.commands import assignments as commands
+from store.commands import incidents as incident_commands
+from store.db import make_engine
+from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_units
+from store.incidents import Incident
+from store.migrate import upgrade
+from store.units import Unit
+from tests.conftest import BACKENDS, make_test_database
+from tests.store.test_commands import call, run, unit_status, units  # noqa: F401 - the units fixture
+
+__all__ = ["units"]
+
+
+def rows(db, incident_id: int) -> list[DispatchAssignment]:
+    with db.sessions() as s:
+        found = list(s.scalars(select(DispatchAssignment).where(DispatchAssignment.incident_id == incident_id)
+                               .order_by(DispatchAssignment.id)))
+        s.expunge_all()
+        return found
+
+
+def audit_actions(db, incident_id: int, mark: int) -> list[str]:
+    with db.sessions() as s:
+        return list(s.scalars(select(AuditRecord.action).where(
+            AuditRecord.entity == "incident", AuditRecord.entity_id == str(incident_id), AuditRecord.id > mark)
+            .order_by(AuditRecord.id)))
+
+
+@pytest.fixture
+def mark(db) -> int:
+    with db.sessions() as s:
+        return s.scalar(select(func.coalesce(func.max(AuditRecord.id), 0)))
+
+
+def test_assignment_lifecycle_the_call_follows_its_units(db, units, mark) -> None:
+    inc = call(db)
+    a, b = units["DMK-BTK-1"], units["AMB-BTK-1"]
+
+    def steps(w: Writer) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        out["sent"] = commands.dispatch(w, inc, [a, b])[1]
+        out["ack"] = commands.acknowledge(w, inc, a)[1]
+        incident, out["a_enroute"] = commands.en_route(w, inc, a)
+        out["status_after_enroute"] = incident.status
+        # b reports tiba without ever reporting menuju lokasi: accepted, recorded as reported.
+        incident, out["b_tiba"] = commands.arrive(w, inc, b)
+        out["status_after_tiba"] = incident.status
+        out["a_tiba"] = commands.arrive(w, inc, a)[1]
+        out["a_late_enroute"] = commands.en_route(w, inc, a)[1]  # a late radio call: kept, changes nothing
+        out["a_clear"] = commands.clear(w, inc, a)[1]
+        out["b_release"] = commands.release(w, inc, b, "dibutuhkan di RSUD")[1]
+        return out
+
+    out, events = run(db, steps)
+    assert out["sent"].transitions == ["diverifikasi", "dikirim"]
+    assert out["ack"].unit["status"] == "dikirim"
+    assert out["a_enroute"].unit["status"] == "menuju_lokasi" and out["a_enroute"].transitions == ["menuju_lokasi"]
+    assert out["status_after_enroute"] == "menuju_lokasi"
+    assert out["b_tiba"].skipped == ["menuju_lokasi"] and out["b_tiba"].transitions == ["tiba"]
+    assert out["status_after_tiba"] == "tiba"
+    assert out["a_tiba"].transitions == [] and out["a_tiba"].unit["incident_number"] is not None
+    assert out["a_late_enroute"].unit["status"] == "tiba"
+    assert out["a_clear"].unit["status"] == "kembali" and out["a_clear"].unit["incident_id"] is None
+    assert out["b_release"].unit["status"] == "kembali"
+    ra, rb = rows(db, inc)
+    assert (ra.unit_id, ra.status, ra.release_reason, ra.released_by) == (a, "selesai", "tugas selesai", "op-a")
+    assert ra.acknowledged_at <= ra.enroute_at <= ra.arrived_at <= ra.released_at
+    assert [(r["step"], r["skipped"], r["late"]) for r in ra.reported] == [("menuju_lokasi", [], True)]
+    assert (rb.status, rb.release_reason, rb.enroute_at) == ("dilepas", "dibutuhkan di RSUD", None)
+    assert [(r["step"], r["skipped"]) for r in rb.reported] == [("tiba", ["menuju_lokasi"])]
+    assert audit_actions(db, inc, mark) == [
+        "incident.create", "dispatch", "assignment.diterima", "assignment.menuju_lokasi", "assignment.tiba",
+        "assignment.tiba", "assignment.menuju_lokasi", "assignment.selesai", "assignment.dilepas"]
+    with db.sessions() as s:
+        history = [(t.status, t.note) for t in s.get(Incident, inc).transitions]
+    assert set(history[2][1].split(", ")) == {"AMB-BTK-1", "DMK-BTK-1"}
+    assert history[3] == ("menuju_lokasi", "DMK-BTK-1 menuju lokasi")
+    assert history[4] == ("tiba", "AMB-BTK-1 tiba di lokasi")
+    # Every unit event says which call the unit serves.
+    unit_events = [e["data"] for e in events if e["kind"] == "unit.updated"]
+    assert {(e["callsign"], e["status"], e["incident_id"]) for e in unit_events} >= {
+        ("DMK-BTK-1", "menuju_lokasi", inc), ("AMB-BTK-1", "tiba", inc), ("DMK-BTK-1", "kembali", None)}
+
+
+def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mark) -> None:
+    inc, other = call(db), call(db, category="penyelamatan")
+    off, out_of_service, busy, free = units["DMK-BTK-2"], units["POL-BTK-1"], units["DMK-BTK-1"], units["AMB-BTK-1"]
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.execute(update(Unit).where(Unit.id == out_of_service).values(status="tidak_tersedia"))
+        s.commit()
+
+    def attempts(w: Writer) -> list:
+        commands.dispatch(w, other, [busy])
+        refused = []
+        for attempt in (
+            lambda: commands.dispatch(w, inc, [free, off]),
+            lambda: commands.dispatch(w, inc, [out_of_service], divert=True),
+            lambda: commands.dispatch(w, inc, [free, busy]),
+            lambda: commands.release(w, inc, busy, "salah kirim"),
+            lambda: commands.release(w, other, busy, "   "),
+            lambda: commands.en_route(w, inc, 987_654),
+            lambda: commands.set_unit_status(w, busy, "offline"),
+            lambda: commands.set_unit_status(w, free, "dikirim"),
+            lambda: commands.record_contact(w, inc, agency="pln", channel="merpati"),
+        ):
+            try:
+                attempt()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertions
+                refused.append(exc)
+        return refused
+
+    refused, _ = run(db, attempts)
+    kinds = [(type(e).__name__, e.kind.value) for e in refused]
+    assert kinds == [
+        ("UnitsUnavailableError", "conflict"), ("UnitsUnavailableError", "conflict"),
+        ("UnitsUnavailableError", "conflict"), ("UnitNotOnCallError", "conflict"), ("InvalidInput", "invalid"),
+        ("UnknownUnitsError", "not_found"), ("Conflict", "conflict"), ("InvalidInput", "invalid"),
+        ("InvalidInput", "invalid"),
+    ]
+    assert [(u["callsign"], u["reason"]) for u in refused[0].units] == [("DMK-BTK-2", "offline")]
+    assert "offline" in refused[0].message_id
+    assert [(u["callsign"], u["reason"]) for u in refused[1].units] == [("POL-BTK-1", "tidak_tersedia")]
+    busy_why = refused[2].units[0]
+    assert (busy_why["callsign"], busy_why["reason"], busy_why["incident_id"]) == ("DMK-BTK-1", "busy", other)
+    assert "alihkan" in busy_why["message_id"]
+    # Nothing of the refused dispatches was written.
+    assert rows(db, inc) == [] and unit_status(db, [free]) == {free: "tersedia"}
+    with db.sessions() as s:
+        assert s.get(Incident, inc).status == "baru"
+
+
+def test_divert_ends_the_first_assignment_dialihkan(db, units) -> None:
+    first, urgent = call(db), call(db, category="penyelamatan")
+    unit = units["DMK-BTK-1"]
+
+    def steps(w: Writer) -> Any:
+        commands.dispatch(w, first, [unit])
+        commands.en_route(w, first, unit)
+        return commands.divert(w, urgent, [unit], note="lebih mendesak")[1]
+
+    result, events = run(db, steps)
+    assert result.diverted_from == [first] and result.units[0]["incident_id"] == urgent
+    [old] = rows(db, first)
+    [new] = rows(db, urgent)
+    assert (old.status, old.diverted_to_id, old.released_at is not None) == ("dialihkan", urgent, True)
+    assert old.release_reason.startswith("dialihkan ke ")
+    assert (new.status, new.released_at) == ("dikirim", None)
+    # Both calls are announced: the one the unit left and the one it joined.
+    assert {e["data"]["id"] for e in events if e["kind"] == "incident.updated"} >= {first, urgent}
+
+
+def test_a_unit_taken_between_read_and_write_rolls_back_everything(db, units) -> None:
+    inc = call(db)
+    a, b = units["DMK-BTK-1"], units["AMB-BTK-1"]
+    with db.sessions() as s:
+        incident = s.get(Incident, inc)
+        taken = {"done": False}
+
+        @event.listens_for(s, "do_orm_execute")
+        def take_b(state) -> None:  # noqa: ANN001 - SQLAlchemy's ORMExecuteState
+            # Just before the guarded UPDATE, another operator's dispatch of b lands.
+            if state.is_update and not taken["done"]:
+                taken["done"] = True
+                s.connection().execute(text("UPDATE unit SET status = 'dikirim' WHERE id = :b"), {"b": b})
+
+        with pytest.raises(UnitsUnavailableError) as err:
+            dispatch_units(s, incident, [a, b], actor="op-a")
+        s.rollback()
+    assert [(u["callsign"], u["reason"]) for u in err.value.units] == [("AMB-BTK-1", "taken")]
+    assert unit_status(db, [a, b]) == {a: "tersedia", b: "tersedia"}
+    assert rows(db, inc) == []
+    with db.sessions() as s:
+        assert s.get(Incident, inc).status == "baru"
+
+
+def test_closing_a_call_releases_working_units_and_unit_status_off_call(db, units) -> None:
+    inc = call(db)
+    a = units["DMK-BTK-1"]
+
+    def steps(w: Writer) -> Any:
+        commands.dispatch(w, inc, [a])
+        commands.arrive(w, inc, a)
+        version = incident_commands.change_state(w, inc, to="selesai", version=5).incident.version
+        back = commands.set_unit_status(w, a, "tersedia", note="kembali di pos")
+        contact = commands.record_contact(w, inc, agency="pln", channel="telepon", contact="Pak Budi, ULP Buntok",
+                                          note="<b>tiang roboh</b>", known_agencies=["pln", "dpupr"])
+        return version, back, contact
+
+    (version, back, contact), _ = run(db, steps)
+    [row] = rows(db, inc)
+    assert (row.status, row.release_reason) == ("selesai", "kejadian selesai / incident resolved")
+    assert back["status"] == "tersedia" and back["status_at"] is not None
+    assert (contact["agency"], contact["channel"], contact["by"], contact["note"]) == (
+        "pln", "telepon", "op-a", "<b>tiang roboh</b>")
+
+
+def test_migration_backfills_assignments_from_audit_and_transitions(tmp_path) -> None:
+    for backend in BACKENDS:
+        url, drop = make_test_database(backend, tmp_path)
+        engine = make_engine(url)
+        try:
+            _migrate_stored_rows(engine)
+        finally:
+            engine.dispose()
+            drop()
+
+
+def _migrate_stored_rows(engine) -> None:  # noqa: ANN001
+    for rev in ("0005_dispatch", "0007_unit_state", "0008_incident_duplicate_key"):
+        upgrade(engine, revision=rev)
+    t0 = utcnow() - timedelta(hours=2)
+    at = [t0 + timedelta(minutes=m) for m in range(10)]
+    with engine.begin() as c:
+        for uid, callsign, status in ((1, "DMK-1", "bertugas"), (2, "AMB-1", "bertugas"), (3, "POL-1", "tersedia"),
+                                      (4, "TRC-1", "bertugas")):
+            c.execute(text("INSERT INTO unit (id, callsign, name, type, agency, status, travel_mode, demo, version, "
+                           "position_at) VALUES (:i, :c, '', 'damkar', 'damkar', :s, 'road', false, 1, :p)"),
+                      {"i": uid, "c": callsign, "s": status, "p": at[0]})
+        for iid, status in ((10, "tiba"), (11, "ditutup")):
+            c.execute(text("INSERT INTO incident (id, number, category, status, version, created_at, updated_at) "
+                           "VALUES (:i, :n, 'kebakaran', :s, 5, :t, :t)"), {"i": iid, "n": f"112-X-{iid}", "s": status,
+                                                                          "t": at[0]})
+        for iid, steps in ((10, ("baru", "diverifikasi", "dikirim", "menuju_lokasi", "tiba")),
+                           (11, ("baru", "diverifikasi", "dikirim", "menuju_lokasi", "tiba", "selesai", "ditutup"))):
+            for k, st in enumerate(steps):
+                c.execute(text("INSERT INTO incident_transition (incident_id, status, at, actor) "
+                               "VALUES (:i, :s, :t, 'op')"), {"i": iid, "s": st, "t": at[k + 1]})
+        # Incident 10: unit 1 has its row; unit 2 is known only from the dispatch audit record.
+        c.execute(text("INSERT INTO dispatch_assignment (incident_id, unit_id, at, actor) VALUES (10, 1, :t, 'op')"),
+                  {"t": at[3]})
+        c.execute(text("INSERT INTO audit_log (at, actor, action, entity, entity_id, after) "
+                       "VALUES (:t, 'op', 'dispatch', 'incident', '10', :a)"),
+                  {"t": at[3], "a": '{"units": [{"id": 1, "callsign": "DMK-1"}, {"id": 2, "callsign": "AMB-1"}]}'})
+        c.execute(text("INSERT INTO dispatch_assignment (incident_id, unit_id, at, actor, released_at, released_by) "
+                       "VALUES (11, 3, :t, 'op', :r, 'op')"), {"t": at[3], "r": at[7]})
+    upgrade(engine)
+    with engine.connect() as c:
+        got = c.execute(text("SELECT incident_id, unit_id, status, enroute_at IS NOT NULL, arrived_at IS NOT NULL, "
+                             "released_at IS NOT NULL, release_reason FROM dispatch_assignment "
+                             "ORDER BY incident_id, unit_id")).all()
+        unit = dict(c.execute(text("SELECT id, status FROM unit")).all())
+        stamped = c.execute(text("SELECT count(*) FROM unit WHERE status_at IS NULL")).scalar()
+    assert [tuple(r) for r in got] == [
+        (10, 1, "tiba", True, True, False, None),
+        (10, 2, "tiba", True, True, False, None),
+        (11, 3, "selesai", True, True, True, "kejadian ditutup / incident closed"),
+    ]
+    # Busy units take their assignment's status; a busy unit without one is out of service, not lost or freed.
+    assert unit == {1: "tiba", 2: "tiba", 3: "tersedia", 4: "tidak_tersedia"}
+    assert stamped == 0
+    # The new CHECK holds: a status outside the set is refused by the database itself.
+    with pytest.raises(Exception, match="(?i)check"), engine.begin() as c:
+        c.execute(text("UPDATE unit SET status = 'bertugas' WHERE id = 3"))
+
+
+def test_demo_reset_closes_the_assignments_of_units_it_frees(db, units) -> None:
+    from store.layers import read_layers
+    from store.units import seed_demo_units
+
+    inc = call(db)
+    unit = units["DMK-BTK-1"]
+    run(db, lambda w: commands.dispatch(w, inc, [unit]))
+    with db.sessions() as s:
+        seed_demo_units(s, read_layers(s), reset=True, actor="admin")
+        s.commit()
+    [row] = rows(db, inc)
+    assert (row.status, row.released_by, row.released_at is not None) == ("dilepas", "admin", True)
+    again, _ = run(db, lambda w: commands.dispatch(w, call(db), [unit]))
+    assert again[1].units[0]["status"] == "dikirim"

@@ -1,0 +1,82 @@
+// The unit status board: every unit with its callsign, type, agency, status, call, time in status and position
+// age, filtered by type and agency; a status that lasts past its threshold turns amber, past `red_factor` times it
+// red. Drawn on the dispatcher page (from the units the map holds) and on its own page /board (a second screen).
+(function () {
+  "use strict";
+  const S = window.SIGAP;
+  const T = (k, f) => window.I18N.t(k, f);
+  const esc = S.esc;
+
+  // The level of a unit from how long it is in its status (seconds) and the thresholds (minutes per status).
+  function level(u, now) {
+    const limits = S.CONFIG.board_thresholds || {};
+    const factor = S.CONFIG.board_red_factor || 2;
+    const limit = limits[u.status];
+    if (!limit || !u.status_at) return "ok";
+    const secs = (now - new Date(u.status_at).getTime()) / 1000;
+    if (secs > limit * 60 * factor) return "red";
+    if (secs > limit * 60) return "amber";
+    return "ok";
+  }
+  const since = (iso, now) => (iso ? (now - new Date(iso).getTime()) / 1000 : null);
+
+  // Draws the board into `box` from `units` (UnitFields); `filters` {type, agency} ("" = all). Call links
+  // raise sigap:open-incident.
+  function render(box, units, filters) {
+    const now = Date.now();
+    const f = filters || {};
+    const types = [...new Set(units.map((u) => u.type))].sort();
+    const agencies = [...new Set(units.map((u) => u.agency))].sort();
+    const shown = units.filter((u) => (!f.type || u.type === f.type) && (!f.agency || u.agency === f.agency))
+      .sort((a, b) => String(a.callsign).localeCompare(String(b.callsign)));
+    const opt = (v, cur, text) => `<option value="${esc(v)}"${v === cur ? " selected" : ""}>${esc(text)}</option>`;
+    const counts = {};
+    shown.forEach((u) => { counts[u.status] = (counts[u.status] || 0) + 1; });
+    box.innerHTML =
+      `<div class="board-filters"><label>${esc(T("board.type"))} <select class="b-type">${opt("", f.type, T("board.all"))}` +
+      types.map((t) => opt(t, f.type, S.label(S.UTYPES[t]))).join("") + `</select></label> ` +
+      `<label>${esc(T("board.agency"))} <select class="b-agency">${opt("", f.agency, T("board.all"))}` +
+      agencies.map((a) => opt(a, f.agency, a)).join("") + `</select></label>` +
+      `<span class="board-counts">${Object.entries(counts).map(([s, n]) => `<span class="b-st st-${esc(s)}">${esc(T("unit.status." + s, s))} ${n}</span>`).join(" ")}</span></div>` +
+      `<div class="board-scroll"><table class="board-table"><thead><tr><th>${esc(T("board.callsign"))}</th><th>${esc(T("board.type"))}</th>` +
+      `<th>${esc(T("board.agency"))}</th><th>${esc(T("board.status"))}</th><th>${esc(T("board.call"))}</th>` +
+      `<th>${esc(T("board.in_status"))}</th><th>${esc(T("board.position"))}</th></tr></thead><tbody>` +
+      shown.map((u) => {
+        const lv = level(u, now);
+        const pos = u.position_at ? since(u.position_at, now) : u.position_age_s;
+        return `<tr class="lv-${lv}" data-unit="${esc(u.id)}" data-callsign="${esc(u.callsign)}" data-level="${lv}">` +
+          `<td><b>${esc(u.callsign)}</b></td><td>${esc(S.label(S.UTYPES[u.type]))}</td><td>${esc(u.agency)}</td>` +
+          `<td class="b-status"><span class="b-st st-${esc(u.status)}">${esc(T("unit.status." + u.status, u.status))}</span></td>` +
+          `<td>${u.incident_id ? `<a href="#" class="unit-call" data-id="${esc(u.incident_id)}">${esc(u.incident_number || "#" + u.incident_id)}</a>` : "–"}</td>` +
+          `<td>${esc(window.I18N.duration(since(u.status_at, now)))}</td>` +
+          `<td>${esc(window.I18N.duration(pos))}</td></tr>`;
+      }).join("") + "</tbody></table></div>";
+    box.querySelector(".b-type").addEventListener("change", (ev) => { f.type = ev.target.value; render(box, units, f); });
+    box.querySelector(".b-agency").addEventListener("change", (ev) => { f.agency = ev.target.value; render(box, units, f); });
+    return shown.length;
+  }
+
+  // The board page: /api/board once, then unit events; redrawn every 15 s as times grow.
+  async function page() {
+    const box = document.getElementById("board");
+    const units = new Map();
+    const filters = {};
+    const draw = () => { document.getElementById("board-count").textContent = render(box, [...units.values()], filters); };
+    const data = await S.api("/api/board");
+    data.units.forEach((u) => units.set(u.id, u));
+    S.on("unit.updated", (d) => { units.set(d.id, Object.assign({}, units.get(d.id) || {}, d)); draw(); });
+    S.on("unit.moved", (d) => { units.set(d.id, Object.assign({}, units.get(d.id) || {}, d)); draw(); });
+    document.addEventListener("sigap:lang", draw);
+    // A call link opens the dispatcher map on that call.
+    document.addEventListener("sigap:open-incident", (ev) => { location.href = "/map#incident=" + ev.detail; });
+    S.connect();
+    draw();
+    setInterval(draw, 15000);
+    document.body.dataset.ready = "1";
+  }
+
+  S.board = { render, level, page };
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.body.classList.contains("page-board")) page().catch((e) => { S.toast(e.message, "error"); console.error(e); });
+  });
+})();
