@@ -29,19 +29,19 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import bindparam, create_engine, func, select, text  # noqa: E402
+from sqlalchemy import bindparam, create_engine, func, select, text
 
-from geo.times import utcnow  # noqa: E402
-from store.board import DEFAULT_THRESHOLDS, status_board  # noqa: E402
-from store.commands import Writer  # noqa: E402
-from store.commands import assignments as commands  # noqa: E402
-from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
-from store.dispatch import DispatchAssignment, dispatch_units  # noqa: E402
-from store.events import EventHub  # noqa: E402
-from store.incidents import Call, Incident, record_calls  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
-from store.travel import TravelService  # noqa: E402
-from store.units import Unit  # noqa: E402
+from geo.times import utcnow
+from store.board import DEFAULT_THRESHOLDS, status_board
+from store.commands import Writer
+from store.commands import assignments as commands
+from store.db import make_engine, make_sessionmaker, session_scope
+from store.dispatch import DispatchAssignment, dispatch_units
+from store.events import EventHub
+from store.incidents import Call, Incident, record_calls
+from store.migrate import upgrade
+from store.travel import TravelService
+from store.units import Unit
 
 PG_URL = os.environ.get("SIGAP_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/sigap_bench")
 TYPES = ("damkar", "ambulans", "bpbd", "polisi", "perahu")
@@ -129,7 +129,7 @@ def run(backend: str) -> None:
     tmp = tempfile.TemporaryDirectory()
     try:
         url, drop = _database(backend, tmp.name)
-    except Exception as exc:  # the bench reports, it does not fail
+    except Exception as exc:  # noqa: BLE001 — the bench reports, it does not fail
         print(f"  {backend} unavailable: {exc}")
         return
     engine = make_engine(url)

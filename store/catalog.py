@@ -307,7 +307,8 @@ class Catalog(_Strict):
             counts = dict.fromkeys(self.default_unit_types(code, on_water=on_water), 1)
             notify: tuple[str, ...] = ()
         else:
-            counts = dict(plan.by_priority.get(priority, plan.units) if priority else plan.units)
+            by_priority: dict[str, dict[str, int]] = {str(k): v for k, v in plan.by_priority.items()}
+            counts = dict(by_priority.get(priority, plan.units) if priority else plan.units)
             if on_water:
                 for t, n in plan.water_units.items():
                     counts.setdefault(t, n)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from geo.times import utcnow
-from tests.api.test_units_api import demo, new_incident, set_units  # noqa: F401 - the demo fixture
+from tests.api.test_units_api import demo, new_incident, set_units
 from tests.waiting import wait_until
 
 __all__ = ["demo"]

@@ -20,7 +20,7 @@ from store.incidents import Incident
 from store.migrate import upgrade
 from store.units import Unit
 from tests.conftest import BACKENDS, make_test_database
-from tests.store.test_commands import call, run, unit_status, units  # noqa: F401 - the units fixture
+from tests.store.test_commands import call, run, unit_status, units
 
 __all__ = ["units"]
 
@@ -172,7 +172,7 @@ def test_a_unit_taken_between_read_and_write_rolls_back_everything(db, units) ->
         taken = {"done": False}
 
         @event.listens_for(s, "do_orm_execute")
-        def take_b(state) -> None:  # noqa: ANN001 - SQLAlchemy's ORMExecuteState
+        def take_b(state) -> None:
             # Just before the guarded UPDATE, another operator's dispatch of b lands.
             if state.is_update and not taken["done"]:
                 taken["done"] = True
@@ -220,7 +220,7 @@ def test_migration_backfills_assignments_from_audit_and_transitions(tmp_path) ->
             drop()
 
 
-def _migrate_stored_rows(engine) -> None:  # noqa: ANN001
+def _migrate_stored_rows(engine) -> None:
     for rev in ("0005_dispatch", "0007_unit_state", "0008_incident_duplicate_key"):
         upgrade(engine, revision=rev)
     t0 = utcnow() - timedelta(hours=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.web.test_map_browser import (  # noqa: F401 - fixtures
+from tests.web.test_map_browser import (
     BUNTOK,
     _token,
     chromium,
@@ -30,7 +30,7 @@ def _new_call(base: str, category: str = "kebakaran") -> dict:
     return r.json()
 
 
-def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: str) -> None:  # noqa: ANN001
+def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: str) -> None:
     call = _new_call(server)
     ctx = offline()
     page = ctx.login("dispatcher", "/map")
@@ -105,7 +105,7 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     shot(page, "units-card-390")
 
 
-def test_send_from_popup_search_divert_and_spread_markers(offline, server: str) -> None:  # noqa: ANN001
+def test_send_from_popup_search_divert_and_spread_markers(offline, server: str) -> None:
     """A unit sent from its popup, a busy one diverted from the search after confirming, units on one spot apart."""
     first, urgent = _new_call(server), _new_call(server, category="penyelamatan")
     page = offline().login("dispatcher", "/map")

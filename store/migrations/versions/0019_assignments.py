@@ -140,7 +140,7 @@ def _backfill(bind: sa.Connection) -> None:
                     {"i": incident_id, "u": unit_id, "at": at, "a": actor},
                 )
                 have.add((incident_id, unit_id))
-    steps: dict[int, list[tuple[str, datetime, str | None]]] = {}
+    steps: dict[int, list[tuple[str, datetime | None, str | None]]] = {}
     for incident_id, status, at, actor in bind.execute(sa.text(
         "SELECT incident_id, status, at, actor FROM incident_transition ORDER BY id"
     )):
@@ -185,7 +185,7 @@ def _backfill(bind: sa.Connection) -> None:
 
 def _units(bind: sa.Connection) -> None:
     """Each bertugas unit takes its open assignment's status; every unit gets a status time."""
-    open_status = dict(bind.execute(sa.text(
+    open_status: dict[int, str] = dict(bind.execute(sa.text(
         "SELECT unit_id, status FROM dispatch_assignment WHERE released_at IS NULL"
     )).all())
     for unit_id, status in bind.execute(sa.text("SELECT id, status FROM unit")).all():
