@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # Response targets the figures are measured against ("9 dari 10 panggilan dikirim dalam 2 menit").
     target_dispatch_minutes: float = Field(default=2.0, gt=0, le=24 * 60)
     target_scene_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    # Call card (issue 16): amber/red time-in-state per state and priority (JSON {"baru": {"P1": [30, 60]}}
+    # overrides those given), and the bold duplicate banner before a call is created.
+    state_timers: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=dict)
+    duplicate_banner_radius_m: float = Field(default=1000.0, gt=0, le=50_000)
+    duplicate_banner_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
     # When the daily situation report is made (WIB, HH:MM); "off" turns the scheduled report off.
     report_time: str = "07:00"
     # How long a thread may hold the GIL before another may take it. CPython's 5 ms lets one thread

@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "Call",
     "Incident",
     "IncidentFilter",
+    "IncidentNote",
     "IncidentNotFoundError",
     "IncidentRecord",
     "IncidentTransition",
@@ -78,6 +80,8 @@ __all__ = [
     "StaleVersionError",
     "StoredIncident",
     "audit_snapshot",
+    "like_pattern",
+    "phone_digits",
     "create_incident",
     "find_duplicates",
     "intervals_of",
@@ -93,6 +97,8 @@ __all__ = [
     "transition",
 ]
 
+PRIORITIES = ("P1", "P2", "P3")
+DEFAULT_PRIORITY = "P2"
 DUPLICATE_RADIUS_M = 500.0
 DUPLICATE_MINUTES = 30.0
 # H3 resolution 8 cells have edges of about 0.5 km here: of the point's cell and the two rings around it, the
@@ -206,9 +212,18 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    # The call card (issue 16): P1 (life at risk now) to P3, proposed from the category; why it ended
+    # (a catalog disposition, set when cancelled or closed); which operator has taken it.
+    priority: Mapped[str] = mapped_column(String(2), nullable=False, server_default=DEFAULT_PRIORITY, index=True)
+    disposition: Mapped[str | None] = mapped_column(String(40), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     transitions: Mapped[list[IncidentTransition]] = relationship(
         back_populates="incident", order_by="IncidentTransition.id", cascade="all, delete-orphan"
+    )
+    notes: Mapped[list[IncidentNote]] = relationship(
+        back_populates="incident", order_by="IncidentNote.id", cascade="all, delete-orphan"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -228,6 +243,19 @@ class IncidentTransition(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
 
     incident: Mapped[Incident] = relationship(back_populates="transitions")
+
+
+class IncidentNote(Base):
+    """A line of the call log: what an operator wrote, when (append-only; a correction is a new note)."""
+
+    __tablename__ = "incident_note"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(2000), nullable=False)
+
+    incident: Mapped[Incident] = relationship(back_populates="notes")
 
 
 class IncidentCounter(Base):
@@ -489,6 +517,7 @@ class Call:
     location: dict[str, Any] | None = None
     client: str | None = None  # the address the call was entered from, for the audit record
     at: datetime | None = None  # when the call was taken (now, when not given)
+    priority: str | None = None  # P1-P3; the API proposes it from the category (P2 when not given)
 
     @property
     def located(self) -> bool:
@@ -515,6 +544,10 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "created_at": at,
         "updated_at": at,
         "merged_into_id": None,
+        "priority": call.priority if call.priority in PRIORITIES else DEFAULT_PRIORITY,
+        "disposition": None,
+        "claimed_by": None,
+        "claimed_at": None,
         **_located_columns(lon=call.lon, lat=call.lat, location=call.location),
         "duplicate_key": duplicate_key(category=call.category, lon=call.lon, lat=call.lat, at=at),
         "geom": _point_wkt(call.lon, call.lat) if call.located else None,
@@ -531,6 +564,7 @@ def _detached(row: dict[str, Any], step: dict[str, Any]) -> Incident:
     transition = IncidentTransition(**step)
     incident = Incident(**{k: v for k, v in row.items() if k != "geom"})
     incident.transitions = [transition]
+    incident.notes = []
     make_transient_to_detached(transition)
     make_transient_to_detached(incident)
     return incident
@@ -615,9 +649,9 @@ def create_incident(
 # stored columns; the public document is api.schemas.incidents.IncidentPublic.
 AUDIT_FIELDS = (
     "number", "category", "status", "description", "caller_name", "caller_phone", "lon", "lat", "accuracy_m",
-    "location_source", "desa_code", "merged_into_id", "version",
+    "location_source", "desa_code", "merged_into_id", "version", "priority", "disposition", "claimed_by",
 )
-EVENT_FIELDS = ("id", "number", "status", "category", "lon", "lat", "version")
+EVENT_FIELDS = ("id", "number", "status", "category", "lon", "lat", "version", "priority", "claimed_by")
 
 
 def audit_snapshot(incident: Incident | IncidentRecord) -> dict[str, Any]:
@@ -725,7 +759,9 @@ def record_call(
 
 
 def _record(row: dict[str, Any], step: dict[str, Any]) -> IncidentRecord:
-    return IncidentRecord(**{k: v for k, v in row.items() if k != "geom"}, transitions=[SimpleNamespace(**step)])
+    return IncidentRecord(
+        **{k: v for k, v in row.items() if k != "geom"}, transitions=[SimpleNamespace(**step)], notes=[]
+    )
 
 
 def check_version(incident: Incident, version: int | None) -> None:
@@ -825,6 +861,14 @@ class IncidentFilter:
     since: datetime | None = None
     until: datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
+    # History search (the Riwayat view): call number or phone (parts of either), priority, disposition, the
+    # operator who took or moved the call, and words in the description or the call log.
+    number: str | None = None
+    phone: str | None = None
+    priorities: tuple[str, ...] = ()
+    dispositions: tuple[str, ...] = ()
+    operator: str | None = None
+    text: str | None = None
 
 
 class IncidentRecord(SimpleNamespace):
@@ -862,6 +906,7 @@ def list_incidents(
         minx, miny, maxx, maxy = flt.bbox
         conds.append(Incident.lon.between(minx, maxx))
         conds.append(Incident.lat.between(miny, maxy))
+    conds += _history_conditions(flt)
     conn = session.connection()
     total = conn.execute(select(func.count()).select_from(Incident).where(*conds)).scalar() or 0
     rows = conn.execute(
@@ -871,7 +916,7 @@ def list_incidents(
         .limit(limit)
         .offset(offset)
     ).mappings().all()
-    records = {row["id"]: IncidentRecord(**row, transitions=[]) for row in rows}
+    records = {row["id"]: IncidentRecord(**row, transitions=[], notes=[]) for row in rows}
     if records:
         steps = conn.execute(
             select(*_TRANSITION_COLUMNS)
@@ -880,7 +925,56 @@ def list_incidents(
         ).all()
         for step in steps:
             records[step.incident_id].transitions.append(step)
+        for note in conn.execute(
+            select(*_NOTE_COLUMNS).where(IncidentNote.incident_id.in_(list(records))).order_by(IncidentNote.id)
+        ).all():
+            records[note.incident_id].notes.append(note)
     return int(total), list(records.values())
+
+
+_NOTE_COLUMNS = tuple(c for c in IncidentNote.__table__.c)
+
+
+def like_pattern(value: str) -> str:
+    """A LIKE pattern matching `value` anywhere, its wildcards taken literally (escape character '\\')."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def phone_digits(value: str) -> str:
+    """The digits of a phone number, a leading +62 or 62 read as the 0 of a national number."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits.startswith("62") and (value.strip().startswith("+") or len(digits) > 11):
+        digits = "0" + digits[2:]
+    return digits
+
+
+def _history_conditions(flt: IncidentFilter) -> list[Any]:
+    """The history-search filters as SQL conditions (case-insensitive parts of text; wildcards literal)."""
+    conds: list[Any] = []
+    if flt.number:
+        conds.append(func.lower(Incident.number).like(like_pattern(flt.number.strip().lower()), escape="\\"))
+    if flt.phone:
+        digits = phone_digits(flt.phone)
+        # Stored numbers keep what the operator typed: compare digits with the usual separators removed.
+        stored = func.replace(func.replace(func.replace(func.coalesce(Incident.caller_phone, ""), " ", ""), "-", ""),
+                              "+62", "0")
+        conds.append(stored.like(like_pattern(digits or flt.phone.strip()), escape="\\"))
+    if flt.priorities:
+        conds.append(Incident.priority.in_(flt.priorities))
+    if flt.dispositions:
+        conds.append(Incident.disposition.in_(flt.dispositions))
+    if flt.operator:
+        who = flt.operator.strip().lower()
+        moved = select(IncidentTransition.incident_id).where(func.lower(IncidentTransition.actor) == who)
+        conds.append(or_(func.lower(Incident.created_by) == who, func.lower(Incident.claimed_by) == who,
+                         Incident.id.in_(moved)))
+    if flt.text:
+        for word in flt.text.split()[:8]:
+            pattern = like_pattern(word.lower())
+            in_notes = select(IncidentNote.incident_id).where(func.lower(IncidentNote.text).like(pattern, escape="\\"))
+            conds.append(or_(func.lower(func.coalesce(Incident.description, "")).like(pattern, escape="\\"),
+                             Incident.id.in_(in_notes)))
+    return conds
 
 
 def merged_from(session: Session, incident_id: int) -> list[int]:
@@ -906,7 +1000,7 @@ class StoredIncident:
 
 def stored_incident(session: Session, incident: Incident) -> StoredIncident:
     """The incident with its history loaded and its merges read, usable after the session closes."""
-    _ = incident.transitions  # loaded now, while the session is open
+    _ = incident.transitions, incident.notes  # loaded now, while the session is open
     return StoredIncident(incident, merged_from(session, incident.id))
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.auth import DispatcherDep, ReaderDep
 from api.context import AppContext
 from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep, client_address
-from api.params import parse_bbox, split_list
+from api.params import known_values, parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas import also_as
 from api.schemas.incidents import (
@@ -32,10 +32,11 @@ from api.schemas.incidents import (
     incident_public,
 )
 from api.spatial import Spatial
+from geo.errors import InvalidInput
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from geo.times import as_utc, utcnow
 from store.commands import incidents as commands
-from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
+from store.incidents import PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
 
 router = APIRouter(prefix="/api", tags=["incidents"])
@@ -73,10 +74,16 @@ class LocationIn(_Body):
     aml: str | None = Field(None, min_length=1, max_length=1000, description="Teks SMS AML mentah / raw AML SMS")
 
 
+Priority = Literal["P1", "P2", "P3"]
+
+
 class IncidentCreate(_Body):
     """A new call."""
 
     category: str = Field(max_length=40)
+    priority: Priority | None = Field(
+        None, description="P1-P3; tanpa ini diusulkan dari kategori / proposed from the category"
+    )
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
     caller_phone: str | None = Field(None, max_length=32)
@@ -91,15 +98,36 @@ class IncidentPatch(_Body):
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
     caller_phone: str | None = Field(None, max_length=32)
+    priority: Priority | None = None
     location: LocationIn | None = None
 
 
 class TransitionIn(_Body):
-    """A requested state change."""
+    """A requested state change; cancelling (batal) or closing (ditutup) needs a disposition from the catalog."""
 
     to: str = Field(max_length=20)
     version: int = Field(ge=1, le=MAX_INT)
     note: str | None = Field(None, max_length=1000)
+    disposition: str | None = Field(None, max_length=40, description="GET /api/dispositions")
+
+
+class NoteIn(_Body):
+    """A line for the call log (appended; a correction is a new note)."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("catatan kosong / the note is empty")
+        return value
+
+
+class ClaimIn(_Body):
+    """Take the call (`release`: false) or let it go (true)."""
+
+    release: bool = False
 
 
 class MergeIn(_Body):
@@ -144,6 +172,12 @@ def categories(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
             }
         )
     return FastJSON({"count": len(out), "categories": out})
+
+
+@router.get("/dispositions", summary="Disposisi (alasan berakhir) / dispositions")
+def dispositions(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
+    """Why a call may end; cancelling or closing a call names one of these codes."""
+    return FastJSON({"dispositions": [d.model_dump() for d in catalog.dispositions]})
 
 
 @router.get("/agencies", summary="Instansi dan jenis unit / agencies and unit types")
@@ -204,6 +238,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
         location=where.answer,
         client=client_address(request),
         at=utcnow(),
+        priority=body.priority or catalog.priority_of(body.category),
     )
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
     stored = ctx.call_writer.submit(call)
@@ -240,6 +275,12 @@ def list_(
     since: Annotated[datetime | None, Query(description="ISO-8601; tanpa zona = UTC")] = None,
     until: Annotated[datetime | None, Query(description="ISO-8601; tanpa zona = UTC")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    number: Annotated[str | None, Query(max_length=40, description="bagian nomor panggilan / part of a number")] = None,
+    phone: Annotated[str | None, Query(max_length=40, description="bagian nomor telepon / part of the phone")] = None,
+    priority: Annotated[list[str] | None, Query(description="P1,P2,P3")] = None,
+    disposition: Annotated[list[str] | None, Query()] = None,
+    operator: Annotated[str | None, Query(max_length=64, description="operator (nama pengguna)")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="kata di keterangan, catatan / words")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
@@ -256,6 +297,17 @@ def list_(
         since=as_utc(since),
         until=as_utc(until),
         bbox=parse_bbox(bbox),
+        number=_text_param(number, "number"),
+        phone=_text_param(phone, "phone"),
+        priorities=tuple(
+            v.upper()
+            for v in known_values(priority, allowed=[p.lower() for p in PRIORITIES], field="priority",
+                                  what_id="Prioritas", what_en="priority")
+        ),
+        dispositions=known_values(disposition, allowed=ctx.catalog.disposition_codes, field="disposition",
+                                  what_id="Disposisi", what_en="disposition"),
+        operator=_text_param(operator, "operator"),
+        text=_text_param(q, "q"),
     )
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog
@@ -273,6 +325,16 @@ def list_(
             media_type="application/geo+json",
         )
     return FastJSON({**page, "items": items})
+
+
+def _text_param(value: str | None, field: str) -> str | None:
+    """A free-text filter: None when blank, 422 naming the field for a NUL character."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return _no_nul(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), str(exc), field=field) from None
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident", response_model=IncidentPublic)
@@ -312,7 +374,29 @@ def change_state(
         to=body.to,
         version=body.version,
         note=body.note,
+        disposition=body.disposition,
+        catalog=ctx.catalog,
     )
+    return _answer(stored, ctx)
+
+
+@router.post(
+    "/incidents/{incident_id}/notes", status_code=201, summary="Tambah catatan / add a note",
+    response_model=IncidentPublic,
+)
+def add_note(incident_id: IncidentId, body: NoteIn, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
+    """Append a timestamped note by this operator to the call log (never edited; in any state)."""
+    stored = commands.add_note(ctx.writer(actor=user.username, client=client_address(request)), incident_id,
+                               text=body.text)
+    return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from), status_code=201)
+
+
+@router.post("/incidents/{incident_id}/claim", summary="Ambil / lepas panggilan / take or release a call",
+             response_model=IncidentPublic)
+def claim(incident_id: IncidentId, body: ClaimIn, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
+    """This operator takes the call ("ditangani: <operator>"), visible live to the others; or lets it go."""
+    stored = commands.claim(ctx.writer(actor=user.username, client=client_address(request)), incident_id,
+                            let_go=body.release)
     return _answer(stored, ctx)
 
 
