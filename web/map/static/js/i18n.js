@@ -75,6 +75,15 @@
     "hot.nominal": "nominal", "hot.high": "high", "hot.recent": "< 6 h", "hot.old": "older",
     "sev.rendah": "low", "sev.sedang": "medium", "sev.tinggi": "high", "readonly": "Read-only view",
     "created": "Incident created", "error": "Error", "none": "none", "route.approx": "route over an approximate network",
+    // Call card (issue 16)
+    "prio.label": "Priority", "prio.P1": "P1: life at risk now", "prio.P2": "P2: urgent", "prio.P3": "P3: can wait",
+    "timer.in_state": "Time in this state", "claim.by": "handled by: {who}", "claim.none": "not taken yet",
+    "claim.take": "Take", "claim.release": "Release", "note.title": "Call log", "note.add": "Add note",
+    "note.placeholder": "Note (Ctrl+Enter saves; corrections are new notes)", "note.none": "No notes yet.",
+    "disp.label": "Disposition", "disp.choose": "Reason (disposition)", "disp.note": "Note (optional)",
+    "disp.required": "Choose a reason first.", "disp.back": "Back", "cancel.button": "Cancel call…",
+    "cancel.title": "Cancel {n}?", "cancel.confirm": "Yes, cancel the call", "close.title": "Close {n}?",
+    "close.confirm": "Close the call", "newcall.toast": "New call {n} · {c}: nobody has taken it",
   };
   const KEY = "sigap.lang";
   let lang = localStorage.getItem(KEY) === "en" ? "en" : "id";
@@ -161,6 +170,16 @@
     "reports.kind.daily": "Harian", "reports.kind.weekly": "Mingguan", "reports.kind.range": "Rentang",
     "reports.file.pdf": "PDF", "reports.file.html": "Peta luring",
     "reports.status.pending": "menunggu", "reports.status.running": "sedang dibuat", "reports.status.failed": "gagal",
+
+    // Call card (issue 16)
+    "prio.label": "Prioritas", "prio.P1": "P1: nyawa terancam sekarang", "prio.P2": "P2: mendesak", "prio.P3": "P3: bisa menunggu",
+    "timer.in_state": "Lama dalam status ini", "claim.by": "ditangani: {who}", "claim.none": "belum diambil",
+    "claim.take": "Ambil", "claim.release": "Lepas", "note.title": "Catatan panggilan", "note.add": "Tambah catatan",
+    "note.placeholder": "Catatan (Ctrl+Enter menyimpan; koreksi ditulis sebagai catatan baru)", "note.none": "Belum ada catatan.",
+    "disp.label": "Disposisi", "disp.choose": "Alasan (disposisi)", "disp.note": "Catatan (boleh kosong)",
+    "disp.required": "Pilih alasan dulu.", "disp.back": "Kembali", "cancel.button": "Batalkan panggilan…",
+    "cancel.title": "Batalkan {n}?", "cancel.confirm": "Ya, batalkan panggilan", "close.title": "Tutup {n}?",
+    "close.confirm": "Tutup panggilan", "newcall.toast": "Panggilan baru {n} · {c}: belum ada yang mengambil",
   };
   Object.assign(ID, ID_JS);
 

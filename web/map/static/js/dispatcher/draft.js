@@ -126,6 +126,8 @@
         },
       });
       st.live.upsertIncident(inc);
+      // The operator who records a call has taken it: the others see "ditangani: <operator>" live.
+      S.api(`/api/incidents/${inc.id}/claim`, { method: "POST", json: {} }).then((c) => st.live.upsertIncident(c)).catch(() => {});
       clearDraft();
       if ($("aml-text")) { $("aml-text").value = ""; $("aml-box").hidden = true; }
       S.toast(`${T("created")}: ${inc.number}`, "ok");

@@ -42,7 +42,9 @@
     document.addEventListener("sigap:lang", () => { D.fillCategories(); D.renderList(); D.renderPanel(); });
     S.on("incident.created", async (d) => {
       if (d.lon !== undefined && d.lon !== null) live.upsertIncident(d);
-      await live.refreshIncident(d.id);
+      const full = await live.refreshIncident(d.id);
+      // Someone else's new call that nobody has taken yet: sound, flash, toast (callcard list.js).
+      if (full && full.created_by !== (S.CONFIG.user || {}).username) D.announceNewCall(full);
     });
     S.on("incident.updated", async (d) => {
       live.upsertIncident(d);
