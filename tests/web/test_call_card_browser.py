@@ -109,3 +109,38 @@ def test_priority_timer_and_call_log_from_the_card(offline, server: str) -> None
     assert page.locator("#notes img").count() == 0
     assert page.locator(f"#incident-list li[data-id='{low['id']}'] .timer").count() == 1
     shot(page, "callcard-notes")
+
+
+def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only(offline, server: str) -> None:  # noqa: ANN001, F811
+    """Riwayat: a cancelled call found by a note's word opens read-only with its timeline; the search box
+    finds a call by its number and by the caller's phone."""
+    headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
+    inc = _call(server, category="banjir", caller_phone="0812-7777-4321", location={"lon": 114.86, "lat": -1.72})
+    httpx.post(f"{server}/api/incidents/{inc['id']}/notes", json={"text": "Pelapor minta perahu karet"},
+               headers=headers)
+    r = httpx.post(f"{server}/api/incidents/{inc['id']}/transition",
+                   json={"to": "batal", "version": inc["version"], "disposition": "ditangani_instansi_lain"},
+                   headers=headers)
+    assert r.status_code == 200, r.text
+    page = offline().login("dispatcher", "/map")
+    page.click("#tab-history")
+    page.fill("#h-q", "karet")
+    page.click("#h-search")
+    row = page.locator(f"#history-list li[data-id='{inc['id']}']")
+    row.wait_for()
+    assert page.locator("#history-list li[data-id]").count() == 1
+    assert "Ditangani instansi lain" in row.inner_text()
+    row.click()
+    page.wait_for_selector(f"#incident-panel[data-incident='{inc['id']}'][data-status='batal']")
+    panel = page.locator("#incident-panel")
+    assert "Pelapor minta perahu karet" in panel.inner_text()
+    assert page.locator("#incident-panel .timeline li").count() == 2
+    assert panel.locator("#note-form, #cancel-call, button.tr, button.prio-btn:not([disabled])").count() == 0
+    shot(page, "callcard-history")
+    # The search box: a call number, then a phone number written differently from how it was stored.
+    page.click("#panel-close")
+    for query in (inc["number"], "+62 812 7777 4321"):
+        page.fill("#desa-search", query)
+        page.press("#desa-search", "Enter")
+        page.wait_for_selector(f"#incident-panel[data-incident='{inc['id']}']")
+        page.click("#panel-close")

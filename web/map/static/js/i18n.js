@@ -7,7 +7,7 @@
     "login.subtitle": "Call Center 112, Barito Selatan regency", "login.username": "Username",
     "login.password": "Password", "login.submit": "Log in",
     "call.title": "New call", "call.hint": "Click the map or search a village to start an incident.",
-    "search.placeholder": "Search village…", "form.category": "Category", "form.description": "Description",
+    "search.placeholder": "Village, call number, phone or unit…", "form.category": "Category", "form.description": "Description",
     "form.caller": "Caller name", "form.phone": "Phone", "form.create": "Create incident", "form.cancel": "Cancel",
     "list.open": "Open incidents", "list.empty": "No open incidents.",
     "hot.title": "Fire hotspots (FIRMS)", "win.24h": "24 h", "win.7d": "7 days", "win.30d": "30 days", "win.custom": "Custom",
@@ -84,6 +84,12 @@
     "disp.required": "Choose a reason first.", "disp.back": "Back", "cancel.button": "Cancel call…",
     "cancel.title": "Cancel {n}?", "cancel.confirm": "Yes, cancel the call", "close.title": "Close {n}?",
     "close.confirm": "Close the call", "newcall.toast": "New call {n} · {c}: nobody has taken it",
+    "hist.title": "History", "hist.number": "Call number", "hist.text": "Words in description or notes",
+    "hist.any": "all", "hist.operator": "Operator", "hist.search": "Search", "hist.reset": "Clear",
+    "hist.prev": "‹ Previous", "hist.next": "Next ›", "hist.count": "{from}–{to} of {total} calls",
+    "inc.timeline": "Timeline",
+    "net.failed": "The server cannot be reached (network down?); try again.",
+    "hist.none": "No call matches.", "search.found": "Calls and units:", "search.nothing": "No call or unit found.",
   };
   const KEY = "sigap.lang";
   let lang = localStorage.getItem(KEY) === "en" ? "en" : "id";
@@ -180,6 +186,10 @@
     "disp.required": "Pilih alasan dulu.", "disp.back": "Kembali", "cancel.button": "Batalkan panggilan…",
     "cancel.title": "Batalkan {n}?", "cancel.confirm": "Ya, batalkan panggilan", "close.title": "Tutup {n}?",
     "close.confirm": "Tutup panggilan", "newcall.toast": "Panggilan baru {n} · {c}: belum ada yang mengambil",
+    "hist.count": "{from}–{to} dari {total} panggilan", "hist.none": "Tidak ada panggilan yang cocok.",
+    "inc.timeline": "Linimasa",
+    "net.failed": "Server tidak terjangkau (jaringan putus?); coba lagi.",
+    "hist.any": "semua", "search.found": "Panggilan dan unit:", "search.nothing": "Tidak ada panggilan atau unit.",
   };
   Object.assign(ID, ID_JS);
 

@@ -69,6 +69,7 @@
     return `<div class="kv prio-row">${esc(T("prio.label"))}: <span class="prio-group" role="group">${buttons}</span> ${timerChip(inc)}</div>`;
   }
   function claimHtml(inc) {
+    if (!S.OPEN.has(inc.status)) return "";
     const mine = inc.claimed_by && inc.claimed_by === (CFG.user || {}).username;
     const btn = changeable(inc)
       ? `<button type="button" id="claim-call" class="${inc.claimed_by ? "" : "primary"}">${esc(T(mine ? "claim.release" : "claim.take"))}</button>`
@@ -77,7 +78,8 @@
   }
   function notesHtml(inc) {
     const notes = inc.notes || [];
-    const form = canWrite && !inc.merged_into
+    // Read-only once the call has ended (history); the API still takes a late note from another client.
+    const form = changeable(inc)
       ? `<form id="note-form" class="note-form"><label class="sr-only" for="note-text">${esc(T("note.add"))}</label>` +
         `<textarea id="note-text" rows="2" maxlength="2000" placeholder="${esc(T("note.placeholder"))}"></textarea>` +
         `<button type="submit" id="note-save">${esc(T("note.add"))}</button></form>`

@@ -197,8 +197,8 @@
       locateButtonHtml(inc) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
         `<button type="button" class="tr" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
-      `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
-      (inc.transitions ? `<ul class="timeline">` + inc.transitions.map((tr) =>
+      (S.OPEN.has(inc.status) ? `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` : "") +
+      (inc.transitions ? `<h3>${esc(T("inc.timeline"))}</h3><ul class="timeline">` + inc.transitions.map((tr) =>
         `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}</li>`).join("") + "</ul>" : "") +
       D.notesHtml(inc) + D.cancelHtml(inc);
     $("panel-close").addEventListener("click", () => { st.selectedId = null; renderPanel(); });

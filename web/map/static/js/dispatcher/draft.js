@@ -165,12 +165,20 @@
     const go = async (query) => {
       const q = (query || input.value).trim();
       if (!q) return;
+      const box = $("place-candidates");
+      // A call number or a phone number (no letters): the calls it names (GET /api/search), not a place.
+      if (!/\p{L}/u.test(q)) {
+        box.innerHTML = "";
+        if (!(await D.searchAll(q, box))) box.innerHTML = `<div class="muted small">${esc(T("search.nothing"))}</div>`;
+        return;
+      }
       let res;
       try { res = await S.api(`/api/places?q=${encodeURIComponent(byLabel.get(q) || q)}`); }
-      catch (e) { S.toast(e.message, "error"); return; }
-      const box = $("place-candidates");
+      catch (e) { if (!(await D.searchAll(q, box))) S.toast(e.message, "error"); return; }
       box.innerHTML = "";
       if (res.place) { input.value = ""; choosePlace(res.place); return; }
+      // Not a place: perhaps a unit's callsign or a call.
+      if (res.status === "not_found" && (await D.searchAll(q, box))) return;
       // Ambiguous or not found: the candidates, one click each.
       box.innerHTML = `<div class="muted small">${esc(T(res.status === "ambiguous" ? "place.ambiguous" : "place.not_found"))}</div>` +
         `<div class="cands"></div>`;

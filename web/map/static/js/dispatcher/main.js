@@ -29,6 +29,7 @@
     }).catch(() => {});
     D.fillCategories();
     D.desaSearch(std.boundaries._desa.features);
+    D.initHistory(std.boundaries._desa.features);
     if (canWrite) {
       map.on("click", (ev) => D.onPoint(ev.latlng));
       $("no-location").addEventListener("click", () => { if (st.pickFor !== null) D.stopPick(); D.startDraft(null); });
