@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     state_timers: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=dict)
     duplicate_banner_radius_m: float = Field(default=1000.0, gt=0, le=50_000)
     duplicate_banner_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+    aml_stale_minutes: float = Field(default=15.0, gt=0, le=24 * 60)  # an older AML fix is flagged
     # When the daily situation report is made (WIB, HH:MM); "off" turns the scheduled report off.
     report_time: str = "07:00"
     # How long a thread may hold the GIL before another may take it. CPython's 5 ms lets one thread

@@ -34,10 +34,11 @@ from api.schemas.incidents import (
 from api.spatial import Spatial
 from geo.errors import InvalidInput
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
-from geo.times import as_utc, utcnow
+from geo.times import as_utc, iso_utc, utcnow
 from store.commands import incidents as commands
 from store.incidents import PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
+from store.search import open_calls_near
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 
@@ -153,6 +154,17 @@ def _resolve(spatial: Spatial, loc: LocationIn | None) -> Resolved:
     )
 
 
+def aml_age(where: Resolved, *, now: datetime, stale_after_s: float) -> None:
+    """Put the AML fix's age (seconds before `now`) and whether it is stale into the answer's AML details."""
+    meta = (where.answer or {}).get("aml") if where.source == "aml" else None
+    if not meta or not meta.get("fixed_at"):
+        return
+    age = (now - as_utc(meta["fixed_at"])).total_seconds()
+    meta["age_s"] = round(age, 1)
+    meta["stale"] = age > stale_after_s
+    meta["stale_after_s"] = stale_after_s
+
+
 def _answer(stored: StoredIncident, ctx: AppContext) -> FastJSON:
     return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from))
 
@@ -216,6 +228,53 @@ def places(
     )
 
 
+class AmlIn(_Body):
+    """The raw text of an AML SMS, to preview before a call is recorded."""
+
+    aml: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/aml/preview", summary="Pratinjau SMS AML / preview an AML SMS")
+def aml_preview(body: AmlIn, ctx: ContextDep, _: DispatcherDep) -> FastJSON:
+    """What a call recorded with this AML text would get: the same parse and locate as POST /api/incidents.
+
+    A malformed message is the same 422 naming the attribute (`location.aml.lt`...); a message without a fix
+    says the call would wait as perlu_lokasi; the fix's age is given and flagged past SIGAP_AML_STALE_MINUTES.
+    """
+    where = _resolve(ctx.spatial, LocationIn(aml=body.aml))
+    aml_age(where, now=utcnow(), stale_after_s=ctx.settings.aml_stale_minutes * 60)
+    return FastJSON({
+        "status": "located" if where.lon is not None else "needs_location",
+        "lon": where.lon,
+        "lat": where.lat,
+        "accuracy_m": where.accuracy_m,
+        "location": where.answer,
+    })
+
+
+@router.get("/incidents/nearby", summary="Panggilan terbuka di dekat titik / open calls near a point")
+def nearby(
+    ctx: ContextDep,
+    session: SessionDep,
+    _: ReaderDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    minutes: Annotated[float | None, Query(gt=0, le=24 * 60)] = None,
+) -> FastJSON:
+    """Open calls of any category near a point and recent (defaults: SIGAP_DUPLICATE_BANNER_*): shown before a
+    new call is created there, to join it to one of them instead."""
+    settings = ctx.settings
+    radius = radius_m or settings.duplicate_banner_radius_m
+    window = minutes or settings.duplicate_banner_minutes
+    found = open_calls_near(session, lon=lon, lat=lat, at=utcnow(), radius_m=radius, minutes=window)
+    return FastJSON({
+        "radius_m": radius,
+        "minutes": window,
+        "items": [f | {"created_at": iso_utc(f["created_at"])} for f in found],
+    })
+
+
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call", response_model=IncidentPublic)
 async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
@@ -225,6 +284,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
     # call writer's thread, and no worker thread is taken while the request waits.
     where = _resolve(ctx.spatial, body.location)
+    aml_age(where, now=utcnow(), stale_after_s=ctx.settings.aml_stale_minutes * 60)
     call = Call(
         category=body.category,
         actor=user.username,

@@ -226,3 +226,53 @@ def test_an_event_carries_priority_and_who_took_the_call(client) -> None:
     assert inc["priority"] == "P1" and inc["claimed_by"] is None and inc["notes"] == []
     listed = client.get("/api/incidents", params={"status": "baru"}).json()["items"][0]
     assert listed["state_since"] == inc["created_at"]
+
+
+# -- safer drafting -------------------------------------------------------------------------------------
+def test_open_calls_near_a_draft_any_category(client) -> None:
+    fire = created(client, {"lon": 114.85, "lat": -1.71})
+    flood = created(client, {"lon": 114.855, "lat": -1.712}, category="banjir")  # ~590 m away
+    created(client, {"lon": 114.87, "lat": -1.71})  # ~2.2 km: outside 1 km
+    ended = created(client, {"lon": 114.851, "lat": -1.71})
+    assert move(client, ended, "batal", disposition="salah_sambung").status_code == 200
+    got = client.get("/api/incidents/nearby", params={"lon": 114.8501, "lat": -1.7101}).json()
+    assert (got["radius_m"], got["minutes"]) == (1000.0, 60.0)
+    assert [i["id"] for i in got["items"]] == [fire["id"], flood["id"]]
+    assert got["items"][0]["distance_m"] < 20 and 500 < got["items"][1]["distance_m"] < 700
+    tight = client.get("/api/incidents/nearby", params={"lon": 114.8501, "lat": -1.7101, "radius_m": 100}).json()
+    assert [i["id"] for i in tight["items"]] == [fire["id"]]
+    for bad in ({"lon": 200, "lat": 0}, {"lon": "x", "lat": 0}, {"lat": 0},
+                {"lon": 114.85, "lat": -1.71, "minutes": 0}):
+        assert client.get("/api/incidents/nearby", params=bad).status_code == 422
+
+
+AML_OLD = 'A"ML=1;lt=-1.71234;lg=+114.84567;rd=25;top=20200101000000;lc=68;pm=G'
+
+
+def test_aml_preview_agrees_with_the_call_and_tells_the_fix_age(client) -> None:
+    from datetime import UTC, datetime
+
+    fresh_top = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    fresh = f'A"ML=1;lt=-1.71234;lg=+114.84567;rd=25;top={fresh_top};lc=68;pm=G'
+    p = client.post("/api/aml/preview", json={"aml": fresh}).json()
+    assert p["status"] == "located" and p["location"]["aml"]["stale"] is False and p["location"]["aml"]["age_s"] < 120
+    inc = created(client, {"aml": fresh})
+    assert (inc["lon"], inc["lat"], inc["accuracy_m"]) == (p["lon"], p["lat"], p["accuracy_m"])
+    assert inc["location"]["desa"] == p["location"]["desa"]
+    old = client.post("/api/aml/preview", json={"aml": AML_OLD}).json()
+    assert old["location"]["aml"]["stale"] is True and old["location"]["aml"]["age_s"] > 15 * 60
+    assert created(client, {"aml": AML_OLD})["location"]["aml"]["stale"] is True
+    nofix = client.post("/api/aml/preview", json={"aml": 'A"ML=1;lt=+00.00000;lg=+000.00000;rd=N;pm=N'}).json()
+    assert nofix["status"] == "needs_location"
+    # Garbage: the preview refuses it exactly as the call does, naming the same field.
+    for text in ("halo ini bukan AML", 'A"ML=1;lt=-1.7;rd=20;ml=5', 'A"ML=1;lg=114.8;top=99999999999999'):
+        pr = client.post("/api/aml/preview", json={"aml": text})
+        cr = client.post("/api/incidents", json={"category": "medis", "location": {"aml": text}})
+        assert pr.status_code == cr.status_code == 422
+        assert pr.json()["field"] == cr.json()["field"]
+    # A missing lg is named before the wrong length; a missing lt before a garbled top.
+    r = client.post("/api/aml/preview", json={"aml": 'A"ML=1;lt=-1.7;rd=20;ml=5'})
+    assert r.json()["field"] == "location.aml.lg"
+    r = client.post("/api/aml/preview", json={"aml": 'A"ML=1;lg=114.8;top=99999999999999'})
+    assert r.json()["field"] == "location.aml.lt"
+    assert client.post("/api/aml/preview", json={"aml": "x\x00"}).status_code == 422
