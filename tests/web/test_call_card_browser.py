@@ -144,3 +144,77 @@ def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only
         page.press("#desa-search", "Enter")
         page.wait_for_selector(f"#incident-panel[data-incident='{inc['id']}']")
         page.click("#panel-close")
+
+
+def _click_map(page, lon: float, lat: float) -> None:  # noqa: ANN001
+    """Click the map at a point, zoomed in so no marker is hit."""
+    point = page.evaluate(
+        "([lon, lat]) => { SIGAP.map.setView([lat, lon], 16, {animate: false});"
+        " const p = SIGAP.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [lon, lat],
+    )
+    page.locator("#map").click(position={"x": point[0], "y": point[1]})
+
+
+def test_a_stray_click_does_not_move_a_located_draft(offline, server: str) -> None:  # noqa: ANN001, F811
+    """Drafted by village name, a later map click asks "Pindahkan lokasi?"; "Tetap" keeps the place."""
+    page = offline().login("dispatcher", "/map")
+    page.fill("#desa-search", "Pendang")
+    page.press("#desa-search", "Enter")
+    page.wait_for_selector("#locate-answer[data-ready='1']")
+    assert "Pendang" in page.inner_text("#locate-answer")
+    _click_map(page, 114.95, -1.60)
+    page.wait_for_selector("#move-ask:not([hidden])")
+    assert "Pindahkan lokasi" in page.inner_text("#move-ask")
+    shot(page, "callcard-move-ask")
+    page.click("#move-no")
+    assert page.locator("#move-ask").is_hidden()
+    assert "Pendang" in page.inner_text("#locate-answer")
+    assert page.evaluate("SIGAP.dispatcher.state.draftPlace.name") == "Pendang"
+    _click_map(page, 114.95, -1.60)
+    page.click("#move-yes")
+    page.wait_for_function("SIGAP.dispatcher.state.draftPlace === null && "
+                           "Math.abs(SIGAP.dispatcher.state.draftAt.lng - 114.95) < 0.001")
+    page.click("#cancel-draft")
+
+
+def test_open_calls_nearby_are_a_bold_banner_before_create(offline, server: str) -> None:  # noqa: ANN001, F811
+    """A draft 300 m from an open call of another category shows it; "gabungkan" adds the caller to it."""
+    near = _call(server, category="kecelakaan_lalu_lintas", location={"lon": 114.80, "lat": -1.90})
+    page = offline().login("dispatcher", "/map")
+    _click_map(page, 114.8027, -1.90)
+    banner = page.locator("#dup-banner")
+    banner.locator(f"li[data-id='{near['id']}']").wait_for()
+    page.select_option("#f-category", "medis")
+    page.fill("#f-phone", "0813-5555-0000")
+    page.fill("#f-description", "Korban kecelakaan pingsan")
+    page.click("#create-incident")  # the banner is not answered yet: nothing is created
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "gabungkan" in page.inner_text("#form-error")
+    shot(page, "callcard-dup-banner")
+    banner.locator(f"button.dup-join[data-id='{near['id']}']").click()
+    page.wait_for_selector(f"#incident-panel[data-incident='{near['id']}']")
+    got = _get(server, near["id"])
+    assert "0813-5555-0000" in got["notes"][0]["text"] and "Korban kecelakaan pingsan" in got["notes"][0]["text"]
+    assert page.locator("#incident-form").is_hidden()
+    # "Tetap buat baru" lets the call be created.
+    _click_map(page, 114.8027, -1.90)
+    page.locator("#dup-new").wait_for()
+    page.click("#dup-new")
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        page.click("#create-incident")
+    assert resp.value.status == 201
+
+
+def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offline, server: str) -> None:  # noqa: ANN001, F811
+    page = offline().login("dispatcher", "/map")
+    page.click("#aml-open")
+    page.fill("#aml-text", 'A"ML=1;lt=-1.7;rd=20;ml=5')
+    page.click("#aml-use")
+    page.wait_for_selector("#aml-error:not([hidden])")
+    assert "lg" in page.inner_text("#aml-error") and page.locator("#incident-form").is_hidden()
+    page.fill("#aml-text", 'A"ML=1;lt=-1.71234;lg=+114.84567;rd=25;top=20200101000000;lc=68;pm=G')
+    page.click("#aml-use")
+    page.wait_for_selector("#locate-answer .aml-age.stale")
+    assert page.locator("#aml-error").is_hidden()
+    shot(page, "callcard-aml-stale")

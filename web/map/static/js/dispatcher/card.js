@@ -73,7 +73,9 @@
     if (inc.location_source === "place" && loc.place) what += `: ${loc.place.name}`;
     if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${String(loc.aml.method).toUpperCase()}`;
     const acc = inc.accuracy_m !== null && inc.accuracy_m !== undefined ? ` · ±${km(inc.accuracy_m)}` : "";
-    return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}</div>`;
+    // The AML fix's age when the call was taken, flagged when stale (drafting.js).
+    const age = inc.location_source === "aml" ? D.amlAgeHtml(loc.aml) : "";
+    return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}${age}</div>`;
   }
 
   function callerHtml(inc) {

@@ -30,15 +30,16 @@
   }
   function amlHtml(text) {
     if (!text) return "";
-    const { radius } = amlFix(text);
-    return `<div class="badge ok">${esc(T("aml.from"))}${radius ? " (±" + esc(km(radius)) + ")" : ""}</div>`;
+    // The server's preview (drafting.js) when there is one: the same parse the call will get.
+    const p = st.draftAmlPreview;
+    const radius = p ? p.accuracy_m : amlFix(text).radius;
+    return `<div class="badge ok">${esc(T("aml.from"))}${radius ? " (±" + esc(km(radius)) + ")" : ""}</div>` +
+      D.amlAgeHtml(p && p.location && p.location.aml);
   }
   function useAml() {
     const text = $("aml-text").value.trim();
     if (!text) return;
-    const { at } = amlFix(text);
-    if (at) st.map.setView(at, Math.max(st.map.getZoom(), 14));
-    startDraft(at, null, text);
+    D.previewAml(text);
   }
 
   function locateHtml(a) {
@@ -60,7 +61,7 @@
   // A point from the map or the village search: the location of the call being picked for, or a new call.
   function onPoint(latlng) {
     if (st.pickFor !== null) D.setLocation(st.pickFor, latlng);
-    else startDraft(latlng);
+    else if (!D.draftClick(latlng)) startDraft(latlng);
   }
 
   async function startDraft(latlng, place, aml) {
@@ -68,8 +69,10 @@
     const map = st.map;
     st.draftAt = latlng;
     st.draftPlace = place || null;
+    if (st.draftAml !== (aml || null)) st.draftAmlPreview = null;
     st.draftAml = aml || null;
     st.draftOpen = true;
+    D.closeMove();
     const form = $("incident-form");
     form.hidden = false;
     $("form-error").hidden = true;
@@ -77,7 +80,10 @@
     if (!latlng) {
       // The caller cannot say where yet: the call is recorded all the same and waits as perlu_lokasi.
       if (st.draftMarker) { map.removeLayer(st.draftMarker); st.draftMarker = null; }
-      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T(st.draftAml ? "aml.no_fix" : "form.no_location"))}</div>`;
+      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T(st.draftAml ? "aml.no_fix" : "form.no_location"))}</div>` +
+        (st.draftAml ? D.amlAgeHtml(((st.draftAmlPreview || {}).location || {}).aml) : "");
+      $("dup-banner").hidden = true;
+      st.dupPending = false;
       $("locate-answer").dataset.ready = "1";
       $("f-category").focus();
       return;
@@ -94,6 +100,7 @@
       if (st.draftPlace && !["desa", "kelurahan"].includes(st.draftPlace.kind)) a.desa = null;
       $("locate-answer").innerHTML = placeHtml(st.draftPlace) + amlHtml(st.draftAml) + locateHtml(a);
       $("locate-answer").dataset.ready = "1";
+      D.checkNearby(latlng);
     } catch (e) {
       $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
     }
@@ -103,14 +110,18 @@
     st.draftAt = null;
     st.draftPlace = null;
     st.draftAml = null;
+    st.draftAmlPreview = null;
     st.draftOpen = false;
+    st.dupPending = false;
+    D.closeMove();
+    if ($("dup-banner")) { $("dup-banner").hidden = true; $("dup-banner").innerHTML = ""; }
     const form = $("incident-form");
     if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; $("form-candidates").innerHTML = ""; }
   }
 
   async function createIncident(ev) {
     ev.preventDefault();
-    if (!st.draftOpen) return;
+    if (!st.draftOpen || D.dupUnanswered()) return;
     const btn = $("create-incident");
     btn.disabled = true;
     try {
