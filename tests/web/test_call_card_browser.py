@@ -6,7 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.conftest import TEST_PASSWORD
 from tests.web.test_map_browser import (  # noqa: F401 - fixtures used by name
+    ARTIFACTS,
     BUNTOK,
     _token,
     chromium,
@@ -218,3 +220,80 @@ def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offl
     page.wait_for_selector("#locate-answer .aml-age.stale")
     assert page.locator("#aml-error").is_hidden()
     shot(page, "callcard-aml-stale")
+
+
+def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  # noqa: ANN001, F811
+    """No mouse: "/" to the search box, the village, Enter, the category's number, Enter, "d" dispatches the
+    proposed unit. Markers are not in the tab order; the list rows are; "?" shows the shortcuts."""
+    page = offline().login("dispatcher", "/map")
+    assert page.locator(".leaflet-marker-icon[tabindex='0']").count() == 0
+    assert page.locator(".leaflet-marker-icon").count() > 0
+    keys = 0
+
+    def press(key: str) -> None:
+        nonlocal keys
+        page.keyboard.press(key)
+        keys += 1
+
+    page.locator("body").focus()
+    press("?")
+    page.wait_for_selector("#keys-dialog[open]")
+    assert "Kirim unit usulan" in page.inner_text("#keys-dialog")
+    shot(page, "callcard-keys")
+    press("Escape")
+    keys = 0
+    press("/")
+    assert page.evaluate("document.activeElement.id") == "desa-search"
+    for ch in "Tabak Kanilan":
+        press(ch if ch != " " else "Space")
+    press("Enter")
+    page.wait_for_selector("#locate-answer[data-ready='1']")
+    page.wait_for_function("document.activeElement.id === 'f-category'")
+    medis = 1 + [c["code"] for c in httpx.get(server + "/api/categories", headers={
+        "Authorization": f"Bearer {_token(server, 'leader')}"}).json()["categories"]].index("medis")
+    press(str(medis % 10))
+    assert page.input_value("#f-category") == "medis"
+    with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
+        press("Enter")
+    incident = resp.value.json()
+    assert resp.value.status == 201 and incident["desa_name"] == "Tabak Kanilan"
+    page.wait_for_selector(f"#incident-panel[data-incident='{incident['id']}']")
+    page.wait_for_selector("#recs li.rec.top button.dispatch")
+    press("d")
+    page.wait_for_selector("#incident-panel[data-status='dikirim']")
+    assert keys <= 25, keys
+    assert _get(server, incident["id"])["status"] == "dikirim"
+    # The list is reachable by keyboard: J moves to the next call and opens it.
+    press("j")
+    page.wait_for_function("document.activeElement.id === 'incident-panel'")
+    assert page.locator("#incident-list li[data-id][tabindex='0']").count() >= 1
+    shot(page, "callcard-keyboard-dispatch")
+
+
+def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noqa: ANN001, F811
+    """At 390x844 the map is above and wide, the panel below, and the header's logout is on screen."""
+    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, locale="id-ID", is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server}/login?next=/map")
+        page.fill("#username", "t-dispatcher")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+        box = page.locator("#map").bounding_box()
+        side = page.locator("#side").bounding_box()
+        logout = page.locator("#logout").bounding_box()
+        assert box["width"] >= 380 and box["height"] >= 220
+        assert side["y"] >= box["y"] + box["height"] - 1 and side["width"] >= 370
+        assert logout["x"] + logout["width"] <= 390 and logout["y"] >= 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "callcard-phone.png"))
+        page.fill("#desa-search", "Pendang")
+        page.press("#desa-search", "Enter")
+        page.wait_for_selector("#locate-answer[data-ready='1']")
+        page.locator("#create-incident").scroll_into_view_if_needed()
+        assert page.locator("#create-incident").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "callcard-phone-draft.png"))
+    finally:
+        ctx.close()

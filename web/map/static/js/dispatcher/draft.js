@@ -10,7 +10,8 @@
     const sel = $("f-category");
     if (!sel) return;
     const keep = sel.value;
-    sel.innerHTML = S.CONFIG.categories.map((c) => `<option value="${c.code}">${esc(S.label(c))}</option>`).join("");
+    // Numbered: in the list a digit picks the category (keys.js), 0 for the tenth.
+    sel.innerHTML = S.CONFIG.categories.map((c, i) => `<option value="${c.code}">${i < 10 ? (i + 1) % 10 + " · " : ""}${esc(S.label(c))}</option>`).join("");
     if (keep) sel.value = keep;
   }
 
@@ -101,6 +102,8 @@
       $("locate-answer").innerHTML = placeHtml(st.draftPlace) + amlHtml(st.draftAml) + locateHtml(a);
       $("locate-answer").dataset.ready = "1";
       D.checkNearby(latlng);
+      // Keyboard: the next thing to give is the category (a digit), then Enter.
+      if (!document.activeElement || !["TEXTAREA", "INPUT"].includes(document.activeElement.tagName) || document.activeElement.id === "desa-search") $("f-category").focus();
     } catch (e) {
       $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
     }
@@ -142,7 +145,7 @@
       clearDraft();
       if ($("aml-text")) { $("aml-text").value = ""; $("aml-box").hidden = true; }
       S.toast(`${T("created")}: ${inc.number}`, "ok");
-      D.select(inc.id);
+      D.select(inc.id).then(D.focusCard);
     } catch (e) {
       $("form-error").textContent = e.message;
       $("form-error").hidden = false;
@@ -178,7 +181,7 @@
       if (!q) return;
       const box = $("place-candidates");
       // A call number or a phone number (no letters): the calls it names (GET /api/search), not a place.
-      if (!/\p{L}/u.test(q)) {
+      if (!/\p{L}/u.test(q) && !/^\d{2}(\.\d{2}){1,2}(\.\d{4})?$/.test(byLabel.get(q) || q)) {
         box.innerHTML = "";
         if (!(await D.searchAll(q, box))) box.innerHTML = `<div class="muted small">${esc(T("search.nothing"))}</div>`;
         return;

@@ -30,6 +30,7 @@
     D.fillCategories();
     D.desaSearch(std.boundaries._desa.features);
     D.initHistory(std.boundaries._desa.features);
+    D.initKeys();
     if (canWrite) {
       map.on("click", (ev) => D.onPoint(ev.latlng));
       $("no-location").addEventListener("click", () => { if (st.pickFor !== null) D.stopPick(); D.startDraft(null); });
