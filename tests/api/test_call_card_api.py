@@ -276,3 +276,25 @@ def test_aml_preview_agrees_with_the_call_and_tells_the_fix_age(client) -> None:
     r = client.post("/api/aml/preview", json={"aml": 'A"ML=1;lg=114.8;top=99999999999999'})
     assert r.json()["field"] == "location.aml.lt"
     assert client.post("/api/aml/preview", json={"aml": "x\x00"}).status_code == 422
+
+
+def test_exports_carry_priority_disposition_and_the_call_log(client) -> None:
+    import csv
+    import io
+    import json
+
+    inc = created(client)
+    for text in ("Pertama", "=cmd|' /C calc'!A0 kedua"):
+        client.post(f"/api/incidents/{inc['id']}/notes", json={"text": text})
+    assert move(client, inc, "batal", disposition="informasi").status_code == 200
+    gj = json.loads(client.get("/api/export/incidents.geojson").content)
+    props = next(f["properties"] for f in gj["features"] if f["id"] == inc["id"])
+    assert (props["priority"], props["disposition"]) == ("P1", "informasi")
+    assert props["notes"].index("Pertama") < props["notes"].index("kedua") and "t-dispatcher" in props["notes"]
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/export/incidents.csv").content.decode("utf-8-sig"))))
+    row = next(r for r in rows if r["id"] == str(inc["id"]))
+    assert row["priority"] == "P1" and "Pertama" in row["notes"]
+    # Another call without notes has an empty log, not a missing column.
+    other = created(client, {"lon": 114.9, "lat": -1.8})
+    gj = json.loads(client.get("/api/export/incidents.geojson").content)
+    assert next(f["properties"] for f in gj["features"] if f["id"] == other["id"])["notes"] == ""
