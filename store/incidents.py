@@ -8,6 +8,7 @@ UPDATE carries ``WHERE version = :seen`` and a stale writer gets :class:`StaleVe
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -81,6 +82,8 @@ __all__ = [
     "StoredIncident",
     "audit_snapshot",
     "like_pattern",
+    "number_condition",
+    "phone_condition",
     "phone_digits",
     "create_incident",
     "find_duplicates",
@@ -194,6 +197,8 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(String(2000))
     caller_name: Mapped[str | None] = mapped_column(String(120))
     caller_phone: Mapped[str | None] = mapped_column(String(32))
+    # The caller's number as digits, national form (0812...): a phone search is a prefix range on this index.
+    phone_digits: Mapped[str | None] = mapped_column(String(32), index=True)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     # Plain copies of the point: backend-neutral bbox and duplicate prefilters need no spatial SQL.
     lon: Mapped[float | None] = mapped_column(Float)
@@ -379,10 +384,11 @@ def _duplicate_keys(
 
 @event.listens_for(Incident, "before_update")
 def _keep_duplicate_key(_mapper: Any, _connection: Any, incident: Incident) -> None:
-    """A new category or point gives an edited incident a new duplicate key."""
+    """A new category or point gives an edited incident a new duplicate key; a new phone its digits."""
     incident.duplicate_key = duplicate_key(
         category=incident.category, lon=incident.lon, lat=incident.lat, at=incident.created_at
     )
+    incident.phone_digits = phone_digits(incident.caller_phone) if incident.caller_phone else None
 
 
 # Built once and compiled once; table columns (not ORM attributes), so a session runs it as plain Core.
@@ -535,6 +541,7 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "description": call.description,
         "caller_name": call.caller_name,
         "caller_phone": call.caller_phone,
+        "phone_digits": phone_digits(call.caller_phone) if call.caller_phone else None,
         "accuracy_m": call.accuracy_m,
         "location_source": call.location_source,
         "location": call.location,
@@ -883,10 +890,14 @@ _RECORD_COLUMNS = tuple(c for c in Incident.__table__.c if c.name != "geom")
 _TRANSITION_COLUMNS = tuple(c for c in IncidentTransition.__table__.c)
 
 
+COUNT_CAP = 10_000
+
+
 def list_incidents(
     session: Session, flt: IncidentFilter, *, limit: int = 100, offset: int = 0
 ) -> tuple[int, list[IncidentRecord]]:
-    """The total matching and one page of incidents, newest first, with their transitions."""
+    """The total matching (counted up to COUNT_CAP: more is reported as COUNT_CAP) and one page of incidents,
+    newest first, with their transitions and notes."""
     for s in flt.statuses:
         parse_state(s)
     conds = []
@@ -908,7 +919,9 @@ def list_incidents(
         conds.append(Incident.lat.between(miny, maxy))
     conds += _history_conditions(flt)
     conn = session.connection()
-    total = conn.execute(select(func.count()).select_from(Incident).where(*conds)).scalar() or 0
+    # Counting stops at the cap: a history search over a million calls must not read them all to say "10,000+".
+    capped = select(Incident.id).where(*conds).limit(COUNT_CAP).subquery()
+    total = conn.execute(select(func.count()).select_from(capped)).scalar() or 0
     rows = conn.execute(
         select(*_RECORD_COLUMNS)
         .where(*conds)
@@ -948,17 +961,41 @@ def phone_digits(value: str) -> str:
     return digits
 
 
+_CALL_NUMBER = re.compile(r"^112-\d{8}-\d{4,7}$")
+
+
+def number_condition(query: str) -> Any:
+    """A call number searched: a whole number is one index lookup, a '112-...' start a range on the same
+    index, anything else (a day, the last digits) a part of the number anywhere (a scan)."""
+    q = query.strip().upper()
+    if _CALL_NUMBER.match(q):
+        return Incident.number == q
+    if q.startswith("112-"):
+        return Incident.number.like(like_pattern(q)[1:], escape="\\")  # 'q%': the start, in any collation
+    return func.lower(Incident.number).like(like_pattern(q.lower()), escape="\\")
+
+
+def phone_condition(query: str) -> Any:
+    """A phone number searched by its start, written any way (+62 812-..., 0812 ...): a range on the digits index."""
+    digits = phone_digits(query)
+    if not digits:
+        return Incident.id.is_(None)  # no digit: no phone matches
+    # [digits, next) where next is the prefix plus one ("0812" -> "0813", "0819" -> "082"): digits compare
+    # the same way in every collation, so the index range is right on both backends.
+    stripped = digits.rstrip("9")
+    if not stripped:
+        return Incident.phone_digits >= digits
+    upper = stripped[:-1] + str(int(stripped[-1]) + 1)
+    return (Incident.phone_digits >= digits) & (Incident.phone_digits < upper)
+
+
 def _history_conditions(flt: IncidentFilter) -> list[Any]:
     """The history-search filters as SQL conditions (case-insensitive parts of text; wildcards literal)."""
     conds: list[Any] = []
     if flt.number:
-        conds.append(func.lower(Incident.number).like(like_pattern(flt.number.strip().lower()), escape="\\"))
+        conds.append(number_condition(flt.number))
     if flt.phone:
-        digits = phone_digits(flt.phone)
-        # Stored numbers keep what the operator typed: compare digits with the usual separators removed.
-        stored = func.replace(func.replace(func.replace(func.coalesce(Incident.caller_phone, ""), " ", ""), "-", ""),
-                              "+62", "0")
-        conds.append(stored.like(like_pattern(digits or flt.phone.strip()), escape="\\"))
+        conds.append(phone_condition(flt.phone))
     if flt.priorities:
         conds.append(Incident.priority.in_(flt.priorities))
     if flt.dispositions:

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from geo.crs import UTM50S, WGS84, transformer
-from store.incidents import OPEN_CODES, Incident, like_pattern, phone_digits
+from store.incidents import OPEN_CODES, Incident, like_pattern, number_condition, phone_condition
 from store.units import Unit
 
 __all__ = ["looks_like_phone", "open_calls_near", "search_calls", "search_units"]
@@ -27,14 +27,10 @@ def looks_like_phone(query: str) -> bool:
 
 
 def search_calls(session: Session, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
-    """Calls whose number contains the query, or whose caller's phone does (digits compared), newest first."""
-    q = query.strip().lower()
-    conds = [func.lower(Incident.number).like(like_pattern(q), escape="\\")]
-    if looks_like_phone(q):
-        digits = phone_digits(q)
-        stored = func.replace(func.replace(func.replace(func.coalesce(Incident.caller_phone, ""), " ", ""), "-", ""),
-                              "+62", "0")
-        conds.append(stored.like(like_pattern(digits), escape="\\"))
+    """Calls whose number is or contains the query, or whose caller's phone starts with it, newest first."""
+    conds = [number_condition(query)]
+    if looks_like_phone(query):
+        conds.append(phone_condition(query))
     rows = session.execute(
         select(Incident.id, Incident.number, Incident.status, Incident.category, Incident.priority,
                Incident.caller_phone, Incident.created_at, Incident.lon, Incident.lat)
