@@ -36,7 +36,7 @@ from geo.errors import InvalidInput
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from geo.times import as_utc, iso_utc, utcnow
 from store.commands import incidents as commands
-from store.incidents import PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
+from store.incidents import COUNT_CAP, PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
 from store.search import open_calls_near
 
@@ -372,7 +372,8 @@ def list_(
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog
     items = [incident_public(r, catalog) for r in rows]
-    page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
+    page = {"total": total, "total_capped": total >= COUNT_CAP, "limit": limit, "offset": offset,
+            "returned": len(items)}
     if format == "geojson":
         return FastJSON(
             {

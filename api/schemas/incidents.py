@@ -130,9 +130,10 @@ class IncidentPublic(Schema):
 
 
 class IncidentPage(Schema):
-    """One page of incidents, newest first."""
+    """One page of incidents, newest first; `total` is counted up to 1,000 (`total_capped`: there are more)."""
 
     total: int
+    total_capped: bool = False
     limit: int
     offset: int
     returned: int
@@ -163,6 +164,7 @@ class IncidentFeatureCollection(Schema):
     numberMatched: int  # noqa: N815 - the OGC API name
     numberReturned: int  # noqa: N815 - the OGC API name
     total: int
+    total_capped: bool = False
     limit: int
     offset: int
     returned: int

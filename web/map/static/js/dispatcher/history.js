@@ -88,11 +88,11 @@
     catch (e) { ul.innerHTML = `<li class="error">${esc(e.message)}</li>`; return; }
     total = data.total;
     $("history-count").textContent = T("hist.count").replace("{from}", total ? offset + 1 : 0)
-      .replace("{to}", offset + data.returned).replace("{total}", total);
+      .replace("{to}", offset + data.returned).replace("{total}", data.total_capped ? total + "+" : total);
     ul.innerHTML = data.items.length ? data.items.map(rowHtml).join("") : `<li class="muted">${esc(T("hist.none"))}</li>`;
     wireRows(ul, data.items);
     $("h-prev").disabled = offset === 0;
-    $("h-next").disabled = offset + data.returned >= total;
+    $("h-next").disabled = offset + data.returned >= total && !data.total_capped;
   }
 
   // The search box: a call number or a phone number (no letters) finds calls; a name that is not a place
