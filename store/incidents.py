@@ -890,7 +890,7 @@ _RECORD_COLUMNS = tuple(c for c in Incident.__table__.c if c.name != "geom")
 _TRANSITION_COLUMNS = tuple(c for c in IncidentTransition.__table__.c)
 
 
-COUNT_CAP = 1_000
+COUNT_CAP = 200
 
 
 def list_incidents(
@@ -919,7 +919,7 @@ def list_incidents(
         conds.append(Incident.lat.between(miny, maxy))
     conds += _history_conditions(flt)
     conn = session.connection()
-    # Counting stops at the cap: a history search over a million calls must not read them all to say "1,000+".
+    # Counting stops at the cap: a history search over a million calls must not read them all to say "200+".
     capped = select(Incident.id).where(*conds).limit(COUNT_CAP).subquery()
     total = conn.execute(select(func.count()).select_from(capped)).scalar() or 0
     rows = conn.execute(

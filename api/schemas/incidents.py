@@ -130,7 +130,7 @@ class IncidentPublic(Schema):
 
 
 class IncidentPage(Schema):
-    """One page of incidents, newest first; `total` is counted up to 1,000 (`total_capped`: there are more)."""
+    """One page of incidents, newest first; `total` is counted up to 200 (`total_capped`: there are more)."""
 
     total: int
     total_capped: bool = False
