@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from geo.errors import InvalidInput
 from geo.resolve import Resolved
 from geo.times import utcnow
 from store.catalog import Catalog
@@ -20,6 +21,7 @@ from store.commands.units import release
 from store.commands.writer import Writer
 from store.dispatch import RELEASING_STATES
 from store.incidents import (
+    PRIORITIES,
     Incident,
     IncidentNote,
     NeedsLocationError,
@@ -65,6 +67,12 @@ def update(
         check_version(incident, version)
         before = audit_snapshot(incident)
         seen = incident.version
+        if changes.get("priority") is not None and changes["priority"] not in PRIORITIES:
+            raise InvalidInput(
+                f"Prioritas tidak dikenal '{changes['priority']}'; yang sah: {', '.join(PRIORITIES)}",
+                f"Unknown priority '{changes['priority']}'; valid: {', '.join(PRIORITIES)}",
+                field="priority",
+            )
         if changes.get("category") is not None:
             catalog.category(changes["category"])  # UnknownCategoryError lists the valid ones
             # A priority still at the old category's proposal follows the new category's, unless given.

@@ -77,3 +77,23 @@ def test_open_calls_near_ignore_ended_merged_old_and_far(db) -> None:
         wide = open_calls_near(s, lon=114.8501, lat=-1.7101, at=T0 + timedelta(minutes=5), radius_m=1500,
                                minutes=120)
         assert {f["id"] for f in wide} == {here.id, old.id, far.id}
+
+
+def test_a_command_refuses_an_unknown_priority(db) -> None:
+    import pytest
+
+    from geo.errors import InvalidInput
+    from store.catalog import load_catalog
+    from store.commands import Writer
+    from store.commands import incidents as commands
+    from store.events import EventHub
+
+    with db.sessions() as s:
+        inc = create_incident(s, category="medis", actor="x", lon=114.85, lat=-1.71, at=T0)
+        s.commit()
+    w = Writer(db.sessions, EventHub(db.engine), actor="op")
+    with pytest.raises(InvalidInput) as err:
+        commands.update(w, inc.id, version=1, changes={"priority": "P0"}, location=None, catalog=load_catalog())
+    assert err.value.field == "priority"
+    done = commands.update(w, inc.id, version=1, changes={"priority": "P3"}, location=None, catalog=load_catalog())
+    assert done.incident.priority == "P3"
