@@ -297,3 +297,25 @@ def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noq
         page.screenshot(path=str(ARTIFACTS / "callcard-phone-draft.png"))
     finally:
         ctx.close()
+
+
+def test_leader_page_at_360_px_keeps_charts_readable(chromium, server: str) -> None:  # noqa: ANN001, F811
+    """At 360 px the leader's tiles go two a row and each chart takes the width; nothing runs off the side."""
+    ctx = chromium.new_context(viewport={"width": 360, "height": 780}, locale="id-ID")
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server}/login?next=/leader")
+        page.fill("#username", "t-leader")
+        page.fill("#password", TEST_PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(f"{server}/leader")
+        page.wait_for_selector(".tiles")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 361
+        logout = page.locator("#logout").bounding_box()
+        assert logout["x"] + logout["width"] <= 360
+        widths = page.eval_on_selector_all(".panels > *", "els => els.map(e => e.getBoundingClientRect().width)")
+        assert widths and min(widths) >= 300
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "callcard-leader-360.png"), full_page=True)
+    finally:
+        ctx.close()
