@@ -219,6 +219,7 @@ def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offl
     page.click("#aml-use")
     page.wait_for_selector("#locate-answer .aml-age.stale")
     assert page.locator("#aml-error").is_hidden()
+    assert "hari" in page.inner_text("#locate-answer .aml-age")  # a fix years old is told in days
     shot(page, "callcard-aml-stale")
 
 

@@ -98,7 +98,7 @@
     "move.no": "Keep it", "dup.title": "Open calls within {km} in the last {min} min: the same incident?",
     "dup.join": "Merge into this", "dup.new": "Create a new one anyway", "dup.note": "Additional caller",
     "dup.joined": "Caller added to {n}", "dup.answer": "Open calls nearby: merge into one or create a new one anyway.",
-    "aml.age": "fix {t} old", "aml.stale": "fix is {t} old: the caller may have moved",
+    "aml.days": "{n} days", "aml.age": "fix {t} old", "aml.stale": "fix is {t} old: the caller may have moved",
 
     "net.failed": "The server cannot be reached (network down?); try again.",
     "hist.none": "No call matches.", "search.found": "Calls and units:", "search.nothing": "No call or unit found.",
@@ -210,7 +210,7 @@
     "move.no": "Tetap", "dup.title": "Panggilan terbuka dalam {km} selama {min} mnt terakhir: kejadian yang sama?",
     "dup.join": "Gabungkan", "dup.new": "Tetap buat baru", "dup.note": "Pelapor tambahan",
     "dup.joined": "Pelapor ditambahkan ke {n}", "dup.answer": "Ada panggilan terbuka di dekatnya: gabungkan atau tetap buat baru.",
-    "aml.age": "posisi {t} lalu", "aml.stale": "posisi sudah {t}: pelapor mungkin sudah berpindah",
+    "aml.days": "{n} hari", "aml.age": "posisi {t} lalu", "aml.stale": "posisi sudah {t}: pelapor mungkin sudah berpindah",
 
     "net.failed": "Server tidak terjangkau (jaringan putus?); coba lagi.",
     "hist.any": "semua", "search.found": "Panggilan dan unit:", "search.nothing": "Tidak ada panggilan atau unit.",

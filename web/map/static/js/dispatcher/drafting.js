@@ -88,7 +88,9 @@
   // ---- AML preview -------------------------------------------------------------------------------
   function amlAgeHtml(aml) {
     if (!aml || aml.age_s === undefined || aml.age_s === null) return "";
-    const when = window.I18N.duration(Math.max(0, aml.age_s));
+    const age = Math.max(0, aml.age_s);
+    // Days for a fix days old (a replayed or stored message): "60759.3 jam" tells no one anything.
+    const when = age >= 2 * 86400 ? T("aml.days").replace("{n}", Math.floor(age / 86400)) : window.I18N.duration(age);
     return aml.stale
       ? ` <span class="badge warn aml-age stale"><i class="fa-solid fa-clock"></i> ${esc(T("aml.stale").replace("{t}", when))}</span>`
       : ` <span class="badge ok aml-age">${esc(T("aml.age").replace("{t}", when))}</span>`;
