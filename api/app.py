@@ -32,6 +32,7 @@ from api.routes import (
     ogc,
     pages,
     reports,
+    search,
     stats,
     telephony,
     units,
@@ -56,7 +57,7 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, assignments.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router,
-    ogc.router, exports.router, calls.router, telephony.router,
+    ogc.router, exports.router, calls.router, telephony.router, search.router,
     pages.router,
 ]
 

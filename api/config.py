@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     board_red_factor: float = Field(default=2.0, ge=1, le=100)
     # A boat's crew walks at most this far from the landing (m); farther calls are "tidak terjangkau lewat sungai".
     boat_walk_max_m: float = Field(default=1000.0, ge=0, le=50_000)
+    # Call card (issue 16): amber/red time-in-state per state and priority (JSON {"baru": {"P1": [30, 60]}}
+    # overrides those given), and the bold duplicate banner before a call is created.
+    state_timers: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=dict)
+    duplicate_banner_radius_m: float = Field(default=1000.0, gt=0, le=50_000)
+    duplicate_banner_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+    aml_stale_minutes: float = Field(default=15.0, gt=0, le=24 * 60)  # an older AML fix is flagged
     # When the daily situation report is made (WIB, HH:MM); "off" turns the scheduled report off.
     report_time: str = "07:00"
     # How long a thread may hold the GIL before another may take it. CPython's 5 ms lets one thread

@@ -251,10 +251,15 @@ def _parse(text: str) -> AmlLocation:
             raise AmlError(key, f"Atribut '{key}' muncul dua kali / Attribute '{key}' appears twice")
         fields[key] = value
 
+    pm = fields.get("pm", "").upper()
+    # A missing or garbled lt/lg is what the operator must know first (it decides whether there is a
+    # point at all); a wrong ml length or a garbled top matters less and is reported after it.
+    if pm != "N":
+        for key, limit, other in (("lt", 90.0, "lg"), ("lg", 180.0, "lt")):
+            _coordinate(fields, key, limit=limit, other=other)
     if "ml" in fields:
         _check_length(text, pairs, version, fields["ml"])
 
-    pm = fields.get("pm", "").upper()
     if pm and pm not in METHODS:
         raise AmlError(
             "pm",

@@ -34,9 +34,11 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Category",
+    "Disposition",
     "UnitType",
     "UnknownAgencyError",
     "UnknownCategoryError",
+    "UnknownDispositionError",
     "load_catalog",
 ]
 
@@ -121,6 +123,8 @@ class Category(_Strict):
     colour: Colour
     note_id: Text | None = None
     note_en: Text | None = None
+    # Proposed for a new call of this category (P1: life at risk now); the operator may change it.
+    priority: Literal["P1", "P2", "P3"] = "P2"
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Category:
@@ -154,6 +158,40 @@ class ResponsePlan(_Strict):
     notify: tuple[Code, ...] = ()
 
 
+class Disposition(_Strict):
+    """Why a call ended (cancelled or closed): selesai ditangani, duplikat, iseng/prank..."""
+
+    code: Code
+    label_id: Text
+    label_en: Text
+
+
+# Used when the catalog file has no `dispositions` section.
+DEFAULT_DISPOSITIONS: tuple[Disposition, ...] = tuple(
+    Disposition(code=c, label_id=i, label_en=e)
+    for c, i, e in (
+        ("selesai_ditangani", "Selesai ditangani", "Handled"),
+        ("ditangani_instansi_lain", "Ditangani instansi lain", "Handled by another agency"),
+        ("duplikat", "Duplikat", "Duplicate"),
+        ("iseng", "Iseng / prank", "Prank"),
+        ("tidak_ditemukan", "Tidak ditemukan di lokasi", "Not found at the location"),
+        ("informasi", "Informasi saja", "Information only"),
+        ("salah_sambung", "Salah sambung", "Wrong number"),
+    )
+)
+
+
+class UnknownDispositionError(InvalidInput, LookupError):
+    """A disposition missing or not in the catalog; the message lists the valid ones."""
+
+    def __init__(self, value: str | None, valid: tuple[str, ...], *, field: str = "disposition") -> None:
+        listed = ", ".join(valid)
+        head_id = "Alasan (disposisi) wajib diisi" if value is None else f"Disposisi tidak dikenal '{value}'"
+        head_en = "A disposition (reason) is required" if value is None else f"Unknown disposition '{value}'"
+        super().__init__(f"{head_id}; yang sah: {listed}", f"{head_en}; valid: {listed}", field=field,
+                         valid=list(valid))
+
+
 def _duplicates(codes: list[str]) -> list[str]:
     """Codes that occur more than once, sorted."""
     return sorted({c for c in codes if codes.count(c) > 1})
@@ -167,6 +205,7 @@ class Catalog(_Strict):
     unit_types: tuple[UnitType, ...] = ()
     categories: tuple[Category, ...] = Field(min_length=1)
     response_plans: tuple[ResponsePlan, ...] = ()
+    dispositions: tuple[Disposition, ...] = Field(default=DEFAULT_DISPOSITIONS, min_length=1)
 
     _agencies: dict[str, Agency] = PrivateAttr(default_factory=dict)
     _unit_types: dict[str, UnitType] = PrivateAttr(default_factory=dict)
@@ -181,6 +220,7 @@ class Catalog(_Strict):
             ("agencies", self.agencies),
             ("unit_types", self.unit_types),
             ("categories", self.categories),
+            ("dispositions", self.dispositions),
         ):
             for code in _duplicates([i.code for i in items]):
                 problems.append(f"{section}[{code}]: kode ganda / duplicate code")
@@ -258,6 +298,23 @@ class Catalog(_Strict):
             return self._categories[code]
         except (KeyError, TypeError):
             raise UnknownCategoryError(str(code), self.category_codes) from None
+
+    @property
+    def disposition_codes(self) -> tuple[str, ...]:
+        """Disposition codes in file order."""
+        return tuple(d.code for d in self.dispositions)
+
+    def disposition(self, code: str | None, *, field: str = "disposition") -> Disposition:
+        """The disposition with this code, or UnknownDispositionError (also for None) listing the valid codes."""
+        for d in self.dispositions:
+            if d.code == code:
+                return d
+        raise UnknownDispositionError(code, self.disposition_codes, field=field)
+
+    def priority_of(self, code: str) -> str:
+        """The priority proposed for a new call of this category (P2 for a category no longer in the catalog)."""
+        cat = self._categories.get(code)
+        return cat.priority if cat is not None else "P2"
 
     def agency(self, code: str) -> Agency:
         """The agency with this code, or UnknownAgencyError listing the valid codes."""

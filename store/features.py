@@ -20,7 +20,7 @@ from geo.errors import InvalidInput, NotFound
 from geo.times import as_utc, iso_utc
 from store.floods import FloodZone
 from store.hotspots import Hotspot
-from store.incidents import Incident
+from store.incidents import Incident, IncidentNote
 from store.models import Desa, Kabupaten, Kecamatan
 from store.types import db_time
 
@@ -51,6 +51,12 @@ class Collection:
     model: Any
     properties: tuple[str, ...]
     time_column: str | None = None
+    computed: tuple[str, ...] = ()  # properties made from other tables (an incident's call log)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every property of a feature, stored then computed, in the order exports write them."""
+        return self.properties + self.computed
 
 
 COLLECTIONS: dict[str, Collection] = {
@@ -107,8 +113,11 @@ COLLECTIONS: dict[str, Collection] = {
                 "version",
                 "created_at",
                 "updated_at",
+                "priority",
+                "disposition",
             ),
             "created_at",
+            ("notes",),
         ),
         Collection(
             "desa",
@@ -237,7 +246,25 @@ def fetch_features(
         }
         for r, g in zip(rows, text_geoms.tolist(), strict=True)
     ]
+    if coll.id == "incidents":
+        _add_call_logs(session, features)
     return features, matched
+
+
+def _add_call_logs(session: Session, features: list[dict[str, Any]]) -> None:
+    """Each incident's call log as one text property, oldest first: 'UTC time actor: text' joined by ' | '."""
+    logs: dict[int, list[str]] = {f["id"]: [] for f in features}
+    ids = list(logs)
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(IncidentNote.incident_id, IncidentNote.at, IncidentNote.actor, IncidentNote.text)
+            .where(IncidentNote.incident_id.in_(ids[start:start + 5000]))
+            .order_by(IncidentNote.id)
+        ).all()
+        for incident_id, at, actor, text in rows:
+            logs[incident_id].append(f"{iso_utc(at)} {actor or '-'}: {text}")
+    for f in features:
+        f["properties"]["notes"] = " | ".join(logs[f["id"]])
 
 
 def collection_extent(session: Session, coll: Collection) -> dict[str, Any]:

@@ -8,6 +8,7 @@ UPDATE carries ``WHERE version = :seen`` and a stale writer gets :class:`StaleVe
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "Call",
     "Incident",
     "IncidentFilter",
+    "IncidentNote",
     "IncidentNotFoundError",
     "IncidentRecord",
     "IncidentTransition",
@@ -78,6 +81,10 @@ __all__ = [
     "StaleVersionError",
     "StoredIncident",
     "audit_snapshot",
+    "like_pattern",
+    "number_condition",
+    "phone_condition",
+    "phone_digits",
     "create_incident",
     "find_duplicates",
     "intervals_of",
@@ -93,6 +100,8 @@ __all__ = [
     "transition",
 ]
 
+PRIORITIES = ("P1", "P2", "P3")
+DEFAULT_PRIORITY = "P2"
 DUPLICATE_RADIUS_M = 500.0
 DUPLICATE_MINUTES = 30.0
 # H3 resolution 8 cells have edges of about 0.5 km here: of the point's cell and the two rings around it, the
@@ -188,6 +197,8 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(String(2000))
     caller_name: Mapped[str | None] = mapped_column(String(120))
     caller_phone: Mapped[str | None] = mapped_column(String(32))
+    # The caller's number as digits, national form (0812...): a phone search is a prefix range on this index.
+    phone_digits: Mapped[str | None] = mapped_column(String(32), index=True)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     # Plain copies of the point: backend-neutral bbox and duplicate prefilters need no spatial SQL.
     lon: Mapped[float | None] = mapped_column(Float)
@@ -206,9 +217,18 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    # The call card (issue 16): P1 (life at risk now) to P3, proposed from the category; why it ended
+    # (a catalog disposition, set when cancelled or closed); which operator has taken it.
+    priority: Mapped[str] = mapped_column(String(2), nullable=False, server_default=DEFAULT_PRIORITY, index=True)
+    disposition: Mapped[str | None] = mapped_column(String(40), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     transitions: Mapped[list[IncidentTransition]] = relationship(
         back_populates="incident", order_by="IncidentTransition.id", cascade="all, delete-orphan"
+    )
+    notes: Mapped[list[IncidentNote]] = relationship(
+        back_populates="incident", order_by="IncidentNote.id", cascade="all, delete-orphan"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -228,6 +248,19 @@ class IncidentTransition(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
 
     incident: Mapped[Incident] = relationship(back_populates="transitions")
+
+
+class IncidentNote(Base):
+    """A line of the call log: what an operator wrote, when (append-only; a correction is a new note)."""
+
+    __tablename__ = "incident_note"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(2000), nullable=False)
+
+    incident: Mapped[Incident] = relationship(back_populates="notes")
 
 
 class IncidentCounter(Base):
@@ -351,10 +384,11 @@ def _duplicate_keys(
 
 @event.listens_for(Incident, "before_update")
 def _keep_duplicate_key(_mapper: Any, _connection: Any, incident: Incident) -> None:
-    """A new category or point gives an edited incident a new duplicate key."""
+    """A new category or point gives an edited incident a new duplicate key; a new phone its digits."""
     incident.duplicate_key = duplicate_key(
         category=incident.category, lon=incident.lon, lat=incident.lat, at=incident.created_at
     )
+    incident.phone_digits = phone_digits(incident.caller_phone) if incident.caller_phone else None
 
 
 # Built once and compiled once; table columns (not ORM attributes), so a session runs it as plain Core.
@@ -489,6 +523,7 @@ class Call:
     location: dict[str, Any] | None = None
     client: str | None = None  # the address the call was entered from, for the audit record
     at: datetime | None = None  # when the call was taken (now, when not given)
+    priority: str | None = None  # P1-P3; the API proposes it from the category (P2 when not given)
 
     @property
     def located(self) -> bool:
@@ -506,6 +541,7 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "description": call.description,
         "caller_name": call.caller_name,
         "caller_phone": call.caller_phone,
+        "phone_digits": phone_digits(call.caller_phone) if call.caller_phone else None,
         "accuracy_m": call.accuracy_m,
         "location_source": call.location_source,
         "location": call.location,
@@ -515,6 +551,10 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "created_at": at,
         "updated_at": at,
         "merged_into_id": None,
+        "priority": call.priority if call.priority in PRIORITIES else DEFAULT_PRIORITY,
+        "disposition": None,
+        "claimed_by": None,
+        "claimed_at": None,
         **_located_columns(lon=call.lon, lat=call.lat, location=call.location),
         "duplicate_key": duplicate_key(category=call.category, lon=call.lon, lat=call.lat, at=at),
         "geom": _point_wkt(call.lon, call.lat) if call.located else None,
@@ -531,6 +571,7 @@ def _detached(row: dict[str, Any], step: dict[str, Any]) -> Incident:
     transition = IncidentTransition(**step)
     incident = Incident(**{k: v for k, v in row.items() if k != "geom"})
     incident.transitions = [transition]
+    incident.notes = []
     make_transient_to_detached(transition)
     make_transient_to_detached(incident)
     return incident
@@ -615,9 +656,9 @@ def create_incident(
 # stored columns; the public document is api.schemas.incidents.IncidentPublic.
 AUDIT_FIELDS = (
     "number", "category", "status", "description", "caller_name", "caller_phone", "lon", "lat", "accuracy_m",
-    "location_source", "desa_code", "merged_into_id", "version",
+    "location_source", "desa_code", "merged_into_id", "version", "priority", "disposition", "claimed_by",
 )
-EVENT_FIELDS = ("id", "number", "status", "category", "lon", "lat", "version")
+EVENT_FIELDS = ("id", "number", "status", "category", "lon", "lat", "version", "priority", "claimed_by")
 
 
 def audit_snapshot(incident: Incident | IncidentRecord) -> dict[str, Any]:
@@ -725,7 +766,9 @@ def record_call(
 
 
 def _record(row: dict[str, Any], step: dict[str, Any]) -> IncidentRecord:
-    return IncidentRecord(**{k: v for k, v in row.items() if k != "geom"}, transitions=[SimpleNamespace(**step)])
+    return IncidentRecord(
+        **{k: v for k, v in row.items() if k != "geom"}, transitions=[SimpleNamespace(**step)], notes=[]
+    )
 
 
 def check_version(incident: Incident, version: int | None) -> None:
@@ -825,6 +868,14 @@ class IncidentFilter:
     since: datetime | None = None
     until: datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
+    # History search (the Riwayat view): call number or phone (parts of either), priority, disposition, the
+    # operator who took or moved the call, and words in the description or the call log.
+    number: str | None = None
+    phone: str | None = None
+    priorities: tuple[str, ...] = ()
+    dispositions: tuple[str, ...] = ()
+    operator: str | None = None
+    text: str | None = None
 
 
 class IncidentRecord(SimpleNamespace):
@@ -839,10 +890,14 @@ _RECORD_COLUMNS = tuple(c for c in Incident.__table__.c if c.name != "geom")
 _TRANSITION_COLUMNS = tuple(c for c in IncidentTransition.__table__.c)
 
 
+COUNT_CAP = 200
+
+
 def list_incidents(
     session: Session, flt: IncidentFilter, *, limit: int = 100, offset: int = 0
 ) -> tuple[int, list[IncidentRecord]]:
-    """The total matching and one page of incidents, newest first, with their transitions."""
+    """The total matching (counted up to COUNT_CAP: more is reported as COUNT_CAP) and one page of incidents,
+    newest first, with their transitions and notes."""
     for s in flt.statuses:
         parse_state(s)
     conds = []
@@ -862,8 +917,11 @@ def list_incidents(
         minx, miny, maxx, maxy = flt.bbox
         conds.append(Incident.lon.between(minx, maxx))
         conds.append(Incident.lat.between(miny, maxy))
+    conds += _history_conditions(flt)
     conn = session.connection()
-    total = conn.execute(select(func.count()).select_from(Incident).where(*conds)).scalar() or 0
+    # Counting stops at the cap: a history search over a million calls must not read them all to say "200+".
+    capped = select(Incident.id).where(*conds).limit(COUNT_CAP).subquery()
+    total = conn.execute(select(func.count()).select_from(capped)).scalar() or 0
     rows = conn.execute(
         select(*_RECORD_COLUMNS)
         .where(*conds)
@@ -871,7 +929,7 @@ def list_incidents(
         .limit(limit)
         .offset(offset)
     ).mappings().all()
-    records = {row["id"]: IncidentRecord(**row, transitions=[]) for row in rows}
+    records = {row["id"]: IncidentRecord(**row, transitions=[], notes=[]) for row in rows}
     if records:
         steps = conn.execute(
             select(*_TRANSITION_COLUMNS)
@@ -880,7 +938,80 @@ def list_incidents(
         ).all()
         for step in steps:
             records[step.incident_id].transitions.append(step)
+        for note in conn.execute(
+            select(*_NOTE_COLUMNS).where(IncidentNote.incident_id.in_(list(records))).order_by(IncidentNote.id)
+        ).all():
+            records[note.incident_id].notes.append(note)
     return int(total), list(records.values())
+
+
+_NOTE_COLUMNS = tuple(c for c in IncidentNote.__table__.c)
+
+
+def like_pattern(value: str) -> str:
+    """A LIKE pattern matching `value` anywhere, its wildcards taken literally (escape character '\\')."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def phone_digits(value: str) -> str:
+    """The digits of a phone number, a leading +62 or 62 read as the 0 of a national number."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits.startswith("62") and (value.strip().startswith("+") or len(digits) > 11):
+        digits = "0" + digits[2:]
+    return digits
+
+
+_CALL_NUMBER = re.compile(r"^112-\d{8}-\d{4,7}$")
+
+
+def number_condition(query: str) -> Any:
+    """A call number searched: a whole number is one index lookup, a '112-...' start a range on the same
+    index, anything else (a day, the last digits) a part of the number anywhere (a scan)."""
+    q = query.strip().upper()
+    if _CALL_NUMBER.match(q):
+        return Incident.number == q
+    if q.startswith("112-"):
+        return Incident.number.like(like_pattern(q)[1:], escape="\\")  # 'q%': the start, in any collation
+    return func.lower(Incident.number).like(like_pattern(q.lower()), escape="\\")
+
+
+def phone_condition(query: str) -> Any:
+    """A phone number searched by its start, written any way (+62 812-..., 0812 ...): a range on the digits index."""
+    digits = phone_digits(query)
+    if not digits:
+        return Incident.id.is_(None)  # no digit: no phone matches
+    # [digits, next) where next is the prefix plus one ("0812" -> "0813", "0819" -> "082"): digits compare
+    # the same way in every collation, so the index range is right on both backends.
+    stripped = digits.rstrip("9")
+    if not stripped:
+        return Incident.phone_digits >= digits
+    upper = stripped[:-1] + str(int(stripped[-1]) + 1)
+    return (Incident.phone_digits >= digits) & (Incident.phone_digits < upper)
+
+
+def _history_conditions(flt: IncidentFilter) -> list[Any]:
+    """The history-search filters as SQL conditions (case-insensitive parts of text; wildcards literal)."""
+    conds: list[Any] = []
+    if flt.number:
+        conds.append(number_condition(flt.number))
+    if flt.phone:
+        conds.append(phone_condition(flt.phone))
+    if flt.priorities:
+        conds.append(Incident.priority.in_(flt.priorities))
+    if flt.dispositions:
+        conds.append(Incident.disposition.in_(flt.dispositions))
+    if flt.operator:
+        who = flt.operator.strip().lower()
+        moved = select(IncidentTransition.incident_id).where(func.lower(IncidentTransition.actor) == who)
+        conds.append(or_(func.lower(Incident.created_by) == who, func.lower(Incident.claimed_by) == who,
+                         Incident.id.in_(moved)))
+    if flt.text:
+        for word in flt.text.split()[:8]:
+            pattern = like_pattern(word.lower())
+            in_notes = select(IncidentNote.incident_id).where(func.lower(IncidentNote.text).like(pattern, escape="\\"))
+            conds.append(or_(func.lower(func.coalesce(Incident.description, "")).like(pattern, escape="\\"),
+                             Incident.id.in_(in_notes)))
+    return conds
 
 
 def merged_from(session: Session, incident_id: int) -> list[int]:
@@ -908,7 +1039,7 @@ class StoredIncident:
 
 def stored_incident(session: Session, incident: Incident) -> StoredIncident:
     """The incident with its history loaded and its merges read, usable after the session closes."""
-    _ = incident.transitions  # loaded now, while the session is open
+    _ = incident.transitions, incident.notes  # loaded now, while the session is open
     return StoredIncident(incident, merged_from(session, incident.id))
 
 

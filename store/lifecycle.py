@@ -20,6 +20,7 @@ from enum import StrEnum
 from geo.errors import Conflict, InvalidInput
 
 __all__ = [
+    "DEFAULT_STATE_TIMERS",
     "IllegalTransitionError",
     "IncidentState",
     "LABELS",
@@ -205,3 +206,16 @@ def response_intervals(
         dispatch_to_scene_s=span(dispatched, on_scene),
         call_to_resolved_s=span(call, resolved),
     )
+
+
+# Time in state (seconds) after which an open call turns amber, then red, per state and priority. In the
+# spirit of NFPA 1221/1225 and 1710: a P1 call is processed (answered to dispatched) within 60 s, crews turn
+# out within 60-80 s; travel and on-scene limits are rural (Barito Selatan's distances, its river).
+DEFAULT_STATE_TIMERS: dict[str, dict[str, tuple[float, float]]] = {
+    S.PERLU_LOKASI.value: {"P1": (30, 60), "P2": (60, 120), "P3": (120, 300)},
+    S.BARU.value: {"P1": (30, 60), "P2": (60, 120), "P3": (120, 300)},
+    S.DIVERIFIKASI.value: {"P1": (30, 60), "P2": (60, 120), "P3": (180, 300)},
+    S.DIKIRIM.value: {"P1": (60, 90), "P2": (90, 180), "P3": (180, 300)},
+    S.MENUJU_LOKASI.value: {"P1": (600, 900), "P2": (900, 1800), "P3": (1800, 3600)},
+    S.TIBA.value: {"P1": (1800, 3600), "P2": (3600, 7200), "P3": (7200, 14400)},
+}

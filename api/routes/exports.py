@@ -114,7 +114,7 @@ async def export(
     coll = COLLECTIONS[layer]
     box, interval = parse_bbox(bbox), parse_interval(datetime_)
     features, _m = await asyncio.to_thread(fetch_features, session, coll, bbox=box, interval=interval)
-    columns = list(coll.properties)
+    columns = list(coll.columns)
     # A whole layer can be large: it is encoded off the event loop, which keeps serving calls and live events.
     if fmt == "geojson":
         body = await asyncio.to_thread(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.auth import DispatcherDep, ReaderDep
 from api.context import AppContext
 from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep, client_address
-from api.params import parse_bbox, split_list
+from api.params import known_values, parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas import also_as
 from api.schemas.incidents import (
@@ -32,12 +32,14 @@ from api.schemas.incidents import (
     incident_public,
 )
 from api.spatial import Spatial
+from geo.errors import InvalidInput
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
-from geo.times import as_utc, utcnow
+from geo.times import as_utc, iso_utc, utcnow
 from store.commands import incidents as commands
 from store.dispatch import units_on_calls
-from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
+from store.incidents import COUNT_CAP, PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
+from store.search import open_calls_near
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 
@@ -74,10 +76,16 @@ class LocationIn(_Body):
     aml: str | None = Field(None, min_length=1, max_length=1000, description="Teks SMS AML mentah / raw AML SMS")
 
 
+Priority = Literal["P1", "P2", "P3"]
+
+
 class IncidentCreate(_Body):
     """A new call."""
 
     category: str = Field(max_length=40)
+    priority: Priority | None = Field(
+        None, description="P1-P3; tanpa ini diusulkan dari kategori / proposed from the category"
+    )
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
     caller_phone: str | None = Field(None, max_length=32)
@@ -92,15 +100,36 @@ class IncidentPatch(_Body):
     description: str | None = Field(None, max_length=2000)
     caller_name: str | None = Field(None, max_length=120)
     caller_phone: str | None = Field(None, max_length=32)
+    priority: Priority | None = None
     location: LocationIn | None = None
 
 
 class TransitionIn(_Body):
-    """A requested state change."""
+    """A requested state change; cancelling (batal) or closing (ditutup) needs a disposition from the catalog."""
 
     to: str = Field(max_length=20)
     version: int = Field(ge=1, le=MAX_INT)
     note: str | None = Field(None, max_length=1000)
+    disposition: str | None = Field(None, max_length=40, description="GET /api/dispositions")
+
+
+class NoteIn(_Body):
+    """A line for the call log (appended; a correction is a new note)."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("catatan kosong / the note is empty")
+        return value
+
+
+class ClaimIn(_Body):
+    """Take the call (`release`: false) or let it go (true)."""
+
+    release: bool = False
 
 
 class MergeIn(_Body):
@@ -126,6 +155,17 @@ def _resolve(spatial: Spatial, loc: LocationIn | None) -> Resolved:
     )
 
 
+def aml_age(where: Resolved, *, now: datetime, stale_after_s: float) -> None:
+    """Put the AML fix's age (seconds before `now`) and whether it is stale into the answer's AML details."""
+    meta = (where.answer or {}).get("aml") if where.source == "aml" else None
+    if not meta or not meta.get("fixed_at"):
+        return
+    age = (now - as_utc(meta["fixed_at"])).total_seconds()
+    meta["age_s"] = round(age, 1)
+    meta["stale"] = age > stale_after_s
+    meta["stale_after_s"] = stale_after_s
+
+
 def _answer(stored: StoredIncident, ctx: AppContext) -> FastJSON:
     return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from, units=stored.units))
 
@@ -145,6 +185,12 @@ def categories(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
             }
         )
     return FastJSON({"count": len(out), "categories": out})
+
+
+@router.get("/dispositions", summary="Disposisi (alasan berakhir) / dispositions")
+def dispositions(catalog: CatalogDep, _: ReaderDep) -> FastJSON:
+    """Why a call may end; cancelling or closing a call names one of these codes."""
+    return FastJSON({"dispositions": [d.model_dump() for d in catalog.dispositions]})
 
 
 @router.get("/agencies", summary="Instansi dan jenis unit / agencies and unit types")
@@ -183,6 +229,53 @@ def places(
     )
 
 
+class AmlIn(_Body):
+    """The raw text of an AML SMS, to preview before a call is recorded."""
+
+    aml: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/aml/preview", summary="Pratinjau SMS AML / preview an AML SMS")
+def aml_preview(body: AmlIn, ctx: ContextDep, _: DispatcherDep) -> FastJSON:
+    """What a call recorded with this AML text would get: the same parse and locate as POST /api/incidents.
+
+    A malformed message is the same 422 naming the attribute (`location.aml.lt`...); a message without a fix
+    says the call would wait as perlu_lokasi; the fix's age is given and flagged past SIGAP_AML_STALE_MINUTES.
+    """
+    where = _resolve(ctx.spatial, LocationIn(aml=body.aml))
+    aml_age(where, now=utcnow(), stale_after_s=ctx.settings.aml_stale_minutes * 60)
+    return FastJSON({
+        "status": "located" if where.lon is not None else "needs_location",
+        "lon": where.lon,
+        "lat": where.lat,
+        "accuracy_m": where.accuracy_m,
+        "location": where.answer,
+    })
+
+
+@router.get("/incidents/nearby", summary="Panggilan terbuka di dekat titik / open calls near a point")
+def nearby(
+    ctx: ContextDep,
+    session: SessionDep,
+    _: ReaderDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    minutes: Annotated[float | None, Query(gt=0, le=24 * 60)] = None,
+) -> FastJSON:
+    """Open calls of any category near a point and recent (defaults: SIGAP_DUPLICATE_BANNER_*): shown before a
+    new call is created there, to join it to one of them instead."""
+    settings = ctx.settings
+    radius = radius_m or settings.duplicate_banner_radius_m
+    window = minutes or settings.duplicate_banner_minutes
+    found = open_calls_near(session, lon=lon, lat=lat, at=utcnow(), radius_m=radius, minutes=window)
+    return FastJSON({
+        "radius_m": radius,
+        "minutes": window,
+        "items": [f | {"created_at": iso_utc(f["created_at"])} for f in found],
+    })
+
+
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call", response_model=IncidentPublic)
 async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
@@ -192,6 +285,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
     # call writer's thread, and no worker thread is taken while the request waits.
     where = _resolve(ctx.spatial, body.location)
+    aml_age(where, now=utcnow(), stale_after_s=ctx.settings.aml_stale_minutes * 60)
     call = Call(
         category=body.category,
         actor=user.username,
@@ -205,6 +299,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
         location=where.answer,
         client=client_address(request),
         at=utcnow(),
+        priority=body.priority or catalog.priority_of(body.category),
     )
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
     stored = ctx.call_writer.submit(call)
@@ -241,6 +336,12 @@ def list_(
     since: Annotated[datetime | None, Query(description="ISO-8601; tanpa zona = UTC")] = None,
     until: Annotated[datetime | None, Query(description="ISO-8601; tanpa zona = UTC")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    number: Annotated[str | None, Query(max_length=40, description="bagian nomor panggilan / part of a number")] = None,
+    phone: Annotated[str | None, Query(max_length=40, description="bagian nomor telepon / part of the phone")] = None,
+    priority: Annotated[list[str] | None, Query(description="P1,P2,P3")] = None,
+    disposition: Annotated[list[str] | None, Query()] = None,
+    operator: Annotated[str | None, Query(max_length=64, description="operator (nama pengguna)")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="kata di keterangan, catatan / words")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
@@ -257,12 +358,24 @@ def list_(
         since=as_utc(since),
         until=as_utc(until),
         bbox=parse_bbox(bbox),
+        number=_text_param(number, "number"),
+        phone=_text_param(phone, "phone"),
+        priorities=tuple(
+            v.upper()
+            for v in known_values(priority, allowed=[p.lower() for p in PRIORITIES], field="priority",
+                                  what_id="Prioritas", what_en="priority")
+        ),
+        dispositions=known_values(disposition, allowed=ctx.catalog.disposition_codes, field="disposition",
+                                  what_id="Disposisi", what_en="disposition"),
+        operator=_text_param(operator, "operator"),
+        text=_text_param(q, "q"),
     )
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog
     units = units_on_calls(session, [r.id for r in rows])
     items = [incident_public(r, catalog, units=units[r.id]) for r in rows]
-    page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
+    page = {"total": total, "total_capped": total >= COUNT_CAP, "limit": limit, "offset": offset,
+            "returned": len(items)}
     if format == "geojson":
         return FastJSON(
             {
@@ -275,6 +388,16 @@ def list_(
             media_type="application/geo+json",
         )
     return FastJSON({**page, "items": items})
+
+
+def _text_param(value: str | None, field: str) -> str | None:
+    """A free-text filter: None when blank, 422 naming the field for a NUL character."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return _no_nul(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), str(exc), field=field) from None
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident", response_model=IncidentPublic)
@@ -315,7 +438,29 @@ def change_state(
         to=body.to,
         version=body.version,
         note=body.note,
+        disposition=body.disposition,
+        catalog=ctx.catalog,
     )
+    return _answer(stored, ctx)
+
+
+@router.post(
+    "/incidents/{incident_id}/notes", status_code=201, summary="Tambah catatan / add a note",
+    response_model=IncidentPublic,
+)
+def add_note(incident_id: IncidentId, body: NoteIn, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
+    """Append a timestamped note by this operator to the call log (never edited; in any state)."""
+    stored = commands.add_note(ctx.writer(actor=user.username, client=client_address(request)), incident_id,
+                               text=body.text)
+    return FastJSON(incident_public(stored.incident, ctx.catalog, stored.merged_from), status_code=201)
+
+
+@router.post("/incidents/{incident_id}/claim", summary="Ambil / lepas panggilan / take or release a call",
+             response_model=IncidentPublic)
+def claim(incident_id: IncidentId, body: ClaimIn, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
+    """This operator takes the call ("ditangani: <operator>"), visible live to the others; or lets it go."""
+    stored = commands.claim(ctx.writer(actor=user.username, client=client_address(request)), incident_id,
+                            let_go=body.release)
     return _answer(stored, ctx)
 
 

@@ -20,7 +20,7 @@ from api.context import AppContext
 from api.deps import ContextDep
 from api.errors import SigapError
 from store.catalog import Catalog
-from store.lifecycle import LABELS, IncidentState, allowed_transitions
+from store.lifecycle import DEFAULT_STATE_TIMERS, LABELS, IncidentState, allowed_transitions
 
 WEB_DIR = PROJECT_ROOT / "web" / "map"
 STATIC_DIR = WEB_DIR / "static"
@@ -87,6 +87,21 @@ def catalog_config(cat: Catalog) -> dict[str, Any]:
     }
 
 
+def call_card_config(ctx: AppContext) -> dict[str, Any]:
+    """Dispositions, priorities, the time-in-state thresholds and duplicate-banner window for the call card."""
+    settings = ctx.settings
+    timers = {state: dict(by_priority) for state, by_priority in DEFAULT_STATE_TIMERS.items()}
+    for state, by_priority in settings.state_timers.items():
+        timers.setdefault(state, {}).update(by_priority)
+    return {
+        "dispositions": [d.model_dump() for d in ctx.catalog.dispositions],
+        "category_priority": {c.code: c.priority for c in ctx.catalog.categories},
+        "state_timers": {s: {p: list(v) for p, v in by.items()} for s, by in timers.items()},
+        "duplicate_banner": {"radius_m": settings.duplicate_banner_radius_m,
+                             "minutes": settings.duplicate_banner_minutes},
+    }
+
+
 async def page_user(request: Request) -> tuple[Principal | None, str | None]:
     """The user behind the page's cookie (and the token itself), or (None, None) when not logged in."""
     token = request.cookies.get(COOKIE)
@@ -120,6 +135,7 @@ def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict
         "mode": settings.mode,
         "home": HOME[user.role],
         **catalog_config(ctx.catalog),
+        **call_card_config(ctx),
     }
 
 

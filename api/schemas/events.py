@@ -26,6 +26,8 @@ class IncidentEvent(Schema):
     lon: float | None
     lat: float | None
     version: int
+    priority: str | None = None
+    claimed_by: str | None = None
     changed: list[str]
 
 

@@ -56,6 +56,16 @@ class TransitionOut(Schema):
     note: str | None
 
 
+class NoteOut(Schema):
+    """A line of the call log: when (UTC ISO-8601 and WIB), by whom, what."""
+
+    id: int
+    at: str
+    at_wib: str
+    by: str | None
+    text: str
+
+
 class Intervals(Schema):
     """Response intervals in seconds (None until the later state is reached)."""
 
@@ -113,12 +123,21 @@ class IncidentPublic(Schema):
     # Units on the call (issue 15): filled for one incident and for lists alike; see api.schemas.assignments.
     assignments: list[AssignmentOut] = Field(default_factory=list)
     agency_contacts: list[AgencyContactOut] = Field(default_factory=list)
+    priority: Literal["P1", "P2", "P3"] = Field(description="P1 nyawa terancam / life at risk now; P2; P3")
+    disposition: str | None = Field(description="mengapa berakhir (katalog) / why it ended (catalog)")
+    disposition_label_id: str | None
+    disposition_label_en: str | None
+    claimed_by: str | None = Field(description="operator yang menangani / operator who has taken the call")
+    claimed_at: str | None
+    state_since: str = Field(description="sejak kapan dalam status ini (UTC) / in this state since (UTC)")
+    notes: list[NoteOut] = Field(description="catatan panggilan, terbaru dulu / call log, newest first")
 
 
 class IncidentPage(Schema):
-    """One page of incidents, newest first."""
+    """One page of incidents, newest first; `total` is counted up to 200 (`total_capped`: there are more)."""
 
     total: int
+    total_capped: bool = False
     limit: int
     offset: int
     returned: int
@@ -149,6 +168,7 @@ class IncidentFeatureCollection(Schema):
     numberMatched: int
     numberReturned: int
     total: int
+    total_capped: bool = False
     limit: int
     offset: int
     returned: int
@@ -210,6 +230,7 @@ def incident_public(
     except UnknownCategoryError:
         # A category removed from the catalog after the call was recorded: keep serving the call.
         view = _NO_VIEW | {"category_label_id": incident.category, "category_label_en": incident.category}
+    disposition = _disposition_labels(catalog, incident.disposition)
     return {
         "id": incident.id,
         "number": incident.number,
@@ -257,7 +278,28 @@ def incident_public(
         "merged_from": merged_from or [],
         "assignments": units[0],
         "agency_contacts": units[1],
+        "priority": incident.priority or "P2",
+        "disposition": incident.disposition,
+        "disposition_label_id": disposition[0],
+        "disposition_label_en": disposition[1],
+        "claimed_by": incident.claimed_by,
+        "claimed_at": iso_utc(incident.claimed_at),
+        "state_since": iso_utc(max((t.at for t in incident.transitions), default=incident.created_at)),
+        "notes": [
+            {"id": n.id, "at": iso_utc(n.at), "at_wib": format_wib(n.at), "by": n.actor, "text": n.text}
+            for n in sorted(getattr(incident, "notes", None) or (), key=lambda n: n.id, reverse=True)
+        ],
     }
+
+
+def _disposition_labels(catalog: Catalog, code: str | None) -> tuple[str | None, str | None]:
+    """The Indonesian and English labels of a disposition (the code itself when the catalog dropped it)."""
+    if code is None:
+        return None, None
+    for d in catalog.dispositions:
+        if d.code == code:
+            return d.label_id, d.label_en
+    return code, code
 
 
 def incident_feature(item: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from geo.errors import InvalidInput
 from geo.resolve import Resolved
 from geo.times import utcnow
 from store.catalog import Catalog
@@ -20,7 +22,9 @@ from store.commands.units import release
 from store.commands.writer import Writer
 from store.dispatch import RELEASING_STATES, units_on_calls
 from store.incidents import (
+    PRIORITIES,
     Incident,
+    IncidentNote,
     NeedsLocationError,
     StoredIncident,
     audit_snapshot,
@@ -35,10 +39,12 @@ from store.incidents import (
 from store.incidents import stored_incident as _stored_incident
 from store.lifecycle import IncidentState, parse_state
 
-__all__ = ["EDITABLE", "change_state", "merge", "update"]
+__all__ = ["EDITABLE", "add_note", "change_state", "claim", "merge", "update"]
 
-# The details an operator may correct; a category can be changed but not cleared.
-EDITABLE = ("category", "description", "caller_name", "caller_phone")
+# The details an operator may correct; a category and a priority can be changed but not cleared.
+EDITABLE = ("category", "description", "caller_name", "caller_phone", "priority")
+# Ending a call this way needs a disposition from the catalog (why it ended).
+NEEDS_DISPOSITION = frozenset({IncidentState.BATAL, IncidentState.DITUTUP})
 
 
 def update(
@@ -62,12 +68,21 @@ def update(
         check_version(incident, version)
         before = audit_snapshot(incident)
         seen = incident.version
+        if changes.get("priority") is not None and changes["priority"] not in PRIORITIES:
+            raise InvalidInput(
+                f"Prioritas tidak dikenal '{changes['priority']}'; yang sah: {', '.join(PRIORITIES)}",
+                f"Unknown priority '{changes['priority']}'; valid: {', '.join(PRIORITIES)}",
+                field="priority",
+            )
         if changes.get("category") is not None:
             catalog.category(changes["category"])  # UnknownCategoryError lists the valid ones
+            # A priority still at the old category's proposal follows the new category's, unless given.
+            if "priority" not in changes and incident.priority == catalog.priority_of(incident.category):
+                changes = {**changes, "priority": catalog.priority_of(changes["category"])}
         changed: list[str] = []
         for name in sorted(changes):
             value = changes[name]
-            if name == "category" and value is None:
+            if name in ("category", "priority") and value is None:
                 continue
             if getattr(incident, name) != value:
                 setattr(incident, name, value)
@@ -95,22 +110,76 @@ def update(
         return _announce(w, session, incident, action="incident.update", before=before, changed=changed)
 
 
-def change_state(w: Writer, incident_id: int, *, to: str, version: int, note: str | None = None) -> StoredIncident:
-    """Move the incident one step along its lifecycle (or cancel it); an ending state frees its units."""
+def change_state(
+    w: Writer,
+    incident_id: int,
+    *,
+    to: str,
+    version: int,
+    note: str | None = None,
+    disposition: str | None = None,
+    catalog: Catalog | None = None,
+) -> StoredIncident:
+    """Move the incident one step along its lifecycle (or cancel it); an ending state frees its units.
+
+    Cancelling or closing needs a `disposition` from the catalog (UnknownDispositionError names the valid
+    ones); other moves ignore it.
+    """
     with w.transaction() as session:
         incident = load_incident(session, incident_id)
         target = parse_state(to, field="to")
         check_version(incident, version)
         if target is IncidentState.BARU and incident.lon is None:
             raise NeedsLocationError(incident)
+        if target in NEEDS_DISPOSITION:
+            if catalog is None:
+                raise ValueError("a catalog is needed to end a call")
+            incident.disposition = catalog.disposition(disposition).code
         before = audit_snapshot(incident)
         was = incident.status
         transition(session, incident, target, actor=w.actor, version=version, note=note)
         _release_if_ended(w, session, incident, was=was)
         return _announce(
-            w, session, incident, action="incident.transition", before=before, changed=["status"],
+            w, session, incident, action="incident.transition", before=before,
+            changed=["status", "disposition"] if target in NEEDS_DISPOSITION else ["status"],
             after_extra={"note": note},
         )
+
+
+def add_note(w: Writer, incident_id: int, *, text: str) -> StoredIncident:
+    """Append a line to the call log (any state, no version check: a note never conflicts), audited and announced."""
+    with w.transaction() as session:
+        incident = load_incident(session, incident_id)
+        note = IncidentNote(incident_id=incident.id, at=utcnow(), actor=w.actor, text=text)
+        session.add(note)
+        session.flush()
+        w.audit(session, action="incident.note", entity="incident", entity_id=incident.id, before=None,
+                after={"note_id": note.id, "text": text, "at": note.at.isoformat()})
+        w.publish(session, "incident.updated", incident_event(incident, ["notes"]))
+        session.expire(incident, ["notes"])
+        result = stored_incident(session, incident)
+        session.commit()
+        return result
+
+
+def claim(w: Writer, incident_id: int, *, let_go: bool = False) -> StoredIncident:
+    """This operator takes the call ("ditangani: <operator>"), or lets it go (`let_go`); audited and announced.
+
+    Taking a call someone else holds moves it to this operator (a shift lead may hand calls over): the
+    audit keeps who had it. Written without a version bump, so taking a call never makes another
+    operator's edit in progress stale.
+    """
+    with w.transaction() as session:
+        incident = load_incident(session, incident_id)
+        before = audit_snapshot(incident)
+        session.execute(
+            sql_update(Incident.__table__)
+            .where(Incident.__table__.c.id == incident.id)
+            .values(claimed_by=None if let_go else w.actor, claimed_at=None if let_go else utcnow())
+        )
+        session.expire(incident, ["claimed_by", "claimed_at"])
+        return _announce(w, session, incident, action="incident.release" if let_go else "incident.claim",
+                         before=before, changed=["claimed"])
 
 
 def merge(w: Writer, keep_id: int, *, duplicate_id: int, duplicate_version: int | None = None) -> StoredIncident:
@@ -120,6 +189,7 @@ def merge(w: Writer, keep_id: int, *, duplicate_id: int, duplicate_version: int 
         duplicate = load_incident(session, duplicate_id, field="duplicate_id")
         before_keep, before_dup = audit_snapshot(keep), audit_snapshot(duplicate)
         was = duplicate.status
+        duplicate.disposition = "duplikat"  # written with the merge's own change of state
         merge_incidents(session, keep=keep, duplicate=duplicate, actor=w.actor, version=duplicate_version)
         _release_if_ended(w, session, duplicate, was=was)
         link = {"kept_id": keep.id, "duplicate_id": duplicate.id}

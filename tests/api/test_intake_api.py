@@ -222,7 +222,10 @@ def test_lifecycle_over_http(client, database) -> None:
     mark = audit_mark(database)
     version = inc["version"]
     for state in FORWARD:
-        r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": state, "version": version, "note": state})
+        body = {"to": state, "version": version, "note": state}
+        if state == "ditutup":
+            body["disposition"] = "selesai_ditangani"
+        r = client.post(f"/api/incidents/{inc['id']}/transition", json=body)
         assert r.status_code == 200, r.text
         version = r.json()["version"]
     got = client.get(f"/api/incidents/{inc['id']}").json()
@@ -236,7 +239,8 @@ def test_lifecycle_over_http(client, database) -> None:
     assert iv["call_to_resolved_s"] == pytest.approx((at["selesai"] - at["baru"]).total_seconds(), abs=1e-6)
     assert 0 < iv["call_to_dispatch_s"] < iv["call_to_resolved_s"]
     assert len(audit_after(database, mark)) == len(FORWARD)
-    r = client.post(f"/api/incidents/{inc['id']}/transition", json={"to": "batal", "version": version})
+    r = client.post(f"/api/incidents/{inc['id']}/transition",
+                    json={"to": "batal", "version": version, "disposition": "iseng"})
     assert r.status_code == 409 and r.json()["allowed"] == []
 
 

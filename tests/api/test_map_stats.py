@@ -77,7 +77,8 @@ def test_summary_counts_and_response_times(client, db) -> None:
     _create(client, "medis", None)  # waits for a location: open, no kecamatan
     _respond(db, a["id"], call_min_ago=25, scene_min_ago=10)  # 900 s
     _respond(db, b["id"], call_min_ago=30, scene_min_ago=5)  # 1500 s
-    r = client.post(f"/api/incidents/{c['id']}/transition", json={"to": "batal", "version": c["version"]})
+    r = client.post(f"/api/incidents/{c['id']}/transition", json={"to": "batal", "version": c["version"],
+                                                                     "disposition": "iseng"})
     assert r.status_code == 200, r.text
     s = client.get("/api/stats/summary").json()
     status = {row["status"]: row["count"] for row in s["open_by_status"]}

@@ -271,7 +271,8 @@ def test_dispatch_to_an_ended_call_or_of_a_busy_unit_is_refused(db, units) -> No
         out = []
         for attempt in (
             lambda: assignment_commands.dispatch(w, other, [units["POL-BTK-1"], busy]),
-            lambda: incident_commands.change_state(w, other, to="batal", version=1),
+            lambda: incident_commands.change_state(w, other, to="batal", version=1, disposition="iseng",
+                                                           catalog=CATALOG),
             lambda: assignment_commands.dispatch(w, other, [units["POL-BTK-1"]]),
         ):
             try:
@@ -299,9 +300,11 @@ def test_a_call_that_ends_frees_its_units_whatever_ended_it(db, mark, units, end
         if ending == "selesai":
             for to in ("menuju_lokasi", "tiba", "selesai"):
                 version = incident_commands.change_state(w, inc, to=to, version=version).incident.version
-            incident_commands.change_state(w, inc, to="ditutup", version=version)  # already free: nothing more
+            incident_commands.change_state(w, inc, to="ditutup", version=version, disposition="selesai_ditangani",
+                                           catalog=CATALOG)  # already free: nothing more
         elif ending == "batal":
-            incident_commands.change_state(w, inc, to="batal", version=version, note="salah sambung")
+            incident_commands.change_state(w, inc, to="batal", version=version, note="salah sambung",
+                                           disposition="salah_sambung", catalog=CATALOG)
         else:
             incident_commands.merge(w, keep, duplicate_id=inc)
 
@@ -362,7 +365,7 @@ def test_every_event_is_shaped_as_the_event_schema_declares(db, units) -> None:
         assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"]])
         unit_commands.set_position(w, units["DMK-BTK-1"], lon=114.9, lat=-1.75, at=None, bounds=KALIMANTAN)
         incident_commands.update(w, inc, version=3, changes={"caller_phone": "0812"}, location=None, catalog=CATALOG)
-        incident_commands.change_state(w, inc, to="batal", version=4)
+        incident_commands.change_state(w, inc, to="batal", version=4, disposition="iseng", catalog=CATALOG)
 
     _, events = run(db, commands)
     payloads = {"incident.updated": IncidentEvent, "unit.updated": UnitFields}

@@ -170,6 +170,16 @@ def open_call_from_list(page, incident_id: int) -> None:
     page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
 
 
+def answer_banner(page) -> None:  # noqa: ANN001
+    """Open calls nearby (issue 16) are answered with "tetap buat baru" when the banner shows: earlier tests of
+    this module leave open calls around, and this module's tests are about creating a new one."""
+    page.wait_for_function(
+        "!SIGAP.dispatcher.state.draftAt || document.getElementById('dup-banner').dataset.checked === '1'"
+    )
+    if page.locator("#dup-new").is_visible():
+        page.click("#dup-new")
+
+
 def test_unauthenticated_pages_go_to_login(server: str) -> None:
     """Without the cookie every page redirects to /login; the login page itself loads."""
     for path in ("/", "/map", "/planner", "/leader"):
@@ -221,6 +231,7 @@ def test_dispatcher_creates_incident_by_click_and_dispatches(offline, server: st
     assert "Buntok" in answer and "Dusun Selatan" in answer and "Di dalam Barito Selatan" in answer
     page.select_option("#f-category", "medis")
     page.fill("#f-description", "Warga pingsan di pasar, uji peramban")
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     incident = resp.value.json()
@@ -264,6 +275,7 @@ def test_dispatcher_records_a_call_without_location_and_locates_it_later(offline
     page.select_option("#f-category", "medis")
     page.fill("#f-caller", "Siti")
     page.fill("#f-phone", "0812-3456-7890")
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     call = resp.value.json()
@@ -305,6 +317,7 @@ def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:
     page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
     assert "pusat Patas II" in page.inner_text("#locate-answer")
     page.select_option("#f-category", "kebakaran")
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     call = resp.value.json()
@@ -336,6 +349,7 @@ def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: 
     page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
     page.select_option("#f-category", "kebakaran")
     page.fill("#f-description", "Asap dari gudang, uji saran tempat")
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     assert resp.value.status == 404
@@ -349,6 +363,7 @@ def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: 
     page.wait_for_function("document.getElementById('locate-answer').innerText.includes('pusat Buntok Kota')")
     assert page.input_value("#f-description") == "Asap dari gudang, uji saran tempat"
     assert page.locator("#form-candidates button.cand").count() == 0 and page.locator("#form-error").is_hidden()
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     call = resp.value.json()
@@ -364,16 +379,15 @@ def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) ->
     broken = 'A"ML=1;lt=-1.7x;lg=+114.86000;rd=25;top=20261129081530;lc=68;pm=G'
     page.fill("#aml-text", broken)
     page.click("#aml-use")
-    page.wait_for_selector("#incident-form:not([hidden]) #locate-answer[data-ready='1']")
-    page.select_option("#f-category", "medis")
-    page.click("#create-incident")
-    page.wait_for_selector("#form-error:not([hidden])")
-    assert "lt" in page.inner_text("#form-error")  # the server names the broken attribute
+    # The server's preview refuses it as the call would be, naming the attribute; nothing is drafted (issue 16).
+    page.wait_for_selector("#aml-error:not([hidden])")
+    assert "lt" in page.inner_text("#aml-error") and page.locator("#incident-form").is_hidden()
     page.fill("#aml-text", broken.replace("lt=-1.7x", "lt=-1.73000"))
     page.click("#aml-use")
     page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Hilir Seper')")
     assert "AML" in page.inner_text("#locate-answer") and "±25 m" in page.inner_text("#locate-answer")
     page.select_option("#f-category", "medis")
+    answer_banner(page)
     with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as resp:
         page.click("#create-incident")
     call = resp.value.json()

@@ -7,7 +7,7 @@
     "login.subtitle": "Call Center 112, Barito Selatan regency", "login.username": "Username",
     "login.password": "Password", "login.submit": "Log in",
     "call.title": "New call", "call.hint": "Click the map or search a village to start an incident.",
-    "search.placeholder": "Search village…", "form.category": "Category", "form.description": "Description",
+    "search.placeholder": "Village, call number, phone or unit…", "form.category": "Category", "form.description": "Description",
     "form.caller": "Caller name", "form.phone": "Phone", "form.create": "Create incident", "form.cancel": "Cancel",
     "list.open": "Open incidents", "list.empty": "No open incidents.",
     "hot.title": "Fire hotspots (FIRMS)", "win.24h": "24 h", "win.7d": "7 days", "win.30d": "30 days", "win.custom": "Custom",
@@ -75,6 +75,33 @@
     "hot.nominal": "nominal", "hot.high": "high", "hot.recent": "< 6 h", "hot.old": "older",
     "sev.rendah": "low", "sev.sedang": "medium", "sev.tinggi": "high", "readonly": "Read-only view",
     "created": "Incident created", "error": "Error", "none": "none", "route.approx": "route over an approximate network",
+    // Call card (issue 16)
+    "prio.label": "Priority", "prio.P1": "P1: life at risk now", "prio.P2": "P2: urgent", "prio.P3": "P3: can wait",
+    "timer.in_state": "Time in this state", "claim.by": "handled by: {who}", "claim.none": "not taken yet",
+    "claim.take": "Take", "claim.release": "Release", "note.title": "Call log", "note.add": "Add note",
+    "note.placeholder": "Note (Ctrl+Enter saves; corrections are new notes)", "note.none": "No notes yet.",
+    "disp.label": "Disposition", "disp.choose": "Reason (disposition)", "disp.note": "Note (optional)",
+    "disp.required": "Choose a reason first.", "disp.back": "Back", "cancel.button": "Cancel call…",
+    "cancel.title": "Cancel {n}?", "cancel.confirm": "Yes, cancel the call", "close.title": "Close {n}?",
+    "close.confirm": "Close the call", "newcall.toast": "New call {n} · {c}: nobody has taken it",
+    "hist.title": "History", "hist.number": "Call number", "hist.text": "Words in description or notes",
+    "hist.any": "all", "hist.operator": "Operator", "hist.search": "Search", "hist.reset": "Clear",
+    "hist.prev": "‹ Previous", "hist.next": "Next ›", "hist.count": "{from}–{to} of {total} calls",
+    "inc.timeline": "Timeline",
+    "keys.title": "Keyboard shortcuts", "keys.new": "New call: the search box", "keys.search": "Search: village, call number, phone, unit",
+    "keys.category": "Category by its number (in the new call)", "keys.create": "Create the call (in the category list)",
+    "keys.priority": "Priority of the open call: P1 → P2 → P3", "keys.take": "Take / release the open call",
+    "keys.dispatch": "Dispatch the proposed (top) unit", "keys.note": "Write a note", "keys.next": "Next / previous call in the list",
+    "keys.history": "History", "keys.escape": "Cancel the draft / close", "keys.help": "This list",
+
+    "move.ask": "Move the location here?", "move.hint": "The call already has a location.", "move.yes": "Move",
+    "move.no": "Keep it", "dup.title": "Open calls within {km} in the last {min} min: the same incident?",
+    "dup.join": "Merge into this", "dup.new": "Create a new one anyway", "dup.note": "Additional caller",
+    "dup.joined": "Caller added to {n}", "dup.answer": "Open calls nearby: merge into one or create a new one anyway.",
+    "aml.days": "{n} days", "aml.age": "fix {t} old", "aml.stale": "fix is {t} old: the caller may have moved",
+
+    "net.failed": "The server cannot be reached (network down?); try again.",
+    "hist.none": "No call matches.", "search.found": "Calls and units:", "search.nothing": "No call or unit found.",
   };
   const KEY = "sigap.lang";
   let lang = localStorage.getItem(KEY) === "en" ? "en" : "id";
@@ -161,6 +188,32 @@
     "reports.kind.daily": "Harian", "reports.kind.weekly": "Mingguan", "reports.kind.range": "Rentang",
     "reports.file.pdf": "PDF", "reports.file.html": "Peta luring",
     "reports.status.pending": "menunggu", "reports.status.running": "sedang dibuat", "reports.status.failed": "gagal",
+
+    // Call card (issue 16)
+    "prio.label": "Prioritas", "prio.P1": "P1: nyawa terancam sekarang", "prio.P2": "P2: mendesak", "prio.P3": "P3: bisa menunggu",
+    "timer.in_state": "Lama dalam status ini", "claim.by": "ditangani: {who}", "claim.none": "belum diambil",
+    "claim.take": "Ambil", "claim.release": "Lepas", "note.title": "Catatan panggilan", "note.add": "Tambah catatan",
+    "note.placeholder": "Catatan (Ctrl+Enter menyimpan; koreksi ditulis sebagai catatan baru)", "note.none": "Belum ada catatan.",
+    "disp.label": "Disposisi", "disp.choose": "Alasan (disposisi)", "disp.note": "Catatan (boleh kosong)",
+    "disp.required": "Pilih alasan dulu.", "disp.back": "Kembali", "cancel.button": "Batalkan panggilan…",
+    "cancel.title": "Batalkan {n}?", "cancel.confirm": "Ya, batalkan panggilan", "close.title": "Tutup {n}?",
+    "close.confirm": "Tutup panggilan", "newcall.toast": "Panggilan baru {n} · {c}: belum ada yang mengambil",
+    "hist.count": "{from}–{to} dari {total} panggilan", "hist.none": "Tidak ada panggilan yang cocok.",
+    "inc.timeline": "Linimasa",
+    "keys.title": "Pintasan papan ketik", "keys.new": "Panggilan baru: kotak pencarian", "keys.search": "Cari: desa, nomor panggilan, telepon, unit",
+    "keys.category": "Kategori menurut nomornya (di panggilan baru)", "keys.create": "Buat kejadian (di daftar kategori)",
+    "keys.priority": "Prioritas panggilan yang terbuka: P1 → P2 → P3", "keys.take": "Ambil / lepas panggilan yang terbuka",
+    "keys.dispatch": "Kirim unit usulan (teratas)", "keys.note": "Tulis catatan", "keys.next": "Panggilan berikut / sebelumnya di daftar",
+    "keys.history": "Riwayat", "keys.escape": "Batalkan draf / tutup", "keys.help": "Daftar ini",
+
+    "move.ask": "Pindahkan lokasi ke sini?", "move.hint": "Panggilan ini sudah punya lokasi.", "move.yes": "Pindahkan",
+    "move.no": "Tetap", "dup.title": "Panggilan terbuka dalam {km} selama {min} mnt terakhir: kejadian yang sama?",
+    "dup.join": "Gabungkan", "dup.new": "Tetap buat baru", "dup.note": "Pelapor tambahan",
+    "dup.joined": "Pelapor ditambahkan ke {n}", "dup.answer": "Ada panggilan terbuka di dekatnya: gabungkan atau tetap buat baru.",
+    "aml.days": "{n} hari", "aml.age": "posisi {t} lalu", "aml.stale": "posisi sudah {t}: pelapor mungkin sudah berpindah",
+
+    "net.failed": "Server tidak terjangkau (jaringan putus?); coba lagi.",
+    "hist.any": "semua", "search.found": "Panggilan dan unit:", "search.nothing": "Tidak ada panggilan atau unit.",
   };
   // Units on calls, the status board, response plans (issue 15).
   const UNITS_ID = {

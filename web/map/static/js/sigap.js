@@ -40,7 +40,10 @@
     let body;
     if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(opts.json); }
     if (opts.form) { body = opts.form; }
-    const r = await fetch(path, { method: opts.method || "GET", headers, body, credentials: "same-origin" });
+    let r;
+    // A dropped link rejects with the browser's own English words ("Failed to fetch"): say it in the page's.
+    try { r = await fetch(path, { method: opts.method || "GET", headers, body, credentials: "same-origin" }); }
+    catch (e) { throw new ApiError(0, { message_id: T("net.failed"), message_en: T("net.failed") }); }
     const text = await r.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = { message: text }; }
@@ -233,7 +236,8 @@
         marker.setIcon(incidentIcon(merged));
         if (marker.isPopupOpen()) marker.getPopup().setContent(incidentPopup(merged));
       } else if (show) {
-        marker = L.marker([merged.lat, merged.lon], { icon: incidentIcon(merged), zIndexOffset: 1000, title: merged.number || "" });
+        // keyboard: false: markers stay out of the tab order (the list and the card are the keyboard's way in).
+        marker = L.marker([merged.lat, merged.lon], { icon: incidentIcon(merged), zIndexOffset: 1000, title: merged.number || "", keyboard: false });
         marker.bindPopup(() => incidentPopup(current()));
         if (opts.onIncidentClick) marker.on("click", () => opts.onIncidentClick(current()));
         incLayer.addLayer(marker);
@@ -258,7 +262,7 @@
       let marker = prev && prev.marker;
       if (marker) { marker.setLatLng([merged.lat, merged.lon]); marker.setIcon(unitIcon(merged, prev.shift)); }
       else {
-        marker = L.marker([merged.lat, merged.lon], { icon: unitIcon(merged), zIndexOffset: 500, title: merged.callsign || "" });
+        marker = L.marker([merged.lat, merged.lon], { icon: unitIcon(merged), zIndexOffset: 500, title: merged.callsign || "", keyboard: false });
         unitLayer.addLayer(marker);
       }
       marker.bindPopup(() => unitPopup(merged, opts.unitPopupExtra));

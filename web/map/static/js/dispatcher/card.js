@@ -44,18 +44,6 @@
     }
   }
 
-  async function transition(inc, to, btn) {
-    btn.disabled = true;
-    try {
-      const updated = await S.api(`/api/incidents/${inc.id}/transition`, { method: "POST", json: { to, version: inc.version } });
-      st.live.upsertIncident(updated);
-      renderPanel();
-    } catch (e) {
-      btn.disabled = false;
-      await writeFailed(e, inc.id);
-    }
-  }
-
   const incLink = (id, number) => `<a href="#" class="inc-link" data-id="${esc(id)}">${esc(callName({ id, number }))}</a>`;
   const numberOf = (id) => ((st.live.incidents.get(id) || {}).data || {}).number;
 
@@ -85,7 +73,9 @@
     if (inc.location_source === "place" && loc.place) what += `: ${loc.place.name}`;
     if (inc.location_source === "aml" && loc.aml && loc.aml.method) what += ` · ${String(loc.aml.method).toUpperCase()}`;
     const acc = inc.accuracy_m !== null && inc.accuracy_m !== undefined ? ` · ±${km(inc.accuracy_m)}` : "";
-    return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}</div>`;
+    // The AML fix's age when the call was taken, flagged when stale (drafting.js).
+    const age = inc.location_source === "aml" ? D.amlAgeHtml(loc.aml) : "";
+    return `<div class="kv small">${esc(T("inc.source"))}: ${esc(what)}${esc(acc)}${age}</div>`;
   }
 
   function callerHtml(inc) {
@@ -153,14 +143,15 @@
 
   // Fold this call into an earlier one: this one is cancelled as merged, both keep their history.
   async function mergeInto(inc, keepId, keepNumber, btn) {
-    const ask = T("inc.merge_confirm").replace("{dup}", callName(inc)).replace("{keep}", keepNumber);
+    // Every {dup} and {keep} filled in (String.replace with a string changes only the first).
+    const ask = T("inc.merge_confirm").replaceAll("{dup}", callName(inc)).replaceAll("{keep}", keepNumber);
     if (!window.confirm(ask)) return;
     btn.disabled = true;
     try {
       const kept = await S.api(`/api/incidents/${keepId}/merge`, { method: "POST", json: { duplicate_id: inc.id, duplicate_version: inc.version } });
       st.live.upsertIncident(kept);
       await st.live.refreshIncident(inc.id);
-      S.toast(T("inc.merged_ok").replace("{dup}", callName(inc)).replace("{keep}", keepNumber), "ok");
+      S.toast(T("inc.merged_ok").replaceAll("{dup}", callName(inc)).replaceAll("{keep}", keepNumber), "ok");
       await select(keepId);
     } catch (e) {
       btn.disabled = false;
@@ -180,7 +171,8 @@
         dashArray: "4 4", fillOpacity: 0.06, interactive: false }));
     }
     const state = S.STATES[inc.status];
-    const next = canWrite && state ? state.next : [];
+    // Call card (callcard.js): forward steps here; cancelling sits apart, closing asks for a disposition.
+    const next = D.stepStates(inc);
     // Until the whole call is read (GET), an entry may hold only an event's fields (IncidentEvent).
     const ag = inc.agencies || { primary: [], supporting: [] };
     const dups = inc.possible_duplicates || [];
@@ -195,6 +187,7 @@
         (changeable(inc)
           ? ` <button type="button" class="link" id="edit-call">${esc(T("inc.edit"))}</button>` : "") + "</div>") +
       `<div class="kv">${esc(T("inc.status"))}: <span class="status-chip" id="panel-status" style="border-color:${S.STATUS_COLOUR[inc.status]}">${esc(S.label(state))}</span></div>` +
+      D.priorityHtml(inc) + D.claimHtml(inc) + D.dispositionHtml(inc) +
       `<div class="kv">${esc(T("inc.created"))}: ${esc(window.I18N.wib(inc.created_at))}</div>` +
       `<div class="kv">${esc(T("inc.location"))}: ${esc(inc.desa_name || "–")}${inc.kecamatan_name ? ", " + esc(inc.kecamatan_name) : ""}${inc.inside_regency === false ? " · " + esc(T("loc.outside")) : ""}</div>` +
       sourceHtml(inc) +
@@ -205,13 +198,15 @@
       mergeHtml(inc, dups) +
       locateButtonHtml(inc) +
       (next.length ? `<div class="transitions">${esc(T("inc.move"))}: ` + next.map((s) =>
-        `<button type="button" class="tr ${s === "batal" ? "danger" : ""}" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
+        `<button type="button" class="tr" data-to="${s}">${esc(S.label(S.STATES[s]))}</button>`).join("") + "</div>" : "") +
       `<div id="units-on-call"></div>` +
-      `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` +
-      (inc.transitions ? `<ul class="timeline">` + inc.transitions.map((tr) =>
-        `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}${tr.note ? ` · <span class="note">${esc(tr.note)}</span>` : ""}</li>`).join("") + "</ul>" : "");
+      (S.OPEN.has(inc.status) ? `<h3>${esc(T("inc.recs"))}</h3><div id="recs"></div>` : "") +
+      (inc.transitions ? `<h3>${esc(T("inc.timeline"))}</h3><ul class="timeline">` + inc.transitions.map((tr) =>
+        `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}${tr.note ? ` · <span class="note">${esc(tr.note)}</span>` : ""}</li>`).join("") + "</ul>" : "") +
+      D.notesHtml(inc) + D.cancelHtml(inc);
     $("panel-close").addEventListener("click", () => { st.selectedId = null; renderPanel(); });
-    panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => transition(inc, b.dataset.to, b)));
+    panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => D.moveTo(inc, b.dataset.to, b)));
+    D.wireCallCard(panel, inc);
     panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
     panel.querySelectorAll("button.merge").forEach((b) => b.addEventListener("click", () => mergeInto(inc, Number(b.dataset.id), b.dataset.number, b)));
     const edit = $("edit-call");

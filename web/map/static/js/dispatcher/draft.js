@@ -10,7 +10,8 @@
     const sel = $("f-category");
     if (!sel) return;
     const keep = sel.value;
-    sel.innerHTML = S.CONFIG.categories.map((c) => `<option value="${c.code}">${esc(S.label(c))}</option>`).join("");
+    // Numbered: in the list a digit picks the category (keys.js), 0 for the tenth.
+    sel.innerHTML = S.CONFIG.categories.map((c, i) => `<option value="${c.code}">${i < 10 ? (i + 1) % 10 + " · " : ""}${esc(S.label(c))}</option>`).join("");
     if (keep) sel.value = keep;
   }
 
@@ -30,15 +31,16 @@
   }
   function amlHtml(text) {
     if (!text) return "";
-    const { radius } = amlFix(text);
-    return `<div class="badge ok">${esc(T("aml.from"))}${radius ? " (±" + esc(km(radius)) + ")" : ""}</div>`;
+    // The server's preview (drafting.js) when there is one: the same parse the call will get.
+    const p = st.draftAmlPreview;
+    const radius = p ? p.accuracy_m : amlFix(text).radius;
+    return `<div class="badge ok">${esc(T("aml.from"))}${radius ? " (±" + esc(km(radius)) + ")" : ""}</div>` +
+      D.amlAgeHtml(p && p.location && p.location.aml);
   }
   function useAml() {
     const text = $("aml-text").value.trim();
     if (!text) return;
-    const { at } = amlFix(text);
-    if (at) st.map.setView(at, Math.max(st.map.getZoom(), 14));
-    startDraft(at, null, text);
+    D.previewAml(text);
   }
 
   function locateHtml(a) {
@@ -60,7 +62,7 @@
   // A point from the map or the village search: the location of the call being picked for, or a new call.
   function onPoint(latlng) {
     if (st.pickFor !== null) D.setLocation(st.pickFor, latlng);
-    else startDraft(latlng);
+    else if (!D.draftClick(latlng)) startDraft(latlng);
   }
 
   async function startDraft(latlng, place, aml) {
@@ -68,8 +70,10 @@
     const map = st.map;
     st.draftAt = latlng;
     st.draftPlace = place || null;
+    if (st.draftAml !== (aml || null)) st.draftAmlPreview = null;
     st.draftAml = aml || null;
     st.draftOpen = true;
+    D.closeMove();
     const form = $("incident-form");
     form.hidden = false;
     $("form-error").hidden = true;
@@ -77,7 +81,10 @@
     if (!latlng) {
       // The caller cannot say where yet: the call is recorded all the same and waits as perlu_lokasi.
       if (st.draftMarker) { map.removeLayer(st.draftMarker); st.draftMarker = null; }
-      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T(st.draftAml ? "aml.no_fix" : "form.no_location"))}</div>`;
+      $("locate-answer").innerHTML = `<div class="badge warn">${esc(T(st.draftAml ? "aml.no_fix" : "form.no_location"))}</div>` +
+        (st.draftAml ? D.amlAgeHtml(((st.draftAmlPreview || {}).location || {}).aml) : "");
+      $("dup-banner").hidden = true;
+      st.dupPending = false;
       $("locate-answer").dataset.ready = "1";
       $("f-category").focus();
       return;
@@ -94,6 +101,9 @@
       if (st.draftPlace && !["desa", "kelurahan"].includes(st.draftPlace.kind)) a.desa = null;
       $("locate-answer").innerHTML = placeHtml(st.draftPlace) + amlHtml(st.draftAml) + locateHtml(a);
       $("locate-answer").dataset.ready = "1";
+      D.checkNearby(latlng);
+      // Keyboard: the next thing to give is the category (a digit), then Enter.
+      if (!document.activeElement || !["TEXTAREA", "INPUT"].includes(document.activeElement.tagName) || document.activeElement.id === "desa-search") $("f-category").focus();
     } catch (e) {
       $("locate-answer").innerHTML = `<span class="error">${esc(e.message)}</span>`;
     }
@@ -103,14 +113,18 @@
     st.draftAt = null;
     st.draftPlace = null;
     st.draftAml = null;
+    st.draftAmlPreview = null;
     st.draftOpen = false;
+    st.dupPending = false;
+    D.closeMove();
+    if ($("dup-banner")) { $("dup-banner").hidden = true; $("dup-banner").innerHTML = ""; }
     const form = $("incident-form");
     if (form) { form.hidden = true; form.reset(); delete $("locate-answer").dataset.ready; $("form-candidates").innerHTML = ""; }
   }
 
   async function createIncident(ev) {
     ev.preventDefault();
-    if (!st.draftOpen) return;
+    if (!st.draftOpen || D.dupUnanswered()) return;
     const btn = $("create-incident");
     btn.disabled = true;
     try {
@@ -126,10 +140,12 @@
         },
       });
       st.live.upsertIncident(inc);
+      // The operator who records a call has taken it: the others see "ditangani: <operator>" live.
+      S.api(`/api/incidents/${inc.id}/claim`, { method: "POST", json: {} }).then((c) => st.live.upsertIncident(c)).catch(() => {});
       clearDraft();
       if ($("aml-text")) { $("aml-text").value = ""; $("aml-box").hidden = true; }
       S.toast(`${T("created")}: ${inc.number}`, "ok");
-      D.select(inc.id);
+      D.select(inc.id).then(D.focusCard);
     } catch (e) {
       $("form-error").textContent = e.message;
       $("form-error").hidden = false;
@@ -163,12 +179,20 @@
     const go = async (query) => {
       const q = (query || input.value).trim();
       if (!q) return;
+      const box = $("place-candidates");
+      // A call number or a phone number (no letters): the calls it names (GET /api/search), not a place.
+      if (!/\p{L}/u.test(q) && !/^\d{2}(\.\d{2}){1,2}(\.\d{4})?$/.test(byLabel.get(q) || q)) {
+        box.innerHTML = "";
+        if (!(await D.searchAll(q, box))) box.innerHTML = `<div class="muted small">${esc(T("search.nothing"))}</div>`;
+        return;
+      }
       let res;
       try { res = await S.api(`/api/places?q=${encodeURIComponent(byLabel.get(q) || q)}`); }
-      catch (e) { S.toast(e.message, "error"); return; }
-      const box = $("place-candidates");
+      catch (e) { if (!(await D.searchAll(q, box))) S.toast(e.message, "error"); return; }
       box.innerHTML = "";
       if (res.place) { input.value = ""; choosePlace(res.place); return; }
+      // Not a place: perhaps a unit's callsign or a call.
+      if (res.status === "not_found" && (await D.searchAll(q, box))) return;
       // Ambiguous or not found: the candidates, one click each.
       box.innerHTML = `<div class="muted small">${esc(T(res.status === "ambiguous" ? "place.ambiguous" : "place.not_found"))}</div>` +
         `<div class="cands"></div>`;

@@ -29,6 +29,8 @@
     }).catch(() => {});
     D.fillCategories();
     D.desaSearch(std.boundaries._desa.features);
+    D.initHistory(std.boundaries._desa.features);
+    D.initKeys();
     if (canWrite) {
       map.on("click", (ev) => D.onPoint(ev.latlng));
       $("no-location").addEventListener("click", () => { if (st.pickFor !== null) D.stopPick(); D.startDraft(null); });
@@ -42,7 +44,9 @@
     document.addEventListener("sigap:lang", () => { D.fillCategories(); D.renderList(); D.renderPanel(); });
     S.on("incident.created", async (d) => {
       if (d.lon !== undefined && d.lon !== null) live.upsertIncident(d);
-      await live.refreshIncident(d.id);
+      const full = await live.refreshIncident(d.id);
+      // Someone else's new call that nobody has taken yet: sound, flash, toast (callcard list.js).
+      if (full && full.created_by !== (S.CONFIG.user || {}).username) D.announceNewCall(full);
     });
     S.on("incident.updated", async (d) => {
       live.upsertIncident(d);
