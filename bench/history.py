@@ -33,10 +33,13 @@ from store.db import make_engine, make_sessionmaker  # noqa: E402
 from store.incidents import Incident, IncidentFilter, IncidentNote, list_incidents  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 
-WORDS = ("rumah terbakar asap api gudang pasar warga pingsan sesak napas jatuh motor mobil tabrakan jalan "
-         "banjir air naik sungai perahu longsor tebing pohon tumbang listrik padam kabel korsleting maling "
-         "pencurian perkelahian anak hilang lansia sakit demam kejang luka berdarah dermaga klotok speedboat "
-         "kebun sawit lahan terbakar hutan karhutla jembatan rusak retak").split()
+WORDS = [
+    "rumah", "terbakar", "asap", "api", "gudang", "pasar", "warga", "pingsan", "sesak", "napas", "jatuh", "motor",
+    "mobil", "tabrakan", "jalan", "banjir", "air", "naik", "sungai", "perahu", "longsor", "tebing", "pohon",
+    "tumbang", "listrik", "padam", "kabel", "korsleting", "maling", "pencurian", "perkelahian", "anak", "hilang",
+    "lansia", "sakit", "demam", "kejang", "luka", "berdarah", "dermaga", "klotok", "speedboat", "kebun", "sawit",
+    "lahan", "terbakar", "hutan", "karhutla", "jembatan", "rusak", "retak",
+]
 CATEGORIES = ("kebakaran", "penyelamatan", "kecelakaan_lalu_lintas", "medis", "banjir", "karhutla", "kriminalitas")
 STATES = ("ditutup", "ditutup", "ditutup", "batal", "selesai", "baru", "dikirim")
 DISPOSITIONS = ("selesai_ditangani", "ditangani_instansi_lain", "duplikat", "iseng", "informasi", "salah_sambung")

@@ -21,7 +21,7 @@ from store.search import open_calls_near, search_calls
 T0 = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
 
-def _bulk(session, n: int, **extra) -> None:  # noqa: ANN001, ANN003
+def _bulk(session, n: int, **extra) -> None:
     rows = [
         {"id": 10_000 + i, "number": f"112-20261206-{9000 + i:04d}", "category": "medis", "status": "ditutup",
          "description": "pingsan di pasar", "version": 1, "created_at": T0 + timedelta(seconds=i),

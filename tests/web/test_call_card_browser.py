@@ -20,7 +20,7 @@ from tests.web.test_map_browser import (  # noqa: F401 - fixtures used by name
 pytestmark = pytest.mark.browser
 
 
-def _call(server: str, role: str = "dispatcher", **body) -> dict:  # noqa: ANN003, F811
+def _call(server: str, role: str = "dispatcher", **body) -> dict:  # noqa: F811
     """Record a call over the API as `role`."""
     payload = {"category": "kebakaran", "description": "Uji kartu panggilan",
                "location": {"lon": BUNTOK[0], "lat": BUNTOK[1]}} | body
@@ -36,7 +36,7 @@ def _get(server: str, incident_id: int) -> dict:  # noqa: F811
     return r.json()
 
 
-def test_cancel_needs_a_reason_and_sits_apart(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_cancel_needs_a_reason_and_sits_apart(offline, server: str) -> None:  # noqa: F811
     """Cancel is not among the status buttons; its dialog refuses to go on without a disposition."""
     inc = _call(server)
     page = offline().login("dispatcher", "/map")
@@ -69,7 +69,7 @@ def test_cancel_needs_a_reason_and_sits_apart(offline, server: str) -> None:  # 
     shot(page, "callcard-cancelled")
 
 
-def test_a_new_unclaimed_call_flashes_and_is_taken_live(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_a_new_unclaimed_call_flashes_and_is_taken_live(offline, server: str) -> None:  # noqa: F811
     """A call recorded by someone else flashes with a toast; taking it shows 'ditangani' on another screen."""
     page = offline().login("dispatcher", "/map")
     watcher = offline().login("leader", "/map")
@@ -89,7 +89,7 @@ def test_a_new_unclaimed_call_flashes_and_is_taken_live(offline, server: str) ->
     shot(watcher, "callcard-taken-watcher")
 
 
-def test_priority_timer_and_call_log_from_the_card(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_priority_timer_and_call_log_from_the_card(offline, server: str) -> None:  # noqa: F811
     """The list puts P1 first; the card changes priority and appends notes shown newest first, inert."""
     low = _call(server, category="infrastruktur", location={"lon": 114.88, "lat": -1.74})
     high = _call(server, category="kebakaran", location={"lon": 114.87, "lat": -1.73})
@@ -113,7 +113,7 @@ def test_priority_timer_and_call_log_from_the_card(offline, server: str) -> None
     shot(page, "callcard-notes")
 
 
-def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only(offline, server: str) -> None:  # noqa: F811
     """Riwayat: a cancelled call found by a note's word opens read-only with its timeline; the search box
     finds a call by its number and by the caller's phone."""
     headers = {"Authorization": f"Bearer {_token(server, 'dispatcher')}"}
@@ -148,7 +148,7 @@ def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only
         page.click("#panel-close")
 
 
-def _click_map(page, lon: float, lat: float) -> None:  # noqa: ANN001
+def _click_map(page, lon: float, lat: float) -> None:
     """Click the map at a point, zoomed in so no marker is hit."""
     point = page.evaluate(
         "([lon, lat]) => { SIGAP.map.setView([lat, lon], 16, {animate: false});"
@@ -158,7 +158,7 @@ def _click_map(page, lon: float, lat: float) -> None:  # noqa: ANN001
     page.locator("#map").click(position={"x": point[0], "y": point[1]})
 
 
-def test_a_stray_click_does_not_move_a_located_draft(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_a_stray_click_does_not_move_a_located_draft(offline, server: str) -> None:  # noqa: F811
     """Drafted by village name, a later map click asks "Pindahkan lokasi?"; "Tetap" keeps the place."""
     page = offline().login("dispatcher", "/map")
     page.fill("#desa-search", "Pendang")
@@ -180,7 +180,7 @@ def test_a_stray_click_does_not_move_a_located_draft(offline, server: str) -> No
     page.click("#cancel-draft")
 
 
-def test_open_calls_nearby_are_a_bold_banner_before_create(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_open_calls_nearby_are_a_bold_banner_before_create(offline, server: str) -> None:  # noqa: F811
     """A draft 300 m from an open call of another category shows it; "gabungkan" adds the caller to it."""
     near = _call(server, category="kecelakaan_lalu_lintas", location={"lon": 114.80, "lat": -1.90})
     page = offline().login("dispatcher", "/map")
@@ -208,7 +208,7 @@ def test_open_calls_nearby_are_a_bold_banner_before_create(offline, server: str)
     assert resp.value.status == 201
 
 
-def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offline, server: str) -> None:  # noqa: F811
     page = offline().login("dispatcher", "/map")
     page.click("#aml-open")
     page.fill("#aml-text", 'A"ML=1;lt=-1.7;rd=20;ml=5')
@@ -223,7 +223,7 @@ def test_a_garbage_aml_is_refused_in_the_preview_and_a_stale_fix_is_flagged(offl
     shot(page, "callcard-aml-stale")
 
 
-def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  # noqa: ANN001, F811
+def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  # noqa: F811
     """No mouse: "/" to the search box, the village, Enter, the category's number, Enter, "d" dispatches the
     proposed unit. Markers are not in the tab order; the list rows are; "?" shows the shortcuts."""
     page = offline().login("dispatcher", "/map")
@@ -271,7 +271,7 @@ def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  
     shot(page, "callcard-keyboard-dispatch")
 
 
-def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noqa: ANN001, F811
+def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noqa: F811
     """At 390x844 the map is above and wide, the panel below, and the header's logout is on screen."""
     ctx = chromium.new_context(viewport={"width": 390, "height": 844}, locale="id-ID", is_mobile=True, has_touch=True)
     try:
@@ -300,7 +300,7 @@ def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noq
         ctx.close()
 
 
-def test_leader_page_at_360_px_keeps_charts_readable(chromium, server: str) -> None:  # noqa: ANN001, F811
+def test_leader_page_at_360_px_keeps_charts_readable(chromium, server: str) -> None:  # noqa: F811
     """At 360 px the leader's tiles go two a row and each chart takes the width; nothing runs off the side."""
     ctx = chromium.new_context(viewport={"width": 360, "height": 780}, locale="id-ID")
     try:

@@ -170,7 +170,7 @@ def open_call_from_list(page, incident_id: int) -> None:
     page.wait_for_selector(f"#incident-panel[data-incident='{incident_id}']")
 
 
-def answer_banner(page) -> None:  # noqa: ANN001
+def answer_banner(page) -> None:
     """Open calls nearby (issue 16) are answered with "tetap buat baru" when the banner shows: earlier tests of
     this module leave open calls around, and this module's tests are about creating a new one."""
     page.wait_for_function(
