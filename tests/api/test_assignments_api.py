@@ -114,7 +114,10 @@ def test_board_lists_units_with_call_time_in_status_and_levels(client, demo, dat
 
 
 def test_the_response_plan_is_proposed_whole_and_agencies_without_units_are_named(client, demo) -> None:
-    fire = new_incident(client)
+    # A fire is P1 by the catalog (three damkar); at P2 the plan's base units are proposed.
+    p1 = client.get(f"/api/incidents/{new_incident(client)['id']}/recommendations").json()["plan"]
+    assert ("damkar", 3) in {(u["type"], u["count"]) for u in p1["units"]}
+    fire = new_incident(client, priority="P2")
     rec = client.get(f"/api/incidents/{fire['id']}/recommendations").json()
     plan = rec["plan"]
     assert {(u["type"], u["count"]) for u in plan["units"]} == {("damkar", 2), ("polisi", 1), ("ambulans", 1)}

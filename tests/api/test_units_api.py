@@ -35,8 +35,11 @@ def demo(client, database) -> dict[str, int]:
         return {u.callsign: u.id for u in s.scalars(select(Unit))}
 
 
-def new_incident(client, *, category: str = "kebakaran", location: dict | None = INCIDENT) -> dict:
+def new_incident(client, *, category: str = "kebakaran", location: dict | None = INCIDENT,
+                 priority: str | None = None) -> dict:
     body = {"category": category, "location": location}
+    if priority is not None:
+        body["priority"] = priority
     r = client.post("/api/incidents", json=body)
     assert r.status_code == 201, r.text
     return r.json()
