@@ -22,6 +22,7 @@ from api.routes import (
     exports,
     floods,
     health,
+    heat_sources,
     hotspots,
     incidents,
     jobs,
@@ -53,7 +54,7 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router, ogc.router,
-    exports.router,
+    exports.router, heat_sources.router,
     pages.router,
 ]
 

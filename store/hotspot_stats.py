@@ -56,6 +56,9 @@ class HotspotFilter:
     zones: tuple[str, ...] = ()
     kecamatan: str | None = None
     desa: str | None = None
+    # False leaves out detections inside a known static heat source ("sumber tetap"); None: the view's default
+    # (points, tables and hexagons show them, clusters and alerts leave them out).
+    include_static: bool | None = None
 
     @classmethod
     def for_window(
@@ -100,6 +103,7 @@ class HotspotFilter:
             "zone": list(self.zones) or None,
             "kecamatan": self.kecamatan,
             "desa": self.desa,
+            "include_static": self.include_static,
         }
 
 
@@ -116,6 +120,8 @@ def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
         stmt = stmt.where(Hotspot.kecamatan_code == flt.kecamatan)
     if flt.desa:
         stmt = stmt.where(Hotspot.desa_code == flt.desa)
+    if flt.include_static is False:
+        stmt = stmt.where(Hotspot.static_source_id.is_(None))
     if flt.bbox:
         x0, y0, x1, y1 = flt.bbox
         stmt = stmt.where(func.ST_X(Hotspot.geom).between(x0, x1), func.ST_Y(Hotspot.geom).between(y0, y1))
@@ -153,6 +159,8 @@ POINT_COLUMNS = {
     "kecamatan_code": Hotspot.kecamatan_code,
     "kabupaten_code": Hotspot.kabupaten_code,
     "border_distance_m": Hotspot.border_distance_m,
+    "date_only": Hotspot.date_only,
+    "static_source_id": Hotspot.static_source_id,
 }
 
 
