@@ -21,6 +21,7 @@ from api.routes import (
     events,
     exports,
     floods,
+    ground_checks,
     health,
     heat_sources,
     hotspots,
@@ -54,7 +55,7 @@ RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("
 ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router, ogc.router,
-    exports.router, heat_sources.router,
+    exports.router, heat_sources.router, ground_checks.router,
     pages.router,
 ]
 

@@ -126,6 +126,7 @@ class IngestReport:
     confidence_coding: str | None = None
     date_only: int = 0
     static_source: int = 0
+    alerts: int = 0
 
     def counts(self) -> dict[str, Any]:
         """JSON-able summary (for the job log, the audit log, the API and the CLI)."""
@@ -142,6 +143,7 @@ class IngestReport:
             "confidence_coding_text": list(CODING_TEXT[self.confidence_coding]) if self.confidence_coding else None,
             "date_only": self.date_only,
             "static_source": self.static_source,
+            "alerts": self.alerts,
             "first_rejects": [{"line": ln, "reason": r} for ln, r in self.rejects[:10]],
             "first_time": iso_utc(self.first_time),
             "last_time": iso_utc(self.last_time),
@@ -380,16 +382,21 @@ def ingest_detections(
     hub: Any = None,
     chunk_rows: int = 50_000,
     progress: Callable[[int, int], None] | None = None,
+    alert_near_km: float = 5.0,
 ) -> IngestReport:
     """Stream a FIRMS/generic CSV into `hotspot`: tag, keep the area, insert new keys; one commit per chunk.
 
     Missing required columns raise FirmsFormatError before anything is written. `progress(rows, bytes)`
     is called after each chunk. An audit record (and a `hotspots.ingested` event when `hub` is given)
-    closes the ingest.
+    closes the ingest. New nominal/high detections in a kecamatan (or within `alert_near_km` of a desa centre)
+    raise area alerts (store.ground_checks.evaluate_alerts) in the same closing transaction.
     """
-    from store.heat_sources import source_lookup  # heat_sources reads the Hotspot model of this module
+    # Both modules read the Hotspot model of this one.
+    from store.ground_checks import evaluate_alerts
+    from store.heat_sources import source_lookup
 
     report = IngestReport()
+    started = utcnow()
     stream = read_detections(source_file, fmt=fmt, columns=columns, chunk_rows=chunk_rows)
     report.fmt = stream.fmt
     handle = getattr(stream, "_handle", None)
@@ -426,6 +433,9 @@ def ingest_detections(
     report.duplicate = report.kept - report.inserted
     counts = report.counts()
     with sessions() as session, session.begin():
+        if report.inserted:
+            report.alerts = len(evaluate_alerts(session, ingested_since=started, near_km=alert_near_km, hub=hub))
+            counts["alerts"] = report.alerts
         record_audit(session, actor=actor, action="hotspots.ingest", entity="hotspot", entity_id=None, after=counts)
         if hub is not None and report.inserted:
             hub.publish(

@@ -345,6 +345,7 @@ class UploadReport(BaseModel):
     confidence_coding_text: list[str] | None = Field(description="[Bahasa Indonesia, English]")
     date_only: int = Field(description="Deteksi tanpa jam (tanggal saja) / detections with a date only")
     static_source: int = Field(description="Deteksi di sumber panas tetap / detections inside static heat sources")
+    alerts: int = Field(description="Peringatan wilayah baru / new area alerts raised")
     first_rejects: list[Reject]
     first_time: datetime | None
     last_time: datetime | None

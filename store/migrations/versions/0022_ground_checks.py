@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("confidence", sa.String(8)),
         sa.Column("satellite", sa.String(32)),
         sa.Column("reason", sa.String(16), nullable=False),
+        sa.Column("near_desa_m", sa.Float),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("lon", sa.Float, nullable=False),
