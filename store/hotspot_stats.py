@@ -59,6 +59,7 @@ class HotspotFilter:
     # False leaves out detections inside a known static heat source ("sumber tetap"); None: the view's default
     # (points, tables and hexagons show them, clusters and alerts leave them out).
     include_static: bool | None = None
+    satellites: tuple[str, ...] = ()
 
     @classmethod
     def for_window(
@@ -104,6 +105,7 @@ class HotspotFilter:
             "kecamatan": self.kecamatan,
             "desa": self.desa,
             "include_static": self.include_static,
+            "satellite": list(self.satellites) or None,
         }
 
 
@@ -120,6 +122,8 @@ def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
         stmt = stmt.where(Hotspot.kecamatan_code == flt.kecamatan)
     if flt.desa:
         stmt = stmt.where(Hotspot.desa_code == flt.desa)
+    if flt.satellites:
+        stmt = stmt.where(Hotspot.satellite.in_(flt.satellites))
     if flt.include_static is False:
         stmt = stmt.where(Hotspot.static_source_id.is_(None))
     if flt.bbox:
@@ -200,16 +204,34 @@ def hexagons(session: Session, flt: HotspotFilter, *, res: int) -> tuple[pd.Data
     df = _frame(
         session,
         flt,
-        {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp, "conf": Hotspot.confidence, "t": Hotspot.acq_time},
+        {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp, "conf": Hotspot.confidence, "t": Hotspot.acq_time,
+         "desa": Hotspot.desa_code},
     )
+    cells = _cells(df)
     agg = aggregate_cells(
-        cells=_cells(df),
+        cells=cells,
         frp=df["frp"].to_numpy(dtype=np.float64),
         confidence=df["conf"].to_numpy(dtype=object),
         acq_time_utc=utc_index(df["t"]),
     ).drop(columns=["max_confidence_rank"])
     agg["frp_sum"] = agg["frp_sum"].round(2)
+    agg["desa_name"], agg["desa_count"] = _cell_desa(session, cells, df["desa"], agg["cell"].to_numpy())
     return agg, len(df)
+
+
+def _cell_desa(session: Session, cells: np.ndarray, desa: pd.Series, order: np.ndarray) -> tuple[list, list]:
+    """Per aggregated cell (in `order`): the desa with most detections (its name) and how many desa there are."""
+    names = dict(session.execute(select(Desa.kode, Desa.nama)).all())
+    frame = pd.DataFrame({"cell": cells, "desa": desa.to_numpy(dtype=object)}).dropna()
+    if not len(frame):
+        return [None] * len(order), [0] * len(order)
+    counts = frame.groupby(["cell", "desa"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["cell", "n", "desa"], ascending=[True, False, True])
+    top = counts.drop_duplicates("cell").set_index("cell")["desa"]
+    distinct = counts.groupby("cell").size()
+    top_codes = top.reindex(order).to_numpy(dtype=object)
+    return ([names.get(c) if isinstance(c, str) else None for c in top_codes],
+            distinct.reindex(order).fillna(0).astype(int).tolist())
 
 
 def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: int = 1) -> tuple[pd.DataFrame, Any]:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from api.auth import PlannerDep, ReaderDep
 from api.deps import ContextDep, SessionDep
-from api.params import known_values, parse_bbox
+from api.params import known_values, parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas.hotspots import (
     BurningDaysCollection,
@@ -62,6 +62,8 @@ def hotspot_filter(
     include_static: Annotated[bool | None, Query(
         description="Sertakan sumber panas tetap; bawaan: ya kecuali klaster / include static heat sources; "
                     "default yes except clusters")] = None,
+    satellite: Annotated[str | None, Query(
+        max_length=200, description="Satelit, dipisah koma (Terra, Aqua, Suomi NPP, NOAA-20, NOAA-21)")] = None,
 ) -> HotspotFilter:
     """The hotspot filter from the query string, checked, with bilingual errors naming the field."""
     return HotspotFilter.for_window(
@@ -76,6 +78,7 @@ def hotspot_filter(
         kecamatan=kecamatan,
         desa=desa,
         include_static=include_static,
+        satellites=split_list(satellite, field="satellite"),
     )
 
 

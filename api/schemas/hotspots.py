@@ -30,6 +30,7 @@ class HotspotFilterEcho(BaseModel):
     kecamatan: str | None
     desa: str | None
     include_static: bool | None = Field(description="Termasuk sumber panas tetap / includes static heat sources")
+    satellite: list[str] | None = None
 
 
 class PointGeometry(BaseModel):
@@ -173,6 +174,8 @@ class HexagonProperties(BaseModel):
     max_confidence: Confidence | None
     first_seen: datetime | None
     last_seen: datetime | None
+    desa_name: str | None = Field(default=None, description="Desa dengan deteksi terbanyak / desa with most detections")
+    desa_count: int = Field(default=0, description="Jumlah desa di heksagon / desa with detections in the cell")
 
 
 class HexagonFeature(BaseModel):
