@@ -173,3 +173,25 @@ def test_api_heat_sources_and_clusters_leave_static_out(client, tokens, db, loca
     r = client.delete(f"/api/heat-sources/{sid}", headers=bearer(tokens["planner"]))
     assert r.status_code == 204
     assert client.get(f"/api/heat-sources/{sid}").status_code == 404
+
+
+def test_uploads_and_bodies_over_the_limit_are_413(app_client, tokens, db) -> None:
+    planner = bearer(tokens["planner"])
+    big = b'{"type":"FeatureCollection","features":[' + b" " * 1_100_000 + b"]}"
+    r = app_client.post("/api/floods/import", files={"file": ("besar.geojson", big, "application/geo+json")},
+                        headers=planner)
+    assert r.status_code == 413
+    coords = [[BUNTOK[0] + i * 1e-6, BUNTOK[1]] for i in range(60_000)]
+    body = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [coords]},
+            "properties": {"name": "x", "kind": "industri"}}
+    r = app_client.post("/api/heat-sources", json=body, headers=planner)
+    assert r.status_code == 413
+    r = app_client.post("/api/ground-checks", json={"hotspot_id": 1, "note": "x" * 1_100_000}, headers=planner)
+    assert r.status_code == 413
+    with db.sessions() as s:
+        from store.heat_sources import HeatSource
+        from store.incidents import Incident
+
+        assert s.scalar(select(func.count(HeatSource.id))) == 0
+        assert s.scalar(select(func.count(Incident.id))) == 0
+    db.clean()

@@ -501,12 +501,22 @@
     } else {
       ["flood-tools", "flood-import"].forEach((id) => { $(id).hidden = true; });
     }
+    // A link can name the window (/planner?window=30d), as the buttons do.
+    const asked = new URLSearchParams(location.search).get("window");
+    const btn = asked && document.querySelector(`#window-seg button[data-window='${CSS.escape(asked)}']`);
+    if (btn && asked !== "custom") {
+      windowSel = asked;
+      document.querySelectorAll("#window-seg button").forEach((x) => x.classList.toggle("on", x === btn));
+    }
     S.on("hotspots.ingested", () => loadHotspots());
     S.on("flood.updated", () => loadFloods());
     S.on("heat_source.updated", () => { loadSources(); loadHotspots(); });
     S.on("ground_check.updated", () => loadChecks());
     S.on("hotspot.alert", (a) => { alerts.set(a.id, a); renderAlerts(); });
     S.connect();
+    // Zones written by another process on SpatiaLite (the `sigap import-flood` command) send no live event
+    // (PostGIS does, through NOTIFY): the list is also re-read every minute.
+    setInterval(() => { if (!document.hidden && $("zone-form").hidden) loadFloods(); }, 60_000);
     await Promise.all([loadHotspots(), loadFloods(), loadAlerts(), loadChecks(), loadSources()]);
     document.body.dataset.ready = "1";
   }
