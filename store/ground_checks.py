@@ -9,7 +9,7 @@ heat source, so the same spot is marked "sumber tetap" from then on.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import h3
@@ -100,6 +100,8 @@ CONFIDENCE_ID = {"low": "rendah", "nominal": "nominal", "high": "tinggi"}
 SOURCE_HALF_SIDE_M = 200.0
 ALERT_CONFIDENCE = ("nominal", "high")
 ALERT_CELL_RES = 7  # ~5 km² hexagons: one alert per such cluster per WIB day
+# Only recent detections alert: loading last month's archive is history, not news.
+ALERT_MAX_AGE = timedelta(hours=24)
 
 
 class GroundCheckNotFoundError(NotFound):
@@ -310,13 +312,15 @@ def _desa_centres(session: Session) -> tuple[list[str], list[str], np.ndarray, n
 
 def evaluate_alerts(session: Session, *, ingested_since: datetime, near_km: float = 5.0,
                     hub: Any = None) -> list[dict[str, Any]]:
-    """Alerts for detections stored since `ingested_since`: nominal/high, not a static source, inside a kecamatan
-    or within `near_km` of a desa centre; one per H3 res-7 cluster per WIB day (a unique key). Not committed."""
+    """Alerts for detections stored since `ingested_since` and acquired in the last 24 h: nominal/high, not a static
+    source, inside a kecamatan or within `near_km` of a desa centre; one per H3 res-7 cluster per WIB day (a unique
+    key). Not committed."""
     rows = session.execute(
         select(Hotspot.id, func.ST_X(Hotspot.geom), func.ST_Y(Hotspot.geom), Hotspot.acq_time, Hotspot.confidence,
                Hotspot.satellite, Hotspot.zone, Hotspot.desa_code, Hotspot.kecamatan_code,
                getattr(Hotspot, f"h3_{ALERT_CELL_RES}"))
         .where(Hotspot.ingested_at >= db_time(ingested_since), Hotspot.confidence.in_(ALERT_CONFIDENCE),
+               Hotspot.acq_time >= db_time(utcnow() - ALERT_MAX_AGE),
                Hotspot.static_source_id.is_(None), Hotspot.zone.in_(("inside", "border")))
         .order_by(Hotspot.acq_time, Hotspot.id)
     ).all()

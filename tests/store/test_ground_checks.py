@@ -191,3 +191,10 @@ def test_alert_near_a_desa_centre_outside_and_static_sources_quiet(client, db, l
     far = ingest_detections(db.sessions, io.StringIO(_viirs([(*outside, "n")], day=tomorrow, time="0400")),
                             locator=locator, alert_near_km=1.0)
     assert far.alerts == 0
+
+
+def test_an_archive_raises_no_alert(db, locator) -> None:
+    """Detections acquired more than a day ago are history: ingesting them now alerts nobody."""
+    old = (utcnow() - timedelta(days=3)).strftime("%Y-%m-%d")
+    report = ingest_detections(db.sessions, io.StringIO(_viirs([(*BUNTOK, "h")], day=old)), locator=locator)
+    assert report.inserted == 1 and report.alerts == 0
