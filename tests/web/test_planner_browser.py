@@ -176,3 +176,34 @@ def test_area_alert_arrives_live_on_planner_and_dispatcher(offline, server: str)
     dispatcher.wait_for_selector(".toast.alert")
     assert "Peringatan titik panas" in dispatcher.inner_text(".toast.alert")
     shot(planner, "planner-alert")
+
+
+def test_draw_a_static_heat_source_then_delete_it(offline, server: str) -> None:  # noqa: F811
+    lon, lat = BUNTOK[0] - 0.05, BUNTOK[1] - 0.08
+    _upload(server, [(lon, lat, "h")])
+    page = offline().login("planner", "/planner")
+    page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 15, {animate: false}); }", [lon, lat])
+    page.wait_for_function("document.querySelector('#hotspot-summary').innerText.length > 0")
+    before = page.inner_text("#hotspot-summary")  # other tests of the module may have static sources of their own
+    page.click("#source-draw")
+    d = 0.002
+    corners = [(lon - d, lat - d), (lon + d, lat - d), (lon + d, lat + d), (lon - d, lat + d)]
+    for c in [*corners, corners[0]]:
+        page.mouse.click(*_screen(page, *c))
+    page.wait_for_selector("#z-kind-row:not([hidden])")
+    page.fill("#z-name", "Pabrik sawit uji")
+    page.select_option("#z-kind", "industri")
+    page.click("#z-save")
+    page.wait_for_function("(b) => { const t = document.querySelector('#hotspot-summary').innerText;"
+                           " return t !== b && t.includes('sumber tetap'); }", arg=before)
+    token = _token(server, "planner")
+    sources = httpx.get(f"{server}/api/heat-sources", headers={"Authorization": f"Bearer {token}"}).json()
+    mine = [f for f in sources["features"] if f["properties"]["name"] == "Pabrik sawit uji"]
+    assert len(mine) == 1 and mine[0]["properties"]["kind"] == "industri"
+    shot(page, "planner-heat-source")
+    # Its popup offers to delete it; afterwards the detection is an ordinary hotspot again.
+    page.mouse.click(*_screen(page, lon + d * 0.8, lat + d * 0.8))
+    page.locator(".leaflet-popup button.src-delete").click()
+    page.wait_for_function("(b) => document.querySelector('#hotspot-summary').innerText === b", arg=before)
+    sources = httpx.get(f"{server}/api/heat-sources", headers={"Authorization": f"Bearer {token}"}).json()
+    assert not [f for f in sources["features"] if f["properties"]["name"] == "Pabrik sawit uji"]

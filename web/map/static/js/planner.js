@@ -40,7 +40,7 @@
       "zone.level": "Tingkat", "zone.status": "Status", "zone.active": "aktif", "zone.ended": "selesai",
       "zone.since": "Aktif sejak", "zone.save": "Simpan", "zone.edit_shape": "Ubah bentuk",
       "zone.saved": "Zona disimpan", "src.kind": "Jenis sumber", "src.new": "Sumber panas tetap baru",
-      "src.saved": "Sumber panas disimpan", "src.layer": "Sumber panas tetap",
+      "src.saved": "Sumber panas disimpan", "src.layer": "Sumber panas tetap", "src.delete": "Hapus sumber ini",
     },
     en: {
       "alert.title": "Area alerts", "alert.none": "No alerts in the last 24 h.",
@@ -71,7 +71,7 @@
       "zone.level": "Level", "zone.status": "Status", "zone.active": "active", "zone.ended": "ended",
       "zone.since": "Active since", "zone.save": "Save", "zone.edit_shape": "Edit shape",
       "zone.saved": "Zone saved", "src.kind": "Source kind", "src.new": "New static heat source",
-      "src.saved": "Heat source saved", "src.layer": "Static heat sources",
+      "src.saved": "Heat source saved", "src.layer": "Static heat sources", "src.delete": "Delete this source",
     },
   };
   const P = (k) => (WORDS[window.I18N.lang === "en" ? "en" : "id"][k] || WORDS.id[k] || k);
@@ -81,7 +81,7 @@
   const hotLayer = L.layerGroup(), h3Layer = L.layerGroup(), floodGroup = L.layerGroup();
   const sourceLayer = L.layerGroup(), checkLayer = L.layerGroup(), alertLayer = L.layerGroup();
   let windowSel = "24h", res = 7, since = null, until = null, h3Max = 1, view = "hex", tableSel = "kecamatan";
-  let floods = [], editing = null, drawn = null, drawKind = "flood";
+  let floods = [], editing = null, drawn = null, drawKind = "flood", cellSeq = 0, hotSeq = 0;
 
   // ---- the query every hotspot view shares --------------------------------------------------
   function query() {
@@ -155,7 +155,9 @@
   async function loadHotspots() {
     const q = query();
     exportLinks();
+    const seq = ++hotSeq;
     const g = await S.layerData("/api/hotspots?" + q + "&limit=50000");
+    if (seq !== hotSeq) return;
     hotLayer.clearLayers();
     if (g && g.features) {
       hotLayer.addLayer(hotspotLayer(g));
@@ -170,9 +172,13 @@
   async function loadCells(q) {
     q = new URLSearchParams(q);
     q.set("res", res);
+    // The old cells stay on the map until the new answer is in (no blank map while it loads).
+    const seq = ++cellSeq;
+    const path = { hex: "/api/hotspots/h3?", gi: "/api/hotspots/clusters?", persist: "/api/hotspots/persistence?" }[view];
+    const h = await S.layerData(path + q + (view === "persist" ? "&min_days=2" : ""));
+    if (seq !== cellSeq) return;  // a newer request (another filter, size or view) owns the layer
     h3Layer.clearLayers();
     if (view === "hex") {
-      const h = await S.layerData("/api/hotspots/h3?" + q);
       if (h && h.features) {
         h3Max = Math.max(1, ...h.features.map((f) => f.properties.count));
         h3Layer.addLayer(L.geoJSON(h, {
@@ -183,7 +189,6 @@
       }
       $("h3-legend").innerHTML = RAMP.map((c, i) => `<span style="background:${c}" title="${Math.round((i / RAMP.length) * h3Max)}+"></span>`).join("") + `<small>0 … ${h3Max}</small>`;
     } else if (view === "gi") {
-      const h = await S.layerData("/api/hotspots/clusters?" + q);
       if (h && h.features) {
         h3Layer.addLayer(L.geoJSON(h, {
           pane: "h3",
@@ -198,7 +203,6 @@
       }
       $("h3-legend").innerHTML = ["hot99", "hot95", "cold95", "cold99"].map((k) => `<span class="lg-item"><span class="sq" style="background:${GI[k]}"></span>${esc(P("gi." + k))}</span>`).join(" ");
     } else {
-      const h = await S.layerData("/api/hotspots/persistence?" + q + "&min_days=2");
       const days = h && h.features ? Math.max(2, ...h.features.map((f) => f.properties.days_burned)) : 2;
       if (h && h.features) {
         h3Layer.addLayer(L.geoJSON(h, {
@@ -329,9 +333,13 @@
     sourceLayer.clearLayers();
     if (g && g.features) {
       sourceLayer.addLayer(L.geoJSON(g, {
-        pane: "floods",
+        pane: "sources",
         style: { color: "#6a1b9a", weight: 1.5, fillColor: "#ce93d8", fillOpacity: 0.35, dashArray: "4 2" },
-        onEachFeature: (f, layer) => layer.bindTooltip(`${esc(P("src.layer"))}: ${esc(f.properties.name)} (${esc(f.properties.kind_label)})`),
+        onEachFeature: (f, layer) => {
+          const text = `${esc(P("src.layer"))}: ${esc(f.properties.name)} (${esc(f.properties.kind_label)})`;
+          layer.bindTooltip(text);
+          if (CAN_WRITE) layer.bindPopup(`${text}<br><button type="button" class="src-delete" data-source="${esc(f.properties.id)}">${esc(P("src.delete"))}</button>`);
+        },
       }));
     }
   }
@@ -462,6 +470,7 @@
     map = S.makeMap("map");
     window.SIGAP.map = map;
     map.createPane("alerts").style.zIndex = 425;
+    map.createPane("sources").style.zIndex = 395;  // above the hexagons, so a source can be clicked
     const std = await S.standardLayers(map, { legend: { incidents: false, units: false }, network: false });
     panel = std.panel;
     [floodGroup, sourceLayer, h3Layer, hotLayer, checkLayer, alertLayer].forEach((l) => map.addLayer(l));
@@ -482,6 +491,13 @@
     document.querySelectorAll(".f-conf, #f-sat, #f-static").forEach((el) => el.addEventListener("change", () => loadHotspots()));
     map.on("moveend", exportLinks);
     map.on("popupopen", (ev) => {
+      ev.popup.getElement().querySelectorAll("button.src-delete").forEach((b) => b.addEventListener("click", async () => {
+        try {
+          await S.api(`/api/heat-sources/${b.dataset.source}`, { method: "DELETE" });
+          map.closePopup();
+          await Promise.all([loadSources(), loadHotspots()]);
+        } catch (e) { S.toast(e.message, "error"); }
+      }));
       ev.popup.getElement().querySelectorAll("button.gc-create").forEach((b) => b.addEventListener("click", () =>
         createCheck(b.dataset.hotspot ? { hotspot_id: Number(b.dataset.hotspot) } : { cluster_cell: b.dataset.cell })));
     });
