@@ -226,16 +226,23 @@ def hexagons(session: Session, flt: HotspotFilter, *, res: int) -> tuple[pd.Data
 def _cell_desa(session: Session, cells: np.ndarray, desa: pd.Series, order: np.ndarray) -> tuple[list, list]:
     """Per aggregated cell (in `order`): the desa with most detections (its name) and how many desa there are."""
     names = dict(session.execute(select(Desa.kode, Desa.nama)).all())
-    frame = pd.DataFrame({"cell": cells, "desa": desa.to_numpy(dtype=object)}).dropna()
-    if not len(frame):
-        return [None] * len(order), [0] * len(order)
-    counts = frame.groupby(["cell", "desa"], sort=False).size().reset_index(name="n")
-    counts = counts.sort_values(["cell", "n", "desa"], ascending=[True, False, True])
-    top = counts.drop_duplicates("cell").set_index("cell")["desa"]
-    distinct = counts.groupby("cell").size()
-    top_codes = top.reindex(order).to_numpy(dtype=object)
-    return ([names.get(c) if isinstance(c, str) else None for c in top_codes],
-            distinct.reindex(order).fillna(0).astype(int).tolist())
+    n = len(order)
+    codes = desa.to_numpy(dtype=object)
+    d_idx, d_uniq = pd.factorize(pd.Series(codes, dtype=object))
+    if not len(d_uniq):
+        return [None] * n, [0] * n
+    c_idx, c_uniq = pd.factorize(pd.Series(np.asarray(cells, dtype=np.uint64)))
+    ok = d_idx >= 0
+    # Detections per (cell, desa), counted in one bincount over a cells x desa table (~2,000 x 93 at most).
+    table = np.bincount(c_idx[ok] * len(d_uniq) + d_idx[ok], minlength=len(c_uniq) * len(d_uniq))
+    table = table.reshape(len(c_uniq), len(d_uniq))
+    pos = pd.Index(c_uniq).get_indexer(np.asarray(order, dtype=np.uint64))
+    top = table.argmax(axis=1)
+    has = table.max(axis=1) > 0
+    distinct = (table > 0).sum(axis=1)
+    out_names = [names.get(d_uniq[top[p]]) if p >= 0 and has[p] else None for p in pos.tolist()]
+    out_counts = [int(distinct[p]) if p >= 0 else 0 for p in pos.tolist()]
+    return out_names, out_counts
 
 
 def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: int = 1) -> tuple[pd.DataFrame, Any]:

@@ -195,3 +195,20 @@ def test_uploads_and_bodies_over_the_limit_are_413(app_client, tokens, db) -> No
         assert s.scalar(select(func.count(HeatSource.id))) == 0
         assert s.scalar(select(func.count(Incident.id))) == 0
     db.clean()
+
+
+def test_hexagons_name_their_desa_not_only_the_cell(client, db, locator) -> None:
+    import h3
+
+    x, y = BUNTOK
+    # Three detections in one desa and one a little away: the cell is named after the desa holding most.
+    rows = [(x, y, "h"), (x + 0.0004, y, "n"), (x, y + 0.0004, "n"), (x + 0.3, y - 0.3, "h")]
+    ingest_detections(db.sessions, io.StringIO(_viirs(rows)), locator=locator)
+    body = client.get("/api/hotspots/h3", params={**WINDOW, "res": 7}).json()
+    by_cell = {f["properties"]["h3"]: f["properties"] for f in body["features"]}
+    here = by_cell[h3.latlng_to_cell(y, x, 7)]
+    assert here["count"] == 3 and here["desa_count"] == 1
+    assert here["desa_name"] == locator.locate(lon=x, lat=y)["desa"]["name"]
+    far = by_cell[h3.latlng_to_cell(y - 0.3, x + 0.3, 7)]
+    expected = locator.locate(lon=x + 0.3, lat=y - 0.3)["desa"]
+    assert far["desa_name"] == (expected["name"] if expected else None)
