@@ -207,3 +207,35 @@ def test_draw_a_static_heat_source_then_delete_it(offline, server: str) -> None:
     page.wait_for_function("(b) => document.querySelector('#hotspot-summary').innerText === b", arg=before)
     sources = httpx.get(f"{server}/api/heat-sources", headers={"Authorization": f"Bearer {token}"}).json()
     assert not [f for f in sources["features"] if f["properties"]["name"] == "Pabrik sawit uji"]
+
+
+def test_a_self_intersecting_drawing_is_repaired_and_a_zone_edited(offline, server: str) -> None:  # noqa: F811
+    page = offline().login("planner", "/planner")
+    lon, lat = BUNTOK[0] + 0.1, BUNTOK[1] + 0.1
+    page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 13, {animate: false}); }", [lon, lat])
+    page.click("#flood-draw")
+    d = 0.01
+    bowtie = [(lon - d, lat - d), (lon + d, lat + d), (lon + d, lat - d), (lon - d, lat + d)]
+    for c in [*bowtie, bowtie[0]]:
+        page.mouse.click(*_screen(page, *c))
+    page.wait_for_selector("#zone-form:not([hidden])")
+    page.fill("#z-name", "Kupu-kupu")
+    page.click("#z-save")
+    page.wait_for_function("document.querySelector('#flood-message').innerText.startsWith('Zona disimpan')")
+    message = page.inner_text("#flood-message")
+    assert "diperbaiki" in message and "Self-intersection" in message, message
+    token = _token(server, "planner")
+    zones = httpx.get(f"{server}/api/floods", headers={"Authorization": f"Bearer {token}"}).json()["features"]
+    zone = next(z for z in zones if z["properties"]["name"] == "Kupu-kupu")
+    assert zone["geometry"]["type"] == "MultiPolygon" and len(zone["geometry"]["coordinates"]) == 2
+    # Selecting it opens the edit form: ending the flood is one change and a save; the list says so at once.
+    page.click(f"#flood-list li[data-id='{zone['id']}']")
+    page.wait_for_selector("#zone-form:not([hidden])")
+    assert page.text_content("#zone-form-title") == "Ubah zona" and page.input_value("#z-name") == "Kupu-kupu"
+    page.select_option("#z-status", "ended")
+    page.click("#z-save")
+    page.wait_for_function(
+        f"document.querySelector(\"#flood-list li[data-id='{zone['id']}']\").innerText.includes('selesai')")
+    again = httpx.get(f"{server}/api/floods/{zone['id']}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert again["properties"]["status"] == "ended" and again["properties"]["version"] == 2
+    shot(page, "planner-flood-edited")

@@ -436,8 +436,10 @@
         if (!geometry) throw new Error(P("flood.draw.hint"));
         out = await S.api("/api/floods", { method: "POST", json: { type: "Feature", geometry, properties: props } });
       }
-      const repaired = out.properties && out.properties.attributes && out.properties.attributes.repaired;
+      // CreatedFloodZone.repair_reason: a self-intersecting drawing is repaired by the API, and says so.
+      const repaired = out.repair_reason || (out.properties && out.properties.attributes && out.properties.attributes.repaired);
       $("flood-message").textContent = P("zone.saved") + (repaired ? ` (${P("flood.repaired")}: ${repaired})` : "");
+      $("flood-message").className = "small";
       closeForm();
       await loadFloods();
       const f = floods.find((x) => x.properties.id === out.id);
