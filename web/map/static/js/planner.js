@@ -473,9 +473,18 @@
     window.SIGAP.map = map;
     map.createPane("alerts").style.zIndex = 425;
     map.createPane("sources").style.zIndex = 395;  // above the hexagons, so a source can be clicked
+    [floodGroup, sourceLayer, h3Layer, hotLayer, checkLayer, alertLayer].forEach((l) => map.addLayer(l));
+    // A link can name the window (/planner?window=30d), as the buttons do.
+    const asked = new URLSearchParams(location.search).get("window");
+    const btn = asked && document.querySelector(`#window-seg button[data-window='${CSS.escape(asked)}']`);
+    if (btn && asked !== "custom") {
+      windowSel = asked;
+      document.querySelectorAll("#window-seg button").forEach((x) => x.classList.toggle("on", x === btn));
+    }
+    // The data is asked for at once, while the boundary layers load (they do not depend on each other).
+    const loads = Promise.all([loadHotspots(), loadFloods(), loadAlerts(), loadChecks(), loadSources()]);
     const std = await S.standardLayers(map, { legend: { incidents: false, units: false }, network: false });
     panel = std.panel;
-    [floodGroup, sourceLayer, h3Layer, hotLayer, checkLayer, alertLayer].forEach((l) => map.addLayer(l));
     panel.add("floods", { layer: floodGroup, swatch: "background:#42a5f5" });
     panel.add("h3", { layer: h3Layer, swatch: "background:linear-gradient(90deg,#fdd0a2,#7f2704)" });
     panel.add("hotspots", { layer: hotLayer, swatch: "background:#f4511e;border-radius:50%" });
@@ -519,13 +528,6 @@
     } else {
       ["flood-tools", "flood-import"].forEach((id) => { $(id).hidden = true; });
     }
-    // A link can name the window (/planner?window=30d), as the buttons do.
-    const asked = new URLSearchParams(location.search).get("window");
-    const btn = asked && document.querySelector(`#window-seg button[data-window='${CSS.escape(asked)}']`);
-    if (btn && asked !== "custom") {
-      windowSel = asked;
-      document.querySelectorAll("#window-seg button").forEach((x) => x.classList.toggle("on", x === btn));
-    }
     S.on("hotspots.ingested", () => loadHotspots());
     S.on("flood.updated", () => loadFloods());
     S.on("heat_source.updated", () => { loadSources(); loadHotspots(); });
@@ -535,7 +537,7 @@
     // Zones written by another process on SpatiaLite (the `sigap import-flood` command) send no live event
     // (PostGIS does, through NOTIFY): the list is also re-read every minute.
     setInterval(() => { if (!document.hidden && $("zone-form").hidden) loadFloods(); }, 60_000);
-    await Promise.all([loadHotspots(), loadFloods(), loadAlerts(), loadChecks(), loadSources()]);
+    await loads;
     document.body.dataset.ready = "1";
   }
   document.addEventListener("DOMContentLoaded", () => init().catch((e) => { S.toast(e.message, "error"); console.error(e); }));
