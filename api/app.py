@@ -23,7 +23,9 @@ from api.routes import (
     events,
     exports,
     floods,
+    ground_checks,
     health,
+    heat_sources,
     hotspots,
     incidents,
     jobs,
@@ -58,6 +60,7 @@ ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, assignments.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router,
     ogc.router, exports.router, calls.router, telephony.router, search.router,
+    heat_sources.router, ground_checks.router,
     pages.router,
 ]
 

@@ -58,7 +58,18 @@ CONFIDENCE_LEVELS = ("low", "nominal", "high")
 MODIS_NOMINAL_MIN = 30
 MODIS_HIGH_MIN = 80
 
-FIRMS_REQUIRED = ("latitude", "longitude", "acq_date", "acq_time", "confidence")
+FIRMS_REQUIRED = ("latitude", "longitude", "acq_date", "confidence")
+# Confidence codings found in the wild, each mapped to CONFIDENCE_LEVELS (see `detect_confidence_coding`).
+ConfidenceCoding = Literal["modis_percent", "viirs_letters", "viirs_numeric", "class_words", "none"]
+CODING_TEXT: dict[str, tuple[str, str]] = {
+    "modis_percent": ("MODIS 0-100 (0-29 rendah, 30-79 nominal, 80-100 tinggi)",
+                      "MODIS 0-100 (0-29 low, 30-79 nominal, 80-100 high)"),
+    "viirs_letters": ("VIIRS l/n/h (rendah/nominal/tinggi)", "VIIRS l/n/h (low/nominal/high)"),
+    "viirs_numeric": ("VIIRS angka 0/1/2 (rendah/nominal/tinggi)", "VIIRS numeric 0/1/2 (low/nominal/high)"),
+    "class_words": ("kata kelas (low/nominal/high, rendah/sedang/tinggi)",
+                    "class words (low/nominal/high, rendah/sedang/tinggi)"),
+    "none": ("tanpa nilai kepercayaan", "no confidence values"),
+}
 # Columns that become first-class fields; everything else in the file goes to `attributes`.
 _CORE_FIRMS = {
     "modis": ("latitude", "longitude", "acq_date", "acq_time", "confidence", "brightness", "frp",
@@ -92,7 +103,7 @@ SATELLITE_NAMES = {
 }
 
 DETECTION_COLUMNS = (
-    "detection_key", "line_no", "lon", "lat", "acq_time_utc", "confidence", "confidence_raw", "frp",
+    "detection_key", "line_no", "lon", "lat", "acq_time_utc", "date_only", "confidence", "confidence_raw", "frp",
     "brightness", "satellite", "satellite_raw", "instrument", "daynight", "version",
 )
 
@@ -349,6 +360,113 @@ def _confidence_level(value: str | None) -> str | None:
     return _WORD_LEVELS.get(text) or _LETTER_LEVELS.get(text[:1])
 
 
+_CLASS_WORDS = {"low": "low", "nominal": "nominal", "high": "high", "rendah": "low", "sedang": "nominal",
+                 "tinggi": "high", "l": "low", "n": "nominal", "h": "high"}
+_NUMERIC_CLASSES = {0.0: "low", 1.0: "nominal", 2.0: "high"}
+
+
+class ConfidenceCodingError(FirmsFormatError):
+    """A confidence column whose values fit no known coding (the file is refused, nothing stored)."""
+
+    def __init__(self, message_id: str, message_en: str, **extra: Any) -> None:
+        super().__init__(message_id, message_en, field="confidence", **extra)
+
+
+def _product(fmt: str, instruments: Sequence[str | None]) -> str | None:
+    """'modis', 'viirs' or None (unknown) from the file format and its instrument values."""
+    if fmt in ("modis", "viirs"):
+        return fmt
+    names = {str(v).strip().upper() for v in instruments if v is not None and str(v).strip()}
+    if names and all(n.startswith("MODIS") for n in names):
+        return "modis"
+    if names and all(n.startswith("VIIRS") for n in names):
+        return "viirs"
+    return None
+
+
+def detect_confidence_coding(*, values: Sequence[str | None], fmt: str,
+                             instruments: Sequence[str | None] = ()) -> ConfidenceCoding:
+    """The coding of a confidence column from its distinct values and the product (format, instrument).
+
+    MODIS 0-100, VIIRS l/n/h, VIIRS numeric 0/1/2, class words (low/nominal/high, rendah/sedang/tinggi; the
+    letters l/n/h may mix with them). Raises ConfidenceCodingError naming the values when none fits, when
+    numbers and words are mixed, or when 0/1/2 could be either percent or classes and the product is unknown.
+    """
+    texts = sorted({str(v).strip() for v in values if v is not None and str(v).strip()})
+    if not texts:
+        return "none"
+    product = _product(fmt, instruments)
+    nums = [_number(t) for t in texts]
+    numeric = [t for t, n in zip(texts, nums, strict=True) if np.isfinite(n)]
+    words = [t for t, n in zip(texts, nums, strict=True) if not np.isfinite(n)]
+    shown = ", ".join(texts[:8]) + (" ..." if len(texts) > 8 else "")
+    if numeric and words:
+        raise ConfidenceCodingError(
+            f"Kolom confidence mencampur angka dan kata ({shown}); tidak cocok dengan satu pengkodean",
+            f"The confidence column mixes numbers and words ({shown}); it fits no single coding",
+        )
+    if words:
+        low = {w.lower() for w in words}
+        unknown = sorted(w for w in words if w.lower() not in _CLASS_WORDS)
+        if unknown:
+            raise ConfidenceCodingError(
+                f"Nilai confidence tidak dikenal: {', '.join(unknown[:8])}; yang dikenal: MODIS 0-100, VIIRS l/n/h, "
+                "VIIRS 0/1/2, low/nominal/high, rendah/sedang/tinggi",
+                f"Unknown confidence value(s): {', '.join(unknown[:8])}; known codings: MODIS 0-100, VIIRS l/n/h, "
+                "VIIRS 0/1/2, low/nominal/high, rendah/sedang/tinggi",
+            )
+        if product == "modis":
+            raise ConfidenceCodingError(
+                f"Berkas MODIS memakai confidence 0-100, tetapi kolom berisi kata/huruf ({shown})",
+                f"A MODIS file codes confidence 0-100, but the column holds words/letters ({shown})",
+            )
+        return "viirs_letters" if low <= {"l", "n", "h"} else "class_words"
+    values_f = np.array([n for n in nums if np.isfinite(n)])
+    if ((values_f < 0) | (values_f > 100)).any():
+        raise ConfidenceCodingError(
+            f"Nilai confidence di luar 0-100 ({shown}); tidak cocok dengan pengkodean mana pun",
+            f"Confidence values outside 0-100 ({shown}); they fit no known coding",
+        )
+    classes = bool(np.isin(values_f, list(_NUMERIC_CLASSES)).all())
+    if product == "modis":
+        return "modis_percent"
+    if product == "viirs":
+        if classes:
+            return "viirs_numeric"
+        raise ConfidenceCodingError(
+            f"Berkas VIIRS memakai confidence l/n/h atau 0/1/2, tetapi kolom berisi {shown}",
+            f"A VIIRS file codes confidence as l/n/h or 0/1/2, but the column holds {shown}",
+        )
+    if classes:
+        raise ConfidenceCodingError(
+            f"Confidence hanya 0/1/2 ({shown}): bisa persen MODIS atau kelas VIIRS; beri kolom instrument atau "
+            "pilih format modis/viirs",
+            f"Confidence is only 0/1/2 ({shown}): MODIS percent or VIIRS classes; add an instrument column or "
+            "choose format modis/viirs",
+        )
+    return "modis_percent"
+
+
+def map_confidence(values: Sequence[str | None], *, coding: ConfidenceCoding) -> list[str | None]:
+    """Distinct raw values -> 'low'|'nominal'|'high' under `coding`; None for empty or not fitting the coding."""
+    out: list[str | None] = []
+    for v in values:
+        text = None if v is None else str(v).strip()
+        level: str | None = None
+        if text:
+            num = _number(text)
+            if coding == "modis_percent" and np.isfinite(num) and 0 <= num <= 100:
+                level = "low" if num < MODIS_NOMINAL_MIN else "nominal" if num < MODIS_HIGH_MIN else "high"
+            elif coding == "viirs_numeric" and np.isfinite(num):
+                level = _NUMERIC_CLASSES.get(float(num))
+            elif coding == "viirs_letters":
+                level = _LETTER_LEVELS.get(text.lower()) if len(text) == 1 else None
+            elif coding == "class_words":
+                level = _CLASS_WORDS.get(text.lower())
+        out.append(level)
+    return out
+
+
 @lru_cache(maxsize=_CACHED_VALUES)
 def _satellite_name(value: str | None) -> str | None:
     """One value of `_satellite_names`."""
@@ -478,7 +596,9 @@ _REASONS = np.array([
     "tanggal tidak valid / invalid date",
     "jam tidak valid (HHMM) / invalid time (HHMM)",
     "tanggal/waktu tidak valid / invalid date/time",
+    "confidence tidak sesuai pengkodean berkas / confidence does not fit the file's coding",
 ], dtype=object)
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*")
 _TOO_MANY = "terlalu banyak kolom / too many fields"
 _TOO_FEW = "terlalu sedikit kolom / too few fields"
 # Bytes read from the source at a time; a chunk of `chunk_rows` lines is cut from what has been read, so
@@ -669,6 +789,11 @@ class DetectionStream:
             raise
         self.chunk_rows = chunk_rows
         self.naive_tz = naive_tz
+        # Decided from the first block with confidence values (a block whose values fit no coding raises
+        # ConfidenceCodingError there, before the caller has stored anything); later values that do not fit
+        # the decided coding are rejected row by row.
+        self.confidence_coding: ConfidenceCoding | None = None
+        self.date_only_rows = 0
         self.rows_read = 0
         self.rows_kept = 0
         self.rows_rejected = 0
@@ -760,10 +885,17 @@ class DetectionStream:
         reject(np.abs(lon) > 180, 4)
 
         d_codes, d_uniq = cols.codes(src.get("date"))
+        date_only = np.zeros(n, dtype=bool)
         if self.generic is None or self.generic.time is not None:
             day = np.append(self._parse_day(d_uniq).astype("datetime64[ns]").view(np.int64), _NAT)[d_codes]
-            t_codes, t_uniq = cols.codes(src.get("time"))
-            minutes = np.append(_each(_hhmm_minutes, lambda u: _hhmm_values(u)[0], t_uniq, np.int64), -1)[t_codes]
+            if "time" in src:
+                t_codes, t_uniq = cols.codes(src.get("time"))
+                minutes = np.append(_each(_hhmm_minutes, lambda u: _hhmm_values(u)[0], t_uniq, np.int64),
+                                    -1)[t_codes]
+            else:
+                # No acq_time column: the detections carry their date only (flagged, not midnight UTC as a time).
+                minutes = np.zeros(n, dtype=np.int64)
+                date_only[:] = True
             day_ok, time_ok = day != _NAT, minutes >= 0
             reject(~day_ok, 5)
             reject(day_ok & ~time_ok, 6)
@@ -774,9 +906,28 @@ class DetectionStream:
             else:
                 when = when.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
         else:
-            parsed = pd.DatetimeIndex(self._parse_datetime(d_uniq)).as_unit("ns").asi8
+            parsed = pd.DatetimeIndex(self._parse_datetime(d_uniq)).as_unit("ns").asi8.copy()
+            # A value that is a date alone is that day, flagged date-only (not midnight in naive_tz as a time).
+            plain = np.array([bool(_DATE_ONLY.fullmatch(str(v))) for v in d_uniq.tolist()], dtype=bool)
+            if plain.any():
+                days = pd.to_datetime(d_uniq[plain].astype("string").str.strip(), errors="coerce", format="%Y-%m-%d")
+                parsed[plain] = pd.DatetimeIndex(days).as_unit("ns").asi8
             when = pd.DatetimeIndex(np.append(parsed, _NAT)[d_codes].view("datetime64[ns]")).tz_localize("UTC")
+            date_only = np.append(plain, False)[d_codes]
             reject(np.asarray(pd.isna(when)), 7)
+
+        conf_codes, conf_uniq = cols.codes(src.get("confidence"))
+        conf_texts = _each(lambda v: v.strip(), _stripped, conf_uniq)
+        if self.confidence_coding in (None, "none"):
+            _, i_uniq = cols.codes(src.get("instrument"))
+            coding = detect_confidence_coding(values=conf_texts.tolist(), fmt=self.fmt, instruments=i_uniq.tolist())
+            if coding != "none" or self.confidence_coding is None:
+                self.confidence_coding = coding
+        levels = map_confidence(conf_texts.tolist(), coding=self.confidence_coding or "none")
+        level_code = np.array([_LEVEL_CODE.get(v, -1) for v in levels] + [-1], dtype=np.int64)
+        misfit = np.append(np.array([bool(t) and lv is None for t, lv in zip(conf_texts.tolist(), levels,
+                                                                               strict=True)], dtype=bool), False)
+        reject(misfit[conf_codes], 8)
 
         bad = (reason != 0) & ~blank
         rejects = sorted(rejects + list(zip(line_no[bad].tolist(), _REASONS[reason[bad]].tolist(), strict=True)))
@@ -793,9 +944,9 @@ class DetectionStream:
         sat_c, sat_raw_u = text("satellite")
         sat_u = np.append(_each(_satellite_name, _satellite_names, pd.Series(sat_raw_u[:-1], dtype=object)),
                           np.array([None], dtype=object))
-        conf_c, conf_raw_u = text("confidence")
-        levels = _each(_confidence_level, _confidence_levels, pd.Series(conf_raw_u[:-1], dtype=object))
-        level_code = np.array([_LEVEL_CODE.get(v, -1) for v in levels.tolist()] + [-1], dtype=np.int64)
+        conf_c = conf_codes[k]
+        conf_raw_u = np.append(conf_texts, np.array([None], dtype=object))
+        self.date_only_rows += int(date_only[k].sum())
         when_k = when[k]
         lon_k, lat_k = lon[k], lat[k]
         keys = _keys(_sha64(["" if v is None else v for v in inst_u])[inst_c],
@@ -813,6 +964,7 @@ class DetectionStream:
             "lon": lon_k,
             "lat": lat_k,
             "acq_time_utc": when_k,
+            "date_only": date_only[k],
             "confidence": pd.Categorical.from_codes(level_code[conf_c], categories=CONFIDENCE_LEVELS,
                                                     ordered=True),
             "confidence_raw": obj(conf_raw_u[conf_c]),
@@ -1078,7 +1230,8 @@ def _desa_tables(layers: Any) -> dict[str, np.ndarray]:
 
 
 __all__ = [
-    "CONFIDENCE_LEVELS", "DETECTION_COLUMNS", "TAG_COLUMNS", "DetectionChunk", "DetectionStream",
-    "FirmsFormatError", "GenericColumns", "detection_keys", "in_area", "in_bbox", "normalise_confidence",
+    "CODING_TEXT", "CONFIDENCE_LEVELS", "DETECTION_COLUMNS", "TAG_COLUMNS", "ConfidenceCoding",
+    "ConfidenceCodingError", "DetectionChunk", "DetectionStream", "FirmsFormatError", "detect_confidence_coding",
+    "map_confidence", "GenericColumns", "detection_keys", "in_area", "in_bbox", "normalise_confidence",
     "normalise_satellite", "read_detections", "tag_detections",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from geo.firms import FirmsFormatError
+from geo.firms import CODING_TEXT, FirmsFormatError
 from geo.locate import Locator
 from store.db import session_scope
 from store.events import EventHub
@@ -34,6 +34,15 @@ def print_report(report: IngestReport) -> None:
     print(f"  baru / inserted        {report.inserted:>10,}")
     print(f"  sudah ada / duplicate  {report.duplicate:>10,}")
     print(f"  ditolak / rejected     {report.rejected:>10,}")
+    if report.confidence_coding:
+        coding_id, coding_en = CODING_TEXT[report.confidence_coding]
+        print(f"  confidence dibaca sebagai / read as: {coding_id} / {coding_en}")
+    if report.date_only:
+        print(f"  tanggal saja (tanpa jam) / date only (no time): {report.date_only:,}")
+    if report.static_source:
+        print(f"  di sumber panas tetap / in static heat sources: {report.static_source:,}")
+    if report.alerts:
+        print(f"  peringatan wilayah baru / new area alerts: {report.alerts:,}")
     for line, reason in report.rejects[:10]:
         print(f"    baris / line {line}: {reason}")
     if report.rejected > 10:

@@ -56,6 +56,10 @@ class HotspotFilter:
     zones: tuple[str, ...] = ()
     kecamatan: str | None = None
     desa: str | None = None
+    # False leaves out detections inside a known static heat source ("sumber tetap"); None: the view's default
+    # (points, tables and hexagons show them, clusters and alerts leave them out).
+    include_static: bool | None = None
+    satellites: tuple[str, ...] = ()
 
     @classmethod
     def for_window(
@@ -100,6 +104,8 @@ class HotspotFilter:
             "zone": list(self.zones) or None,
             "kecamatan": self.kecamatan,
             "desa": self.desa,
+            "include_static": self.include_static,
+            "satellite": list(self.satellites) or None,
         }
 
 
@@ -116,6 +122,10 @@ def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
         stmt = stmt.where(Hotspot.kecamatan_code == flt.kecamatan)
     if flt.desa:
         stmt = stmt.where(Hotspot.desa_code == flt.desa)
+    if flt.satellites:
+        stmt = stmt.where(Hotspot.satellite.in_(flt.satellites))
+    if flt.include_static is False:
+        stmt = stmt.where(Hotspot.static_source_id.is_(None))
     if flt.bbox:
         x0, y0, x1, y1 = flt.bbox
         stmt = stmt.where(func.ST_X(Hotspot.geom).between(x0, x1), func.ST_Y(Hotspot.geom).between(y0, y1))
@@ -123,8 +133,12 @@ def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
 
 
 def _frame(session: Session, flt: HotspotFilter, columns: dict[str, Any]) -> pd.DataFrame:
-    rows = session.execute(apply_filter(select(*columns.values()), flt)).all()
-    return pd.DataFrame.from_records(rows, columns=list(columns))
+    # Core execution (plain rows, no ORM loading step): the columns are plain expressions.
+    rows = session.connection().execute(apply_filter(select(*columns.values()), flt)).all()
+    # Transposed in C, one column at a time: from_records inspects every Row object (several times slower).
+    values = list(zip(*rows, strict=True)) or [()] * len(columns)
+    return pd.DataFrame({name: pd.Series(v, dtype=object).infer_objects() if len(v) else pd.Series([], dtype=object)
+                         for name, v in zip(columns, values, strict=True)})
 
 
 def count_since(session: Session, since: datetime) -> int:
@@ -153,6 +167,8 @@ POINT_COLUMNS = {
     "kecamatan_code": Hotspot.kecamatan_code,
     "kabupaten_code": Hotspot.kabupaten_code,
     "border_distance_m": Hotspot.border_distance_m,
+    "date_only": Hotspot.date_only,
+    "static_source_id": Hotspot.static_source_id,
 }
 
 
@@ -172,7 +188,7 @@ def hotspot_points(session: Session, flt: HotspotFilter, *, limit: int) -> Hotsp
     """The newest `limit` detections matching the filter, with the name of their desa, as columns."""
     stmt = select(*POINT_COLUMNS.values()).outerjoin(Desa, Desa.kode == Hotspot.desa_code)
     stmt = apply_filter(stmt, flt).order_by(Hotspot.acq_time.desc(), Hotspot.id.desc()).limit(limit + 1)
-    rows = session.execute(stmt).all()
+    rows = session.connection().execute(stmt).all()
     truncated = len(rows) > limit
     # Transposed in C; the values stay what the driver gave (None stays None, no per-column dtype guessing).
     values = list(zip(*rows[:limit], strict=True)) or [()] * len(POINT_COLUMNS)
@@ -192,16 +208,41 @@ def hexagons(session: Session, flt: HotspotFilter, *, res: int) -> tuple[pd.Data
     df = _frame(
         session,
         flt,
-        {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp, "conf": Hotspot.confidence, "t": Hotspot.acq_time},
+        {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp, "conf": Hotspot.confidence, "t": Hotspot.acq_time,
+         "desa": Hotspot.desa_code},
     )
+    cells = _cells(df)
     agg = aggregate_cells(
-        cells=_cells(df),
+        cells=cells,
         frp=df["frp"].to_numpy(dtype=np.float64),
         confidence=df["conf"].to_numpy(dtype=object),
         acq_time_utc=utc_index(df["t"]),
     ).drop(columns=["max_confidence_rank"])
     agg["frp_sum"] = agg["frp_sum"].round(2)
+    agg["desa_name"], agg["desa_count"] = _cell_desa(session, cells, df["desa"], agg["cell"].to_numpy())
     return agg, len(df)
+
+
+def _cell_desa(session: Session, cells: np.ndarray, desa: pd.Series, order: np.ndarray) -> tuple[list, list]:
+    """Per aggregated cell (in `order`): the desa with most detections (its name) and how many desa there are."""
+    names = dict(session.execute(select(Desa.kode, Desa.nama)).all())
+    n = len(order)
+    codes = desa.to_numpy(dtype=object)
+    d_idx, d_uniq = pd.factorize(pd.Series(codes, dtype=object))
+    if not len(d_uniq):
+        return [None] * n, [0] * n
+    c_idx, c_uniq = pd.factorize(pd.Series(np.asarray(cells, dtype=np.uint64)))
+    ok = d_idx >= 0
+    # Detections per (cell, desa), counted in one bincount over a cells x desa table (~2,000 x 93 at most).
+    table = np.bincount(c_idx[ok] * len(d_uniq) + d_idx[ok], minlength=len(c_uniq) * len(d_uniq))
+    table = table.reshape(len(c_uniq), len(d_uniq))
+    pos = pd.Index(c_uniq).get_indexer(np.asarray(order, dtype=np.uint64))
+    top = table.argmax(axis=1)
+    has = table.max(axis=1) > 0
+    distinct = (table > 0).sum(axis=1)
+    out_names = [names.get(d_uniq[top[p]]) if p >= 0 and has[p] else None for p in pos.tolist()]
+    out_counts = [int(distinct[p]) if p >= 0 else 0 for p in pos.tolist()]
+    return out_names, out_counts
 
 
 def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: int = 1) -> tuple[pd.DataFrame, Any]:

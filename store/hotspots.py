@@ -33,11 +33,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from geo.firms import DetectionChunk, Format, GenericColumns, read_detections, tag_detections
+from geo.firms import CODING_TEXT, DetectionChunk, Format, GenericColumns, read_detections, tag_detections
+from geo.heatsources import assign_sources
 from geo.hexagons import MAX_RESOLUTION, MIN_RESOLUTION, cells_from_lonlat, cells_to_str
 from geo.times import iso_utc, utcnow
 from store.accounts import record_audit
@@ -61,6 +63,12 @@ class Hotspot(Base):
     # Plain DateTime, not UTCDateTime: hotspot times are read a whole column at a time (geo.times.utc_index),
     # never row by row, and compared with store.types.db_time bounds.
     acq_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    # True when the file gave a date without acq_time: acq_time is then 00:00 UTC of that date, shown as
+    # "tanggal saja" (date only), never as a time of day.
+    date_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # The static heat source (store.heat_sources) the detection lies in: "sumber tetap", left out of alerts
+    # and clusters by default.
+    static_source_id: Mapped[int | None] = mapped_column(Integer, index=True)
     confidence: Mapped[str | None] = mapped_column(String(8))
     confidence_raw: Mapped[str | None] = mapped_column(String(16))
     frp: Mapped[float | None] = mapped_column(Float)
@@ -115,6 +123,10 @@ class IngestReport:
     fmt: str | None = None
     first_time: datetime | None = None
     last_time: datetime | None = None
+    confidence_coding: str | None = None
+    date_only: int = 0
+    static_source: int = 0
+    alerts: int = 0
 
     def counts(self) -> dict[str, Any]:
         """JSON-able summary (for the job log, the audit log, the API and the CLI)."""
@@ -127,6 +139,11 @@ class IngestReport:
             "rejected": self.rejected,
             "zones": dict(self.zones),
             "format": self.fmt,
+            "confidence_coding": self.confidence_coding,
+            "confidence_coding_text": list(CODING_TEXT[self.confidence_coding]) if self.confidence_coding else None,
+            "date_only": self.date_only,
+            "static_source": self.static_source,
+            "alerts": self.alerts,
             "first_rejects": [{"line": ln, "reason": r} for ln, r in self.rejects[:10]],
             "first_time": iso_utc(self.first_time),
             "last_time": iso_utc(self.last_time),
@@ -190,6 +207,8 @@ def _source_labels(chunk: DetectionChunk, source: str | None) -> np.ndarray:
 _COLUMNS = (
     "detection_key",
     "acq_time",
+    "date_only",
+    "static_source_id",
     "confidence",
     "confidence_raw",
     "frp",
@@ -214,10 +233,12 @@ _COLUMNS = (
 )
 
 
-def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: datetime) -> pd.DataFrame:
+def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: datetime,
+                  static_sources: tuple[Sequence[int], Sequence[Any]] = ((), ())) -> pd.DataFrame:
     """The rows to store, one column per table column (`lon`, `lat` in place of geom), built array-wise.
 
     The h3_5..h3_9 columns come from `chunk.cells` when tagging computed them, else from lon/lat here.
+    `static_sources` (ids, WGS84 polygons) mark the detections inside a known static heat source.
     """
     f = chunk.frame
     n = len(f)
@@ -227,6 +248,9 @@ def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: dat
         {
             "detection_key": f["detection_key"].to_numpy(dtype=object),
             "acq_time": pd.DatetimeIndex(f["acq_time_utc"]).tz_convert(UTC),
+            "date_only": (f["date_only"].to_numpy(dtype=bool) if "date_only" in f.columns
+                          else np.zeros(n, dtype=bool)),
+            "static_source_id": _source_ids(lon, lat, static_sources),
             "confidence": f["confidence"].to_numpy(dtype=object),
             "confidence_raw": f["confidence_raw"].astype(object).to_numpy(),
             "frp": f["frp"].to_numpy(dtype=np.float64),
@@ -253,6 +277,14 @@ def hotspot_frame(chunk: DetectionChunk, *, source: str | None, ingested_at: dat
     out["lon"] = lon
     out["lat"] = lat
     return out
+
+
+def _source_ids(lon: np.ndarray, lat: np.ndarray, static_sources: tuple[Sequence[int], Sequence[Any]]) -> Any:
+    """Nullable integer column: the static source containing each point, NA when none."""
+    ids, geoms = static_sources
+    found = assign_sources(lon=lon, lat=lat, ids=list(ids), geometries=list(geoms)) if len(ids) else \
+        np.full(len(lon), -1, dtype=np.int64)
+    return pd.arrays.IntegerArray(found.astype(np.int64), found < 0)
 
 
 def _attributes_json(extras: pd.DataFrame) -> np.ndarray:
@@ -350,19 +382,31 @@ def ingest_detections(
     hub: Any = None,
     chunk_rows: int = 50_000,
     progress: Callable[[int, int], None] | None = None,
+    alert_near_km: float = 5.0,
 ) -> IngestReport:
     """Stream a FIRMS/generic CSV into `hotspot`: tag, keep the area, insert new keys; one commit per chunk.
 
     Missing required columns raise FirmsFormatError before anything is written. `progress(rows, bytes)`
     is called after each chunk. An audit record (and a `hotspots.ingested` event when `hub` is given)
-    closes the ingest.
+    closes the ingest. New nominal/high detections in a kecamatan (or within `alert_near_km` of a desa centre)
+    raise area alerts (store.ground_checks.evaluate_alerts) in the same closing transaction.
     """
+    # Both modules read the Hotspot model of this one.
+    from store.ground_checks import evaluate_alerts
+    from store.heat_sources import source_lookup
+
     report = IngestReport()
+    started = utcnow()
     stream = read_detections(source_file, fmt=fmt, columns=columns, chunk_rows=chunk_rows)
     report.fmt = stream.fmt
     handle = getattr(stream, "_handle", None)
+    with sessions() as session:
+        static_sources = source_lookup(session)
     with stream:
+        # A confidence column of unknown coding raises ConfidenceCodingError at the first block, before any
+        # row is stored.
         for chunk in stream:
+            report.confidence_coding = stream.confidence_coding
             report.read += len(chunk) + len(chunk.rejects)
             report.rejected += len(chunk.rejects)
             room = MAX_REPORTED_REJECTS - len(report.rejects)
@@ -379,7 +423,9 @@ def ingest_detections(
                 lo, hi = t.min().to_pydatetime(), t.max().to_pydatetime()
                 report.first_time = lo if report.first_time is None else min(report.first_time, lo)
                 report.last_time = hi if report.last_time is None else max(report.last_time, hi)
-                frame = hotspot_frame(kept, source=source, ingested_at=utcnow())
+                frame = hotspot_frame(kept, source=source, ingested_at=utcnow(), static_sources=static_sources)
+                report.date_only += int(frame["date_only"].sum())
+                report.static_source += int(frame["static_source_id"].notna().sum())
                 with sessions() as session, session.begin():
                     report.inserted += insert_hotspots(session, frame)
             if progress is not None:
@@ -387,6 +433,9 @@ def ingest_detections(
     report.duplicate = report.kept - report.inserted
     counts = report.counts()
     with sessions() as session, session.begin():
+        if report.inserted:
+            report.alerts = len(evaluate_alerts(session, ingested_since=started, near_km=alert_near_km, hub=hub))
+            counts["alerts"] = report.alerts
         record_audit(session, actor=actor, action="hotspots.ingest", entity="hotspot", entity_id=None, after=counts)
         if hub is not None and report.inserted:
             hub.publish(

@@ -13,7 +13,20 @@ from typing import Any
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import MetaData
 
-from store import accounts, calls, dispatch, floods, hotspots, incidents, models, network, reports, units  # noqa: F401
+from store import (  # noqa: F401
+    accounts,
+    calls,
+    dispatch,
+    floods,
+    ground_checks,
+    heat_sources,
+    hotspots,
+    incidents,
+    models,
+    network,
+    reports,
+    units,
+)
 from store.models import Base
 
 metadata: MetaData = Base.metadata

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from api.auth import PlannerDep, ReaderDep
 from api.deps import ContextDep, SessionDep
-from api.params import known_values, parse_bbox
+from api.params import known_values, parse_bbox, split_list
 from api.responses import FastJSON
 from api.schemas.hotspots import (
     BurningDaysCollection,
@@ -58,6 +59,11 @@ def hotspot_filter(
     zone: Annotated[str | None, Query(description="inside,border,kalteng")] = None,
     kecamatan: Annotated[str | None, Query(description="Kode kecamatan / kecamatan code")] = None,
     desa: Annotated[str | None, Query(description="Kode desa / desa code")] = None,
+    include_static: Annotated[bool | None, Query(
+        description="Sertakan sumber panas tetap; bawaan: ya kecuali klaster / include static heat sources; "
+                    "default yes except clusters")] = None,
+    satellite: Annotated[str | None, Query(
+        max_length=200, description="Satelit, dipisah koma (Terra, Aqua, Suomi NPP, NOAA-20, NOAA-21)")] = None,
 ) -> HotspotFilter:
     """The hotspot filter from the query string, checked, with bilingual errors naming the field."""
     return HotspotFilter.for_window(
@@ -71,6 +77,8 @@ def hotspot_filter(
         zones=known_values(zone, allowed=ZONES, field="zone", what_id="Zona", what_en="zone(s)"),
         kecamatan=kecamatan,
         desa=desa,
+        include_static=include_static,
+        satellites=split_list(satellite, field="satellite"),
     )
 
 
@@ -152,7 +160,12 @@ def gi_clusters(
     value: Annotated[Literal["count", "frp"], Query(description="Nilai yang diuji / tested value")] = "count",
     significant_only: bool = True,
 ) -> FastJSON:
-    """Getis-Ord Gi* over H3 cells (k=1 ring, zero-padded study area): hot99/hot95/cold95/cold99/ns."""
+    """Getis-Ord Gi* over H3 cells (k=1 ring, zero-padded study area): hot99/hot95/cold95/cold99/ns.
+
+    Detections inside a static heat source are left out unless include_static=true.
+    """
+    if flt.include_static is None:
+        flt = replace(flt, include_static=False)
     found = clusters(session, flt, res=res, value=value, significant_only=significant_only)
     out = cells_geojson(found.cells) if len(found.cells) else dict(EMPTY)
     out.update(

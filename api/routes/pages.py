@@ -29,6 +29,7 @@ VENDOR = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "fontawesome": NODE_MODULES / "@fortawesome" / "fontawesome-free",
     "markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
+    "geoman": NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
 }
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -44,6 +45,7 @@ router.mount(
     StaticFiles(directory=VENDOR["markercluster"], check_dir=False),
     name="markercluster",
 )
+router.mount("/static/vendor/geoman", StaticFiles(directory=VENDOR["geoman"], check_dir=False), name="geoman")
 router.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
 WRITE_ROLES = {"map": ("dispatcher", "supervisor", "admin"), "planner": ("planner", "admin"), "leader": (), "calls": (),

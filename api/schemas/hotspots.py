@@ -29,6 +29,8 @@ class HotspotFilterEcho(BaseModel):
     zone: list[Zone] | None
     kecamatan: str | None
     desa: str | None
+    include_static: bool | None = Field(description="Termasuk sumber panas tetap / includes static heat sources")
+    satellite: list[str] | None = None
 
 
 class PointGeometry(BaseModel):
@@ -64,6 +66,8 @@ class HotspotProperties(BaseModel):
     kecamatan_code: str | None
     kabupaten_code: str | None
     border_distance_m: float | None = Field(description="Jarak ke desa terdekat (zona border) / to the nearest desa")
+    date_only: bool = Field(description="Hanya tanggal, tanpa jam (acq_time 00:00 UTC) / date only, no time of day")
+    static_source_id: int | None = Field(description="Di dalam sumber panas tetap / inside a static heat source")
 
 
 class HotspotFeature(BaseModel):
@@ -83,6 +87,19 @@ class HotspotCollection(BaseModel):
     count: int
     truncated: bool = Field(description="More detections matched than `limit`")
     filter: HotspotFilterEcho
+
+
+DATE_ONLY_LABEL = "tanggal saja"
+
+
+def _wib_labels(points: HotspotPoints) -> list[str]:
+    """WIB times as shown; a date-only detection shows its date and "(tanggal saja)", never a clock time."""
+    labels = list(format_wib_many(points.acq_time))
+    flags = points.columns["date_only"]
+    if any(flags):
+        days = points.acq_time.strftime("%d-%m-%Y")
+        labels = [f"{d} ({DATE_ONLY_LABEL})" if f else lab for lab, d, f in zip(labels, days, flags, strict=True)]
+    return labels
 
 
 def hotspot_features(points: HotspotPoints) -> list[dict[str, Any]]:
@@ -114,14 +131,17 @@ def hotspot_features(points: HotspotPoints) -> list[dict[str, Any]]:
                 "kecamatan_code": kec,
                 "kabupaten_code": kab,
                 "border_distance_m": b,
+                "date_only": bool(d_only),
+                "static_source_id": static,
             },
         }
-        for i, x, y, t_iso, t_wib, conf, frp, bright, sat, inst, dn, src, zone, desa, desa_name, kec, kab, b in zip(
+        for (i, x, y, t_iso, t_wib, conf, frp, bright, sat, inst, dn, src, zone, desa, desa_name, kec, kab, b, d_only,
+             static) in zip(
             c["id"],
             lon,
             lat,
             iso_many(points.acq_time),
-            format_wib_many(points.acq_time),
+            _wib_labels(points),
             c["confidence"],
             c["frp"],
             c["brightness"],
@@ -135,6 +155,8 @@ def hotspot_features(points: HotspotPoints) -> list[dict[str, Any]]:
             c["kecamatan_code"],
             c["kabupaten_code"],
             border_m,
+            c["date_only"],
+            c["static_source_id"],
             strict=True,
         )
     ]
@@ -152,6 +174,8 @@ class HexagonProperties(BaseModel):
     max_confidence: Confidence | None
     first_seen: datetime | None
     last_seen: datetime | None
+    desa_name: str | None = Field(default=None, description="Desa dengan deteksi terbanyak / desa with most detections")
+    desa_count: int = Field(default=0, description="Jumlah desa di heksagon / desa with detections in the cell")
 
 
 class HexagonFeature(BaseModel):
@@ -319,6 +343,12 @@ class UploadReport(BaseModel):
     rejected: int
     zones: dict[str, int]
     format: str | None
+    confidence_coding: Literal["modis_percent", "viirs_letters", "viirs_numeric", "class_words", "none"] | None = Field(
+        description="Pengkodean confidence yang diasumsikan / the confidence coding assumed")
+    confidence_coding_text: list[str] | None = Field(description="[Bahasa Indonesia, English]")
+    date_only: int = Field(description="Deteksi tanpa jam (tanggal saja) / detections with a date only")
+    static_source: int = Field(description="Deteksi di sumber panas tetap / detections inside static heat sources")
+    alerts: int = Field(description="Peringatan wilayah baru / new area alerts raised")
     first_rejects: list[Reject]
     first_time: datetime | None
     last_time: datetime | None

@@ -88,12 +88,14 @@ def test_generic_csv_with_mapped_columns_and_local_time() -> None:
                                  naive_tz="Asia/Jakarta")
     assert rejects == []
     assert frame["lat"].tolist() == [-1.732, -2.103, -1.5205]
-    # Naive local times are WIB (UTC+7); an explicit offset wins.
+    # Naive local times are WIB (UTC+7); an explicit offset wins. A bare date is that day, flagged date-only
+    # (kept on its calendar day, not turned into midnight WIB as if it were a time).
     assert frame["acq_time_utc"].tolist() == [
         pd.Timestamp("2023-09-14 06:30", tz="UTC"),
         pd.Timestamp("2023-09-15 01:10", tz="UTC"),
-        pd.Timestamp("2023-09-15 17:00", tz="UTC"),
+        pd.Timestamp("2023-09-16 00:00", tz="UTC"),
     ]
+    assert frame["date_only"].tolist() == [False, False, True]
     assert attrs[0] == {"sumber": "Patroli Manggala Agni", "petugas": "Rahmat", "luas_ha": 2.5}
     assert attrs[1]["petugas"] is None
     assert frame["confidence"].isna().all()
@@ -129,7 +131,8 @@ def test_missing_columns_named_before_any_row() -> None:
     with pytest.raises(FirmsFormatError) as err:
         read_detections(FIX / "viirs_missing_columns.csv")
     msg = str(err.value)
-    assert "latitude" in msg and "acq_time" in msg
+    # acq_time is not required: a file without it is read date-only (see test_date_only_*).
+    assert "latitude" in msg and "acq_time" not in msg
     assert "tidak ada" in msg and "Missing" in msg
     assert "longitude" not in msg.split("/")[0].split(":")[1]
 

@@ -32,6 +32,7 @@ def test_bundled_catalog_has_every_category_and_agency(catalog: Catalog) -> None
         "banjir",
         "tanah_longsor",
         "karhutla",
+        "cek_lapangan",
         "kriminalitas",
         "ketertiban_umum",
         "infrastruktur",
@@ -49,9 +50,10 @@ def test_bundled_catalog_has_every_category_and_agency(catalog: Catalog) -> None
         "dpupr",
         "dp3appkb",
         "dinsos",
+        "manggala_agni",
         "hukum",
     }
-    assert {u.code for u in catalog.unit_types} == {"damkar", "ambulans", "bpbd", "perahu", "polisi"}
+    assert {u.code for u in catalog.unit_types} == {"damkar", "ambulans", "bpbd", "perahu", "polisi", "manggala_agni"}
     assert catalog.agency("hukum").dispatchable is False
     for cat in catalog.categories:
         assert cat.label_id and cat.label_en and cat.icon and cat.colour.startswith("#")

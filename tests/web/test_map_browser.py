@@ -733,7 +733,7 @@ def test_planner_lists_the_desa_a_flood_zone_covers(offline, server: str) -> Non
     page = offline().login("planner", "/planner")
     page.click(f"#flood-list li[data-id='{zone_id}']")
     box = page.locator("#flood-affected")
-    page.wait_for_function("document.querySelectorAll('#flood-affected li').length > 0")
+    page.wait_for_function("document.querySelectorAll('#flood-affected tbody tr').length > 0")
     text = box.inner_text()
     assert f"({len(desa)})" in text, text
     first = desa[0]

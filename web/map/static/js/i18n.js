@@ -10,7 +10,7 @@
     "search.placeholder": "Village, call number, phone or unit…", "form.category": "Category", "form.description": "Description",
     "form.caller": "Caller name", "form.phone": "Phone", "form.create": "Create incident", "form.cancel": "Cancel",
     "list.open": "Open incidents", "list.empty": "No open incidents.",
-    "hot.title": "Fire hotspots (FIRMS)", "win.24h": "24 h", "win.7d": "7 days", "win.30d": "30 days", "win.custom": "Custom",
+    "alert.hotspot": "Hotspot alert", "hot.title": "Fire hotspots (FIRMS)", "win.24h": "24 h", "win.7d": "7 days", "win.30d": "30 days", "win.custom": "Custom",
     "win.since": "From", "win.until": "Until", "win.apply": "Apply", "h3.title": "H3 hexagon density",
     "flood.title": "Flood zones", "flood.none": "No active flood zones.", "flood.affected": "Affected villages",
     "tile.open": "Open incidents", "tile.today": "Calls today", "tile.hotspots": "Hotspots 24 h",
@@ -133,6 +133,7 @@
   const ID_JS = {
     "live.on": "langsung", "live.off": "terputus", "list.empty": "Tidak ada kejadian terbuka.",
     "flood.none": "Tidak ada zona banjir aktif.", "flood.affected": "Desa terdampak",
+    "alert.hotspot": "Peringatan titik panas",
     "layer.kabupaten": "Kabupaten (Kalteng)", "layer.kecamatan": "Kecamatan", "layer.desa": "Desa / kelurahan",
     "layer.rivers": "Sungai", "layer.network": "Jalan / jaringan", "layer.floods": "Zona banjir",
     "layer.hotspots": "Titik panas", "layer.h3": "Kepadatan H3", "layer.incidents": "Kejadian",

@@ -434,7 +434,8 @@
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
     ["incident.created", "incident.updated", "unit.updated", "unit.moved", "flood.updated", "hotspots.ingested", "report.updated",
-      "call.created", "call.updated", "call.popped", "caller.flagged"].forEach((kind) => {
+      "call.created", "call.updated", "call.popped", "caller.flagged",
+      "hotspot.alert", "ground_check.updated", "heat_source.updated"].forEach((kind) => {
       es.addEventListener(kind, (msg) => {
         let ev;
         try { ev = JSON.parse(msg.data); } catch (e) { return; }
@@ -445,6 +446,12 @@
     });
     window.SIGAP.stream = es;
   }
+  // Area alerts (a new nominal/high hotspot in a kecamatan or near a desa) reach the dispatcher and planner pages.
+  on("hotspot.alert", (a) => {
+    if (CONFIG.page !== "map" && CONFIG.page !== "planner") return;
+    const where = a.near_desa ? " · " + a.near_desa : "";
+    toast(`${T("alert.hotspot", "Peringatan titik panas")}: ${a.detected_at_wib || ""}${where} (${a.satellite || ""}, ${a.confidence || ""})`, "alert");
+  });
 
   function toast(text, kind) {
     let box = document.getElementById("toasts");
