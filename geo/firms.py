@@ -924,7 +924,7 @@ class DetectionStream:
             if coding != "none" or self.confidence_coding is None:
                 self.confidence_coding = coding
         levels = map_confidence(conf_texts.tolist(), coding=self.confidence_coding or "none")
-        level_code = np.array([_LEVEL_CODE.get(v, -1) for v in levels] + [-1], dtype=np.int64)
+        level_code = np.array([_LEVEL_CODE.get(v or "", -1) for v in levels] + [-1], dtype=np.int64)
         misfit = np.append(np.array([bool(t) and lv is None for t, lv in zip(conf_texts.tolist(), levels,
                                                                                strict=True)], dtype=bool), False)
         reject(misfit[conf_codes], 8)

@@ -295,7 +295,8 @@ def ground_check_stats(session: Session) -> dict[str, Any]:
 
     results = {k: 0 for k in RESULTS}
     for r in rows:
-        results[r[2]] += 1
+        if r[2] is not None:
+            results[r[2]] += 1
     pending = int(session.scalar(select(func.count(GroundCheck.id)).where(GroundCheck.result.is_(None))) or 0)
     return {"by_satellite": table(0), "by_confidence": table(1), "results": results, "pending": pending,
             "note": "Tidak terjangkau tidak dihitung / unreachable checks are not counted"}

@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import CheckConstraint, Integer, String, Text, bindparam, func, or_, select, update
+from sqlalchemy import CheckConstraint, ColumnElement, Integer, String, Text, bindparam, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -114,7 +114,7 @@ def remark_hotspots(session: Session, *, bounds: tuple[float, float, float, floa
     """Recompute `static_source_id` for detections in `bounds` (and those marked with `also_marked`); changed rows."""
     if bounds is None and not also_marked:
         return 0
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if bounds is not None:
         x0, y0, x1, y1 = bounds
         conds.append((func.ST_X(Hotspot.geom).between(x0, x1)) & (func.ST_Y(Hotspot.geom).between(y0, y1)))

@@ -92,7 +92,7 @@ class HotspotCollection(BaseModel):
 DATE_ONLY_LABEL = "tanggal saja"
 
 
-def _wib_labels(points: HotspotPoints) -> list[str]:
+def _wib_labels(points: HotspotPoints) -> list[str | None]:
     """WIB times as shown; a date-only detection shows its date and "(tanggal saja)", never a clock time."""
     labels = list(format_wib_many(points.acq_time))
     flags = points.columns["date_only"]

@@ -132,7 +132,7 @@ def test_alerts_once_per_cluster_per_day_nominal_high_not_static(db, locator) ->
     x, y = BUNTOK
     today = utcnow().strftime("%Y-%m-%d")
 
-    def write(hub):  # noqa: ANN001, ANN202
+    def write(hub):
         first = ingest_detections(db.sessions, io.StringIO(_viirs(
             [(x, y, "n"), (x + 0.001, y, "h"), (x + 0.3, y + 0.3, "l")], day=today, time="0100")), locator=locator,
             hub=hub)

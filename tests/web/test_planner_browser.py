@@ -31,7 +31,7 @@ def _upload(base: str, rows: list[tuple[float, float, str]], *, minutes_ago: int
     return r.json()
 
 
-def _screen(page, lon: float, lat: float) -> tuple[float, float]:  # noqa: ANN001
+def _screen(page, lon: float, lat: float) -> tuple[float, float]:
     """Page coordinates of a map point."""
     return tuple(page.evaluate(
         """([lon, lat]) => { const p = SIGAP.map.latLngToContainerPoint([lat, lon]);
@@ -39,7 +39,7 @@ def _screen(page, lon: float, lat: float) -> tuple[float, float]:  # noqa: ANN00
         [lon, lat]))
 
 
-def _marker_at(page, lon: float, lat: float) -> int:  # noqa: ANN001
+def _marker_at(page, lon: float, lat: float) -> int:
     x, y = _screen(page, lon, lat)
     return page.evaluate(
         """([x, y]) => [...document.querySelectorAll('#map .leaflet-hotspots-pane path')].findIndex((p) => {
