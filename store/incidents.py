@@ -21,6 +21,7 @@ import orjson
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -333,8 +334,7 @@ def set_location(
     location: dict[str, Any] | None,
 ) -> None:
     """Put the point and the locate answer on the incident (None for lon/lat clears the point)."""
-    located = lon is not None and lat is not None
-    incident.geom = _point_wkt(lon, lat) if located else None
+    incident.geom = _point_wkt(lon, lat) if lon is not None and lat is not None else None
     incident.accuracy_m = accuracy_m
     incident.location_source = source
     incident.location = location
@@ -351,7 +351,7 @@ def _located_columns(*, lon: float | None, lat: float | None, location: dict[str
     answer = location or {}
     # A call placed by a kecamatan (or kabupaten) name is known to that area only: the representative point
     # lies in some desa (and kecamatan), which must not be credited with the call.
-    coarse = _COARSE_PLACES.get((answer.get("place") or {}).get("kind"), 0)
+    coarse = _COARSE_PLACES.get((answer.get("place") or {}).get("kind") or "", 0)
     return {
         "lon": lon if located else None,
         "lat": lat if located else None,
@@ -557,7 +557,7 @@ def _call_rows(call: Call, *, number: str, duplicates: list[dict[str, Any]], at:
         "claimed_at": None,
         **_located_columns(lon=call.lon, lat=call.lat, location=call.location),
         "duplicate_key": duplicate_key(category=call.category, lon=call.lon, lat=call.lat, at=at),
-        "geom": _point_wkt(call.lon, call.lat) if call.located else None,
+        "geom": _point_wkt(call.lon, call.lat) if call.lon is not None and call.lat is not None else None,
     }
     step = {"incident_id": None, "from_status": None, "status": state, "at": at, "actor": call.actor, "note": None}
     return row, step
@@ -741,7 +741,9 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
         session.commit()
         return stored
     at = [call.at or utcnow() for call in calls]
-    numbers, incident_ids, step_ids = _draw_postgres(session.get_bind(), [wib_day_key(t) for t in at])
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    numbers, incident_ids, step_ids = _draw_postgres(engine, [wib_day_key(t) for t in at])
     written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     stored = [_record(row, step) for row, step in written]
     conn.execute(
@@ -900,7 +902,7 @@ def list_incidents(
     newest first, with their transitions and notes."""
     for s in flt.statuses:
         parse_state(s)
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if flt.statuses:
         conds.append(Incident.status.in_(flt.statuses))
     if flt.categories:

@@ -176,7 +176,9 @@ def read_units(
 
     Plain SQL without ORM result processing: this runs on every recommendation request.
     """
-    where, params, expanding = [], {}, []
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    expanding: list[str] = []
     if types is not None:
         where.append("unit.type IN :types")
         params["types"] = list(types)
@@ -480,18 +482,18 @@ def seed_demo_units(session: Session, layers: Layers, *, reset: bool = False, ac
     now = utcnow()
     made_u = 0
     for u in units:
-        obj = have.get(u["callsign"])
+        unit = have.get(u["callsign"])
         geom = f"SRID=4326;POINT({u['lon']!r} {u['lat']!r})"
-        if obj is None:
-            obj = Unit(callsign=u["callsign"], demo=True, status="tersedia", version=1, geom=geom, position_at=now,
-                       status_at=now)
-            session.add(obj)
+        if unit is None:
+            unit = Unit(callsign=u["callsign"], demo=True, status="tersedia", version=1, geom=geom, position_at=now,
+                        status_at=now)
+            session.add(unit)
             made_u += 1
         elif reset:
-            obj.status, obj.geom, obj.position_at, obj.version = "tersedia", geom, now, obj.version + 1
-            obj.status_at = now
-        obj.name, obj.type, obj.agency, obj.travel_mode = u["name"], u["type"], u["agency"], u["travel_mode"]
-        obj.station_id = existing[u["station_code"]].id
+            unit.status, unit.geom, unit.position_at, unit.version = "tersedia", geom, now, unit.version + 1
+            unit.status_at = now
+        unit.name, unit.type, unit.agency, unit.travel_mode = u["name"], u["type"], u["agency"], u["travel_mode"]
+        unit.station_id = existing[u["station_code"]].id
     session.flush()
     if reset:
         # Units put back at their posts leave the calls they were on (an open assignment would hold them).
