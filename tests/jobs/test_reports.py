@@ -94,7 +94,8 @@ def test_seeded_day_pdf_holds_the_right_figures(db, bundled_layers, locator, tmp
     assert _row(text, "Kriminalitas dan gangguan kamtibmas", 2) and _row(text, "Kecelakaan lalu lintas", 1)
     assert _row(text, "Dusun Selatan", 9) and _row(text, "Dusun Hilir", 3)
     assert _row(text, "Tiba di lokasi", 10) and _row(text, "Batal", 1) and _row(text, "Baru", 1)
-    assert "Kejadian menurut prioritas" not in text  # incidents have no priority yet
+    # By priority (issue 16): the seeded calls are stored without one, so all are P2, the stored default.
+    assert "Kejadian menurut prioritas" in text and _row(text, "P2", 12)
     # Response in plain words against the 2 and 30 minute targets: 9 of 10 dispatches took a minute, one 10.
     assert "9 dari 10 panggilan dikirim dalam 2 menit." in text
     assert "Target kirim 2 menit: tercapai pada 9 dari 10 panggilan (90 %)." in text

@@ -113,6 +113,22 @@ def test_priority_timer_and_call_log_from_the_card(offline, server: str) -> None
     shot(page, "callcard-notes")
 
 
+def test_a_note_being_typed_survives_a_live_update_of_the_call(offline, server: str) -> None:  # noqa: F811
+    """Another operator changes the call while this one types a note: the card redraws, the typing stays."""
+    inc = _call(server, category="infrastruktur", location={"lon": 114.881, "lat": -1.741})
+    page = offline().login("dispatcher", "/map")
+    page.locator(f"#incident-list li[data-id='{inc['id']}']").click()
+    page.wait_for_selector(f"#incident-panel[data-incident='{inc['id']}']")
+    page.click("#note-text")
+    page.keyboard.type("Pelapor bilang jembatan")
+    r = httpx.patch(f"{server}/api/incidents/{inc['id']}", json={"priority": "P1", "version": inc["version"]},
+                    headers={"Authorization": f"Bearer {_token(server, 'supervisor')}"})
+    assert r.status_code == 200, r.text
+    page.wait_for_selector("#incident-panel button.prio-btn.on[data-prio='P1']")  # the card was redrawn
+    page.keyboard.type(" retak")  # the cursor is still in the note, at its end
+    assert page.input_value("#note-text") == "Pelapor bilang jembatan retak"
+
+
 def test_history_finds_a_closed_call_by_a_word_of_its_log_and_opens_it_read_only(offline, server: str) -> None:  # noqa: F811
     """Riwayat: a cancelled call found by a note's word opens read-only with its timeline; the search box
     finds a call by its number and by the caller's phone."""

@@ -38,7 +38,8 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     # The plan is proposed whole and pre-selected; the dispatcher keeps two of its units and sends them at once.
     page.wait_for_selector("#recs li.rec.top")
     picks = page.locator("#recs input.pick")
-    assert picks.count() >= 4 and page.locator("#recs input.pick:checked").count() == 4
+    # (A house fire is P1 by the catalog: three damkar, a police car and an ambulance.)
+    assert picks.count() >= 5 and page.locator("#recs input.pick:checked").count() == 5
     assert "PLN" in page.inner_text("#recs .notify")
     for i in range(picks.count()):
         picks.nth(i).set_checked(i < 2)
@@ -83,6 +84,9 @@ def test_two_units_on_one_call_radio_steps_release_and_close(offline, server: st
     page.click("#incident-panel button.tr[data-to='selesai']")
     page.wait_for_selector("#incident-panel[data-status='selesai']")
     page.click("#incident-panel button.tr[data-to='ditutup']")
+    page.wait_for_selector("#disp-dialog[open]")  # closing asks why (issue 16)
+    page.select_option("#disp-select", "selesai_ditangani")
+    page.click("#disp-ok")
     page.wait_for_selector("#incident-panel[data-status='ditutup']")
     history = page.inner_text("#incident-panel .timeline")
     assert first in history and second in history

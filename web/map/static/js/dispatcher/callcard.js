@@ -183,8 +183,11 @@
     const box = $("note-text");
     const text = box.value;
     if (!text.trim()) { box.focus(); return; }
+    box.value = "";  // sent: a redraw while it is stored must not bring it back (it is put back if refused)
     const updated = await write(inc, `/api/incidents/${inc.id}/notes`, { text }, $("note-save"));
-    if (updated && $("note-text")) $("note-text").focus();
+    const again = $("note-text");
+    if (again && !updated && !again.value) again.value = text;
+    if (again) again.focus();
   }
 
   // Handlers on the card just drawn by card.js.

@@ -176,6 +176,13 @@
     // Until the whole call is read (GET), an entry may hold only an event's fields (IncidentEvent).
     const ag = inc.agencies || { primary: [], supporting: [] };
     const dups = inc.possible_duplicates || [];
+    // A live update redraws the card: what the operator was typing into it (a note, a search) and where the
+    // cursor was are kept, so no keystroke is lost to an update of the same call.
+    const typed = panel.dataset.incident === String(inc.id)
+      ? [...panel.querySelectorAll("textarea[id], input[id][type=text], input[id][type=search], input[id]:not([type])")]
+        .filter((e) => e.value).map((e) => [e.id, e.value])
+      : [];
+    const focused = panel.contains(document.activeElement) && document.activeElement.id ? document.activeElement.id : null;
     panel.hidden = false;
     panel.dataset.incident = inc.id;
     panel.dataset.status = inc.status;
@@ -207,6 +214,12 @@
     $("panel-close").addEventListener("click", () => { st.selectedId = null; renderPanel(); });
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => D.moveTo(inc, b.dataset.to, b)));
     D.wireCallCard(panel, inc);
+    typed.forEach(([id, value]) => { const e = $(id); if (e && !e.value) e.value = value; });
+    if (focused && $(focused)) {
+      const e = $(focused);
+      e.focus();
+      if (typeof e.setSelectionRange === "function" && e.value) e.setSelectionRange(e.value.length, e.value.length);
+    }
     panel.querySelectorAll("a.inc-link").forEach((a) => a.addEventListener("click", (ev) => { ev.preventDefault(); select(Number(a.dataset.id)); }));
     panel.querySelectorAll("button.merge").forEach((b) => b.addEventListener("click", () => mergeInto(inc, Number(b.dataset.id), b.dataset.number, b)));
     const edit = $("edit-call");
