@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-from api.auth_cache import ALGORITHM, Principal
+from api.auth_cache import ALGORITHM, Principal, TokenClaims
 from api.config import Settings
 from api.context import AppContext
 from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, Unauthorized
 from geo.times import utcnow
-from store.accounts import User, authenticate, record_audit
+from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -37,7 +37,8 @@ def issue_token(user: User | Principal, settings: Settings) -> tuple[str, int]:
     """A signed bearer token for the user and its lifetime in seconds."""
     ttl = settings.token_minutes * 60
     now = utcnow()
-    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {"sub": user.username, "uid": user.id, "ver": user.token_version, "role": user.role, "iat": now,
+              "exp": now + timedelta(seconds=ttl)}
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
 
 
@@ -55,6 +56,8 @@ def login(
 ) -> dict:
     """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map)."""
     user = authenticate(session, username=form.username, password=form.password)
+    if user is not None and user.demo and not settings.demo_accounts_allowed:
+        user = None  # demo accounts and their published passwords work only in demo mode on this machine
     if user is None:
         record_audit(
             session,
@@ -88,10 +91,27 @@ def login(
 
 
 @router.post("/logout", summary="Keluar / log out")
-def logout(response: Response) -> dict:
-    """Forget the map cookie."""
+async def logout(request: Request, response: Response, bearer: Annotated[str | None, Depends(oauth2)]) -> dict:
+    """End the session: every token of this account is refused from now on, and the map cookie is dropped."""
     response.delete_cookie(COOKIE)
+    token = bearer or request.cookies.get(COOKIE)
+    if token:
+        try:
+            user = await _authenticate_token(request, token)
+        except Unauthorized:
+            return {"ok": True}
+        await run_in_threadpool(_revoke, request.app.state.ctx, user, _client(request))
     return {"ok": True}
+
+
+def _revoke(ctx: AppContext, user: Principal, client: str | None) -> None:
+    with ctx.sessions() as session:
+        found = find_user(session, user.username)
+        if found is not None and found.id == user.id:
+            revoke_tokens(session, found)
+            record_audit(session, actor=user.username, action="logout", entity="user", entity_id=user.id,
+                         client=client)
+            session.commit()
 
 
 async def current_user(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
@@ -99,26 +119,51 @@ async def current_user(request: Request, bearer: Annotated[str | None, Depends(o
     return await _authenticate(request, bearer)
 
 
-async def _authenticate(request: Request, bearer: str | None) -> Principal:
-    ctx: AppContext = request.app.state.ctx
-    settings = ctx.settings
+def request_token(request: Request, bearer: str | None) -> str | None:
+    """The bearer token, or the map cookie for safe (read) requests."""
     token = bearer
     if token is None and request.method in ("GET", "HEAD"):
         token = request.cookies.get(COOKIE)
+    return token or None
+
+
+async def _authenticate(request: Request, bearer: str | None) -> Principal:
+    token = request_token(request, bearer)
     if not token:
         raise Unauthorized("Silakan masuk terlebih dahulu", "Please log in first")
+    return await _authenticate_token(request, token)
+
+
+async def _authenticate_token(request: Request, token: str) -> Principal:
+    """The account a token stands for, checked against the database (active, same id, same token version)."""
+    ctx: AppContext = request.app.state.ctx
+    claims = check_token(ctx, token)
+    user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, claims.subject)
+    if user is None:
+        raise Unauthorized("Akun tidak aktif", "Account is not active")
+    if claims.user_id != user.id or claims.version != user.token_version:
+        raise Unauthorized("Sesi sudah diakhiri; silakan masuk lagi", "Session was ended; please log in again")
+    return user
+
+
+def check_token(ctx: AppContext, token: str) -> TokenClaims:
+    """The token's signed claims (signature and expiry checked), or 401."""
     try:
-        username = ctx.tokens.verify(token, secret=settings.secret_key)
+        return ctx.tokens.claims(token, secret=ctx.settings.secret_key)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Sesi berakhir; silakan masuk lagi", "Session expired; please log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("Token tidak sah", "Invalid token") from exc
-    known, user = ctx.principals.fresh(username)
-    if not known:
-        user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, username)
-    if user is None:
-        raise Unauthorized("Akun tidak aktif", "Account is not active")
-    return user
+
+
+def token_still_valid(ctx: AppContext, token: str) -> bool:
+    """True while the token is unexpired and its account active at the same token version (live streams)."""
+    try:
+        claims = ctx.tokens.claims(token, secret=ctx.settings.secret_key)
+    except jwt.InvalidTokenError:
+        return False
+    user = ctx.principals.load(ctx.read_sessions, claims.subject)
+    return user is not None and claims.user_id == user.id and claims.version == user.token_version
 
 
 def require_roles(*roles: str) -> Callable[..., Principal]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
+from collections import Counter
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,32 @@ from geo.layers import DEFAULT_DATA_DIR
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SECRET = "sigap-112-demo-secret-not-for-production-use"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# A production secret must carry at least this many bits by a per-character (Shannon) estimate:
+# secrets.token_urlsafe(32) gives ~200, 40 x 'a' gives 0.
+MIN_SECRET_BITS = 128
+
+
+class UnsafeSettingsError(Exception):
+    """A start-up refused because the settings are unsafe; the message never holds the secret itself.
+
+    Not a ValueError on purpose: pydantic would wrap a ValueError together with the input values (the secret
+    among them) into its error text; this one propagates as it is.
+    """
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach."""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def secret_bits(secret: str) -> float:
+    """A rough entropy estimate of a secret: length x Shannon entropy of its characters."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    n = len(secret)
+    per_char = -sum(c / n * math.log2(c / n) for c in counts.values())
+    return per_char * n
 
 
 class Settings(BaseSettings):
@@ -52,6 +80,11 @@ class Settings(BaseSettings):
     # building a large response hold up the event loop and every database round trip of the others;
     # 1 ms cut p95 latency of the mixed load benchmark (bench/load.py) by about a third.
     gil_switch_ms: float = Field(default=1.0, gt=0, le=100)
+    # Live event streams: open at once per account and per process, and how often an open stream checks that
+    # its token still holds (revoked, disabled); a stream always ends when its token expires.
+    streams_per_user: int = Field(default=8, ge=1)
+    streams_total: int = Field(default=400, ge=1)
+    stream_recheck_s: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("report_time")
     @classmethod
@@ -78,12 +111,22 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.mode == "production":
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak) pada mode production / "
-                    "SIGAP_SECRET_KEY must be set to >= 32 random characters in production mode; "
+            weak = (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+                    or secret_bits(self.secret_key) < MIN_SECRET_BITS)
+            if weak:
+                # The rejected value is never repeated: it may be a real secret with a typo.
+                raise UnsafeSettingsError(
+                    "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak, tidak berulang) pada mode production / "
+                    "SIGAP_SECRET_KEY must be >= 32 random, non-repetitive characters in production mode; "
                     f"for example: {secrets.token_urlsafe(32)}"
                 )
+        if not is_loopback(self.host) and self.secret_key == DEFAULT_SECRET:
+            # The default secret is published: anyone could sign a token for any account.
+            raise UnsafeSettingsError(
+                f"Rahasia bawaan tidak boleh dipakai pada alamat {self.host}; isi SIGAP_SECRET_KEY atau pakai "
+                f"127.0.0.1 / the default secret may not be used on {self.host}; set SIGAP_SECRET_KEY or bind "
+                "to 127.0.0.1"
+            )
         return self
 
     @property
@@ -94,7 +137,7 @@ class Settings(BaseSettings):
     @property
     def demo_accounts_allowed(self) -> bool:
         """Demo accounts exist only in demo mode bound to the local machine."""
-        return self.mode == "demo" and self.host in _LOCAL_HOSTS
+        return self.mode == "demo" and is_loopback(self.host)
 
 
 @lru_cache

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from api.config import UnsafeSettingsError
 from jobs import (
     commands_accounts,
     commands_core,
@@ -44,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except UnsafeSettingsError as exc:
+        # Refused at start with the reason; the rejected value itself is never printed.
+        print(str(exc), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
-from api.config import get_settings
+from api.config import UnsafeSettingsError, get_settings, is_loopback
 from store.db import backend_name, make_engine, make_sessionmaker, session_scope
 from store.layers import is_empty, load_bundled
 from store.migrate import upgrade
@@ -59,10 +61,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API with uvicorn."""
     import uvicorn
 
-    settings = get_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    if settings.demo_accounts_allowed and host in ("127.0.0.1", "localhost", "::1"):
+    base = get_settings()
+    host = args.host or base.host
+    port = args.port or base.port
+    if args.demo and not is_loopback(host):
+        print(f"--demo hanya di 127.0.0.1, bukan {host} / --demo runs on 127.0.0.1 only, not {host}",
+              file=sys.stderr)
+        return 2
+    # The workers read their settings from the environment: the bind address decides whether demo accounts
+    # work and whether the default secret is allowed, so it must be the one they see.
+    os.environ["SIGAP_HOST"], os.environ["SIGAP_PORT"] = host, str(port)
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except UnsafeSettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if settings.demo_accounts_allowed:
         _print_demo_accounts()
     print(f"SIGAP 112 berjalan di / running at http://{host}:{port}/  (peta / map: http://{host}:{port}/map)")
     if args.demo:

@@ -13,7 +13,18 @@ from typing import Any
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import MetaData
 
-from store import accounts, dispatch, floods, hotspots, incidents, models, network, reports, units  # noqa: F401
+from store import (  # noqa: F401
+    accounts,
+    dispatch,
+    floods,
+    hotspots,
+    incidents,
+    models,
+    network,
+    reports,
+    trust,
+    units,
+)
 from store.models import Base
 
 metadata: MetaData = Base.metadata

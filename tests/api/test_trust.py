@@ -1,0 +1,267 @@
+"""Issue 14, trust: demo state never reaches production, tokens can be revoked, streams are capped."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.config import PROJECT_ROOT, Settings, UnsafeSettingsError, get_settings
+from jobs.cli import main
+from store.accounts import add_user, find_user, set_active
+from store.db import session_scope
+from tests.conftest import bearer
+from tests.servers import server
+from tests.waiting import wait_until
+
+PASSWORD = "Sandi-Kuat-2026"
+
+
+def _user(database, role: str = "dispatcher", *, demo: bool = False) -> str:
+    name = f"tr-{uuid.uuid4().hex[:8]}"
+    with session_scope(database.sessions) as s:
+        add_user(s, username=name, password=PASSWORD, role=role, demo=demo, full_name="Uji trust")
+    return name
+
+
+def _login(client, name: str, password: str = PASSWORD) -> str:
+    r = client.post("/api/auth/token", data={"username": name, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+# -- 1. demo state never reaches production -------------------------------------------------------------
+
+@pytest.mark.parametrize("secret", ["a" * 40, "ab" * 20, "sigap-112-demo-secret-not-for-production-use", "short"])
+def test_production_refuses_weak_secrets_without_echoing_them(secret: str) -> None:
+    with pytest.raises(UnsafeSettingsError) as info:
+        Settings(mode="production", secret_key=secret)
+    assert secret not in str(info.value) and "SIGAP_SECRET_KEY" in str(info.value)
+
+
+def test_the_default_secret_on_a_public_address_is_refused() -> None:
+    with pytest.raises(UnsafeSettingsError, match="0.0.0.0"):
+        Settings(mode="demo", host="0.0.0.0")
+    assert Settings(mode="demo", host="0.0.0.0", secret_key=secrets.token_urlsafe(32)).host == "0.0.0.0"
+    assert Settings(mode="demo", host="127.0.0.1").demo_accounts_allowed
+
+
+def test_the_cli_refuses_a_weak_production_secret_without_echoing_it(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SIGAP_MODE", "production")
+    monkeypatch.setenv("SIGAP_SECRET_KEY", "a" * 40)
+    get_settings.cache_clear()
+    try:
+        assert main(["migrate"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "SIGAP_SECRET_KEY" in err and "a" * 40 not in err
+
+
+def test_serve_refuses_demo_or_the_default_secret_on_a_public_address(monkeypatch) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "SIGAP_DATABASE_URL": "sqlite:///nowhere.db"}
+    for args in (["--demo", "--host", "0.0.0.0"], ["--host", "0.0.0.0"]):
+        r = subprocess.run([sys.executable, "-m", "jobs.cli", "serve", *args], env=env, cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "0.0.0.0" in r.stderr
+        assert "running at" not in r.stdout
+
+
+def test_demo_accounts_are_disabled_outside_demo_mode(database) -> None:
+    demo_name = _user(database, "admin", demo=True)
+    production = Settings(database_url=database.url, mode="production", secret_key=secrets.token_urlsafe(32))
+    with TestClient(create_app(production)) as prod:
+        r = prod.post("/api/auth/token", data={"username": demo_name, "password": PASSWORD})
+        assert r.status_code == 401
+    with database.sessions() as s:
+        assert find_user(s, demo_name).active is False
+    public = Settings(database_url=database.url, host="0.0.0.0", secret_key=secrets.token_urlsafe(32))
+    with session_scope(database.sessions) as s:
+        set_active(s, find_user(s, demo_name), True)  # re-enabled behind the platform's back
+    with TestClient(create_app(public)) as pub:
+        assert pub.post("/api/auth/token", data={"username": demo_name, "password": PASSWORD}).status_code == 401
+
+
+def test_a_demo_token_from_demo_mode_is_refused_on_a_public_bind(database) -> None:
+    demo_name = _user(database, "dispatcher", demo=True)
+    secret = secrets.token_urlsafe(32)
+    with TestClient(create_app(Settings(database_url=database.url, secret_key=secret))) as demo:
+        token = _login(demo, demo_name)
+        assert demo.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    public = Settings(database_url=database.url, host="0.0.0.0", secret_key=secret)
+    with TestClient(create_app(public)) as pub:
+        assert pub.get("/api/auth/me", headers=bearer(token)).status_code == 401
+        assert pub.get("/api/incidents", headers=bearer(token)).status_code == 401
+
+
+# -- 2. revocation ---------------------------------------------------------------------------------------
+
+def test_logout_refuses_the_old_token_at_once(app_client, database) -> None:
+    name = _user(database)
+    token = _login(app_client, name)
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    assert app_client.post("/api/auth/logout", headers=bearer(token)).status_code == 200
+    r = app_client.get("/api/auth/me", headers=bearer(token))
+    assert r.status_code == 401
+    assert _login(app_client, name)  # a new login works
+
+
+@pytest.fixture
+def configured(database, monkeypatch) -> Iterator:
+    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()
+
+
+def test_cli_disable_enable_passwd_delete_refuse_old_tokens(app_client, configured, monkeypatch, capsys) -> None:
+    name = _user(configured, "supervisor")
+    token = _login(app_client, name)
+    assert main(["user", "list"]) == 0
+    assert name in capsys.readouterr().out
+    assert main(["user", "disable", name]) == 0
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    assert app_client.post("/api/auth/token", data={"username": name, "password": PASSWORD}).status_code == 401
+    assert main(["user", "enable", name]) == 0
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401  # old token stays dead
+    token = _login(app_client, name)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Sandi-Baru-2027\n"))
+    assert main(["user", "passwd", name, "--password-stdin"]) == 0
+    assert "Sandi-Baru-2027" not in capsys.readouterr().out
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    token = _login(app_client, name, "Sandi-Baru-2027")
+    assert main(["user", "delete", name]) == 0
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    # Re-created under the same name: the deleted account's token still does not work.
+    with session_scope(configured.sessions) as s:
+        add_user(s, username=name, password=PASSWORD, role="admin")
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    assert main(["user", "disable", "no-such-user"]) == 1
+
+
+def test_a_role_change_refuses_the_old_token(app_client, database) -> None:
+    name = _user(database, "admin")
+    token = _login(app_client, name)
+    with session_scope(database.sessions) as s:
+        add_user(s, username=name, password=PASSWORD, role="leader")
+    assert app_client.get("/api/audit", headers=bearer(token)).status_code == 401
+
+
+def test_a_token_without_version_is_refused(app_client, database) -> None:
+    name = _user(database)
+    secret = app_client.app.state.settings.secret_key
+    forged = jwt.encode({"sub": name, "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+    assert app_client.get("/api/auth/me", headers=bearer(forged)).status_code == 401
+
+
+# -- 2. live streams end and are capped (a real server) --------------------------------------------------
+
+STREAM_ENV = {"SIGAP_STREAM_RECHECK_S": "0.3", "SIGAP_STREAMS_PER_USER": "2", "SIGAP_STREAMS_TOTAL": "3"}
+
+
+@pytest.fixture(scope="module")
+def stream_server(database) -> Iterator[str]:
+    with server(database.url, extra_env=STREAM_ENV) as base:
+        yield base
+
+
+def _open_stream(base: str, token: str) -> tuple[httpx.Client, httpx.Response]:
+    client = httpx.Client(timeout=httpx.Timeout(10.0, read=15.0))
+    r = client.send(client.build_request("GET", f"{base}/api/events", headers=bearer(token)), stream=True)
+    return client, r
+
+
+def _read_until_end(r: httpx.Response) -> str:
+    seen = []
+    for line in r.iter_lines():
+        seen.append(line)
+        if line.startswith("data: {\"reason\""):
+            break
+    return "\n".join(seen)
+
+
+def test_a_stream_ends_when_its_token_is_revoked(stream_server, database) -> None:
+    name = _user(database)
+    token = httpx.post(f"{stream_server}/api/auth/token", data={"username": name, "password": PASSWORD}).json()[
+        "access_token"]
+    client, r = _open_stream(stream_server, token)
+    try:
+        assert r.status_code == 200
+        assert httpx.post(f"{stream_server}/api/auth/logout", headers=bearer(token)).status_code == 200
+        text = _read_until_end(r)
+        assert "event: session.ended" in text and "revoked" in text
+    finally:
+        r.close()
+        client.close()
+
+
+def test_a_stream_ends_when_its_token_expires(stream_server, database) -> None:
+    name = _user(database)
+    with database.sessions() as s:
+        user = find_user(s, name)
+        claims = {"sub": name, "uid": user.id, "ver": user.token_version, "exp": int(time.time()) + 2}
+    from tests.servers import SECRET
+
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    client, r = _open_stream(stream_server, token)
+    try:
+        assert r.status_code == 200
+        text = _read_until_end(r)
+        assert "expired" in text
+    finally:
+        r.close()
+        client.close()
+
+
+def test_streams_are_capped_per_account_and_in_total(stream_server, database) -> None:
+    tokens = []
+    for _ in range(2):
+        name = _user(database)
+        tokens.append(httpx.post(f"{stream_server}/api/auth/token",
+                                 data={"username": name, "password": PASSWORD}).json()["access_token"])
+    opened = []
+    try:
+        for _ in range(2):
+            opened.append(_open_stream(stream_server, tokens[0]))
+            assert opened[-1][1].status_code == 200
+        third = _open_stream(stream_server, tokens[0])
+        opened.append(third)
+        assert third[1].status_code == 429
+        body = third[1].read()
+        assert b"this account" in body and third[1].headers["retry-after"]
+        opened.append(_open_stream(stream_server, tokens[1]))
+        assert opened[-1][1].status_code == 200
+        over = _open_stream(stream_server, tokens[1])
+        opened.append(over)
+        assert over[1].status_code == 429 and b"server" in over[1].read()
+        # Calls are still taken while the streams are full.
+        r = httpx.post(f"{stream_server}/api/incidents", json={"category": "medis"}, headers=bearer(tokens[1]))
+        assert r.status_code == 201, r.text
+    finally:
+        for client, resp in opened:
+            resp.close()
+            client.close()
+        database.clean()
+    # Closed streams give their slots back.
+    wait_until(lambda: _open_stream_status(stream_server, tokens[0]) == 200, timeout=15,
+               message="slots of closed streams were not given back")
+
+
+def _open_stream_status(base: str, token: str) -> int:
+    client, r = _open_stream(base, token)
+    try:
+        return r.status_code
+    finally:
+        r.close()
+        client.close()
