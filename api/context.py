@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth_cache import PrincipalCache, TokenCache
 from api.config import Settings
 from api.spatial import Spatial, build_spatial, with_roads
-from api.streams import StreamSlots
+from api.streams import KeyLocks, StreamSlots
 from store.accounts import disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
@@ -56,6 +56,7 @@ class AppContext:
     principals: PrincipalCache
     tokens: TokenCache
     streams: StreamSlots
+    idempotency: KeyLocks
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -113,6 +114,7 @@ class AppContext:
             principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed),
             tokens=TokenCache(),
             streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
+            idempotency=KeyLocks(),
             write_lock=write_lock,
             _spatial=with_roads(spatial, roads),
         )

@@ -19,6 +19,7 @@ from api.spatial import Spatial
 from geo.coords import check_point
 from geo.locate import Locator
 from geo.placenames import PlaceIndex
+from store.accounts import clip_client
 from store.catalog import Catalog
 from store.events import EventHub
 from store.intake import CallWriter
@@ -93,8 +94,12 @@ async def get_call_writer(ctx: ContextDep) -> CallWriter:
 
 
 def client_address(request: Request) -> str | None:
-    """The address a request came from, for the audit record (a plain function: no dependency level)."""
-    return request.client.host if request.client else None
+    """The address a request came from, for the audit record (a plain function: no dependency level).
+
+    Behind a proxy the address comes from X-Forwarded-For, text anyone can write: it is clipped to the audit
+    column and stripped of control characters so it can never refuse a call.
+    """
+    return clip_client(request.client.host if request.client else None)
 
 
 async def point_query(

@@ -29,6 +29,7 @@ __all__ = [
     "audit_page",
     "authenticate",
     "check_password_strength",
+    "clip_client",
     "delete_user",
     "disable_demo_accounts",
     "ensure_demo_accounts",
@@ -196,6 +197,18 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
     return user if verify_password(user.password_hash, password) else None
 
 
+CLIENT_MAX = 64
+
+
+def clip_client(client: str | None) -> str | None:
+    """A client address fit for the audit column: printable characters only, at most 64 of them."""
+    if client is None:
+        return None
+    if len(client) <= CLIENT_MAX and client.isprintable():
+        return client
+    return "".join(c for c in client[:4 * CLIENT_MAX] if c.isprintable())[:CLIENT_MAX] or None
+
+
 def record_audit(
     session: Session,
     *,
@@ -215,7 +228,7 @@ def record_audit(
         entity_id=None if entity_id is None else str(entity_id),
         before=before,
         after=after,
-        client=client,
+        client=clip_client(client),
         at=utcnow(),
     )
     session.add(rec)

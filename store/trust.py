@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from datetime import datetime
 
 from sqlalchemy import Float, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from geo.errors import NotFound
 from geo.times import utcnow
+from store.incidents import StoredIncident, read_incident
 from store.models import Base
 from store.types import UTCDateTime
 
@@ -19,9 +23,12 @@ __all__ = [
     "RateBucket",
     "clear_login_failures",
     "find_idempotent",
+    "find_idempotent_incident",
+    "idempotency_digest",
     "login_backoff_seconds",
     "note_login_failure",
     "remember_idempotent",
+    "remember_idempotent_incident",
     "take_token",
 ]
 
@@ -124,3 +131,30 @@ def find_idempotent(session: Session, key: str) -> int | None:
 def remember_idempotent(session: Session, key: str, incident_id: int) -> None:
     """Store the key of a newly created call (the caller commits)."""
     session.add(IdempotencyKey(key=key, incident_id=incident_id, created_at=utcnow()))
+
+
+def idempotency_digest(username: str, key: str) -> str:
+    """The stored form of a client's Idempotency-Key: scoped to the account, any length or bytes, fixed size."""
+    return hashlib.sha256(f"{username}\x1f{key}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def find_idempotent_incident(sessions: sessionmaker[Session], key: str) -> StoredIncident | None:
+    """The incident a previous attempt with this key created, or None."""
+    with sessions() as session:
+        incident_id = find_idempotent(session, key)
+        if incident_id is None:
+            return None
+        try:
+            return read_incident(session, incident_id)
+        except NotFound:
+            return None
+
+
+def remember_idempotent_incident(sessions: sessionmaker[Session], key: str, incident_id: int) -> None:
+    """Store the key of a created call; a key stored meanwhile by another worker is kept as it is."""
+    with sessions() as session:
+        try:
+            remember_idempotent(session, key, incident_id)
+            session.commit()
+        except IntegrityError:
+            session.rollback()

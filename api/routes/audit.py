@@ -36,7 +36,7 @@ def audit_log(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: 422, not a database overflow
 ) -> dict:
     """Audit records, newest first, filtered and paginated."""
     flt = AuditFilter(entity=entity, entity_id=entity_id, actor=actor, action=action, since=since, until=until)

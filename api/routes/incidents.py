@@ -14,7 +14,8 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
@@ -37,6 +38,7 @@ from geo.times import as_utc, utcnow
 from store.commands import incidents as commands
 from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
+from store.trust import find_idempotent_incident, idempotency_digest, remember_idempotent_incident
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 
@@ -71,6 +73,15 @@ class LocationIn(_Body):
     accuracy_m: float | None = Field(None, ge=0, le=100_000, description="Ketelitian / accuracy (m)")
     place: str | None = Field(None, min_length=1, max_length=120, description="Nama desa/kelurahan/kecamatan")
     aml: str | None = Field(None, min_length=1, max_length=1000, description="Teks SMS AML mentah / raw AML SMS")
+
+    @field_validator("place", mode="before")
+    @classmethod
+    def _place_is_side_data(cls, value: Any) -> Any:
+        # Typed place text never refuses a call: NULs dropped, clipped to the column; nothing left = no place.
+        if isinstance(value, str):
+            value = value.replace("\x00", "")[:120]
+            return value if value.strip() else None
+        return value
 
 
 class IncidentCreate(_Body):
@@ -184,8 +195,35 @@ def places(
 
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call", response_model=IncidentPublic)
-async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
-    """Record a call with its location (coordinates, place name, AML SMS or none yet)."""
+async def create(
+    body: IncidentCreate,
+    request: Request,
+    ctx: ContextDep,
+    user: DispatcherDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="kunci ulang-kirim / retry key: the same key gives the same call"),
+    ] = None,
+) -> FastJSON:
+    """Record a call with its location (coordinates, place name, AML SMS or none yet).
+
+    With an `Idempotency-Key` header, a retry of the same call (after a timeout) answers with the incident the
+    first attempt created instead of recording a duplicate; the answer then carries `Idempotent-Replayed: true`.
+    """
+    if idempotency_key:
+        key = idempotency_digest(user.username, idempotency_key)
+        async with ctx.idempotency.hold(key):
+            replay = await run_in_threadpool(find_idempotent_incident, ctx.read_sessions, key)
+            if replay is not None:
+                return FastJSON(incident_public(replay.incident, ctx.catalog, replay.merged_from), status_code=201,
+                                headers={"Idempotent-Replayed": "true"})
+            answer = await _create(body, request, ctx, user)
+            await run_in_threadpool(remember_idempotent_incident, ctx.sessions, key, answer[1])
+            return answer[0]
+    return (await _create(body, request, ctx, user))[0]
+
+
+async def _create(body: IncidentCreate, request: Request, ctx: ContextDep, user: Any) -> tuple[FastJSON, int]:
     catalog = ctx.catalog
     catalog.category(body.category)  # an unknown category is a 422 listing the valid ones
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
@@ -208,7 +246,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
     stored = ctx.call_writer.submit(call)
     incident = await asyncio.shield(asyncio.wrap_future(stored))
-    return FastJSON(incident_public(incident, catalog), status_code=201)
+    return FastJSON(incident_public(incident, catalog), status_code=201), incident.id
 
 
 def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:

@@ -139,7 +139,7 @@ def items(
         str | None, Query(alias="datetime", description="instant atau awal/akhir, '..' terbuka")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: 422, not a database overflow
 ) -> Response:
     """A page of features (GeoJSON) with numberMatched/numberReturned and next/prev links."""
     coll = get_collection(collection_id)

@@ -265,3 +265,109 @@ def _open_stream_status(base: str, token: str) -> int:
     finally:
         r.close()
         client.close()
+
+
+# -- 3. no side data refuses a call -----------------------------------------------------------------------
+
+def test_a_long_forwarded_for_never_refuses_a_call(stream_server, database) -> None:
+    name = _user(database)
+    token = httpx.post(f"{stream_server}/api/auth/token", data={"username": name, "password": PASSWORD}).json()[
+        "access_token"]
+    forwarded = "10.0.0." + "9" * 300 + ", ';--" + "x" * 80
+    try:
+        r = httpx.post(f"{stream_server}/api/incidents", json={"category": "medis"},
+                       headers=bearer(token) | {"X-Forwarded-For": forwarded})
+        assert r.status_code == 201, r.text
+        with database.sessions() as s:
+            from sqlalchemy import select
+
+            from store.accounts import AuditRecord
+            rec = s.scalars(select(AuditRecord).where(AuditRecord.action == "incident.create",
+                                                      AuditRecord.entity_id == str(r.json()["id"]))
+                         .order_by(AuditRecord.id.desc())).first()
+            assert rec.client is not None and len(rec.client) <= 64 and rec.client.isprintable()
+    finally:
+        database.clean()
+
+
+@pytest.mark.parametrize("place", ["'", "-", "😀", "!!! ...", "\x00\x00", "Buntok\x00"])
+def test_a_place_without_a_name_is_stored_as_perlu_lokasi_with_its_text(client, place: str) -> None:
+    r = client.post("/api/incidents", json={"category": "medis", "location": {"place": place}})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    if place == "Buntok\x00":
+        assert body["status"] == "baru"  # the NUL is dropped, the name still found
+        return
+    assert body["status"] == "perlu_lokasi"
+    if place.replace("\x00", ""):
+        assert body["location"]["place"]["query"] == place
+    stored = client.get(f"/api/incidents/{body['id']}").json()
+    assert stored["status"] == "perlu_lokasi"
+
+
+def test_an_overlong_place_is_clipped_not_refused(client) -> None:
+    r = client.post("/api/incidents", json={"category": "medis", "location": {"place": "-" * 5000}})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "perlu_lokasi"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/audit?offset=100000000000000000000", "/ogc/collections/incidents/items?offset=100000000000000000000",
+    "/api/incidents?offset=100000000000000000000",
+])
+def test_a_huge_offset_is_a_422_naming_it(app_client, tokens, path: str) -> None:
+    r = app_client.get(path, headers=bearer(tokens["admin"]))
+    assert r.status_code == 422 and r.json()["field"] == "offset"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/audit?since=0001-01-01T00:00:00-12:00", "/api/audit?until=9999-12-31T23:59:59%2B14:00",
+    "/ogc/collections/incidents/items?datetime=9999-12-31T23:59:59Z/..",
+    "/ogc/collections/incidents/items?datetime=0001-01-01T00:00:00-12:00",
+    "/api/incidents?until=9999-12-31T23:59:59%2B14:00", "/api/incidents?since=0001-01-01T00:00:00-12:00",
+    "/api/hotspots?window=custom&since=0001-01-01T00:00:00-12:00&until=9999-12-31T23:59:59%2B14:00",
+])
+def test_extreme_times_are_answered_not_a_500(app_client, tokens, path: str) -> None:
+    r = app_client.get(path, headers=bearer(tokens["admin"]))
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert r.json()["field"]
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/api/audit?actor=a%00", "actor"), ("/api/audit?entity=%00", "entity"), ("/api/incidents?q=%00x", "q"),
+    ("/ogc/collections/hotspots/items?datetime=%00", "datetime"), ("/api/places?q=a%00", "q"),
+])
+def test_nul_in_a_query_is_a_422_naming_the_field(app_client, tokens, path: str, field: str) -> None:
+    r = app_client.get(path, headers=bearer(tokens["admin"]))
+    assert r.status_code == 422 and r.json()["field"] == field
+
+
+def test_nul_in_call_text_is_a_422_naming_the_field(client) -> None:
+    r = client.post("/api/incidents", json={"category": "medis", "description": "a\x00b"})
+    assert r.status_code == 422 and r.json()["field"] == "description"
+
+
+def test_an_idempotency_key_makes_a_retry_return_the_same_call(client) -> None:
+    key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+    first = client.post("/api/incidents", json={"category": "medis", "caller_phone": "0812"}, headers=key)
+    again = client.post("/api/incidents", json={"category": "medis", "caller_phone": "0812"}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    other = client.post("/api/incidents", json={"category": "medis"}, headers={"Idempotency-Key": "\x7f" * 500})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    plain = client.post("/api/incidents", json={"category": "medis"})
+    assert plain.json()["id"] not in (first.json()["id"], other.json()["id"])
+    listed = client.get("/api/incidents").json()
+    assert listed["total"] == 3
+
+
+def test_concurrent_retries_with_one_key_create_one_call(client) -> None:
+    import concurrent.futures
+
+    key = {"Idempotency-Key": f"burst-{uuid.uuid4()}"}
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: client.post("/api/incidents", json={"category": "medis"}, headers=key),
+                                range(6)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
