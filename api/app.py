@@ -35,6 +35,7 @@ from api.routes import (
 )
 from api.routes.locate import BYTES_PER_POINT
 from api.schemas import add_schemas
+from api.security import SecurityHeadersMiddleware
 from store.travel import follow_network_changes
 
 log = logging.getLogger("sigap")
@@ -100,10 +101,14 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
         lifespan=lifespan_for(jobs or {}),
         # SIGAP exports no OpenTelemetry; left on, FastAPI looks up the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # The interactive docs load from a CDN: off in production (the OpenAPI document itself stays).
+        docs_url=None if settings.mode == "production" else "/docs",
+        redoc_url=None if settings.mode == "production" else "/redoc",
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GzipMiddleware, minimum_size=2048)
+    app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)
     app.add_middleware(
         GuardMiddleware,
         default_limit=settings.max_upload_bytes,

@@ -94,7 +94,7 @@ def login(
 async def logout(request: Request, response: Response, bearer: Annotated[str | None, Depends(oauth2)]) -> dict:
     """End the session: every token of this account is refused from now on, and the map cookie is dropped."""
     response.delete_cookie(COOKIE)
-    token = bearer or request.cookies.get(COOKIE)
+    token = request_token(request, bearer)
     if token:
         try:
             user = await _authenticate_token(request, token)
@@ -119,10 +119,17 @@ async def current_user(request: Request, bearer: Annotated[str | None, Depends(o
     return await _authenticate(request, bearer)
 
 
+CSRF_HEADER = "x-sigap-csrf"
+
+
 def request_token(request: Request, bearer: str | None) -> str | None:
-    """The bearer token, or the map cookie for safe (read) requests."""
+    """The bearer token, or the map cookie: for reads, and for writes sent by the map pages' own script.
+
+    A write with the cookie alone is refused: another site can make a browser send the cookie (SameSite is a
+    second line), but it cannot add the X-Sigap-Csrf header without a CORS preflight, which is never granted.
+    """
     token = bearer
-    if token is None and request.method in ("GET", "HEAD"):
+    if token is None and (request.method in ("GET", "HEAD") or CSRF_HEADER in request.headers):
         token = request.cookies.get(COOKIE)
     return token or None
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     spatialite_library_path: str = "mod_spatialite"
     max_batch_points: int = Field(default=100_000, ge=1)
     max_upload_bytes: int = Field(default=1_000_000, ge=1)
+    # The address people and GIS clients reach the platform at (behind the reverse proxy), for links in answers
+    # (OGC API). Unset: http://host:port of this process.
+    public_url: str | None = None
     basemap_url: str | None = None
     basemap_attribution: str = ""
     firms_url: str | None = None
@@ -128,6 +131,14 @@ class Settings(BaseSettings):
                 "to 127.0.0.1"
             )
         return self
+
+    @property
+    def public_base(self) -> str:
+        """The public base URL without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_postgis(self) -> bool:

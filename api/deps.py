@@ -110,7 +110,13 @@ async def point_query(
     return check_point(lon, lat)
 
 
+async def get_public_base(ctx: ContextDep) -> str:
+    """The platform's public address for links in answers: SIGAP_PUBLIC_URL, never the request's Host header."""
+    return ctx.settings.public_base
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PublicBaseDep = Annotated[str, Depends(get_public_base)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SpatialDep = Annotated[Spatial, Depends(get_spatial)]
 LocatorDep = Annotated[Locator, Depends(get_locator)]

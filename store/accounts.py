@@ -11,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import Boolean, Integer, Select, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from geo.times import utcnow
 from store.models import Base
@@ -26,6 +26,7 @@ __all__ = [
     "WeakPasswordError",
     "add_user",
     "audit_entries",
+    "audit_read",
     "audit_page",
     "authenticate",
     "check_password_strength",
@@ -233,6 +234,25 @@ def record_audit(
     )
     session.add(rec)
     return rec
+
+
+def audit_read(
+    sessions: sessionmaker[Session],
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    query: dict[str, Any],
+    rows: int,
+    client: str | None = None,
+) -> None:
+    """Record a bulk read or export of personal data (who, which filter, how many rows) in its own transaction."""
+    clean = {k: (v if isinstance(v, int | float | bool) or v is None else str(v)[:200].replace("\x00", ""))
+             for k, v in query.items()}
+    with sessions() as session:
+        record_audit(session, actor=actor, action=action, entity=entity, entity_id=None,
+                     after={"filter": clean, "rows": rows}, client=client)
+        session.commit()
 
 
 @dataclass(frozen=True)

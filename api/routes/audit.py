@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from api.auth import AdminDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.routes.exports import csv_safe
 from geo.times import format_wib, iso_utc
-from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page
+from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page, audit_read
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -52,7 +52,8 @@ def _safe_cell(value: object) -> str:
 @router.get("/export.csv", summary="Ekspor log audit / export the audit log (CSV)")
 def export_audit(
     session: SessionDep,
-    _: AdminDep,
+    ctx: ContextDep,
+    user: AdminDep,
     entity: str | None = None,
     actor: str | None = None,
     since: datetime | None = None,
@@ -61,6 +62,8 @@ def export_audit(
     """The filtered audit log as CSV, oldest first, streamed in pages."""
     flt = AuditFilter(entity=entity, actor=actor, since=since, until=until)
     rows = [_row(r) for r in audit_entries(session, flt)]
+    audit_read(ctx.sessions, actor=user.username, action="export", entity="audit_log",
+               query={"entity": entity, "actor": actor, "since": since, "until": until}, rows=len(rows))
     columns = ["id", "at", "at_wib", "actor", "action", "entity", "entity_id", "before", "after", "client"]
 
     def generate():

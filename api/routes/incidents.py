@@ -35,6 +35,7 @@ from api.schemas.incidents import (
 from api.spatial import Spatial
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from geo.times import as_utc, utcnow
+from store.accounts import audit_read
 from store.commands import incidents as commands
 from store.incidents import Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
@@ -270,7 +271,8 @@ def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
 def list_(
     ctx: ContextDep,
     session: SessionDep,
-    _: ReaderDep,
+    user: ReaderDep,
+    request: Request,
     status: Annotated[list[str] | None, Query(description="status, dipisah koma / comma-separated")] = None,
     category: Annotated[list[str] | None, Query()] = None,
     kecamatan: Annotated[list[str] | None, Query(description="kode atau nama / code or name")] = None,
@@ -298,6 +300,13 @@ def list_(
     total, rows = list_incidents(session, flt, limit=limit, offset=offset)
     catalog = ctx.catalog
     items = [incident_public(r, catalog) for r in rows]
+    if user.role not in PRIVATE_ROLES:
+        items = [_without_caller(i) for i in items]
+    elif any(i["caller_name"] or i["caller_phone"] for i in items):
+        # Callers' names and phones read in bulk: who, which filter and how many rows go to the audit log.
+        audit_read(ctx.sessions, actor=user.username, action="incident.bulk_read", entity="incident",
+                   query=dict(request.query_params) | {"limit": limit, "offset": offset}, rows=len(items),
+                   client=client_address(request))
     page = {"total": total, "limit": limit, "offset": offset, "returned": len(items)}
     if format == "geojson":
         return FastJSON(
@@ -314,10 +323,19 @@ def list_(
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident", response_model=IncidentPublic)
-def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, _: ReaderDep) -> FastJSON:
-    """One incident with its history, intervals and merges."""
+def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, user: ReaderDep) -> FastJSON:
+    """One incident with its history, intervals and merges (caller name and phone for the call desk only)."""
     stored = read_incident(session, incident_id)
-    return FastJSON(incident_public(stored.incident, catalog, stored.merged_from))
+    doc = incident_public(stored.incident, catalog, stored.merged_from)
+    return FastJSON(doc if user.role in PRIVATE_ROLES else _without_caller(doc))
+
+
+# Who sees a caller's name and phone: the call desk (operators, shift leads) and administrators.
+PRIVATE_ROLES = ("dispatcher", "supervisor", "admin")
+
+
+def _without_caller(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc | {"caller_name": None, "caller_phone": None}
 
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident", response_model=IncidentPublic)

@@ -371,3 +371,86 @@ def test_concurrent_retries_with_one_key_create_one_call(client) -> None:
                                 range(6)))
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
+
+
+# -- 4. pages, privacy, audit of bulk reads ----------------------------------------------------------------
+
+def test_every_answer_carries_the_security_headers(app_client, tokens) -> None:
+    for path in ("/login", "/api/incidents", "/healthz", "/static/js/sigap.js"):
+        r = app_client.get(path, headers=bearer(tokens["admin"]))
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["x-frame-options"] == "DENY"
+    assert app_client.get("/api/incidents", headers=bearer(tokens["admin"])).headers["cache-control"] == "no-store"
+
+
+def test_no_template_holds_inline_script() -> None:
+    import re
+
+    for html in (PROJECT_ROOT / "web" / "map" / "templates").glob("*.html"):
+        for tag in re.findall(r"<script\b[^>]*>", html.read_text()):
+            assert "src=" in tag or 'type="application/json"' in tag, (html.name, tag)
+        assert not re.search(r"\son[a-z]+=\"", html.read_text()), html.name
+
+
+def test_a_cookie_alone_cannot_write_but_the_pages_header_can(anon_client, database) -> None:
+    name = _user(database)
+    _login(anon_client, name)
+    try:
+        assert anon_client.post("/api/incidents", json={"category": "medis"}).status_code == 401
+        r = anon_client.post("/api/incidents", json={"category": "medis"}, headers={"X-Sigap-Csrf": "1"})
+        assert r.status_code == 201
+    finally:
+        anon_client.cookies.clear()
+
+
+def test_docs_are_off_in_production_and_links_ignore_the_host_header(database) -> None:
+    settings = Settings(database_url=database.url, mode="production", secret_key=secrets.token_urlsafe(32),
+                        public_url="https://sigap.baritoselatankab.go.id/")
+    with TestClient(create_app(settings)) as prod:
+        assert prod.get("/docs").status_code in (401, 404, 303)
+        assert prod.get("/redoc").status_code in (401, 404, 303)
+        name = _user(database, "leader")
+        token = _login(prod, name)
+        r = prod.get("/ogc", headers=bearer(token) | {"Host": "evil.example"})
+        hrefs = [link["href"] for link in r.json()["links"]]
+        assert hrefs and all(h.startswith("https://sigap.baritoselatankab.go.id/") for h in hrefs)
+        assert not any("evil" in h for h in hrefs)
+
+
+@pytest.mark.parametrize("role", ["planner", "leader"])
+def test_only_the_call_desk_sees_callers(client, tokens, role: str) -> None:
+    made = client.post("/api/incidents", json={"category": "medis", "caller_name": "Siti", "caller_phone": "0812777"})
+    assert made.status_code == 201
+    for r in (client.get("/api/incidents", headers=bearer(tokens[role])),
+              client.get(f"/api/incidents/{made.json()['id']}", headers=bearer(tokens[role]))):
+        assert r.status_code == 200 and "0812777" not in r.text and "Siti" not in r.text
+    for desk in ("dispatcher", "supervisor", "admin"):
+        assert "0812777" in client.get("/api/incidents", headers=bearer(tokens[desk])).text
+
+
+def test_bulk_reads_and_exports_are_audited(client, tokens, database) -> None:
+    from sqlalchemy import select
+
+    from store.accounts import AuditRecord
+
+    client.post("/api/incidents", json={"category": "medis", "caller_phone": "0813"})
+    assert client.get("/api/incidents", params={"category": "medis", "limit": 50}).status_code == 200
+    assert client.get("/api/export/incidents.csv").status_code == 200
+    with database.sessions() as s:
+        recent = s.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(2)).all()
+    export, bulk = recent
+    assert (bulk.action, bulk.actor) == ("incident.bulk_read", "t-dispatcher")
+    assert bulk.after["rows"] == 1 and bulk.after["filter"]["category"] == "medis"
+    assert (export.action, export.entity, export.after["filter"]["format"]) == ("export", "incidents", "csv")
+
+
+def test_sql_parameters_never_reach_an_error_message(database) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as info:
+        with database.engine.begin() as conn:
+            conn.execute(text("INSERT INTO app_user (username) VALUES (:phone)"), {"phone": "0812-RAHASIA-99"})
+    assert "0812-RAHASIA-99" not in str(info.value)
