@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
         default_limit=settings.max_upload_bytes,
         path_limits={"/api/locate": settings.max_batch_points * BYTES_PER_POINT + 1024},
         rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS],
+        body_timeout_s=settings.body_timeout_s,
+        body_min_rate=settings.body_min_rate,
     )
     for router in ROUTERS:
         app.include_router(router)

@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     # building a large response hold up the event loop and every database round trip of the others;
     # 1 ms cut p95 latency of the mixed load benchmark (bench/load.py) by about a third.
     gil_switch_ms: float = Field(default=1.0, gt=0, le=100)
+    # The front door (`sigap serve`): a request header must arrive within header_timeout_s and hold at most
+    # max_header_bytes; a request body must arrive within body_timeout_s plus one second per body_min_rate bytes;
+    # at most max_connections are open per process (the slowest header senders are closed first); idle kept-alive
+    # connections close after keep_alive_s.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    max_header_bytes: int = Field(default=65_536, ge=1024)
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    body_min_rate: int = Field(default=50_000, ge=1)
+    max_connections: int = Field(default=4000, ge=10)
+    # Addresses whose X-Forwarded-For is believed: the reverse proxy only (comma-separated, as uvicorn takes it).
+    forwarded_allow_ips: str = "127.0.0.1"
+    keep_alive_s: float = Field(default=5.0, gt=0, le=300)
     # Live event streams: open at once per account and per process, and how often an open stream checks that
     # its token still holds (revoked, disabled); a stream always ends when its token expires.
     streams_per_user: int = Field(default=8, ge=1)

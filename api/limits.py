@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -44,7 +45,7 @@ class TokenBuckets:
 
 
 def _error(status: int, message_id: str, message_en: str, **extra: object) -> tuple[int, bytes]:
-    code = {413: "payload_too_large", 422: "invalid", 429: "too_many_requests"}[status]
+    code = {408: "request_timeout", 413: "payload_too_large", 422: "invalid", 429: "too_many_requests"}[status]
     body = {"error": code, "message": f"{message_id} / {message_en}", "message_id": message_id,
             "message_en": message_en, **extra}
     return status, orjson.dumps(body)
@@ -54,8 +55,10 @@ class GuardMiddleware:
     """Refuse oversize bodies (413) and request floods (429) before they reach a route."""
 
     def __init__(self, app: ASGIApp, *, default_limit: int, path_limits: dict[str, int],
-                 rate_rules: list[RateRule]) -> None:
+                 rate_rules: list[RateRule], body_timeout_s: float = 20.0, body_min_rate: int = 50_000) -> None:
         self.app = app
+        self.body_timeout_s = body_timeout_s
+        self.body_min_rate = body_min_rate
         self.default_limit = default_limit
         self.path_limits = path_limits
         self.rate_rules = rate_rules
@@ -97,18 +100,26 @@ class GuardMiddleware:
             return
         limit = self.limit_for(path)
         declared = next((v for k, v in scope.get("headers") or [] if k == b"content-length"), None)
-        if declared is not None and declared.isdigit():
-            if int(declared) > limit:
-                await _respond(send, *_too_large(int(declared), limit))
-                return
-            # The server reads exactly the declared length as this request's body: nothing to count.
-            await self.app(scope, receive, send)
+        size_hint = int(declared) if declared is not None and declared.isdigit() else 0
+        if size_hint > limit:
+            await _respond(send, *_too_large(size_hint, limit))
             return
-        # Without a declared length, read up to the limit here and replay it, so a slow or endless
-        # upload costs one buffer, not a worker.
+        # The body is read here, against a deadline and the size limit, and replayed to the route: a slow or
+        # endless upload costs one buffer and is cut off, never a worker held for minutes.
+        deadline = time.monotonic() + self.body_timeout_s + size_hint / self.body_min_rate
         chunks, size, more = [], 0, True
         while more:
-            message = await receive()
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(left):
+                    message = await receive()
+            except TimeoutError:
+                await _respond(send, *_error(
+                    408, "Badan permintaan terlalu lambat dikirim", "Request body arrived too slowly"),
+                    close=True)
+                return
             if message["type"] == "http.disconnect":
                 return
             body = message.get("body", b"")
@@ -142,8 +153,10 @@ def _too_large(size: int, limit: int) -> tuple[int, bytes]:
 
 
 async def _respond(send: Callable[[dict], Awaitable[None]], status: int, body: bytes, *,
-                   retry_after: int | None = None) -> None:
+                   retry_after: int | None = None, close: bool = False) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from api.config import UnsafeSettingsError, get_settings, is_loopback
+from api.config import Settings, UnsafeSettingsError, get_settings, is_loopback
 from store.db import backend_name, make_engine, make_sessionmaker, session_scope
 from store.layers import is_empty, load_bundled
 from store.migrate import upgrade
@@ -91,17 +92,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers = 1
     # httptools and uvloop come with uvicorn[standard] and are picked automatically. The access log is
     # off unless asked for: one formatted log line per request costs more than a small GET itself.
+    _raise_open_files_limit()
     uvicorn.run(
         "jobs.server:app",
+        **front_door_options(settings),
         host=host,
         port=port,
         workers=workers,
         log_level="info",
         access_log=args.access_log,
-        proxy_headers=True,
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def front_door_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn settings that keep idle, slow and numerous clients from taking the server off the air."""
+    return {
+        # Header deadline, header size cap, connection cap shedding the slowest (jobs/front_door.py).
+        "http": "jobs.front_door:GuardedHttpToolsProtocol",
+        "timeout_keep_alive": settings.keep_alive_s,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # Requests in flight beyond this get 503 at once instead of queueing without end; above the connection
+        # cap so that the cap (which sheds slow header senders) acts first.
+        "limit_concurrency": settings.max_connections + 64,
+        "backlog": 4096,
+        # X-Forwarded-For is believed only from the reverse proxy (deploy/Caddyfile); direct clients cannot
+        # choose the address their rate limits and audit entries are keyed on.
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+
+
+def _raise_open_files_limit() -> None:
+    """Raise the soft open-files limit to the hard one: every connection holds a file descriptor."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def register(sub: argparse._SubParsersAction) -> None:
