@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
@@ -15,10 +16,12 @@ from api.auth_cache import ALGORITHM, Principal, TokenClaims
 from api.config import Settings
 from api.context import AppContext
 from api.deps import SessionDep, SettingsDep
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, RateLimited, SigapError, Unauthorized
 from geo.times import utcnow
 from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
+from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
 
+log = logging.getLogger("sigap.auth")
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 COOKIE = "sigap_token"
@@ -54,30 +57,42 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> dict:
-    """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map)."""
-    user = authenticate(session, username=form.username, password=form.password)
-    if user is not None and user.demo and not settings.demo_accounts_allowed:
-        user = None  # demo accounts and their published passwords work only in demo mode on this machine
-    if user is None:
-        record_audit(
-            session,
-            actor=form.username[:64].replace("\x00", ""),  # PostgreSQL cannot store NUL in text
-            action="login_failed",
-            entity="user",
-            entity_id=None,
-            client=_client(request),
-        )
-        session.commit()
-        raise Unauthorized("Nama pengguna atau kata sandi salah", "Wrong username or password", field="password")
+    """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map).
+
+    Failed logins of one account back off exponentially (after 5 free tries, 4, 8, 16 ... s, in every worker);
+    a refused, failed or broken attempt is audited with the client address.
+    """
+    actor = form.username[:64].replace("\x00", "")  # PostgreSQL cannot store NUL in text
+    client = _client(request)
+    try:
+        wait = login_backoff_seconds(session, username=actor)
+        if wait > 0:
+            record_audit(session, actor=actor, action="login_backoff", entity="user", entity_id=None, client=client,
+                         after={"retry_after_s": round(wait)})
+            session.commit()
+            raise RateLimited(
+                f"Terlalu banyak percobaan masuk yang gagal untuk akun ini; coba lagi dalam {wait:.0f} detik",
+                f"Too many failed logins for this account; try again in {wait:.0f} s",
+                field="username", retry_after_s=max(1, round(wait)),
+            )
+        user = authenticate(session, username=form.username, password=form.password)
+        if user is not None and user.demo and not settings.demo_accounts_allowed:
+            user = None  # demo accounts and their published passwords work only in demo mode on this machine
+        if user is None:
+            note_login_failure(session, username=actor)
+            record_audit(session, actor=actor, action="login_failed", entity="user", entity_id=None, client=client)
+            session.commit()
+            raise Unauthorized("Nama pengguna atau kata sandi salah", "Wrong username or password", field="password")
+        clear_login_failures(session, username=actor)
+    except SigapError:
+        raise
+    except Exception:
+        # A login that failed by an error (database down, a bug) is audited too, if the database still takes it.
+        session.rollback()
+        _audit_login_error(request.app.state.ctx, actor, client)
+        raise
     token, ttl = issue_token(user, settings)
-    record_audit(
-        session,
-        actor=user.username,
-        action="login",
-        entity="user",
-        entity_id=user.id,
-        client=_client(request),
-    )
+    record_audit(session, actor=user.username, action="login", entity="user", entity_id=user.id, client=client)
     session.commit()
     response.set_cookie(
         COOKIE, token, max_age=ttl, httponly=True, samesite="strict", secure=settings.mode == "production"
@@ -102,6 +117,15 @@ async def logout(request: Request, response: Response, bearer: Annotated[str | N
             return {"ok": True}
         await run_in_threadpool(_revoke, request.app.state.ctx, user, _client(request))
     return {"ok": True}
+
+
+def _audit_login_error(ctx: AppContext, actor: str, client: str | None) -> None:
+    try:
+        with ctx.sessions() as session:
+            record_audit(session, actor=actor, action="login_error", entity="user", entity_id=None, client=client)
+            session.commit()
+    except Exception:  # noqa: BLE001 - the original error is what the client gets
+        log.warning("login error could not be audited")
 
 
 def _revoke(ctx: AppContext, user: Principal, client: str | None) -> None:

@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import anyio
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.accounts import audit_read
+from store.trust import take_shared
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
@@ -64,6 +69,35 @@ class GuardMiddleware:
         self.rate_rules = rate_rules
         self.buckets = TokenBuckets()
 
+    async def _take(self, scope: dict, client: str, rule: RateRule) -> float:
+        """Take a token from the (client, rule) bucket: in the database, shared by every worker, when the app runs.
+
+        The client is the connection's address, which uvicorn replaces by X-Forwarded-For only for requests from
+        the configured reverse proxy (forwarded_allow_ips): a direct client cannot rotate it to dodge the limit.
+        """
+        ctx = _context(scope)
+        if ctx is None:
+            return self.buckets.take((client, rule.prefix), rule.per_minute)
+        key = f"{rule.method} {rule.prefix} {client}"
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: take_shared(ctx.sessions, key=key, per_minute=rule.per_minute))
+        except SQLAlchemyError:
+            # The limiter never takes the platform down with it: without the database, this process's buckets.
+            return self.buckets.take((client, rule.prefix), rule.per_minute)
+
+    async def _refused(self, scope: dict, client: str, rule: RateRule) -> None:
+        """Audit a refused login attempt (who is unknown before the form is read: the client address is kept)."""
+        ctx = _context(scope)
+        if ctx is None or rule.prefix != "/api/auth/token":
+            return
+        try:
+            await anyio.to_thread.run_sync(lambda: audit_read(
+                ctx.sessions, actor=None, action="login_rate_limited", entity="user",
+                query={"limit_per_minute": rule.per_minute}, rows=0, client=client))
+        except SQLAlchemyError:
+            pass
+
     def limit_for(self, path: str) -> int:
         """The body size allowed for a path (longest matching prefix, else the default)."""
         best = ""
@@ -88,8 +122,9 @@ class GuardMiddleware:
         client = (scope.get("client") or ("unknown", 0))[0]
         for rule in self.rate_rules:
             if method == rule.method and path.startswith(rule.prefix):
-                wait = self.buckets.take((client, rule.prefix), rule.per_minute)
+                wait = await self._take(scope, client, rule)
                 if wait > 0:
+                    await self._refused(scope, client, rule)
                     await _respond(send, *_error(
                         429, f"Terlalu banyak permintaan; coba lagi dalam {wait:.0f} detik",
                         f"Too many requests; try again in {wait:.0f} s", limit_per_minute=rule.per_minute),
@@ -135,6 +170,11 @@ class GuardMiddleware:
             return replay.pop() if replay else await receive()
 
         await self.app(scope, replay_receive, send)
+
+
+def _context(scope: dict):  # noqa: ANN202 - the AppContext, when the lifespan has built it
+    state = getattr(scope.get("app"), "state", None)
+    return getattr(state, "ctx", None)
 
 
 def _nul_field(query: bytes) -> str | None:

@@ -239,7 +239,7 @@ def record_audit(
 def audit_read(
     sessions: sessionmaker[Session],
     *,
-    actor: str,
+    actor: str | None,
     action: str,
     entity: str,
     query: dict[str, Any],

@@ -29,10 +29,11 @@ __all__ = [
     "note_login_failure",
     "remember_idempotent",
     "remember_idempotent_incident",
+    "take_shared",
     "take_token",
 ]
 
-# Failed logins of one account before back-off starts; then 2, 4, 8 ... seconds, at most 15 minutes.
+# Failed logins of one account that are free; each further one starts a back-off of 4, 8, 16 ... s (at most 15 min).
 FREE_FAILURES = 5
 MAX_BACKOFF_S = 900.0
 
@@ -113,7 +114,7 @@ def note_login_failure(session: Session, *, username: str, now: float | None = N
         session.add(row)
     row.failures += 1
     over = row.failures - FREE_FAILURES
-    wait = 0.0 if over < 0 else min(MAX_BACKOFF_S, math.pow(2.0, over + 1))
+    wait = 0.0 if over <= 0 else min(MAX_BACKOFF_S, math.pow(2.0, over + 1))
     row.blocked_until = now + wait
     return wait
 
@@ -158,3 +159,11 @@ def remember_idempotent_incident(sessions: sessionmaker[Session], key: str, inci
             session.commit()
         except IntegrityError:
             session.rollback()
+
+
+def take_shared(sessions: sessionmaker[Session], *, key: str, per_minute: int) -> float:
+    """`take_token` in a transaction of its own: 0 when the request may go ahead, else the seconds to wait."""
+    with sessions() as session:
+        wait = take_token(session, key=key[:200], per_minute=per_minute)
+        session.commit()
+        return wait

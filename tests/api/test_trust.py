@@ -454,3 +454,63 @@ def test_sql_parameters_never_reach_an_error_message(database) -> None:
         with database.engine.begin() as conn:
             conn.execute(text("INSERT INTO app_user (username) VALUES (:phone)"), {"phone": "0812-RAHASIA-99"})
     assert "0812-RAHASIA-99" not in str(info.value)
+
+
+# -- 5. rate limits shared by every worker, per-account back-off, audited refusals -------------------------
+
+def _last_audit(database, action: str):  # noqa: ANN202
+    from sqlalchemy import select
+
+    from store.accounts import AuditRecord
+
+    with database.sessions() as s:
+        return s.scalars(select(AuditRecord).where(AuditRecord.action == action)
+                         .order_by(AuditRecord.id.desc())).first()
+
+
+def test_login_rate_limit_is_shared_by_workers_and_audited(database) -> None:
+    database.clean()  # empty buckets: the limit counts from zero
+    secret = secrets.token_urlsafe(32)
+    worker_a = TestClient(create_app(Settings(database_url=database.url, secret_key=secret)))
+    worker_b = TestClient(create_app(Settings(database_url=database.url, secret_key=secret)))
+    try:
+        with worker_a, worker_b:
+            # 30 per minute from one client (refilled at 1 per 2 s), attempts alternating between the workers: with
+            # a bucket per worker the first refusal would come after 60 attempts, with the shared one after ~30.
+            refused = None
+            for i in range(45):
+                worker = worker_a if i % 2 else worker_b
+                r = worker.post("/api/auth/token", data={"username": f"nobody-{i}", "password": "x"})
+                if r.status_code == 429:
+                    refused = r
+                    break
+                assert r.status_code == 401
+            assert refused is not None, "45 logins in a row from one client were not limited"
+            assert i >= 29 and int(refused.headers["retry-after"]) >= 1
+    finally:
+        database.clean()
+    rec = _last_audit(database, "login_rate_limited")
+    assert rec is not None and rec.client == "testclient"
+
+
+def test_failed_logins_back_off_per_account_in_every_worker(app_client, database) -> None:
+    name = _user(database)
+    try:
+        codes = [app_client.post("/api/auth/token", data={"username": name, "password": "salah-salah-1"}).status_code
+                 for _ in range(5)]
+        assert codes == [401] * 5
+        r = app_client.post("/api/auth/token", data={"username": name, "password": "salah-salah-1"})
+        assert r.status_code == 401  # the sixth failure starts the back-off
+        refused = app_client.post("/api/auth/token", data={"username": name, "password": PASSWORD})
+        assert refused.status_code == 429 and refused.json()["field"] == "username"
+        assert int(refused.headers["retry-after"]) >= 1
+        other = Settings(database_url=database.url, secret_key=app_client.app.state.settings.secret_key)
+        with TestClient(create_app(other)) as worker_b:
+            assert worker_b.post("/api/auth/token", data={"username": name, "password": PASSWORD}).status_code == 429
+        rec = _last_audit(database, "login_backoff")
+        assert rec.actor == name
+        # Another account is not affected.
+        assert app_client.post("/api/auth/token", data={"username": _user(database), "password": PASSWORD}) \
+            .status_code == 200
+    finally:
+        database.clean()

@@ -27,6 +27,8 @@ ENV = {
     "SIGAP_BODY_TIMEOUT_S": "2",
     "SIGAP_BODY_MIN_RATE": "1000000",
     "SIGAP_KEEP_ALIVE_S": "2",
+    # The reverse proxy is another machine: X-Forwarded-For from 127.0.0.1 is a client's claim, not believed.
+    "SIGAP_FORWARDED_ALLOW_IPS": "10.9.9.9",
 }
 
 
@@ -137,3 +139,16 @@ def test_idle_kept_alive_connections_are_closed(serve: str) -> None:
                    message="an idle kept-alive connection stayed open")
     finally:
         s.close()
+
+
+def test_rotating_x_forwarded_for_does_not_escape_the_login_limit(serve: str) -> None:
+    refused = None
+    with httpx.Client(timeout=10) as client:
+        for i in range(45):
+            r = client.post(f"{serve}/api/auth/token", data={"username": f"rotate-{i}", "password": "x"},
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            if r.status_code == 429:
+                refused = r
+                break
+            assert r.status_code == 401
+    assert refused is not None, "a client rotating X-Forwarded-For was never limited"
