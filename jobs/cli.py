@@ -10,6 +10,7 @@ from collections.abc import Callable
 from api.config import UnsafeSettingsError
 from jobs import (
     commands_accounts,
+    commands_backup,
     commands_core,
     commands_demo,
     commands_hotspots,
@@ -19,7 +20,7 @@ from jobs import (
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots, commands_reports]
+COMMAND_MODULES += [commands_hotspots, commands_reports, commands_backup]
 
 
 def build_parser() -> argparse.ArgumentParser:
