@@ -25,10 +25,26 @@ def open_database():  # noqa: ANN201 - (engine, sessionmaker)
     return engine, make_sessionmaker(engine)
 
 
-def cmd_migrate(_: argparse.Namespace) -> int:
-    """Apply pending migrations."""
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations; on PostGIS with --app-role, also create the platform's own non-superuser role."""
     engine, _ = open_database()
     print(f"Skema mutakhir / schema up to date ({backend_name(engine)})")
+    if getattr(args, "app_role", None):
+        if engine.dialect.name != "postgresql":
+            print("--app-role hanya untuk PostGIS / --app-role is for PostGIS only", file=sys.stderr)
+            return 2
+        from store.roles import ensure_app_role
+
+        password = (sys.stdin.readline().rstrip("\r\n") if args.app_password_stdin
+                    else os.environ.get("SIGAP_APP_PASSWORD", ""))
+        try:
+            ensure_app_role(engine, role=args.app_role, password=password)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        url = engine.url.set(username=args.app_role, password=None).render_as_string(hide_password=True)
+        print(f"Peran '{args.app_role}' siap (bukan superuser) / role ready (not a superuser); serve with "
+              f"SIGAP_DATABASE_URL={url} (password from SIGAP_APP_PASSWORD, not printed)")
     return 0
 
 
@@ -139,6 +155,9 @@ def _raise_open_files_limit() -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the core subcommands."""
     p = sub.add_parser("migrate", help="terapkan migrasi / apply migrations")
+    p.add_argument("--app-role", help="PostGIS: buat peran aplikasi tanpa superuser / create the platform's role")
+    p.add_argument("--app-password-stdin", action="store_true",
+                   help="kata sandi peran dari stdin (bawaan: SIGAP_APP_PASSWORD) / the role's password from stdin")
     p.set_defaults(handler=cmd_migrate)
     p = sub.add_parser("load", help="muat lapisan bawaan / load bundled layers")
     p.add_argument("--data-dir", help="folder data (bawaan: data/)")
