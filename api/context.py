@@ -57,6 +57,7 @@ class AppContext:
     tokens: TokenCache
     streams: StreamSlots
     idempotency: KeyLocks
+    batches: asyncio.Semaphore
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -115,6 +116,7 @@ class AppContext:
             tokens=TokenCache(),
             streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
             idempotency=KeyLocks(),
+            batches=asyncio.Semaphore(1),
             write_lock=write_lock,
             _spatial=with_roads(spatial, roads),
         )

@@ -66,18 +66,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._await_header()
 
     def data_received(self, data: bytes) -> None:
-        """Count header bytes while a header is pending, then parse as uvicorn does."""
-        if self in _PENDING:
-            self._header_bytes += len(data)
-            if self._header_bytes > self.max_header_bytes:
-                self._header_done()
-                self.send_400_response("Request header too large")
-                return
-        elif self.cycle is None or self.cycle.response_complete:
+        """Parse as uvicorn does; a header still incomplete after this data must stay under the size cap."""
+        if self not in _PENDING and (self.cycle is None or self.cycle.response_complete):
             # The first bytes of the next request on a kept-alive connection: its header has a deadline too.
             self._await_header()
-            self._header_bytes = len(data)
         super().data_received(data)
+        if self in _PENDING:  # only bytes of a header not yet complete count (a body may share the chunk)
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+                self._header_done()
+                self.send_400_response("Request header too large")
 
     def on_headers_complete(self) -> None:
         """The header arrived in time: no deadline for it any more."""
