@@ -41,6 +41,7 @@ from api.routes import (
 )
 from api.routes.locate import BYTES_PER_POINT
 from api.schemas import add_schemas
+from api.security import SecurityHeadersMiddleware
 from store.travel import follow_network_changes
 
 log = logging.getLogger("sigap")
@@ -107,15 +108,21 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
         lifespan=lifespan_for(jobs or {}),
         # SIGAP exports no OpenTelemetry; left on, FastAPI looks up the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # The interactive docs load from a CDN: off in production (the OpenAPI document itself stays).
+        docs_url=None if settings.mode == "production" else "/docs",
+        redoc_url=None if settings.mode == "production" else "/redoc",
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GzipMiddleware, minimum_size=2048)
+    app.add_middleware(SecurityHeadersMiddleware, basemap_url=settings.basemap_url)
     app.add_middleware(
         GuardMiddleware,
         default_limit=settings.max_upload_bytes,
         path_limits={"/api/locate": settings.max_batch_points * BYTES_PER_POINT + 1024},
         rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS],
+        body_timeout_s=settings.body_timeout_s,
+        body_min_rate=settings.body_min_rate,
     )
     for router in ROUTERS:
         app.include_router(router)

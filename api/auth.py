@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
@@ -11,14 +12,16 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-from api.auth_cache import ALGORITHM, Principal
+from api.auth_cache import ALGORITHM, Principal, TokenClaims
 from api.config import Settings
 from api.context import AppContext
 from api.deps import SessionDep, SettingsDep
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, RateLimited, SigapError, Unauthorized
 from geo.times import utcnow
-from store.accounts import User, authenticate, record_audit
+from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
+from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
 
+log = logging.getLogger("sigap.auth")
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 COOKIE = "sigap_token"
@@ -37,7 +40,8 @@ def issue_token(user: User | Principal, settings: Settings) -> tuple[str, int]:
     """A signed bearer token for the user and its lifetime in seconds."""
     ttl = settings.token_minutes * 60
     now = utcnow()
-    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {"sub": user.username, "uid": user.id, "ver": user.token_version, "role": user.role, "iat": now,
+              "exp": now + timedelta(seconds=ttl)}
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
 
 
@@ -53,28 +57,42 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> dict:
-    """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map)."""
-    user = authenticate(session, username=form.username, password=form.password)
-    if user is None:
-        record_audit(
-            session,
-            actor=form.username[:64].replace("\x00", ""),  # PostgreSQL cannot store NUL in text
-            action="login_failed",
-            entity="user",
-            entity_id=None,
-            client=_client(request),
-        )
-        session.commit()
-        raise Unauthorized("Nama pengguna atau kata sandi salah", "Wrong username or password", field="password")
+    """Exchange username and password for a bearer token (also set as an HttpOnly cookie for the map).
+
+    Failed logins of one account back off exponentially (after 5 free tries, 4, 8, 16 ... s, in every worker);
+    a refused, failed or broken attempt is audited with the client address.
+    """
+    actor = form.username[:64].replace("\x00", "")  # PostgreSQL cannot store NUL in text
+    client = _client(request)
+    try:
+        wait = login_backoff_seconds(session, username=actor)
+        if wait > 0:
+            record_audit(session, actor=actor, action="login_backoff", entity="user", entity_id=None, client=client,
+                         after={"retry_after_s": round(wait)})
+            session.commit()
+            raise RateLimited(
+                f"Terlalu banyak percobaan masuk yang gagal untuk akun ini; coba lagi dalam {wait:.0f} detik",
+                f"Too many failed logins for this account; try again in {wait:.0f} s",
+                field="username", retry_after_s=max(1, round(wait)),
+            )
+        user = authenticate(session, username=form.username, password=form.password)
+        if user is not None and user.demo and not settings.demo_accounts_allowed:
+            user = None  # demo accounts and their published passwords work only in demo mode on this machine
+        if user is None:
+            note_login_failure(session, username=actor)
+            record_audit(session, actor=actor, action="login_failed", entity="user", entity_id=None, client=client)
+            session.commit()
+            raise Unauthorized("Nama pengguna atau kata sandi salah", "Wrong username or password", field="password")
+        clear_login_failures(session, username=actor)
+    except SigapError:
+        raise
+    except Exception:
+        # A login that failed by an error (database down, a bug) is audited too, if the database still takes it.
+        session.rollback()
+        _audit_login_error(request.app.state.ctx, actor, client)
+        raise
     token, ttl = issue_token(user, settings)
-    record_audit(
-        session,
-        actor=user.username,
-        action="login",
-        entity="user",
-        entity_id=user.id,
-        client=_client(request),
-    )
+    record_audit(session, actor=user.username, action="login", entity="user", entity_id=user.id, client=client)
     session.commit()
     response.set_cookie(
         COOKIE, token, max_age=ttl, httponly=True, samesite="strict", secure=settings.mode == "production"
@@ -88,10 +106,36 @@ def login(
 
 
 @router.post("/logout", summary="Keluar / log out")
-def logout(response: Response) -> dict:
-    """Forget the map cookie."""
+async def logout(request: Request, response: Response, bearer: Annotated[str | None, Depends(oauth2)]) -> dict:
+    """End the session: every token of this account is refused from now on, and the map cookie is dropped."""
     response.delete_cookie(COOKIE)
+    token = request_token(request, bearer)
+    if token:
+        try:
+            user = await _authenticate_token(request, token)
+        except Unauthorized:
+            return {"ok": True}
+        await run_in_threadpool(_revoke, request.app.state.ctx, user, _client(request))
     return {"ok": True}
+
+
+def _audit_login_error(ctx: AppContext, actor: str, client: str | None) -> None:
+    try:
+        with ctx.sessions() as session:
+            record_audit(session, actor=actor, action="login_error", entity="user", entity_id=None, client=client)
+            session.commit()
+    except Exception:  # noqa: BLE001 - the original error is what the client gets
+        log.warning("login error could not be audited")
+
+
+def _revoke(ctx: AppContext, user: Principal, client: str | None) -> None:
+    with ctx.sessions() as session:
+        found = find_user(session, user.username)
+        if found is not None and found.id == user.id:
+            revoke_tokens(session, found)
+            record_audit(session, actor=user.username, action="logout", entity="user", entity_id=user.id,
+                         client=client)
+            session.commit()
 
 
 async def current_user(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> Principal:
@@ -99,26 +143,58 @@ async def current_user(request: Request, bearer: Annotated[str | None, Depends(o
     return await _authenticate(request, bearer)
 
 
-async def _authenticate(request: Request, bearer: str | None) -> Principal:
-    ctx: AppContext = request.app.state.ctx
-    settings = ctx.settings
+CSRF_HEADER = "x-sigap-csrf"
+
+
+def request_token(request: Request, bearer: str | None) -> str | None:
+    """The bearer token, or the map cookie: for reads, and for writes sent by the map pages' own script.
+
+    A write with the cookie alone is refused: another site can make a browser send the cookie (SameSite is a
+    second line), but it cannot add the X-Sigap-Csrf header without a CORS preflight, which is never granted.
+    """
     token = bearer
-    if token is None and request.method in ("GET", "HEAD"):
+    if token is None and (request.method in ("GET", "HEAD") or CSRF_HEADER in request.headers):
         token = request.cookies.get(COOKIE)
+    return token or None
+
+
+async def _authenticate(request: Request, bearer: str | None) -> Principal:
+    token = request_token(request, bearer)
     if not token:
         raise Unauthorized("Silakan masuk terlebih dahulu", "Please log in first")
+    return await _authenticate_token(request, token)
+
+
+async def _authenticate_token(request: Request, token: str) -> Principal:
+    """The account a token stands for, checked against the database (active, same id, same token version)."""
+    ctx: AppContext = request.app.state.ctx
+    claims = check_token(ctx, token)
+    user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, claims.subject)
+    if user is None:
+        raise Unauthorized("Akun tidak aktif", "Account is not active")
+    if claims.user_id != user.id or claims.version != user.token_version:
+        raise Unauthorized("Sesi sudah diakhiri; silakan masuk lagi", "Session was ended; please log in again")
+    return user
+
+
+def check_token(ctx: AppContext, token: str) -> TokenClaims:
+    """The token's signed claims (signature and expiry checked), or 401."""
     try:
-        username = ctx.tokens.verify(token, secret=settings.secret_key)
+        return ctx.tokens.claims(token, secret=ctx.settings.secret_key)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Sesi berakhir; silakan masuk lagi", "Session expired; please log in again") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("Token tidak sah", "Invalid token") from exc
-    known, user = ctx.principals.fresh(username)
-    if not known:
-        user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, username)
-    if user is None:
-        raise Unauthorized("Akun tidak aktif", "Account is not active")
-    return user
+
+
+def token_still_valid(ctx: AppContext, token: str) -> bool:
+    """True while the token is unexpired and its account active at the same token version (live streams)."""
+    try:
+        claims = ctx.tokens.claims(token, secret=ctx.settings.secret_key)
+    except jwt.InvalidTokenError:
+        return False
+    user = ctx.principals.load(ctx.read_sessions, claims.subject)
+    return user is not None and claims.user_id == user.id and claims.version == user.token_version
 
 
 def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:

@@ -1,8 +1,11 @@
-"""Per-process memory of checked tokens and loaded accounts, so a read request costs no query or HMAC."""
+"""Per-process memory of checked token signatures, and the per-request account check against the database.
+
+The account (active, role, token version) is read from the database on every request: a logout, password
+change, role change or disabling in any worker or from the command line refuses old tokens at once.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -23,41 +26,35 @@ class Principal:
     role: str
     full_name: str
     agency: str | None
+    token_version: int = 0
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a checked token says: the account name, its id and token version, and the expiry (epoch s)."""
+
+    subject: str
+    user_id: int | None
+    version: int | None
+    expires: float
 
 
 class PrincipalCache:
-    """Accounts by username for a few seconds, so a read request costs a token check, not a query."""
+    """Reads the account behind a token; no memory between requests, so revocation applies at once."""
 
-    TTL_S = 30.0
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[Principal | None, float]] = {}
-        self._lock = threading.Lock()
-
-    def fresh(self, username: str) -> tuple[bool, Principal | None]:
-        """(True, account) when the memory still holds a fresh answer for this username."""
-        with self._lock:
-            hit = self._items.get(username)
-        if hit and hit[1] > time.monotonic():
-            return True, hit[0]
-        return False, None
+    def __init__(self, *, allow_demo: bool = True) -> None:
+        self.allow_demo = allow_demo
 
     def load(self, sessions: sessionmaker[Session], username: str) -> Principal | None:
-        """Read the account from the database and remember the answer."""
-        now = time.monotonic()
+        """The active account with this username (None when missing, disabled, or a demo account outside demo)."""
         with sessions() as session:
             user = find_user(session, username)
-            found = None
-            if user is not None and user.active:
-                found = Principal(user.id, user.username, user.role, user.full_name, user.agency)
-        with self._lock:
-            self._items[username] = (found, now + self.TTL_S)
-        return found
+            if user is None or not user.active or (user.demo and not self.allow_demo):
+                return None
+            return Principal(user.id, user.username, user.role, user.full_name, user.agency, user.token_version)
 
     def forget(self, username: str) -> None:
-        """Drop an account so a role change or deactivation applies at once in this process."""
-        with self._lock:
-            self._items.pop(username, None)
+        """Nothing is remembered; kept so callers that change an account can say so."""
 
 
 class TokenCache:
@@ -70,19 +67,29 @@ class TokenCache:
     MAX_ITEMS = 4096
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[str, float]] = {}
+        self._items: dict[str, TokenClaims] = {}
 
     def verify(self, token: str, *, secret: str) -> str:
         """The token's subject; raises jwt.ExpiredSignatureError or jwt.InvalidTokenError."""
+        return self.claims(token, secret=secret).subject
+
+    def claims(self, token: str, *, secret: str) -> TokenClaims:
+        """The token's checked claims; raises jwt.ExpiredSignatureError or jwt.InvalidTokenError."""
         hit = self._items.get(token)
         if hit is None:
-            claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-            hit = (str(claims["sub"]), float(claims["exp"]))
+            raw = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+            uid, ver = raw.get("uid"), raw.get("ver")
+            hit = TokenClaims(
+                subject=str(raw["sub"]),
+                user_id=uid if isinstance(uid, int) else None,
+                version=ver if isinstance(ver, int) else None,
+                expires=float(raw["exp"]),
+            )
             if len(self._items) >= self.MAX_ITEMS:
                 self._items.clear()
             self._items[token] = hit
-        if hit[1] <= time.time():
+        if hit.expires <= time.time():
             raise jwt.ExpiredSignatureError("Signature has expired")
-        return hit[0]
+        return hit
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
+from collections import Counter
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,32 @@ from geo.layers import DEFAULT_DATA_DIR
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SECRET = "sigap-112-demo-secret-not-for-production-use"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# A production secret must carry at least this many bits by a per-character (Shannon) estimate:
+# secrets.token_urlsafe(32) gives ~200, 40 x 'a' gives 0.
+MIN_SECRET_BITS = 128
+
+
+class UnsafeSettingsError(Exception):
+    """A start-up refused because the settings are unsafe; the message never holds the secret itself.
+
+    Not a ValueError on purpose: pydantic would wrap a ValueError together with the input values (the secret
+    among them) into its error text; this one propagates as it is.
+    """
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach."""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def secret_bits(secret: str) -> float:
+    """A rough entropy estimate of a secret: length x Shannon entropy of its characters."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    n = len(secret)
+    per_char = -sum(c / n * math.log2(c / n) for c in counts.values())
+    return per_char * n
 
 
 def parse_thresholds(value: str) -> dict[str, float]:
@@ -48,6 +76,9 @@ class Settings(BaseSettings):
     spatialite_library_path: str = "mod_spatialite"
     max_batch_points: int = Field(default=100_000, ge=1)
     max_upload_bytes: int = Field(default=1_000_000, ge=1)
+    # The address people and GIS clients reach the platform at (behind the reverse proxy), for links in answers
+    # (OGC API). Unset: http://host:port of this process.
+    public_url: str | None = None
     basemap_url: str | None = None
     basemap_attribution: str = ""
     firms_url: str | None = None
@@ -93,6 +124,23 @@ class Settings(BaseSettings):
     def board_threshold_minutes(self) -> dict[str, float]:
         """The board's thresholds as {status: minutes}."""
         return parse_thresholds(self.board_thresholds)
+    # The front door (`sigap serve`): a request header must arrive within header_timeout_s and hold at most
+    # max_header_bytes; a request body must arrive within body_timeout_s plus one second per body_min_rate bytes;
+    # at most max_connections are open per process (the slowest header senders are closed first); idle kept-alive
+    # connections close after keep_alive_s.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    max_header_bytes: int = Field(default=65_536, ge=1024)
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    body_min_rate: int = Field(default=50_000, ge=1)
+    max_connections: int = Field(default=4000, ge=10)
+    # Addresses whose X-Forwarded-For is believed: the reverse proxy only (comma-separated, as uvicorn takes it).
+    forwarded_allow_ips: str = "127.0.0.1"
+    keep_alive_s: float = Field(default=5.0, gt=0, le=300)
+    # Live event streams: open at once per account and per process, and how often an open stream checks that
+    # its token still holds (revoked, disabled); a stream always ends when its token expires.
+    streams_per_user: int = Field(default=8, ge=1)
+    streams_total: int = Field(default=400, ge=1)
+    stream_recheck_s: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("report_time")
     @classmethod
@@ -118,13 +166,32 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.mode == "production" and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
-            raise ValueError(
-                "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak) pada mode production / "
-                "SIGAP_SECRET_KEY must be set to >= 32 random characters in production mode; "
-                f"for example: {secrets.token_urlsafe(32)}"
+        if self.mode == "production":
+            weak = (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+                    or secret_bits(self.secret_key) < MIN_SECRET_BITS)
+            if weak:
+                # The rejected value is never repeated: it may be a real secret with a typo.
+                raise UnsafeSettingsError(
+                    "SIGAP_SECRET_KEY wajib diisi (>= 32 karakter acak, tidak berulang) pada mode production / "
+                    "SIGAP_SECRET_KEY must be >= 32 random, non-repetitive characters in production mode; "
+                    f"for example: {secrets.token_urlsafe(32)}"
+                )
+        if not is_loopback(self.host) and self.secret_key == DEFAULT_SECRET:
+            # The default secret is published: anyone could sign a token for any account.
+            raise UnsafeSettingsError(
+                f"Rahasia bawaan tidak boleh dipakai pada alamat {self.host}; isi SIGAP_SECRET_KEY atau pakai "
+                f"127.0.0.1 / the default secret may not be used on {self.host}; set SIGAP_SECRET_KEY or bind "
+                "to 127.0.0.1"
             )
         return self
+
+    @property
+    def public_base(self) -> str:
+        """The public base URL without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_postgis(self) -> bool:
@@ -134,7 +201,7 @@ class Settings(BaseSettings):
     @property
     def demo_accounts_allowed(self) -> bool:
         """Demo accounts exist only in demo mode bound to the local machine."""
-        return self.mode == "demo" and self.host in _LOCAL_HOSTS
+        return self.mode == "demo" and is_loopback(self.host)
 
 
 @lru_cache

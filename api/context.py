@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth_cache import PrincipalCache, TokenCache
 from api.config import Settings
 from api.spatial import Spatial, build_spatial, with_roads
+from api.streams import KeyLocks, StreamSlots
+from store.accounts import disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
@@ -54,6 +56,9 @@ class AppContext:
     call_writer: CallWriter
     principals: PrincipalCache
     tokens: TokenCache
+    streams: StreamSlots
+    idempotency: KeyLocks
+    batches: asyncio.Semaphore
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -91,6 +96,11 @@ class AppContext:
         upgrade(engine)
         sessions = make_sessionmaker(engine)
         with session_scope(sessions) as session:
+            if not settings.demo_accounts_allowed:
+                # Demo accounts have published passwords: outside demo mode on this machine they are off.
+                disabled = disable_demo_accounts(session)
+                if disabled:
+                    log.warning("%d akun demo dinonaktifkan / demo accounts disabled", disabled)
             layers = read_layers(session)
             roads = read_lines(session)
         spatial = build_spatial(layers)
@@ -105,8 +115,11 @@ class AppContext:
             catalog=load_settings_catalog(settings),
             travel=TravelService(sessions=sessions, layers=layers),
             call_writer=CallWriter(sessions=sessions, hub=events, lock=write_lock),
-            principals=PrincipalCache(),
+            principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed),
             tokens=TokenCache(),
+            streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
+            idempotency=KeyLocks(),
+            batches=asyncio.Semaphore(1),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
             _spatial=with_roads(spatial, roads),

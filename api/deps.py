@@ -19,6 +19,7 @@ from api.spatial import Spatial
 from geo.coords import check_point
 from geo.locate import Locator
 from geo.placenames import PlaceIndex
+from store.accounts import clip_client
 from store.catalog import Catalog
 from store.events import EventHub
 from store.intake import CallWriter
@@ -93,8 +94,12 @@ async def get_call_writer(ctx: ContextDep) -> CallWriter:
 
 
 def client_address(request: Request) -> str | None:
-    """The address a request came from, for the audit record (a plain function: no dependency level)."""
-    return request.client.host if request.client else None
+    """The address a request came from, for the audit record (a plain function: no dependency level).
+
+    Behind a proxy the address comes from X-Forwarded-For, text anyone can write: it is clipped to the audit
+    column and stripped of control characters so it can never refuse a call.
+    """
+    return clip_client(request.client.host if request.client else None)
 
 
 async def point_query(
@@ -105,7 +110,13 @@ async def point_query(
     return check_point(lon, lat)
 
 
+async def get_public_base(ctx: ContextDep) -> str:
+    """The platform's public address for links in answers: SIGAP_PUBLIC_URL, never the request's Host header."""
+    return ctx.settings.public_base
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PublicBaseDep = Annotated[str, Depends(get_public_base)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SpatialDep = Annotated[Spatial, Depends(get_spatial)]
 LocatorDep = Annotated[Locator, Depends(get_locator)]

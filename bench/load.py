@@ -1,7 +1,10 @@
 """Benchmark: a mixed dispatch-centre workload against several API workers on PostGIS, with SSE listeners.
 
-Usage: python bench/load.py [--seconds 60] [--workers 3] [--clients 16] [--listeners 100]
+Usage: python bench/load.py [--seconds 60] [--workers 3] [--clients 16] [--listeners 100] [--hostile]
 Workload per client, chosen at random: locate 40 %, create incident 20 %, recommend units 15 %, list 25 %.
+--hostile adds, alongside: --idle (2,000) connections that open and send half a request header or a request body
+one byte at a time (reopened when the server closes them), and four clients posting 100,000-point locate batches
+in a loop. The server is started with `sigap serve` (its front-door limits apply).
 Prints throughput, p50/p95 per endpoint, errors, and events delivered versus sent (each created incident
 must reach every listener). Traffic goes only to a server this script starts on 127.0.0.1. Not a test.
 """
@@ -92,6 +95,60 @@ async def listener(http: aiohttp.ClientSession, seen: dict[int, int], ready: asy
                     seen[ev["data"]["id"]] = seen.get(ev["data"]["id"], 0) + 1
 
 
+async def slow_client(host: str, port: int, i: int, stop: asyncio.Event, counts: dict[str, int]) -> None:
+    """One hostile connection: half a header (even i) or a body trickled a byte at a time (odd i); reopened."""
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            counts["connect_failed"] += 1
+            await asyncio.sleep(0.5)
+            continue
+        counts["opened"] += 1
+        try:
+            if i % 2 == 0:
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            else:
+                writer.write(b"POST /api/incidents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: 100000\r\n\r\n")
+            await writer.drain()
+            while not stop.is_set():
+                writer.write(b"a")
+                await writer.drain()
+                try:
+                    data = await asyncio.wait_for(reader.read(1024), 5.0)
+                except TimeoutError:
+                    continue
+                if not data or data.startswith(b"HTTP/1.1 408") or data.startswith(b"HTTP/1.1 400"):
+                    counts["cut_by_server"] += 1
+                    break
+        except (OSError, ConnectionError):
+            counts["cut_by_server"] += 1
+        finally:
+            writer.close()
+
+
+async def batch_client(http: aiohttp.ClientSession, pts: np.ndarray, stop: asyncio.Event,
+                       lat: list[float], errors: list) -> None:
+    """Post 100,000-point locate batches one after another."""
+    body = orjson.dumps({"points": pts[:100_000].tolist()})
+    while not stop.is_set():
+        t = time.perf_counter()
+        try:
+            async with http.post("/api/locate", data=body, headers={"Content-Type": "application/json"},
+                                 timeout=aiohttp.ClientTimeout(total=120)) as r:
+                await r.read()
+                if r.status != 200:
+                    errors[0] += 1
+                    errors.append(r.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if stop.is_set():
+                return  # cut off by the end of the run, not by the server
+            errors[0] += 1
+            errors.append(type(exc).__name__)
+        lat.append(time.perf_counter() - t)
+
+
 async def run(args: argparse.Namespace, base: str) -> None:
     """Drive the workload and print the figures."""
     rng = np.random.default_rng(112)
@@ -110,6 +167,19 @@ async def run(args: argparse.Namespace, base: str) -> None:
                                      timeout=aiohttp.ClientTimeout(total=30)) as http:
         listeners = [asyncio.create_task(listener(http, seen, ready, counter, stop)) for _ in range(args.listeners)]
         await asyncio.wait_for(ready.wait(), 60)
+        hostile_stop = asyncio.Event()
+        hostile: list[asyncio.Task] = []
+        slow_counts: dict[str, int] = defaultdict(int)
+        batch_lat: list[float] = []
+        batch_errors = [0]
+        if args.hostile:
+            host, port = base.removeprefix("http://").split(":")
+            hostile += [asyncio.create_task(slow_client(host, int(port), i, hostile_stop, slow_counts))
+                        for i in range(args.idle)]
+            batch_http = aiohttp.ClientSession(base, headers=headers)
+            hostile += [asyncio.create_task(batch_client(batch_http, pts, hostile_stop, batch_lat, batch_errors))
+                        for _ in range(4)]
+            await asyncio.sleep(2)  # the idle connections are open before the measured load starts
         lat: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, int] = defaultdict(int)
         created: list[int] = []
@@ -154,6 +224,10 @@ async def run(args: argparse.Namespace, base: str) -> None:
         t0 = time.perf_counter()
         await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
         elapsed = time.perf_counter() - t0
+        hostile_stop.set()
+        if hostile:
+            await asyncio.gather(*hostile, return_exceptions=True)
+            await batch_http.close()
         await asyncio.sleep(3)  # let the last events arrive
         stop.set()
         for task in listeners:
@@ -168,6 +242,14 @@ async def run(args: argparse.Namespace, base: str) -> None:
         ms = np.asarray(lat[op]) * 1e3
         if len(ms):
             print(f"{op:12s} {len(ms):9d} {np.percentile(ms, 50):8.1f} {np.percentile(ms, 95):8.1f} {errors[op]:7d}")
+    if args.hostile:
+        print(f"hostile: {args.idle} slow/idle connections ({slow_counts['opened']} opened, "
+              f"{slow_counts['cut_by_server']} cut by the server, {slow_counts['connect_failed']} connects refused); "
+              f"4 x 100k-point locate batches: {len(batch_lat)} done, "
+              f"p50 {np.percentile(np.asarray(batch_lat) * 1e3, 50) if batch_lat else float('nan'):.0f} ms, "
+              f"{batch_errors[0]} errors {sorted(set(map(str, batch_errors[1:])))}")
+        refused = errors["create"]
+        print(f"calls refused under the hostile mix: {refused}")
     expected = len(created) * args.listeners
     delivered = sum(seen.get(i, 0) for i in created)
     print(f"events: {len(created)} incidents created, {delivered} of {expected} deliveries "
@@ -184,13 +266,17 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("SIGAP_BENCH_PG_URL",
                                                   "postgresql+psycopg://postgres@127.0.0.1:5432/sigap_load"))
     ap.add_argument("--port", type=int, default=18112)
+    ap.add_argument("--hostile", action="store_true", help="add slow/idle connections and 100k-point batches")
+    ap.add_argument("--idle", type=int, default=2000, help="slow/idle connections of the hostile mix")
     args = ap.parse_args()
     fresh_database(args.pg)
     env = os.environ | {"SIGAP_DATABASE_URL": args.pg, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
-                        "PYTHONPATH": str(ROOT)}
+                        "PYTHONPATH": str(ROOT), "SIGAP_STREAMS_PER_USER": str(args.listeners + 10),
+                        "SIGAP_STREAMS_TOTAL": str(args.listeners + 10)}
+    # `sigap serve`, so the front door's limits (header/body deadlines, connection cap) are what is measured.
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "jobs.server:app", "--port", str(args.port), "--workers", str(args.workers),
-         "--log-level", "warning"], env=env, cwd=ROOT,
+        [sys.executable, "-m", "jobs.cli", "serve", "--host", "127.0.0.1", "--port", str(args.port),
+         "--workers", str(args.workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{args.port}"
     try:

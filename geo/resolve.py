@@ -156,7 +156,12 @@ def _coordinates(
 def _place(
     locator: Locator, places: PlaceIndex, place_radius_m: Mapping[str, float], query: str, *, field: str
 ) -> Resolved:
-    result = search_place(places, query, field=field)
+    try:
+        result = search_place(places, query, field=field)
+    except InvalidInput:
+        # Only punctuation or an emoji ("'", "-", "😀"): no name to look up, but the call is not refused. It is
+        # stored without a point (perlu lokasi) and the text the operator typed is kept with it.
+        return Resolved(None, None, None, "place", {"place": {"query": query, "match": "no_name"}})
     if result.status is MatchStatus.NOT_FOUND:
         raise PlaceNotFoundError(query, result, field=field)
     if result.status is MatchStatus.AMBIGUOUS or result.place is None:

@@ -7,8 +7,10 @@ import logging
 import sys
 from collections.abc import Callable
 
+from api.config import UnsafeSettingsError
 from jobs import (
     commands_accounts,
+    commands_backup,
     commands_calldesk,
     commands_core,
     commands_demo,
@@ -19,7 +21,7 @@ from jobs import (
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk]
+COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk, commands_backup]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except UnsafeSettingsError as exc:
+        # Refused at start with the reason; the rejected value itself is never printed.
+        print(str(exc), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

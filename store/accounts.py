@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import Boolean, Integer, Select, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from geo.times import utcnow
 from store.models import Base
@@ -25,13 +26,21 @@ __all__ = [
     "WeakPasswordError",
     "add_user",
     "audit_entries",
+    "audit_read",
     "audit_page",
     "authenticate",
     "check_password_strength",
+    "clip_client",
+    "delete_user",
+    "disable_demo_accounts",
     "ensure_demo_accounts",
     "find_user",
     "hash_password",
+    "list_users",
     "record_audit",
+    "revoke_tokens",
+    "set_active",
+    "set_password",
     "verify_password",
 ]
 
@@ -51,6 +60,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Raised by logout, password change, role change and disabling: tokens carry the version they were
+    # issued under and are refused once it moved on.
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -115,12 +127,57 @@ def add_user(
         check_password_strength(password, username=username)
     user = find_user(session, username)
     if user is None:
-        user = User(username=username)
+        # A random first version: a deleted and re-created account never accepts the old account's tokens.
+        user = User(username=username, token_version=secrets.randbelow(1 << 30))
         session.add(user)
+    else:
+        # A reset (password, role) ends every session of the old one.
+        user.token_version = (user.token_version or 0) + 1
     user.role, user.full_name, user.agency, user.demo, user.active = role, full_name, agency, demo, True
     user.password_hash = hash_password(password)
     session.flush()
     return user
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Refuse every token issued to this account so far (logout, password or role change); the new version."""
+    user.token_version = (user.token_version or 0) + 1
+    session.flush()
+    return user.token_version
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change an account's password (strength checked) and end its sessions."""
+    check_password_strength(password, username=user.username)
+    user.password_hash = hash_password(password)
+    revoke_tokens(session, user)
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    user.active = active
+    revoke_tokens(session, user)
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def delete_user(session: Session, user: User) -> None:
+    """Remove an account (its audit entries stay; a re-created account gets a new id and version)."""
+    session.delete(user)
+    session.flush()
+
+
+def disable_demo_accounts(session: Session) -> int:
+    """Disable every demo account (and the simulator's) and end their sessions; how many were active."""
+    users = list(session.scalars(select(User).where(User.demo.is_(True), User.active.is_(True))))
+    for user in users:
+        set_active(session, user, False)
+        record_audit(session, actor="system", action="user.demo_disabled", entity="user", entity_id=user.id,
+                     after={"username": user.username, "active": False})
+    return len(users)
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -139,6 +196,18 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
         verify_password(_DUMMY_HASH, password)
         return None
     return user if verify_password(user.password_hash, password) else None
+
+
+CLIENT_MAX = 64
+
+
+def clip_client(client: str | None) -> str | None:
+    """A client address fit for the audit column: printable characters only, at most 64 of them."""
+    if client is None:
+        return None
+    if len(client) <= CLIENT_MAX and client.isprintable():
+        return client
+    return "".join(c for c in client[:4 * CLIENT_MAX] if c.isprintable())[:CLIENT_MAX] or None
 
 
 def record_audit(
@@ -160,11 +229,30 @@ def record_audit(
         entity_id=None if entity_id is None else str(entity_id),
         before=before,
         after=after,
-        client=client,
+        client=clip_client(client),
         at=utcnow(),
     )
     session.add(rec)
     return rec
+
+
+def audit_read(
+    sessions: sessionmaker[Session],
+    *,
+    actor: str | None,
+    action: str,
+    entity: str,
+    query: dict[str, Any],
+    rows: int,
+    client: str | None = None,
+) -> None:
+    """Record a bulk read or export of personal data (who, which filter, how many rows) in its own transaction."""
+    clean = {k: (v if isinstance(v, int | float | bool) or v is None else str(v)[:200].replace("\x00", ""))
+             for k, v in query.items()}
+    with sessions() as session:
+        record_audit(session, actor=actor, action=action, entity=entity, entity_id=None,
+                     after={"filter": clean, "rows": rows}, client=client)
+        session.commit()
 
 
 @dataclass(frozen=True)
@@ -224,7 +312,8 @@ def ensure_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
         if existing is not None and not existing.demo:
             # A real account that happens to share the name is never overwritten.
             continue
-        if existing is None or not verify_password(existing.password_hash, password) or existing.role != role:
+        if (existing is None or not existing.active or existing.role != role
+                or not verify_password(existing.password_hash, password)):
             user = add_user(session, username=username, password=password, role=role, full_name=full_name, demo=True)
             record_audit(
                 session,

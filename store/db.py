@@ -80,6 +80,18 @@ def load_json(raw: str | bytes) -> Any:
         return json.loads(raw)
 
 
+def _without_row_detail(context) -> None:  # noqa: ANN001 - sqlalchemy.engine.ExceptionContext
+    """Drop PostgreSQL's DETAIL ("Failing row contains (..., 0812...)") from an error's text: it holds row values."""
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if primary:
+        orig.args = (primary,)
+        wrapped = context.sqlalchemy_exception
+        if wrapped is not None and wrapped.args:
+            wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {primary}", *wrapped.args[1:])
+
+
 def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", echo: bool = False) -> Engine:
     """An engine for a SpatiaLite file or a PostGIS database, ready for spatial SQL."""
     parsed = make_url(url)
@@ -93,6 +105,8 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             json_serializer=dump_json,
             json_deserializer=load_json,
             echo=echo,
+            # Statement parameters hold callers' names and phones: never in an error message or a log line.
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
 
@@ -108,7 +122,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
+        engine = create_engine(
             parsed,
             # No ping per checkout (a round trip on every request): a connection found dead raises a
             # disconnect error, which the API answers with 503 and which makes SQLAlchemy recycle the
@@ -120,8 +134,11 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             max_overflow=20,
             pool_timeout=5,
             echo=echo,
+            hide_parameters=True,
             connect_args={"connect_timeout": 5},
         )
+        event.listen(engine, "handle_error", _without_row_detail)
+        return engine
     raise ValueError(
         f"Basis data '{parsed.get_backend_name()}' tidak didukung; pakai sqlite:/// atau postgresql+psycopg:// / "
         f"database '{parsed.get_backend_name()}' is not supported; use sqlite:/// or postgresql+psycopg://"

@@ -48,7 +48,7 @@ from geo.crs import UTM50S, WGS84, transformer
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.hexagons import cell_of, cells_around
 from geo.times import utcnow, wib_day_key
-from store.accounts import AuditRecord
+from store.accounts import AuditRecord, clip_client
 from store.events import CHANNEL as EVENT_CHANNEL
 from store.events import EventHub
 from store.lifecycle import (
@@ -675,7 +675,7 @@ def _audit_row(incident: Incident | IncidentRecord, *, client: str | None) -> di
         "entity_id": str(incident.id),
         "before": None,
         "after": audit_snapshot(incident),
-        "client": client,
+        "client": clip_client(client),
     }
 
 

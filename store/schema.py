@@ -20,11 +20,14 @@ from store import (  # noqa: F401
     floods,
     ground_checks,
     heat_sources,
+    dispatch,
+    floods,
     hotspots,
     incidents,
     models,
     network,
     reports,
+    trust,
     units,
 )
 from store.models import Base

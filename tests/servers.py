@@ -77,7 +77,9 @@ class PortTaken(RuntimeError):
 
 
 def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None) -> tuple[subprocess.Popen, str]:
-    env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo"}
+    env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
+                        # Links in answers (OGC) come from the configured public address, not the Host header.
+                        "SIGAP_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     env |= extra_env or {}
     # The server's log goes to a file, not a pipe: a pipe nobody reads fills up during an outage (every
     # failed request logs) and then blocks the server.

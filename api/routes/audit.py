@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from api.auth import AdminDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
 from api.routes.exports import csv_safe
 from geo.times import format_wib, iso_utc
-from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page
+from store.accounts import AuditFilter, AuditRecord, audit_entries, audit_page, audit_read
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -37,7 +37,7 @@ def audit_log(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: 422, not a database overflow
 ) -> dict:
     """Audit records, newest first, filtered and paginated."""
     flt = AuditFilter(entity=entity, entity_id=entity_id, actor=actor, action=action, since=since, until=until)
@@ -53,7 +53,8 @@ def _safe_cell(value: object) -> str:
 @router.get("/export.csv", summary="Ekspor log audit / export the audit log (CSV)")
 def export_audit(
     session: SessionDep,
-    _: AdminDep,
+    ctx: ContextDep,
+    user: AdminDep,
     entity: str | None = None,
     actor: str | None = None,
     since: datetime | None = None,
@@ -62,6 +63,8 @@ def export_audit(
     """The filtered audit log as CSV, oldest first, streamed in pages."""
     flt = AuditFilter(entity=entity, actor=actor, since=since, until=until)
     rows = [_row(r) for r in audit_entries(session, flt)]
+    audit_read(ctx.sessions, actor=user.username, action="export", entity="audit_log",
+               query={"entity": entity, "actor": actor, "since": since, "until": until}, rows=len(rows))
     columns = ["id", "at", "at_wib", "actor", "action", "entity", "entity_id", "before", "after", "client"]
 
     def generate() -> Iterator[str]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.auth import current_user
-from api.deps import EventsDep
-from api.errors import Forbidden
+from api.auth import current_user, request_token, token_still_valid
+from api.deps import ContextDep, EventsDep
+from api.errors import Forbidden, RateLimited
 from api.schemas import also_as
 from api.schemas.events import Event
 
@@ -45,6 +47,7 @@ def _frame(ev: dict) -> str:
 async def events(
     request: Request,
     hub: EventsDep,
+    ctx: ContextDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """A text/event-stream of platform events (incident.created, incident.updated, unit.updated, ...).
@@ -52,20 +55,46 @@ async def events(
     Each SSE message: `id` and `event` (the kind) lines, and a `data` line holding the Event as JSON.
     """
     # Authenticated here, not through a session dependency: the stream may stay open for hours.
+    token = request_token(request, _bearer(request))
     user = await current_user(request, _bearer(request))
     if user.role not in ("dispatcher", "supervisor", "planner", "leader", "admin"):
         raise Forbidden("Peran tidak diizinkan", "Role not allowed")
+    assert token is not None  # current_user refused a request without one
+    expires = ctx.tokens.claims(token, secret=ctx.settings.secret_key).expires
+    full = ctx.streams.take(user.username)
+    if full is not None:
+        cap = ctx.streams.per_user if full == "user" else ctx.streams.total
+        raise RateLimited(
+            f"Terlalu banyak aliran langsung terbuka ({'akun ini' if full == 'user' else 'server'}: {cap}); "
+            "tutup tab peta yang lain",
+            f"Too many live streams open ({'this account' if full == 'user' else 'server'}: {cap}); "
+            "close other map tabs",
+            limit=cap, scope=full, retry_after_s=30,
+        )
     sub = hub.subscribe()
+    recheck_s = ctx.settings.stream_recheck_s
 
     async def stream() -> AsyncIterator[str]:
         try:
             yield "retry: 3000\n: SIGAP 112 live\n\n"
             for ev in hub.since(last_event_id):
                 yield _frame(ev)
+            next_check = time.monotonic() + recheck_s
             while True:
+                now_wall = time.time()
+                if now_wall >= expires:
+                    yield "event: session.ended\ndata: {\"reason\":\"expired\"}\n\n"
+                    return
+                if time.monotonic() >= next_check:
+                    # Logout, password or role change, disabling: the stream ends like any other request would.
+                    if not await run_in_threadpool(token_still_valid, ctx, token):
+                        yield "event: session.ended\ndata: {\"reason\":\"revoked\"}\n\n"
+                        return
+                    next_check = time.monotonic() + recheck_s
+                wait = min(HEARTBEAT_S, expires - now_wall, max(0.0, next_check - time.monotonic()))
                 try:
                     # asyncio.timeout, not wait_for: no extra task per event.
-                    async with asyncio.timeout(HEARTBEAT_S):
+                    async with asyncio.timeout(max(0.01, wait)):
                         first = await sub.queue.get()
                 except TimeoutError:
                     if await request.is_disconnected():
@@ -79,6 +108,7 @@ async def events(
                 yield "".join(frames)
         finally:
             hub.unsubscribe(sub)
+            ctx.streams.give_back(user.username)
 
     return StreamingResponse(
         stream(),

@@ -17,9 +17,10 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import ReaderDep
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep, client_address
 from api.errors import InvalidInput
 from api.params import parse_bbox
+from store.accounts import audit_read
 from store.features import COLLECTIONS, fetch_features, parse_interval
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
@@ -99,7 +100,8 @@ async def export(
     filename: str,
     request: Request,
     session: SessionDep,
-    _: ReaderDep,
+    user: ReaderDep,
+    ctx: ContextDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description="awal/akhir ISO-8601, '..' terbuka")] = None,
 ) -> Response:
@@ -114,6 +116,10 @@ async def export(
     coll = COLLECTIONS[layer]
     box, interval = parse_bbox(bbox), parse_interval(datetime_)
     features, _m = await asyncio.to_thread(fetch_features, session, coll, bbox=box, interval=interval)
+    # Every export is audited: who, which layer and filter, how many rows.
+    await asyncio.to_thread(audit_read, ctx.sessions, actor=user.username, action="export", entity=layer,
+                            query={"format": fmt, "bbox": bbox, "datetime": datetime_}, rows=len(features),
+                            client=client_address(request))
     columns = list(coll.columns)
     # A whole layer can be large: it is encoded off the event loop, which keeps serving calls and live events.
     if fmt == "geojson":

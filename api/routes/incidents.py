@@ -14,7 +14,8 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
@@ -35,11 +36,13 @@ from api.spatial import Spatial
 from geo.errors import InvalidInput
 from geo.resolve import NOWHERE, Resolved, candidates_json, place_json, resolve_location, search_place
 from geo.times import as_utc, iso_utc, utcnow
+from store.accounts import audit_read
 from store.commands import incidents as commands
 from store.dispatch import units_on_calls
 from store.incidents import COUNT_CAP, PRIORITIES, Call, IncidentFilter, StoredIncident, list_incidents, read_incident
 from store.lifecycle import parse_state
 from store.search import open_calls_near
+from store.trust import find_idempotent_incident, idempotency_digest, remember_idempotent_incident
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 
@@ -74,6 +77,15 @@ class LocationIn(_Body):
     accuracy_m: float | None = Field(None, ge=0, le=100_000, description="Ketelitian / accuracy (m)")
     place: str | None = Field(None, min_length=1, max_length=120, description="Nama desa/kelurahan/kecamatan")
     aml: str | None = Field(None, min_length=1, max_length=1000, description="Teks SMS AML mentah / raw AML SMS")
+
+    @field_validator("place", mode="before")
+    @classmethod
+    def _place_is_side_data(cls, value: Any) -> Any:
+        # Typed place text never refuses a call: NULs dropped, clipped to the column; nothing left = no place.
+        if isinstance(value, str):
+            value = value.replace("\x00", "")[:120]
+            return value if value.strip() else None
+        return value
 
 
 Priority = Literal["P1", "P2", "P3"]
@@ -278,8 +290,35 @@ def nearby(
 
 # -- incidents ----------------------------------------------------------------------------------------
 @router.post("/incidents", status_code=201, summary="Catat panggilan / record a call", response_model=IncidentPublic)
-async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: DispatcherDep) -> FastJSON:
-    """Record a call with its location (coordinates, place name, AML SMS or none yet)."""
+async def create(
+    body: IncidentCreate,
+    request: Request,
+    ctx: ContextDep,
+    user: DispatcherDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="kunci ulang-kirim / retry key: the same key gives the same call"),
+    ] = None,
+) -> FastJSON:
+    """Record a call with its location (coordinates, place name, AML SMS or none yet).
+
+    With an `Idempotency-Key` header, a retry of the same call (after a timeout) answers with the incident the
+    first attempt created instead of recording a duplicate; the answer then carries `Idempotent-Replayed: true`.
+    """
+    if idempotency_key:
+        key = idempotency_digest(user.username, idempotency_key)
+        async with ctx.idempotency.hold(key):
+            replay = await run_in_threadpool(find_idempotent_incident, ctx.read_sessions, key)
+            if replay is not None:
+                return FastJSON(incident_public(replay.incident, ctx.catalog, replay.merged_from), status_code=201,
+                                headers={"Idempotent-Replayed": "true"})
+            answer = await _create(body, request, ctx, user)
+            await run_in_threadpool(remember_idempotent_incident, ctx.sessions, key, answer[1])
+            return answer[0]
+    return (await _create(body, request, ctx, user))[0]
+
+
+async def _create(body: IncidentCreate, request: Request, ctx: ContextDep, user: Any) -> tuple[FastJSON, int]:
     catalog = ctx.catalog
     catalog.category(body.category)  # an unknown category is a 422 listing the valid ones
     # Locating is tens of microseconds of compiled code: it runs on the event loop, the write on the
@@ -304,7 +343,7 @@ async def create(body: IncidentCreate, request: Request, ctx: ContextDep, user: 
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
     stored = ctx.call_writer.submit(call)
     incident = await asyncio.shield(asyncio.wrap_future(stored))
-    return FastJSON(incident_public(incident, catalog), status_code=201)
+    return FastJSON(incident_public(incident, catalog), status_code=201), incident.id
 
 
 def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
@@ -328,7 +367,8 @@ def _codes(values: tuple[str, ...], names: dict[str, Any]) -> tuple[str, ...]:
 def list_(
     ctx: ContextDep,
     session: SessionDep,
-    _: ReaderDep,
+    user: ReaderDep,
+    request: Request,
     status: Annotated[list[str] | None, Query(description="status, dipisah koma / comma-separated")] = None,
     category: Annotated[list[str] | None, Query()] = None,
     kecamatan: Annotated[list[str] | None, Query(description="kode atau nama / code or name")] = None,
@@ -374,6 +414,13 @@ def list_(
     catalog = ctx.catalog
     units = units_on_calls(session, [r.id for r in rows])
     items = [incident_public(r, catalog, units=units[r.id]) for r in rows]
+    if user.role not in PRIVATE_ROLES:
+        items = [_without_caller(i) for i in items]
+    elif any(i["caller_name"] or i["caller_phone"] for i in items):
+        # Callers' names and phones read in bulk: who, which filter and how many rows go to the audit log.
+        audit_read(ctx.sessions, actor=user.username, action="incident.bulk_read", entity="incident",
+                   query=dict(request.query_params) | {"limit": limit, "offset": offset}, rows=len(items),
+                   client=client_address(request))
     page = {"total": total, "total_capped": total >= COUNT_CAP, "limit": limit, "offset": offset,
             "returned": len(items)}
     if format == "geojson":
@@ -401,11 +448,20 @@ def _text_param(value: str | None, field: str) -> str | None:
 
 
 @router.get("/incidents/{incident_id}", summary="Satu kejadian / one incident", response_model=IncidentPublic)
-def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, _: ReaderDep) -> FastJSON:
-    """One incident with its history, intervals and merges."""
+def get_one(incident_id: IncidentId, catalog: CatalogDep, session: SessionDep, user: ReaderDep) -> FastJSON:
+    """One incident with its history, intervals and merges (caller name and phone for the call desk only)."""
     stored = read_incident(session, incident_id)
     units = units_on_calls(session, [incident_id])[incident_id]
-    return FastJSON(incident_public(stored.incident, catalog, stored.merged_from, units=units))
+    doc = incident_public(stored.incident, catalog, stored.merged_from, units=units)
+    return FastJSON(doc if user.role in PRIVATE_ROLES else _without_caller(doc))
+
+
+# Who sees a caller's name and phone: the call desk (operators, shift leads) and administrators.
+PRIVATE_ROLES = ("dispatcher", "supervisor", "admin")
+
+
+def _without_caller(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc | {"caller_name": None, "caller_phone": None}
 
 
 @router.patch("/incidents/{incident_id}", summary="Ubah kejadian / edit an incident", response_model=IncidentPublic)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import numpy as np
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Request, Response
 
 from api.auth import ReaderDep
-from api.deps import LocatorDep, PointDep, SettingsDep
+from api.deps import ContextDep, LocatorDep, PointDep
 from api.params import parse_point_batch
 from api.responses import FastJSON
+from geo.locate import Locator
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -67,11 +70,21 @@ async def locate_one(point: PointDep, locator: LocatorDep, _: ReaderDep) -> Fast
 
 
 @router.post("/locate", summary="Lokasi banyak titik / locate a batch", openapi_extra=BATCH_SCHEMA)
-async def locate_batch(request: Request, locator: LocatorDep, settings: SettingsDep, _: ReaderDep) -> FastJSON:
+async def locate_batch(request: Request, ctx: ContextDep, _: ReaderDep) -> Response:
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     # The body size was already capped by GuardMiddleware (BYTES_PER_POINT per allowed point).
-    limit = settings.max_batch_points
-    lon, lat = parse_point_batch(await request.body(), limit=limit)
+    raw = await request.body()
+    # Batches of one process run one at a time, each in a worker thread: a 100,000-point batch takes the CPU for
+    # a while, and four of them at once on the event loop held every call behind them (issue 14).
+    async with ctx.batches:
+        encoded = await anyio.to_thread.run_sync(_locate_encoded, raw, ctx.spatial.locator,
+                                                 ctx.settings.max_batch_points)
+    return Response(encoded, media_type="application/json")
+
+
+def _locate_encoded(raw: bytes, locator: Locator, limit: int) -> bytes:
+    """Parse, locate and encode a batch (off the event loop)."""
+    lon, lat = parse_point_batch(raw, limit=limit)
     batch = locator.locate_many(lon=lon, lat=lat)
     columns: dict[str, Any] = {}
     for name in (
@@ -103,4 +116,5 @@ async def locate_batch(request: Request, locator: LocatorDep, settings: Settings
             columns[name] = values
         else:
             columns[name] = values.tolist()
-    return FastJSON({"count": len(batch), "crs": "EPSG:4326", "h3_resolution": 9, "columns": columns})
+    doc = {"count": len(batch), "crs": "EPSG:4326", "h3_resolution": 9, "columns": columns}
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)

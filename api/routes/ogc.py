@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from api.auth import ReaderDep
-from api.deps import SessionDep
+from api.deps import PublicBaseDep, SessionDep
 from api.errors import NotFound
 from api.params import parse_bbox
 from store.features import COLLECTIONS, Collection, collection_extent, fetch_features, get_collection, parse_interval
@@ -34,8 +34,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+def _base(public: str) -> str:
+    # Links are built from the configured public address (SIGAP_PUBLIC_URL), never from the Host header.
+    return public
 
 
 def _json(content: Any, *, media_type: str = "application/json") -> Response:
@@ -50,7 +51,7 @@ def _extent(session: Session, coll: Collection) -> dict[str, Any]:
     return out
 
 
-def _collection_doc(request: Request, session: Session, coll: Collection) -> dict[str, Any]:
+def _collection_doc(request: str, session: Session, coll: Collection) -> dict[str, Any]:
     base = _base(request)
     return {
         "id": coll.id,
@@ -75,7 +76,7 @@ def _collection_doc(request: Request, session: Session, coll: Collection) -> dic
 
 
 @router.get("", summary="OGC API Features: halaman awal / landing page")
-def landing(request: Request, _: ReaderDep) -> Response:
+def landing(request: PublicBaseDep, _: ReaderDep) -> Response:
     """Landing page with links to the API definition, conformance and collections."""
     base = _base(request)
     return _json(
@@ -111,7 +112,7 @@ def conformance(_: ReaderDep) -> Response:
 
 
 @router.get("/collections", summary="Koleksi / collections")
-def collections(request: Request, session: SessionDep, _: ReaderDep) -> Response:
+def collections(request: PublicBaseDep, session: SessionDep, _: ReaderDep) -> Response:
     """Every published collection with its extent and links."""
     base = _base(request)
     return _json(
@@ -123,7 +124,7 @@ def collections(request: Request, session: SessionDep, _: ReaderDep) -> Response
 
 
 @router.get("/collections/{collection_id}", summary="Satu koleksi / one collection")
-def collection(collection_id: str, request: Request, session: SessionDep, _: ReaderDep) -> Response:
+def collection(collection_id: str, request: PublicBaseDep, session: SessionDep, _: ReaderDep) -> Response:
     """One collection's description."""
     return _json(_collection_doc(request, session, get_collection(collection_id)))
 
@@ -131,7 +132,7 @@ def collection(collection_id: str, request: Request, session: SessionDep, _: Rea
 @router.get("/collections/{collection_id}/items", summary="Fitur / features")
 def items(
     collection_id: str,
-    request: Request,
+    request: PublicBaseDep,
     session: SessionDep,
     _: ReaderDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
@@ -139,7 +140,7 @@ def items(
         str | None, Query(alias="datetime", description="instant atau awal/akhir, '..' terbuka")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: 422, not a database overflow
 ) -> Response:
     """A page of features (GeoJSON) with numberMatched/numberReturned and next/prev links."""
     coll = get_collection(collection_id)
@@ -175,7 +176,7 @@ def items(
 def item(
     collection_id: str,
     feature_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    request: Request,
+    request: PublicBaseDep,
     session: SessionDep,
     _: ReaderDep,
 ) -> Response:

@@ -116,7 +116,7 @@ async def page_user(request: Request) -> tuple[Principal | None, str | None]:
         return None, None
 
 
-def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict[str, Any]:
+def page_config(ctx: AppContext, user: Principal, page: str) -> dict[str, Any]:
     """What the page's JS needs: who is logged in, what they may do, the catalog and the base map."""
     settings = ctx.settings
     label_id, label_en = ROLE_LABELS[user.role]
@@ -127,8 +127,8 @@ def page_config(ctx: AppContext, user: Principal, token: str, page: str) -> dict
         "role_label_en": label_en,
         "can_write": user.role in WRITE_ROLES[page],
         "can_report": page == "leader" and user.role in REPORT_ROLES,
-        # Writes need a bearer token (cookies are GET-only against CSRF); the page is same-origin only.
-        "token": token if user.role in WRITE_ROLES[page] or (page == "leader" and user.role in REPORT_ROLES) else None,
+        # No token in the page (issue 14): writes carry the HttpOnly cookie plus the X-Sigap-Csrf header, which
+        # another site cannot send without a CORS preflight this platform never grants.
         "basemap_url": settings.basemap_url,
         "basemap_attribution": settings.basemap_attribution,
         "stale_position_minutes": settings.stale_position_minutes,
@@ -145,7 +145,7 @@ async def _render(request: Request, ctx: AppContext, page: str) -> Response:
     user, token = await page_user(request)
     if user is None or token is None:
         return RedirectResponse(f"/login?next=/{page}", status_code=303)
-    config = page_config(ctx, user, token, page)
+    config = page_config(ctx, user, page)
     return templates.TemplateResponse(
         request,
         f"{page}.html",

@@ -10,11 +10,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from api.auth_cache import TokenCache
-from api.config import Settings
+from api.config import Settings, UnsafeSettingsError
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
 from store.db import session_scope
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.waiting import wait_until
+
+STRONG_SECRET = "kJ3v9Qx_Lm2PzR8tWb5Yc7Nd4Hs6Gf1A-eUoIyTq0"
 
 
 def test_login_returns_token_and_cookie(anon_client) -> None:
@@ -105,17 +107,17 @@ def test_audit_log_is_append_only_in_the_database(db) -> None:
 
 
 def test_production_refuses_default_or_weak_secret() -> None:
-    with pytest.raises(ValueError, match="SIGAP_SECRET_KEY"):
+    with pytest.raises(UnsafeSettingsError, match="SIGAP_SECRET_KEY"):
         Settings(mode="production")
-    with pytest.raises(ValueError, match="SIGAP_SECRET_KEY"):
+    with pytest.raises(UnsafeSettingsError, match="SIGAP_SECRET_KEY"):
         Settings(mode="production", secret_key="short")
-    assert Settings(mode="production", secret_key="x" * 40).mode == "production"
+    assert Settings(mode="production", secret_key=STRONG_SECRET).mode == "production"
 
 
 def test_demo_accounts_only_in_demo_mode_on_localhost() -> None:
     assert Settings(mode="demo", host="127.0.0.1").demo_accounts_allowed
-    assert not Settings(mode="demo", host="0.0.0.0").demo_accounts_allowed
-    assert not Settings(mode="production", secret_key="y" * 40, host="127.0.0.1").demo_accounts_allowed
+    assert not Settings(mode="demo", host="0.0.0.0", secret_key=STRONG_SECRET).demo_accounts_allowed
+    assert not Settings(mode="production", secret_key=STRONG_SECRET, host="127.0.0.1").demo_accounts_allowed
 
 
 def test_admin_reads_and_exports_the_audit_log(app_client, tokens) -> None:

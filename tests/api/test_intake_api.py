@@ -137,12 +137,14 @@ def test_place_search_ambiguous_not_found_and_bad_input(client) -> None:
     assert r.status_code == 422 and "120" in r.text
 
 
-def test_a_place_query_without_a_name_is_422_not_a_server_error(client) -> None:
+def test_a_place_query_without_a_name_is_422_but_a_call_with_one_is_kept(client) -> None:
     r = client.get("/api/places", params={"q": ":"})
     assert r.status_code == 422 and r.json()["field"] == "q"
+    # A call is never refused for its place text (issue 14): stored as perlu lokasi, the text kept.
     r = post(client, {"place": ";;"})
-    assert r.status_code == 422 and r.json()["field"] == "location.place"
-    assert client.get("/api/incidents").json()["total"] == 0
+    assert r.status_code == 201 and r.json()["status"] == "perlu_lokasi"
+    assert r.json()["location"]["place"]["query"] == ";;"
+    assert client.get("/api/incidents").json()["total"] == 1
 
 
 def test_place_search_needs_login(anon_client) -> None:

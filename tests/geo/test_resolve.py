@@ -91,10 +91,11 @@ def test_an_ambiguous_place_is_invalid_with_candidates(spatial: Spatial) -> None
     assert {c["name"] for c in err.extra["candidates"]} == {"Patas I", "Patas II"}
 
 
-@pytest.mark.parametrize("query", [":", "  ;; ", "..."])
-def test_a_place_query_without_a_name_is_invalid(spatial: Spatial, query: str) -> None:
-    err = refused(spatial, place=query)
-    assert isinstance(err, InvalidInput) and err.field == "location.place"
+@pytest.mark.parametrize("query", [":", "  ;; ", "...", "😀", "'"])
+def test_a_place_query_without_a_name_is_no_location_yet_with_its_text(spatial: Spatial, query: str) -> None:
+    where = resolve(spatial, place=query)
+    assert (where.lon, where.lat, where.source) == (None, None, "place")
+    assert where.answer == {"place": {"query": query, "match": "no_name"}}
 
 
 def test_an_aml_sms_is_its_fix_with_the_handset_details(spatial: Spatial) -> None:

@@ -329,7 +329,7 @@ def test_dispatcher_places_a_call_by_name(offline, server: str) -> None:
     page.fill("#desa-search", "Gn Bintang Awai")
     page.press("#desa-search", "Enter")
     page.wait_for_selector("#locate-answer[data-ready='1']")
-    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Bintang Awai')")
+    page.wait_for_function("() => document.getElementById('locate-answer').innerText.includes('Bintang Awai')")
     shot(page, "place-search")
 
 
@@ -360,7 +360,7 @@ def test_a_place_the_server_cannot_find_offers_its_suggestions(offline, server: 
     assert offered[0].startswith("Buntok Kota") and len(offered) == len(resp.value.json()["suggestions"])
     shot(page, "place-suggestions")
     page.locator("#form-candidates button.cand", has_text="Buntok Kota").click()
-    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('pusat Buntok Kota')")
+    page.wait_for_function("() => document.getElementById('locate-answer').innerText.includes('pusat Buntok Kota')")
     assert page.input_value("#f-description") == "Asap dari gudang, uji saran tempat"
     assert page.locator("#form-candidates button.cand").count() == 0 and page.locator("#form-error").is_hidden()
     answer_banner(page)
@@ -384,7 +384,7 @@ def test_dispatcher_places_a_call_from_a_pasted_aml_sms(offline, server: str) ->
     assert "lt" in page.inner_text("#aml-error") and page.locator("#incident-form").is_hidden()
     page.fill("#aml-text", broken.replace("lt=-1.7x", "lt=-1.73000"))
     page.click("#aml-use")
-    page.wait_for_function("document.getElementById('locate-answer').innerText.includes('Hilir Seper')")
+    page.wait_for_function("() => document.getElementById('locate-answer').innerText.includes('Hilir Seper')")
     assert "AML" in page.inner_text("#locate-answer") and "±25 m" in page.inner_text("#locate-answer")
     page.select_option("#f-category", "medis")
     answer_banner(page)
@@ -417,7 +417,7 @@ def test_dispatcher_corrects_a_call_and_a_stale_edit_is_refused(offline, server:
     assert fixed["category"] == "kebakaran" and fixed["caller_name"] == "Pak RT"
     assert fixed["description"] == "Keributan" and fixed["version"] == call["version"] + 1
     assert "damkar" in [a["code"] for a in fixed["agencies"]["primary"]]
-    page.wait_for_function("document.getElementById('incident-panel').innerText.includes('Pak RT')")
+    page.wait_for_function("() => document.getElementById('incident-panel').innerText.includes('Pak RT')")
 
     # Someone else changes the call while this operator is editing it.
     page.click("#edit-call")
@@ -487,7 +487,7 @@ def test_dispatcher_merges_a_duplicate_call(offline, server: str) -> None:
     merged = httpx.get(f"{server}/api/incidents/{second}", headers=headers).json()
     assert merged["status"] == "batal" and merged["merged_into"] == first
     # The merged call leaves the open list and the map.
-    page.wait_for_function(f"!document.querySelector('#incident-list li[data-id=\\'{second}\\']')")
+    page.wait_for_function(f"() => !document.querySelector('#incident-list li[data-id=\\'{second}\\']')")
     shot(page, "merge")
 
 
@@ -515,7 +515,7 @@ def test_leader_view_shows_counts(offline, server: str) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 201, r.text
-    page.wait_for_function(f"document.getElementById('t-open').textContent === '{before + 1}'")
+    page.wait_for_function(f"() => document.getElementById('t-open').textContent === '{before + 1}'")
     summary = httpx.get(server + "/api/stats/summary", headers={"Authorization": f"Bearer {token}"}).json()
     assert int(page.inner_text("#t-open")) == summary["open_total"] == before + 1
     kec = r.json()["kecamatan_name"]
@@ -707,7 +707,7 @@ def test_a_recent_hotspot_shows_its_age_time_and_desa(offline, server: str) -> N
     marker.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
-    page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
     text = popup.inner_text()
     wib = at.astimezone(ZoneInfo("Asia/Jakarta"))
     assert f"{wib:%H:%M} WIB" in text and wib.strftime("%d") in text, text
@@ -733,7 +733,7 @@ def test_planner_lists_the_desa_a_flood_zone_covers(offline, server: str) -> Non
     page = offline().login("planner", "/planner")
     page.click(f"#flood-list li[data-id='{zone_id}']")
     box = page.locator("#flood-affected")
-    page.wait_for_function("document.querySelectorAll('#flood-affected tbody tr').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#flood-affected tbody tr').length > 0")
     text = box.inner_text()
     assert f"({len(desa)})" in text, text
     first = desa[0]

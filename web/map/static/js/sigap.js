@@ -36,7 +36,8 @@
   async function api(path, opts) {
     opts = opts || {};
     const headers = { Accept: "application/json" };
-    if (CONFIG.token) headers.Authorization = "Bearer " + CONFIG.token;
+    // The session is the HttpOnly cookie; this header (which other sites cannot send) lets it be used for writes.
+    headers["X-Sigap-Csrf"] = "1";
     let body;
     if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(opts.json); }
     if (opts.form) { body = opts.form; }
@@ -468,7 +469,7 @@
     if (clock) { const tick = () => { clock.textContent = window.I18N.clock(); }; tick(); setInterval(tick, 1000); }
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", async () => {
-      try { await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" }); } finally { location.href = "/login"; }
+      try { await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin", headers: { "X-Sigap-Csrf": "1" } }); } finally { location.href = "/login"; }
     });
   });
 
