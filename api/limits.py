@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -91,12 +92,10 @@ class GuardMiddleware:
         ctx = _context(scope)
         if ctx is None or rule.prefix != "/api/auth/token":
             return
-        try:
+        with contextlib.suppress(SQLAlchemyError):
             await anyio.to_thread.run_sync(lambda: audit_read(
                 ctx.sessions, actor=None, action="login_rate_limited", entity="user",
                 query={"limit_per_minute": rule.per_minute}, rows=0, client=client))
-        except SQLAlchemyError:
-            pass
 
     def limit_for(self, path: str) -> int:
         """The body size allowed for a path (longest matching prefix, else the default)."""

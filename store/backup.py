@@ -154,7 +154,7 @@ def table_fingerprints(engine: Engine) -> dict[str, TableFingerprint]:
             order = ", ".join(f'"{c}"' for c in (pk or cols))
             digest = hashlib.sha256()
             count = 0
-            result = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY {order}'))  # noqa: S608 - reflected names
+            result = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY {order}'))
             for row in result:
                 digest.update(repr(tuple(row)).encode())
                 count += 1

@@ -20,8 +20,6 @@ from store import (  # noqa: F401
     floods,
     ground_checks,
     heat_sources,
-    dispatch,
-    floods,
     hotspots,
     incidents,
     models,

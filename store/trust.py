@@ -82,7 +82,7 @@ def take_token(session: Session, *, key: str, per_minute: int, now: float | None
         session.add(bucket)
         try:
             session.flush()
-        except Exception:  # another worker inserted it first: read theirs
+        except IntegrityError:  # another worker inserted it first: read theirs
             session.rollback()
             bucket = session.scalar(q)
             assert bucket is not None

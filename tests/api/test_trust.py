@@ -450,15 +450,14 @@ def test_sql_parameters_never_reach_an_error_message(database) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    with pytest.raises(DBAPIError) as info:
-        with database.engine.begin() as conn:
-            conn.execute(text("INSERT INTO app_user (username) VALUES (:phone)"), {"phone": "0812-RAHASIA-99"})
+    with pytest.raises(DBAPIError) as info, database.engine.begin() as conn:
+        conn.execute(text("INSERT INTO app_user (username) VALUES (:phone)"), {"phone": "0812-RAHASIA-99"})
     assert "0812-RAHASIA-99" not in str(info.value)
 
 
 # -- 5. rate limits shared by every worker, per-account back-off, audited refusals -------------------------
 
-def _last_audit(database, action: str):  # noqa: ANN202
+def _last_audit(database, action: str):
     from sqlalchemy import select
 
     from store.accounts import AuditRecord

@@ -23,9 +23,8 @@ ROLE_PASSWORD = "peran-aplikasi-" + uuid.uuid4().hex
 def test_audit_truncate_is_blocked_for_the_owner_too(database) -> None:
     if database.backend != "postgis":
         pytest.skip("TRUNCATE triggers are PostgreSQL's; SQLite has no TRUNCATE")
-    with pytest.raises(DBAPIError, match="append-only"):
-        with database.engine.begin() as conn:
-            conn.execute(text("TRUNCATE audit_log"))
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_log"))
 
 
 def test_the_platform_runs_as_a_role_without_superuser_rights(database, monkeypatch, capsys) -> None:
@@ -48,9 +47,8 @@ def test_the_platform_runs_as_a_role_without_superuser_rights(database, monkeypa
                 assert tuple(flags) == (False, False, False)
             for statement in ("DELETE FROM audit_log", "UPDATE audit_log SET action = 'x'", "TRUNCATE audit_log",
                               "CREATE TABLE intruder (id int)", "DROP TABLE incident"):
-                with pytest.raises(DBAPIError):
-                    with app_engine.begin() as conn:
-                        conn.execute(text(statement))
+                with pytest.raises(DBAPIError), app_engine.begin() as conn:
+                    conn.execute(text(statement))
             # The whole platform works as that role: start-up, login, a call, the audit entry.
             settings = Settings(database_url=app_url.render_as_string(hide_password=False))
             with TestClient(create_app(settings)) as client:

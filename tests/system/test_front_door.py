@@ -39,7 +39,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = os.environ | ENV | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
                               "PYTHONPATH": str(PROJECT_ROOT)}
-    log = tempfile.NamedTemporaryFile(prefix="sigap-serve-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="sigap-serve-", suffix=".log", delete=False)  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"

@@ -191,7 +191,7 @@ def test_a_stray_click_does_not_move_a_located_draft(offline, server: str) -> No
     assert page.evaluate("SIGAP.dispatcher.state.draftPlace.name") == "Pendang"
     _click_map(page, 114.95, -1.60)
     page.click("#move-yes")
-    page.wait_for_function("SIGAP.dispatcher.state.draftPlace === null && "
+    page.wait_for_function("() => SIGAP.dispatcher.state.draftPlace === null && "
                            "Math.abs(SIGAP.dispatcher.state.draftAt.lng - 114.95) < 0.001")
     page.click("#cancel-draft")
 
@@ -265,7 +265,7 @@ def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  
         press(ch if ch != " " else "Space")
     press("Enter")
     page.wait_for_selector("#locate-answer[data-ready='1']")
-    page.wait_for_function("document.activeElement.id === 'f-category'")
+    page.wait_for_function("() => document.activeElement.id === 'f-category'")
     medis = 1 + [c["code"] for c in httpx.get(server + "/api/categories", headers={
         "Authorization": f"Bearer {_token(server, 'leader')}"}).json()["categories"]].index("medis")
     press(str(medis % 10))
@@ -282,7 +282,7 @@ def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  
     assert _get(server, incident["id"])["status"] == "dikirim"
     # The list is reachable by keyboard: J moves to the next call and opens it.
     press("j")
-    page.wait_for_function("document.activeElement.id === 'incident-panel'")
+    page.wait_for_function("() => document.activeElement.id === 'incident-panel'")
     assert page.locator("#incident-list li[data-id][tabindex='0']").count() >= 1
     shot(page, "callcard-keyboard-dispatch")
 

@@ -118,7 +118,7 @@ def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(off
     operator.wait_for_selector("#cd-history[data-ready='1']", timeout=15_000)
     operator.keyboard.press("F2")
     operator.keyboard.press("2")
-    operator.wait_for_function("document.getElementById('cd-callback-count').textContent === '1'", timeout=15_000)
+    operator.wait_for_function("() => document.getElementById('cd-callback-count').textContent === '1'", timeout=15_000)
     operator.click("#cd-callbacks summary")
     assert "+6252521234" in operator.inner_text("#cd-callback-list")
     shot(operator, "calldesk-callbacks")

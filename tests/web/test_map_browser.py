@@ -174,7 +174,7 @@ def answer_banner(page) -> None:
     """Open calls nearby (issue 16) are answered with "tetap buat baru" when the banner shows: earlier tests of
     this module leave open calls around, and this module's tests are about creating a new one."""
     page.wait_for_function(
-        "!SIGAP.dispatcher.state.draftAt || document.getElementById('dup-banner').dataset.checked === '1'"
+        "() => !SIGAP.dispatcher.state.draftAt || document.getElementById('dup-banner').dataset.checked === '1'"
     )
     if page.locator("#dup-new").is_visible():
         page.click("#dup-new")

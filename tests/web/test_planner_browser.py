@@ -62,7 +62,7 @@ def test_draw_a_flood_zone_and_see_the_affected_desa(offline, server: str) -> No
     page.select_option("#z-severity", "tinggi")
     page.fill("#z-observed", "2026-12-05T08:30")
     page.click("#z-save")
-    page.wait_for_function("document.querySelectorAll('#affected-rows tbody tr').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#affected-rows tbody tr').length > 0")
     assert "Genangan digambar" in page.inner_text("#flood-list")
     token = _token(server, "planner")
     zones = httpx.get(f"{server}/api/floods", headers={"Authorization": f"Bearer {token}"}).json()["features"]
@@ -96,7 +96,7 @@ def test_import_a_flood_file_with_the_api_reasons(offline, server: str, tmp_path
     page.wait_for_selector("#flood-message b")
     text = page.inner_text("#flood-message")
     assert text.startswith("1 zona dibuat") and "#2 ditolak" in text, text
-    page.wait_for_function("document.querySelector('#flood-list').innerText.includes('Banjir impor')")
+    page.wait_for_function("() => document.querySelector('#flood-list').innerText.includes('Banjir impor')")
     shot(page, "planner-flood-import")
 
 
@@ -160,7 +160,7 @@ def test_ground_check_from_a_hotspot_recorded_bukan_api(offline, server: str) ->
                     headers={"Authorization": f"Bearer {token}"}).json()["features"]
     mine = [f for f in pts if f["id"] == check["properties"]["hotspot_id"]]
     assert mine and mine[0]["properties"]["static_source_id"]
-    page.wait_for_function("document.querySelector('#hotspot-summary').innerText.includes('sumber tetap')")
+    page.wait_for_function("() => document.querySelector('#hotspot-summary').innerText.includes('sumber tetap')")
     shot(page, "planner-ground-check-done")
 
 
@@ -183,7 +183,7 @@ def test_draw_a_static_heat_source_then_delete_it(offline, server: str) -> None:
     _upload(server, [(lon, lat, "h")])
     page = offline().login("planner", "/planner")
     page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 15, {animate: false}); }", [lon, lat])
-    page.wait_for_function("document.querySelector('#hotspot-summary').innerText.length > 0")
+    page.wait_for_function("() => document.querySelector('#hotspot-summary').innerText.length > 0")
     before = page.inner_text("#hotspot-summary")  # other tests of the module may have static sources of their own
     page.click("#source-draw")
     d = 0.002
@@ -221,7 +221,7 @@ def test_a_self_intersecting_drawing_is_repaired_and_a_zone_edited(offline, serv
     page.wait_for_selector("#zone-form:not([hidden])")
     page.fill("#z-name", "Kupu-kupu")
     page.click("#z-save")
-    page.wait_for_function("document.querySelector('#flood-message').innerText.startsWith('Zona disimpan')")
+    page.wait_for_function("() => document.querySelector('#flood-message').innerText.startsWith('Zona disimpan')")
     message = page.inner_text("#flood-message")
     assert "diperbaiki" in message and "Self-intersection" in message, message
     token = _token(server, "planner")
