@@ -232,7 +232,11 @@ class Incident(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_incident_category_created", "category", "created_at"),)
+    __table_args__ = (
+        Index("ix_incident_category_created", "category", "created_at"),
+        # History search by priority and disposition, newest first (migration 0024).
+        Index("ix_incident_priority_disposition_created", "priority", "disposition", "created_at"),
+    )
 
 
 class IncidentTransition(Base):
@@ -1008,9 +1012,16 @@ def _history_conditions(flt: IncidentFilter) -> list[Any]:
     if flt.text:
         for word in flt.text.split()[:8]:
             pattern = like_pattern(word.lower())
-            in_notes = select(IncidentNote.incident_id).where(func.lower(IncidentNote.text).like(pattern, escape="\\"))
+            # A correlated EXISTS (one lookup on the note index per candidate call), not IN (SELECT ...): the
+            # page is read newest first and stops early, an IN list would read every note first. OFFSET 0 keeps
+            # PostgreSQL from turning it back into a hashed IN over all notes.
+            in_notes = (select(IncidentNote.id)
+                        .where(IncidentNote.incident_id == Incident.id,
+                               func.lower(IncidentNote.text).like(pattern, escape="\\"))
+                        .offset(0)
+                        .exists())
             conds.append(or_(func.lower(func.coalesce(Incident.description, "")).like(pattern, escape="\\"),
-                             Incident.id.in_(in_notes)))
+                             in_notes))
     return conds
 
 
