@@ -291,7 +291,8 @@ def _history_statement(recent: int) -> Any:
     'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of four.
     Built once per `recent` (the number and the time are bound parameters: ``key``, ``now``).
     """
-    key, at = bindparam("key"), bindparam("now")
+    key: Any = bindparam("key")
+    at: Any = bindparam("now")
     c = PhoneCall.__table__.c
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
@@ -303,7 +304,7 @@ def _history_statement(recent: int) -> Any:
     layout = calls + counts + incidents + flags
 
     def branch(part: str, given: dict[str, Any], source: Any) -> Any:
-        cols = [literal_column(f"'{part}'").label("part")]
+        cols: list[Any] = [literal_column(f"'{part}'").label("part")]
         cols += [type_coerce(given[name], type_).label(name) if name in given else cast(null(), type_).label(name)
                  for name, type_ in layout]
         return select(*cols).select_from(source)

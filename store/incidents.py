@@ -1008,7 +1008,7 @@ class NumberTrigrams(ColumnElement[bool]):
     """`incident.id IN (ids whose number has the pattern's trigrams)` on SQLite, true elsewhere."""
 
     inherit_cache = True
-    type = NULLTYPE  # not Boolean: SQLite would compare the IN with "= 1" and lose its index
+    type = NULLTYPE  # type: ignore[assignment]  # not Boolean: SQLite would compare the IN with "= 1" and lose its index
 
     def __init__(self, pattern: str) -> None:
         self.pattern = bindparam("number_trigrams", pattern, type_=String(), unique=True)
