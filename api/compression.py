@@ -22,6 +22,10 @@ UNCOMPRESSED_TYPES = (b"text/event-stream", b"image/", b"font/", b"audio/", b"vi
                       b"application/zip", b"application/x-gzip")
 # Larger bodies are compressed in a worker thread (zlib releases the GIL), not on the event loop.
 THREAD_MINIMUM = 256 * 1024
+# From this size on, the fastest level: on a 6 MB GeoJSON of 20,000 detections level 1 takes about a quarter
+# of level 6's time for a body about a fifth larger (the planner's first data waited on it).
+LARGE_BODY = 1024 * 1024
+LARGE_LEVEL = 1
 
 
 def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -110,7 +114,8 @@ class _Responder:
     async def _compress_whole(self, body: bytes) -> bytes:
         if len(body) < THREAD_MINIMUM:
             return _gzip(body, self._level)
-        return await anyio.to_thread.run_sync(_gzip, body, self._level)
+        level = min(self._level, LARGE_LEVEL) if len(body) >= LARGE_BODY else self._level
+        return await anyio.to_thread.run_sync(_gzip, body, level)
 
 
 def _gzip(body: bytes, level: int) -> bytes:

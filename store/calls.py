@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -24,9 +25,15 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    bindparam,
+    cast,
     func,
+    literal_column,
+    null,
     or_,
     select,
+    type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -272,65 +279,88 @@ def active_flag(session: Session, number: str | None, *, at: datetime, flag_id: 
 
 
 HISTORY_CALLS = 10
+_INCIDENT_COLUMNS = ("id", "number", "category", "status", "created_at", "lon", "lat", "desa_code")
+_COUNT_COLUMNS = ("type", "n", "first_at", "last_at", "linked")
+
+
+@cache
+def _history_statement(recent: int) -> Any:
+    """One statement for a number's whole history: its counts by type, newest calls, incidents and active flag.
+
+    A UNION ALL of four index lookups, each row tagged by its part ('c' counts, 'r' a call, 'i' an incident,
+    'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of four.
+    Built once per `recent` (the number and the time are bound parameters: ``key``, ``now``).
+    """
+    key: Any = bindparam("key")
+    at: Any = bindparam("now")
+    c = PhoneCall.__table__.c
+    i = Incident.__table__.c
+    f = CallerFlag.__table__.c
+    calls = [(f"r_{col.name}", col.type) for col in _COLUMNS]
+    counts = [("c_type", c.type.type), ("c_n", Integer()), ("c_first_at", c.at.type), ("c_last_at", c.at.type),
+              ("c_linked", Integer())]
+    incidents = [(f"i_{name}", i[name].type) for name in _INCIDENT_COLUMNS]
+    flags = [(f"f_{col.name}", col.type) for col in CallerFlag.__table__.c]
+    layout = calls + counts + incidents + flags
+
+    def branch(part: str, given: dict[str, Any], source: Any) -> Any:
+        cols: list[Any] = [literal_column(f"'{part}'").label("part")]
+        cols += [type_coerce(given[name], type_).label(name) if name in given else cast(null(), type_).label(name)
+                 for name, type_ in layout]
+        return select(*cols).select_from(source)
+
+    newest = (select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
+              .subquery("newest"))
+    by_type = (select(c.type.label("type"), func.count().label("n"), func.min(c.at).label("first_at"),
+                      func.max(c.at).label("last_at"), func.count(c.incident_id).label("linked"))
+               .where(c.caller_number == key).group_by(c.type).subquery("by_type"))
+    linked_ids = (select(c.incident_id).where(c.caller_number == key, c.incident_id.is_not(None))
+                  .order_by(c.incident_id.desc()).limit(recent))
+    joined = select(*(i[name] for name in _INCIDENT_COLUMNS)).where(i.id.in_(linked_ids)).subquery("joined")
+    active = (select(f.id)
+              .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
+              .order_by(f.id.desc()).limit(1))  # as _active_flag_ids, with the time bound later
+    flag = select(*f).where(f.id.in_(active)).subquery("flag")
+    return union_all(
+        branch("r", {f"r_{col.name}": newest.c[col.name] for col in _COLUMNS}, newest),
+        branch("c", {f"c_{name}": by_type.c[name] for name in _COUNT_COLUMNS}, by_type),
+        branch("i", {f"i_{name}": joined.c[name] for name in _INCIDENT_COLUMNS}, joined),
+        branch("f", {f"f_{col.name}": flag.c[col.name] for col in CallerFlag.__table__.c}, flag),
+    )
 
 
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
     """Everything the desk knows of a number: calls by type, prank count, incidents, last location, its flag.
 
-    Index lookups on (caller_number, at): the counts by type (and how many calls joined an incident), the
-    newest calls when there are any, the incidents only when some call joined one; then the number's flag.
+    One round trip (``_history_statement``): index lookups on (caller_number, at) for the counts by type and the
+    newest calls, the incidents the number's calls joined, and its active flag (a number never heard before may
+    be flagged too, by a supervisor ahead of its first call).
     """
     phone = normalise(raw)
     key = phone.number
-    c = PhoneCall.__table__.c
-    conn = session.connection()
     counts: dict[str, int] = {}
     first = last = None
-    linked = 0
-    flag_id: int | None = None
     recent_rows: list[dict] = []
-    if key:
-        # The number's active flag rides along as a scalar subquery: no round trip of its own for a known number.
-        flagged = _active_flag_ids(key, at).scalar_subquery()
-        for type_, n, lo, hi, with_incident, flagged_id in conn.execute(
-            select(c.type, func.count(), func.min(c.at), func.max(c.at), func.count(c.incident_id), flagged)
-            .where(c.caller_number == key).group_by(c.type)
-        ):
-            counts[type_ or "belum"] = int(n)
-            flag_id = flagged_id
-            linked += int(with_incident)
-            lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
-            first = lo if first is None or (lo and lo < first) else first
-            last = hi if last is None or (hi and hi > last) else last
-    if counts:
-        recent_rows = [
-            call_row(r)
-            for r in conn.execute(
-                select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
-            )
-        ]
-    incident_ids = sorted({r["incident_id"] for r in recent_rows if r["incident_id"]}, reverse=True)
     incidents: list[dict] = []
-    if linked:
-        i = Incident.__table__.c
-        with_incidents = (
-            select(c.incident_id)
-            .where(c.caller_number == key, c.incident_id.is_not(None))
-            .order_by(c.incident_id.desc())
-            .limit(recent)
-        )
-        incidents = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(i.id, i.number, i.category, i.status, i.created_at, i.lon, i.lat, i.desa_code)
-                .where(i.id.in_(with_incidents))
-                .order_by(i.id.desc())
-            )
-        ]
-    incident_ids = [inc["id"] for inc in incidents] or incident_ids
-    last_location = _last_location(conn, key, recent_rows, incidents)
-    # A number never heard before may still be flagged (by a supervisor ahead of its first call).
-    flag = active_flag(session, key, at=at, flag_id=flag_id) if flag_id is not None or not counts else None
+    flag: dict[str, Any] | None = None
+    if key:
+        params = {"key": key, "now": db_time(at)}
+        for row in session.connection().execute(_history_statement(recent), params).mappings():
+            part = row["part"]
+            if part == "r":
+                recent_rows.append({col.name: row[f"r_{col.name}"] for col in _COLUMNS})
+            elif part == "c":
+                counts[row["c_type"] or "belum"] = int(row["c_n"])
+                lo, hi = row["c_first_at"], row["c_last_at"]
+                lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
+                first = lo if first is None or (lo and lo < first) else first
+                last = hi if last is None or (hi and hi > last) else last
+            elif part == "i":
+                incidents.append({name: row[f"i_{name}"] for name in _INCIDENT_COLUMNS})
+            else:
+                flag = {col.name: row[f"f_{col.name}"] for col in CallerFlag.__table__.c}
+    recent_rows.sort(key=lambda r: (r["at"], r["id"]), reverse=True)
+    incidents.sort(key=lambda r: r["id"], reverse=True)
     return {
         "number": key,
         "raw": phone.raw,
@@ -342,12 +372,12 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
         "last_at": last,
         "calls": recent_rows,
         "incidents": incidents,
-        "last_location": last_location,
+        "last_location": _last_location(recent_rows, incidents),
         "flag": flag,
     }
 
 
-def _last_location(conn: Any, key: str | None, calls: list[dict], incidents: list[dict]) -> dict[str, Any] | None:
+def _last_location(calls: list[dict], incidents: list[dict]) -> dict[str, Any] | None:
     """The newest place this number was located at: a call's AML fix or a linked incident's point."""
     best: dict[str, Any] | None = None
     for r in calls:

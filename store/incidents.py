@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     column,
@@ -40,9 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.sqltypes import NULLTYPE
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from geo.crs import UTM50S, WGS84, transformer
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -233,7 +237,11 @@ class Incident(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_incident_category_created", "category", "created_at"),)
+    __table_args__ = (
+        Index("ix_incident_category_created", "category", "created_at"),
+        # History search by priority and disposition, newest first (migration 0024).
+        Index("ix_incident_priority_disposition_created", "priority", "disposition", "created_at"),
+    )
 
 
 class IncidentTransition(Base):
@@ -974,7 +982,13 @@ def number_condition(query: str) -> Any:
         return Incident.number == q
     if q.startswith("112-"):
         return Incident.number.like(like_pattern(q)[1:], escape="\\")  # 'q%': the start, in any collation
-    return func.lower(Incident.number).like(like_pattern(q.lower()), escape="\\")
+    pattern = like_pattern(q.lower())
+    exact = func.lower(Incident.number).like(pattern, escape="\\")
+    if len(q) < 3 or any(ch in q for ch in "%_\\"):
+        return exact
+    # On SQLite the trigram FTS5 table (migration 0024) gives the candidate ids; PostgreSQL's trigram index
+    # serves the LIKE itself. The exact LIKE is checked on the candidates either way.
+    return and_(NumberTrigrams(pattern), exact)
 
 
 def phone_condition(query: str) -> Any:
@@ -989,6 +1003,29 @@ def phone_condition(query: str) -> Any:
         return Incident.phone_digits >= digits
     upper = stripped[:-1] + str(int(stripped[-1]) + 1)
     return (Incident.phone_digits >= digits) & (Incident.phone_digits < upper)
+
+
+class NumberTrigrams(ColumnElement[bool]):
+    """`incident.id IN (ids whose number has the pattern's trigrams)` on SQLite, true elsewhere."""
+
+    inherit_cache = True
+    type = NULLTYPE  # type: ignore[assignment]  # not Boolean: SQLite would compare the IN with "= 1" and lose its index
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = bindparam("number_trigrams", pattern, type_=String(), unique=True)
+
+    _traverse_internals = [("pattern", InternalTraversal.dp_clauseelement)]
+
+
+@compiles(NumberTrigrams)
+def _number_trigrams_default(element: NumberTrigrams, compiler: Any, **kw: Any) -> str:
+    return "1 = 1"
+
+
+@compiles(NumberTrigrams, "sqlite")
+def _number_trigrams_sqlite(element: NumberTrigrams, compiler: Any, **kw: Any) -> str:
+    return (f"incident.id IN (SELECT rowid FROM incident_number_fts WHERE number LIKE "
+            f"{compiler.process(element.pattern, **kw)})")
 
 
 def _history_conditions(flt: IncidentFilter) -> list[Any]:
@@ -1010,9 +1047,16 @@ def _history_conditions(flt: IncidentFilter) -> list[Any]:
     if flt.text:
         for word in flt.text.split()[:8]:
             pattern = like_pattern(word.lower())
-            in_notes = select(IncidentNote.incident_id).where(func.lower(IncidentNote.text).like(pattern, escape="\\"))
+            # A correlated EXISTS (one lookup on the note index per candidate call), not IN (SELECT ...): the
+            # page is read newest first and stops early, an IN list would read every note first. OFFSET 0 keeps
+            # PostgreSQL from turning it back into a hashed IN over all notes.
+            in_notes = (select(IncidentNote.id)
+                        .where(IncidentNote.incident_id == Incident.id,
+                               func.lower(IncidentNote.text).like(pattern, escape="\\"))
+                        .offset(0)
+                        .exists())
             conds.append(or_(func.lower(func.coalesce(Incident.description, "")).like(pattern, escape="\\"),
-                             Incident.id.in_(in_notes)))
+                             in_notes))
     return conds
 
 

@@ -39,8 +39,16 @@ SPATIALITE_TABLES = frozenset({"ElementaryGeometries", "KNN", "KNN2", "SpatialIn
                                "sql_statements_log"})
 
 
+# The history search's text indexes (migration 0024): a pg_trgm GIN index on PostgreSQL, an FTS5 table (and the
+# shadow tables FTS5 keeps) on SQLite. Backend-specific, so not model objects.
+SEARCH_INDEXES = frozenset({"ix_incident_number_trgm"})
+SEARCH_TABLE_PREFIX = "incident_number_fts"
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic's filter: everything but the internal tables of PostGIS and SpatiaLite."""
-    if type_ == "table" and name in SPATIALITE_TABLES:
+    """Alembic's filter: everything but the internal tables of PostGIS and SpatiaLite and the search indexes."""
+    if type_ == "table" and (name in SPATIALITE_TABLES or (name or "").startswith(SEARCH_TABLE_PREFIX)):
+        return False
+    if type_ == "index" and name in SEARCH_INDEXES:
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))

@@ -11,6 +11,7 @@ from store.incidents import (
     COUNT_CAP,
     Incident,
     IncidentFilter,
+    IncidentNote,
     create_incident,
     list_incidents,
     load_incident,
@@ -97,3 +98,31 @@ def test_a_command_refuses_an_unknown_priority(db) -> None:
     assert err.value.field == "priority"
     done = commands.update(w, inc.id, version=1, changes={"priority": "P3"}, location=None, catalog=load_catalog())
     assert done.incident.priority == "P3"
+
+
+def test_number_part_and_words_in_notes_found_through_the_search_indexes(db) -> None:
+    """The last digits of a call number (trigram index, kept on insert, renumber and delete) and a word in a
+    note (correlated lookup) find the same calls as a plain scan would; wildcards and short parts stay literal."""
+    with db.sessions() as s:
+        _bulk(s, 30)
+        s.commit()
+        got = lambda **f: [r.id for r in list_incidents(s, IncidentFilter(**f), limit=50)[1]]  # noqa: E731
+        assert got(number="9017") == [10_017] and got(number="-9017") == [10_017]
+        assert got(number="9999") == [] and got(number="017") == [10_017]
+        assert got(number="17") == [10_017]  # under three characters: no trigram, still found
+        assert got(number="9%1") == [] and got(number="9_17") == [] and got(number="\\") == []
+        assert len(got(number="1206-90")) == 30
+        inc = load_incident(s, 10_017)
+        inc.number = "112-20261206-7777"  # a renumbered call moves in the index
+        s.commit()
+        assert got(number="9017") == [] and got(number="7777") == [10_017]
+        s.delete(load_incident(s, 10_018))
+        s.commit()
+        assert got(number="9018") == []
+        a = create_incident(s, category="medis", actor="op1", description="jatuh", at=T0)
+        s.commit()
+        assert got(text="klotok") == []
+        s.add(IncidentNote(incident_id=a.id, at=T0, actor="op1", text="Korban di KLOTOK"))
+        s.commit()
+        assert got(text="klotok") == [a.id] and got(text="klotok jatuh") == [a.id]
+        assert got(text="klotok pasar") == []
