@@ -18,18 +18,16 @@ from jobs.cli import main
 from tests.conftest import TEST_PASSWORD
 
 ROLE_PASSWORD = "peran-aplikasi-" + uuid.uuid4().hex
+# Roles and TRUNCATE are PostgreSQL's: these tests run on PostGIS only (never skipped there; SQLite has neither).
+pytestmark = pytest.mark.parametrize("database", ["postgis"], indirect=True)
 
 
 def test_audit_truncate_is_blocked_for_the_owner_too(database) -> None:
-    if database.backend != "postgis":
-        pytest.skip("TRUNCATE triggers are PostgreSQL's; SQLite has no TRUNCATE")
     with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_log"))
 
 
 def test_the_platform_runs_as_a_role_without_superuser_rights(database, monkeypatch, capsys) -> None:
-    if database.backend != "postgis":
-        pytest.skip("database roles are PostgreSQL's")
     role = f"sigap_app_{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
     monkeypatch.setattr("sys.stdin", io.StringIO(ROLE_PASSWORD + "\n"))
@@ -70,8 +68,6 @@ def test_the_platform_runs_as_a_role_without_superuser_rights(database, monkeypa
 
 
 def test_a_weak_role_password_is_refused(database, monkeypatch, capsys) -> None:
-    if database.backend != "postgis":
-        pytest.skip("database roles are PostgreSQL's")
     monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
     monkeypatch.setenv("SIGAP_APP_PASSWORD", "pendek")
     get_settings.cache_clear()

@@ -99,7 +99,7 @@ def test_pbx_ring_pops_on_the_answering_operator_and_two_keys_record_a_prank(off
 
     # The shift lead's screen heard the same event and did not pop: the call went to extension 201.
     lead.wait_for_function(
-        f"window.SIGAP.lastEvent && window.SIGAP.lastEvent.kind === 'call.popped' "
+        f"() => window.SIGAP.lastEvent && window.SIGAP.lastEvent.kind === 'call.popped' "
         f"&& window.SIGAP.lastEvent.data.call_id === {call_id}", timeout=15_000)
     assert lead.get_attribute("body", "data-popped") is None
 

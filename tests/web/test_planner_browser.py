@@ -153,7 +153,7 @@ def test_ground_check_from_a_hotspot_recorded_bukan_api(offline, server: str) ->
     shot(page, "planner-ground-check")
     form.locator("button[type='submit']").click()
     page.wait_for_function(
-        f"document.querySelector(\"#check-list li[data-check='{check_id}'] .gc-res\").innerText.includes('Bukan api')")
+        f"() => document.querySelector(\"#check-list li[data-check='{check_id}'] .gc-res\").innerText.includes('Bukan api')")
     assert "pantulan atap" in page.inner_text(f"#check-list li[data-check='{check_id}']")
     # The roof became a static heat source: the detection is now "sumber tetap".
     pts = httpx.get(f"{server}/api/hotspots", params={"window": "24h"},
@@ -172,7 +172,7 @@ def test_area_alert_arrives_live_on_planner_and_dispatcher(offline, server: str)
     lon, lat = BUNTOK[0] - 0.08, BUNTOK[1] + 0.04
     report = _upload(server, [(lon, lat, "h")])
     assert report["alerts"] == 1
-    planner.wait_for_function(f"document.querySelectorAll('#alert-list li[data-alert]').length === {before + 1}")
+    planner.wait_for_function(f"() => document.querySelectorAll('#alert-list li[data-alert]').length === {before + 1}")
     dispatcher.wait_for_selector(".toast.alert")
     assert "Peringatan titik panas" in dispatcher.inner_text(".toast.alert")
     shot(planner, "planner-alert")
@@ -235,7 +235,7 @@ def test_a_self_intersecting_drawing_is_repaired_and_a_zone_edited(offline, serv
     page.select_option("#z-status", "ended")
     page.click("#z-save")
     page.wait_for_function(
-        f"document.querySelector(\"#flood-list li[data-id='{zone['id']}']\").innerText.includes('selesai')")
+        f"() => document.querySelector(\"#flood-list li[data-id='{zone['id']}']\").innerText.includes('selesai')")
     again = httpx.get(f"{server}/api/floods/{zone['id']}", headers={"Authorization": f"Bearer {token}"}).json()
     assert again["properties"]["status"] == "ended" and again["properties"]["version"] == 2
     shot(page, "planner-flood-edited")
