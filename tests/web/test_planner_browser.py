@@ -153,7 +153,8 @@ def test_ground_check_from_a_hotspot_recorded_bukan_api(offline, server: str) ->
     shot(page, "planner-ground-check")
     form.locator("button[type='submit']").click()
     page.wait_for_function(
-        f"() => document.querySelector(\"#check-list li[data-check='{check_id}'] .gc-res\").innerText.includes('Bukan api')")
+        f"() => document.querySelector(\"#check-list li[data-check='{check_id}'] .gc-res\")"
+        ".innerText.includes('Bukan api')")
     assert "pantulan atap" in page.inner_text(f"#check-list li[data-check='{check_id}']")
     # The roof became a static heat source: the detection is now "sumber tetap".
     pts = httpx.get(f"{server}/api/hotspots", params={"window": "24h"},
