@@ -18,6 +18,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, Unauthorized
 from geo.times import utcnow
 from store.accounts import User, authenticate, record_audit
+from store.crew import DeviceAuth, device_for_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -138,6 +139,24 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+async def crew_device(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> DeviceAuth:
+    """The paired, unrevoked crew phone of the token in the Authorization header (looked up on every request,
+    so a revocation applies to the next one). Never a cookie: the crew page sends its token itself."""
+    if not bearer:
+        raise Unauthorized("Perangkat belum dipasangkan", "Device is not paired")
+    ctx: AppContext = request.app.state.ctx
+
+    def lookup() -> DeviceAuth | None:
+        with ctx.read_sessions() as session:
+            return device_for_token(session, bearer)
+
+    device = await run_in_threadpool(lookup)
+    if device is None:
+        raise Unauthorized("Token perangkat tidak sah atau dicabut", "Device token invalid or revoked")
+    return device
+
+
+CrewDep = Annotated[DeviceAuth, Depends(crew_device)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 # Supervisors (shift leads) may do whatever an operator does, and more: flag numbers, read call statistics.
 ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "planner", "leader", "admin"))]

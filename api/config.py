@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     firms_map_key: str | None = None
     firms_interval_minutes: int = Field(default=30, ge=1)
     stale_position_minutes: int = Field(default=10, ge=1)
+    # Crews (issue 17): a pairing code's lifetime, and how many positions / taps one crew phone may send a minute.
+    crew_pairing_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    crew_positions_per_minute: int = Field(default=30, ge=1)
+    crew_taps_per_minute: int = Field(default=60, ge=1)
     # A desa counts as flooded (leader page, reports) only when at least this share of its area is under water:
     # a zone that merely touches a desa's edge leaves it dry.
     flooded_share: float = Field(default=0.05, gt=0, le=1)

@@ -1,0 +1,306 @@
+"""Crews in the loop over HTTP: pairing a phone to a unit, its device token, its assignment, taps and GPS.
+
+A crew token (``crew_...``, from ``POST /api/crew/pair``) is accepted only by the ``/api/crew/...`` routes below
+that name the crew; every other route reads it as an invalid token (401). What each change does is
+``store.crew`` (through the assignment and unit commands); these routes parse, call and serialise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.auth import AdminDep, CrewDep, DispatcherDep, crew_device
+from api.context import AppContext
+from api.deps import ContextDep, SessionDep, client_address
+from api.errors import NotFound, Unauthorized
+from api.responses import FastJSON
+from api.schemas import Schema
+from geo.errors import InvalidInput, RateLimited
+from store import crew as store
+
+router = APIRouter(prefix="/api", tags=["crew"])
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
+HEARTBEAT_S = 15.0
+MAX_BATCH = 200
+
+
+def _throttle(ctx: AppContext, device: store.DeviceAuth, what: str, per_minute: int) -> None:
+    wait = ctx.crew_buckets.take((f"device:{device.tag}", what), per_minute)
+    if wait > 0:
+        raise RateLimited(f"Terlalu banyak {what} dari perangkat ini; coba lagi dalam {wait:.0f} detik",
+                          f"Too many {what} from this device; try again in {wait:.0f} s", field=what,
+                          retry_after_s=wait, limit_per_minute=per_minute)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value: Any) -> Any:
+        """Refuse the NUL character, which PostgreSQL cannot store in text (a 422, never a 500)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
+        return value
+
+
+# -- pairing ----------------------------------------------------------------------------------------------------
+class PairingOut(Schema):
+    """A pairing code for a unit: shown once, as text and as a QR code (SVG)."""
+
+    code: str
+    unit_id: int
+    callsign: str
+    expires_at: str
+    pairing_id: int
+    qr_svg: str = Field(description="QR code (SVG) holding the /crew address with the code")
+    url: str
+
+
+@router.post("/units/{unit_id}/pairing", summary="Kode pasang HP kru / crew pairing code", response_model=PairingOut)
+def create_pairing(unit_id: RowId, request: Request, ctx: ContextDep, session: SessionDep,
+                   user: DispatcherDep) -> FastJSON:
+    """An 8-character code (and QR) a crew phone uses once, within the configured minutes, to pair to the unit."""
+    out = store.new_pairing(session, unit_id, actor=user.username, minutes=ctx.settings.crew_pairing_minutes)
+    store.record_crew_audit(session, actor=user.username, action="crew.pairing", entity_id=unit_id,
+                            after={"pairing_id": out["pairing_id"], "expires_at": out["expires_at"]},
+                            client=client_address(request))
+    session.commit()
+    url = f"{str(request.base_url).rstrip('/')}/crew#kode={out['code']}"
+    qr = segno.make(url, error="m").svg_inline(scale=4, title=f"Kode {out['code']}")
+    return FastJSON(out | {"qr_svg": qr, "url": url})
+
+
+class PairIn(_Body):
+    """The code shown on the control room's screen, and a name for this phone."""
+
+    code: str = Field(min_length=1, max_length=32)
+    label: str = Field(default="", max_length=120)
+
+
+class PairOut(Schema):
+    """The device's token (kept on the phone; shown once) and its unit."""
+
+    token: str
+    token_type: str
+    device_id: int
+    unit_id: int
+    callsign: str
+
+
+@router.post("/crew/pair", summary="Pasangkan HP kru / pair a crew phone", response_model=PairOut)
+def pair(body: PairIn, request: Request, session: SessionDep) -> FastJSON:
+    """Exchange a pairing code for a long-lived device token; unknown, expired and used codes are one 401."""
+    got = store.pair_device(session, body.code, label=body.label.strip())
+    if got is None:
+        session.rollback()
+        store.record_crew_audit(session, actor=None, action="crew.pair_failed", entity_id=None,
+                                client=client_address(request))
+        session.commit()
+        raise Unauthorized("Kode tidak berlaku", "Code not valid", field="code")
+    token, device, unit = got
+    store.record_crew_audit(session, actor=f"crew:{unit.callsign}#{device.id}", action="crew.paired",
+                            entity_id=unit.id, after={"device_id": device.id, "label": device.label},
+                            client=client_address(request))
+    session.commit()
+    return FastJSON({"token": token, "token_type": "bearer", "device_id": device.id, "unit_id": unit.id,
+                     "callsign": unit.callsign})
+
+
+class DeviceOut(Schema):
+    """A paired crew phone (never its token)."""
+
+    id: int
+    unit_id: int
+    callsign: str | None
+    label: str
+    created_at: str | None
+    paired_by: str | None
+    last_seen_at: str | None
+    revoked_at: str | None
+    revoked_by: str | None
+    active: bool
+
+
+class DeviceList(Schema):
+    """Every paired crew phone."""
+
+    devices: list[DeviceOut]
+    count: int
+
+
+@router.get("/crew/devices", summary="HP kru terpasang / paired crew phones", response_model=DeviceList)
+def devices(session: SessionDep, _: AdminDep) -> FastJSON:
+    """Every paired crew phone, newest first, active or revoked."""
+    items = store.list_devices(session)
+    return FastJSON({"devices": items, "count": len(items)})
+
+
+@router.delete("/crew/devices/{device_id}", summary="Cabut HP kru / revoke a crew phone", response_model=DeviceOut)
+def revoke(device_id: RowId, request: Request, session: SessionDep, user: AdminDep) -> FastJSON:
+    """Revoke a crew phone: its token is refused from the next request on."""
+    out = store.revoke_device(session, device_id, actor=user.username)
+    if out is None:
+        raise NotFound(f"Perangkat {device_id} tidak ditemukan", f"Device {device_id} not found", field="device_id")
+    store.record_crew_audit(session, actor=user.username, action="crew.revoked", entity_id=out["unit_id"],
+                            after={"device_id": device_id}, client=client_address(request))
+    session.commit()
+    return FastJSON(out)
+
+
+# -- the crew's own view ----------------------------------------------------------------------------------------
+@router.get("/crew/assignment", summary="Tugas unit saya / my unit's assignment")
+def assignment(session: SessionDep, device: CrewDep) -> FastJSON:
+    """The device's unit, its current assignment (call, place, callback number, notes, ETA) and the taps it can take."""
+    return FastJSON(store.crew_assignment(session, device.unit_id) | {"device_id": device.device_id})
+
+
+class TapIn(_Body):
+    """One tap on the crew page, with its idempotency key and the phone's time."""
+
+    key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
+    action: str = Field(description="terima, menuju_lokasi, tiba, selesai, butuh_bantuan, tidak_tersedia, tersedia")
+    device_at: datetime | None = Field(default=None, description="waktu di HP / time on the phone (ISO-8601)")
+    incident_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                    description="kejadian yang dilihat kru / the call the crew saw")
+
+
+class TapOut(Schema):
+    """The recorded tap (a replay answers with the first recording) and the unit's view now."""
+
+    replayed: bool
+    tap: dict[str, Any]
+    state: dict[str, Any]
+
+
+@router.post("/crew/taps", summary="Ketukan status kru / a crew status tap", response_model=TapOut)
+def tap(body: TapIn, request: Request, ctx: ContextDep, device: CrewDep) -> FastJSON:
+    """Apply a tap once per key: a replay is 200 with no change; a tap the unit cannot take now is 409 with
+    the taps it can take."""
+    _throttle(ctx, device, "taps", ctx.settings.crew_taps_per_minute)
+    if body.device_at is not None and body.device_at.tzinfo is None:
+        raise InvalidInput("'device_at' harus menyertakan zona waktu", "'device_at' must carry a time zone",
+                           field="device_at")
+    w = ctx.writer(actor=device.actor, client=client_address(request))
+    replayed, recorded = store.record_tap(w, device, key=body.key, action=body.action, device_at=body.device_at,
+                                          incident_id=body.incident_id)
+    with ctx.read_sessions() as session:
+        state = store.crew_assignment(session, device.unit_id)
+    return FastJSON({"replayed": replayed, "tap": recorded, "state": state})
+
+
+class PositionIn(_Body):
+    """One GPS position from the crew phone."""
+
+    key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    accuracy_m: float | None = Field(default=None, ge=0, le=store.MAX_ACCURACY_M, allow_inf_nan=False)
+    at: datetime = Field(description="waktu di HP / time on the phone (ISO-8601 with zone)")
+
+
+class PositionsIn(_Body):
+    """Positions collected while offline (or one), oldest first."""
+
+    positions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PositionResult(Schema):
+    """What became of one position: stored, replayed (already stored) or dropped with the reason."""
+
+    key: str | None
+    result: str
+    reason: str | None
+
+
+class PositionsOut(Schema):
+    """Per position what became of it."""
+
+    results: list[PositionResult]
+    stored: int
+    dropped: int
+
+
+@router.post("/crew/position", summary="Posisi GPS kru / a crew GPS position", response_model=PositionResult)
+def position(body: PositionIn, request: Request, ctx: ContextDep, device: CrewDep) -> FastJSON:
+    """Store one position of the device's unit (source crew-gps); a position that cannot be stored is a 422."""
+    _throttle(ctx, device, "positions", ctx.settings.crew_positions_per_minute)
+    w = ctx.writer(actor=device.actor, client=client_address(request))
+    report = store.PositionReport(body.key, body.lon, body.lat, body.accuracy_m, body.at)
+    result, reason = store.record_position(w, device, report, bounds=ctx.spatial.kalimantan_box)
+    if result == "dropped":
+        raise InvalidInput(f"Posisi tidak disimpan ({reason})", "Position not stored (see reason)", field="lon",
+                           reason=reason)
+    return FastJSON({"key": body.key, "result": result, "reason": None})
+
+
+@router.post("/crew/positions", summary="Posisi GPS kru (tumpukan) / crew GPS positions (batch)",
+             response_model=PositionsOut)
+def positions(body: PositionsIn, request: Request, ctx: ContextDep, device: CrewDep) -> FastJSON:
+    """Store positions in order; each bad one is dropped with its reason, the others stored (source crew-gps)."""
+    _throttle(ctx, device, "positions", ctx.settings.crew_positions_per_minute)
+    w = ctx.writer(actor=device.actor, client=client_address(request))
+    results: list[dict[str, Any]] = []
+    for raw in body.positions:
+        key = raw.get("key") if isinstance(raw.get("key"), str) else None
+        try:
+            p = PositionIn.model_validate(raw)
+        except ValueError as exc:
+            first = exc.errors()[0] if hasattr(exc, "errors") else {}
+            where = ".".join(str(x) for x in first.get("loc", ())) or "posisi"
+            results.append({"key": key, "result": "dropped", "reason": f"{where}: {first.get('msg', str(exc))}"})
+            continue
+        result, reason = store.record_position(
+            w, device, store.PositionReport(p.key, p.lon, p.lat, p.accuracy_m, p.at), bounds=ctx.spatial.kalimantan_box)
+        results.append({"key": p.key, "result": result, "reason": reason})
+    return FastJSON({"results": results, "stored": sum(r["result"] == "stored" for r in results),
+                     "dropped": sum(r["result"] == "dropped" for r in results)})
+
+
+@router.get("/crew/events", summary="Aliran kejadian unit saya / my unit's live events (SSE)",
+            response_class=StreamingResponse)
+async def crew_events(request: Request, ctx: ContextDep) -> StreamingResponse:
+    """A text/event-stream of the device's own unit: its updates (a dispatch makes it dikirim) and its call's."""
+    auth = request.headers.get("authorization", "")
+    device = await crew_device(request, auth[7:] if auth.lower().startswith("bearer ") else None)
+    hub = ctx.events
+    sub = hub.subscribe()
+
+    def mine(ev: dict[str, Any], incident: list[int | None]) -> bool:
+        data = ev.get("data") or {}
+        if ev["kind"] == "unit.updated" and data.get("id") == device.unit_id:
+            incident[0] = data.get("incident_id")
+            return True
+        return ev["kind"] == "incident.updated" and incident[0] is not None and data.get("id") == incident[0]
+
+    async def stream() -> AsyncIterator[str]:
+        incident: list[int | None] = [None]
+        try:
+            yield "retry: 3000\n: SIGAP 112 kru\n\n"
+            while True:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_S):
+                        ev = await sub.queue.get()
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": ping\n\n"
+                    continue
+                if mine(ev, incident):
+                    data = json.dumps(ev, default=str, separators=(",", ":"))
+                    yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {data}\n\n"
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
