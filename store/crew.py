@@ -36,6 +36,7 @@ __all__ = [
     "ACTIONS",
     "CODE_ALPHABET",
     "CrewDevice",
+
     "CrewPairing",
     "CrewPosition",
     "CrewTap",
@@ -198,6 +199,12 @@ def device_for_token(session: Session, token: str) -> DeviceAuth | None:
         .where(CrewDevice.token_hash == digest, CrewDevice.revoked_at.is_(None))
     ).first()
     return None if row is None else DeviceAuth(int(row[0]), int(row[1]), str(row[2]), str(row[3]), digest[:16])
+
+
+def active_device_count(session: Session, unit_id: int) -> int:
+    """How many unrevoked phones the unit has paired."""
+    return len(session.scalars(select(CrewDevice.id).where(CrewDevice.unit_id == unit_id,
+                                                          CrewDevice.revoked_at.is_(None))).all())
 
 
 def device_fields(device: CrewDevice, callsign: str | None = None) -> dict[str, Any]:

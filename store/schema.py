@@ -25,6 +25,7 @@ from store import (  # noqa: F401
     incidents,
     models,
     network,
+    notify,
     reports,
     units,
 )

@@ -8,26 +8,34 @@ that name the crew; every other route reads it as an invalid token (401). What e
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.auth import AdminDep, CrewDep, DispatcherDep, crew_device
+from api.auth import AdminDep, CrewDep, DispatcherDep, ReaderDep, crew_device
+from api.channels import configured_channels
 from api.context import AppContext
 from api.deps import ContextDep, SessionDep, client_address
 from api.errors import NotFound, Unauthorized
+from api.notify import notify_assignments
 from api.responses import FastJSON
 from api.schemas import Schema
-from geo.errors import InvalidInput, RateLimited
+from geo.errors import InvalidInput, RateLimited, SigapError
 from store import crew as store
+from store import notify
 
 router = APIRouter(prefix="/api", tags=["crew"])
+log = logging.getLogger("sigap.crew")
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
 HEARTBEAT_S = 15.0
@@ -304,3 +312,161 @@ async def crew_events(request: Request, ctx: ContextDep) -> StreamingResponse:
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# -- notifications: channels per unit, attempts, alerts, resend ---------------------------------------------------
+class ChannelIn(_Body):
+    """Where a unit is reached: a Telegram chat id, a WhatsApp or SMS number."""
+
+    channel: Literal["telegram", "whatsapp", "sms"]
+    address: str = Field(min_length=1, max_length=64)
+
+
+class ChannelsIn(_Body):
+    """Every channel of the unit (replaces those stored)."""
+
+    channels: list[ChannelIn] = Field(max_length=3)
+
+
+class ChannelsOut(Schema):
+    """A unit's channels."""
+
+    unit_id: int
+    channels: list[dict[str, Any]]
+
+
+@router.get("/units/{unit_id}/channels", summary="Saluran notifikasi unit / a unit's channels",
+            response_model=ChannelsOut)
+def get_channels(unit_id: RowId, session: SessionDep, _: AdminDep) -> FastJSON:
+    """The channels a unit is notified on."""
+    return FastJSON({"unit_id": unit_id, "channels": notify.unit_channels(session, unit_id)})
+
+
+@router.put("/units/{unit_id}/channels", summary="Atur saluran notifikasi unit / set a unit's channels",
+            response_model=ChannelsOut)
+def put_channels(unit_id: RowId, body: ChannelsIn, request: Request, session: SessionDep, user: AdminDep) -> FastJSON:
+    """Replace the unit's channels; its replies are accepted only from these chats and numbers."""
+    out = notify.set_unit_channels(session, unit_id, [(c.channel, c.address) for c in body.channels])
+    store.record_crew_audit(session, actor=user.username, action="unit.channels", entity_id=unit_id,
+                            after={"channels": [c["channel"] for c in out]}, client=client_address(request))
+    session.commit()
+    return FastJSON({"unit_id": unit_id, "channels": out})
+
+
+@router.get("/incidents/{incident_id}/notifications", summary="Notifikasi unit / dispatch notifications")
+def incident_notifications(incident_id: RowId, session: SessionDep, _: ReaderDep) -> FastJSON:
+    """Every attempt to tell the call's units (channel, status, tries), oldest first."""
+    return FastJSON({"attempts": notify.attempts_for(session, incident_id=incident_id)})
+
+
+@router.get("/crew/alerts", summary="Unit belum menjawab / units that have not acknowledged")
+def alerts(ctx: ContextDep, session: SessionDep, _: ReaderDep) -> FastJSON:
+    """Dispatched units that have not acknowledged within the configured seconds, with their attempts."""
+    after = ctx.settings.crew_ack_alert_s
+    return FastJSON({"after_s": after, "alerts": notify.unacknowledged(session, after_s=after)})
+
+
+@router.post("/assignments/{assignment_id}/notify", summary="Kirim ulang notifikasi / resend the notification")
+def resend(assignment_id: RowId, ctx: ContextDep, session: SessionDep, user: DispatcherDep) -> FastJSON:
+    """Notify the assignment's unit again on every channel; the attempts made."""
+    if notify.open_assignment_by_id(session, assignment_id) is None:
+        raise NotFound(f"Tugas {assignment_id} tidak ada atau sudah selesai",
+                       f"Assignment {assignment_id} not found or ended", field="assignment_id")
+    session.rollback()
+    made = notify_assignments(ctx.writer(actor=user.username, client=None), configured_channels(ctx.settings),
+                              [assignment_id])
+    with ctx.read_sessions() as s:
+        attempts = [a for a in notify.attempts_for(s, assignment_ids=[assignment_id]) if a["id"] in made]
+    return FastJSON({"attempts": attempts})
+
+
+# -- replies from the field (inbound webhooks) ----------------------------------------------------------------------
+def _secret_ok(given: str | None, expected: str | None) -> bool:
+    return bool(expected) and given is not None and hmac.compare_digest(given.encode(), str(expected).encode())
+
+
+def _reply(ctx: AppContext, channel: str, sender: str, text: str) -> dict[str, Any]:
+    with ctx.read_sessions() as session:
+        unit_id = notify.unit_for_address(session, channel, sender)
+    if unit_id is None:
+        log.info("reply on %s from an unknown sender ignored (%s...)", channel, sender[:4])
+        return {"ok": True, "ignored": "pengirim tidak dikenal / unknown sender"}
+    try:
+        out = notify.apply_reply(ctx.writer(actor=f"{channel}:{sender}"[:64], client=None), unit_id, text)
+    except SigapError as exc:
+        out = {"applied": False, "reason": exc.message_en}
+    return {"ok": True} | out
+
+
+@router.post("/crew/webhooks/telegram", summary="Balasan Telegram / Telegram replies (webhook)")
+async def telegram_webhook(request: Request, ctx: ContextDep) -> FastJSON:
+    """A Telegram update, checked by the X-Telegram-Bot-Api-Secret-Token header; a reply moves the assignment."""
+    if not _secret_ok(request.headers.get("x-telegram-bot-api-secret-token"), ctx.settings.telegram_webhook_secret):
+        raise Unauthorized("Rahasia webhook salah", "Wrong webhook secret", field="X-Telegram-Bot-Api-Secret-Token")
+    update = await _json(request)
+    message = update.get("message") or {}
+    chat = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
+    text = message.get("text") if isinstance(message, dict) else None
+    if chat is None or not isinstance(text, str):
+        return FastJSON({"ok": True, "ignored": "bukan pesan teks / not a text message"})
+    return FastJSON(await run_in_threadpool(_reply, ctx, "telegram", str(chat), text))
+
+
+@router.post("/crew/webhooks/whatsapp", summary="Balasan WhatsApp / WhatsApp replies (webhook)")
+async def whatsapp_webhook(request: Request, ctx: ContextDep) -> FastJSON:
+    """A WhatsApp Cloud API notification signed in X-Hub-Signature-256; messages move assignments, statuses
+    move the attempts (delivered, read, failed)."""
+    raw = await request.body()
+    secret = ctx.settings.whatsapp_app_secret
+    expected = "sha256=" + hmac.new((secret or "").encode(), raw, hashlib.sha256).hexdigest()
+    if not _secret_ok(request.headers.get("x-hub-signature-256"), expected if secret else None):
+        raise Unauthorized("Tanda tangan salah", "Wrong signature", field="X-Hub-Signature-256")
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("Badan bukan JSON", "Body is not JSON", field="body") from exc
+    results: list[dict[str, Any]] = []
+    for entry in _list(doc, "entry"):
+        for change in _list(entry, "changes"):
+            value = change.get("value") if isinstance(change, dict) else None
+            for msg in _list(value, "messages"):
+                text = (msg.get("text") or {}).get("body") if isinstance(msg.get("text"), dict) else None
+                if isinstance(msg.get("from"), str) and isinstance(text, str):
+                    results.append(await run_in_threadpool(_reply, ctx, "whatsapp", msg["from"], text))
+            for status in _list(value, "statuses"):
+                if isinstance(status.get("id"), str) and isinstance(status.get("status"), str):
+                    await run_in_threadpool(_receipt, ctx, "whatsapp", status["id"], status["status"])
+    return FastJSON({"ok": True, "results": results})
+
+
+@router.post("/crew/webhooks/sms", summary="Balasan SMS / SMS replies (gateway webhook)")
+async def sms_webhook(request: Request, ctx: ContextDep) -> FastJSON:
+    """An SMS received by the gateway ({from, message}), checked by the X-Gateway-Secret header."""
+    if not _secret_ok(request.headers.get("x-gateway-secret"), ctx.settings.sms_gateway_secret):
+        raise Unauthorized("Rahasia gateway salah", "Wrong gateway secret", field="X-Gateway-Secret")
+    doc = await _json(request)
+    sender, text = doc.get("from"), doc.get("message")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        raise InvalidInput("'from' dan 'message' wajib", "'from' and 'message' are required", field="from")
+    return FastJSON(await run_in_threadpool(_reply, ctx, "sms", sender, text))
+
+
+def _receipt(ctx: AppContext, channel: str, external_id: str, status: str) -> None:
+    with ctx.writer(actor=None, client=None).transaction() as session:
+        if notify.mark_external(session, channel, external_id, status):
+            session.commit()
+
+
+def _list(doc: Any, key: str) -> list[dict[str, Any]]:
+    value = doc.get(key) if isinstance(doc, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        doc = json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidInput("Badan bukan JSON", "Body is not JSON", field="body") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput("Badan harus objek JSON", "Body must be a JSON object", field="body")
+    return doc

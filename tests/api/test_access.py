@@ -24,6 +24,9 @@ READ_POSTS = {("POST", "/api/locate")}
 LEADER_POSTS = {("POST", "/api/reports")}
 # Machine webhooks: signed with the PBX's shared secret (HMAC), never a person's token; any token is a 401.
 SIGNED_POSTS = {("POST", "/api/telephony/events"), ("POST", "/api/telephony/aml")}
+# Inbound webhooks of the notification channels: checked by the channel's secret header or signature, never a token.
+CHANNEL_WEBHOOKS = {("POST", "/api/crew/webhooks/telegram"), ("POST", "/api/crew/webhooks/whatsapp"),
+                    ("POST", "/api/crew/webhooks/sms")}
 # What a crew phone's token may do: read its unit's assignment and events, write its taps and positions.
 CREW_ROUTES = {("GET", "/api/crew/assignment"), ("GET", "/api/crew/events"), ("POST", "/api/crew/taps"),
                ("POST", "/api/crew/position"), ("POST", "/api/crew/positions")}
@@ -63,8 +66,8 @@ def test_anonymous_is_refused(anon_client, method: str, path: str) -> None:
         assert r.json()["message_en"]
 
 
-WRITES = [r for r in ROUTES
-          if r[0] in WRITE_METHODS and r not in READ_POSTS | LEADER_POSTS | SIGNED_POSTS | CREW_ROUTES]
+NOT_PERSONS = READ_POSTS | LEADER_POSTS | SIGNED_POSTS | CREW_ROUTES | CHANNEL_WEBHOOKS
+WRITES = [r for r in ROUTES if r[0] in WRITE_METHODS and r not in NOT_PERSONS]
 
 
 @pytest.mark.parametrize("method,path", sorted(SIGNED_POSTS))
@@ -134,3 +137,10 @@ def test_staff_tokens_are_not_crew_tokens(app_client, tokens, method: str, path:
     r = app_client.request(method, path, json={} if method in WRITE_METHODS else None,
                            headers=bearer(tokens["admin"]))
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("method,path", sorted(CHANNEL_WEBHOOKS))
+def test_channel_webhooks_refuse_every_token(app_client, tokens, method: str, path: str) -> None:
+    """A person's token is no channel secret: 401 naming the header to send."""
+    r = app_client.request(method, path, json={}, headers=bearer(tokens["admin"]))
+    assert r.status_code == 401 and r.json()["field"].startswith("X-")

@@ -4,6 +4,8 @@
 - ``crew_device``: a phone paired to a unit; its long-lived token is stored hashed; revoked devices keep their row.
 - ``crew_tap``: each status tap of a device with its idempotency key, device time and server time.
 - ``crew_position``: each position a device sent and stored (source ``crew-gps``), keyed for replays.
+- ``unit_channel``: where a unit is notified (Telegram chat, WhatsApp number, SMS number), set by an admin.
+- ``notification_attempt``: each attempt to tell a unit of a dispatch, with its status.
 
 Revision ID: 0023_crews
 Revises: 0019_assignments
@@ -75,9 +77,41 @@ def upgrade() -> None:
         sa.UniqueConstraint("device_id", "key", name="uq_crew_position_device_key"),
     )
     op.create_index("ix_crew_position_unit_id", "crew_position", ["unit_id"])
+    op.create_table(
+        "unit_channel",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("unit_id", sa.Integer, sa.ForeignKey("unit.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("address", sa.String(64), nullable=False),
+        sa.UniqueConstraint("unit_id", "channel", name="uq_unit_channel"),
+    )
+    op.create_index("ix_unit_channel_unit_id", "unit_channel", ["unit_id"])
+    op.create_index("ix_unit_channel_address", "unit_channel", ["address"])
+    op.create_table(
+        "notification_attempt",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("assignment_id", sa.Integer, nullable=False),
+        sa.Column("incident_id", sa.Integer, nullable=False),
+        sa.Column("unit_id", sa.Integer, nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("detail", sa.String(300)),
+        sa.Column("external_id", sa.String(120)),
+        sa.Column("tries", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_notification_attempt_assignment_id", "notification_attempt", ["assignment_id"])
+    op.create_index("ix_notification_attempt_unit_id", "notification_attempt", ["unit_id"])
 
 
 def downgrade() -> None:
+    for index, table in (("ix_notification_attempt_unit_id", "notification_attempt"),
+                         ("ix_notification_attempt_assignment_id", "notification_attempt"),
+                         ("ix_unit_channel_address", "unit_channel"), ("ix_unit_channel_unit_id", "unit_channel")):
+        op.drop_index(index, table)
+    op.drop_table("notification_attempt")
+    op.drop_table("unit_channel")
     for table in ("crew_position", "crew_tap", "crew_device", "crew_pairing"):
         op.drop_index(f"ix_{table}_unit_id", table)
         op.drop_table(table)
