@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     crew_pairing_minutes: int = Field(default=10, ge=1, le=24 * 60)
     crew_positions_per_minute: int = Field(default=30, ge=1)
     crew_taps_per_minute: int = Field(default=60, ge=1)
+    # How often the crew page sends its GPS position (seconds, 10-30; skipped when the phone has not moved).
+    crew_gps_interval_s: int = Field(default=15, ge=1, le=300)
     # A dispatched unit that has not acknowledged within this many seconds raises an alert on the board.
     crew_ack_alert_s: float = Field(default=60.0, gt=0, le=3600)
     # Dispatch notification channels (credentials: environment / .env only, never logged). Telegram Bot API,

@@ -24,8 +24,8 @@ log = logging.getLogger("sigap.notify")
 def dispatch_text(incident: Incident) -> str:
     """The message a unit receives: call number, category, priority, place, and how to answer."""
     place = incident.location or {}
-    where = ", ".join(str(v) for v in (place.get("desa_name") or place.get("desa"),
-                                       place.get("kecamatan_name") or place.get("kecamatan")) if v)
+    names = [part.get("name") for part in (place.get("desa"), place.get("kecamatan")) if isinstance(part, dict)]
+    where = ", ".join(str(n) for n in names if n)
     return (f"SIGAP 112 {incident.number} {incident.priority} {incident.category}"
             f"{' di ' + where if where else ''}. Balas 1/OK terima, 2/JALAN menuju, 3/TIBA, 4/SELESAI.")
 

@@ -294,15 +294,26 @@ def crew_assignment(session: Session, unit_id: int) -> dict[str, Any]:
             "callback": incident.caller_phone,
             "lon": incident.lon,
             "lat": incident.lat,
-            "desa": place.get("desa_name") or place.get("desa"),
-            "kecamatan": place.get("kecamatan_name") or place.get("kecamatan"),
-            "landmark": place.get("landmark") or place.get("notes"),
+            "desa": _name(place.get("desa")) or _name(place.get("nearest_desa")),
+            "kecamatan": _name(place.get("kecamatan")),
+            # No landmark field on a call: the place the caller named and the nearest river stand in for one.
+            "landmark": ", ".join(n for n in (_name(place.get("place")), _river(place.get("river"))) if n) or None,
             "notes": [{"at": iso_utc(n.at), "by": n.actor, "text": n.text} for n in notes],
         },
         "navigate": (f"geo:{incident.lat},{incident.lon}?q={incident.lat},{incident.lon}"
                      if incident.lat is not None and incident.lon is not None else None),
     }
     return out
+
+
+def _name(value: Any) -> str | None:
+    return str(value["name"]) if isinstance(value, dict) and value.get("name") else None
+
+
+def _river(value: Any) -> str | None:
+    if not isinstance(value, dict) or not value.get("name") or not isinstance(value.get("distance_m"), int | float):
+        return None
+    return f"{value['distance_m']:.0f} m dari {value['name']}"
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

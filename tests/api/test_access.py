@@ -16,7 +16,7 @@ from tests.conftest import bearer
 
 # Open on purpose: health for load balancers, the login itself, and the API documentation.
 PUBLIC = {"/healthz", "/api/auth/token", "/api/auth/logout", "/docs", "/docs/oauth2-redirect", "/redoc",
-          "/openapi.json", "/login", "/api/crew/pair", "/crew", "/crew/manifest.webmanifest", "/crew/sw.js"}
+          "/openapi.json", "/login", "/api/crew/pair", "/crew", "/crew.webmanifest", "/crew-sw.js"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # POSTs that only read (a batch too large for a query string); every role may use them.
 READ_POSTS = {("POST", "/api/locate")}
