@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
+import requests
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush
 
 from api.config import Settings
 
-__all__ = ["Channel", "SendResult", "SmsGateway", "Telegram", "WhatsApp", "configured_channels"]
+__all__ = ["Channel", "SendResult", "SmsGateway", "Telegram", "WhatsApp", "configured_channels", "send_webpush"]
 
 log = logging.getLogger("sigap.channels")
 TIMEOUT_S = 10.0
@@ -122,3 +125,19 @@ def configured_channels(settings: Settings) -> dict[str, Channel]:
     if settings.sms_gateway_url:
         out["sms"] = SmsGateway(settings.sms_gateway_url, settings.sms_gateway_secret or "")
     return out
+
+
+def send_webpush(subscription: dict, payload: str, *, private_pem: str, subject: str) -> SendResult:
+    """Web Push (RFC 8030/8291/8292): the payload encrypted for the subscription (aes128gcm), signed by VAPID."""
+    try:
+        r = webpush(subscription, payload, vapid_private_key=Vapid.from_pem(private_pem.encode()),
+                    vapid_claims={"sub": subject}, ttl=600, timeout=TIMEOUT_S, headers={"Urgency": "high"})
+    except WebPushException as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        return _failed(f"HTTP {status}")
+    except (requests.RequestException, ValueError) as exc:
+        return _failed(type(exc).__name__)
+    status = getattr(r, "status_code", 0)
+    if status in (200, 201, 202):
+        return SendResult(True, r.headers.get("Location"), None)
+    return _failed(f"HTTP {status}")

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str | None = Field(default=None, repr=False)
     sms_gateway_url: str | None = None
     sms_gateway_secret: str | None = Field(default=None, repr=False)
+    # Web Push: the VAPID "sub" claim (a contact for the push services); the keys are in the database.
+    webpush_subject: str = "mailto:admin@localhost"
     # A desa counts as flooded (leader page, reports) only when at least this share of its area is under water:
     # a zone that merely touches a desa's edge leaves it dry.
     flooded_share: float = Field(default=0.05, gt=0, le=1)

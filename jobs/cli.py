@@ -11,6 +11,7 @@ from jobs import (
     commands_accounts,
     commands_calldesk,
     commands_core,
+    commands_crew,
     commands_demo,
     commands_hotspots,
     commands_network,
@@ -19,7 +20,7 @@ from jobs import (
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk]
+COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk, commands_crew]
 
 
 def build_parser() -> argparse.ArgumentParser:

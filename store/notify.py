@@ -8,9 +8,12 @@ its assignment through the same commands as a tap.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,9 +46,15 @@ __all__ = [
     "unacknowledged",
     "unit_channels",
     "unit_for_address",
+    "PushSubscription",
+    "VapidKey",
+    "ensure_vapid_key",
+    "push_subscriptions",
+    "save_subscription",
+    "vapid_key",
 ]
 
-CHANNELS = ("sse", "telegram", "whatsapp", "sms")
+CHANNELS = ("sse", "telegram", "whatsapp", "sms", "webpush")
 ATTEMPT_STATUSES = ("queued", "sent", "delivered", "read", "failed", "retried")
 # What a reply from the field means.
 REPLIES = {"1": "diterima", "OK": "diterima", "2": "menuju_lokasi", "JALAN": "menuju_lokasi", "3": "tiba",
@@ -97,9 +106,9 @@ def set_unit_channels(session: Session, unit_id: int, channels: list[tuple[str, 
     if session.get(Unit, unit_id) is None:
         raise UnitNotFoundError(unit_id)
     for channel, address in channels:
-        if channel not in CHANNELS[1:]:
+        if channel not in CHANNELS[1:4]:
             raise InvalidInput(f"Saluran tidak dikenal '{channel}'", f"Unknown channel '{channel}'", field="channel",
-                               valid=list(CHANNELS[1:]))
+                               valid=list(CHANNELS[1:4]))
         if not address.strip() or (channel in ("whatsapp", "sms") and len(_digits(address)) < 6):
             raise InvalidInput("Alamat saluran kosong atau bukan nomor", "Channel address empty or not a number",
                                field="address")
@@ -227,3 +236,70 @@ def apply_reply(w: Writer, unit_id: int, text: str) -> dict[str, Any]:
     else:
         assignment_commands.report(w, incident_id, unit_id, step)
     return {"applied": True, "step": step, "incident_id": incident_id}
+
+
+# -- Web Push: the platform's VAPID key pair and the crew phones' push subscriptions --------------------------------
+class VapidKey(Base):
+    """The platform's VAPID key pair for Web Push (one row; the private key as PEM, the public as base64url)."""
+
+    __tablename__ = "vapid_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    private_pem: Mapped[str] = mapped_column(String(400), nullable=False)
+    public_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PushSubscription(Base):
+    """A crew phone's Web Push subscription (endpoint and its keys), for its unit's dispatches."""
+
+    __tablename__ = "push_subscription"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    unit_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), nullable=False, unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200), nullable=False)
+    auth: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+def ensure_vapid_key(session: Session, *, rotate: bool = False) -> str:
+    """The stored VAPID public key (base64url), made now when there is none (or when `rotate`)."""
+    row = session.scalars(select(VapidKey).order_by(VapidKey.id.desc())).first()
+    if row is not None and not rotate:
+        return row.public_key
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    raw = private.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    public = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    session.add(VapidKey(private_pem=pem, public_key=public, created_at=utcnow()))
+    session.flush()
+    return public
+
+
+def vapid_key(session: Session) -> tuple[str, str] | None:
+    """(private PEM, public base64url) of the newest VAPID key, or None before `sigap crew vapid`."""
+    row = session.scalars(select(VapidKey).order_by(VapidKey.id.desc())).first()
+    return None if row is None else (row.private_pem, row.public_key)
+
+
+def save_subscription(session: Session, *, device_id: int, unit_id: int, endpoint: str, p256dh: str,
+                      auth: str) -> dict[str, Any]:
+    """Store (or move to this device) a push subscription."""
+    row = session.scalars(select(PushSubscription).where(PushSubscription.endpoint == endpoint)).first()
+    if row is None:
+        row = PushSubscription(endpoint=endpoint, created_at=utcnow(), device_id=device_id, unit_id=unit_id,
+                               p256dh=p256dh, auth=auth)
+        session.add(row)
+    row.device_id, row.unit_id, row.p256dh, row.auth = device_id, unit_id, p256dh, auth
+    session.flush()
+    return {"id": row.id, "unit_id": unit_id, "endpoint": endpoint}
+
+
+def push_subscriptions(session: Session, unit_id: int) -> list[dict[str, Any]]:
+    """The unit's push subscriptions of unrevoked devices, as pywebpush takes them."""
+    from store.crew import CrewDevice
+
+    rows = session.scalars(select(PushSubscription).join(CrewDevice, CrewDevice.id == PushSubscription.device_id)
+                           .where(PushSubscription.unit_id == unit_id, CrewDevice.revoked_at.is_(None)))
+    return [{"endpoint": r.endpoint, "keys": {"p256dh": r.p256dh, "auth": r.auth}} for r in rows]

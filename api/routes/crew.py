@@ -207,6 +207,44 @@ def tap(body: TapIn, request: Request, ctx: ContextDep, device: CrewDep) -> Fast
     return FastJSON({"replayed": replayed, "tap": recorded, "state": state})
 
 
+class PushKeyOut(Schema):
+    """The platform's VAPID public key (base64url) for PushManager.subscribe, or null before it is made."""
+
+    public_key: str | None
+
+
+@router.get("/crew/push-key", summary="Kunci Web Push / Web Push key", response_model=PushKeyOut)
+def push_key(session: SessionDep, _: CrewDep) -> FastJSON:
+    """The VAPID public key the crew page subscribes with (made by `sigap crew vapid`)."""
+    key = notify.vapid_key(session)
+    return FastJSON({"public_key": key[1] if key else None})
+
+
+class PushKeys(_Body):
+    """A subscription's keys as the browser gives them."""
+
+    p256dh: str = Field(min_length=20, max_length=200, pattern=r"^[A-Za-z0-9_\-=]+$")
+    auth: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_\-=]+$")
+
+
+class PushSubscriptionIn(_Body):
+    """PushSubscription.toJSON() of the crew phone."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: str = Field(min_length=10, max_length=1000, pattern=r"^https?://")
+    keys: PushKeys
+
+
+@router.post("/crew/push-subscription", summary="Langganan Web Push HP kru / a crew phone's push subscription")
+def push_subscription(body: PushSubscriptionIn, ctx: ContextDep, device: CrewDep) -> FastJSON:
+    """Store the phone's push subscription: its unit's dispatches are pushed to it (encrypted for it)."""
+    with ctx.writer(actor=device.actor, client=None).transaction() as session:
+        out = notify.save_subscription(session, device_id=device.device_id, unit_id=device.unit_id,
+                                       endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth)
+        session.commit()
+    return FastJSON(out)
+
+
 class PositionIn(_Body):
     """One GPS position from the crew phone."""
 
@@ -374,7 +412,7 @@ def resend(assignment_id: RowId, ctx: ContextDep, session: SessionDep, user: Dis
                        f"Assignment {assignment_id} not found or ended", field="assignment_id")
     session.rollback()
     made = notify_assignments(ctx.writer(actor=user.username, client=None), configured_channels(ctx.settings),
-                              [assignment_id])
+                              [assignment_id], push_subject=ctx.settings.webpush_subject)
     with ctx.read_sessions() as s:
         attempts = [a for a in notify.attempts_for(s, assignment_ids=[assignment_id]) if a["id"] in made]
     return FastJSON({"attempts": attempts})

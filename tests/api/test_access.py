@@ -29,7 +29,8 @@ CHANNEL_WEBHOOKS = {("POST", "/api/crew/webhooks/telegram"), ("POST", "/api/crew
                     ("POST", "/api/crew/webhooks/sms")}
 # What a crew phone's token may do: read its unit's assignment and events, write its taps and positions.
 CREW_ROUTES = {("GET", "/api/crew/assignment"), ("GET", "/api/crew/events"), ("POST", "/api/crew/taps"),
-               ("POST", "/api/crew/position"), ("POST", "/api/crew/positions")}
+               ("POST", "/api/crew/position"), ("POST", "/api/crew/positions"), ("GET", "/api/crew/push-key"),
+               ("POST", "/api/crew/push-subscription")}
 SAMPLE_PARAMS = {"name": "desa", "layer": "desa", "collection_id": "desa", "fmt": "geojson"}
 
 

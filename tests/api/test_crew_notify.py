@@ -4,24 +4,32 @@ response shapes (Telegram Bot API, WhatsApp Cloud API, an SMS gateway), every at
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.server
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import http_ece
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.app import create_app
+from api.config import get_settings
 from geo.times import utcnow
+from jobs.cli import main as cli_main
 from store.db import session_scope
 from store.dispatch import DispatchAssignment
 from store.layers import read_layers
+from store.notify import vapid_key
 from store.units import Unit, seed_demo_units
 from tests.conftest import TEST_PASSWORD, bearer, settings_for
 
@@ -56,8 +64,18 @@ def _handler(state: Outside) -> type[http.server.BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if self.path.startswith("/push/"):
+                # A push service (RFC 8030): the encrypted body is stored, 201 Created with the message's Location.
+                with state.lock:
+                    state.requests.append((self.path, headers, {"raw": raw}))
+                self.send_response(201)
+                self.send_header("Location", f"{self.path}/m/{len(state.requests)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            body = json.loads(raw)
             with state.lock:
                 state.requests.append((self.path, headers, body))
                 n = len(state.requests)
@@ -242,3 +260,53 @@ def test_replies_move_the_assignment_and_strangers_are_ignored(notify_client) ->
     assert done.json()["step"] == "selesai"
     [row] = client.get(f"/api/incidents/{inc['id']}").json()["assignments"]
     assert row["status"] == "selesai" and row["enroute_at"] and row["arrived_at"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_web_push_is_encrypted_for_the_subscription(notify_client, outside, database, monkeypatch) -> None:
+    client, state, units = notify_client
+    _, base = outside
+    unit = units["AMB-BTK-1"]
+    # The VAPID keys are made by the `sigap crew vapid` command and kept in the database.
+    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    try:
+        assert cli_main(["crew", "vapid"]) == 0
+    finally:
+        get_settings.cache_clear()
+    with database.sessions() as s:
+        private_pem, public = vapid_key(s)
+    code = client.post(f"/api/units/{unit}/pairing").json()["code"]
+    token = client.post("/api/crew/pair", json={"code": code}, headers={"Authorization": ""}).json()["token"]
+    crew = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/crew/push-key", headers=crew).json()["public_key"] == public
+    # The phone's own keys (what PushManager.subscribe makes in a browser).
+    phone_key = ec.generate_private_key(ec.SECP256R1())
+    p256dh = phone_key.public_key().public_bytes(serialization.Encoding.X962,
+                                                 serialization.PublicFormat.UncompressedPoint)
+    auth = os.urandom(16)
+    sub = {"endpoint": f"{base}/push/phone-1", "keys": {"p256dh": _b64(p256dh), "auth": _b64(auth)},
+           "expirationTime": None}
+    assert client.post("/api/crew/push-subscription", json=sub, headers=crew).status_code == 200
+    for bad in ({"endpoint": "javascript:alert(1)", "keys": sub["keys"]}, {"endpoint": sub["endpoint"]},
+                {"endpoint": sub["endpoint"], "keys": {"p256dh": "x", "auth": "y"}}):
+        assert client.post("/api/crew/push-subscription", json=bad, headers=crew).status_code == 422
+    inc = _incident(client)
+    client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [unit]})
+    [(path, headers, body)] = [r for r in state.requests if r[0].startswith("/push/")]
+    assert headers["content-encoding"] == "aes128gcm" and headers["authorization"].startswith("vapid ")
+    assert f"k={public}" in headers["authorization"]
+    assert inc["number"].encode() not in body["raw"]
+    clear = http_ece.decrypt(body["raw"], private_key=phone_key, auth_secret=auth, version="aes128gcm")
+    doc = json.loads(clear)
+    assert doc["number"] == inc["number"] and doc["kind"] == "dispatch"
+    # Another phone's keys cannot read it.
+    with pytest.raises(Exception):  # noqa: B017 (http_ece raises its own or cryptography's error)
+        http_ece.decrypt(body["raw"], private_key=ec.generate_private_key(ec.SECP256R1()), auth_secret=auth,
+                         version="aes128gcm")
+    attempts = client.get(f"/api/incidents/{inc['id']}/notifications").json()["attempts"]
+    assert [(a["channel"], a["status"]) for a in attempts if a["channel"] == "webpush"] == [("webpush", "sent")]
+    assert private_pem not in json.dumps(attempts)

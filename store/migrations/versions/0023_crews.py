@@ -6,6 +6,7 @@
 - ``crew_position``: each position a device sent and stored (source ``crew-gps``), keyed for replays.
 - ``unit_channel``: where a unit is notified (Telegram chat, WhatsApp number, SMS number), set by an admin.
 - ``notification_attempt``: each attempt to tell a unit of a dispatch, with its status.
+- ``vapid_key`` (the platform's Web Push key pair, made by ``sigap crew vapid``) and ``push_subscription``.
 
 Revision ID: 0023_crews
 Revises: 0019_assignments
@@ -103,9 +104,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_notification_attempt_assignment_id", "notification_attempt", ["assignment_id"])
     op.create_index("ix_notification_attempt_unit_id", "notification_attempt", ["unit_id"])
+    op.create_table(
+        "vapid_key",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("private_pem", sa.String(400), nullable=False),
+        sa.Column("public_key", sa.String(120), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "push_subscription",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("device_id", sa.Integer, nullable=False),
+        sa.Column("unit_id", sa.Integer, nullable=False),
+        sa.Column("endpoint", sa.String(1000), nullable=False, unique=True),
+        sa.Column("p256dh", sa.String(200), nullable=False),
+        sa.Column("auth", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_push_subscription_device_id", "push_subscription", ["device_id"])
+    op.create_index("ix_push_subscription_unit_id", "push_subscription", ["unit_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_push_subscription_unit_id", "push_subscription")
+    op.drop_index("ix_push_subscription_device_id", "push_subscription")
+    op.drop_table("push_subscription")
+    op.drop_table("vapid_key")
     for index, table in (("ix_notification_attempt_unit_id", "notification_attempt"),
                          ("ix_notification_attempt_assignment_id", "notification_attempt"),
                          ("ix_unit_channel_address", "unit_channel"), ("ix_unit_channel_unit_id", "unit_channel")):

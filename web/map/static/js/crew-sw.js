@@ -30,3 +30,21 @@ self.addEventListener("fetch", (event) => {
       .catch(() => caches.match(url.pathname)),
   );
 });
+
+// Web Push: a dispatch arrives even when the page is closed (payload encrypted for this phone, RFC 8291).
+self.addEventListener("push", (event) => {
+  let doc = {};
+  try { doc = event.data ? event.data.json() : {}; } catch (e) { doc = { text: event.data && event.data.text() }; }
+  event.waitUntil(self.registration.showNotification("SIGAP 112: tugas baru " + (doc.number || ""), {
+    body: doc.text || "", tag: "dispatch-" + (doc.assignment_id || ""), renotify: true, requireInteraction: true,
+    vibrate: [400, 150, 400, 150, 400], icon: "/static/crew-icon.svg", data: { url: "/crew" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((list) => {
+    for (const c of list) if (new URL(c.url).pathname === "/crew") return c.focus();
+    return self.clients.openWindow("/crew");
+  }));
+});

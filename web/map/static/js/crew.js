@@ -317,6 +317,26 @@
     flush();
   }
 
+  // -- Web Push (when the platform has VAPID keys and the crew allowed notifications) ----------------------
+  function b64bytes(s) {
+    const pad = "=".repeat((4 - (s.length % 4)) % 4);
+    const raw = atob((s + pad).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  async function subscribePush() {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !window.Notification) return;
+    if (Notification.permission !== "granted") return;
+    try {
+      const key = await (await api("GET", "/api/crew/push-key")).json();
+      if (!key.public_key) return;
+      const reg = await navigator.serviceWorker.ready;
+      const sub = (await reg.pushManager.getSubscription()) ||
+        (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64bytes(key.public_key) }));
+      await api("POST", "/api/crew/push-subscription", sub.toJSON());
+    } catch (e) { /* no push service reachable: the stream and the other channels still carry dispatches */ }
+  }
+
   // -- pairing ----------------------------------------------------------------------------------------------
   function unpaired() {
     state.token = null;
@@ -330,6 +350,8 @@
   async function pair(ev) {
     ev.preventDefault();
     $("pair-error").hidden = true;
+    // Asked while the crew is tapping (a user gesture): dispatches may then arrive as notifications too.
+    if (window.Notification && Notification.permission === "default") Notification.requestPermission().catch(() => {});
     try {
       const r = await fetch("/api/crew/pair", {
         method: "POST", headers: { "Content-Type": "application/json" },
@@ -363,6 +385,7 @@
     startGps();
     showPending();
     flush();
+    subscribePush();
   }
 
   function init() {
