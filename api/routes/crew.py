@@ -320,17 +320,18 @@ async def crew_events(request: Request, ctx: ContextDep) -> StreamingResponse:
     auth = request.headers.get("authorization", "")
     device = await crew_device(request, auth[7:] if auth.lower().startswith("bearer ") else None)
     hub = ctx.events
-    sub = hub.subscribe()
+    incident: list[int | None] = [None]
 
-    def mine(ev: dict[str, Any], incident: list[int | None]) -> bool:
+    def mine(ev: dict[str, Any]) -> bool:
         data = ev.get("data") or {}
         if ev["kind"] == "unit.updated" and data.get("id") == device.unit_id:
             incident[0] = data.get("incident_id")
             return True
         return ev["kind"] == "incident.updated" and incident[0] is not None and data.get("id") == incident[0]
 
+    sub = hub.subscribe(accept=mine)
+
     async def stream() -> AsyncIterator[str]:
-        incident: list[int | None] = [None]
         try:
             yield "retry: 3000\n: SIGAP 112 kru\n\n"
             while True:
@@ -342,9 +343,8 @@ async def crew_events(request: Request, ctx: ContextDep) -> StreamingResponse:
                         return
                     yield ": ping\n\n"
                     continue
-                if mine(ev, incident):
-                    data = json.dumps(ev, default=str, separators=(",", ":"))
-                    yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {data}\n\n"
+                data = json.dumps(ev, default=str, separators=(",", ":"))
+                yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {data}\n\n"
         finally:
             hub.unsubscribe(sub)
 
