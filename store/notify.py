@@ -214,6 +214,19 @@ def unacknowledged(session: Session, *, after_s: float, now: datetime | None = N
              "attempts": [x for x in attempts if x["assignment_id"] == a.id]} for a, callsign, number in rows]
 
 
+def open_attempts(session: Session) -> dict[int, list[dict[str, Any]]]:
+    """Per unit on a call, the latest attempt on each channel for its open assignment (what the board shows)."""
+    open_ids = select(DispatchAssignment.id).where(DispatchAssignment.released_at.is_(None))
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
+    for a in session.scalars(select(NotificationAttempt).where(NotificationAttempt.assignment_id.in_(open_ids))
+                             .order_by(NotificationAttempt.id)):
+        latest[(a.unit_id, a.channel)] = attempt_fields(a)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for (unit_id, _), a in latest.items():
+        out.setdefault(unit_id, []).append(a)
+    return out
+
+
 def apply_reply(w: Writer, unit_id: int, text: str) -> dict[str, Any]:
     """Move the unit's open assignment by a reply ('1'/'OK', '2'/'JALAN', '3'/'TIBA', '4'/'SELESAI')."""
     word = (text or "").strip().upper().split()[:1]

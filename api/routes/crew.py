@@ -399,9 +399,11 @@ def incident_notifications(incident_id: RowId, session: SessionDep, _: ReaderDep
 
 @router.get("/crew/alerts", summary="Unit belum menjawab / units that have not acknowledged")
 def alerts(ctx: ContextDep, session: SessionDep, _: ReaderDep) -> FastJSON:
-    """Dispatched units that have not acknowledged within the configured seconds, with their attempts."""
+    """Dispatched units that have not acknowledged within the configured seconds, with their attempts; and per
+    unit on a call the latest attempt on each channel (shown beside the unit on the board)."""
     after = ctx.settings.crew_ack_alert_s
-    return FastJSON({"after_s": after, "alerts": notify.unacknowledged(session, after_s=after)})
+    return FastJSON({"after_s": after, "alerts": notify.unacknowledged(session, after_s=after),
+                     "by_unit": {str(k): v for k, v in notify.open_attempts(session).items()}})
 
 
 @router.post("/assignments/{assignment_id}/notify", summary="Kirim ulang notifikasi / resend the notification")

@@ -44,7 +44,8 @@ def crew_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     with session_scope(sessions) as session:
         seed_demo_units(session, read_layers(session))
     engine.dispose()
-    proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1", "SIGAP_CREW_GPS_INTERVAL_S": "2"})
+    proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1", "SIGAP_CREW_GPS_INTERVAL_S": "2",
+                                                 "SIGAP_CREW_ACK_ALERT_S": "1"})
     try:
         yield base, url
     finally:
@@ -124,9 +125,18 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     assert crew.is_disabled("button[data-action='tidak_tersedia']")
     _shot(crew, "crew-2-dispatched")
 
+    # Not acknowledged yet (the alert threshold is 1 s here): the dispatcher's board raises it, with the
+    # notification on the crew page's stream beside the unit, and can send it again.
+    alert = ".crew-alert[data-callsign='DMK-BTK-1']"
+    board.wait_for_selector(alert)
+    board.wait_for_selector("tr[data-callsign='DMK-BTK-1'] .b-notify .n-sent")
+    board.locator(alert).locator("button.crew-resend").first.click()
+    board.wait_for_selector("body[data-crew-resent]")
+    _shot(board, "crew-5-dispatcher-alert")
     row = "#units-on-call li.assignment[data-callsign='DMK-BTK-1']"
     crew.click("button[data-action='terima']")
     crew.wait_for_selector("body[data-assignment='diterima']")
+    board.wait_for_selector(alert, state="detached")
     crew.click("button[data-action='menuju_lokasi']")
     crew.wait_for_selector("body[data-assignment='menuju_lokasi']")
     board.wait_for_selector(f"{row}[data-status='menuju_lokasi']")
@@ -148,7 +158,7 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     crew.wait_for_selector("#idle:not([hidden])")
     board.wait_for_selector(f"{row}[data-status='selesai']")
     _shot(crew, "crew-4-done")
-    _shot(board, "crew-5-dispatcher")
+    _shot(board, "crew-6-dispatcher")
 
     engine = make_engine(url)
     try:
