@@ -74,9 +74,23 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     disp = {"Authorization": f"Bearer {_token(base, 'dispatcher')}"}
     units = httpx.get(f"{base}/api/units", headers=disp).json()["units"]
     unit = next(u for u in units if u["callsign"] == "DMK-BTK-1")
-    code = httpx.post(f"{base}/api/units/{unit['id']}/pairing", headers=disp).json()["code"]
     foreign: list[str] = []
     errors: list[str] = []
+    # The dispatcher shows a pairing code (and its QR) for the unit from the board beside the map.
+    desk = chromium.new_context(viewport={"width": 1400, "height": 850}, locale="id-ID")
+    _local_only(desk, base, foreign)
+    board = desk.new_page()
+    board.on("pageerror", lambda e: errors.append(str(e)))
+    board.goto(f"{base}/login?next=/map")
+    board.fill("#username", "t-dispatcher")
+    board.fill("#password", TEST_PASSWORD)
+    board.click("#login-submit")
+    board.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    board.locator("tr[data-callsign='DMK-BTK-1'] button.crew-pair").first.click()
+    board.wait_for_selector("#crew-pair-dialog[open] .crew-qr svg")
+    code = board.get_attribute("#crew-pair-dialog .crew-code", "data-code")
+    _shot(board, "crew-0-pairing-code")
+    board.click("#crew-pair-dialog .crew-pair-close")
     # The phone starts where the unit is (its station) and then drives: ~45 m between fixes seconds apart.
     start = {"latitude": unit["lat"] + 0.0004, "longitude": unit["lon"]}
 
@@ -96,19 +110,10 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     # The phone's GPS moved the unit on the map (source crew-gps).
     crew.wait_for_selector("body[data-outbox='0']")
 
-    # A dispatcher with the call open on the map.
+    # A call, open on the dispatcher's map.
     call = httpx.post(f"{base}/api/incidents", headers=disp, json={
         "category": "kebakaran", "description": "Rumah terbakar dekat pasar", "caller_phone": "081234567890",
         "location": {"lon": BUNTOK[0], "lat": BUNTOK[1]}}).json()
-    desk = chromium.new_context(viewport={"width": 1400, "height": 850}, locale="id-ID")
-    _local_only(desk, base, foreign)
-    board = desk.new_page()
-    board.on("pageerror", lambda e: errors.append(str(e)))
-    board.goto(f"{base}/login?next=/map")
-    board.fill("#username", "t-dispatcher")
-    board.fill("#password", TEST_PASSWORD)
-    board.click("#login-submit")
-    board.wait_for_selector("body[data-ready='1']", timeout=20_000)
     open_call_from_list(board, call["id"])
 
     started = time.monotonic()

@@ -47,6 +47,27 @@
     return list.map((x) => `<span class="n-chip n-${esc(x.status)}" title="${esc(x.detail || "")}">${esc(x.channel)}: ${esc(x.status)}</span>`).join(" ") || "–";
   }
 
+  // A pairing code for a unit's crew phone: 8 characters and a QR code (drawn by the server as SVG), 10 minutes.
+  async function pairDialog(unitId) {
+    let d;
+    try { d = await S.api(`/api/units/${unitId}/pairing`, { method: "POST" }); }
+    catch (e) { S.toast(e.message, "error"); return; }
+    let dlg = document.getElementById("crew-pair-dialog");
+    if (!dlg) {
+      dlg = document.createElement("dialog");
+      dlg.id = "crew-pair-dialog";
+      document.body.appendChild(dlg);
+    }
+    const until = new Date(d.expires_at).toLocaleTimeString(window.I18N.lang === "en" ? "en-GB" : "id-ID",
+      { timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit" }) + " WIB";
+    dlg.innerHTML = `<h3>${esc(T("crew.pair"))} · ${esc(d.callsign)}</h3><div class="crew-qr">${d.qr_svg}</div>` +
+      `<p class="crew-code" data-code="${esc(d.code)}">${esc(d.code.slice(0, 4))} ${esc(d.code.slice(4))}</p>` +
+      `<p>${esc(T("crew.pair_hint"))} <b>/crew</b> · ${esc(T("crew.valid_until"))} ${esc(until)}</p>` +
+      `<button type="button" class="crew-pair-close">${esc(T("crew.close"))}</button>`;
+    dlg.querySelector(".crew-pair-close").addEventListener("click", () => dlg.close());
+    dlg.showModal();
+  }
+
   // Draws the board into `box` from `units` (UnitFields); `filters` {type, agency} ("" = all). Call links
   // raise sigap:open-incident.
   function render(box, units, filters) {
@@ -74,7 +95,9 @@
         const lv = level(u, now);
         const pos = u.position_at ? since(u.position_at, now) : u.position_age_s;
         return `<tr class="lv-${lv}" data-unit="${esc(u.id)}" data-callsign="${esc(u.callsign)}" data-level="${lv}">` +
-          `<td><b>${esc(u.callsign)}</b></td><td>${esc(S.label(S.UTYPES[u.type]))}</td><td>${esc(u.agency)}</td>` +
+          `<td><b>${esc(u.callsign)}</b>` +
+          (S.CONFIG.token ? ` <button type="button" class="crew-pair" data-unit="${esc(u.id)}" title="${esc(T("crew.pair"))}">${esc(T("crew.pair_short"))}</button>` : "") +
+          `</td><td>${esc(S.label(S.UTYPES[u.type]))}</td><td>${esc(u.agency)}</td>` +
           `<td class="b-status"><span class="b-st st-${esc(u.status)}">${esc(T("unit.status." + u.status, u.status))}</span></td>` +
           `<td>${u.incident_id ? `<a href="#" class="unit-call" data-id="${esc(u.incident_id)}">${esc(u.incident_number || "#" + u.incident_id)}</a>` : "–"}</td>` +
           `<td>${esc(window.I18N.duration(since(u.status_at, now)))}</td>` +
@@ -82,6 +105,7 @@
       }).join("") + "</tbody></table></div>";
     box.querySelector(".b-type").addEventListener("change", (ev) => { f.type = ev.target.value; render(box, units, f); });
     box.querySelector(".b-agency").addEventListener("change", (ev) => { f.agency = ev.target.value; render(box, units, f); });
+    box.querySelectorAll(".crew-pair").forEach((b) => b.addEventListener("click", () => pairDialog(b.dataset.unit)));
     box.querySelectorAll(".crew-resend").forEach((b) => b.addEventListener("click", async () => {
       b.disabled = true;
       try {
