@@ -20,6 +20,7 @@ from api.routes import (
     assignments,
     audit,
     calls,
+    crew,
     events,
     exports,
     floods,
@@ -61,7 +62,7 @@ ROUTERS = [
     incidents.router, health.router, auth.router, audit.router, locate.router, layers.router, events.router,
     units.router, assignments.router, hotspots.router, floods.router, jobs.router, stats.router, reports.router,
     ogc.router, exports.router, calls.router, telephony.router, search.router,
-    heat_sources.router, ground_checks.router,
+    heat_sources.router, ground_checks.router, crew.router,
     pages.router,
 ]
 

@@ -20,6 +20,7 @@ from api.errors import Forbidden, RateLimited, SigapError, Unauthorized
 from geo.times import utcnow
 from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
 from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
+from store.crew import DeviceAuth, device_for_token
 
 log = logging.getLogger("sigap.auth")
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -214,6 +215,24 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+async def crew_device(request: Request, bearer: Annotated[str | None, Depends(oauth2)]) -> DeviceAuth:
+    """The paired, unrevoked crew phone of the token in the Authorization header (looked up on every request,
+    so a revocation applies to the next one). Never a cookie: the crew page sends its token itself."""
+    if not bearer:
+        raise Unauthorized("Perangkat belum dipasangkan", "Device is not paired")
+    ctx: AppContext = request.app.state.ctx
+
+    def lookup() -> DeviceAuth | None:
+        with ctx.read_sessions() as session:
+            return device_for_token(session, bearer)
+
+    device = await run_in_threadpool(lookup)
+    if device is None:
+        raise Unauthorized("Token perangkat tidak sah atau dicabut", "Device token invalid or revoked")
+    return device
+
+
+CrewDep = Annotated[DeviceAuth, Depends(crew_device)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 # Supervisors (shift leads) may do whatever an operator does, and more: flag numbers, read call statistics.
 ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "planner", "leader", "admin"))]

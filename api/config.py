@@ -85,6 +85,27 @@ class Settings(BaseSettings):
     firms_map_key: str | None = None
     firms_interval_minutes: int = Field(default=30, ge=1)
     stale_position_minutes: int = Field(default=10, ge=1)
+    # Crews (issue 17): a pairing code's lifetime, and how many positions / taps one crew phone may send a minute.
+    crew_pairing_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    crew_positions_per_minute: int = Field(default=30, ge=1)
+    crew_taps_per_minute: int = Field(default=60, ge=1)
+    # How often the crew page sends its GPS position (seconds, 10-30; skipped when the phone has not moved).
+    crew_gps_interval_s: int = Field(default=15, ge=1, le=300)
+    # A dispatched unit that has not acknowledged within this many seconds raises an alert on the board.
+    crew_ack_alert_s: float = Field(default=60.0, gt=0, le=3600)
+    # Dispatch notification channels (credentials: environment / .env only, never logged). Telegram Bot API,
+    # WhatsApp Cloud API, an SMS gateway over HTTP; each inbound webhook checked by its secret or signature.
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_token: str | None = Field(default=None, repr=False)
+    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    whatsapp_api_url: str = "https://graph.facebook.com/v19.0"
+    whatsapp_token: str | None = Field(default=None, repr=False)
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = Field(default=None, repr=False)
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str | None = Field(default=None, repr=False)
+    # Web Push: the VAPID "sub" claim (a contact for the push services); the keys are in the database.
+    webpush_subject: str = "mailto:admin@localhost"
     # A desa counts as flooded (leader page, reports) only when at least this share of its area is under water:
     # a zone that merely touches a desa's edge leaves it dry.
     flooded_share: float = Field(default=0.05, gt=0, le=1)

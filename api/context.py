@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth_cache import PrincipalCache, TokenCache
 from api.config import Settings
+from api.limits import TokenBuckets
 from api.spatial import Spatial, build_spatial, with_roads
 from api.streams import KeyLocks, StreamSlots
 from store.accounts import disable_demo_accounts
@@ -65,6 +66,8 @@ class AppContext:
     write_lock: threading.Lock | None
     # The call desk's group-commit writer (desk calls typed by operators, most of them not emergencies).
     desk_writer: DeskCallWriter | None = None
+    # Per crew device: how many positions and taps it may still send (a flood from one phone is a 429).
+    crew_buckets: TokenBuckets = field(default_factory=TokenBuckets)
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None

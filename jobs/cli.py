@@ -13,6 +13,7 @@ from jobs import (
     commands_backup,
     commands_calldesk,
     commands_core,
+    commands_crew,
     commands_demo,
     commands_hotspots,
     commands_network,
@@ -21,7 +22,7 @@ from jobs import (
 
 # Each module registers its own subcommands with `register(subparsers)`.
 COMMAND_MODULES = [commands_core, commands_network, commands_accounts, commands_demo]
-COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk, commands_backup]
+COMMAND_MODULES += [commands_hotspots, commands_reports, commands_calldesk, commands_backup, commands_crew]
 
 
 def build_parser() -> argparse.ArgumentParser:

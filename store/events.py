@@ -12,6 +12,7 @@ import collections
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ class Subscription:
     queue: asyncio.Queue
     loop: asyncio.AbstractEventLoop
     dropped: int = 0
+    # Only events this accepts are queued (a crew phone hears its own unit, not the whole platform): checked
+    # on the event loop before the listener is woken, so 300 phones do not each wake for every event.
+    accept: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -109,9 +113,10 @@ class EventHub:
                 for sub in group:
                     self.unsubscribe(sub)
 
-    def subscribe(self, *, maxsize: int = 1000) -> Subscription:
-        """A new listener on the running event loop."""
-        sub = Subscription(asyncio.Queue(maxsize=maxsize), asyncio.get_running_loop())
+    def subscribe(self, *, maxsize: int = 1000,
+                  accept: Callable[[dict[str, Any]], bool] | None = None) -> Subscription:
+        """A new listener on the running event loop (given `accept`, only the events it accepts)."""
+        sub = Subscription(asyncio.Queue(maxsize=maxsize), asyncio.get_running_loop(), accept=accept)
         with self._lock:
             self.subscribers.add(sub)
         return sub
@@ -176,6 +181,8 @@ class EventHub:
 
 def _offer_all(subs: list[Subscription], ev: dict[str, Any]) -> None:
     for sub in subs:
+        if sub.accept is not None and not sub.accept(ev):
+            continue
         if sub.queue.full():
             sub.queue.get_nowait()
             sub.dropped += 1

@@ -16,6 +16,7 @@ from sqlalchemy import MetaData
 from store import (  # noqa: F401
     accounts,
     calls,
+    crew,
     dispatch,
     floods,
     ground_checks,
@@ -24,6 +25,7 @@ from store import (  # noqa: F401
     incidents,
     models,
     network,
+    notify,
     reports,
     trust,
     units,

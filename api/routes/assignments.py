@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
+from api.channels import configured_channels
 from api.deps import ContextDep, SessionDep, client_address
+from api.notify import notify_assignments
 from api.params import split_list
 from api.responses import FastJSON
 from api.schemas import Schema
@@ -56,7 +58,8 @@ class DispatchIn(_Body):
 
 @router.post("/incidents/{incident_id}/dispatch", summary="Kirim unit / dispatch units", response_model=DispatchOut)
 def dispatch(
-    incident_id: RowId, body: DispatchIn, request: Request, ctx: ContextDep, user: DispatcherDep
+    incident_id: RowId, body: DispatchIn, request: Request, ctx: ContextDep, user: DispatcherDep,
+    background: BackgroundTasks,
 ) -> FastJSON:
     """Atomically: assignments, units dikirim, the incident dikirim (verified first when baru), audit, events.
 
@@ -75,6 +78,10 @@ def dispatch(
         divert=body.divert,
         eta_s=eta,
     )
+    # The units hear of it on their channels after the answer has gone (each attempt recorded).
+    background.add_task(notify_assignments, ctx.writer(actor="system:notify", client=None),
+                        configured_channels(ctx.settings), list(result.assignment_ids),
+                        push_subject=ctx.settings.webpush_subject)
     return FastJSON(
         {
             "incident_id": incident.id,

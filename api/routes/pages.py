@@ -209,3 +209,32 @@ async def calls_page(request: Request, ctx: ContextDep) -> Response:
 async def board_page(request: Request, ctx: ContextDep) -> Response:
     """The unit status board on its own (a second screen): every unit, its call, how long in its status."""
     return await _render(request, ctx, "board")
+
+
+# -- the crew page (issue 17): no login cookie; the phone's device token is kept by the page's own JS -------------
+CREW_SHELL = ["/crew", "/crew.webmanifest", "/static/css/crew.css", "/static/js/crew.js",
+              "/static/vendor/leaflet/leaflet.css", "/static/vendor/leaflet/leaflet.js", "/static/crew-icon.svg"]
+
+
+@router.get("/crew", response_class=HTMLResponse)
+async def crew_page(request: Request, ctx: ContextDep) -> Response:
+    """The crew's phone page: pairing, the unit's assignment, one-tap statuses, GPS, an offline outbox."""
+    return templates.TemplateResponse(request, "crew.html", {"gps_interval_s": ctx.settings.crew_gps_interval_s})
+
+
+@router.get("/crew.webmanifest")
+async def crew_manifest() -> Response:
+    """The PWA manifest of the crew page (installs to the home screen)."""
+    body = {"name": "SIGAP 112 Kru", "short_name": "SIGAP Kru", "start_url": "/crew", "scope": "/crew",
+            "display": "standalone", "background_color": "#0f172a", "theme_color": "#b91c1c", "lang": "id",
+            "icons": [{"src": "/static/crew-icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"}]}
+    return Response(json.dumps(body), media_type="application/manifest+json")
+
+
+@router.get("/crew-sw.js")
+async def crew_service_worker() -> Response:
+    """The crew page's service worker (app shell cached so the page opens with no network)."""
+    script = (STATIC_DIR / "js" / "crew-sw.js").read_text(encoding="utf-8")
+    script = script.replace("__SHELL__", json.dumps(CREW_SHELL))
+    return Response(script, media_type="text/javascript",
+                    headers={"Service-Worker-Allowed": "/crew", "Cache-Control": "no-cache"})

@@ -102,6 +102,10 @@
 
     "net.failed": "The server cannot be reached (network down?); try again.",
     "hist.none": "No call matches.", "search.found": "Calls and units:", "search.nothing": "No call or unit found.",
+    "crew.notify": "Notifications", "crew.unacked": "Not acknowledged", "crew.resend": "Resend",
+    "crew.resent": "Notification sent again",
+    "crew.pair": "Pair a crew phone", "crew.pair_short": "HP", "crew.pair_hint": "Scan the code or type it on",
+    "crew.valid_until": "valid until", "crew.close": "Close",
   };
   const KEY = "sigap.lang";
   let lang = localStorage.getItem(KEY) === "en" ? "en" : "id";
@@ -215,6 +219,10 @@
 
     "net.failed": "Server tidak terjangkau (jaringan putus?); coba lagi.",
     "hist.any": "semua", "search.found": "Panggilan dan unit:", "search.nothing": "Tidak ada panggilan atau unit.",
+    "crew.notify": "Notifikasi", "crew.unacked": "Belum menjawab", "crew.resend": "Kirim ulang",
+    "crew.resent": "Notifikasi dikirim ulang",
+    "crew.pair": "Pasangkan HP kru", "crew.pair_short": "HP", "crew.pair_hint": "Pindai kode atau ketik di",
+    "crew.valid_until": "berlaku sampai", "crew.close": "Tutup",
   };
   // Units on calls, the status board, response plans (issue 15).
   const UNITS_ID = {
