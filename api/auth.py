@@ -19,8 +19,8 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, RateLimited, SigapError, Unauthorized
 from geo.times import utcnow
 from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
-from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
 from store.crew import DeviceAuth, device_for_token
+from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
 
 log = logging.getLogger("sigap.auth")
 router = APIRouter(prefix="/api/auth", tags=["auth"])

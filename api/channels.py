@@ -34,7 +34,10 @@ class SendResult:
 class Channel(Protocol):
     """A way to reach a unit: send a text to an address."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The channel's name as attempts record it (telegram, whatsapp, sms)."""
+        ...
 
     def send(self, client: httpx.Client, address: str, text: str) -> SendResult:
         """Send `text` to `address` (a chat id or phone number)."""

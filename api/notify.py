@@ -53,9 +53,10 @@ def notify_assignments(w: Writer, channels: dict[str, Channel], assignment_ids: 
                     # The unit.updated event went out with the commit of the dispatch itself.
                     made.append(new_attempt(session, row, "sse", status="sent"))
                 key = vapid_key(session)
-                for sub in push_subscriptions(session, row.unit_id) if key else []:
-                    pushes.append((new_attempt(session, row, "webpush"), sub, key[0]))
-                    made.append(pushes[-1][0])
+                if key is not None:
+                    for sub in push_subscriptions(session, row.unit_id):
+                        pushes.append((new_attempt(session, row, "webpush"), sub, key[0]))
+                        made.append(pushes[-1][0])
                 for ch in unit_channels(session, row.unit_id):
                     adapter = channels.get(ch["channel"])
                     attempt = new_attempt(session, row, ch["channel"])

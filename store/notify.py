@@ -222,8 +222,8 @@ def open_attempts(session: Session) -> dict[int, list[dict[str, Any]]]:
                              .order_by(NotificationAttempt.id)):
         latest[(a.unit_id, a.channel)] = attempt_fields(a)
     out: dict[int, list[dict[str, Any]]] = {}
-    for (unit_id, _), a in latest.items():
-        out.setdefault(unit_id, []).append(a)
+    for (unit_id, _), fields in latest.items():
+        out.setdefault(unit_id, []).append(fields)
     return out
 
 
