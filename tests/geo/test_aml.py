@@ -319,3 +319,24 @@ def test_not_a_text_at_all_is_an_aml_error(hostile) -> None:
     with pytest.raises(AmlError) as info:
         parse_aml(hostile)  # type: ignore[arg-type]
     assert info.value.field == 'A"ML'
+
+
+EXACT = [
+    (BUNTOK.replace("lt=-1.71234", "lt=90.5"), "lintang (lt) 90.5 di luar rentang ±90",
+     "latitude (lt) 90.5 is outside ±90"),
+    (BUNTOK.replace("lt=-1.71234;lg=114.84567", "lt=114.84567;lg=-1.71234"),
+     "lintang (lt) 114.84567 di luar rentang ±90; lt dan lg tampaknya tertukar",
+     "latitude (lt) 114.84567 is outside ±90; lt and lg look swapped"),
+    ("", "Pesan AML kosong", "The AML message is empty"),
+    ("halo", 'Header A"ML=<versi> tidak ditemukan di awal pesan',
+     'Header A"ML=<version> not found at the start of the message'),
+]
+
+
+@pytest.mark.parametrize(("body", "text_id", "text_en"), EXACT)
+def test_the_whole_message_the_operator_reads(body: str, text_id: str, text_en: str) -> None:
+    with pytest.raises(AmlError) as info:
+        parse_aml(with_ml(body) if body.startswith('A"ML') else body)
+    attribute = info.value.attribute
+    assert info.value.message_id == f"Pesan AML rusak pada atribut '{attribute}': {text_id}"
+    assert info.value.message_en == f"Malformed AML message at attribute '{attribute}': {text_en}"
