@@ -177,3 +177,46 @@ def test_a_stopped_writer_refuses_new_calls(db) -> None:
     assert done.result(timeout=5).number == "112-20261129-0001"
     with pytest.raises(RuntimeError):
         writer.submit(call())
+
+
+def test_a_batch_never_holds_more_than_max_batch_calls(db) -> None:
+    gate = threading.Lock()
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate, max_batch=3)
+    writer.start()
+    try:
+        with gate:
+            futures = [writer.submit(call())]
+            wait_until(futures[0].running, timeout=30, message="the writer did not take the first call")
+            futures += [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 8)]
+        numbers = [f.result(timeout=30).number for f in futures]
+    finally:
+        writer.stop()
+    assert numbers == [f"112-20261129-{n:04d}" for n in range(1, 9)]
+    # The first call alone, then the seven that queued behind the gate in batches of at most three: 3, 3, 1.
+    assert (writer.batches, writer.written) == (4, 8)
+
+
+def test_stop_writes_every_call_still_queued_before_it_returns(db) -> None:
+    gate = threading.Lock()
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine), lock=gate)
+    writer.start()
+    with gate:
+        first = writer.submit(call())
+        wait_until(first.running, timeout=30, message="the writer did not take the first call")
+        queued = [writer.submit(call(offset(BUNTOK, east_m=3000 * i))) for i in range(1, 4)]
+        stopping = threading.Thread(target=writer.stop)
+        stopping.start()
+        wait_until(lambda: writer._closed, timeout=30, message="stop() did not begin")
+    stopping.join(timeout=60)
+    assert not stopping.is_alive()
+    # When stop() has returned, the queued calls are stored, not dropped.
+    assert all(f.done() for f in [first, *queued])
+    assert [f.result().number for f in [first, *queued]] == [f"112-20261129-{n:04d}" for n in range(1, 5)]
+    with pytest.raises(RuntimeError, match="not running"):
+        writer.submit(call())
+
+
+def test_a_writer_never_started_refuses_calls_instead_of_losing_them(db) -> None:
+    writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine))
+    with pytest.raises(RuntimeError, match="the call writer is not running"):
+        writer.submit(call())
