@@ -220,3 +220,26 @@ def test_a_writer_never_started_refuses_calls_instead_of_losing_them(db) -> None
     writer = CallWriter(sessions=db.sessions, hub=EventHub(db.engine))
     with pytest.raises(RuntimeError, match="the call writer is not running"):
         writer.submit(call())
+
+
+def test_a_bad_call_alone_or_beside_one_other_gets_its_error_and_the_writer_goes_on(db, gated_writer) -> None:
+    writer, gate = gated_writer
+    # Alone: the caller's request gets the error; the writer thread survives it and writes the next call.
+    alone = writer.submit(call(location={"not json": object()}))
+    with pytest.raises(Exception, match="object"):
+        alone.result(timeout=30)
+    after = writer.submit(call())
+    # (PostgreSQL draws the number outside the failed transaction, so there it may leave a gap.)
+    assert after.result(timeout=30).number.startswith("112-20261129-")
+    # In a batch of two: the bad one fails, its neighbour is stored.
+    with gate:
+        first = writer.submit(call(offset(BUNTOK, east_m=3000)))
+        wait_until(first.running, timeout=30, message="the writer did not take the first call")
+        bad = writer.submit(call(location={"not json": object()}))
+        good = writer.submit(call(offset(BUNTOK, east_m=6000)))
+    first.result(timeout=30)
+    with pytest.raises(Exception, match="object"):
+        bad.result(timeout=30)
+    assert good.result(timeout=30).id is not None
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 3
