@@ -243,3 +243,22 @@ def test_a_bad_call_alone_or_beside_one_other_gets_its_error_and_the_writer_goes
     assert good.result(timeout=30).id is not None
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == 3
+
+
+def test_a_failed_batch_is_logged_with_its_error_on_a_named_daemon_thread(db, gated_writer, caplog) -> None:
+    """What an operator sees: the warning names the batch size and the error; the writer is findable in a thread
+    dump by its name and never keeps a dying process alive (daemon)."""
+    writer, gate = gated_writer
+    threads = [t for t in threading.enumerate() if t.name == "sigap-call-writer"]
+    assert threads and all(t.daemon for t in threads)
+    with caplog.at_level("WARNING", logger="sigap.intake"), gate:
+        first = writer.submit(call())
+        wait_until(first.running, timeout=30, message="the writer did not take the first call")
+        bad = writer.submit(call(location={"not json": object()}))
+        good = writer.submit(call(offset(BUNTOK, east_m=6000)))
+    with pytest.raises(Exception, match="object"):
+        bad.result(timeout=30)
+    good.result(timeout=30)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sigap.intake"]
+    assert len(warnings) == 1 and warnings[0].startswith("batch of 2 calls failed ("), warnings
+    assert "object" in warnings[0] and warnings[0].endswith("); writing them one by one")
