@@ -59,7 +59,10 @@ class AmlError(InvalidInput, ValueError):
     def __init__(self, attribute: str, message: str, *, where: str | None = None) -> None:
         self.attribute = attribute
         self.message = message  # the problem itself, "Indonesian / English"
-        text_id, _, text_en = message.partition(" / ")
+        # The " / " between the languages is the middle one: a quoted value holding " / " appears on both sides.
+        parts = message.split(" / ")
+        middle = max(1, len(parts) // 2)
+        text_id, text_en = " / ".join(parts[:middle]), " / ".join(parts[middle:])
         super().__init__(
             f"Pesan AML rusak pada atribut '{attribute}': {text_id}",
             f"Malformed AML message at attribute '{attribute}': {text_en or text_id}",

@@ -35,12 +35,36 @@ from tests.conftest import ROLES, TEST_PASSWORD, settings_for
 # Endless or by-design-slow operations are exercised by their own tests.
 SKIP_PATHS = ("/api/events",)
 EXAMPLES_PER_OPERATION = 8
+# Generated requests every operation must receive as every role: EXAMPLES_PER_OPERATION, or all the distinct
+# requests its spec allows when there are fewer (an operation without inputs has one; `?format=json|geojson`
+# has three: json, geojson, absent).
+MIN_PER_OPERATION = EXAMPLES_PER_OPERATION
 AML = 'A"ML=1;lt=-1.71234;lg=+114.84567;rd=25;top=20261129081530;lc=68;pm=G;si=510101000000000;ei=356938035643809'
+
+
+def _distinct_requests(operation: dict) -> float:
+    """How many different requests the spec allows for an operation: finite only when every input is an enum."""
+    if "requestBody" in operation:
+        return float("inf")
+    size = 1.0
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        values = 0
+        for choice in schema.get("anyOf", [schema]):
+            if "enum" in choice:
+                values += len(choice["enum"])
+            elif choice.get("type") == "boolean":
+                values += 2
+            elif choice.get("type") != "null":  # a null query parameter is the same request as an absent one
+                return float("inf")
+        size *= values + (0 if parameter.get("required") else 1)
+    return size
 
 
 def test_no_server_errors_for_any_role(database) -> None:
     app = create_app(settings_for(database.url))
     counter, failures = [0], []
+    per_operation: Counter[tuple[str, str]] = Counter()
     with TestClient(app) as client:
         tokens = {}
         for role in ROLES:
@@ -51,8 +75,9 @@ def test_no_server_errors_for_any_role(database) -> None:
         operations = [op for op in operations if not op.path.startswith(SKIP_PATHS)]
         assert len(operations) >= 5
 
+        spec = app.openapi()
         try:
-            _run_all(operations, tokens, failures, counter)
+            _run_all(operations, tokens, failures, counter, per_operation)
         finally:
             # Schemathesis keeps the app's lifespan running for its own calls; its pytest plugin would end
             # it, but that plugin does not run here. Left running, the app's event listener outlives the
@@ -61,9 +86,19 @@ def test_no_server_errors_for_any_role(database) -> None:
     database.clean()
     assert not failures, "\n".join(failures[:20])
     assert counter[0] >= 1000, counter[0]
+    # Per operation, not only in total: one operation generating almost nothing would otherwise go unnoticed.
+    too_few = []
+    for op in operations:
+        needed = min(MIN_PER_OPERATION, _distinct_requests(spec["paths"][op.path][op.method.lower()]))
+        for role in ROLES:
+            got = per_operation[(f"{op.method.upper()} {op.path}", role)]
+            if got < needed:
+                too_few.append(f"{op.method.upper()} {op.path} as {role}: {got} generated requests, needs {needed:g}")
+    assert not too_few, "\n".join(too_few)
 
 
-def _run_all(operations: list, tokens: dict[str, str], failures: list[str], counter: list[int]) -> None:
+def _run_all(operations: list, tokens: dict[str, str], failures: list[str], counter: list[int],
+             per_operation: Counter[tuple[str, str]]) -> None:
     """Every operation's generated cases as every role, collecting 5xx, unhelpful 4xx and off-schema answers."""
     for op in operations:
 
@@ -74,6 +109,7 @@ def _run_all(operations: list, tokens: dict[str, str], failures: list[str], coun
             for role in ROLES:
                 response = case.call(headers={"Authorization": f"Bearer {tokens[role]}"})
                 counter[0] += 1
+                per_operation[(f"{case.operation.method.upper()} {case.operation.path}", role)] += 1
                 where = f"{case.method} {case.formatted_path} as {role} -> {response.status_code}"
                 if response.status_code >= 500:
                     failures.append(f"{where}: {response.text[:300]}")
@@ -249,3 +285,13 @@ def test_incident_and_unit_answers_are_as_declared(declared) -> None:
     check(gj, "/api/stations", "GET")
     refused = client.post(f"/api/incidents/{fire['id']}/transition", json={"to": "meledak", "version": 1})
     check(refused, one + "/transition", "POST", 422)
+
+
+def test_the_per_operation_minimum_counts_what_the_spec_allows() -> None:
+    """The minimum a finite operation must reach is its number of distinct requests; free input needs the full N."""
+    spec = create_app(settings_for("sqlite:///unused.db")).openapi()["paths"]
+    assert _distinct_requests(spec["/healthz"]["get"]) == 1
+    assert _distinct_requests(spec["/api/stations"]["get"]) == 3  # json, geojson, absent
+    assert _distinct_requests(spec["/api/floods"]["get"]) == 3  # active, ended, absent (null is absent)
+    assert _distinct_requests(spec["/api/incidents"]["post"]) == float("inf")
+    assert _distinct_requests(spec["/api/incidents/{incident_id}"]["get"]) == float("inf")

@@ -220,3 +220,123 @@ def test_round_trip_any_valid_position(lat, lon, rd: int, lc: int, pm: str) -> N
         assert loc.lat == pytest.approx(float(lat)) and loc.lon == pytest.approx(float(lon))
         assert loc.radius_m == rd
     assert loc.confidence_pct == lc
+
+
+# What the operator reads: each broken attribute named in both languages, with the words for it.
+WORDED = [
+    ("lt missing", BUNTOK.replace("lt=-1.71234;", ""), "lt", "lintang (lt) tidak ada", "latitude (lt) is missing"),
+    ("lt empty", BUNTOK.replace("lt=-1.71234", "lt="), "lt", "lintang (lt) tidak ada", "latitude (lt) is missing"),
+    ("lt garbled", BUNTOK.replace("lt=-1.71234", "lt=x"), "lt", "lintang (lt) 'x' bukan angka",
+     "latitude (lt) 'x' is not a decimal number"),
+    ("lt 90.5", BUNTOK.replace("lt=-1.71234", "lt=90.5"), "lt", "lintang (lt) 90.5 di luar rentang ±90 /"[:-2],
+     "latitude (lt) 90.5 is outside ±90"),
+    ("lg missing", BUNTOK.replace(";lg=114.84567", ""), "lg", "bujur (lg) tidak ada", "longitude (lg) is missing"),
+    ("lg 180.5", BUNTOK.replace("lg=114.84567", "lg=180.5"), "lg", "bujur (lg) 180.5 di luar rentang ±180",
+     "longitude (lg) 180.5 is outside ±180"),
+    ("si letters", BUNTOK.replace("si=510101234567890", "si=51A"), "si", "IMSI (si) '51A' harus berupa digit",
+     "IMSI (si) '51A' must be digits"),
+    ("ei letters", BUNTOK.replace("ei=356938035643809", "ei=35X"), "ei", "IMEI (ei) '35X' harus berupa digit",
+     "IMEI (ei) '35X' must be digits"),
+    ("mcc letters", BUNTOK.replace("mcc=510", "mcc=ID"), "mcc", "Kode negara jaringan (mcc) 'ID' harus",
+     "Network country code (mcc) 'ID' must be digits"),
+    ("mnc letters", BUNTOK.replace("mnc=10", "mnc=XL"), "mnc", "Kode jaringan (mnc) 'XL' harus",
+     "Network code (mnc) 'XL' must be digits"),
+    ("pm unknown", BUNTOK.replace("pm=G", "pm=Z"), "pm", "yang sah: G, W, C, N, F, U", "valid: G, W, C, N, F, U"),
+    ("lc 6=8", BUNTOK.replace("lc=68", "lc=6=8"), "lc", "Tingkat keyakinan (lc) '6=8'", "Confidence (lc) '6=8'"),
+    ("value with a slash", BUNTOK.replace("si=510101234567890", "si=1 / 2"), "si", "IMSI (si) '1 / 2' harus",
+     "IMSI (si) '1 / 2' must be digits"),
+    ("no header", BUNTOK.replace('A"ML=1;', ""), 'A"ML', 'Header A"ML=<versi> tidak ditemukan',
+     'Header A"ML=<version> not found'),
+]
+
+
+@pytest.mark.parametrize(("label", "body", "attribute", "words_id", "words_en"), WORDED,
+                         ids=[w[0] for w in WORDED])
+def test_broken_messages_say_what_is_wrong_in_both_languages(label, body, attribute, words_id, words_en) -> None:
+    text = with_ml(body) if body.startswith('A"ML') else body
+    with pytest.raises(AmlError) as info:
+        parse_aml(text)
+    error = info.value
+    assert error.field == attribute, label
+    assert error.message_id.startswith(f"Pesan AML rusak pada atribut '{attribute}': "), error.message_id
+    assert error.message_en.startswith(f"Malformed AML message at attribute '{attribute}': "), error.message_en
+    assert words_id in error.message_id, error.message_id
+    assert words_en in error.message_en, error.message_en
+    # Each language on its own side: no English in the Indonesian text and none the other way round.
+    assert words_en not in error.message_id and words_id not in error.message_en
+    assert error.extra["aml_field"] == attribute
+
+
+def test_errors_name_the_input_field_the_text_came_from() -> None:
+    body = with_ml(BUNTOK.replace("lt=-1.71234", "lt=+g4"))
+    with pytest.raises(AmlError) as info:
+        parse_aml(body, field="location.aml")
+    assert info.value.field == "location.aml.lt"
+    assert info.value.attribute == "lt"
+    assert info.value.extra["aml_field"] == "lt"
+    assert "lintang (lt) '+g4'" in info.value.message_id
+    assert "latitude (lt) '+g4'" in info.value.message_en
+
+
+def test_the_swap_hint_only_when_the_axes_really_look_swapped() -> None:
+    def message(lt: str, lg: str | None) -> str:
+        body = BUNTOK.replace("lt=-1.71234", f"lt={lt}")
+        body = body.replace("lg=114.84567", f"lg={lg}") if lg is not None else body.replace(";lg=114.84567", "")
+        with pytest.raises(AmlError) as info:
+            parse_aml(with_ml(body))
+        return info.value.message_id + info.value.message_en
+
+    assert "tertukar" in message("114.8", "90") and "swapped" in message("114.8", "-90.0")
+    for lt, lg in (("114.8", "90.5"), ("114.8", None), ("114.8", "abc"), ("-1.7", "214.8")):
+        text = message(lt, lg)
+        assert "tertukar" not in text and "swapped" not in text, (lt, lg)
+
+
+def test_empty_optional_attributes_are_absent_not_errors() -> None:
+    body = BUNTOK
+    for old in ("top=20261129081530", "lc=68", "si=510101234567890", "ei=356938035643809", "mcc=510", "mnc=10",
+                "rd=25"):
+        body = body.replace(old, old.split("=")[0] + "=")
+    loc = parse_aml(with_ml(body))
+    assert (loc.fixed_at, loc.confidence_pct, loc.imsi, loc.imei, loc.mcc, loc.mnc, loc.radius_m) == (None,) * 7
+    assert (loc.lat, loc.lon) == (-1.71234, 114.84567)
+
+
+@pytest.mark.parametrize("rd", ["N", "n"])
+def test_radius_n_means_no_fix_radius(rd: str) -> None:
+    loc = parse_aml(with_ml(BUNTOK.replace("rd=25", f"rd={rd}")))
+    assert loc.radius_m is None and loc.lat == -1.71234
+
+
+def test_an_attribute_without_a_key_is_named_by_its_text() -> None:
+    with pytest.raises(AmlError) as info:
+        parse_aml(with_ml(BUNTOK.replace(";lc=68", ";=68")))
+    assert info.value.field == "=68"
+
+
+@pytest.mark.parametrize("hostile", [None, 112, b'A"ML=1', ["A\"ML=1"]])
+def test_not_a_text_at_all_is_an_aml_error(hostile) -> None:
+    with pytest.raises(AmlError) as info:
+        parse_aml(hostile)  # type: ignore[arg-type]
+    assert info.value.field == 'A"ML'
+
+
+EXACT = [
+    (BUNTOK.replace("lt=-1.71234", "lt=90.5"), "lintang (lt) 90.5 di luar rentang ±90",
+     "latitude (lt) 90.5 is outside ±90"),
+    (BUNTOK.replace("lt=-1.71234;lg=114.84567", "lt=114.84567;lg=-1.71234"),
+     "lintang (lt) 114.84567 di luar rentang ±90; lt dan lg tampaknya tertukar",
+     "latitude (lt) 114.84567 is outside ±90; lt and lg look swapped"),
+    ("", "Pesan AML kosong", "The AML message is empty"),
+    ("halo", 'Header A"ML=<versi> tidak ditemukan di awal pesan',
+     'Header A"ML=<version> not found at the start of the message'),
+]
+
+
+@pytest.mark.parametrize(("body", "text_id", "text_en"), EXACT)
+def test_the_whole_message_the_operator_reads(body: str, text_id: str, text_en: str) -> None:
+    with pytest.raises(AmlError) as info:
+        parse_aml(with_ml(body) if body.startswith('A"ML') else body)
+    attribute = info.value.attribute
+    assert info.value.message_id == f"Pesan AML rusak pada atribut '{attribute}': {text_id}"
+    assert info.value.message_en == f"Malformed AML message at attribute '{attribute}': {text_en}"

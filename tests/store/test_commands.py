@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from geo.errors import Conflict, NotFound
 from geo.resolve import Resolved
@@ -287,6 +287,33 @@ def test_dispatch_to_an_ended_call_or_of_a_busy_unit_is_refused(db, units) -> No
         (busy, "DMK-BTK-1", "dikirim", "busy", inc)]
     assert isinstance(ended, NotDispatchableError) and ended.extra["status"] == "batal"
     assert unit_status(db, [units["POL-BTK-1"]]) == {units["POL-BTK-1"]: "tersedia"}
+
+
+def test_a_multi_unit_dispatch_meeting_a_unit_taken_mid_write_commits_nothing(db, mark, units) -> None:
+    """Issue 21's dispatch rollback, through the command: a unit taken between the read and the guarded write
+    fails the whole dispatch; the other unit is not left dikirim without an assignment, nothing is announced."""
+    inc = call(db)
+    a, b = units["DMK-BTK-1"], units["AMB-BTK-1"]
+    before = written(db, inc, mark)
+    taken = {"done": False}
+
+    def take_b(state) -> None:
+        # Just before the guarded UPDATE of the units, another operator's dispatch of b lands.
+        if state.is_update and not taken["done"]:
+            taken["done"] = True
+            state.session.connection().execute(text("UPDATE unit SET status = 'dikirim' WHERE id = :b"), {"b": b})
+
+    event.listen(db.sessions, "do_orm_execute", take_b)
+    try:
+        refused, events = run(db, lambda w: assignment_commands.dispatch(w, inc, [a, b], version=1))
+    finally:
+        event.remove(db.sessions, "do_orm_execute", take_b)
+    assert taken["done"]
+    assert isinstance(refused, UnitsUnavailableError), refused
+    assert [(u["id"], u["reason"]) for u in refused.units] == [(b, "taken")]
+    assert unit_status(db, [a]) == {a: "tersedia"}
+    assert written(db, inc, mark) == before
+    assert events == []
 
 
 @pytest.mark.parametrize("ending", ["selesai", "batal", "merged"])
