@@ -151,7 +151,7 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     crew.wait_for_selector("#net.off")
     crew.click("button[data-action='tiba']")
     phone.set_geolocation({"latitude": start["latitude"] + 0.0004, "longitude": start["longitude"]})
-    crew.wait_for_function("Number(document.body.dataset.outbox) >= 2")
+    crew.wait_for_function("() => Number(document.body.dataset.outbox) >= 2")
     _shot(crew, "crew-3-offline")
     waited = crew.eval_on_selector("body", "b => b.dataset.outbox")
     back_online = datetime.now().astimezone()

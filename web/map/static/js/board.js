@@ -6,6 +6,8 @@
   const S = window.SIGAP;
   const T = (k, f) => window.I18N.t(k, f);
   const esc = S.esc;
+  // Who may pair a crew phone and resend a dispatch (POST /api/units/{id}/pairing, /api/assignments/{id}/notify).
+  const CAN_DISPATCH = ["dispatcher", "supervisor", "admin"].includes((S.CONFIG.user || {}).role);
 
   // The level of a unit from how long it is in its status (seconds) and the thresholds (minutes per status).
   function level(u, now) {
@@ -33,7 +35,7 @@
   }
   function crewBar() {
     if (!crew.alerts.length) return "";
-    const canResend = !!S.CONFIG.token;
+    const canResend = CAN_DISPATCH;
     return `<div class="crew-alerts" role="alert">` + crew.alerts.map((a) =>
       `<div class="crew-alert" data-callsign="${esc(a.callsign)}" data-assignment="${esc(a.assignment_id)}">` +
       `<b>${esc(T("crew.unacked"))}: ${esc(a.callsign)}</b> · ${esc(a.incident_number)} · ` +
@@ -96,7 +98,7 @@
         const pos = u.position_at ? since(u.position_at, now) : u.position_age_s;
         return `<tr class="lv-${lv}" data-unit="${esc(u.id)}" data-callsign="${esc(u.callsign)}" data-level="${lv}">` +
           `<td><b>${esc(u.callsign)}</b>` +
-          (S.CONFIG.token ? ` <button type="button" class="crew-pair" data-unit="${esc(u.id)}" title="${esc(T("crew.pair"))}">${esc(T("crew.pair_short"))}</button>` : "") +
+          (CAN_DISPATCH ? ` <button type="button" class="crew-pair" data-unit="${esc(u.id)}" title="${esc(T("crew.pair"))}">${esc(T("crew.pair_short"))}</button>` : "") +
           `</td><td>${esc(S.label(S.UTYPES[u.type]))}</td><td>${esc(u.agency)}</td>` +
           `<td class="b-status"><span class="b-st st-${esc(u.status)}">${esc(T("unit.status." + u.status, u.status))}</span></td>` +
           `<td>${u.incident_id ? `<a href="#" class="unit-call" data-id="${esc(u.incident_id)}">${esc(u.incident_number || "#" + u.incident_id)}</a>` : "–"}</td>` +
