@@ -7,8 +7,9 @@ transaction, in arrival order. A quiet desk gets batches of one and no added del
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from store.commands.calls import DeskCall, record_desk_calls
 from store.intake import GroupWriter
@@ -19,14 +20,5 @@ __all__ = ["DeskCallWriter"]
 class DeskCallWriter(GroupWriter[DeskCall, Any]):
     """The group-commit writer of desk calls (``DeskCall``); the future gets the stored call's columns."""
 
-    def _store(self, calls: list[DeskCall]) -> list[Any]:
-        items = calls
-        with self.lock or nullcontext(), self.sessions() as session:
-            try:
-                stored = record_desk_calls(session, items, hub=self.hub)
-            except BaseException:
-                session.rollback()
-                raise
-        self.batches += 1
-        self.written += len(stored)
-        return stored
+    def _record(self, session: Session, items: list[DeskCall]) -> list[Any]:
+        return record_desk_calls(session, items, hub=self.hub)

@@ -111,22 +111,26 @@ class GroupWriter(Generic[ItemT, StoredT]):
             _settle(done, result=incident)
 
     def _store(self, calls: list[ItemT]) -> list[StoredT]:
-        raise NotImplementedError
-
-
-class CallWriter(GroupWriter[Call, IncidentRecord]):
-    """Stores submitted emergency calls, each batch of waiting calls in one transaction."""
-
-    def _store(self, calls: list[Call]) -> list[IncidentRecord]:
         with self.lock or nullcontext(), self.sessions() as session:
             try:
-                stored = record_calls(session, calls, hub=self.hub)
+                stored = self._record(session, calls)
             except BaseException:
                 session.rollback()
                 raise
         self.batches += 1
         self.written += len(stored)
         return stored
+
+    def _record(self, session: Session, items: list[ItemT]) -> list[StoredT]:
+        """Write one batch in the session and commit it (each kind of writer says how)."""
+        raise NotImplementedError
+
+
+class CallWriter(GroupWriter[Call, IncidentRecord]):
+    """Stores submitted emergency calls, each batch of waiting calls in one transaction."""
+
+    def _record(self, session: Session, items: list[Call]) -> list[IncidentRecord]:
+        return record_calls(session, items, hub=self.hub)
 
 
 def _settle(done: Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:

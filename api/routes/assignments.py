@@ -6,10 +6,10 @@ What each change does is ``store.commands.assignments``; these routes parse, cal
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
 from api.auth import DispatcherDep, ReaderDep
 from api.channels import configured_channels
@@ -17,6 +17,7 @@ from api.deps import ContextDep, SessionDep, client_address
 from api.notify import notify_assignments
 from api.params import split_list
 from api.responses import FastJSON
+from api.schemas import Body as _Body
 from api.schemas import Schema
 from api.schemas.assignments import AgencyContactOut, UnitStatusIn
 from api.schemas.dispatch import DispatchOut, StepOut
@@ -30,18 +31,6 @@ from store.incidents import Incident
 router = APIRouter(prefix="/api", tags=["units on calls"])
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id")]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text_without_nul(cls, value: Any) -> Any:
-        """Refuse the NUL character, which PostgreSQL cannot store in text (a 422, never a 500)."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
-        return value
 
 
 class DispatchIn(_Body):

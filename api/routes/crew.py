@@ -20,7 +20,7 @@ import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from api.auth import AdminDep, CrewDep, DispatcherDep, ReaderDep, crew_device
 from api.channels import configured_channels
@@ -29,6 +29,7 @@ from api.deps import ContextDep, SessionDep, client_address
 from api.errors import NotFound, Unauthorized
 from api.notify import notify_assignments
 from api.responses import FastJSON
+from api.schemas import Body as _Body
 from api.schemas import Schema
 from geo.errors import InvalidInput, RateLimited, SigapError
 from store import crew as store
@@ -48,18 +49,6 @@ def _throttle(ctx: AppContext, device: store.DeviceAuth, what: str, per_minute: 
         raise RateLimited(f"Terlalu banyak {what} dari perangkat ini; coba lagi dalam {wait:.0f} detik",
                           f"Too many {what} from this device; try again in {wait:.0f} s", field=what,
                           retry_after_s=wait, limit_per_minute=per_minute)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text_without_nul(cls, value: Any) -> Any:
-        """Refuse the NUL character, which PostgreSQL cannot store in text (a 422, never a 500)."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
-        return value
 
 
 # -- pairing ----------------------------------------------------------------------------------------------------

@@ -16,14 +16,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from api.auth import DispatcherDep, ReaderDep
 from api.context import AppContext
 from api.deps import CatalogDep, ContextDep, SessionDep, SpatialDep, client_address
 from api.params import known_values, parse_bbox, split_list
 from api.responses import FastJSON
-from api.schemas import also_as
+from api.schemas import Body as _Body
+from api.schemas import also_as, refuse_nul
 from api.schemas.incidents import (
     IncidentFeatureCollection,
     IncidentPage,
@@ -53,22 +54,6 @@ IncidentId = Annotated[int, Path(ge=1, le=MAX_INT, description="id kejadian / in
 
 
 # -- request bodies -----------------------------------------------------------------------------------
-def _no_nul(value: Any) -> Any:
-    """Refuse the NUL character, which PostgreSQL cannot store in text."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
-    return value
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text_without_nul(cls, value: Any) -> Any:
-        return _no_nul(value)
-
-
 class LocationIn(_Body):
     """Exactly one of: lon+lat (with optional accuracy_m), place, aml."""
 
@@ -442,7 +427,7 @@ def _text_param(value: str | None, field: str) -> str | None:
     if value is None or not value.strip():
         return None
     try:
-        return _no_nul(value)
+        return refuse_nul(value)
     except ValueError as exc:
         raise InvalidInput(str(exc), str(exc), field=field) from None
 

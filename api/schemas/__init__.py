@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["ErrorBody", "Schema", "add_schemas", "also_as"]
 
@@ -25,6 +25,24 @@ class Schema(BaseModel):
     """Base of the response models: every field declared, nothing else allowed."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def refuse_nul(value: Any) -> Any:
+    """Refuse the NUL character in text, which PostgreSQL cannot store (a 422 naming the field, never a 500)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("tidak boleh berisi karakter NUL (\\x00) / must not contain the NUL character (\\x00)")
+    return value
+
+
+class Body(BaseModel):
+    """Base of the request bodies: no unknown field, no NUL character in any text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class ErrorBody(BaseModel):
