@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import jwt
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.accounts import find_user
+from store.accounts import account_row
 
 ALGORITHM = "HS256"
 
@@ -48,10 +48,10 @@ class PrincipalCache:
     def load(self, sessions: sessionmaker[Session], username: str) -> Principal | None:
         """The active account with this username (None when missing, disabled, or a demo account outside demo)."""
         with sessions() as session:
-            user = find_user(session, username)
-            if user is None or not user.active or (user.demo and not self.allow_demo):
-                return None
-            return Principal(user.id, user.username, user.role, user.full_name, user.agency, user.token_version)
+            user = account_row(session, username)
+        if user is None or not user.active or (user.demo and not self.allow_demo):
+            return None
+        return Principal(user.id, user.username, user.role, user.full_name, user.agency, user.token_version)
 
     def forget(self, username: str) -> None:
         """Nothing is remembered; kept so callers that change an account can say so."""

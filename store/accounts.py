@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Boolean, Integer, Select, String, func, select
+from sqlalchemy import Boolean, Integer, Row, Select, String, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from geo.times import utcnow
@@ -18,6 +18,7 @@ from store.models import Base
 from store.types import JSONType, UTCDateTime, db_time
 
 __all__ = [
+    "account_row",
     "DEMO_ACCOUNTS",
     "ROLES",
     "AuditFilter",
@@ -186,6 +187,18 @@ def find_user(session: Session, username: str) -> User | None:
     if "\x00" in username:
         return None
     return session.scalar(select(User).where(User.username == username))
+
+
+_ACCOUNT_ROW = select(User.id, User.username, User.role, User.full_name, User.agency, User.token_version,
+                      User.active, User.demo).where(User.username == bindparam("username"))
+
+
+def account_row(session: Session, username: str) -> Row[Any] | None:
+    """What every request checks of its account (columns, no ORM object: this runs once per request)."""
+    if "\x00" in username:
+        return None
+    row: Row[Any] | None = session.execute(_ACCOUNT_ROW, {"username": username}).first()  # type: ignore[assignment]
+    return row
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:

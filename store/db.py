@@ -107,6 +107,11 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             echo=echo,
             # Statement parameters hold callers' names and phones: never in an error message or a log line.
             hide_parameters=True,
+            # Every request reads its account (token version) on a worker thread: a pool as large as the thread
+            # pool (anyio's 40) keeps connections, each of which loads SpatiaLite when it is opened, instead of
+            # opening and closing overflow connections under load.
+            pool_size=40,
+            max_overflow=20,
         )
         event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
 
