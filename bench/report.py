@@ -68,7 +68,8 @@ def seed_day(engine, day_start: datetime, n: int, seed: int = 20) -> None:  # no
         rows.append({
             "id": i + 1_000_000, "number": f"112-{at[i]:%Y%m%d}-{i + 1:04d}-b", "category": category,
             "status": STEPS[last], "geom": f"SRID=4326;POINT({float(lon[i])!r} {float(lat[i])!r})",
-            "lon": float(lon[i]), "lat": float(lat[i]), "desa_code": batch.desa_code[i], "kecamatan_code": batch.kecamatan_code[i],
+            "lon": float(lon[i]), "lat": float(lat[i]),
+            "desa_code": batch.desa_code[i], "kecamatan_code": batch.kecamatan_code[i],
             "duplicate_key": duplicate_key(category=category, lon=lon[i], lat=lat[i], at=at[i]),
             "location_source": "coordinates", "version": 1, "created_at": at[i], "updated_at": at[i],
             "created_by": "bench", "caller_name": "Pelapor bench", "caller_phone": "0811000000",
