@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth_cache import PrincipalCache, TokenCache
 from api.config import Settings
 from api.limits import TokenBuckets
-from api.spatial import Spatial, build_spatial, with_roads
+from api.spatial import Spatial, build_spatial, real_roads, with_roads
 from api.streams import KeyLocks, StreamSlots
 from store.accounts import disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
@@ -106,7 +106,8 @@ class AppContext:
                     log.warning("%d akun demo dinonaktifkan / demo accounts disabled", disabled)
             layers = read_layers(session)
             roads = read_lines(session)
-        spatial = build_spatial(layers)
+        # The locator snaps to stored roads: built once with them, not once without and again with.
+        spatial = build_spatial(replace(layers, roads=real_roads(roads)))
         events = EventHub(engine)
         write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         ctx = cls(
@@ -125,7 +126,7 @@ class AppContext:
             batches=asyncio.Semaphore(1),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
-            _spatial=with_roads(spatial, roads),
+            _spatial=spatial,
         )
         ctx.travel.on_rebuild = ctx.replace_roads
         ctx.travel.load()
