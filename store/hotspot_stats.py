@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from geo.clusters import getis_ord
@@ -31,6 +31,7 @@ __all__ = [
     "HotspotFilter",
     "HotspotPoints",
     "apply_filter",
+    "attribute_clauses",
     "burning_days",
     "clusters",
     "count_since",
@@ -109,23 +110,47 @@ class HotspotFilter:
         }
 
 
+def attribute_clauses(
+    *,
+    confidence: Sequence[str] = (),
+    satellites: Sequence[str] = (),
+    include_static: bool | None = None,
+    zones: Sequence[str] = (),
+    kecamatan: str | None = None,
+    desa: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a hotspot filter's attributes (not its time or bbox), shared with the exports."""
+    out: list[ColumnElement[bool]] = []
+    if confidence:
+        out.append(Hotspot.confidence.in_(confidence))
+    if zones:
+        out.append(Hotspot.zone.in_(zones))
+    if kecamatan:
+        out.append(Hotspot.kecamatan_code == kecamatan)
+    if desa:
+        out.append(Hotspot.desa_code == desa)
+    if satellites:
+        out.append(Hotspot.satellite.in_(satellites))
+    if include_static is False:
+        out.append(Hotspot.static_source_id.is_(None))
+    return out
+
+
 def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
     """Add the filter's WHERE clauses to a select over `hotspot`."""
     stmt = stmt.where(Hotspot.acq_time <= db_time(flt.until))
     if flt.since is not None:
         stmt = stmt.where(Hotspot.acq_time >= db_time(flt.since))
-    if flt.confidence:
-        stmt = stmt.where(Hotspot.confidence.in_(flt.confidence))
-    if flt.zones:
-        stmt = stmt.where(Hotspot.zone.in_(flt.zones))
-    if flt.kecamatan:
-        stmt = stmt.where(Hotspot.kecamatan_code == flt.kecamatan)
-    if flt.desa:
-        stmt = stmt.where(Hotspot.desa_code == flt.desa)
-    if flt.satellites:
-        stmt = stmt.where(Hotspot.satellite.in_(flt.satellites))
-    if flt.include_static is False:
-        stmt = stmt.where(Hotspot.static_source_id.is_(None))
+    stmt = stmt.where(
+        *attribute_clauses(
+            confidence=flt.confidence,
+            satellites=flt.satellites,
+            include_static=flt.include_static,
+            zones=flt.zones,
+            kecamatan=flt.kecamatan,
+            desa=flt.desa,
+        )
+    )
     if flt.bbox:
         x0, y0, x1, y1 = flt.bbox
         stmt = stmt.where(func.ST_X(Hotspot.geom).between(x0, x1), func.ST_Y(Hotspot.geom).between(y0, y1))

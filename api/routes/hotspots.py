@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from api.auth import PlannerDep, ReaderDep
 from api.deps import ContextDep, SessionDep
-from api.params import known_values, parse_bbox, split_list
+from api.params import known_satellites, known_values, parse_bbox
 from api.responses import FastJSON
 from api.schemas.hotspots import (
     BurningDaysCollection,
@@ -78,7 +78,7 @@ def hotspot_filter(
         kecamatan=kecamatan,
         desa=desa,
         include_static=include_static,
-        satellites=split_list(satellite, field="satellite"),
+        satellites=known_satellites(satellite),
     )
 
 

@@ -94,7 +94,7 @@
     if (!$("f-static").checked) q.set("include_static", "false");
     return q;
   }
-  // The window as the export API's `datetime` interval (start/end, ISO UTC; '..' open).
+  // The window as the export API's `datetime` interval (start/end, ISO UTC; '..' open), before any answer.
   function interval() {
     const now = new Date();
     const hours = { "24h": 24, "7d": 168, "30d": 720 }[windowSel];
@@ -103,11 +103,23 @@
     const b = until ? new Date(until + "T23:59:59+07:00").toISOString() : now.toISOString();
     return a + "/" + b;
   }
+  // The filter the server applied to the points on the map (echoed in its answer): the exports ask for the same
+  // window, confidence, satellites and static sources, within the map's view, so the file holds what is shown.
+  let shownFilter = null;
   function exportLinks() {
     const b = map.getBounds();
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    const f = shownFilter;
+    const q = new URLSearchParams({ bbox, datetime: f ? `${f.since || ".."}/${f.until}` : interval() });
+    if (f) {
+      if (f.confidence) q.set("confidence", f.confidence.join(","));
+      if (f.satellite) q.set("satellite", f.satellite.join(","));
+      if (f.include_static === false) q.set("include_static", "false");
+    } else {
+      const own = query();
+      ["confidence", "satellite", "include_static"].forEach((k) => { if (own.has(k)) q.set(k, own.get(k)); });
+    }
     document.querySelectorAll(".export a[data-fmt]").forEach((a) => {
-      const q = new URLSearchParams({ bbox, datetime: interval() });
       a.href = `/api/export/hotspots.${a.dataset.fmt}?${q}`;
       a.setAttribute("download", `titik-panas.${a.dataset.fmt}`);
     });
@@ -159,6 +171,8 @@
     const g = await S.layerData("/api/hotspots?" + q + "&limit=50000");
     if (seq !== hotSeq) return;
     hotLayer.clearLayers();
+    shownFilter = g && g.filter ? g.filter : null;
+    exportLinks();
     if (g && g.features) {
       hotLayer.addLayer(hotspotLayer(g));
       const stat = g.features.filter((f) => f.properties.static_source_id).length;
