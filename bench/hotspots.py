@@ -201,7 +201,8 @@ def main() -> None:
 # ------------------------------------------------------------------------------------ planner page
 
 PLANNER_REQUESTS = (
-    "/api/hotspots?window=30d&limit=50000", "/api/hotspots/h3?window=30d&res=7",
+    "/api/hotspots?window=30d&limit=50000&properties=acq_time,acq_time_wib,confidence,satellite,desa_name,date_only,"
+    "static_source_id", "/api/hotspots/h3?window=30d&res=7",
     "/api/hotspots/by-kecamatan?window=30d", "/api/hotspots/alerts?hours=24", "/api/ground-checks?limit=200",
     "/api/ground-checks/stats", "/api/heat-sources", "/api/floods",
 )

@@ -126,6 +126,8 @@
   }
 
   // ---- hotspots -------------------------------------------------------------------------------
+  // What a marker and its popup use: the answer for 20,000 points carries nothing else.
+  const HOT_PROPERTIES = "acq_time,acq_time_wib,confidence,satellite,desa_name,date_only,static_source_id";
   const HOT_COLOUR = { high: "#b71c1c", nominal: "#f4511e", low: "#ffb300" };
   const HOT_AGE = { fresh: { weight: 1.5, color: "#212121", fillOpacity: 0.95 }, day: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.7 }, old: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.4 } };
   function hotTime(p) { return p.date_only ? p.acq_time_wib : window.I18N.wib(p.acq_time); }
@@ -168,7 +170,7 @@
     const q = query();
     exportLinks();
     const seq = ++hotSeq;
-    const g = await S.layerData("/api/hotspots?" + q + "&limit=50000");
+    const g = await S.layerData("/api/hotspots?" + q + "&limit=50000&properties=" + HOT_PROPERTIES);
     if (seq !== hotSeq) return;
     hotLayer.clearLayers();
     shownFilter = g && g.filter ? g.filter : null;
