@@ -177,9 +177,10 @@ _TEXT = ("confidence", "satellite", "instrument", "daynight", "source", "zone", 
 _FLOATS = ("lon", "lat", "frp", "brightness", "border_distance_m")
 # The cache holds windows of up to about a month (the planner's longest button) of at most this many rows.
 CACHE_SPAN = timedelta(days=32)
-CACHE_MAX_ROWS = 500_000
-CACHE_ENTRIES = 8
-MAX_ANSWERS = 32  # per frame: views (points, cells per size, tables) of the few windows a frame serves
+# Memory: a frame of 200,000 rows is about 40 MB; a point answer for 20,000 detections about 5 MB.
+CACHE_MAX_ROWS = 200_000
+CACHE_ENTRIES = 4
+MAX_ANSWERS = 8  # per frame: the views (points, cells, tables) of the rows it last served
 T = TypeVar("T")
 _HOUR_US = 3_600_000_000
 
@@ -272,11 +273,12 @@ def _us(t: datetime) -> int:
 def load_frame(session: Session, flt: HotspotFilter, *, limit: int | None = None) -> HotspotFrame:
     """One SELECT of the filter's rows (time range and attributes; the bbox is applied by `rows`), newest first.
 
-    With `limit`, only the newest `limit` rows are read (ordered and cut by the database).
+    With `limit`, only the newest `limit` rows inside the bbox are read (filtered, ordered and cut by the
+    database).
     """
     conn = session.connection()
     dialect = conn.dialect.name
-    stmt = apply_filter(select(*_select_columns(dialect)), replace(flt, bbox=None))
+    stmt = apply_filter(select(*_select_columns(dialect)), flt if limit is not None else replace(flt, bbox=None))
     if limit is not None:
         stmt = stmt.order_by(Hotspot.acq_time.desc(), Hotspot.id.desc()).limit(limit + 1)
     rows = conn.execute(stmt).all()
@@ -324,9 +326,14 @@ class HotspotCache:
         self.hits = 0
         self.misses = 0
 
+    @staticmethod
+    def holds(flt: HotspotFilter) -> bool:
+        """Whether windows like this one are cached (bounded, at most CACHE_SPAN long)."""
+        return flt.since is not None and flt.until - flt.since <= CACHE_SPAN
+
     def frame(self, session: Session, flt: HotspotFilter) -> HotspotFrame:
         """The frame holding the filter's rows, from the cache when the data has not changed since."""
-        if flt.since is None or flt.until - flt.since > CACHE_SPAN:
+        if not self.holds(flt):
             return load_frame(session, flt)
         # Read before the rows: a write committed in between leaves a newer frame under the old token, which no
         # read after that commit asks for.
@@ -421,7 +428,10 @@ def hotspot_points(session: Session, flt: HotspotFilter, *, limit: int,
 
     With a cache, the rows come from the window's cached frame; without, only the newest `limit` are read.
     """
-    frame = cache.frame(session, flt) if cache is not None else load_frame(session, flt, limit=limit)
+    if cache is not None and cache.holds(flt):
+        frame = cache.frame(session, flt)
+    else:  # a long window ('all'): only the newest `limit` rows are read
+        frame = load_frame(session, flt, limit=limit)
     rows = frame.rows(flt)
     truncated = len(rows) > limit or frame.truncated
     rows = rows[:limit]

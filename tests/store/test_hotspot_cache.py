@@ -85,3 +85,17 @@ def test_unknown_point_properties_are_422_naming_the_field(client, value) -> Non
     r = client.get("/api/hotspots", params={"window": "24h", "properties": value})
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "properties"
+
+
+@pytest.mark.parametrize("window", ["30d", "all"])
+def test_limit_counts_points_inside_the_bbox(client, db, locator, window) -> None:
+    """The newest `limit` points inside the bbox, cached window or not: a newer one outside does not crowd it out."""
+    x, y = BUNTOK
+    ingest_detections(db.sessions, _recent([(x, y, "h")], hours_ago=5), locator=locator)
+    ingest_detections(db.sessions, _recent([(x + 0.2, y, "n"), (x + 0.21, y, "n")], hours_ago=1), locator=locator)
+    box = f"{x - 0.01},{y - 0.01},{x + 0.01},{y + 0.01}"
+    r = client.get("/api/hotspots", params={"window": window, "bbox": box, "limit": 1}).json()
+    assert r["count"] == 1 and r["features"][0]["properties"]["confidence"] == "high" and not r["truncated"]
+    r = client.get("/api/hotspots", params={"window": window, "limit": 2}).json()
+    assert r["count"] == 2 and r["truncated"]
+    assert {f["properties"]["confidence"] for f in r["features"]} == {"nominal"}
