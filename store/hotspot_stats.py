@@ -333,7 +333,7 @@ class HotspotCache:
 
     def frame(self, session: Session, flt: HotspotFilter) -> HotspotFrame:
         """The frame holding the filter's rows, from the cache when the data has not changed since."""
-        if not self.holds(flt):
+        if flt.since is None or not self.holds(flt):
             return load_frame(session, flt)
         # Read before the rows: a write committed in between leaves a newer frame under the old token, which no
         # read after that commit asks for.
