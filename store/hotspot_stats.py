@@ -281,7 +281,13 @@ def load_frame(session: Session, flt: HotspotFilter, *, limit: int | None = None
     stmt = apply_filter(select(*_select_columns(dialect)), flt if limit is not None else replace(flt, bbox=None))
     if limit is not None:
         stmt = stmt.order_by(Hotspot.acq_time.desc(), Hotspot.id.desc()).limit(limit + 1)
-    rows = conn.execute(stmt).all()
+    result = conn.execute(stmt)
+    try:
+        # The driver's plain tuples: transposing SQLAlchemy's Row objects cost several times the query itself.
+        # No column here needs SQLAlchemy's result conversion (times are selected as text or epoch numbers).
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     truncated = limit is not None and len(rows) > limit
     if truncated:
         rows = rows[:limit]
