@@ -30,6 +30,7 @@ from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from store.desk_intake import DeskCallWriter
 from store.events import EventHub
+from store.hotspot_stats import HotspotCache
 from store.intake import CallWriter
 from store.layers import read_layers
 from store.migrate import upgrade
@@ -68,6 +69,8 @@ class AppContext:
     desk_writer: DeskCallWriter | None = None
     # Per crew device: how many positions and taps it may still send (a flood from one phone is a 429).
     crew_buckets: TokenBuckets = field(default_factory=TokenBuckets)
+    # The planner page's hotspot windows, keyed by the hotspot data version (store.hotspot_stats.HotspotCache).
+    hotspot_cache: HotspotCache = field(default_factory=HotspotCache)
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None

@@ -731,10 +731,14 @@ _WRITE_CALL_POSTGRES = select(func.pg_notify(EVENT_CHANNEL, bindparam("event_pay
 )
 
 
-def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> list[IncidentRecord]:
+def record_calls(
+    session: Session, calls: Sequence[Call], *, hub: EventHub, commit: bool = True
+) -> list[IncidentRecord]:
     """Store calls, each with its first transition, audit record and `incident.created` event, and commit once.
 
-    One transaction for the whole batch (group commit): all of it is stored or none. Calls are written in
+    One transaction for the whole batch (group commit): all of it is stored or none. With `commit=False` the
+    writes stay in the caller's open transaction, for a caller that stores more with them (a ground check's
+    task row) and commits or rolls back the whole. Calls are written in
     order, so their numbers follow that order and a call sees an earlier one of the same batch as a
     possible duplicate. On PostgreSQL the numbers are drawn just before, outside the transaction: a batch
     that fails leaves a gap in the day's numbers. Returns what was written, read back from nothing.
@@ -746,7 +750,8 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
         conn.execute(_INSERT_AUDIT, audit)
         for incident in stored:
             hub.publish(session, "incident.created", incident_event(incident, ["created"]))
-        session.commit()
+        if commit:
+            session.commit()
         return stored
     at = [call.at or utcnow() for call in calls]
     bind = session.get_bind()
@@ -764,7 +769,8 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
             for (row, step), incident, call in zip(written, stored, calls, strict=True)
         ],
     )
-    session.commit()
+    if commit:
+        session.commit()
     return stored
 
 
