@@ -32,6 +32,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "CallFilter",
     "CallNotFoundError",
     "CallerFlag",
+    "CallerSummary",
     "PhoneCall",
     "PhoneExtension",
     "TelephonyEvent",
@@ -120,11 +122,42 @@ class PhoneCall(Base):
 
     __table_args__ = (
         Index("ix_phone_call_caller_at", "caller_number", "at"),
+        # The incidents a number's calls created or joined: a bounded range scan, not all its calls.
+        Index("ix_phone_call_caller_incident", "caller_number", "incident_id",
+              postgresql_where=text("incident_id IS NOT NULL"), sqlite_where=text("incident_id IS NOT NULL")),
         CheckConstraint(_in("type", CALL_TYPES, nullable=True), name="ck_phone_call_type"),
         CheckConstraint(_in("state", CALL_STATES), name="ck_phone_call_state"),
         CheckConstraint(_in("source", CALL_SOURCES), name="ck_phone_call_source"),
         CheckConstraint(_in("callback_status", CALLBACK_STATUSES, nullable=True), name="ck_phone_call_callback"),
     )
+
+
+class CallerSummary(Base):
+    """A number's calls summed up (by type, first and last, last AML fix): kept by triggers on phone_call.
+
+    Written by the database in the transaction that writes the call (migration 0035), never by Python: no
+    path that stores a call can skip it. ``n_belum`` counts answered calls nobody typed yet.
+    """
+
+    __tablename__ = "caller_summary"
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_belum: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_darurat: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_informasi: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_iseng: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_ghost: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_salah_sambung: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_panggilan_ulang: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_uji: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_tak_terjawab: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str | None] = mapped_column(String(16))
+    location_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CallerFlag(Base):
@@ -280,28 +313,32 @@ def active_flag(session: Session, number: str | None, *, at: datetime, flag_id: 
 
 HISTORY_CALLS = 10
 _INCIDENT_COLUMNS = ("id", "number", "category", "status", "created_at", "lon", "lat", "desa_code")
-_COUNT_COLUMNS = ("type", "n", "first_at", "last_at", "linked")
+_SUMMARY_COLUMNS = tuple(CallerSummary.__table__.c)
+_TYPE_COUNTS = tuple((t, f"n_{t}") for t in ("belum", *CALL_TYPES))
 
 
 @cache
 def _history_statement(recent: int) -> Any:
-    """One statement for a number's whole history: its counts by type, newest calls, incidents and active flag.
+    """One statement for a number's whole history: its summary row, newest calls, incidents and active flag.
 
-    A UNION ALL of four index lookups, each row tagged by its part ('c' counts, 'r' a call, 'i' an incident,
-    'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of four.
-    Built once per `recent` (the number and the time are bound parameters: ``key``, ``now``).
+    A UNION ALL of four index lookups, each row tagged by its part ('s' the summary, 'r' a call, 'i' an
+    incident, 'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of
+    four. Every part is bounded whatever the number's past: a primary-key read (the summary, kept by triggers),
+    a backward range scan of `recent` entries on (caller_number, at), `recent` entries of the partial index
+    (caller_number, incident_id) and their incidents by key, and the flag. Built once per `recent` (the number
+    and the time are bound parameters: ``key``, ``now``).
     """
     key: Any = bindparam("key")
     at: Any = bindparam("now")
     c = PhoneCall.__table__.c
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
+    sm = CallerSummary.__table__.c
     calls = [(f"r_{col.name}", col.type) for col in _COLUMNS]
-    counts = [("c_type", c.type.type), ("c_n", Integer()), ("c_first_at", c.at.type), ("c_last_at", c.at.type),
-              ("c_linked", Integer())]
+    summary = [(f"s_{col.name}", col.type) for col in _SUMMARY_COLUMNS]
     incidents = [(f"i_{name}", i[name].type) for name in _INCIDENT_COLUMNS]
     flags = [(f"f_{col.name}", col.type) for col in CallerFlag.__table__.c]
-    layout = calls + counts + incidents + flags
+    layout = calls + summary + incidents + flags
 
     def branch(part: str, given: dict[str, Any], source: Any) -> Any:
         cols: list[Any] = [literal_column(f"'{part}'").label("part")]
@@ -311,9 +348,7 @@ def _history_statement(recent: int) -> Any:
 
     newest = (select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
               .subquery("newest"))
-    by_type = (select(c.type.label("type"), func.count().label("n"), func.min(c.at).label("first_at"),
-                      func.max(c.at).label("last_at"), func.count(c.incident_id).label("linked"))
-               .where(c.caller_number == key).group_by(c.type).subquery("by_type"))
+    mine = select(*_SUMMARY_COLUMNS).where(sm.number == key).subquery("mine")
     linked_ids = (select(c.incident_id).where(c.caller_number == key, c.incident_id.is_not(None))
                   .order_by(c.incident_id.desc()).limit(recent))
     joined = select(*(i[name] for name in _INCIDENT_COLUMNS)).where(i.id.in_(linked_ids)).subquery("joined")
@@ -323,7 +358,7 @@ def _history_statement(recent: int) -> Any:
     flag = select(*f).where(f.id.in_(active)).subquery("flag")
     return union_all(
         branch("r", {f"r_{col.name}": newest.c[col.name] for col in _COLUMNS}, newest),
-        branch("c", {f"c_{name}": by_type.c[name] for name in _COUNT_COLUMNS}, by_type),
+        branch("s", {f"s_{col.name}": mine.c[col.name] for col in _SUMMARY_COLUMNS}, mine),
         branch("i", {f"i_{name}": joined.c[name] for name in _INCIDENT_COLUMNS}, joined),
         branch("f", {f"f_{col.name}": flag.c[col.name] for col in CallerFlag.__table__.c}, flag),
     )
@@ -332,14 +367,15 @@ def _history_statement(recent: int) -> Any:
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
     """Everything the desk knows of a number: calls by type, prank count, incidents, last location, its flag.
 
-    One round trip (``_history_statement``): index lookups on (caller_number, at) for the counts by type and the
-    newest calls, the incidents the number's calls joined, and its active flag (a number never heard before may
-    be flagged too, by a supervisor ahead of its first call).
+    One round trip (``_history_statement``) of bounded index reads: the counts come from the number's summary
+    row (``CallerSummary``), not from counting its calls. A number never heard before may be flagged too, by a
+    supervisor ahead of its first call.
     """
     phone = normalise(raw)
     key = phone.number
     counts: dict[str, int] = {}
     first = last = None
+    fix: dict[str, Any] | None = None
     recent_rows: list[dict] = []
     incidents: list[dict] = []
     flag: dict[str, Any] | None = None
@@ -349,12 +385,12 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
             part = row["part"]
             if part == "r":
                 recent_rows.append({col.name: row[f"r_{col.name}"] for col in _COLUMNS})
-            elif part == "c":
-                counts[row["c_type"] or "belum"] = int(row["c_n"])
-                lo, hi = row["c_first_at"], row["c_last_at"]
-                lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
-                first = lo if first is None or (lo and lo < first) else first
-                last = hi if last is None or (hi and hi > last) else last
+            elif part == "s":
+                counts = {name: int(row[f"s_{column}"]) for name, column in _TYPE_COUNTS if row[f"s_{column}"]}
+                first, last = row["s_first_at"], row["s_last_at"]
+                if row["s_lon"] is not None and row["s_lat"] is not None:
+                    fix = {"lon": row["s_lon"], "lat": row["s_lat"], "at": row["s_location_at"],
+                           "source": row["s_location_source"], "accuracy_m": row["s_accuracy_m"]}
             elif part == "i":
                 incidents.append({name: row[f"i_{name}"] for name in _INCIDENT_COLUMNS})
             else:
@@ -368,23 +404,18 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
         "total": sum(counts.values()),
         "by_type": counts,
         "prank_count": counts.get("iseng", 0),
-        "first_at": first,
-        "last_at": last,
+        "first_at": db_time(first) if first else None,
+        "last_at": db_time(last) if last else None,
         "calls": recent_rows,
         "incidents": incidents,
-        "last_location": _last_location(recent_rows, incidents),
+        "last_location": _last_location(fix, incidents),
         "flag": flag,
     }
 
 
-def _last_location(calls: list[dict], incidents: list[dict]) -> dict[str, Any] | None:
-    """The newest place this number was located at: a call's AML fix or a linked incident's point."""
-    best: dict[str, Any] | None = None
-    for r in calls:
-        if r["lon"] is not None and r["lat"] is not None:
-            best = {"lon": r["lon"], "lat": r["lat"], "at": r["location_at"] or r["at"], "source": r["location_source"],
-                    "accuracy_m": r["accuracy_m"]}
-            break
+def _last_location(fix: dict[str, Any] | None, incidents: list[dict]) -> dict[str, Any] | None:
+    """The newest place this number was located at: its last call's AML fix or a linked incident's point."""
+    best = fix
     for inc in incidents:
         if inc["lon"] is not None and inc["lat"] is not None:
             at = db_time(inc["created_at"])
