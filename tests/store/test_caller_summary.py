@@ -160,3 +160,32 @@ def test_the_migration_summarises_the_calls_already_stored(backend: str, tmp_pat
     finally:
         engine.dispose()
         drop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_incidents_left_without_a_call_get_one(backend: str, tmp_path) -> None:
+    """Migration 0036: an incident stored with no call (another client's POST before this fix) gets its call."""
+    url, drop = make_test_database(backend, tmp_path)
+    engine = make_engine(url)
+    try:
+        upgrade(engine, revision="0035_caller_summary")
+        at = datetime(2026, 12, 1, 1, 2, 3, tzinfo=UTC)
+        with engine.begin() as conn:
+            for id_, phone in ((41, "0812-9000-1000"), (42, None), (43, "=cmd|x")):
+                conn.execute(text(
+                    "INSERT INTO incident (id, number, category, status, caller_phone, created_by, version, "
+                    "created_at, updated_at) VALUES (:id, :n, 'medis', 'perlu_lokasi', :p, 'op9', 1, :at, :at)"
+                ), {"id": id_, "n": f"112-20261201-{id_:04d}", "p": phone, "at": at})
+            conn.execute(text(
+                "INSERT INTO phone_call (at, number_ok, type, incident_id, state, source, callback_attempts, "
+                "updated_at) VALUES (:at, false, 'darurat', 42, 'selesai', 'desk', 0, :at)"), {"at": at})
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT incident_id, caller_number, operator, source FROM phone_call "
+                                     "ORDER BY incident_id")).all()
+            assert _summary(conn) == _counted(conn)
+        assert [tuple(r) for r in rows] == [(41, "+6281290001000", "op9", "migrasi"), (42, None, None, "desk"),
+                                            (43, "=cmd|x", "op9", "migrasi")]
+    finally:
+        engine.dispose()
+        drop()
