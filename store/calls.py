@@ -121,7 +121,7 @@ class PhoneCall(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
-        Index("ix_phone_call_caller_at", "caller_number", "at"),
+        Index("ix_phone_call_caller_at", "caller_number", "at", "id"),
         # The incidents a number's calls created or joined: a bounded range scan, not all its calls.
         Index("ix_phone_call_caller_incident", "caller_number", "incident_id",
               postgresql_where=text("incident_id IS NOT NULL"), sqlite_where=text("incident_id IS NOT NULL")),
@@ -349,13 +349,16 @@ def _history_statement(recent: int) -> Any:
     newest = (select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
               .subquery("newest"))
     mine = select(*_SUMMARY_COLUMNS).where(sm.number == key).subquery("mine")
-    linked_ids = (select(c.incident_id).where(c.caller_number == key, c.incident_id.is_not(None))
-                  .order_by(c.incident_id.desc()).limit(recent))
-    joined = select(*(i[name] for name in _INCIDENT_COLUMNS)).where(i.id.in_(linked_ids)).subquery("joined")
-    active = (select(f.id)
+    # Joined from the `recent` ids (a nested loop on the key), not `id IN (...)`: a semi join may hash the
+    # whole incident table.
+    linked_ids = (select(c.incident_id.label("id")).where(c.caller_number == key, c.incident_id.is_not(None))
+                  .order_by(c.incident_id.desc()).limit(recent).subquery("linked"))
+    joined = (select(*(i[name] for name in _INCIDENT_COLUMNS)).select_from(linked_ids)
+              .join(Incident.__table__, i.id == linked_ids.c.id).distinct().subquery("joined"))
+    active = (select(*f)
               .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
               .order_by(f.id.desc()).limit(1))  # as _active_flag_ids, with the time bound later
-    flag = select(*f).where(f.id.in_(active)).subquery("flag")
+    flag = active.subquery("flag")
     return union_all(
         branch("r", {f"r_{col.name}": newest.c[col.name] for col in _COLUMNS}, newest),
         branch("s", {f"s_{col.name}": mine.c[col.name] for col in _SUMMARY_COLUMNS}, mine),

@@ -10,7 +10,8 @@ writer at a time). PostgreSQL aggregates each INSERT statement's rows once (a tr
 the group-commit writer is one upsert per number); SQLite, which has row triggers only, upserts per row.
 
 A partial index on (caller_number, incident_id) for the linked calls makes "the incidents of this number" a
-bounded range scan. Existing calls are summarised here.
+bounded range scan, and (caller_number, at, id) replaces (caller_number, at) so that its newest calls, in the
+order shown, are read off the index without sorting. Existing calls are summarised here.
 
 Revision ID: 0035_caller_summary
 Revises: 0021_call_desk
@@ -200,6 +201,10 @@ def upgrade() -> None:
         sa.Column("location_source", sa.String(16)),
         sa.Column("location_at", TIME),
     )
+    # (caller_number, at, id): a number's newest calls in the order shown (at, then id) straight off the index,
+    # never a sort of all its calls (a prepared statement's generic plan did that for a prolific number).
+    op.drop_index("ix_phone_call_caller_at", "phone_call")
+    op.create_index("ix_phone_call_caller_at", "phone_call", ["caller_number", "at", "id"])
     op.create_index("ix_phone_call_caller_incident", "phone_call", ["caller_number", "incident_id"],
                     postgresql_where=sa.text("incident_id IS NOT NULL"),
                     sqlite_where=sa.text("incident_id IS NOT NULL"))
@@ -221,4 +226,6 @@ def downgrade() -> None:
         for name in TRIGGERS_SQLITE:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index("ix_phone_call_caller_incident", "phone_call")
+    op.drop_index("ix_phone_call_caller_at", "phone_call")
+    op.create_index("ix_phone_call_caller_at", "phone_call", ["caller_number", "at"])
     op.drop_table("caller_summary")
