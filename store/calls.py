@@ -26,15 +26,11 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    cast,
     func,
     literal_column,
-    null,
     or_,
     select,
     text,
-    type_coerce,
-    union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -314,19 +310,23 @@ def active_flag(session: Session, number: str | None, *, at: datetime, flag_id: 
 HISTORY_CALLS = 10
 _INCIDENT_COLUMNS = ("id", "number", "category", "status", "created_at", "lon", "lat", "desa_code")
 _SUMMARY_COLUMNS = tuple(CallerSummary.__table__.c)
+_FLAG_COLUMNS = tuple(CallerFlag.__table__.c)
 _TYPE_COUNTS = tuple((t, f"n_{t}") for t in ("belum", *CALL_TYPES))
 
 
 @cache
-def _history_statement(recent: int) -> Any:
-    """One statement for a number's whole history: its summary row, newest calls, incidents and active flag.
+def _history_statements(recent: int) -> tuple[Any, Any, Any]:
+    """The three reads of a number's history, each a bounded index read whatever the number's past.
 
-    A UNION ALL of four index lookups, each row tagged by its part ('s' the summary, 'r' a call, 'i' an
-    incident, 'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of
-    four. Every part is bounded whatever the number's past: a primary-key read (the summary, kept by triggers),
-    a backward range scan of `recent` entries on (caller_number, at), `recent` entries of the partial index
-    (caller_number, incident_id) and their incidents by key, and the flag. Built once per `recent` (the number
-    and the time are bound parameters: ``key``, ``now``).
+    - the head: its summary row (primary key; kept by triggers) and its active flag, as one row (a number
+      never heard before may be flagged too, by a supervisor ahead of its first call);
+    - its newest `recent` calls: a backward range scan of (caller_number, at, id), in the order shown;
+    - the incidents its calls created or joined: the newest `recent` entries of the partial index
+      (caller_number, incident_id), then the incidents by key.
+
+    Three small statements rather than one UNION ALL padded to the widest part: PostgreSQL planned that one
+    in milliseconds whenever it was not a prepared statement yet (each pooled connection's first uses), which
+    was the history's p99. Built once per `recent`; the number and the time are bound (``key``, ``now``).
     """
     key: Any = bindparam("key")
     at: Any = bindparam("now")
@@ -334,45 +334,29 @@ def _history_statement(recent: int) -> Any:
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
     sm = CallerSummary.__table__.c
-    calls = [(f"r_{col.name}", col.type) for col in _COLUMNS]
-    summary = [(f"s_{col.name}", col.type) for col in _SUMMARY_COLUMNS]
-    incidents = [(f"i_{name}", i[name].type) for name in _INCIDENT_COLUMNS]
-    flags = [(f"f_{col.name}", col.type) for col in CallerFlag.__table__.c]
-    layout = calls + summary + incidents + flags
-
-    def branch(part: str, given: dict[str, Any], source: Any) -> Any:
-        cols: list[Any] = [literal_column(f"'{part}'").label("part")]
-        cols += [type_coerce(given[name], type_).label(name) if name in given else cast(null(), type_).label(name)
-                 for name, type_ in layout]
-        return select(*cols).select_from(source)
-
-    newest = (select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
-              .subquery("newest"))
-    mine = select(*_SUMMARY_COLUMNS).where(sm.number == key).subquery("mine")
+    flag_id = (select(f.id)
+               .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
+               .order_by(f.id.desc()).limit(1).scalar_subquery())  # as _active_flag_ids, the time bound later
+    one = select(literal_column("1").label("one")).subquery("one")
+    head = (select(*(col.label(f"s_{col.name}") for col in _SUMMARY_COLUMNS),
+                   *(col.label(f"f_{col.name}") for col in _FLAG_COLUMNS))
+            .select_from(one.outerjoin(CallerSummary.__table__, sm.number == key)
+                         .outerjoin(CallerFlag.__table__, f.id == flag_id)))
+    newest = select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
     # Joined from the `recent` ids (a nested loop on the key), not `id IN (...)`: a semi join may hash the
     # whole incident table.
-    linked_ids = (select(c.incident_id.label("id")).where(c.caller_number == key, c.incident_id.is_not(None))
-                  .order_by(c.incident_id.desc()).limit(recent).subquery("linked"))
-    joined = (select(*(i[name] for name in _INCIDENT_COLUMNS)).select_from(linked_ids)
-              .join(Incident.__table__, i.id == linked_ids.c.id).distinct().subquery("joined"))
-    active = (select(*f)
-              .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
-              .order_by(f.id.desc()).limit(1))  # as _active_flag_ids, with the time bound later
-    flag = active.subquery("flag")
-    return union_all(
-        branch("r", {f"r_{col.name}": newest.c[col.name] for col in _COLUMNS}, newest),
-        branch("s", {f"s_{col.name}": mine.c[col.name] for col in _SUMMARY_COLUMNS}, mine),
-        branch("i", {f"i_{name}": joined.c[name] for name in _INCIDENT_COLUMNS}, joined),
-        branch("f", {f"f_{col.name}": flag.c[col.name] for col in CallerFlag.__table__.c}, flag),
-    )
+    linked = (select(c.incident_id.label("id")).where(c.caller_number == key, c.incident_id.is_not(None))
+              .order_by(c.incident_id.desc()).limit(recent).subquery("linked"))
+    incidents = (select(*(i[name] for name in _INCIDENT_COLUMNS)).select_from(linked)
+                 .join(Incident.__table__, i.id == linked.c.id).distinct())
+    return head, newest, incidents
 
 
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
     """Everything the desk knows of a number: calls by type, prank count, incidents, last location, its flag.
 
-    One round trip (``_history_statement``) of bounded index reads: the counts come from the number's summary
-    row (``CallerSummary``), not from counting its calls. A number never heard before may be flagged too, by a
-    supervisor ahead of its first call.
+    Three bounded index reads (``_history_statements``): the counts come from the number's summary row
+    (``CallerSummary``), never from counting its calls.
     """
     phone = normalise(raw)
     key = phone.number
@@ -383,22 +367,21 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
     incidents: list[dict] = []
     flag: dict[str, Any] | None = None
     if key:
+        head_sql, newest_sql, incidents_sql = _history_statements(recent)
         params = {"key": key, "now": db_time(at)}
-        for row in session.connection().execute(_history_statement(recent), params).mappings():
-            part = row["part"]
-            if part == "r":
-                recent_rows.append({col.name: row[f"r_{col.name}"] for col in _COLUMNS})
-            elif part == "s":
-                counts = {name: int(row[f"s_{column}"]) for name, column in _TYPE_COUNTS if row[f"s_{column}"]}
-                first, last = row["s_first_at"], row["s_last_at"]
-                if row["s_lon"] is not None and row["s_lat"] is not None:
-                    fix = {"lon": row["s_lon"], "lat": row["s_lat"], "at": row["s_location_at"],
-                           "source": row["s_location_source"], "accuracy_m": row["s_accuracy_m"]}
-            elif part == "i":
-                incidents.append({name: row[f"i_{name}"] for name in _INCIDENT_COLUMNS})
-            else:
-                flag = {col.name: row[f"f_{col.name}"] for col in CallerFlag.__table__.c}
-    recent_rows.sort(key=lambda r: (r["at"], r["id"]), reverse=True)
+        conn = session.connection()
+        head = conn.execute(head_sql, params).mappings().one()
+        if head["s_number"] is not None:
+            counts = {name: int(head[f"s_{column}"]) for name, column in _TYPE_COUNTS if head[f"s_{column}"]}
+            first, last = head["s_first_at"], head["s_last_at"]
+            if head["s_lon"] is not None and head["s_lat"] is not None:
+                fix = {"lon": head["s_lon"], "lat": head["s_lat"], "at": head["s_location_at"],
+                       "source": head["s_location_source"], "accuracy_m": head["s_accuracy_m"]}
+        if head["f_id"] is not None:
+            flag = {col.name: head[f"f_{col.name}"] for col in _FLAG_COLUMNS}
+        if counts:
+            recent_rows = [call_row(r) for r in conn.execute(newest_sql, {"key": key})]
+            incidents = [dict(r._mapping) for r in conn.execute(incidents_sql, {"key": key})]
     incidents.sort(key=lambda r: r["id"], reverse=True)
     return {
         "number": key,
