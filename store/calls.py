@@ -330,23 +330,26 @@ def _history_statements(recent: int) -> tuple[Any, Any, Any]:
     """
     key: Any = bindparam("key")
     at: Any = bindparam("now")
+    # The limits are written into the SQL: a prepared statement's generic plan then knows how few rows are
+    # wanted (a bound LIMIT is planned as "a tenth of the rows").
+    one_row, n = literal_column("1"), literal_column(str(int(recent)))
     c = PhoneCall.__table__.c
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
     sm = CallerSummary.__table__.c
     flag_id = (select(f.id)
                .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
-               .order_by(f.id.desc()).limit(1).scalar_subquery())  # as _active_flag_ids, the time bound later
+               .order_by(f.id.desc()).limit(one_row).scalar_subquery())  # as _active_flag_ids, the time bound later
     one = select(literal_column("1").label("one")).subquery("one")
     head = (select(*(col.label(f"s_{col.name}") for col in _SUMMARY_COLUMNS),
                    *(col.label(f"f_{col.name}") for col in _FLAG_COLUMNS))
             .select_from(one.outerjoin(CallerSummary.__table__, sm.number == key)
                          .outerjoin(CallerFlag.__table__, f.id == flag_id)))
-    newest = select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
+    newest = select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(n)
     # Joined from the `recent` ids (a nested loop on the key), not `id IN (...)`: a semi join may hash the
     # whole incident table.
     linked = (select(c.incident_id.label("id")).where(c.caller_number == key, c.incident_id.is_not(None))
-              .order_by(c.incident_id.desc()).limit(recent).subquery("linked"))
+              .order_by(c.incident_id.desc()).limit(n).subquery("linked"))
     incidents = (select(*(i[name] for name in _INCIDENT_COLUMNS)).select_from(linked)
                  .join(Incident.__table__, i.id == linked.c.id).distinct())
     return head, newest, incidents
