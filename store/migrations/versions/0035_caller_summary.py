@@ -111,7 +111,11 @@ _MOVED = ("NEW.lon IS NOT NULL AND NEW.lat IS NOT NULL AND NEW.caller_number IS 
 
 
 def _pg_insert_statement() -> str:
-    """Statement-level: each INSERT's new rows summed per number, one upsert per number."""
+    """Statement-level: each INSERT's new rows summed per number, one upsert per number.
+
+    In number order: two batches of calls from the same numbers lock their summary rows in the same order,
+    so they queue, never deadlock.
+    """
     counts = ["count(*)", "count(*) FILTER (WHERE type IS NULL)",
               *(f"count(*) FILTER (WHERE type = '{t}')" for t in TYPES)]
     named = ", ".join(f"{v} AS {c}" for c, v in zip(COUNTS, counts, strict=True))
@@ -121,7 +125,8 @@ def _pg_insert_statement() -> str:
                   "coalesce(location_at, at) AS location_at FROM new_rows WHERE caller_number IS NOT NULL "
                   "AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY caller_number, coalesce(location_at, at) DESC")
     return (f"INSERT INTO {_TARGET.format(alias=' AS s')} SELECT a.*, {', '.join(f'l.{c}' for c in LOCATION)} "
-            f"FROM ({per_number}) a LEFT JOIN ({newest_fix}) l ON l.caller_number = a.number {_on_conflict(True)}")
+            f"FROM ({per_number}) a LEFT JOIN ({newest_fix}) l ON l.caller_number = a.number ORDER BY a.number "
+            f"{_on_conflict(True)}")
 
 
 def _pg_function(name: str, body: list[str]) -> str:
