@@ -332,7 +332,8 @@ def _history_statements(recent: int) -> tuple[Any, Any, Any]:
     at: Any = bindparam("now")
     # The limits are written into the SQL: a prepared statement's generic plan then knows how few rows are
     # wanted (a bound LIMIT is planned as "a tenth of the rows").
-    one_row, n = literal_column("1"), literal_column(str(int(recent)))
+    one_row: Any = literal_column("1")
+    n: Any = literal_column(str(int(recent)))
     c = PhoneCall.__table__.c
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
