@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -362,3 +363,111 @@ def to_utm_xy_all(barsel: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def to_utm_xy(barsel: dict, j: int) -> tuple[float, float]:
     return to_utm_point(float(barsel["rep_lon"][j]), float(barsel["rep_lat"][j]))
+
+
+DETOUR = inspect.signature(derive_network).parameters["detour_factor"].default
+
+
+def _route_length_m(coords: list[list[float]]) -> float:
+    x, y = _lonlat_to_utm(np.array(coords))
+    return float(np.hypot(np.diff(x), np.diff(y)).sum())
+
+
+def _lonlat_to_utm(lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    line = project_geometries(np.array([shapely.linestrings(lonlat)]), dst=UTM50S)[0]
+    xy = shapely.get_coordinates(line)
+    return xy[:, 0], xy[:, 1]
+
+
+def test_every_route_drawn_is_the_path_its_legs_and_distance_describe(barsel: dict) -> None:
+    """For many units of both modes and several incidents, each ranked unit's route is a GeoJSON line from the
+    unit to the incident, no point repeated, as long as its legs drawn; the legs add up to that distance and the
+    ETA, one leg per run of a mode (an offnetwork stretch only at either end)."""
+    net: TravelNetwork = barsel["net"]
+    rng = np.random.default_rng(21)
+    n = 40
+    pick = rng.integers(0, len(barsel["codes"]), n)
+    lon = barsel["rep_lon"][pick] + rng.normal(0, 0.02, n)
+    lat = barsel["rep_lat"][pick] + rng.normal(0, 0.02, n)
+    utype = rng.choice(["damkar", "perahu"], n)
+    umode = np.where(utype == "perahu", "river", "road")
+    checked = 0
+    for target in rng.integers(0, len(barsel["codes"]), 6).tolist():
+        inc_lon, inc_lat = float(barsel["rep_lon"][target]), float(barsel["rep_lat"][target])
+        res = rank_units(net, incident_lon=inc_lon, incident_lat=inc_lat, unit_ids=np.arange(n), unit_types=utype,
+                         unit_modes=umode, unit_lon=lon, unit_lat=lat, k=n)
+        for ranked in (u for units in res.by_type.values() for u in units):
+            i = int(ranked.unit_id)
+            coords = ranked.route["coordinates"]
+            assert ranked.route["type"] == "LineString" and len(coords) >= 2
+            assert coords[0] == pytest.approx([lon[i], lat[i]], abs=1e-6)
+            assert coords[-1] == pytest.approx([inc_lon, inc_lat], abs=1e-6)
+            assert all(a != b for a, b in zip(coords, coords[1:], strict=False)), "a point repeated"
+            assert all(round(v, 7) == v for point in coords for v in point)  # ~1 cm: no false precision on the wire
+            # Drawn, derived road links are straight: the network counts them longer by the detour factor.
+            drawn = sum(leg.distance_m / (DETOUR if leg.mode == "road" else 1.0) for leg in ranked.legs)
+            assert _route_length_m(coords) == pytest.approx(drawn, rel=1e-3, abs=1.0)
+            legs = ranked.legs
+            assert sum(leg.distance_m for leg in legs) == pytest.approx(ranked.distance_m, rel=1e-9, abs=1e-6)
+            assert sum(leg.time_s for leg in legs) == pytest.approx(ranked.eta_s, rel=1e-6, abs=1e-3)
+            inner = [leg.mode for leg in legs[1:-1]]
+            assert "offnetwork" not in inner
+            network_modes = [leg.mode for leg in legs if leg.mode != "offnetwork"]
+            assert all(a != b for a, b in zip(network_modes, network_modes[1:], strict=False)), legs
+            assert all(leg.distance_m > 0 and leg.time_s > 0 for leg in legs)
+            assert (legs[0].mode == "offnetwork") == (ranked.unit_snap_m > 0)
+            checked += 1
+    assert checked >= 100
+
+
+def test_defaults_and_refusals_say_what_is_wrong(barsel: dict) -> None:
+    net: TravelNetwork = barsel["net"]
+    n = 6
+    units = {"unit_ids": np.arange(n), "unit_types": np.array(["damkar"] * n, dtype=object),
+             "unit_modes": np.array(["road"] * n, dtype=object), "unit_lon": barsel["rep_lon"][:n],
+             "unit_lat": barsel["rep_lat"][:n]}
+    at = {"incident_lon": float(barsel["rep_lon"][10]), "incident_lat": float(barsel["rep_lat"][10])}
+    assert len(rank_units(net, **at, **units).by_type["damkar"]) == 3  # k defaults to three per type
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        rank_units(net, **at, **units, k=0)
+    for bad in ({"incident_lon": float("nan")}, {"incident_lat": float("nan")}):
+        with pytest.raises(ValueError, match="incident location is not a finite lon/lat"):
+            rank_units(net, **(at | bad), **units)
+    with pytest.raises(ValueError, match="unit arrays must have the same length"):
+        rank_units(net, **at, **(units | {"unit_lat": barsel["rep_lat"][: n - 1]}))
+    # Column vectors are read as flat lists of units.
+    column = {key: np.asarray(value).reshape(-1, 1) for key, value in units.items()}
+    flat = rank_units(net, **at, **units, k=n)
+    assert [u.unit_id for u in rank_units(net, **at, **column, k=n).by_type["damkar"]] == \
+        [u.unit_id for u in flat.by_type["damkar"]]
+
+
+def test_a_unit_without_a_position_is_unreachable_and_the_others_still_rank(barsel: dict) -> None:
+    net: TravelNetwork = barsel["net"]
+    lon = barsel["rep_lon"][:4].copy()
+    lat = barsel["rep_lat"][:4].copy()
+    lat[1] = np.nan  # one coordinate missing is enough
+    res = rank_units(net, incident_lon=float(barsel["rep_lon"][20]), incident_lat=float(barsel["rep_lat"][20]),
+                     unit_ids=np.array(["a", "b", "c", "d"], dtype=object),
+                     unit_types=np.array(["damkar", "damkar", "perahu", "perahu"], dtype=object),
+                     unit_modes=np.array(["road", "road", "river", "river"], dtype=object),
+                     unit_lon=lon, unit_lat=lat, k=4)
+    assert [u.unit_id for u in res.unreachable if u.reason == "no_position"] == ["b"]
+    assert {u.unit_id for u in res.by_type["damkar"]} == {"a"}
+    assert {u.unit_id for u in res.by_type["perahu"]} | {u.unit_id for u in res.unreachable} >= {"c", "d"}
+
+
+def test_the_offnetwork_speed_given_is_the_speed_used(barsel: dict) -> None:
+    net: TravelNetwork = barsel["net"]
+    args = {"incident_lon": float(barsel["rep_lon"][30]) + 0.01, "incident_lat": float(barsel["rep_lat"][30]),
+            "unit_ids": np.array([1]), "unit_types": np.array(["damkar"], dtype=object),
+            "unit_modes": np.array(["road"], dtype=object), "unit_lon": barsel["rep_lon"][[5]] + 0.01,
+            "unit_lat": barsel["rep_lat"][[5]]}
+    slow = rank_units(net, **args, offnetwork_kmh=2.0).by_type["damkar"][0]
+    fast = rank_units(net, **args, offnetwork_kmh=20.0).by_type["damkar"][0]
+    off_slow = [leg for leg in slow.legs if leg.mode == "offnetwork"]
+    off_fast = [leg for leg in fast.legs if leg.mode == "offnetwork"]
+    assert off_slow and [leg.distance_m for leg in off_slow] == [leg.distance_m for leg in off_fast]
+    for s, f in zip(off_slow, off_fast, strict=True):
+        assert s.time_s == pytest.approx(s.distance_m / (2.0 / 3.6))
+        assert f.time_s == pytest.approx(f.distance_m / (20.0 / 3.6))
