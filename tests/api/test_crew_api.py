@@ -207,6 +207,11 @@ def test_revoked_device_is_refused_on_its_next_request(client, app_client, token
     assert refused.status_code == 401
     assert as_crew(client, device["token"], "POST", "/api/crew/taps",
                    json={"key": key(), "action": "tersedia"}).status_code == 401
+    # Positions are checked in the position writer's transaction, not by a lookup per request: refused all the same.
+    fix = {"key": key(), "lon": LON, "lat": LAT, "accuracy_m": 10, "at": iso_utc(utcnow())}
+    assert as_crew(client, device["token"], "POST", "/api/crew/position", json=fix).status_code == 401
+    assert as_crew(client, device["token"], "POST", "/api/crew/positions",
+                   json={"positions": [fix | {"key": key()}]}).status_code == 401
     assert client.delete("/api/crew/devices/987654", headers=bearer(tokens["admin"])).status_code == 404
 
 
