@@ -35,6 +35,7 @@ from geo.errors import InvalidInput, RateLimited, SigapError
 from store import crew as store
 from store import notify
 from store.crew_positions import PositionJob
+from store.recommend import route_unit
 
 router = APIRouter(prefix="/api", tags=["crew"])
 log = logging.getLogger("sigap.crew")
@@ -162,6 +163,22 @@ def revoke(device_id: RowId, request: Request, session: SessionDep, user: AdminD
 def assignment(session: SessionDep, device: CrewDep) -> FastJSON:
     """The device's unit, its current assignment (call, place, callback number, notes, ETA) and the taps it can take."""
     return FastJSON(store.crew_assignment(session, device.unit_id) | {"device_id": device.device_id})
+
+
+@router.get("/crew/route", summary="Rute unit saya ke lokasi / my unit's route to the call")
+def crew_route(ctx: ContextDep, session: SessionDep, device: CrewDep) -> FastJSON:
+    """The route from the unit's position to its current call over roads and the river, as the dispatcher's
+    recommendations compute it: ETA, legs (road, river, landing...) each with its line; null off a call."""
+    view = store.crew_assignment(session, device.unit_id)
+    a, unit = view["assignment"], view["unit"]
+    if a is None or a["incident"]["lon"] is None:
+        return FastJSON({"incident_id": None, "route": None})
+    inc = a["incident"]
+    if unit["lon"] is None:
+        out: dict[str, Any] = {"unit_id": device.unit_id, "reachable": False, "reason": "no_position"}
+    else:
+        out = route_unit(session, ctx.travel, unit_id=device.unit_id, lon=inc["lon"], lat=inc["lat"])
+    return FastJSON({"incident_id": inc["id"], "from": [unit["lon"], unit["lat"]], "route": out})
 
 
 class TapIn(_Body):

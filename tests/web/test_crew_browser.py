@@ -183,3 +183,37 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     assert foreign == [] and errors == []
     phone.close()
     desk.close()
+
+
+def test_crew_map_draws_the_route_leg_by_leg(chromium, crew_server) -> None:
+    base, _ = crew_server
+    disp = {"Authorization": f"Bearer {_token(base, 'dispatcher')}"}
+    units = {u["callsign"]: u for u in httpx.get(f"{base}/api/units", headers=disp).json()["units"]}
+    boat, jetty = units["PRH-BTK-1"], units["PRH-MKT-1"]
+    code = httpx.post(f"{base}/api/units/{boat['id']}/pairing", headers=disp).json()["code"]
+    errors: list[str] = []
+    foreign: list[str] = []
+    phone = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                 locale="id-ID", geolocation={"latitude": boat["lat"], "longitude": boat["lon"]},
+                                 permissions=["geolocation"])
+    _local_only(phone, base, foreign)
+    crew = phone.new_page()
+    crew.on("pageerror", lambda e: errors.append(str(e)))
+    crew.goto(f"{base}/crew#kode={code}")
+    crew.click("#pair-submit")
+    crew.wait_for_selector("body[data-paired='1'][data-stream='1']")
+    call = httpx.post(f"{base}/api/incidents", headers=disp, json={
+        "category": "banjir", "location": {"lon": jetty["lon"], "lat": jetty["lat"]}}).json()
+    sent = httpx.post(f"{base}/api/incidents/{call['id']}/dispatch", headers=disp, json={"unit_ids": [boat["id"]]})
+    assert sent.status_code == 200, sent.text
+    crew.wait_for_selector("body[data-assignment='dikirim']")
+    # The route from the platform's router, drawn leg by leg: the river leg is on the map, not a straight line.
+    crew.wait_for_function("() => Number(document.body.dataset.legs) > 0", timeout=20_000)
+    assert crew.locator("#map path[data-leg='river']").count() >= 1
+    modes = crew.eval_on_selector_all("#job-legs li", "els => els.map(e => e.className)")
+    assert "leg river" in modes
+    assert "Sungai" in crew.inner_text("#job-legs")
+    assert "lewat rute" in crew.inner_text("#job-eta")
+    _shot(crew, "crew-route-legs")
+    assert not errors and not foreign
+    phone.close()

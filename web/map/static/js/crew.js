@@ -23,7 +23,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     token: localStorage.getItem(TOKEN_KEY), view: null, flushing: false, lastFix: null, lastSent: null,
-    map: null, layers: null, streaming: false,
+    map: null, layers: null, streaming: false, route: null,
   };
 
   // -- small helpers ----------------------------------------------------------------------------------------
@@ -158,9 +158,7 @@
       const nav = $("job-nav");
       nav.hidden = !a.navigate;
       nav.href = a.navigate || "#";
-      const eta = a.eta_s ? `ETA ${Math.round(a.eta_s / 60)} menit` : "";
-      const dist = a.distance_m != null ? `jarak lurus ${(a.distance_m / 1000).toFixed(1)} km` : "";
-      $("job-eta").textContent = [eta, dist].filter(Boolean).join(" · ");
+      etaText(view);
       const notes = $("job-notes");
       notes.replaceChildren(...inc.notes.map((n) => {
         const li = document.createElement("li");
@@ -168,10 +166,19 @@
         return li;
       }));
       drawMap(view);
+      loadRoute(view);
     }
     for (const b of document.querySelectorAll(".tap")) b.disabled = !view.can_take.includes(b.dataset.action);
     document.body.dataset.ready = "1";
   }
+
+  // Leg colours as on the dispatcher's network layer: road dark, river blue, landing and on foot dashed.
+  const LEG_STYLE = {
+    road: { color: "#f59e0b", weight: 6 }, river: { color: "#38bdf8", weight: 6 },
+    ferry: { color: "#38bdf8", weight: 6, dashArray: "2 8" }, landing: { color: "#a78bfa", weight: 5, dashArray: "6 6" },
+    offnetwork: { color: "#e2e8f0", weight: 3, dashArray: "3 6" },
+  };
+  const LEG_NAMES = { road: "Jalan", river: "Sungai", ferry: "Feri", landing: "Dermaga", offnetwork: "Jalan kaki" };
 
   function drawMap(view) {
     if (!window.L) return;
@@ -182,6 +189,14 @@
     }
     state.layers.clearLayers();
     const pts = [];
+    const routed = state.route && state.route.incident_id === a.incident.id && state.route.route;
+    // A leg of no length (a call on the node itself) is no stretch to show.
+    const legs = routed && routed.reachable ? routed.legs.filter((l) => l.distance_m >= 1) : [];
+    for (const leg of legs) {
+      const line = L.geoJSON(leg.geometry, { style: LEG_STYLE[leg.mode] || LEG_STYLE.road }).addTo(state.layers);
+      line.eachLayer((l) => { if (l._path) l._path.dataset.leg = leg.mode; });
+      for (const c of leg.geometry.coordinates) pts.push([c[1], c[0]]);
+    }
     if (a.incident.lat != null) {
       pts.push([a.incident.lat, a.incident.lon]);
       L.circleMarker(pts[pts.length - 1], { radius: 10, color: "#fff", fillColor: "#dc2626", fillOpacity: 1 })
@@ -192,8 +207,44 @@
       L.circleMarker(pts[pts.length - 1], { radius: 8, color: "#fff", fillColor: "#2563eb", fillOpacity: 1 })
         .addTo(state.layers);
     }
-    if (pts.length === 2) L.polyline(pts, { color: "#fde047", weight: 4, dashArray: "8 6" }).addTo(state.layers);
-    if (pts.length) state.map.fitBounds(L.latLngBounds(pts).pad(0.4), { maxZoom: 15 });
+    // No route (yet, or none over the network): the straight line, dashed, so nobody takes it for a road.
+    if (!legs.length && u.lat != null && a.incident.lat != null) {
+      L.polyline([[u.lat, u.lon], [a.incident.lat, a.incident.lon]], { color: "#fde047", weight: 3, dashArray: "8 6" })
+        .addTo(state.layers);
+    }
+    if (pts.length) state.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
+    const list = $("job-legs");
+    list.replaceChildren(...legs.map((leg) => {
+      const li = document.createElement("li");
+      li.className = "leg " + leg.mode;
+      li.textContent = `${LEG_NAMES[leg.mode] || leg.mode} ${(leg.distance_m / 1000).toFixed(1)} km · ${Math.max(1, Math.round(leg.time_s / 60))} mnt`;
+      return li;
+    }));
+    document.body.dataset.legs = String(legs.length);
+  }
+
+  // The route over roads and the river, from the platform's router: asked again for a new call or after the
+  // unit has moved on (not for every GPS fix).
+  async function loadRoute(view) {
+    const a = view.assignment, u = view.unit;
+    if (!a || u.lat == null) { state.route = null; return; }
+    const r0 = state.route;
+    if (r0 && r0.incident_id === a.incident.id && r0.from && metres({ lon: r0.from[0], lat: r0.from[1] }, u) < 300) return;
+    try {
+      const r = await api("GET", "/api/crew/route");
+      if (!r.ok) return;
+      state.route = await r.json();
+    } catch (e) { return; }  // offline: the last route (or the straight line) stays
+    if (state.view && state.view.assignment) { drawMap(state.view); etaText(state.view); }
+  }
+
+  function etaText(view) {
+    const a = view.assignment;
+    const routed = state.route && state.route.incident_id === a.incident.id && state.route.route;
+    const eta = routed && routed.reachable ? `ETA ${Math.max(1, Math.round(routed.eta_s / 60))} menit lewat rute ` +
+      `(${(routed.distance_m / 1000).toFixed(1)} km)` : (a.eta_s ? `ETA ${Math.round(a.eta_s / 60)} menit` : "");
+    const dist = a.distance_m != null ? `jarak lurus ${(a.distance_m / 1000).toFixed(1)} km` : "";
+    $("job-eta").textContent = [eta, dist].filter(Boolean).join(" · ");
   }
 
   async function refresh() {
