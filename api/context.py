@@ -71,6 +71,8 @@ class AppContext:
     position_writer: PositionWriter | None = None
     # Per crew device: how many positions and taps it may still send (a flood from one phone is a 429).
     crew_buckets: TokenBuckets = field(default_factory=TokenBuckets)
+    # Set when notifications were queued: the notification worker sends them without waiting for its poll.
+    notify_wake: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None

@@ -34,6 +34,7 @@ from api.schemas import Schema
 from geo.errors import InvalidInput, RateLimited, SigapError
 from store import crew as store
 from store import notify
+from store.catalog import Catalog
 from store.crew_positions import PositionJob
 from store.recommend import route_unit
 
@@ -159,10 +160,24 @@ def revoke(device_id: RowId, request: Request, session: SessionDep, user: AdminD
 
 
 # -- the crew's own view ----------------------------------------------------------------------------------------
+def _labelled(view: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """The crew's view with the call's category as people read it (e.g. Kebakaran / Fire), not its code."""
+    a = view.get("assignment")
+    if a is not None:
+        code = a["incident"]["category"]
+        try:
+            cat = catalog.category(code)
+            a["incident"]["category_label_id"], a["incident"]["category_label_en"] = cat.label_id, cat.label_en
+        except LookupError:  # a category removed from the catalog since the call was recorded: its code it is
+            a["incident"]["category_label_id"] = a["incident"]["category_label_en"] = code
+    return view
+
+
 @router.get("/crew/assignment", summary="Tugas unit saya / my unit's assignment")
-def assignment(session: SessionDep, device: CrewDep) -> FastJSON:
+def assignment(ctx: ContextDep, session: SessionDep, device: CrewDep) -> FastJSON:
     """The device's unit, its current assignment (call, place, callback number, notes, ETA) and the taps it can take."""
-    return FastJSON(store.crew_assignment(session, device.unit_id) | {"device_id": device.device_id})
+    view = _labelled(store.crew_assignment(session, device.unit_id), ctx.catalog)
+    return FastJSON(view | {"device_id": device.device_id})
 
 
 @router.get("/crew/route", summary="Rute unit saya ke lokasi / my unit's route to the call")
@@ -211,7 +226,7 @@ def tap(body: TapIn, request: Request, ctx: ContextDep, device: CrewDep) -> Fast
     replayed, recorded = store.record_tap(w, device, key=body.key, action=body.action, device_at=body.device_at,
                                           incident_id=body.incident_id)
     with ctx.read_sessions() as session:
-        state = store.crew_assignment(session, device.unit_id)
+        state = _labelled(store.crew_assignment(session, device.unit_id), ctx.catalog)
     return FastJSON({"replayed": replayed, "tap": recorded, "state": state})
 
 
@@ -443,7 +458,7 @@ def resend(assignment_id: RowId, ctx: ContextDep, session: SessionDep, user: Dis
                        f"Assignment {assignment_id} not found or ended", field="assignment_id")
     session.rollback()
     made = notify_assignments(ctx.writer(actor=user.username, client=None), configured_channels(ctx.settings),
-                              [assignment_id], push_subject=ctx.settings.webpush_subject)
+                              [assignment_id], ctx.notify_wake)
     with ctx.read_sessions() as s:
         attempts = [a for a in notify.attempts_for(s, assignment_ids=[assignment_id]) if a["id"] in made]
     return FastJSON({"attempts": attempts})

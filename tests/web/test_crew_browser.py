@@ -214,6 +214,14 @@ def test_crew_map_draws_the_route_leg_by_leg(chromium, crew_server) -> None:
     assert "leg river" in modes
     assert "Sungai" in crew.inner_text("#job-legs")
     assert "lewat rute" in crew.inner_text("#job-eta")
+    # The category as people call it, not its code.
+    assert crew.inner_text("#job-category") == "Banjir"
     _shot(crew, "crew-route-legs")
+    # English on the header's button: what the page wrote is written again.
+    crew.click("#lang")
+    crew.wait_for_function("() => document.getElementById('job-category').textContent === 'Flood'")
+    assert crew.inner_text("button[data-action='terima']") == "Acknowledge"
+    assert "River" in crew.inner_text("#job-legs") and "by route" in crew.inner_text("#job-eta")
+    _shot(crew, "crew-route-legs-en")
     assert not errors and not foreign
     phone.close()
