@@ -78,7 +78,7 @@ def add_units(url: str, n: int) -> None:
 
 
 def token(base: str) -> dict[str, str]:
-    r = httpx.post(f"{base}/api/auth/token", data={"username": "t-dispatcher", "password": TEST_PASSWORD})
+    r = httpx.post(f"{base}/api/auth/token", data={"username": "t-dispatcher", "password": TEST_PASSWORD}, timeout=60)
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -175,10 +175,12 @@ def pid_cpu_seconds(pid: int) -> float:
 
 async def load_phase(base: str, args: argparse.Namespace, pid: int | None = None) -> dict[str, float]:
     auth = token(base)
-    units = [u for u in httpx.get(f"{base}/api/units", headers=auth).json()["units"] if u["lon"] is not None]
+    # Generous set-up timeouts: on a shared machine the set-up is not what is measured.
+    units = [u for u in httpx.get(f"{base}/api/units", headers=auth, timeout=60).json()["units"]
+             if u["lon"] is not None]
     units = units[: args.phones]
     phones = []
-    with httpx.Client() as c:
+    with httpx.Client(timeout=60) as c:
         for u in units:
             code = c.post(f"{base}/api/units/{u['id']}/pairing", headers=auth).json()["code"]
             r = c.post(f"{base}/api/crew/pair", json={"code": code, "label": "bench"})
