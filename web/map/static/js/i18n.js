@@ -284,6 +284,8 @@
     "crew.not_applied": "{a} tidak berlaku: {why}", "crew.can": " (bisa: {can})", "crew.new_job": "TUGAS BARU: ",
     "crew.gps.none": "tidak didukung", "crew.gps.off": "tidak ada", "crew.code_bad": "Kode tidak berlaku. Minta kode baru ke operator 112.",
     "crew.pair_failed": "Gagal memasangkan", "crew.no_network": "Tidak ada jaringan; coba lagi.",
+    "cadm.saved": "Tersimpan: {n} saluran", "cadm.active": "aktif", "cadm.revoked": "dicabut", "cadm.revoke": "Cabut",
+    "cadm.revoke_confirm": "Yakin cabut? Tekan lagi", "cadm.none": "Belum ada HP kru yang dipasangkan.",
   };
   const CREW_EN = {
     "crew.brand": "SIGAP 112 · Crew", "crew.pair.title": "Pair this phone",
@@ -304,6 +306,13 @@
     "crew.not_applied": "{a} does not apply: {why}", "crew.can": " (can: {can})", "crew.new_job": "NEW ASSIGNMENT: ",
     "crew.gps.none": "not supported", "crew.gps.off": "none", "crew.code_bad": "Code not valid. Ask the 112 operator for a new one.",
     "crew.pair_failed": "Pairing failed", "crew.no_network": "No network; try again.",
+    "cadm.channels": "Unit notification channels", "cadm.unit": "Unit", "cadm.telegram": "Telegram (chat id)",
+    "cadm.whatsapp": "WhatsApp number", "cadm.sms": "SMS number",
+    "cadm.webpush": "Web Push: switched on from the crew's own phone (notification permission on the /crew page).",
+    "cadm.save": "Save channels", "cadm.devices": "Paired crew phones", "cadm.d.unit": "Unit", "cadm.d.label": "Phone name",
+    "cadm.d.paired": "Paired", "cadm.d.seen": "Last seen", "cadm.d.state": "State",
+    "cadm.saved": "Saved: {n} channels", "cadm.active": "active", "cadm.revoked": "revoked", "cadm.revoke": "Revoke",
+    "cadm.revoke_confirm": "Sure? Press again", "cadm.none": "No crew phone paired yet.",
   };
   Object.assign(EN, UNITS_EN, CREW_EN);
   Object.assign(ID, ID_JS, UNITS_ID, CREW_ID);
