@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -41,7 +42,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,6 +53,7 @@ from store.accounts import AuditRecord  # noqa: E402
 from store.crew import CrewTap  # noqa: E402
 from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from store.layers import read_layers  # noqa: E402
+from store.migrate import alembic_config  # noqa: E402
 from store.units import Unit, seed_demo_units  # noqa: E402
 from tests.conftest import TEST_PASSWORD  # noqa: E402
 from tests.servers import prepared_database, start_server, stop_server  # noqa: E402
@@ -165,6 +168,29 @@ async def dispatcher(client: httpx.AsyncClient, base: str, auth: dict, phones: l
                               json={"reason": "bench"})
         if r.status_code != 200:
             errors.append(f"release {r.status_code}")
+
+
+def stamp_for_peer(url: str, tree: Path) -> None:
+    """Let a peer checkout serve a database migrated by this one: revisions the peer does not know are replaced
+    in alembic_version by the revisions they build on (the columns they added are nullable; the peer ignores
+    them)."""
+    known = {m.group(1) for f in (tree / "store/migrations/versions").glob("*.py")
+             if (m := re.search(r'^revision = "([^"]+)"', f.read_text(), re.M))}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        have = [r for (r,) in conn.execute(text("SELECT version_num FROM alembic_version"))]
+        keep = {r for r in have if r in known}
+        for r in have:
+            rev = r
+            while rev not in known:
+                down = scripts.get_revision(rev).down_revision
+                rev = down if isinstance(down, str) else down[0]
+            keep.add(rev)
+        conn.execute(text("DELETE FROM alembic_version"))
+        for r in sorted(keep):
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": r})
+    engine.dispose()
 
 
 def pid_cpu_seconds(pid: int) -> float:
@@ -292,6 +318,8 @@ def main() -> None:
             url, drop = prepared_database(args.backend, Path(tmp))
             try:
                 add_units(url, args.phones)
+                if tree is not None:
+                    stamp_for_peer(url, tree)
                 proc, base = start_server(url, extra_env=env, tree=tree)
                 try:
                     figures[label] = asyncio.run(load_phase(base, args, proc.pid))
