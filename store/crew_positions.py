@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from geo.times import iso_utc, utcnow
+from geo.times import format_wib, iso_utc, utcnow
 from store.accounts import AuditRecord, clip_client
 from store.crew import (
     MAX_SPEED_KMH,
@@ -113,7 +113,10 @@ def store_positions(session: Session, queued: list[PositionJob], *, hub: Any) ->
              "version": versions[uid] + bumps[uid]} for uid in moved])
         session.execute(update(CrewDevice).where(CrewDevice.id.in_({r["device_id"] for r in rows}))
                         .values(last_seen_at=now))
-        after = {f["id"]: f for f in unit_fields(read_units(session, ids=moved))}
+        # The units as they now are, from what was read and written (no second read in the transaction).
+        after = {uid: before[uid] | {"lon": place[uid][0], "lat": place[uid][1], "position_at": iso_utc(place[uid][2]),
+                                     "position_at_wib": format_wib(place[uid][2]),
+                                     "version": versions[uid] + bumps[uid]} for uid in moved}
         # One audit row per stored position, as a single position command writes: before and after the move.
         version = dict(versions)
         audit_rows = []
