@@ -16,6 +16,7 @@ from api.config import Settings, get_settings
 from api.context import AppContext, BackgroundJob
 from api.errors import install_error_handlers
 from api.limits import GuardMiddleware, RateRule
+from api.notify import notification_worker
 from api.routes import (
     assignments,
     audit,
@@ -81,7 +82,7 @@ def lifespan_for(jobs: dict[str, BackgroundJob]) -> Callable[[FastAPI], Abstract
         sys.setswitchinterval(settings.gil_switch_ms / 1000)
         ctx = AppContext.open(settings)
         app.state.ctx = ctx
-        ctx.start({"travel": _follow_network, **jobs})
+        ctx.start({"travel": _follow_network, "notify": notification_worker, **jobs})
         # Everything built so far (layers, spatial indexes, road graph: ~250,000 objects) lives as long as the
         # process. Left to the collector, each full collection walks all of it and stalls every request for
         # ~120 ms; frozen, collections only walk what requests create.

@@ -19,7 +19,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import Forbidden, RateLimited, SigapError, Unauthorized
 from geo.times import utcnow
 from store.accounts import User, authenticate, find_user, record_audit, revoke_tokens
-from store.crew import DeviceAuth, device_for_token
+from store.crew import DeviceAuth, device_for_token, token_digest
 from store.trust import clear_login_failures, login_backoff_seconds, note_login_failure
 
 log = logging.getLogger("sigap.auth")
@@ -235,7 +235,17 @@ async def crew_device(request: Request, bearer: Annotated[str | None, Depends(oa
     return device
 
 
+async def crew_token(bearer: Annotated[str | None, Depends(oauth2)]) -> str:
+    """The digest of a crew token in the Authorization header, not yet looked up: the position writer checks the
+    device in its own transaction (one query per batch, not one per fix), so revocation still applies at once."""
+    digest = token_digest(bearer or "")
+    if digest is None:
+        raise Unauthorized("Perangkat belum dipasangkan", "Device is not paired")
+    return digest
+
+
 CrewDep = Annotated[DeviceAuth, Depends(crew_device)]
+CrewTokenDep = Annotated[str, Depends(crew_token)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 # Supervisors (shift leads) may do whatever an operator does, and more: flag numbers, read call statistics.
 ReaderDep = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "planner", "leader", "admin"))]

@@ -29,6 +29,7 @@ class SendResult:
     ok: bool
     external_id: str | None = None
     detail: str | None = None
+    permanent: bool = False  # no retry can help (not configured, subscription gone)
 
 
 class Channel(Protocol):

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     crew_gps_interval_s: int = Field(default=15, ge=1, le=300)
     # A dispatched unit that has not acknowledged within this many seconds raises an alert on the board.
     crew_ack_alert_s: float = Field(default=60.0, gt=0, le=3600)
+    # The notification queue: a claim older than the lease is a worker that died mid-send (sent again), and
+    # how long one channel request may take.
+    crew_notify_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    crew_notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    crew_notify_max_tries: int = Field(default=6, ge=1, le=50)
+    crew_notify_backoff_s: float = Field(default=2.0, gt=0, le=600)
     # Dispatch notification channels (credentials: environment / .env only, never logged). Telegram Bot API,
     # WhatsApp Cloud API, an SMS gateway over HTTP; each inbound webhook checked by its secret or signature.
     telegram_api_url: str = "https://api.telegram.org"

@@ -27,6 +27,7 @@ from api.streams import KeyLocks, StreamSlots
 from store.accounts import disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
+from store.crew_positions import PositionWriter
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from store.desk_intake import DeskCallWriter
 from store.events import EventHub
@@ -67,10 +68,14 @@ class AppContext:
     write_lock: threading.Lock | None
     # The call desk's group-commit writer (desk calls typed by operators, most of them not emergencies).
     desk_writer: DeskCallWriter | None = None
+    # Crew phones' GPS positions, group-committed (300 phones every 10 s: one transaction per batch, not per fix).
+    position_writer: PositionWriter | None = None
     # Per crew device: how many positions and taps it may still send (a flood from one phone is a 429).
     crew_buckets: TokenBuckets = field(default_factory=TokenBuckets)
     # The planner page's hotspot windows, keyed by the hotspot data version (store.hotspot_stats.HotspotCache).
     hotspot_cache: HotspotCache = field(default_factory=HotspotCache)
+    # Set when notifications were queued: the notification worker sends them without waiting for its poll.
+    notify_wake: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None
@@ -129,6 +134,8 @@ class AppContext:
             batches=asyncio.Semaphore(1),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
+            position_writer=PositionWriter(sessions=sessions, hub=events, lock=write_lock,
+                                           name="sigap-position-writer"),
             _spatial=spatial,
         )
         ctx.travel.on_rebuild = ctx.replace_roads
@@ -141,6 +148,8 @@ class AppContext:
         self.call_writer.start()
         if self.desk_writer is not None:
             self.desk_writer.start()
+        if self.position_writer is not None:
+            self.position_writer.start()
         loop = asyncio.get_running_loop()
         for name, job in jobs.items():
             self.tasks[name] = loop.create_task(_logged(name, job(self)), name=f"sigap-{name}")
@@ -153,6 +162,8 @@ class AppContext:
         self.call_writer.stop()
         if self.desk_writer is not None:
             self.desk_writer.stop()
+        if self.position_writer is not None:
+            self.position_writer.stop()
         self.events.stop()
         self.engine.dispose()
 

@@ -2,7 +2,7 @@
 dispatcher dispatches, then a kill -9 of the server during an outbox replay.
 
 Usage: python bench/crew.py [--phones 300] [--seconds 30] [--interval 10] [--dispatches 20]
-       [--taps 200] [--backend spatialite|postgis]
+       [--taps 200] [--backend spatialite|postgis] [--peer-tree PATH]
 
 1. N units are paired (one phone each, ``POST /api/crew/pair``); each phone opens ``GET /api/crew/events`` and
    posts a position (``POST /api/crew/position``, a few metres from the last) every --interval s, jittered.
@@ -15,8 +15,11 @@ Usage: python bench/crew.py [--phones 300] [--seconds 30] [--interval 10] [--dis
    the database: taps stored (lost = sent - stored) and status changes audited (applied twice = audited -
    stored).
 
-Peer: none in-process; the targets of the issue (dispatch -> crew p95 < 500 ms, position p95 < 50 ms, 0 errors,
-0 taps lost, 0 applied twice). Not a test: nothing here asserts a time.
+Peer: with --peer-tree (another checkout of the project, e.g. ``git worktree add /tmp/peer main``) the load phase
+runs first against a server of that code, then against this one, each on a fresh database, and the ratios are
+printed; the server's (and PostgreSQL's) CPU seconds per position are the figures that hold on a shared machine.
+Targets of the issue: dispatch -> crew p95 < 500 ms, position p95 < 50 ms, 0 errors, 0 taps lost, 0 applied
+twice. Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -38,15 +42,18 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.intake import cpu_used_since, process_cpu_seconds  # noqa: E402
 from store.accounts import AuditRecord  # noqa: E402
 from store.crew import CrewTap  # noqa: E402
 from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from store.layers import read_layers  # noqa: E402
+from store.migrate import alembic_config  # noqa: E402
 from store.units import Unit, seed_demo_units  # noqa: E402
 from tests.conftest import TEST_PASSWORD  # noqa: E402
 from tests.servers import prepared_database, start_server, stop_server  # noqa: E402
@@ -74,7 +81,7 @@ def add_units(url: str, n: int) -> None:
 
 
 def token(base: str) -> dict[str, str]:
-    r = httpx.post(f"{base}/api/auth/token", data={"username": "t-dispatcher", "password": TEST_PASSWORD})
+    r = httpx.post(f"{base}/api/auth/token", data={"username": "t-dispatcher", "password": TEST_PASSWORD}, timeout=60)
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -163,12 +170,43 @@ async def dispatcher(client: httpx.AsyncClient, base: str, auth: dict, phones: l
             errors.append(f"release {r.status_code}")
 
 
-async def load_phase(base: str, args: argparse.Namespace) -> None:
+def stamp_for_peer(url: str, tree: Path) -> None:
+    """Let a peer checkout serve a database migrated by this one: revisions the peer does not know are replaced
+    in alembic_version by the revisions they build on (the columns they added are nullable; the peer ignores
+    them)."""
+    known = {m.group(1) for f in (tree / "store/migrations/versions").glob("*.py")
+             if (m := re.search(r'^revision = "([^"]+)"', f.read_text(), re.M))}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        have = [r for (r,) in conn.execute(text("SELECT version_num FROM alembic_version"))]
+        keep = {r for r in have if r in known}
+        for r in have:
+            rev = r
+            while rev not in known:
+                down = scripts.get_revision(rev).down_revision
+                rev = down if isinstance(down, str) else down[0]
+            keep.add(rev)
+        conn.execute(text("DELETE FROM alembic_version"))
+        for r in sorted(keep):
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": r})
+    engine.dispose()
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds used so far by one process."""
+    rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load_phase(base: str, args: argparse.Namespace, pid: int | None = None) -> dict[str, float]:
     auth = token(base)
-    units = [u for u in httpx.get(f"{base}/api/units", headers=auth).json()["units"] if u["lon"] is not None]
+    # Generous set-up timeouts: on a shared machine the set-up is not what is measured.
+    units = [u for u in httpx.get(f"{base}/api/units", headers=auth, timeout=60).json()["units"]
+             if u["lon"] is not None]
     units = units[: args.phones]
     phones = []
-    with httpx.Client() as c:
+    with httpx.Client(timeout=60) as c:
         for u in units:
             code = c.post(f"{base}/api/units/{u['id']}/pairing", headers=auth).json()["code"]
             r = c.post(f"{base}/api/crew/pair", json={"code": code, "label": "bench"})
@@ -179,6 +217,8 @@ async def load_phase(base: str, args: argparse.Namespace) -> None:
     pos_s: list[float] = []
     heard_s: list[float] = []
     limits = httpx.Limits(max_connections=len(phones) * 2 + 20, max_keepalive_connections=len(phones) * 2 + 20)
+    cpu0 = pid_cpu_seconds(pid) if pid else 0.0
+    pg0 = process_cpu_seconds(command="postgres")
     async with httpx.AsyncClient(limits=limits) as client:
         streams = [asyncio.create_task(stream(client, base, p, stop, errors)) for p in phones]
         await asyncio.wait_for(asyncio.gather(*(p.ready.wait() for p in phones)), timeout=120)
@@ -189,13 +229,19 @@ async def load_phase(base: str, args: argparse.Namespace) -> None:
         for t in streams:
             t.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
+    cpu = pid_cpu_seconds(pid) - cpu0 if pid else float("nan")
+    pg_cpu = cpu_used_since(pg0, process_cpu_seconds(command="postgres"))
     print(f"phones with open streams: {len(phones)}; positions every {args.interval:.0f} s for {args.seconds:.0f} s")
     print(f"dispatch -> crew event: n={len(heard_s)} p50={pct(heard_s, 50):.1f} ms p95={pct(heard_s, 95):.1f} ms "
           f"max={pct(heard_s, 100):.1f} ms")
     print(f"position POST:          n={len(pos_s)} p50={pct(pos_s, 50):.1f} ms p95={pct(pos_s, 95):.1f} ms "
           f"max={pct(pos_s, 100):.1f} ms")
+    print(f"server CPU per position (streams and dispatches included): {cpu / max(1, len(pos_s)) * 1000:.2f} ms"
+          + (f", postgres {pg_cpu / max(1, len(pos_s)) * 1000:.2f} ms" if args.backend == "postgis" else ""))
     print(f"errors: {len(errors)} {sorted(set(errors))[:5]}")
-
+    return {"dispatch p95": pct(heard_s, 95), "position p50": pct(pos_s, 50), "position p95": pct(pos_s, 95),
+            "server CPU/position": cpu / max(1, len(pos_s)) * 1000,
+            "postgres CPU/position": pg_cpu / max(1, len(pos_s)) * 1000, "errors": float(len(errors))}
 
 def _post_quietly(c: httpx.Client, url: str, body: dict) -> None:
     with contextlib.suppress(httpx.HTTPError):
@@ -261,20 +307,34 @@ def main() -> None:
     ap.add_argument("--dispatches", type=int, default=20)
     ap.add_argument("--taps", type=int, default=200)
     ap.add_argument("--backend", default="spatialite", choices=["spatialite", "postgis"])
+    ap.add_argument("--peer-tree", type=Path, default=None, help="another checkout to run the same load against first")
+    ap.add_argument("--no-crash", action="store_true", help="skip the kill -9 outbox replay")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, drop = prepared_database(args.backend, Path(tmp))
-        try:
-            add_units(url, args.phones)
-            env = {"SIGAP_HOST": "127.0.0.1", "SIGAP_CREW_TAPS_PER_MINUTE": "100000"}
-            proc, base = start_server(url, extra_env=env)
+    env = {"SIGAP_HOST": "127.0.0.1", "SIGAP_CREW_TAPS_PER_MINUTE": "100000"}
+    figures: dict[str, dict[str, float]] = {}
+    for label, tree in ([("peer", args.peer_tree)] if args.peer_tree else []) + [("this", None)]:
+        print(f"== {args.backend}: {label} ({tree or ROOT})")
+        with tempfile.TemporaryDirectory() as tmp:
+            url, drop = prepared_database(args.backend, Path(tmp))
             try:
-                asyncio.run(load_phase(base, args))
+                add_units(url, args.phones)
+                if tree is not None:
+                    stamp_for_peer(url, tree)
+                proc, base = start_server(url, extra_env=env, tree=tree)
+                try:
+                    figures[label] = asyncio.run(load_phase(base, args, proc.pid))
+                finally:
+                    stop_server(proc)
+                if label == "this" and not args.no_crash:
+                    crash_phase(url, args, env)
             finally:
-                stop_server(proc)
-            crash_phase(url, args, env)
-        finally:
-            drop()
+                drop()
+    if "peer" in figures:
+        print(f"== {args.backend}: this / peer")
+        for name, value in figures["this"].items():
+            peer = figures["peer"][name]
+            ratio = f"{value / peer:.2f}x" if peer else "-"
+            print(f"{name:>24}: peer {peer:9.2f}  this {value:9.2f}  ({ratio})")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.ops
 from scipy.sparse.csgraph import dijkstra
 
-from geo.crs import UTM50S, WGS84, transformer
+from geo.crs import UTM50S, WGS84, to_utm, to_wgs84, transformer
 from geo.network import PROFILES, ProfileGraph, TravelNetwork, resolve_profile, snap_xy
 
 DEFAULT_MAX_SNAP_M = 10_000.0
@@ -535,3 +536,27 @@ def rank_placed(
         searches=searches,
         budget_s=budget,
     )
+
+
+def leg_lines(*, coordinates: list[list[float]], legs: list[Leg]) -> list[dict[str, Any]]:
+    """Each leg of a route as its own GeoJSON LineString (WGS84), cut from the route's line by the legs' lengths.
+
+    The route's line runs unit -> network -> incident and the legs add up to its length (measured in UTM 50S
+    here as they are in the network), so the k-th cut falls where the first k legs end. A route shorter than
+    its legs (round-off) ends the last leg at the incident.
+    """
+    x, y = to_utm(np.asarray([c[0] for c in coordinates], dtype=float), np.asarray([c[1] for c in coordinates],
+                                                                                   dtype=float))
+    line = shapely.LineString(np.column_stack([x, y]))
+    ends = np.cumsum([leg.distance_m for leg in legs]) if legs else np.zeros(0)
+    scale = line.length / ends[-1] if len(ends) and ends[-1] > 0 else 1.0
+    starts = np.concatenate([[0.0], ends[:-1]]) * scale
+    out: list[dict[str, Any]] = []
+    for a, b in zip(starts.tolist(), (ends * scale).tolist(), strict=True):
+        piece = shapely.ops.substring(line, a, b)
+        xy = np.asarray(piece.coords) if not piece.is_empty else np.zeros((0, 2))
+        if len(xy) < 2:
+            xy = np.vstack([xy, xy]) if len(xy) else np.zeros((0, 2))
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1])
+        out.append({"type": "LineString", "coordinates": np.round(np.column_stack([lon, lat]), 7).tolist()})
+    return out

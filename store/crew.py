@@ -36,21 +36,22 @@ __all__ = [
     "ACTIONS",
     "CODE_ALPHABET",
     "CrewDevice",
-
     "CrewPairing",
     "CrewPosition",
     "CrewTap",
     "DeviceAuth",
     "PositionReport",
+    "check_report",
     "crew_assignment",
     "device_for_token",
+    "devices_for_digests",
     "list_devices",
     "new_pairing",
     "pair_device",
     "record_crew_audit",
-    "record_position",
     "record_tap",
     "revoke_device",
+    "token_digest",
 ]
 
 # No 0/O, 1/I/L: read aloud over a radio or typed on a phone without mistakes.
@@ -188,17 +189,27 @@ def pair_device(session: Session, code: str, *, label: str) -> tuple[str, CrewDe
     return token, device, unit
 
 
-def device_for_token(session: Session, token: str) -> DeviceAuth | None:
-    """The active (unrevoked) device of a crew token, or None."""
+def token_digest(token: str) -> str | None:
+    """The stored form (SHA-256) of a crew token, or None for what cannot be one."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    digest = _digest(token)
-    row = session.execute(
-        select(CrewDevice.id, CrewDevice.unit_id, Unit.callsign, CrewDevice.label)
+    return _digest(token)
+
+
+def devices_for_digests(session: Session, digests: set[str]) -> dict[str, DeviceAuth]:
+    """The active (unrevoked) devices of some token digests, by digest; revoked and unknown ones are absent."""
+    rows = session.execute(
+        select(CrewDevice.token_hash, CrewDevice.id, CrewDevice.unit_id, Unit.callsign, CrewDevice.label)
         .join(Unit, Unit.id == CrewDevice.unit_id)
-        .where(CrewDevice.token_hash == digest, CrewDevice.revoked_at.is_(None))
-    ).first()
-    return None if row is None else DeviceAuth(int(row[0]), int(row[1]), str(row[2]), str(row[3]), digest[:16])
+        .where(CrewDevice.token_hash.in_(digests), CrewDevice.revoked_at.is_(None))
+    ).all()
+    return {str(d): DeviceAuth(int(i), int(u), str(c), str(label), str(d)[:16]) for d, i, u, c, label in rows}
+
+
+def device_for_token(session: Session, token: str) -> DeviceAuth | None:
+    """The active (unrevoked) device of a crew token, or None."""
+    digest = token_digest(token)
+    return None if digest is None else devices_for_digests(session, {digest}).get(digest)
 
 
 def active_device_count(session: Session, unit_id: int) -> int:
@@ -431,38 +442,6 @@ def check_report(p: PositionReport, *, bounds: tuple[float, float, float, float]
     if p.at > utcnow() + unit_commands.FUTURE_TOLERANCE:
         return "waktu di masa depan / time in the future"
     return None
-
-
-def record_position(w: Writer, device: DeviceAuth, p: PositionReport, *,
-                    bounds: tuple[float, float, float, float]) -> tuple[str, str | None]:
-    """Store one crew position once: ('stored'|'replayed'|'dropped', reason when dropped)."""
-    reason = check_report(p, bounds=bounds)
-    if reason is not None:
-        return "dropped", reason
-    with w.sessions() as session:
-        if session.scalars(select(CrewPosition.id).where(CrewPosition.device_id == device.device_id,
-                                                         CrewPosition.key == p.key)).first() is not None:
-            return "replayed", None
-        unit = session.get(Unit, device.unit_id)
-        assert unit is not None
-        [fields] = unit_fields(read_units(session, ids=[device.unit_id]))
-    if fields["position_at"] is not None and fields["lon"] is not None and unit.position_at is not None:
-        if p.at < unit.position_at:
-            return "dropped", "lebih lama dari posisi tersimpan / older than the stored position"
-        dt = (p.at - unit.position_at).total_seconds()
-        metres = _metres(fields["lon"], fields["lat"], p.lon, p.lat)
-        if metres > 50 and (dt <= 0 or metres / dt * 3.6 > MAX_SPEED_KMH):
-            return "dropped", f"lompatan lebih cepat dari {MAX_SPEED_KMH:.0f} km/j / jump faster than " \
-                              f"{MAX_SPEED_KMH:.0f} km/h"
-    row = CrewPosition(device_id=device.device_id, unit_id=device.unit_id, key=p.key, lon=p.lon, lat=p.lat,
-                       accuracy_m=p.accuracy_m, device_at=p.at, server_at=utcnow(), source="crew-gps")
-    try:
-        unit_commands.set_position(_with_row(w, row), device.unit_id, lon=p.lon, lat=p.lat, at=p.at, bounds=bounds)
-    except IntegrityError:
-        return "replayed", None
-    except Conflict:
-        return "dropped", "lebih lama dari posisi tersimpan / older than the stored position"
-    return "stored", None
 
 
 def touch_device(session: Session, device_id: int) -> None:

@@ -37,11 +37,13 @@ class GroupWriter(Generic[ItemT, StoredT]):
         hub: EventHub,
         lock: threading.Lock | None = None,
         max_batch: int = 64,
+        name: str = "sigap-call-writer",
     ) -> None:
         self.sessions = sessions
         self.hub = hub
         self.lock = lock
         self.max_batch = max_batch
+        self.name = name
         self.batches = 0
         self.written = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -50,7 +52,7 @@ class GroupWriter(Generic[ItemT, StoredT]):
 
     def start(self) -> None:
         """Start the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="sigap-call-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self, *, timeout: float = 30.0) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.errors import InvalidInput
@@ -37,6 +37,9 @@ __all__ = [
     "UnitChannel",
     "apply_reply",
     "attempts_for",
+    "claim_due",
+    "next_due",
+    "settle_attempt",
     "mark_attempt",
     "new_attempt",
     "open_assignment",
@@ -49,13 +52,18 @@ __all__ = [
     "PushSubscription",
     "VapidKey",
     "ensure_vapid_key",
+    "push_subscription",
+    "push_subscription_ids",
     "push_subscriptions",
     "save_subscription",
     "vapid_key",
 ]
 
 CHANNELS = ("sse", "telegram", "whatsapp", "sms", "webpush")
-ATTEMPT_STATUSES = ("queued", "sent", "delivered", "read", "failed", "retried")
+ATTEMPT_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "retried")
+# Sends of one attempt before it is failed; the back-off before each retry doubles from its base (2, 4, 8 ... s).
+MAX_TRIES = 6
+BACKOFF_CAP_S = 300.0
 # What a reply from the field means.
 REPLIES = {"1": "diterima", "OK": "diterima", "2": "menuju_lokasi", "JALAN": "menuju_lokasi", "3": "tiba",
            "TIBA": "tiba", "4": "selesai", "SELESAI": "selesai"}
@@ -76,6 +84,7 @@ class NotificationAttempt(Base):
     """One attempt to tell a unit of its dispatch on one channel, with its status as it moves."""
 
     __tablename__ = "notification_attempt"
+    __table_args__ = (Index("ix_notification_attempt_due", "status", "next_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assignment_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     incident_id: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -87,6 +96,11 @@ class NotificationAttempt(Base):
     tries: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # The queue (migration 0030): where to, what, when due, and when a worker took it.
+    address: Mapped[str | None] = mapped_column(String(1000))
+    body: Mapped[str | None] = mapped_column(Text)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def _digits(address: str) -> str:
@@ -143,14 +157,70 @@ def open_assignment_by_id(session: Session, assignment_id: int) -> DispatchAssig
     return row if row is not None and row.released_at is None else None
 
 
-def new_attempt(session: Session, row: DispatchAssignment, channel: str, *, status: str = "queued") -> int:
-    """Record an attempt to reach the unit of an assignment on a channel; its id."""
+def new_attempt(session: Session, row: DispatchAssignment, channel: str, *, status: str = "queued",
+                address: str | None = None, body: str | None = None) -> int:
+    """Record an attempt to reach the unit of an assignment on a channel; its id. Queued with an address and a
+    body, it is due now: the notification worker sends it once the caller's transaction commits."""
     now = utcnow()
+    queued = status == "queued" and address is not None
     attempt = NotificationAttempt(assignment_id=row.id, incident_id=row.incident_id, unit_id=row.unit_id,
-                                  channel=channel, status=status, created_at=now, updated_at=now, tries=1)
+                                  channel=channel, status=status, created_at=now, updated_at=now,
+                                  tries=0 if queued else 1, address=address, body=body,
+                                  next_at=now if queued else None)
     session.add(attempt)
     session.flush()
     return attempt.id
+
+
+def claim_due(session: Session, *, now: datetime, lease_s: float, limit: int = 20) -> list[dict[str, Any]]:
+    """Take the attempts due now for sending (status ``sending``, one more try), in the caller's transaction.
+
+    Due: queued or retried with ``next_at`` passed, and ``sending`` claims older than the lease, left by a worker
+    that died mid-send. Those are sent again: delivery is at-least-once (a dispatch not heard is worse than one
+    heard twice; only a message on the wire when the process died can come twice). PostgreSQL: rows another
+    worker holds are skipped (SKIP LOCKED); SQLite: the write lock serialises claims.
+    """
+    q = (select(NotificationAttempt)
+         .where(or_(NotificationAttempt.status.in_(("queued", "retried")) & (NotificationAttempt.next_at <= now),
+                    (NotificationAttempt.status == "sending")
+                    & (NotificationAttempt.claimed_at <= now - timedelta(seconds=lease_s))))
+         .order_by(NotificationAttempt.next_at, NotificationAttempt.id).limit(limit)
+         .with_for_update(skip_locked=True))
+    out = []
+    for a in session.scalars(q):
+        a.status, a.claimed_at, a.updated_at, a.tries = "sending", now, now, a.tries + 1
+        out.append({"id": a.id, "channel": a.channel, "address": a.address, "body": a.body, "tries": a.tries,
+                    "unit_id": a.unit_id})
+    session.flush()
+    return out
+
+
+def settle_attempt(session: Session, attempt_id: int, *, ok: bool, detail: str | None, external_id: str | None,
+                   now: datetime, final: bool = False, max_tries: int = MAX_TRIES, backoff_s: float = 2.0) -> str:
+    """Record how a send went: sent, or retried after a back-off, or failed (after MAX_TRIES, or at once when
+    `final`: no retry can help); the new status."""
+    a = session.get(NotificationAttempt, attempt_id)
+    if a is None:
+        return "gone"
+    if ok:
+        a.status, a.next_at = "sent", None
+    elif a.tries < max_tries and not final:
+        a.status, a.next_at = "retried", now + timedelta(seconds=min(BACKOFF_CAP_S, backoff_s * 2.0 ** (a.tries - 1)))
+    else:
+        a.status, a.next_at = "failed", None
+    a.updated_at, a.claimed_at = now, None
+    if detail is not None:
+        a.detail = detail[:300]
+    if external_id is not None:
+        a.external_id = external_id[:120]
+    return a.status
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the next queued or retried attempt is due (None: nothing waits)."""
+    return session.scalars(select(NotificationAttempt.next_at).where(
+        NotificationAttempt.status.in_(("queued", "retried", "sending")), NotificationAttempt.next_at.is_not(None))
+        .order_by(NotificationAttempt.next_at).limit(1)).first()
 
 
 def mark_attempt(session: Session, attempt_id: int, status: str, *, detail: str | None = None,
@@ -307,6 +377,24 @@ def save_subscription(session: Session, *, device_id: int, unit_id: int, endpoin
     row.device_id, row.unit_id, row.p256dh, row.auth = device_id, unit_id, p256dh, auth
     session.flush()
     return {"id": row.id, "unit_id": unit_id, "endpoint": endpoint}
+
+
+def push_subscription(session: Session, subscription_id: int) -> dict[str, Any] | None:
+    """One push subscription of an unrevoked device, as pywebpush takes it; None when gone or revoked."""
+    from store.crew import CrewDevice
+
+    r = session.scalars(select(PushSubscription).join(CrewDevice, CrewDevice.id == PushSubscription.device_id)
+                        .where(PushSubscription.id == subscription_id, CrewDevice.revoked_at.is_(None))).first()
+    return None if r is None else {"endpoint": r.endpoint, "keys": {"p256dh": r.p256dh, "auth": r.auth}}
+
+
+def push_subscription_ids(session: Session, unit_id: int) -> list[int]:
+    """The ids of the unit's push subscriptions of unrevoked devices."""
+    from store.crew import CrewDevice
+
+    return [int(i) for i in session.scalars(
+        select(PushSubscription.id).join(CrewDevice, CrewDevice.id == PushSubscription.device_id)
+        .where(PushSubscription.unit_id == unit_id, CrewDevice.revoked_at.is_(None)).order_by(PushSubscription.id))]
 
 
 def push_subscriptions(session: Session, unit_id: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
 from geo.locate import Locator
-from geo.routing import rank_placed
+from geo.routing import RankedUnit, leg_lines, rank_placed
 from geo.water import boat_walk_m, circle_points, circle_touches_water
 from store.catalog import Catalog
 from store.floods import active_flood_geometries
@@ -233,19 +233,8 @@ def recommend(
                 "straight_line_m": round(r.straight_line_m, 1),
                 "unit_snap_m": round(r.unit_snap_m, 1),
                 "incident_snap_m": round(r.incident_snap_m, 1),
-                "legs": [
-                    {"mode": leg.mode, "distance_m": round(leg.distance_m, 1), "time_s": round(leg.time_s, 1)}
-                    for leg in r.legs
-                ],
-                "route": {
-                    "type": "Feature",
-                    "geometry": r.route,
-                    "properties": {
-                        "unit_id": briefs[r.unit_id]["id"],
-                        "sources": r.sources,
-                        "eta_s": round(r.eta_s, 1),
-                    },
-                },
+                "legs": legs_fields(r),
+                "route": route_feature(r, unit_id=briefs[r.unit_id]["id"]),
                 "sources": r.sources,
                 "eta_range_s": ranges.get(r.unit_id),
             }
@@ -291,6 +280,44 @@ def recommend(
         "boat_walk_max_m": boat_walk_max_m,
         "eta_range_radius_m": spread_m,
     }
+
+
+def legs_fields(r: RankedUnit, *, with_lines: bool = False) -> list[dict[str, Any]]:
+    """A ranked unit's legs as the API shows them (LegOut); with each leg's own line when asked (the crew map)."""
+    out = [{"mode": leg.mode, "distance_m": round(leg.distance_m, 1), "time_s": round(leg.time_s, 1)}
+           for leg in r.legs]
+    if with_lines:
+        lines = leg_lines(coordinates=r.route["coordinates"], legs=r.legs)
+        for leg, line in zip(out, lines, strict=True):
+            leg["geometry"] = line
+    return out
+
+
+def route_feature(r: RankedUnit, *, unit_id: int) -> dict[str, Any]:
+    """A ranked unit's route as a GeoJSON Feature (RouteFeature)."""
+    return {"type": "Feature", "geometry": r.route,
+            "properties": {"unit_id": unit_id, "sources": r.sources, "eta_s": round(r.eta_s, 1)}}
+
+
+def route_unit(session: Session, service: TravelService, *, unit_id: int, lon: float, lat: float) -> dict[str, Any]:
+    """One unit's route to a point over the same network and ranking the recommendations use, whatever the unit's
+    status (a crew on its way): ETA, distance, legs each with its line, the route; or why there is none."""
+    view = service.view(session)
+    cache, placement = service.units(session, view)
+    rows = np.flatnonzero(cache.rows.id == unit_id)
+    if not len(rows):
+        return {"unit_id": unit_id, "reachable": False, "reason": "no_unit"}
+    utype = str(cache.rows.type[rows[0]])
+    ranking = rank_placed(placement.take(rows[:1]), incident_lon=lon, incident_lat=lat, k=1, types=[utype])
+    ranked = ranking.by_type.get(utype) or []
+    if not ranked:
+        why = ranking.unreachable[0].reason if ranking.unreachable else "unreachable"
+        return {"unit_id": unit_id, "reachable": False, "reason": why}
+    r = ranked[0]
+    return {"unit_id": unit_id, "reachable": True, "reason": None, "travel_mode": r.travel_mode,
+            "eta_s": round(r.eta_s, 1), "eta_min": round(r.eta_s / 60.0, 1), "distance_m": round(r.distance_m, 1),
+            "straight_line_m": round(r.straight_line_m, 1), "legs": legs_fields(r, with_lines=True),
+            "route": route_feature(r, unit_id=unit_id), "sources": r.sources}
 
 
 def _eta_ranges(

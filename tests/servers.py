@@ -38,14 +38,17 @@ def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], No
     return filled_test_database(backend, tmp_dir)
 
 
-def start_server(url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None) -> tuple[
-        subprocess.Popen, str]:
-    """Start uvicorn on the database and wait until /healthz answers; returns the process and base URL."""
+def start_server(url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None,
+                 tree: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start uvicorn on the database and wait until /healthz answers; returns the process and base URL.
+
+    `tree`: serve the code of another checkout of the project (a benchmark's peer), not this one.
+    """
     if port is not None:
-        return _start_server(url, port=port, extra_env=extra_env)
+        return _start_server(url, port=port, extra_env=extra_env, tree=tree)
     for attempt in range(3):
         try:
-            return _start_server(url, port=free_port(), extra_env=extra_env)
+            return _start_server(url, port=free_port(), extra_env=extra_env, tree=tree)
         except PortTaken:
             # Another test process took the free port between our probe and uvicorn's bind: draw another.
             if attempt == 2:
@@ -57,11 +60,14 @@ class PortTaken(RuntimeError):
     """uvicorn could not bind its port."""
 
 
-def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None) -> tuple[subprocess.Popen, str]:
+def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None,
+                  tree: Path | None = None) -> tuple[subprocess.Popen, str]:
     env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
                         # Links in answers (OGC) come from the configured public address, not the Host header.
                         "SIGAP_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     env |= extra_env or {}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     # The server's log goes to a file, not a pipe: a pipe nobody reads fills up during an outage (every
     # failed request logs) and then blocks the server.
     fd, log_path = tempfile.mkstemp(prefix="sigap-uvicorn-", suffix=".log")
@@ -69,7 +75,7 @@ def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None) -> t
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            cwd=tree or PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )
     proc.log_path = Path(log_path)  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"

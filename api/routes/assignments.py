@@ -69,8 +69,7 @@ def dispatch(
     )
     # The units hear of it on their channels after the answer has gone (each attempt recorded).
     background.add_task(notify_assignments, ctx.writer(actor="system:notify", client=None),
-                        configured_channels(ctx.settings), list(result.assignment_ids),
-                        push_subject=ctx.settings.webpush_subject)
+                        configured_channels(ctx.settings), list(result.assignment_ids), ctx.notify_wake)
     return FastJSON(
         {
             "incident_id": incident.id,

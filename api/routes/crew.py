@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 
-from api.auth import AdminDep, CrewDep, DispatcherDep, ReaderDep, crew_device
+from api.auth import AdminDep, CrewDep, CrewTokenDep, DispatcherDep, ReaderDep, crew_device
 from api.channels import configured_channels
 from api.context import AppContext
 from api.deps import ContextDep, SessionDep, client_address
@@ -34,6 +34,9 @@ from api.schemas import Schema
 from geo.errors import InvalidInput, RateLimited, SigapError
 from store import crew as store
 from store import notify
+from store.catalog import Catalog
+from store.crew_positions import PositionJob
+from store.recommend import route_unit
 
 router = APIRouter(prefix="/api", tags=["crew"])
 log = logging.getLogger("sigap.crew")
@@ -43,8 +46,9 @@ HEARTBEAT_S = 15.0
 MAX_BATCH = 200
 
 
-def _throttle(ctx: AppContext, device: store.DeviceAuth, what: str, per_minute: int) -> None:
-    wait = ctx.crew_buckets.take((f"device:{device.tag}", what), per_minute)
+def _throttle(ctx: AppContext, device: store.DeviceAuth | str, what: str, per_minute: int) -> None:
+    tag = device.tag if isinstance(device, store.DeviceAuth) else device[:16]
+    wait = ctx.crew_buckets.take((f"device:{tag}", what), per_minute)
     if wait > 0:
         raise RateLimited(f"Terlalu banyak {what} dari perangkat ini; coba lagi dalam {wait:.0f} detik",
                           f"Too many {what} from this device; try again in {wait:.0f} s", field=what,
@@ -156,10 +160,40 @@ def revoke(device_id: RowId, request: Request, session: SessionDep, user: AdminD
 
 
 # -- the crew's own view ----------------------------------------------------------------------------------------
+def _labelled(view: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """The crew's view with the call's category as people read it (e.g. Kebakaran / Fire), not its code."""
+    a = view.get("assignment")
+    if a is not None:
+        code = a["incident"]["category"]
+        try:
+            cat = catalog.category(code)
+            a["incident"]["category_label_id"], a["incident"]["category_label_en"] = cat.label_id, cat.label_en
+        except LookupError:  # a category removed from the catalog since the call was recorded: its code it is
+            a["incident"]["category_label_id"] = a["incident"]["category_label_en"] = code
+    return view
+
+
 @router.get("/crew/assignment", summary="Tugas unit saya / my unit's assignment")
-def assignment(session: SessionDep, device: CrewDep) -> FastJSON:
+def assignment(ctx: ContextDep, session: SessionDep, device: CrewDep) -> FastJSON:
     """The device's unit, its current assignment (call, place, callback number, notes, ETA) and the taps it can take."""
-    return FastJSON(store.crew_assignment(session, device.unit_id) | {"device_id": device.device_id})
+    view = _labelled(store.crew_assignment(session, device.unit_id), ctx.catalog)
+    return FastJSON(view | {"device_id": device.device_id})
+
+
+@router.get("/crew/route", summary="Rute unit saya ke lokasi / my unit's route to the call")
+def crew_route(ctx: ContextDep, session: SessionDep, device: CrewDep) -> FastJSON:
+    """The route from the unit's position to its current call over roads and the river, as the dispatcher's
+    recommendations compute it: ETA, legs (road, river, landing...) each with its line; null off a call."""
+    view = store.crew_assignment(session, device.unit_id)
+    a, unit = view["assignment"], view["unit"]
+    if a is None or a["incident"]["lon"] is None:
+        return FastJSON({"incident_id": None, "route": None})
+    inc = a["incident"]
+    if unit["lon"] is None:
+        out: dict[str, Any] = {"unit_id": device.unit_id, "reachable": False, "reason": "no_position"}
+    else:
+        out = route_unit(session, ctx.travel, unit_id=device.unit_id, lon=inc["lon"], lat=inc["lat"])
+    return FastJSON({"incident_id": inc["id"], "from": [unit["lon"], unit["lat"]], "route": out})
 
 
 class TapIn(_Body):
@@ -192,7 +226,7 @@ def tap(body: TapIn, request: Request, ctx: ContextDep, device: CrewDep) -> Fast
     replayed, recorded = store.record_tap(w, device, key=body.key, action=body.action, device_at=body.device_at,
                                           incident_id=body.incident_id)
     with ctx.read_sessions() as session:
-        state = store.crew_assignment(session, device.unit_id)
+        state = _labelled(store.crew_assignment(session, device.unit_id), ctx.catalog)
     return FastJSON({"replayed": replayed, "tap": recorded, "state": state})
 
 
@@ -266,13 +300,28 @@ class PositionsOut(Schema):
     dropped: int
 
 
+async def _store_positions(ctx: AppContext, digest: str, reports: list[store.PositionReport],
+                           client: str | None) -> list[tuple[str, str | None]]:
+    """Check each position (pure) and hand the good ones, in order, to the group-commit position writer."""
+    bounds = ctx.spatial.kalimantan_box
+    checked = [store.check_report(p, bounds=bounds) for p in reports]
+    assert ctx.position_writer is not None
+    good = [p for p, why in zip(reports, checked, strict=True) if why is None]
+    waiting = [ctx.position_writer.submit(PositionJob(digest, p, client)) for p in good]
+    # Shielded: a phone that hangs up does not withdraw positions already queued; they are stored all the same.
+    done = await asyncio.shield(asyncio.gather(*(asyncio.wrap_future(f) for f in waiting)))
+    if any(result == "unauthorized" for result, _ in done):
+        raise Unauthorized("Token perangkat tidak sah atau dicabut", "Device token invalid or revoked")
+    stored = iter(done)
+    return [("dropped", why) if why is not None else next(stored) for why in checked]
+
+
 @router.post("/crew/position", summary="Posisi GPS kru / a crew GPS position", response_model=PositionResult)
-def position(body: PositionIn, request: Request, ctx: ContextDep, device: CrewDep) -> FastJSON:
+async def position(body: PositionIn, request: Request, ctx: ContextDep, device: CrewTokenDep) -> FastJSON:
     """Store one position of the device's unit (source crew-gps); a position that cannot be stored is a 422."""
     _throttle(ctx, device, "positions", ctx.settings.crew_positions_per_minute)
-    w = ctx.writer(actor=device.actor, client=client_address(request))
     report = store.PositionReport(body.key, body.lon, body.lat, body.accuracy_m, body.at)
-    result, reason = store.record_position(w, device, report, bounds=ctx.spatial.kalimantan_box)
+    [(result, reason)] = await _store_positions(ctx, device, [report], client_address(request))
     if result == "dropped":
         raise InvalidInput(f"Posisi tidak disimpan ({reason})", "Position not stored (see reason)", field="lon",
                            reason=reason)
@@ -281,11 +330,11 @@ def position(body: PositionIn, request: Request, ctx: ContextDep, device: CrewDe
 
 @router.post("/crew/positions", summary="Posisi GPS kru (tumpukan) / crew GPS positions (batch)",
              response_model=PositionsOut)
-def positions(body: PositionsIn, request: Request, ctx: ContextDep, device: CrewDep) -> FastJSON:
+async def positions(body: PositionsIn, request: Request, ctx: ContextDep, device: CrewTokenDep) -> FastJSON:
     """Store positions in order; each bad one is dropped with its reason, the others stored (source crew-gps)."""
     _throttle(ctx, device, "positions", ctx.settings.crew_positions_per_minute)
-    w = ctx.writer(actor=device.actor, client=client_address(request))
-    results: list[dict[str, Any]] = []
+    results: list[dict[str, Any] | None] = []
+    reports: list[store.PositionReport] = []
     for raw in body.positions:
         key = raw.get("key") if isinstance(raw.get("key"), str) else None
         try:
@@ -295,11 +344,17 @@ def positions(body: PositionsIn, request: Request, ctx: ContextDep, device: Crew
             where = ".".join(str(x) for x in first.get("loc", ())) or "posisi"
             results.append({"key": key, "result": "dropped", "reason": f"{where}: {first.get('msg', str(exc))}"})
             continue
-        result, reason = store.record_position(
-            w, device, store.PositionReport(p.key, p.lon, p.lat, p.accuracy_m, p.at), bounds=ctx.spatial.kalimantan_box)
-        results.append({"key": p.key, "result": result, "reason": reason})
-    return FastJSON({"results": results, "stored": sum(r["result"] == "stored" for r in results),
-                     "dropped": sum(r["result"] == "dropped" for r in results)})
+        results.append(None)
+        reports.append(store.PositionReport(p.key, p.lon, p.lat, p.accuracy_m, p.at))
+    outcomes = iter(zip(reports, await _store_positions(ctx, device, reports, client_address(request)), strict=True))
+    done: list[dict[str, Any]] = []
+    for r in results:
+        if r is None:
+            sent, (result, reason) = next(outcomes)
+            r = {"key": sent.key, "result": result, "reason": reason}
+        done.append(r)
+    return FastJSON({"results": done, "stored": sum(r["result"] == "stored" for r in done),
+                     "dropped": sum(r["result"] == "dropped" for r in done)})
 
 
 @router.get("/crew/events", summary="Aliran kejadian unit saya / my unit's live events (SSE)",
@@ -403,7 +458,7 @@ def resend(assignment_id: RowId, ctx: ContextDep, session: SessionDep, user: Dis
                        f"Assignment {assignment_id} not found or ended", field="assignment_id")
     session.rollback()
     made = notify_assignments(ctx.writer(actor=user.username, client=None), configured_channels(ctx.settings),
-                              [assignment_id], push_subject=ctx.settings.webpush_subject)
+                              [assignment_id], ctx.notify_wake)
     with ctx.read_sessions() as s:
         attempts = [a for a in notify.attempts_for(s, assignment_ids=[assignment_id]) if a["id"] in made]
     return FastJSON({"attempts": attempts})

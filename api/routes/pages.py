@@ -212,7 +212,7 @@ async def board_page(request: Request, ctx: ContextDep) -> Response:
 
 
 # -- the crew page (issue 17): no login cookie; the phone's device token is kept by the page's own JS -------------
-CREW_SHELL = ["/crew", "/crew.webmanifest", "/static/css/crew.css", "/static/js/crew.js",
+CREW_SHELL = ["/crew", "/crew.webmanifest", "/static/css/crew.css", "/static/js/i18n.js", "/static/js/crew.js",
               "/static/vendor/leaflet/leaflet.css", "/static/vendor/leaflet/leaflet.js", "/static/crew-icon.svg"]
 
 

@@ -207,6 +207,11 @@ def test_revoked_device_is_refused_on_its_next_request(client, app_client, token
     assert refused.status_code == 401
     assert as_crew(client, device["token"], "POST", "/api/crew/taps",
                    json={"key": key(), "action": "tersedia"}).status_code == 401
+    # Positions are checked in the position writer's transaction, not by a lookup per request: refused all the same.
+    fix = {"key": key(), "lon": LON, "lat": LAT, "accuracy_m": 10, "at": iso_utc(utcnow())}
+    assert as_crew(client, device["token"], "POST", "/api/crew/position", json=fix).status_code == 401
+    assert as_crew(client, device["token"], "POST", "/api/crew/positions",
+                   json={"positions": [fix | {"key": key()}]}).status_code == 401
     assert client.delete("/api/crew/devices/987654", headers=bearer(tokens["admin"])).status_code == 404
 
 
@@ -214,3 +219,28 @@ def test_revoked_device_is_refused_on_its_next_request(client, app_client, token
 def test_staff_tokens_are_not_crew_tokens(client, tokens, path: str) -> None:
     r = client.get(path, headers=bearer(tokens["admin"]))
     assert r.status_code == 401
+
+
+def test_crew_route_has_its_legs_each_with_its_line(client, demo) -> None:
+    boat = demo["PRH-BTK-1"]
+    token = pair_unit(client, boat)["token"]
+    assert as_crew(client, token, "GET", "/api/crew/route").json() == {"incident_id": None, "route": None}
+    jetty = next(u for u in client.get("/api/units").json()["units"] if u["callsign"] == "PRH-MKT-1")
+    inc = new_incident(client, category="banjir", location={"lon": jetty["lon"], "lat": jetty["lat"]})
+    assert client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [boat]}).status_code == 200
+    got = as_crew(client, token, "GET", "/api/crew/route")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    route = body["route"]
+    assert body["incident_id"] == inc["id"] and route["reachable"] is True and route["eta_s"] > 0
+    legs = route["legs"]
+    assert "river" in [leg["mode"] for leg in legs]
+    assert abs(sum(leg["distance_m"] for leg in legs) - route["distance_m"]) < 1
+    line = route["route"]["geometry"]["coordinates"]
+    # The legs' lines cut the route's line: the first starts at the unit, each starts where the last ended.
+    assert legs[0]["geometry"]["coordinates"][0] == pytest.approx(line[0], abs=1e-6)
+    assert legs[-1]["geometry"]["coordinates"][-1] == pytest.approx(line[-1], abs=1e-6)
+    for prev, nxt in zip(legs, legs[1:], strict=False):
+        assert nxt["geometry"]["coordinates"][0] == pytest.approx(prev["geometry"]["coordinates"][-1], abs=1e-6)
+    # Staff tokens do not read a crew's route.
+    assert client.get("/api/crew/route").status_code == 401

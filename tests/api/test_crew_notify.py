@@ -32,6 +32,7 @@ from store.layers import read_layers
 from store.notify import vapid_key
 from store.units import Unit, seed_demo_units
 from tests.conftest import TEST_PASSWORD, bearer, settings_for
+from tests.waiting import wait_until
 
 BOT_TOKEN = "123456:bot-token-secret"
 WA_TOKEN = "wa-token-secret"
@@ -123,7 +124,7 @@ def notify_client(database, outside) -> Iterator[tuple[TestClient, Outside, dict
         database.url, telegram_api_url=f"{base}/tg", telegram_bot_token=BOT_TOKEN, telegram_webhook_secret=TG_SECRET,
         whatsapp_api_url=f"{base}/wa", whatsapp_token=WA_TOKEN, whatsapp_phone_number_id=WA_PHONE_ID,
         whatsapp_app_secret=WA_APP_SECRET, sms_gateway_url=f"{base}/sms/send", sms_gateway_secret=SMS_SECRET,
-        crew_ack_alert_s=60.0)
+        crew_ack_alert_s=60.0, crew_notify_max_tries=2, crew_notify_backoff_s=0.05)
     with session_scope(database.sessions) as s:
         seed_demo_units(s, read_layers(s))
     with database.sessions() as s:
@@ -149,6 +150,19 @@ def _incident(client: TestClient) -> dict:
     return r.json()
 
 
+FINAL = {"sent", "delivered", "read", "failed"}
+
+
+def settled(client: TestClient, incident_id: int, n: int) -> list[dict]:
+    """The call's n attempts once the notification worker has settled every one (sent or failed)."""
+
+    def done() -> list[dict]:
+        got = client.get(f"/api/incidents/{incident_id}/notifications").json()["attempts"]
+        return got if len(got) == n and all(a["status"] in FINAL for a in got) else []
+
+    return wait_until(done, message=f"{n} notifications of call {incident_id} not settled")
+
+
 def test_dispatch_notifies_every_channel_and_records_each_attempt(notify_client) -> None:
     client, state, units = notify_client
     unit = units["DMK-BTK-1"]
@@ -162,7 +176,7 @@ def test_dispatch_notifies_every_channel_and_records_each_attempt(notify_client)
     state.sms_failures = 1
     inc = _incident(client)
     assert client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [unit]}).status_code == 200
-    attempts = client.get(f"/api/incidents/{inc['id']}/notifications").json()["attempts"]
+    attempts = settled(client, inc["id"], 3)
     got = {a["channel"]: (a["status"], a["tries"]) for a in attempts}
     assert got == {"telegram": ("sent", 1), "whatsapp": ("sent", 1), "sms": ("sent", 2)}
     paths = [p for p, _, _ in state.requests]
@@ -195,7 +209,7 @@ def test_a_failing_channel_is_recorded_failed_after_a_retry(notify_client) -> No
     state.sms_failures = 5
     inc = _incident(client)
     client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [unit]})
-    [attempt] = client.get(f"/api/incidents/{inc['id']}/notifications").json()["attempts"]
+    [attempt] = settled(client, inc["id"], 1)
     assert (attempt["status"], attempt["tries"]) == ("failed", 2) and "503" in attempt["detail"]
     state.sms_failures = 0
 
@@ -207,6 +221,7 @@ def test_unacknowledged_unit_raises_an_alert_and_can_be_resent(notify_client, da
                json={"channels": [{"channel": "telegram", "address": "777"}]})
     inc = _incident(client)
     sent = client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [unit]}).json()
+    settled(client, inc["id"], 1)
     assert client.get("/api/crew/alerts").json()["alerts"] == []
     with session_scope(database.sessions) as s:
         s.execute(update(DispatchAssignment).values(at=utcnow() - timedelta(seconds=61)))
@@ -296,6 +311,7 @@ def test_web_push_is_encrypted_for_the_subscription(notify_client, outside, data
         assert client.post("/api/crew/push-subscription", json=bad, headers=crew).status_code == 422
     inc = _incident(client)
     client.post(f"/api/incidents/{inc['id']}/dispatch", json={"unit_ids": [unit]})
+    settled(client, inc["id"], 2)  # the crew page's stream and the push
     [(path, headers, body)] = [r for r in state.requests if r[0].startswith("/push/")]
     assert headers["content-encoding"] == "aes128gcm" and headers["authorization"].startswith("vapid ")
     assert f"k={public}" in headers["authorization"]

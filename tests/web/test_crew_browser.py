@@ -183,3 +183,103 @@ def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_or
     assert foreign == [] and errors == []
     phone.close()
     desk.close()
+
+
+def test_crew_map_draws_the_route_leg_by_leg(chromium, crew_server) -> None:
+    base, _ = crew_server
+    disp = {"Authorization": f"Bearer {_token(base, 'dispatcher')}"}
+    units = {u["callsign"]: u for u in httpx.get(f"{base}/api/units", headers=disp).json()["units"]}
+    boat, jetty = units["PRH-BTK-1"], units["PRH-MKT-1"]
+    code = httpx.post(f"{base}/api/units/{boat['id']}/pairing", headers=disp).json()["code"]
+    errors: list[str] = []
+    foreign: list[str] = []
+    phone = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                 locale="id-ID", geolocation={"latitude": boat["lat"], "longitude": boat["lon"]},
+                                 permissions=["geolocation"])
+    _local_only(phone, base, foreign)
+    crew = phone.new_page()
+    crew.on("pageerror", lambda e: errors.append(str(e)))
+    crew.goto(f"{base}/crew#kode={code}")
+    crew.click("#pair-submit")
+    crew.wait_for_selector("body[data-paired='1'][data-stream='1']")
+    call = httpx.post(f"{base}/api/incidents", headers=disp, json={
+        "category": "banjir", "location": {"lon": jetty["lon"], "lat": jetty["lat"]}}).json()
+    sent = httpx.post(f"{base}/api/incidents/{call['id']}/dispatch", headers=disp, json={"unit_ids": [boat["id"]]})
+    assert sent.status_code == 200, sent.text
+    crew.wait_for_selector("body[data-assignment='dikirim']")
+    # The route from the platform's router, drawn leg by leg: the river leg is on the map, not a straight line.
+    crew.wait_for_function("() => Number(document.body.dataset.legs) > 0", timeout=20_000)
+    assert crew.locator("#map path[data-leg='river']").count() >= 1
+    modes = crew.eval_on_selector_all("#job-legs li", "els => els.map(e => e.className)")
+    assert "leg river" in modes
+    assert "Sungai" in crew.inner_text("#job-legs")
+    assert "lewat rute" in crew.inner_text("#job-eta")
+    # The category as people call it, not its code.
+    assert crew.inner_text("#job-category") == "Banjir"
+    _shot(crew, "crew-route-legs")
+    # English on the header's button: what the page wrote is written again.
+    crew.click("#lang")
+    crew.wait_for_function("() => document.getElementById('job-category').textContent === 'Flood'")
+    assert crew.inner_text("button[data-action='terima']") == "Acknowledge"
+    assert "River" in crew.inner_text("#job-legs") and "by route" in crew.inner_text("#job-eta")
+    _shot(crew, "crew-route-legs-en")
+    assert not errors and not foreign
+    phone.close()
+
+
+def test_admin_sets_unit_channels_and_revokes_a_phone_with_the_keyboard(chromium, crew_server) -> None:
+    base, _ = crew_server
+    disp = {"Authorization": f"Bearer {_token(base, 'dispatcher')}"}
+    units = {u["callsign"]: u for u in httpx.get(f"{base}/api/units", headers=disp).json()["units"]}
+    unit = units["DMK-BTK-2"]
+    code = httpx.post(f"{base}/api/units/{unit['id']}/pairing", headers=disp).json()["code"]
+    phone = httpx.post(f"{base}/api/crew/pair", json={"code": code, "label": "HP Andi"}).json()
+    errors: list[str] = []
+    foreign: list[str] = []
+    desk = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    _local_only(desk, base, foreign)
+    page = desk.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/login?next=/board")
+    page.fill("#username", "t-admin")
+    page.fill("#password", TEST_PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_selector("body[data-crew-admin='1']", timeout=30_000)
+    # The unit picked with the arrow keys, its channels typed field by field (Tab) and saved with Enter.
+    options = page.eval_on_selector_all("#chan-unit option", "els => els.map(e => e.value)")
+    page.focus("#chan-unit")
+    page.keyboard.press("Home")
+    for _ in range(options.index(str(unit["id"]))):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_selector(f"body[data-channels-unit='{unit['id']}']")
+    page.keyboard.press("Tab")
+    page.keyboard.type("-100777")
+    page.keyboard.press("Tab")
+    page.keyboard.type("0812 1111 2222")
+    page.keyboard.press("Tab")
+    page.keyboard.type("+62 812-3333-4444")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-channels-saved]")
+    assert "3" in page.inner_text("#chan-msg")
+    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
+    saved = httpx.get(f"{base}/api/units/{unit['id']}/channels", headers=admin).json()["channels"]
+    assert {c["channel"]: c["address"] for c in saved} == {
+        "telegram": "-100777", "whatsapp": "6281211112222", "sms": "6281233334444"}
+    # What was saved is shown back as stored (numbers as digits).
+    assert page.input_value("#chan-whatsapp") == "6281211112222"
+    # The phone listed by its name; revoked with two presses of Enter (the first asks).
+    row = page.locator(f"#devices tr[data-device='{phone['device_id']}']")
+    assert "HP Andi" in row.inner_text() and "aktif" in row.inner_text()
+    row.locator("button.revoke").focus()
+    page.keyboard.press("Enter")
+    assert "Yakin" in row.locator("button.revoke").inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"() => (document.querySelector(\"#devices tr[data-device='{phone['device_id']}']\") || {{}}).className"
+        " === 'revoked'")
+    assert "dicabut" in page.locator(f"#devices tr[data-device='{phone['device_id']}']").inner_text()
+    crew = {"Authorization": f"Bearer {phone['token']}"}
+    assert httpx.get(f"{base}/api/crew/assignment", headers=crew).status_code == 401
+    _shot(page, "crew-admin-board")
+    assert not errors and not foreign
+    desk.close()

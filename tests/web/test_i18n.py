@@ -27,9 +27,9 @@ def _table(name: str) -> dict[str, str]:
     return dict(PAIR.findall(I18N[start:I18N.index("};", start)]))
 
 
-# i18n.js merges its tables as the page does: EN with UNITS_EN, the Indonesian ones with UNITS_ID.
-EN = _table("EN") | _table("UNITS_EN")
-ID_JS = _table("ID_JS") | _table("UNITS_ID")
+# i18n.js merges its tables as the pages do: EN with UNITS_EN and CREW_EN, Indonesian with UNITS_ID and CREW_ID.
+EN = _table("EN") | _table("UNITS_EN") | _table("CREW_EN")
+ID_JS = _table("ID_JS") | _table("UNITS_ID") | _table("CREW_ID")
 
 
 def _template_keys() -> dict[str, str]:

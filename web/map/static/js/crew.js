@@ -11,19 +11,17 @@
   const TOKEN_KEY = "sigap.crew.token";
   const VIEW_KEY = "sigap.crew.view";
   const STEPS = ["terima", "menuju_lokasi", "tiba"];
-  const LABELS = {
-    terima: "Terima", menuju_lokasi: "Menuju lokasi", tiba: "Tiba", selesai: "Selesai",
-    butuh_bantuan: "Butuh bantuan", tidak_tersedia: "Tidak tersedia", tersedia: "Tersedia",
-  };
-  const STATUS = {
-    tersedia: "Tersedia", dikirim: "Dikirim", diterima: "Diterima", menuju_lokasi: "Menuju lokasi", tiba: "Tiba",
-    kembali: "Kembali", tidak_tersedia: "Tidak tersedia", offline: "Offline",
-  };
+  // Bahasa Indonesia first, English on the header's button (i18n.js, as on the other pages).
+  const T = (key, fallback) => (window.I18N ? window.I18N.t(key, fallback) : (fallback || key));
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+  const LABEL = (action) => T("crew.tap." + action, action);
+  const STATUS = (status) => T("crew.st." + status, status);
+  const EN = () => window.I18N && window.I18N.lang === "en";
   const MIN_MOVE_M = 20;
   const $ = (id) => document.getElementById(id);
   const state = {
     token: localStorage.getItem(TOKEN_KEY), view: null, flushing: false, lastFix: null, lastSent: null,
-    map: null, layers: null, streaming: false,
+    map: null, layers: null, streaming: false, route: null,
   };
 
   // -- small helpers ----------------------------------------------------------------------------------------
@@ -114,13 +112,13 @@
         await remove(item.seq);
         if (item.kind !== "tap") continue;
         if (r.ok) {
-          show((doc.replayed ? "Sudah tercatat: " : "Terkirim: ") + LABELS[item.body.action]);
+          show(T(doc.replayed ? "crew.replayed" : "crew.sent") + LABEL(item.body.action));
           if (doc.state) render(doc.state);
         } else {
           // 409: the call moved on meanwhile (closed, released); 422: not a tap the server can read.
-          const can = (doc.can_take || []).map((a) => LABELS[a] || a).join(", ");
-          show(`${LABELS[item.body.action]} tidak berlaku: ${doc.message_id || r.status}` +
-               (can ? ` (bisa: ${can})` : ""), true);
+          const can = (doc.can_take || []).map(LABEL).join(", ");
+          show(fill(T("crew.not_applied"), { a: LABEL(item.body.action), why: (EN() ? doc.message_en : doc.message_id) || r.status }) +
+               (can ? fill(T("crew.can"), { can }) : ""), true);
           refresh();
         }
       }
@@ -142,25 +140,25 @@
     document.body.dataset.assignment = a ? a.status : "";
     document.body.dataset.incident = a ? String(a.incident.id) : "";
     if (!a) {
-      $("idle-status").textContent = STATUS[view.unit.status] || view.unit.status;
+      $("idle-status").textContent = STATUS(view.unit.status);
     } else {
       const inc = a.incident;
       $("job-priority").textContent = inc.priority || "";
       $("job-priority").className = "prio " + (inc.priority || "");
       $("job-number").textContent = inc.number;
-      $("job-category").textContent = inc.category.replace(/_/g, " ");
+      // The category as people call it (Kebakaran / Fire), never its code.
+      $("job-category").textContent = (EN() ? inc.category_label_en : inc.category_label_id) || inc.category.replace(/_/g, " ");
+      $("job-category").dataset.code = inc.category;
       $("job-place").textContent = [inc.desa, inc.kecamatan, inc.landmark].filter(Boolean).join(", ") || "–";
       $("job-desc").textContent = inc.description || "";
       const call = $("job-call");
       call.hidden = !inc.callback;
       call.href = inc.callback ? "tel:" + inc.callback : "#";
-      call.textContent = inc.callback ? "Telepon " + inc.callback : "";
+      call.textContent = inc.callback ? fill(T("crew.call"), { n: inc.callback }) : "";
       const nav = $("job-nav");
       nav.hidden = !a.navigate;
       nav.href = a.navigate || "#";
-      const eta = a.eta_s ? `ETA ${Math.round(a.eta_s / 60)} menit` : "";
-      const dist = a.distance_m != null ? `jarak lurus ${(a.distance_m / 1000).toFixed(1)} km` : "";
-      $("job-eta").textContent = [eta, dist].filter(Boolean).join(" · ");
+      etaText(view);
       const notes = $("job-notes");
       notes.replaceChildren(...inc.notes.map((n) => {
         const li = document.createElement("li");
@@ -168,10 +166,18 @@
         return li;
       }));
       drawMap(view);
+      loadRoute(view);
     }
     for (const b of document.querySelectorAll(".tap")) b.disabled = !view.can_take.includes(b.dataset.action);
     document.body.dataset.ready = "1";
   }
+
+  // Leg colours as on the dispatcher's network layer: road dark, river blue, landing and on foot dashed.
+  const LEG_STYLE = {
+    road: { color: "#f59e0b", weight: 6 }, river: { color: "#38bdf8", weight: 6 },
+    ferry: { color: "#38bdf8", weight: 6, dashArray: "2 8" }, landing: { color: "#a78bfa", weight: 5, dashArray: "6 6" },
+    offnetwork: { color: "#e2e8f0", weight: 3, dashArray: "3 6" },
+  };
 
   function drawMap(view) {
     if (!window.L) return;
@@ -182,6 +188,14 @@
     }
     state.layers.clearLayers();
     const pts = [];
+    const routed = state.route && state.route.incident_id === a.incident.id && state.route.route;
+    // A leg of no length (a call on the node itself) is no stretch to show.
+    const legs = routed && routed.reachable ? routed.legs.filter((l) => l.distance_m >= 1) : [];
+    for (const leg of legs) {
+      const line = L.geoJSON(leg.geometry, { style: LEG_STYLE[leg.mode] || LEG_STYLE.road }).addTo(state.layers);
+      line.eachLayer((l) => { if (l._path) l._path.dataset.leg = leg.mode; });
+      for (const c of leg.geometry.coordinates) pts.push([c[1], c[0]]);
+    }
     if (a.incident.lat != null) {
       pts.push([a.incident.lat, a.incident.lon]);
       L.circleMarker(pts[pts.length - 1], { radius: 10, color: "#fff", fillColor: "#dc2626", fillOpacity: 1 })
@@ -192,8 +206,45 @@
       L.circleMarker(pts[pts.length - 1], { radius: 8, color: "#fff", fillColor: "#2563eb", fillOpacity: 1 })
         .addTo(state.layers);
     }
-    if (pts.length === 2) L.polyline(pts, { color: "#fde047", weight: 4, dashArray: "8 6" }).addTo(state.layers);
-    if (pts.length) state.map.fitBounds(L.latLngBounds(pts).pad(0.4), { maxZoom: 15 });
+    // No route (yet, or none over the network): the straight line, dashed, so nobody takes it for a road.
+    if (!legs.length && u.lat != null && a.incident.lat != null) {
+      L.polyline([[u.lat, u.lon], [a.incident.lat, a.incident.lon]], { color: "#fde047", weight: 3, dashArray: "8 6" })
+        .addTo(state.layers);
+    }
+    if (pts.length) state.map.fitBounds(L.latLngBounds(pts).pad(0.2), { maxZoom: 15 });
+    const list = $("job-legs");
+    list.replaceChildren(...legs.map((leg) => {
+      const li = document.createElement("li");
+      li.className = "leg " + leg.mode;
+      li.textContent = `${T("crew.leg." + leg.mode, leg.mode)} ${(leg.distance_m / 1000).toFixed(1)} km · ${Math.max(1, Math.round(leg.time_s / 60))} ${T("crew.min")}`;
+      return li;
+    }));
+    document.body.dataset.legs = String(legs.length);
+  }
+
+  // The route over roads and the river, from the platform's router: asked again for a new call or after the
+  // unit has moved on (not for every GPS fix).
+  async function loadRoute(view) {
+    const a = view.assignment, u = view.unit;
+    if (!a || u.lat == null) { state.route = null; return; }
+    const r0 = state.route;
+    if (r0 && r0.incident_id === a.incident.id && r0.from && metres({ lon: r0.from[0], lat: r0.from[1] }, u) < 300) return;
+    try {
+      const r = await api("GET", "/api/crew/route");
+      if (!r.ok) return;
+      state.route = await r.json();
+    } catch (e) { return; }  // offline: the last route (or the straight line) stays
+    if (state.view && state.view.assignment) { drawMap(state.view); etaText(state.view); }
+  }
+
+  function etaText(view) {
+    const a = view.assignment;
+    const routed = state.route && state.route.incident_id === a.incident.id && state.route.route;
+    const eta = routed && routed.reachable
+      ? fill(T("crew.eta.route"), { m: Math.max(1, Math.round(routed.eta_s / 60)), km: (routed.distance_m / 1000).toFixed(1) })
+      : (a.eta_s ? fill(T("crew.eta"), { m: Math.round(a.eta_s / 60) }) : "");
+    const dist = a.distance_m != null ? fill(T("crew.straight"), { km: (a.distance_m / 1000).toFixed(1) }) : "";
+    $("job-eta").textContent = [eta, dist].filter(Boolean).join(" · ");
   }
 
   async function refresh() {
@@ -234,7 +285,7 @@
     const before = state.view && state.view.assignment ? state.view.assignment.incident.id : null;
     if (kind === "unit.updated" && ev.data.incident_id && ev.data.incident_id !== before) {
       alarm();
-      show("TUGAS BARU: " + (ev.data.incident_number || ""));
+      show(T("crew.new_job") + (ev.data.incident_number || ""));
     }
     refresh();
   }
@@ -285,14 +336,14 @@
       const later = STEPS.slice(STEPS.indexOf(action) + 1);
       render({ ...state.view, can_take: [...later, "selesai", "butuh_bantuan"] });
     }
-    show("Tercatat: " + LABELS[action]);
+    show(T("crew.recorded") + LABEL(action));
     await showPending();
     flush();
   }
 
   // -- GPS --------------------------------------------------------------------------------------------------
   function startGps() {
-    if (!navigator.geolocation) { $("gps").textContent = "tidak didukung"; return; }
+    if (!navigator.geolocation) { $("gps").textContent = T("crew.gps.none"); return; }
     navigator.geolocation.watchPosition((p) => {
       state.lastFix = {
         lon: p.coords.longitude, lat: p.coords.latitude,
@@ -301,7 +352,7 @@
       };
       $("gps").textContent = `${state.lastFix.lat.toFixed(5)}, ${state.lastFix.lon.toFixed(5)}`;
       if (!state.lastSent) sendFix();
-    }, (e) => { $("gps").textContent = "tidak ada (" + e.code + ")"; },
+    }, (e) => { $("gps").textContent = T("crew.gps.off") + " (" + e.code + ")"; },
     { enableHighAccuracy: true, maximumAge: 5000, timeout: 60000 });
     const every = Math.min(30, Math.max(1, Number(document.body.dataset.gpsInterval) || 15));
     setInterval(sendFix, every * 1000);
@@ -359,8 +410,8 @@
       });
       const doc = await r.json().catch(() => ({}));
       if (!r.ok) {
-        $("pair-error").textContent = r.status === 401 ? "Kode tidak berlaku. Minta kode baru ke operator 112."
-          : (doc.message_id || "Gagal memasangkan");
+        $("pair-error").textContent = r.status === 401 ? T("crew.code_bad")
+          : ((EN() ? doc.message_en : doc.message_id) || T("crew.pair_failed"));
         $("pair-error").hidden = false;
         return;
       }
@@ -369,7 +420,7 @@
       history.replaceState(null, "", "/crew");
       start();
     } catch (e) {
-      $("pair-error").textContent = "Tidak ada jaringan; coba lagi.";
+      $("pair-error").textContent = T("crew.no_network");
       $("pair-error").hidden = false;
     }
   }
@@ -393,6 +444,8 @@
     for (const b of document.querySelectorAll(".tap")) b.addEventListener("click", () => tap(b.dataset.action));
     window.addEventListener("online", () => { setNet(true); flush(); refresh(); });
     window.addEventListener("offline", () => setNet(false));
+    // Another language chosen: what the page wrote itself is written again.
+    document.addEventListener("sigap:lang", () => { if (state.view) render(state.view); });
     setInterval(flush, 5000);
     const m = /kode=([A-Za-z0-9-]+)/.exec(location.hash);
     if (m) $("pair-code").value = m[1].toUpperCase();

@@ -269,8 +269,53 @@
     "board.all": "all", "board.callsign": "Unit", "board.status": "Status", "board.call": "Call",
     "board.in_status": "In status", "board.position": "Position age", "nav.board": "Unit board",
   };
-  Object.assign(EN, UNITS_EN);
-  Object.assign(ID, ID_JS, UNITS_ID);
+  // The crew page (/crew): strings its JS writes; those in its HTML are collected from the page itself.
+  const CREW_ID = {
+    "crew.tap.terima": "Terima", "crew.tap.menuju_lokasi": "Menuju lokasi", "crew.tap.tiba": "Tiba",
+    "crew.tap.selesai": "Selesai", "crew.tap.butuh_bantuan": "Butuh bantuan", "crew.tap.tidak_tersedia": "Tidak tersedia",
+    "crew.tap.tersedia": "Tersedia",
+    "crew.st.tersedia": "Tersedia", "crew.st.dikirim": "Dikirim", "crew.st.diterima": "Diterima",
+    "crew.st.menuju_lokasi": "Menuju lokasi", "crew.st.tiba": "Tiba", "crew.st.kembali": "Kembali",
+    "crew.st.tidak_tersedia": "Tidak tersedia", "crew.st.offline": "Offline",
+    "crew.leg.road": "Jalan", "crew.leg.river": "Sungai", "crew.leg.ferry": "Feri", "crew.leg.landing": "Dermaga",
+    "crew.leg.offnetwork": "Jalan kaki", "crew.min": "mnt",
+    "crew.eta.route": "ETA {m} menit lewat rute ({km} km)", "crew.eta": "ETA {m} menit", "crew.straight": "jarak lurus {km} km",
+    "crew.call": "Telepon {n}", "crew.sent": "Terkirim: ", "crew.replayed": "Sudah tercatat: ", "crew.recorded": "Tercatat: ",
+    "crew.not_applied": "{a} tidak berlaku: {why}", "crew.can": " (bisa: {can})", "crew.new_job": "TUGAS BARU: ",
+    "crew.gps.none": "tidak didukung", "crew.gps.off": "tidak ada", "crew.code_bad": "Kode tidak berlaku. Minta kode baru ke operator 112.",
+    "crew.pair_failed": "Gagal memasangkan", "crew.no_network": "Tidak ada jaringan; coba lagi.",
+    "cadm.saved": "Tersimpan: {n} saluran", "cadm.active": "aktif", "cadm.revoked": "dicabut", "cadm.revoke": "Cabut",
+    "cadm.revoke_confirm": "Yakin cabut? Tekan lagi", "cadm.none": "Belum ada HP kru yang dipasangkan.",
+  };
+  const CREW_EN = {
+    "crew.brand": "SIGAP 112 · Crew", "crew.pair.title": "Pair this phone",
+    "crew.pair.hint": "Ask the 112 operator for the 8-letter code (or scan its QR), then type it here.",
+    "crew.pair.code": "CODE", "crew.pair.label": "Phone / crew name (optional)", "crew.pair.submit": "Pair",
+    "crew.idle.title": "No assignment", "crew.idle.status": "Unit status:", "crew.nav": "Navigate",
+    "crew.outbox": "Queue:", "crew.gps": "GPS:",
+    "crew.tap.terima": "Acknowledge", "crew.tap.menuju_lokasi": "En route", "crew.tap.tiba": "On scene",
+    "crew.tap.selesai": "Cleared", "crew.tap.butuh_bantuan": "Need backup", "crew.tap.tidak_tersedia": "Unavailable",
+    "crew.tap.tersedia": "Available",
+    "crew.st.tersedia": "Available", "crew.st.dikirim": "Dispatched", "crew.st.diterima": "Acknowledged",
+    "crew.st.menuju_lokasi": "En route", "crew.st.tiba": "On scene", "crew.st.kembali": "Returning",
+    "crew.st.tidak_tersedia": "Unavailable", "crew.st.offline": "Offline",
+    "crew.leg.road": "Road", "crew.leg.river": "River", "crew.leg.ferry": "Ferry", "crew.leg.landing": "Landing",
+    "crew.leg.offnetwork": "On foot", "crew.min": "min",
+    "crew.eta.route": "ETA {m} min by route ({km} km)", "crew.eta": "ETA {m} min", "crew.straight": "straight line {km} km",
+    "crew.call": "Call {n}", "crew.sent": "Sent: ", "crew.replayed": "Already recorded: ", "crew.recorded": "Recorded: ",
+    "crew.not_applied": "{a} does not apply: {why}", "crew.can": " (can: {can})", "crew.new_job": "NEW ASSIGNMENT: ",
+    "crew.gps.none": "not supported", "crew.gps.off": "none", "crew.code_bad": "Code not valid. Ask the 112 operator for a new one.",
+    "crew.pair_failed": "Pairing failed", "crew.no_network": "No network; try again.",
+    "cadm.channels": "Unit notification channels", "cadm.unit": "Unit", "cadm.telegram": "Telegram (chat id)",
+    "cadm.whatsapp": "WhatsApp number", "cadm.sms": "SMS number",
+    "cadm.webpush": "Web Push: switched on from the crew's own phone (notification permission on the /crew page).",
+    "cadm.save": "Save channels", "cadm.devices": "Paired crew phones", "cadm.d.unit": "Unit", "cadm.d.label": "Phone name",
+    "cadm.d.paired": "Paired", "cadm.d.seen": "Last seen", "cadm.d.state": "State",
+    "cadm.saved": "Saved: {n} channels", "cadm.active": "active", "cadm.revoked": "revoked", "cadm.revoke": "Revoke",
+    "cadm.revoke_confirm": "Sure? Press again", "cadm.none": "No crew phone paired yet.",
+  };
+  Object.assign(EN, UNITS_EN, CREW_EN);
+  Object.assign(ID, ID_JS, UNITS_ID, CREW_ID);
 
   const wibFmt = new Intl.DateTimeFormat("id-ID", {
     timeZone: "Asia/Jakarta", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hour12: false,
