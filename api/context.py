@@ -24,7 +24,7 @@ from api.config import Settings
 from api.limits import TokenBuckets
 from api.spatial import Spatial, build_spatial, with_roads
 from api.streams import KeyLocks, StreamSlots
-from store.accounts import disable_demo_accounts
+from store.accounts import account_epoch_reader, disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
@@ -118,7 +118,8 @@ class AppContext:
             catalog=load_settings_catalog(settings),
             travel=TravelService(sessions=sessions, layers=layers),
             call_writer=CallWriter(sessions=sessions, hub=events, lock=write_lock),
-            principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed),
+            principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed, epoch=account_epoch_reader(engine),
+                                      listening=events.listening),
             tokens=TokenCache(),
             streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
             idempotency=KeyLocks(),
@@ -128,6 +129,7 @@ class AppContext:
             _spatial=with_roads(spatial, roads),
         )
         ctx.travel.on_rebuild = ctx.replace_roads
+        events.on_accounts_changed.append(ctx.principals.accounts_changed)
         ctx.travel.load()
         return ctx
 

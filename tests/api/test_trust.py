@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event, text
 
 from api.app import create_app
 from api.config import PROJECT_ROOT, Settings, UnsafeSettingsError, get_settings
@@ -163,6 +164,89 @@ def test_a_token_without_version_is_refused(app_client, database) -> None:
     secret = app_client.app.state.settings.secret_key
     forged = jwt.encode({"sub": name, "exp": int(time.time()) + 600}, secret, algorithm="HS256")
     assert app_client.get("/api/auth/me", headers=bearer(forged)).status_code == 401
+
+
+def _app_user_reads(app_client) -> list[str]:
+    """Statements of the app's own engine that read accounts, recorded from now on."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "FROM app_user" in statement:
+            seen.append(statement)
+
+    event.listen(app_client.app.state.ctx.engine, "before_cursor_execute", record)
+    return seen
+
+
+def _listening(app_client) -> None:
+    if app_client.app.state.ctx.engine.dialect.name != "postgresql":
+        return  # SQLite: no listener; the account epoch is read per request
+    wait_until(app_client.app.state.ctx.events.listening.is_set, timeout=15, message="event listener not up")
+
+
+def test_a_known_account_is_not_read_again_per_request(app_client, database) -> None:
+    name = _user(database)
+    token = _login(app_client, name)
+    _listening(app_client)
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    reads = _app_user_reads(app_client)
+    for _ in range(20):
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    assert reads == []
+
+
+def test_an_account_changed_by_any_writer_is_refused(app_client, database) -> None:
+    """A change no session of this process made (another worker, a shell, a hand-written UPDATE) still ends the
+    remembered grant: SQLite through the trigger-kept epoch, PostgreSQL through the trigger's NOTIFY."""
+    name = _user(database)
+    token = _login(app_client, name)
+    _listening(app_client)
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE app_user SET token_version = token_version + 1 WHERE username = :u"), {"u": name})
+    if database.backend == "spatialite":
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    else:
+        # PostgreSQL delivers the NOTIFY to this worker's listener at commit, on its own connection.
+        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
+                   message="a hand-written revocation did not reach the account memory")
+    token = _login(app_client, name)
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE app_user SET active = false WHERE username = :u"), {"u": name})
+    if database.backend == "spatialite":
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    else:
+        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
+                   message="a hand-written disabling did not reach the account memory")
+
+
+@pytest.mark.parametrize("database", ["postgis"], indirect=True)
+def test_a_lost_listener_forgets_every_account(database) -> None:
+    """PostgreSQL: announcements sent while the listener is away are lost, so losing it forgets every account,
+    nothing is remembered until it is back, and coming back forgets again. (SQLite has no listener to lose: it
+    reads the account epoch on every request.)"""
+    app = create_app(Settings(database_url=database.url, secret_key="x" * 8 + secrets.token_hex(24), mode="demo"))
+    with TestClient(app) as worker:
+        name = _user(database)
+        token = _login(worker, name)
+        ctx = app.state.ctx
+        _listening(worker)
+        assert worker.get("/api/auth/me", headers=bearer(token)).status_code == 200
+        with database.sessions() as s:
+            uid = find_user(s, name).id
+        assert ctx.principals.cached(uid, name)[0]
+        with database.engine.begin() as conn:
+            killed = conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query = 'LISTEN sigap_accounts'")).scalars().all()
+        assert killed and all(killed)
+        wait_until(lambda: not ctx.events.listening.is_set() or not ctx.principals.cached(uid, name)[0],
+                   timeout=15, message="the lost listener left the account memory in place")
+        assert not ctx.principals.cached(uid, name)[0]
+        wait_until(ctx.events.listening.is_set, timeout=30, message="the listener did not come back")
+        assert not ctx.principals.cached(uid, name)[0]
+        assert worker.get("/api/auth/me", headers=bearer(token)).status_code == 200
+        assert ctx.principals.cached(uid, name)[0]
 
 
 # -- 2. live streams end and are capped (a real server) --------------------------------------------------
