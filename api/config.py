@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     spatialite_library_path: str = "mod_spatialite"
     max_batch_points: int = Field(default=100_000, ge=1)
+    # Locate batches run in this many child processes per worker, at this niceness, so they never take the CPU
+    # from call intake (0: in a thread of the worker, at its priority).
+    # Flood zones one client address may create, and edit, per minute (shared by every worker; then 429).
+    flood_writes_per_minute: int = Field(default=30, ge=1)
+    batch_processes: int = Field(default=1, ge=0, le=8)
+    batch_nice: int = Field(default=10, ge=0, le=19)
     max_upload_bytes: int = Field(default=1_000_000, ge=1)
     # The address people and GIS clients reach the platform at (behind the reverse proxy), for links in answers
     # (OGC API). Unset: http://host:port of this process.

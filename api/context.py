@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth_cache import PrincipalCache, TokenCache
+from api.batch_pool import BatchPool
 from api.config import Settings
 from api.limits import TokenBuckets
 from api.spatial import Spatial, build_spatial, with_roads
@@ -60,6 +61,7 @@ class AppContext:
     streams: StreamSlots
     idempotency: KeyLocks
     batches: asyncio.Semaphore
+    batch_pool: BatchPool
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -123,7 +125,8 @@ class AppContext:
             tokens=TokenCache(),
             streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
             idempotency=KeyLocks(),
-            batches=asyncio.Semaphore(1),
+            batches=asyncio.Semaphore(max(1, settings.batch_processes)),
+            batch_pool=BatchPool(processes=settings.batch_processes, nice=settings.batch_nice),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
             _spatial=with_roads(spatial, roads),
@@ -152,6 +155,7 @@ class AppContext:
         if self.desk_writer is not None:
             self.desk_writer.stop()
         self.events.stop()
+        self.batch_pool.close()
         self.engine.dispose()
 
 

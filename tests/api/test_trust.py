@@ -576,6 +576,35 @@ def test_login_rate_limit_is_shared_by_workers_and_audited(database) -> None:
     assert rec is not None and rec.client == "testclient"
 
 
+FLOOD = {"type": "Feature", "properties": {"name": "Genangan uji batas"},
+         "geometry": {"type": "Polygon", "coordinates": [[[114.83, -1.73], [114.86, -1.73], [114.86, -1.70],
+                                                          [114.83, -1.70], [114.83, -1.73]]]}}
+
+
+def test_flood_writes_are_rate_limited_across_workers(database) -> None:
+    """Three flood zones a minute from one client, spent alternately in two workers: the fourth is a 429 with
+    Retry-After in either worker; a call from the same client still goes through."""
+    secret = "x" * 8 + secrets.token_hex(24)
+    settings = Settings(database_url=database.url, secret_key=secret, flood_writes_per_minute=3)
+    worker_a, worker_b = TestClient(create_app(settings)), TestClient(create_app(settings))
+    try:
+        with worker_a, worker_b:
+            token = _login(worker_a, _user(database, "planner"))
+            codes = [(worker_a if i % 2 else worker_b).post("/api/floods", json=FLOOD, headers=bearer(token))
+                     for i in range(4)]
+            assert [r.status_code for r in codes] == [201, 201, 201, 429], [r.text for r in codes]
+            refused = codes[-1]
+            assert int(refused.headers["retry-after"]) >= 1
+            assert refused.json()["message_id"] and "Too many requests" in refused.json()["message_en"]
+            zone = codes[0].json()["id"]
+            edit = worker_a.patch(f"/api/floods/{zone}", json={"status": "ended"}, headers=bearer(token))
+            assert edit.status_code == 200, edit.text  # edits have their own bucket
+            desk = _login(worker_b, _user(database, "dispatcher"))
+            assert worker_b.post("/api/incidents", json={"category": "banjir"}, headers=bearer(desk)).status_code == 201
+    finally:
+        database.clean()
+
+
 def test_failed_logins_back_off_per_account_in_every_worker(app_client, database) -> None:
     name = _user(database)
     try:
