@@ -1,4 +1,5 @@
-"""Heavy locate batches in a small pool of lower-priority processes, so their CPU never starves call intake.
+"""Heavy locate batches (and flood polygon repairs) in small pools of lower-priority processes, so their CPU
+never starves call intake.
 
 Four 100,000-point batches on two cores took the CPU from the workers' event loops: call creation p95 went
 from ~15 ms to 636 ms (issue 14). A batch now runs in a child process of the worker that got it, started at
@@ -20,13 +21,16 @@ import pickle
 import threading
 import weakref
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import anyio
 import numpy as np
 import orjson
+import shapely
 
+from geo.floods import FloodGeometryError, repair_polygon
 from geo.locate import Locator
 
 log = logging.getLogger("sigap.batches")
@@ -92,6 +96,10 @@ def _child_locate(key: int, blob: bytes | None, lon: np.ndarray, lat: np.ndarray
     return locate_encoded(_child_locator[1], lon, lat)
 
 
+def _child_repair(wkb: bytes) -> bytes:
+    return shapely.to_wkb(repair_polygon(shapely.from_wkb(wkb)))
+
+
 def child_niceness() -> int:
     """The niceness of a pool process (for tests)."""
     return os.nice(0)
@@ -155,6 +163,27 @@ class BatchPool:
             if self._pool is pool:
                 self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
+
+    def repair(self, geom: shapely.Geometry, *, timeout_s: float) -> shapely.Geometry:
+        """`geom` repaired in a child (blocking: call from a worker thread); a repair that takes longer than
+        `timeout_s` is stopped (its child killed) and the polygon refused as too complex (422, `geometry`)."""
+        if self.processes <= 0:
+            return repair_polygon(geom)
+        pool = self._executor()
+        future = pool.submit(_child_repair, shapely.to_wkb(geom))
+        try:
+            return shapely.from_wkb(future.result(timeout=timeout_s))
+        except (FutureTimeout, BrokenProcessPool) as exc:
+            # A process pool cannot cancel a running task: the child is killed, the next repair gets a new one.
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.kill()
+            self._discard(pool)
+            raise FloodGeometryError(
+                f"Poligon tidak valid dan terlalu rumit untuk diperbaiki dalam {timeout_s:g} detik; perbaiki "
+                "garis yang saling memotong lalu kirim lagi",
+                f"The polygon is invalid and too complex to repair within {timeout_s:g} s; fix the crossing lines "
+                "and send it again",
+            ) from exc
 
     async def niceness(self) -> int:
         """The niceness of a pool process (starts one if none runs)."""

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # from call intake (0: in a thread of the worker, at its priority).
     # Flood zones one client address may create, and edit, per minute (shared by every worker; then 429).
     flood_writes_per_minute: int = Field(default=30, ge=1)
+    # Vertices a flood polygon may have (more: 413 naming the field), and how long repairing an invalid one may
+    # take in the lower-priority repair process before it is refused as too complex (422).
+    flood_max_vertices: int = Field(default=20_000, ge=4)
+    flood_repair_timeout_s: float = Field(default=5.0, gt=0)
     batch_processes: int = Field(default=1, ge=0, le=8)
     batch_nice: int = Field(default=10, ge=0, le=19)
     max_upload_bytes: int = Field(default=1_000_000, ge=1)

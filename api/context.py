@@ -25,6 +25,7 @@ from api.config import Settings
 from api.limits import TokenBuckets
 from api.spatial import Spatial, build_spatial, with_roads
 from api.streams import KeyLocks, StreamSlots
+from geo.floods import PolygonRules
 from store.accounts import account_epoch_reader, disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
@@ -62,6 +63,8 @@ class AppContext:
     idempotency: KeyLocks
     batches: asyncio.Semaphore
     batch_pool: BatchPool
+    # Flood polygon repairs: their own lower-priority child, so a repair never waits behind a locate batch.
+    repair_pool: BatchPool
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -87,6 +90,13 @@ class AppContext:
     def writer(self, *, actor: str | None, client: str | None) -> Writer:
         """The writer the store's commands work through for one actor (sessions, event hub, write queue)."""
         return Writer(sessions=self.sessions, hub=self.events, lock=self.write_lock, actor=actor, client=client)
+
+    @property
+    def polygon_rules(self) -> PolygonRules:
+        """Flood polygon limits: the vertex cap, and repairs in the repair process under a deadline."""
+        timeout = self.settings.flood_repair_timeout_s
+        return PolygonRules(max_vertices=self.settings.flood_max_vertices,
+                            repair=lambda geom: self.repair_pool.repair(geom, timeout_s=timeout))
 
     def task_running(self, name: str) -> bool:
         """True while the named background job is running."""
@@ -127,6 +137,7 @@ class AppContext:
             idempotency=KeyLocks(),
             batches=asyncio.Semaphore(max(1, settings.batch_processes)),
             batch_pool=BatchPool(processes=settings.batch_processes, nice=settings.batch_nice),
+            repair_pool=BatchPool(processes=min(1, settings.batch_processes), nice=settings.batch_nice),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
             _spatial=with_roads(spatial, roads),
@@ -156,6 +167,7 @@ class AppContext:
             self.desk_writer.stop()
         self.events.stop()
         self.batch_pool.close()
+        self.repair_pool.close()
         self.engine.dispose()
 
 
