@@ -167,11 +167,14 @@ class Settings(BaseSettings):
     # Addresses whose X-Forwarded-For is believed: the reverse proxy only (comma-separated, as uvicorn takes it).
     forwarded_allow_ips: str = "127.0.0.1"
     keep_alive_s: float = Field(default=5.0, gt=0, le=300)
-    # Live event streams: open at once per account and per process, and how often an open stream checks that
+    # Live event streams: open at once per account and in all (every worker), and how often an open stream checks that
     # its token still holds (revoked, disabled); a stream always ends when its token expires.
     streams_per_user: int = Field(default=8, ge=1)
     streams_total: int = Field(default=400, ge=1)
     stream_recheck_s: float = Field(default=15.0, gt=0, le=300)
+    # An open stream's slot lapses unless renewed (at each re-check) within this many seconds: a worker that died
+    # gives its streams' slots back after it.
+    stream_lease_s: float = Field(default=90.0, ge=45.0)
 
     @field_validator("report_time")
     @classmethod

@@ -308,7 +308,16 @@ def test_a_stream_ends_when_its_token_expires(stream_server, database) -> None:
         client.close()
 
 
-def test_streams_are_capped_per_account_and_in_total(stream_server, database) -> None:
+@pytest.fixture(scope="module")
+def other_stream_server(database) -> Iterator[str]:
+    """A second server process on the same database: another worker."""
+    with server(database.url, extra_env=STREAM_ENV) as base:
+        yield base
+
+
+def test_streams_are_capped_per_account_and_in_total(stream_server, other_stream_server, database) -> None:
+    """The caps hold across workers: streams opened in two server processes count against one account and one
+    total (per-process counting would let each worker open its own two)."""
     tokens = []
     for _ in range(2):
         name = _user(database)
@@ -316,15 +325,15 @@ def test_streams_are_capped_per_account_and_in_total(stream_server, database) ->
                                  data={"username": name, "password": PASSWORD}).json()["access_token"])
     opened = []
     try:
-        for _ in range(2):
-            opened.append(_open_stream(stream_server, tokens[0]))
+        for base in (stream_server, other_stream_server):
+            opened.append(_open_stream(base, tokens[0]))
             assert opened[-1][1].status_code == 200
         third = _open_stream(stream_server, tokens[0])
         opened.append(third)
         assert third[1].status_code == 429
         body = third[1].read()
         assert b"this account" in body and third[1].headers["retry-after"]
-        opened.append(_open_stream(stream_server, tokens[1]))
+        opened.append(_open_stream(other_stream_server, tokens[1]))
         assert opened[-1][1].status_code == 200
         over = _open_stream(stream_server, tokens[1])
         opened.append(over)
@@ -340,6 +349,28 @@ def test_streams_are_capped_per_account_and_in_total(stream_server, database) ->
     # Closed streams give their slots back.
     wait_until(lambda: _open_stream_status(stream_server, tokens[0]) == 200, timeout=15,
                message="slots of closed streams were not given back")
+    wait_until(lambda: _open_stream_status(other_stream_server, tokens[1]) == 200, timeout=15,
+               message="slots of closed streams were not given back")
+
+
+def test_a_dead_workers_stream_slots_lapse(database) -> None:
+    """A lease nobody renews (its worker was killed) frees its slot once it expires; a renewed one holds."""
+    from store.trust import renew_stream_lease, take_stream_lease
+
+    caps = {"per_user": 1, "total": 2, "ttl_s": 60.0}
+    try:
+        with session_scope(database.sessions) as s:
+            assert take_stream_lease(s, lease_id="dead", username="a", now=1000.0, **caps) is None
+            assert take_stream_lease(s, lease_id="alive", username="b", now=1000.0, **caps) is None
+        with session_scope(database.sessions) as s:
+            assert take_stream_lease(s, lease_id="x", username="a", now=1030.0, **caps) == "total"
+            renew_stream_lease(s, lease_id="alive", username="b", ttl_s=60.0, now=1050.0)
+        with session_scope(database.sessions) as s:
+            # "dead" lapsed at 1060; "alive" was renewed until 1110.
+            assert take_stream_lease(s, lease_id="y", username="a", now=1070.0, **caps) is None
+            assert take_stream_lease(s, lease_id="z", username="b", now=1070.0, **caps) == "total"
+    finally:
+        database.clean()
 
 
 def _open_stream_status(base: str, token: str) -> int:

@@ -245,7 +245,7 @@ def test_wkb_vertex_count_reads_headers_of_every_kind() -> None:
 def test_a_polygon_over_the_vertex_cap_is_refused_before_any_repair() -> None:
     from geo.floods import FloodTooComplex, PolygonRules
 
-    def no_repair(_geom):  # noqa: ANN001, ANN202
+    def no_repair(_geom):
         raise AssertionError("a polygon over the cap reached the repair")
 
     with pytest.raises(FloodTooComplex) as err:
