@@ -65,8 +65,11 @@ def login(
     """
     actor = form.username[:64].replace("\x00", "")  # PostgreSQL cannot store NUL in text
     client = _client(request)
+    ctx: AppContext = request.app.state.ctx
     try:
-        wait = login_backoff_seconds(session, username=actor)
+        # Read apart from the write session: no transaction is open while the password hash is computed.
+        with ctx.read_sessions() as reader:
+            wait = login_backoff_seconds(reader, username=actor)
         if wait > 0:
             record_audit(session, actor=actor, action="login_backoff", entity="user", entity_id=None, client=client,
                          after={"retry_after_s": round(wait)})
@@ -76,7 +79,7 @@ def login(
                 f"Too many failed logins for this account; try again in {wait:.0f} s",
                 field="username", retry_after_s=max(1, round(wait)),
             )
-        user = authenticate(session, username=form.username, password=form.password)
+        user = authenticate(ctx.read_sessions, username=form.username, password=form.password)
         if user is not None and user.demo and not settings.demo_accounts_allowed:
             user = None  # demo accounts and their published passwords work only in demo mode on this machine
         if user is None:
@@ -90,7 +93,7 @@ def login(
     except Exception:
         # A login that failed by an error (database down, a bug) is audited too, if the database still takes it.
         session.rollback()
-        _audit_login_error(request.app.state.ctx, actor, client)
+        _audit_login_error(ctx, actor, client)
         raise
     token, ttl = issue_token(user, settings)
     record_audit(session, actor=user.username, action="login", entity="user", entity_id=user.id, client=client)

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,7 +23,7 @@ from api.auth_cache import PrincipalCache, TokenCache
 from api.batch_pool import BatchPool
 from api.config import Settings
 from api.limits import TokenBuckets
-from api.spatial import Spatial, build_spatial, with_roads
+from api.spatial import Spatial, build_spatial, real_roads, with_roads
 from api.streams import KeyLocks, StreamSlots
 from geo.floods import PolygonRules
 from store.accounts import account_epoch_reader, disable_demo_accounts
@@ -32,6 +32,7 @@ from store.commands import Writer
 from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from store.desk_intake import DeskCallWriter
 from store.events import EventHub
+from store.hotspot_stats import HotspotCache
 from store.intake import CallWriter
 from store.layers import read_layers
 from store.migrate import upgrade
@@ -73,6 +74,8 @@ class AppContext:
     desk_writer: DeskCallWriter | None = None
     # Per crew device: how many positions and taps it may still send (a flood from one phone is a 429).
     crew_buckets: TokenBuckets = field(default_factory=TokenBuckets)
+    # The planner page's hotspot windows, keyed by the hotspot data version (store.hotspot_stats.HotspotCache).
+    hotspot_cache: HotspotCache = field(default_factory=HotspotCache)
     started: float = field(default_factory=time.monotonic)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _spatial: Spatial | None = None
@@ -118,7 +121,8 @@ class AppContext:
                     log.warning("%d akun demo dinonaktifkan / demo accounts disabled", disabled)
             layers = read_layers(session)
             roads = read_lines(session)
-        spatial = build_spatial(layers)
+        # The locator snaps to stored roads: built once with them, not once without and again with.
+        spatial = build_spatial(replace(layers, roads=real_roads(roads)))
         events = EventHub(engine)
         write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         ctx = cls(
@@ -141,7 +145,7 @@ class AppContext:
             repair_pool=BatchPool(processes=min(1, settings.batch_processes), nice=settings.batch_nice),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
-            _spatial=with_roads(spatial, roads),
+            _spatial=spatial,
         )
         ctx.travel.on_rebuild = ctx.replace_roads
         events.on_accounts_changed.append(ctx.principals.accounts_changed)

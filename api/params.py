@@ -14,8 +14,9 @@ import orjson
 
 from geo.coords import check_points, looks_swapped
 from geo.errors import InvalidInput, PayloadTooLarge
+from geo.firms import SATELLITE_NAMES
 
-__all__ = ["Bbox", "known_values", "parse_bbox", "parse_point_batch", "split_list"]
+__all__ = ["Bbox", "known_satellites", "known_values", "parse_bbox", "parse_point_batch", "split_list"]
 
 Bbox = tuple[float, float, float, float]
 
@@ -89,6 +90,24 @@ def known_values(
             field=field,
         )
     return values
+
+
+def known_satellites(raw: str | Iterable[str] | None, *, field: str = "satellite") -> tuple[str, ...]:
+    """Satellite names (or FIRMS codes: N, N20, 1 ...) as the stored platform names, or a 422 naming the field.
+
+    Case does not matter; 'NOAA-20', 'noaa20' and 'N20' are one platform. Anything else is refused with the
+    names there are, never answered with a silently empty list.
+    """
+    values = split_list(raw, field=field)
+    bad = [v for v in values if v.lower() not in SATELLITE_NAMES]
+    if bad:
+        choices = ", ".join(sorted(set(SATELLITE_NAMES.values())))
+        raise InvalidInput(
+            f"Satelit tidak dikenal: {', '.join(bad)} ({choices})",
+            f"Unknown satellite(s): {', '.join(bad)} ({choices})",
+            field=field,
+        )
+    return tuple(dict.fromkeys(SATELLITE_NAMES[v.lower()] for v in values))
 
 
 def parse_point_batch(raw: bytes, *, limit: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,15 +1,17 @@
 """Benchmark: the call desk with a year of calls — caller history, recording under 50 operators, the monthly report.
 
 Usage: python bench/calls.py [--calls 1000000] [--numbers 100000] [--backends spatialite,postgis]
-       [--operators 50] [--per-operator 40] [--lookups 2000]
+       [--operators 50] [--per-operator 40] [--lookups 2000] [--no-http] [--profile DIR]
 
 For each backend a fresh migrated database is filled with `--calls` calls from `--numbers` numbers over
 the past year (a few numbers call very often: Zipf-like), 5 % of them darurat calls joined to incidents with
 their dispatch and arrival times; loaded with executemany (SQLite) or COPY (PostgreSQL). Then, with a plain
 SQL peer on the same tables in the same run:
 
-- caller history (``store.calls.caller_history``: counts by type, newest 20 calls, incidents, flag) for random
-  numbers, one after another; peer: the two index queries through the raw DB-API connection. Target p99 < 5 ms.
+- caller history (``store.calls.caller_history``: counts by type, newest 10 calls, incidents, flag) for random
+  numbers, one after another; peers through the raw DB-API connection: the same reads written by hand (the
+  number's summary row, its newest 10 calls, its newest 10 incidents) and, for scale, counting its calls
+  (GROUP BY type) as the history did before the summary. Target p99 < 5 ms.
 - recording a non-emergency call from 50 operators (threads) at once, through the desk's group-commit writer
   the route uses (``store.desk_intake.DeskCallWriter``: insert, audit, event, one commit per batch), back to
   back and paced (one call per operator every --pace s); peer: one INSERT + COMMIT per call on 50 raw
@@ -17,13 +19,20 @@ SQL peer on the same tables in the same run:
 - the monthly report (``store.callstats.call_report`` for the busiest month); peer: GROUP BY queries for
   the same figures. Target < 3 s.
 
-In-process (the store layer the routes call), not through HTTP. Not a test: nothing here asserts a time.
+First in-process (the store layer the routes call), then (unless --no-http) through HTTP against a uvicorn
+server on the same database: ``GET /api/callers/{number}`` one after another, and ``POST /api/calls`` from 50
+concurrent clients, back to back and paced. --profile DIR records the server with py-spy (raw folded stacks,
+DIR/<backend>-record.txt) during the back-to-back HTTP recording (py-spy at /tmp/pyspy/bin/py-spy or on PATH).
+Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +41,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
+import httpx
 import numpy as np
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import QueuePool
@@ -39,12 +50,15 @@ from sqlalchemy.pool import QueuePool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.intake import start_server, stop_server  # noqa: E402
+from store.accounts import add_user  # noqa: E402
 from store.calls import caller_history  # noqa: E402
 from store.callstats import call_report  # noqa: E402
 from store.commands.calls import CallIn, DeskCall  # noqa: E402
-from store.db import make_engine, make_sessionmaker  # noqa: E402
+from store.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope  # noqa: E402
 from store.desk_intake import DeskCallWriter  # noqa: E402
 from store.events import EventHub  # noqa: E402
+from store.layers import load_bundled  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 
 TYPES = np.array(["iseng", "ghost", "informasi", "salah_sambung", "darurat", "tak_terjawab", "panggilan_ulang", "uji"])
@@ -141,7 +155,7 @@ def load(url: str, cols: dict[str, np.ndarray], nums: list[str]) -> tuple[float,
                 for r in rows:
                     cp.write_row(r)
             cur.execute("SELECT setval(pg_get_serial_sequence('incident', 'id'), (SELECT max(id) FROM incident))")
-            cur.execute("ANALYZE phone_call")
+            cur.execute("ANALYZE")  # every table, as autovacuum would after such a load
         else:
             iso = [(r[0].isoformat(sep=" "),) for r in rows]
             cur.execute("BEGIN")  # the engine's connections autocommit each statement otherwise
@@ -165,42 +179,59 @@ def pct(values: list[float], p: float) -> float:
     return float(np.percentile(np.array(values) * 1000, p))
 
 
-def bench_history(url: str, nums: list[str], lookups: int) -> tuple[list[float], list[float]]:
-    """Latencies of caller_history and of the plain SQL peer for the same random numbers, interleaved.
+def bench_history(url: str, nums: list[str], lookups: int) -> tuple[list[float], list[float], list[float], list[str]]:
+    """Latencies of caller_history, of the plain SQL peer doing the same reads, and of counting the calls.
 
-    Each number is looked up by both, one right after the other, so a busy moment of the machine hits both.
+    Each number is looked up by all three, one right after the other and in turns (whoever reads a number
+    first finds its pages cold), so a busy moment of the machine hits them alike. Returns the numbers looked
+    up too (the HTTP phase asks for the same ones).
     """
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_read_sessionmaker(engine)  # what GET /api/callers/{number} reads through
     rng = np.random.default_rng(5)
     picks = [nums[i] for i in rng.integers(0, len(nums), lookups)]
-    ours, peer = [], []
+    ours, peer, counting = [], [], []
     now = datetime.now(UTC)
     raw = engine.raw_connection()
     ph = "%s" if engine.dialect.name == "postgresql" else "?"
+    summary_sql = f"SELECT * FROM caller_summary WHERE number = {ph}"
+    recent_sql = f"SELECT * FROM phone_call WHERE caller_number = {ph} ORDER BY at DESC, id DESC LIMIT 10"
+    incidents_sql = (f"SELECT id, number, category, status, created_at, lon, lat, desa_code FROM incident WHERE id IN "
+                     f"(SELECT incident_id FROM phone_call WHERE caller_number = {ph} AND incident_id IS NOT NULL "
+                     "ORDER BY incident_id DESC LIMIT 10)")
     counts_sql = (f"SELECT type, count(*), min(at), max(at) FROM phone_call WHERE caller_number = {ph} "
                   "GROUP BY type")
-    recent_sql = f"SELECT * FROM phone_call WHERE caller_number = {ph} ORDER BY at DESC, id DESC LIMIT 20"
+    def run_ours(number: str) -> float:
+        t0 = time.perf_counter()
+        with sessions() as s:
+            caller_history(s, number, at=now)
+        return time.perf_counter() - t0
+
+    def run_sql(number: str, queries: tuple[str, ...]) -> float:
+        t0 = time.perf_counter()
+        for q in queries:
+            cur.execute(q, (number,))
+            cur.fetchall()
+        raw.commit()
+        return time.perf_counter() - t0
+
     try:
         cur = raw.cursor()
         for k, number in enumerate(picks[:50] + picks):  # the first 50: warming caches, not counted
-            t0 = time.perf_counter()
-            with sessions() as s:
-                caller_history(s, number, at=now)
-            t1 = time.perf_counter()
-            cur.execute(counts_sql, (number,))
-            cur.fetchall()
-            cur.execute(recent_sql, (number,))
-            cur.fetchall()
-            raw.commit()
-            t2 = time.perf_counter()
+            # Whoever reads a number first finds its pages cold: the order alternates, so neither is favoured.
+            runs = [lambda n=number: run_ours(n), lambda n=number: run_sql(n, (summary_sql, recent_sql,
+                                                                                 incidents_sql)),
+                    lambda n=number: run_sql(n, (counts_sql,))]
+            order = (0, 1, 2) if k % 3 == 0 else (1, 2, 0) if k % 3 == 1 else (2, 0, 1)
+            took = {i: runs[i]() for i in order}
             if k >= 50:
-                ours.append(t1 - t0)
-                peer.append(t2 - t1)
+                ours.append(took[0])
+                peer.append(took[1])
+                counting.append(took[2])
     finally:
         raw.close()
         engine.dispose()
-    return ours, peer
+    return ours, peer, counting, picks
 
 
 def _threads(n: int, work: callable) -> float:
@@ -356,6 +387,106 @@ def bench_report(url: str) -> tuple[float, float, int]:
     return min(ours), min(peer), total
 
 
+PASSWORD = "Bench-Sandi-112"
+
+
+def prepare_server(url: str) -> None:
+    """What the server needs to start and let the bench in: the bundled boundaries and a dispatcher account."""
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as s:
+        load_bundled(s, ROOT / "data")
+        add_user(s, username="bench", password=PASSWORD, role="dispatcher")
+    engine.dispose()
+
+
+def http_token(base: str) -> str:
+    """The bench dispatcher's bearer token."""
+    r = httpx.post(f"{base}/api/auth/token", data={"username": "bench", "password": PASSWORD})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+async def http_history(base: str, token: str, picks: list[str]) -> list[float]:
+    """Latencies of GET /api/callers/{number}, one after another, on one keep-alive connection."""
+    out = []
+    async with aiohttp.ClientSession(base, headers={"Authorization": f"Bearer {token}"}) as http:
+        for k, number in enumerate(picks[:50] + picks):
+            t0 = time.perf_counter()
+            async with http.get(f"/api/callers/{number}") as r:
+                await r.read()
+                assert r.status == 200, r.status
+            if k >= 50:
+                out.append(time.perf_counter() - t0)
+    return out
+
+
+async def http_record(base: str, token: str, operators: int, per: int, *, pace: float) -> tuple[list[float], float]:
+    """Latencies of POST /api/calls from `operators` concurrent clients (back to back or paced); wall seconds."""
+    offsets = np.random.default_rng(3).random(operators) * pace
+    out: list[float] = []
+    connector = aiohttp.TCPConnector(limit=operators)
+    async with aiohttp.ClientSession(base, headers={"Authorization": f"Bearer {token}"}, connector=connector) as http:
+        async def warm() -> None:
+            async with http.get("/api/categories") as r:
+                await r.read()
+
+        await asyncio.gather(*(warm() for _ in range(operators)))
+
+        async def operator(k: int) -> None:
+            begin = time.perf_counter() + offsets[k]
+            for i in range(per):
+                await asyncio.sleep(max(0.0, begin + i * pace - time.perf_counter()))
+                body = {"type": "iseng" if i % 3 else "salah_sambung", "number": f"0812 7{k:03d} {i:04d}"}
+                t0 = time.perf_counter()
+                async with http.post("/api/calls", json=body) as r:
+                    await r.read()
+                    assert r.status == 201, r.status
+                out.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(operator(k) for k in range(operators)))
+        return out, time.perf_counter() - t0
+
+
+def _profiler(pid: int, seconds: float, path: Path) -> subprocess.Popen | None:
+    """py-spy recording the server for `seconds` into `path` (raw folded stacks), or None without py-spy."""
+    spy = shutil.which("py-spy") or ("/tmp/pyspy/bin/py-spy" if Path("/tmp/pyspy/bin/py-spy").exists() else None)
+    if spy is None:
+        print("(py-spy not found: no profile)")
+        return None
+    return subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw", "-o", str(path),
+                             "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def bench_http(url: str, backend: str, picks: list[str], args: argparse.Namespace, store_history: list[float],
+               peer_history: list[float]) -> None:
+    """The history and the recording through HTTP, printed next to the in-process figures of the same run."""
+    prepare_server(url)
+    proc, base = start_server(url, workers=1)
+    try:
+        token = http_token(base)
+        web = asyncio.run(http_history(base, token, picks))
+        print(f"caller history over HTTP ({len(picks)} numbers): p50 {pct(web, 50):.2f} ms  p95 {pct(web, 95):.2f} ms"
+              f"  p99 {pct(web, 99):.2f} ms  | store function p50 {pct(store_history, 50):.2f}  p95 "
+              f"{pct(store_history, 95):.2f}  p99 {pct(store_history, 99):.2f} ms  | plain SQL peer p50 "
+              f"{pct(peer_history, 50):.2f}  p95 {pct(peer_history, 95):.2f}  p99 {pct(peer_history, 99):.2f} ms"
+              f"  | ratio HTTP/peer p99 {pct(web, 99) / pct(peer_history, 99):.1f}x  (target p99 < 5 ms)")
+        for pace in (0.0, args.pace):
+            spy = None
+            if args.profile and pace == 0.0:
+                Path(args.profile).mkdir(parents=True, exist_ok=True)
+                spy = _profiler(proc.pid, 8, Path(args.profile) / f"{backend}-record.txt")
+            lat, wall = asyncio.run(http_record(base, token, args.operators, args.per_operator, pace=pace))
+            if spy is not None:
+                spy.wait()
+            how = "back to back" if pace == 0 else f"each every {pace:g} s"
+            print(f"record a call over HTTP ({args.operators} clients x {args.per_operator}, {how}): p50 "
+                  f"{pct(lat, 50):.1f} ms  p95 {pct(lat, 95):.1f} ms  p99 {pct(lat, 99):.1f} ms"
+                  f"  ({len(lat) / wall:,.0f} calls/s)  (target p95 < 20 ms)")
+    finally:
+        stop_server(proc)
+
+
 def run(backend: str, args: argparse.Namespace, tmp: Path) -> None:
     """The three measurements on one backend."""
     url, drop = fresh_database(backend, args.pg_admin, tmp)
@@ -367,10 +498,13 @@ def run(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         load_s, n_inc = load(url, cols, nums)
         print(f"\n== {backend}: {args.calls:,} calls from {args.numbers:,} numbers over a year, {n_inc:,} incidents "
               f"(generated {gen_s:.1f} s, loaded {load_s:.1f} s = {args.calls / load_s:,.0f} calls/s)")
-        ours, peer = bench_history(url, nums, args.lookups)
-        print(f"caller history  ({args.lookups} numbers): p50 {pct(ours, 50):.2f} ms  p99 {pct(ours, 99):.2f} ms"
-              f"  | plain SQL peer p50 {pct(peer, 50):.2f} ms  p99 {pct(peer, 99):.2f} ms"
-              f"  | ratio p99 {pct(ours, 99) / pct(peer, 99):.1f}x  (target p99 < 5 ms)")
+        history, peer_history, counting, picks = bench_history(url, nums, args.lookups)
+        ours, peer = history, peer_history
+        print(f"caller history  ({args.lookups} numbers): p50 {pct(ours, 50):.2f} ms  p95 {pct(ours, 95):.2f} ms"
+              f"  p99 {pct(ours, 99):.2f} ms  | plain SQL peer (same reads) p50 {pct(peer, 50):.2f} ms  p95 "
+              f"{pct(peer, 95):.2f} ms  p99 {pct(peer, 99):.2f} ms  | ratio p99 {pct(ours, 99) / pct(peer, 99):.1f}x"
+              f"  | counting the calls (GROUP BY) p50 {pct(counting, 50):.2f} ms  p99 {pct(counting, 99):.2f} ms"
+              "  (target p99 < 5 ms)")
         for pace in (0.0, args.pace):
             ours, peer, wall_o, wall_p = bench_record(url, args.operators, args.per_operator, pace=pace)
             n = len(ours)
@@ -381,6 +515,8 @@ def run(backend: str, args: argparse.Namespace, tmp: Path) -> None:
                   f"  | plain SQL peer p50 {pct(peer, 50):.1f} ms  p95 {pct(peer, 95):.1f} ms"
                   f" ({n / wall_p:,.0f} calls/s)  | ratio p95 {pct(ours, 95) / max(pct(peer, 95), 1e-3):.1f}x"
                   "  (target p95 < 20 ms)")
+        if args.http:
+            bench_http(url, backend, picks, args, history, peer_history)
         ours_s, peer_s, total = bench_report(url)
         print(f"monthly report  ({total:,} calls): {ours_s:.2f} s  | plain SQL peer {peer_s:.2f} s"
               f"  | ratio {ours_s / peer_s:.1f}x  (target < 3 s)")
@@ -398,6 +534,9 @@ def main() -> None:
     ap.add_argument("--per-operator", type=int, default=40)
     ap.add_argument("--lookups", type=int, default=2000)
     ap.add_argument("--pace", type=float, default=1.0, help="seconds between one operator's calls (second run)")
+    ap.add_argument("--http", action=argparse.BooleanOptionalAction, default=True,
+                    help="also measure through HTTP against a uvicorn server")
+    ap.add_argument("--profile", default=None, help="directory for a py-spy profile of the HTTP recording")
     ap.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -278,14 +278,23 @@ def account_row(session: Session, username: str) -> Row[Any] | None:
     return row
 
 
-def authenticate(session: Session, *, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
-    user = find_user(session, username)
-    if user is None or not user.active:
-        # Hash anyway so a missing user takes as long as a wrong password.
-        verify_password(_DUMMY_HASH, password)
+def authenticate(sessions: sessionmaker[Session], *, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None, read in short sessions of its own.
+
+    The password hash (tens to hundreds of milliseconds of CPU) is checked between them, outside any transaction:
+    a login storm must not hold the database, and on SQLite a write session holds the one write lock that every
+    emergency call needs. Pass read sessions (`make_read_sessionmaker`).
+    """
+    with sessions() as session:
+        user = find_user(session, username)
+        stored = user.password_hash if user is not None and user.active else None
+    # Hash even for a missing or disabled account, so it takes as long as a wrong password.
+    if not verify_password(stored or _DUMMY_HASH, password) or stored is None:
         return None
-    return user if verify_password(user.password_hash, password) else None
+    with sessions() as session:
+        user = find_user(session, username)
+    # The password checked must still be the account's (not changed, account not disabled meanwhile).
+    return user if user is not None and user.active and user.password_hash == stored else None
 
 
 CLIENT_MAX = 64

@@ -26,14 +26,11 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    cast,
     func,
     literal_column,
-    null,
     or_,
     select,
-    type_coerce,
-    union_all,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,6 +47,7 @@ __all__ = [
     "CallFilter",
     "CallNotFoundError",
     "CallerFlag",
+    "CallerSummary",
     "PhoneCall",
     "PhoneExtension",
     "TelephonyEvent",
@@ -119,12 +117,43 @@ class PhoneCall(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
-        Index("ix_phone_call_caller_at", "caller_number", "at"),
+        Index("ix_phone_call_caller_at", "caller_number", "at", "id"),
+        # The incidents a number's calls created or joined: a bounded range scan, not all its calls.
+        Index("ix_phone_call_caller_incident", "caller_number", "incident_id",
+              postgresql_where=text("incident_id IS NOT NULL"), sqlite_where=text("incident_id IS NOT NULL")),
         CheckConstraint(_in("type", CALL_TYPES, nullable=True), name="ck_phone_call_type"),
         CheckConstraint(_in("state", CALL_STATES), name="ck_phone_call_state"),
         CheckConstraint(_in("source", CALL_SOURCES), name="ck_phone_call_source"),
         CheckConstraint(_in("callback_status", CALLBACK_STATUSES, nullable=True), name="ck_phone_call_callback"),
     )
+
+
+class CallerSummary(Base):
+    """A number's calls summed up (by type, first and last, last AML fix): kept by triggers on phone_call.
+
+    Written by the database in the transaction that writes the call (migration 0035), never by Python: no
+    path that stores a call can skip it. ``n_belum`` counts answered calls nobody typed yet.
+    """
+
+    __tablename__ = "caller_summary"
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_belum: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_darurat: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_informasi: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_iseng: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_ghost: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_salah_sambung: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_panggilan_ulang: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_uji: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    n_tak_terjawab: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str | None] = mapped_column(String(16))
+    location_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CallerFlag(Base):
@@ -280,86 +309,83 @@ def active_flag(session: Session, number: str | None, *, at: datetime, flag_id: 
 
 HISTORY_CALLS = 10
 _INCIDENT_COLUMNS = ("id", "number", "category", "status", "created_at", "lon", "lat", "desa_code")
-_COUNT_COLUMNS = ("type", "n", "first_at", "last_at", "linked")
+_SUMMARY_COLUMNS = tuple(CallerSummary.__table__.c)
+_FLAG_COLUMNS = tuple(CallerFlag.__table__.c)
+_TYPE_COUNTS = tuple((t, f"n_{t}") for t in ("belum", *CALL_TYPES))
 
 
 @cache
-def _history_statement(recent: int) -> Any:
-    """One statement for a number's whole history: its counts by type, newest calls, incidents and active flag.
+def _history_statements(recent: int) -> tuple[Any, Any, Any]:
+    """The three reads of a number's history, each a bounded index read whatever the number's past.
 
-    A UNION ALL of four index lookups, each row tagged by its part ('c' counts, 'r' a call, 'i' an incident,
-    'f' the flag) and padded with typed NULLs for the other parts' columns: one round trip instead of four.
-    Built once per `recent` (the number and the time are bound parameters: ``key``, ``now``).
+    - the head: its summary row (primary key; kept by triggers) and its active flag, as one row (a number
+      never heard before may be flagged too, by a supervisor ahead of its first call);
+    - its newest `recent` calls: a backward range scan of (caller_number, at, id), in the order shown;
+    - the incidents its calls created or joined: the newest `recent` entries of the partial index
+      (caller_number, incident_id), then the incidents by key.
+
+    Three small statements rather than one UNION ALL padded to the widest part: PostgreSQL planned that one
+    in milliseconds whenever it was not a prepared statement yet (each pooled connection's first uses), which
+    was the history's p99. Built once per `recent`; the number and the time are bound (``key``, ``now``).
     """
     key: Any = bindparam("key")
     at: Any = bindparam("now")
+    # The limits are written into the SQL: a prepared statement's generic plan then knows how few rows are
+    # wanted (a bound LIMIT is planned as "a tenth of the rows").
+    one_row: Any = literal_column("1")
+    n: Any = literal_column(str(int(recent)))
     c = PhoneCall.__table__.c
     i = Incident.__table__.c
     f = CallerFlag.__table__.c
-    calls = [(f"r_{col.name}", col.type) for col in _COLUMNS]
-    counts = [("c_type", c.type.type), ("c_n", Integer()), ("c_first_at", c.at.type), ("c_last_at", c.at.type),
-              ("c_linked", Integer())]
-    incidents = [(f"i_{name}", i[name].type) for name in _INCIDENT_COLUMNS]
-    flags = [(f"f_{col.name}", col.type) for col in CallerFlag.__table__.c]
-    layout = calls + counts + incidents + flags
-
-    def branch(part: str, given: dict[str, Any], source: Any) -> Any:
-        cols: list[Any] = [literal_column(f"'{part}'").label("part")]
-        cols += [type_coerce(given[name], type_).label(name) if name in given else cast(null(), type_).label(name)
-                 for name, type_ in layout]
-        return select(*cols).select_from(source)
-
-    newest = (select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(recent)
-              .subquery("newest"))
-    by_type = (select(c.type.label("type"), func.count().label("n"), func.min(c.at).label("first_at"),
-                      func.max(c.at).label("last_at"), func.count(c.incident_id).label("linked"))
-               .where(c.caller_number == key).group_by(c.type).subquery("by_type"))
-    linked_ids = (select(c.incident_id).where(c.caller_number == key, c.incident_id.is_not(None))
-                  .order_by(c.incident_id.desc()).limit(recent))
-    joined = select(*(i[name] for name in _INCIDENT_COLUMNS)).where(i.id.in_(linked_ids)).subquery("joined")
-    active = (select(f.id)
-              .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
-              .order_by(f.id.desc()).limit(1))  # as _active_flag_ids, with the time bound later
-    flag = select(*f).where(f.id.in_(active)).subquery("flag")
-    return union_all(
-        branch("r", {f"r_{col.name}": newest.c[col.name] for col in _COLUMNS}, newest),
-        branch("c", {f"c_{name}": by_type.c[name] for name in _COUNT_COLUMNS}, by_type),
-        branch("i", {f"i_{name}": joined.c[name] for name in _INCIDENT_COLUMNS}, joined),
-        branch("f", {f"f_{col.name}": flag.c[col.name] for col in CallerFlag.__table__.c}, flag),
-    )
+    sm = CallerSummary.__table__.c
+    flag_id = (select(f.id)
+               .where(f.number == key, f.revoked_at.is_(None), or_(f.expires_at.is_(None), f.expires_at > at))
+               .order_by(f.id.desc()).limit(one_row).scalar_subquery())  # as _active_flag_ids, the time bound later
+    one = select(literal_column("1").label("one")).subquery("one")
+    head = (select(*(col.label(f"s_{col.name}") for col in _SUMMARY_COLUMNS),
+                   *(col.label(f"f_{col.name}") for col in _FLAG_COLUMNS))
+            .select_from(one.outerjoin(CallerSummary.__table__, sm.number == key)
+                         .outerjoin(CallerFlag.__table__, f.id == flag_id)))
+    newest = select(*_COLUMNS).where(c.caller_number == key).order_by(c.at.desc(), c.id.desc()).limit(n)
+    # Joined from the `recent` ids (a nested loop on the key), not `id IN (...)`: a semi join may hash the
+    # whole incident table.
+    linked = (select(c.incident_id.label("id")).where(c.caller_number == key, c.incident_id.is_not(None))
+              .order_by(c.incident_id.desc()).limit(n).subquery("linked"))
+    incidents = (select(*(i[name] for name in _INCIDENT_COLUMNS)).select_from(linked)
+                 .join(Incident.__table__, i.id == linked.c.id).distinct())
+    return head, newest, incidents
 
 
 def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HISTORY_CALLS) -> dict[str, Any]:
     """Everything the desk knows of a number: calls by type, prank count, incidents, last location, its flag.
 
-    One round trip (``_history_statement``): index lookups on (caller_number, at) for the counts by type and the
-    newest calls, the incidents the number's calls joined, and its active flag (a number never heard before may
-    be flagged too, by a supervisor ahead of its first call).
+    Three bounded index reads (``_history_statements``): the counts come from the number's summary row
+    (``CallerSummary``), never from counting its calls.
     """
     phone = normalise(raw)
     key = phone.number
     counts: dict[str, int] = {}
     first = last = None
+    fix: dict[str, Any] | None = None
     recent_rows: list[dict] = []
     incidents: list[dict] = []
     flag: dict[str, Any] | None = None
     if key:
+        head_sql, newest_sql, incidents_sql = _history_statements(recent)
         params = {"key": key, "now": db_time(at)}
-        for row in session.connection().execute(_history_statement(recent), params).mappings():
-            part = row["part"]
-            if part == "r":
-                recent_rows.append({col.name: row[f"r_{col.name}"] for col in _COLUMNS})
-            elif part == "c":
-                counts[row["c_type"] or "belum"] = int(row["c_n"])
-                lo, hi = row["c_first_at"], row["c_last_at"]
-                lo, hi = db_time(lo) if lo else None, db_time(hi) if hi else None
-                first = lo if first is None or (lo and lo < first) else first
-                last = hi if last is None or (hi and hi > last) else last
-            elif part == "i":
-                incidents.append({name: row[f"i_{name}"] for name in _INCIDENT_COLUMNS})
-            else:
-                flag = {col.name: row[f"f_{col.name}"] for col in CallerFlag.__table__.c}
-    recent_rows.sort(key=lambda r: (r["at"], r["id"]), reverse=True)
+        conn = session.connection()
+        head = conn.execute(head_sql, params).mappings().one()
+        if head["s_number"] is not None:
+            counts = {name: int(head[f"s_{column}"]) for name, column in _TYPE_COUNTS if head[f"s_{column}"]}
+            first, last = head["s_first_at"], head["s_last_at"]
+            if head["s_lon"] is not None and head["s_lat"] is not None:
+                fix = {"lon": head["s_lon"], "lat": head["s_lat"], "at": head["s_location_at"],
+                       "source": head["s_location_source"], "accuracy_m": head["s_accuracy_m"]}
+        if head["f_id"] is not None:
+            flag = {col.name: head[f"f_{col.name}"] for col in _FLAG_COLUMNS}
+        if counts:
+            recent_rows = [call_row(r) for r in conn.execute(newest_sql, {"key": key})]
+            incidents = [dict(r._mapping) for r in conn.execute(incidents_sql, {"key": key})]
     incidents.sort(key=lambda r: r["id"], reverse=True)
     return {
         "number": key,
@@ -368,23 +394,18 @@ def caller_history(session: Session, raw: str, *, at: datetime, recent: int = HI
         "total": sum(counts.values()),
         "by_type": counts,
         "prank_count": counts.get("iseng", 0),
-        "first_at": first,
-        "last_at": last,
+        "first_at": db_time(first) if first else None,
+        "last_at": db_time(last) if last else None,
         "calls": recent_rows,
         "incidents": incidents,
-        "last_location": _last_location(recent_rows, incidents),
+        "last_location": _last_location(fix, incidents),
         "flag": flag,
     }
 
 
-def _last_location(calls: list[dict], incidents: list[dict]) -> dict[str, Any] | None:
-    """The newest place this number was located at: a call's AML fix or a linked incident's point."""
-    best: dict[str, Any] | None = None
-    for r in calls:
-        if r["lon"] is not None and r["lat"] is not None:
-            best = {"lon": r["lon"], "lat": r["lat"], "at": r["location_at"] or r["at"], "source": r["location_source"],
-                    "accuracy_m": r["accuracy_m"]}
-            break
+def _last_location(fix: dict[str, Any] | None, incidents: list[dict]) -> dict[str, Any] | None:
+    """The newest place this number was located at: its last call's AML fix or a linked incident's point."""
+    best = fix
     for inc in incidents:
         if inc["lon"] is not None and inc["lat"] is not None:
             at = db_time(inc["created_at"])

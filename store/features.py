@@ -6,6 +6,7 @@ numbers are never among the published properties.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput, NotFound
@@ -212,9 +213,11 @@ def fetch_features(
     limit: int | None = None,
     offset: int = 0,
     fid: int | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[list[dict[str, Any]], int | None]:
     """GeoJSON features of a collection (ordered by id) and, when paging, the number matched.
 
+    `where` adds clauses over the collection's table (the hotspot filters of the planner page's exports).
     Each geometry is an ``orjson.Fragment`` of GeoJSON text: written out as it is, never parsed back.
     """
     model = coll.model
@@ -222,12 +225,14 @@ def fetch_features(
     props = [getattr(model, p) for p in coll.properties]
     stmt = filtered(
         select(model.id, func.ST_AsBinary(model.geom), *props), coll, dialect=dialect, bbox=bbox, interval=interval
-    )
+    ).where(*where)
     matched = None
     if fid is not None:
         stmt = stmt.where(model.id == fid)
     elif limit is not None:
-        count = filtered(select(func.count(model.id)), coll, dialect=dialect, bbox=bbox, interval=interval)
+        count = filtered(select(func.count(model.id)), coll, dialect=dialect, bbox=bbox, interval=interval).where(
+            *where
+        )
         matched = int(session.execute(count).scalar_one())
         stmt = stmt.order_by(model.id).limit(limit).offset(offset)
     else:

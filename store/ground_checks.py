@@ -211,11 +211,15 @@ def target_point(session: Session, *, hotspot_id: int | None, cluster_cell: str 
 def create_ground_check(session: Session, *, target: dict[str, Any], cluster_cell: str | None, actor: str | None,
                         location: dict[str, Any] | None, note: str | None = None, client: str | None = None,
                         hub: Any) -> dict[str, Any]:
-    """Record the `cek_lapangan` incident (as a call is recorded), then the ground check tied to it; committed."""
+    """Record the `cek_lapangan` incident (as a call is recorded) and the ground check tied to it; committed.
+
+    One transaction: the incident, its first transition, the check row, both audit records and both events
+    are stored together or not at all (a check without its incident, or the reverse, is never left behind).
+    """
     call = Call(category=CATEGORY, actor=actor, description=describe_target(target, cluster_cell=cluster_cell)
                 + (f" Catatan: {note}" if note else ""), lon=target["lon"], lat=target["lat"],
                 location_source="coordinates", location=location, client=client, at=utcnow())
-    [incident] = record_calls(session, [call], hub=hub)
+    [incident] = record_calls(session, [call], hub=hub, commit=False)
     check = GroundCheck(
         incident_id=incident.id, hotspot_id=None if cluster_cell else target["ids"][0], cluster_cell=cluster_cell,
         hotspot_ids=target["ids"], satellite=target["satellite"], confidence=target["confidence"],

@@ -6,21 +6,24 @@ Every read goes column-wise: the rows come back from one SELECT, become a pandas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Float, Select, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from geo.clusters import getis_ord
 from geo.errors import InvalidInput
-from geo.hexagons import aggregate_cells, cells_from_str, persistence
+from geo.hexagons import aggregate_cells, cells_from_lonlat, persistence
 from geo.layers import Layers
-from geo.times import as_utc, format_wib, iso_utc, utc_index, wib_date, wib_days
+from geo.times import as_utc, format_wib_many, iso_many, iso_utc, utc_index, wib_date, wib_days
+from store.data_version import data_version
 from store.hotspots import Hotspot
 from store.models import Desa
 from store.types import db_time
@@ -28,16 +31,22 @@ from store.types import db_time
 __all__ = [
     "WINDOWS",
     "Clusters",
+    "HotspotCache",
     "HotspotFilter",
+    "HotspotFrame",
     "HotspotPoints",
     "apply_filter",
+    "attribute_clauses",
     "burning_days",
     "clusters",
     "count_since",
     "desa_table",
     "hexagons",
+    "hexagons_of",
     "hotspot_points",
     "kecamatan_table",
+    "load_frame",
+    "window_frame",
 ]
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -109,36 +118,279 @@ class HotspotFilter:
         }
 
 
+def attribute_clauses(
+    *,
+    confidence: Sequence[str] = (),
+    satellites: Sequence[str] = (),
+    include_static: bool | None = None,
+    zones: Sequence[str] = (),
+    kecamatan: str | None = None,
+    desa: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a hotspot filter's attributes (not its time or bbox), shared with the exports."""
+    out: list[ColumnElement[bool]] = []
+    if confidence:
+        out.append(Hotspot.confidence.in_(confidence))
+    if zones:
+        out.append(Hotspot.zone.in_(zones))
+    if kecamatan:
+        out.append(Hotspot.kecamatan_code == kecamatan)
+    if desa:
+        out.append(Hotspot.desa_code == desa)
+    if satellites:
+        out.append(Hotspot.satellite.in_(satellites))
+    if include_static is False:
+        out.append(Hotspot.static_source_id.is_(None))
+    return out
+
+
 def apply_filter(stmt: Select, flt: HotspotFilter) -> Select:
     """Add the filter's WHERE clauses to a select over `hotspot`."""
     stmt = stmt.where(Hotspot.acq_time <= db_time(flt.until))
     if flt.since is not None:
         stmt = stmt.where(Hotspot.acq_time >= db_time(flt.since))
-    if flt.confidence:
-        stmt = stmt.where(Hotspot.confidence.in_(flt.confidence))
-    if flt.zones:
-        stmt = stmt.where(Hotspot.zone.in_(flt.zones))
-    if flt.kecamatan:
-        stmt = stmt.where(Hotspot.kecamatan_code == flt.kecamatan)
-    if flt.desa:
-        stmt = stmt.where(Hotspot.desa_code == flt.desa)
-    if flt.satellites:
-        stmt = stmt.where(Hotspot.satellite.in_(flt.satellites))
-    if flt.include_static is False:
-        stmt = stmt.where(Hotspot.static_source_id.is_(None))
+    stmt = stmt.where(
+        *attribute_clauses(
+            confidence=flt.confidence,
+            satellites=flt.satellites,
+            include_static=flt.include_static,
+            zones=flt.zones,
+            kecamatan=flt.kecamatan,
+            desa=flt.desa,
+        )
+    )
     if flt.bbox:
         x0, y0, x1, y1 = flt.bbox
         stmt = stmt.where(func.ST_X(Hotspot.geom).between(x0, x1), func.ST_Y(Hotspot.geom).between(y0, y1))
     return stmt
 
 
-def _frame(session: Session, flt: HotspotFilter, columns: dict[str, Any]) -> pd.DataFrame:
-    # Core execution (plain rows, no ORM loading step): the columns are plain expressions.
-    rows = session.connection().execute(apply_filter(select(*columns.values()), flt)).all()
-    # Transposed in C, one column at a time: from_records inspects every Row object (several times slower).
-    values = list(zip(*rows, strict=True)) or [()] * len(columns)
-    return pd.DataFrame({name: pd.Series(v, dtype=object).infer_objects() if len(v) else pd.Series([], dtype=object)
-                         for name, v in zip(columns, values, strict=True)})
+# ------------------------------------------------------------------------- the window's rows
+
+# What one read of the window fetches for every view (points, hexagons, tables, persistence, clusters).
+FRAME_COLUMNS = (
+    "id", "lon", "lat", "acq_time", "confidence", "frp", "brightness", "satellite", "instrument", "daynight", "source",
+    "zone", "desa_code", "kecamatan_code", "kabupaten_code", "border_distance_m", "date_only", "static_source_id",
+)
+_TEXT = ("confidence", "satellite", "instrument", "daynight", "source", "zone", "desa_code", "kecamatan_code",
+         "kabupaten_code")
+_FLOATS = ("lon", "lat", "frp", "brightness", "border_distance_m")
+# The cache holds windows of up to about a month (the planner's longest button) of at most this many rows.
+CACHE_SPAN = timedelta(days=32)
+# Memory: a frame of 200,000 rows is about 40 MB; a point answer for 20,000 detections about 5 MB.
+CACHE_MAX_ROWS = 200_000
+CACHE_ENTRIES = 4
+MAX_ANSWERS = 8  # per frame: the views (points, cells, tables) of the rows it last served
+T = TypeVar("T")
+_HOUR_US = 3_600_000_000
+
+
+def _select_columns(dialect: str) -> list[Any]:
+    # Times as plain values, without SQLAlchemy's per-row conversion: SQLite's stored text (parsed a whole
+    # column at once by pandas) and PostgreSQL's epoch seconds.
+    t = cast(func.extract("epoch", Hotspot.acq_time), Float) if dialect == "postgresql" else \
+        type_coerce(Hotspot.acq_time, String)
+    return [Hotspot.id, func.ST_X(Hotspot.geom), func.ST_Y(Hotspot.geom), t, Hotspot.confidence, Hotspot.frp,
+            Hotspot.brightness, Hotspot.satellite, Hotspot.instrument, Hotspot.daynight, Hotspot.source, Hotspot.zone,
+            Hotspot.desa_code, Hotspot.kecamatan_code, Hotspot.kabupaten_code, Hotspot.border_distance_m,
+            Hotspot.date_only, Hotspot.static_source_id]
+
+
+@dataclass
+class HotspotFrame:
+    """The detections of a time range as columns (numpy), newest first; the views select and reduce them.
+
+    `acq_us` holds the UTC times as integer microseconds since the epoch. H3 cells are computed from the
+    stored points (as the ingest computed the h3_<res> columns) once per resolution and kept.
+    """
+
+    columns: dict[str, np.ndarray]
+    acq_us: np.ndarray
+    desa_names: dict[str, str]
+    truncated: bool = False
+    _cells: dict[int, np.ndarray] = field(default_factory=dict)
+    _answers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __len__(self) -> int:
+        return len(self.acq_us)
+
+    def cells(self, res: int) -> np.ndarray:
+        """The rows' H3 cells (uint64) at `res`."""
+        got = self._cells.get(res)
+        if got is None:
+            got = cells_from_lonlat(lon=self.columns["lon"], lat=self.columns["lat"], res=res)
+            self._cells[res] = got
+        return got
+
+    def answer(self, key: tuple[Any, ...], rows: np.ndarray, make: Callable[[], T]) -> T:
+        """`make()` for these rows, kept with the frame: the same rows asked again are answered from memory.
+
+        The rows themselves (their positions) are part of the key, so a window that has slid past a detection,
+        or another bbox, is a new answer. A frame read for one request only is dropped with it.
+        """
+        full = (*key, rows.tobytes())
+        with self._lock:
+            if full in self._answers:
+                return self._answers[full]
+        made = make()
+        with self._lock:
+            if len(self._answers) >= MAX_ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[full] = made
+        return made
+
+    def rows(self, flt: HotspotFilter) -> np.ndarray:
+        """Positions (newest first) of the rows inside the filter's time range and bbox."""
+        t = self.acq_us
+        keep = t <= _us(flt.until)
+        if flt.since is not None:
+            keep &= t >= _us(flt.since)
+        if flt.bbox:
+            x0, y0, x1, y1 = flt.bbox
+            lon, lat = self.columns["lon"], self.columns["lat"]
+            keep &= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+        return np.flatnonzero(keep)
+
+    def times(self, rows: np.ndarray) -> pd.DatetimeIndex:
+        """The rows' times as an aware UTC index."""
+        return pd.DatetimeIndex(self.acq_us[rows].astype("datetime64[us]")).tz_localize(UTC)
+
+    def desa_name(self, rows: np.ndarray) -> np.ndarray:
+        """The rows' desa names (None outside a desa)."""
+        codes = self.columns["desa_code"][rows]
+        return np.array([self.desa_names.get(c) for c in codes.tolist()], dtype=object) if len(codes) else codes
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(t: datetime) -> int:
+    """An aware time as integer microseconds since the epoch (the frame's time unit)."""
+    return (t - _EPOCH) // timedelta(microseconds=1)
+
+
+def load_frame(session: Session, flt: HotspotFilter, *, limit: int | None = None) -> HotspotFrame:
+    """One SELECT of the filter's rows (time range and attributes; the bbox is applied by `rows`), newest first.
+
+    With `limit`, only the newest `limit` rows inside the bbox are read (filtered, ordered and cut by the
+    database).
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    stmt = apply_filter(select(*_select_columns(dialect)), flt if limit is not None else replace(flt, bbox=None))
+    if limit is not None:
+        stmt = stmt.order_by(Hotspot.acq_time.desc(), Hotspot.id.desc()).limit(limit + 1)
+    result = conn.execute(stmt)
+    try:
+        # The driver's plain tuples: transposing SQLAlchemy's Row objects cost several times the query itself.
+        # No column here needs SQLAlchemy's result conversion (times are selected as text or epoch numbers).
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    truncated = limit is not None and len(rows) > limit
+    if truncated:
+        rows = rows[:limit]
+    # Transposed in C, one column at a time.
+    values = list(zip(*rows, strict=True)) or [()] * len(FRAME_COLUMNS)
+    raw = dict(zip(FRAME_COLUMNS, values, strict=True))
+    n = len(rows)
+    if dialect == "postgresql":
+        acq = np.rint(np.asarray(raw["acq_time"], dtype=np.float64) * 1e6).astype(np.int64)
+    else:
+        acq = utc_index(raw["acq_time"]).as_unit("us").asi8 if n else np.empty(0, dtype=np.int64)
+    cols: dict[str, np.ndarray] = {"id": np.asarray(raw["id"], dtype=np.int64)}
+    for name in _FLOATS:  # None becomes NaN
+        cols[name] = np.asarray(raw[name], dtype=np.float64)
+    for name in _TEXT:
+        cols[name] = np.asarray(raw[name], dtype=object) if n else np.empty(0, dtype=object)
+    cols["date_only"] = np.asarray(raw["date_only"], dtype=bool) if n else np.empty(0, dtype=bool)
+    cols["static_source_id"] = np.asarray(raw["static_source_id"], dtype=object) if n else np.empty(0, dtype=object)
+    if limit is None:
+        # Newest first, as the points are listed (the database need not sort a whole window for the caches).
+        order = np.lexsort((-cols["id"], -acq))
+        cols = {k: v[order] for k, v in cols.items()}
+        acq = acq[order]
+    names = {str(k): str(n) for k, n in session.execute(select(Desa.kode, Desa.nama)).all()}
+    return HotspotFrame(columns=cols, acq_us=acq, desa_names=names, truncated=truncated)
+
+
+class HotspotCache:
+    """Per process: the frames of recent windows, keyed by the hotspot data version (never stale).
+
+    The key is the token of `data_version` (a trigger sets a new one on every write to `hotspot`), the
+    filter's attributes and its time range widened to whole hours; a request then selects its exact range
+    and bbox from the frame in numpy. A window longer than CACHE_SPAN, or a database without a token, is
+    read for the request alone.
+    """
+
+    def __init__(self, *, entries: int = CACHE_ENTRIES, max_rows: int = CACHE_MAX_ROWS) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], HotspotFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = entries
+        self._max_rows = max_rows
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def holds(flt: HotspotFilter) -> bool:
+        """Whether windows like this one are cached (bounded, at most CACHE_SPAN long)."""
+        return flt.since is not None and flt.until - flt.since <= CACHE_SPAN
+
+    def frame(self, session: Session, flt: HotspotFilter) -> HotspotFrame:
+        """The frame holding the filter's rows, from the cache when the data has not changed since."""
+        if flt.since is None or not self.holds(flt):
+            return load_frame(session, flt)
+        # Read before the rows: a write committed in between leaves a newer frame under the old token, which no
+        # read after that commit asks for.
+        token = data_version(session, "hotspot")
+        if token is None:
+            return load_frame(session, flt)
+        lo = _us(flt.since) // _HOUR_US * _HOUR_US
+        hi = -(-_us(flt.until) // _HOUR_US) * _HOUR_US
+        wide = replace(flt, since=_from_us(lo), until=_from_us(hi), bbox=None)
+        key = (token, lo, hi, wide.confidence, wide.satellites, wide.include_static, wide.zones, wide.kecamatan,
+               wide.desa)
+        with self._lock:
+            got = self._entries.get(key)
+            if got is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return got
+            self.misses += 1
+        got = load_frame(session, wide)
+        if len(got) <= self._max_rows:
+            with self._lock:
+                self._entries[key] = got
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+        return got
+
+
+def _from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def window_frame(session: Session, flt: HotspotFilter, cache: HotspotCache | None) -> HotspotFrame:
+    """The frame of the filter's window: from the cache when given, else read for this call."""
+    return cache.frame(session, flt) if cache is not None else load_frame(session, flt)
+
+
+def _frame(session: Session, flt: HotspotFilter, columns: dict[str, str], *, res: int | None = None,
+           cache: HotspotCache | None = None) -> pd.DataFrame:
+    """A data frame of the filter's rows: `columns` maps output names to frame columns ('h3' = cells at `res`)."""
+    frame = window_frame(session, flt, cache)
+    rows = frame.rows(flt)
+    out: dict[str, Any] = {}
+    for name, source in columns.items():
+        if source == "h3":
+            assert res is not None
+            out[name] = frame.cells(res)[rows]
+        elif source == "acq_time":
+            out[name] = frame.times(rows)
+        else:
+            out[name] = frame.columns[source][rows]
+    return pd.DataFrame(out)
 
 
 def count_since(session: Session, since: datetime) -> int:
@@ -149,27 +401,11 @@ def count_since(session: Session, since: datetime) -> int:
 # ------------------------------------------------------------------------------------- points
 
 # The columns of a point answer, in the order the map and the schema list them.
-POINT_COLUMNS = {
-    "id": Hotspot.id,
-    "lon": func.ST_X(Hotspot.geom),
-    "lat": func.ST_Y(Hotspot.geom),
-    "acq_time": Hotspot.acq_time,
-    "confidence": Hotspot.confidence,
-    "frp": Hotspot.frp,
-    "brightness": Hotspot.brightness,
-    "satellite": Hotspot.satellite,
-    "instrument": Hotspot.instrument,
-    "daynight": Hotspot.daynight,
-    "source": Hotspot.source,
-    "zone": Hotspot.zone,
-    "desa_code": Hotspot.desa_code,
-    "desa_name": Desa.nama,
-    "kecamatan_code": Hotspot.kecamatan_code,
-    "kabupaten_code": Hotspot.kabupaten_code,
-    "border_distance_m": Hotspot.border_distance_m,
-    "date_only": Hotspot.date_only,
-    "static_source_id": Hotspot.static_source_id,
-}
+POINT_COLUMNS = (
+    "id", "lon", "lat", "acq_time", "confidence", "frp", "brightness", "satellite", "instrument", "daynight", "source",
+    "zone", "desa_code", "desa_name", "kecamatan_code", "kabupaten_code", "border_distance_m", "date_only",
+    "static_source_id",
+)
 
 
 @dataclass(frozen=True)
@@ -179,53 +415,67 @@ class HotspotPoints:
     columns: Mapping[str, Sequence[Any]]
     acq_time: pd.DatetimeIndex
     truncated: bool
+    frame: HotspotFrame | None = None
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.acq_time)
 
+    def answer(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """`make()`, kept with the frame the points came from (the same points asked again: from memory)."""
+        if self.frame is None or self.rows is None:
+            return make()
+        return self.frame.answer(("points", *key), self.rows, make)
 
-def hotspot_points(session: Session, flt: HotspotFilter, *, limit: int) -> HotspotPoints:
-    """The newest `limit` detections matching the filter, with the name of their desa, as columns."""
-    stmt = select(*POINT_COLUMNS.values()).outerjoin(Desa, Desa.kode == Hotspot.desa_code)
-    stmt = apply_filter(stmt, flt).order_by(Hotspot.acq_time.desc(), Hotspot.id.desc()).limit(limit + 1)
-    rows = session.connection().execute(stmt).all()
-    truncated = len(rows) > limit
-    # Transposed in C; the values stay what the driver gave (None stays None, no per-column dtype guessing).
-    values = list(zip(*rows[:limit], strict=True)) or [()] * len(POINT_COLUMNS)
-    columns = dict(zip(POINT_COLUMNS, values, strict=True))
-    return HotspotPoints(columns=columns, acq_time=utc_index(columns["acq_time"]), truncated=truncated)
+
+def hotspot_points(session: Session, flt: HotspotFilter, *, limit: int,
+                   cache: HotspotCache | None = None) -> HotspotPoints:
+    """The newest `limit` detections matching the filter, with the name of their desa, as columns.
+
+    With a cache, the rows come from the window's cached frame; without, only the newest `limit` are read.
+    """
+    if cache is not None and cache.holds(flt):
+        frame = cache.frame(session, flt)
+    else:  # a long window ('all'): only the newest `limit` rows are read
+        frame = load_frame(session, flt, limit=limit)
+    rows = frame.rows(flt)
+    truncated = len(rows) > limit or frame.truncated
+    rows = rows[:limit]
+    columns: dict[str, Any] = {}
+    for name in POINT_COLUMNS:
+        columns[name] = frame.desa_name(rows) if name == "desa_name" else \
+            frame.times(rows) if name == "acq_time" else frame.columns[name][rows]
+    return HotspotPoints(columns=columns, acq_time=columns["acq_time"], truncated=truncated, frame=frame, rows=rows)
 
 
 # ----------------------------------------------------------------------------------- H3 cells
 
 
-def _cells(df: pd.DataFrame) -> np.ndarray:
-    return cells_from_str(df["h3"].to_numpy())
-
-
-def hexagons(session: Session, flt: HotspotFilter, *, res: int) -> tuple[pd.DataFrame, int]:
+def hexagons(session: Session, flt: HotspotFilter, *, res: int,
+             cache: HotspotCache | None = None) -> tuple[pd.DataFrame, int]:
     """Per H3 cell: count, summed FRP (2 decimals), highest confidence, first/last seen; and the detections."""
-    df = _frame(
-        session,
-        flt,
-        {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp, "conf": Hotspot.confidence, "t": Hotspot.acq_time,
-         "desa": Hotspot.desa_code},
-    )
-    cells = _cells(df)
+    frame = window_frame(session, flt, cache)
+    return hexagons_of(frame, frame.rows(flt), res=res)
+
+
+def hexagons_of(frame: HotspotFrame, rows: np.ndarray, *, res: int) -> tuple[pd.DataFrame, int]:
+    """`hexagons` over rows of a frame already read."""
+    cells = frame.cells(res)[rows]
+    desa = frame.columns["desa_code"][rows]
     agg = aggregate_cells(
         cells=cells,
-        frp=df["frp"].to_numpy(dtype=np.float64),
-        confidence=df["conf"].to_numpy(dtype=object),
-        acq_time_utc=utc_index(df["t"]),
+        frp=frame.columns["frp"][rows],
+        confidence=frame.columns["confidence"][rows],
+        acq_time_utc=frame.times(rows),
     ).drop(columns=["max_confidence_rank"])
     agg["frp_sum"] = agg["frp_sum"].round(2)
-    agg["desa_name"], agg["desa_count"] = _cell_desa(session, cells, df["desa"], agg["cell"].to_numpy())
-    return agg, len(df)
+    agg["desa_name"], agg["desa_count"] = _cell_desa(frame.desa_names, cells, pd.Series(desa, dtype=object),
+                                                     agg["cell"].to_numpy())
+    return agg, len(rows)
 
 
-def _cell_desa(session: Session, cells: np.ndarray, desa: pd.Series, order: np.ndarray) -> tuple[list, list]:
+def _cell_desa(names: Mapping[str, str], cells: np.ndarray, desa: pd.Series, order: np.ndarray) -> tuple[list, list]:
     """Per aggregated cell (in `order`): the desa with most detections (its name) and how many desa there are."""
-    names = dict(session.execute(select(Desa.kode, Desa.nama)).all())
     n = len(order)
     codes = desa.to_numpy(dtype=object)
     d_idx, d_uniq = pd.factorize(pd.Series(codes, dtype=object))
@@ -245,15 +495,16 @@ def _cell_desa(session: Session, cells: np.ndarray, desa: pd.Series, order: np.n
     return out_names, out_counts
 
 
-def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: int = 1) -> tuple[pd.DataFrame, Any]:
+def burning_days(session: Session, flt: HotspotFilter, *, res: int, min_days: int = 1,
+                 cache: HotspotCache | None = None) -> tuple[pd.DataFrame, Any]:
     """Per H3 cell: days burned, longest and current run of consecutive WIB days (current = ending on `until`).
 
     Cells whose longest run is shorter than `min_days` are left out; the longest runs come first. Returns
     the frame (days as 'YYYY-MM-DD' text) and the WIB day the current runs end on.
     """
-    df = _frame(session, flt, {"h3": getattr(Hotspot, f"h3_{res}"), "t": Hotspot.acq_time})
+    df = _frame(session, flt, {"h3": "h3", "t": "acq_time"}, res=res, cache=cache)
     as_of = wib_date(flt.until)
-    per = persistence(_cells(df), wib_days(df["t"]), as_of=as_of)
+    per = persistence(df["h3"].to_numpy(dtype=np.uint64), wib_days(df["t"]), as_of=as_of)
     if len(per):
         per = per[per["longest_run"] >= min_days].sort_values(["longest_run", "days_burned"], ascending=False)
         per["first_day"] = per["first_day"].astype(str)
@@ -280,10 +531,11 @@ def clusters(
     res: int,
     value: Literal["count", "frp"] = "count",
     significant_only: bool = True,
+    cache: HotspotCache | None = None,
 ) -> Clusters:
     """Getis-Ord Gi* over H3 cells (k=1 ring, zero-padded study area): hot99/hot95/cold95/cold99/ns."""
-    df = _frame(session, flt, {"h3": getattr(Hotspot, f"h3_{res}"), "frp": Hotspot.frp})
-    agg = aggregate_cells(cells=_cells(df), frp=df["frp"].to_numpy(dtype=np.float64))
+    df = _frame(session, flt, {"h3": "h3", "frp": "frp"}, res=res, cache=cache)
+    agg = aggregate_cells(cells=df["h3"].to_numpy(dtype=np.uint64), frp=df["frp"].to_numpy(dtype=np.float64))
     values = agg["count"].to_numpy(dtype=np.float64) if value == "count" else agg["frp_sum"].to_numpy()
     gi = getis_ord(cells=agg["cell"].to_numpy(), values=values)
     counts = {c: int((gi["cls"] == c).sum()) for c in GI_CLASSES}
@@ -307,30 +559,36 @@ EMPTY_AREA = {
 }
 
 
-def _area_stats(session: Session, flt: HotspotFilter, key: Any) -> dict[str, dict[str, Any]]:
-    high = func.sum(case((Hotspot.confidence == "high", 1), else_=0))
-    stmt = (
-        select(
-            key,
-            func.count(Hotspot.id),
-            func.sum(Hotspot.frp),
-            high,
-            func.min(Hotspot.acq_time),
-            func.max(Hotspot.acq_time),
-        )
-        .where(key.is_not(None))
-        .group_by(key)
-    )
+def _area_stats(session: Session, flt: HotspotFilter, key: str,
+                cache: HotspotCache | None = None) -> dict[str, dict[str, Any]]:
+    """Per code of `key` (desa_code, kecamatan_code): count, summed FRP, high-confidence count, first/last seen."""
+    frame = window_frame(session, flt, cache)
+    rows = frame.rows(flt)
+    return frame.answer(("area", key), rows, lambda: _area_of(frame, rows, key))
+
+
+def _area_of(frame: HotspotFrame, rows: np.ndarray, key: str) -> dict[str, dict[str, Any]]:
+    df = pd.DataFrame({"code": frame.columns[key][rows], "frp": frame.columns["frp"][rows],
+                       "conf": frame.columns["confidence"][rows], "t": frame.times(rows)})
+    df = df[df["code"].notna()]
+    if not len(df):
+        return {}
+    df = df.assign(high=(df["conf"] == "high").astype(np.int64), frp=df["frp"].astype(np.float64))
+    g = df.groupby("code", sort=True).agg(count=("high", "size"), frp=("frp", "sum"), high=("high", "sum"),
+                                          first=("t", "min"), last=("t", "max"))
+    first, last = iso_many(g["first"]), iso_many(g["last"])
+    last_wib = format_wib_many(g["last"])
     return {
         code: {
             "count": int(count),
-            "frp_sum": round(float(frp or 0.0), 2),
-            "high_confidence": int(hi or 0),
-            "first_seen": iso_utc(first),
-            "last_seen": iso_utc(last),
-            "last_seen_wib": format_wib(last),
+            "frp_sum": round(float(frp), 2),
+            "high_confidence": int(hi),
+            "first_seen": f,
+            "last_seen": lt,
+            "last_seen_wib": lw,
         }
-        for code, count, frp, hi, first, last in session.execute(apply_filter(stmt, flt)).all()
+        for code, count, frp, hi, f, lt, lw in zip(g.index.tolist(), g["count"].tolist(), g["frp"].tolist(),
+                                                  g["high"].tolist(), first, last, last_wib, strict=True)
     }
 
 
@@ -339,9 +597,10 @@ def _ranked(rows: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
     return rows
 
 
-def desa_table(session: Session, flt: HotspotFilter, *, layers: Layers) -> list[dict[str, Any]]:
+def desa_table(session: Session, flt: HotspotFilter, *, layers: Layers,
+               cache: HotspotCache | None = None) -> list[dict[str, Any]]:
     """Every desa of Barito Selatan with its detections (zeros included), most first."""
-    stats = _area_stats(session, flt, Hotspot.desa_code)
+    stats = _area_stats(session, flt, "desa_code", cache)
     desa = layers.desa
     rows = [
         {"desa_code": c, "desa_name": n, "kecamatan_code": k, "kecamatan": kn, **stats.get(c, EMPTY_AREA)}
@@ -356,9 +615,10 @@ def desa_table(session: Session, flt: HotspotFilter, *, layers: Layers) -> list[
     return _ranked(rows, "desa_code")
 
 
-def kecamatan_table(session: Session, flt: HotspotFilter, *, layers: Layers) -> list[dict[str, Any]]:
+def kecamatan_table(session: Session, flt: HotspotFilter, *, layers: Layers,
+                    cache: HotspotCache | None = None) -> list[dict[str, Any]]:
     """The six kecamatan with their detections (zeros included), most first."""
-    stats = _area_stats(session, flt, Hotspot.kecamatan_code)
+    stats = _area_stats(session, flt, "kecamatan_code", cache)
     kec = layers.kecamatan
     rows = [
         {"kecamatan_code": c, "kecamatan": n, **stats.get(c, EMPTY_AREA)}

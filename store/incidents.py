@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     column,
     event,
     func,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
@@ -51,6 +54,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from geo.crs import UTM50S, WGS84, transformer
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.hexagons import cell_of, cells_around
+from geo.phones import normalise
 from geo.times import utcnow, wib_day_key
 from store.accounts import AuditRecord, clip_client
 from store.events import CHANNEL as EVENT_CHANNEL
@@ -532,6 +536,9 @@ class Call:
     client: str | None = None  # the address the call was entered from, for the audit record
     at: datetime | None = None  # when the call was taken (now, when not given)
     priority: str | None = None  # P1-P3; the API proposes it from the category (P2 when not given)
+    # The desk call (a PBX pop) this incident comes from: it becomes the incident's call instead of a new one,
+    # if it exists and no other incident has it (else a new call is written: side data never refuses a call).
+    call_id: int | None = None
 
     @property
     def located(self) -> bool:
@@ -631,7 +638,67 @@ def _write_calls(conn: Connection, calls: Sequence[Call]) -> list[tuple[dict, di
     # Core multi-row inserts instead of an ORM flush: the unit of work costs more than the SQL here.
     conn.execute(_INSERT_INCIDENTS, [row for row, _ in written])
     conn.execute(_INSERT_TRANSITIONS, [step for _, step in written])
+    _write_incident_calls(conn, calls, written)
     return written
+
+
+def _incident_call_row(call: Call, row: dict[str, Any]) -> dict[str, Any]:
+    """The darurat call an incident was recorded from: its caller's number, by its operator, at its time.
+
+    An AML fix is where the caller's handset was, so it is the call's location too (a typed address or a
+    pin is where the incident is, kept on the incident).
+    """
+    phone = normalise(call.caller_phone)
+    at = row["created_at"]
+    aml = call.location_source == "aml" and call.lon is not None and call.lat is not None
+    return {
+        "at": at, "answered_at": at, "ended_at": None, "caller_raw": phone.raw, "caller_number": phone.number,
+        "number_ok": phone.ok, "line": None, "operator": call.actor, "extension": None, "duration_s": None,
+        "type": "darurat", "typed_by": call.actor, "incident_id": row["id"], "related_call_id": None, "note": None,
+        "state": "selesai", "source": "desk", "pbx_call_id": None, "callback_status": None, "callback_attempts": 0,
+        "callback_by": None, "callback_at": None, "callback_outcome": None, "callback_note": None,
+        "lon": call.lon if aml else None, "lat": call.lat if aml else None,
+        "accuracy_m": call.accuracy_m if aml else None, "location_source": "aml" if aml else None,
+        "location_at": at if aml else None, "created_by": call.actor, "updated_at": at,
+    }
+
+
+@cache
+def _call_statements() -> tuple[Insert, Any]:
+    """The insert of incidents' calls and the link of an existing desk call (built on first use: store.calls
+    imports this module)."""
+    from store.calls import PhoneCall
+
+    table = PhoneCall.__table__
+    c = table.c
+    link = (
+        sql_update(table)
+        .where(c.id == bindparam("call_id"), c.incident_id.is_(None))
+        .values(type="darurat", typed_by=bindparam("actor"), incident_id=bindparam("incident_id"),
+                operator=func.coalesce(c.operator, bindparam("actor")), updated_at=bindparam("now"),
+                # Emergency now: off the callback list unless someone already called back.
+                callback_status=case((c.callback_attempts == 0, None), else_=c.callback_status))
+        .returning(c.id)
+    )
+    return insert(table), link
+
+
+def _write_incident_calls(conn: Connection, calls: Sequence[Call], written: list[tuple[dict, dict]]) -> None:
+    """Each incident's call, in the incident's transaction: the desk call it names, linked, or a new one.
+
+    Every path that creates an incident comes through here (the form, another client's POST, an AML SMS,
+    a ground check, the store's create_incident): no incident is without its call.
+    """
+    insert_call, link = _call_statements()
+    fresh = []
+    for call, (row, _) in zip(calls, written, strict=True):
+        if call.call_id is not None and conn.execute(link, {
+            "call_id": call.call_id, "actor": call.actor, "incident_id": row["id"], "now": row["created_at"],
+        }).first() is not None:
+            continue
+        fresh.append(_incident_call_row(call, row))
+    if fresh:
+        conn.execute(insert_call, fresh)
 
 
 def create_incident(
@@ -731,10 +798,14 @@ _WRITE_CALL_POSTGRES = select(func.pg_notify(EVENT_CHANNEL, bindparam("event_pay
 )
 
 
-def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> list[IncidentRecord]:
+def record_calls(
+    session: Session, calls: Sequence[Call], *, hub: EventHub, commit: bool = True
+) -> list[IncidentRecord]:
     """Store calls, each with its first transition, audit record and `incident.created` event, and commit once.
 
-    One transaction for the whole batch (group commit): all of it is stored or none. Calls are written in
+    One transaction for the whole batch (group commit): all of it is stored or none. With `commit=False` the
+    writes stay in the caller's open transaction, for a caller that stores more with them (a ground check's
+    task row) and commits or rolls back the whole. Calls are written in
     order, so their numbers follow that order and a call sees an earlier one of the same batch as a
     possible duplicate. On PostgreSQL the numbers are drawn just before, outside the transaction: a batch
     that fails leaves a gap in the day's numbers. Returns what was written, read back from nothing.
@@ -746,7 +817,8 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
         conn.execute(_INSERT_AUDIT, audit)
         for incident in stored:
             hub.publish(session, "incident.created", incident_event(incident, ["created"]))
-        session.commit()
+        if commit:
+            session.commit()
         return stored
     at = [call.at or utcnow() for call in calls]
     bind = session.get_bind()
@@ -754,18 +826,33 @@ def record_calls(session: Session, calls: Sequence[Call], *, hub: EventHub) -> l
     numbers, incident_ids, step_ids = _draw_postgres(engine, [wib_day_key(t) for t in at])
     written = _prepare_calls(conn, calls, at=at, numbers=numbers, incident_ids=incident_ids, step_ids=step_ids)
     stored = [_record(row, step) for row, step in written]
+    # A desk call to link is checked row by row after the incidents exist; otherwise the incident's new call
+    # goes in the same pipelined statement.
+    linking = any(call.call_id is not None for call in calls)
     conn.execute(
-        _WRITE_CALL_POSTGRES,
+        _WRITE_CALL_POSTGRES if linking else _write_call_with_phone_call_postgres(),
         [
             {f"incident_{k}": v for k, v in row.items()}
             | {f"step_{k}": v for k, v in step.items()}
             | {f"audit_{k}": v for k, v in _audit_row(incident, client=call.client).items()}
+            | ({} if linking else {f"pcall_{k}": v for k, v in _incident_call_row(call, row).items()})
             | {"event_payload": hub.notify_payload("incident.created", incident_event(incident, ["created"]))}
             for (row, step), incident, call in zip(written, stored, calls, strict=True)
         ],
     )
-    session.commit()
+    if linking:
+        _write_incident_calls(conn, calls, written)
+    if commit:
+        session.commit()
     return stored
+
+
+@cache
+def _write_call_with_phone_call_postgres() -> Any:
+    """_WRITE_CALL_POSTGRES writing the incident's call too (built on first use: store.calls imports this)."""
+    from store.calls import PhoneCall
+
+    return _WRITE_CALL_POSTGRES.add_cte(_bound_insert(PhoneCall.__table__, "pcall_", skip=("id",)).cte("new_call"))
 
 
 def record_call(

@@ -17,6 +17,7 @@ from store import (  # noqa: F401
     accounts,
     calls,
     crew,
+    data_version,
     dispatch,
     floods,
     ground_checks,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -109,20 +112,108 @@ def locator(bundled_layers: Layers) -> Locator:
     return Locator.from_layers(bundled_layers)
 
 
+def fill_database(url: str) -> None:
+    """Migrate the database at url, load the bundled layers and add one test account per role."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with session_scope(make_sessionmaker(engine)) as session:
+            load_bundled(session, PROJECT_ROOT / "data")
+            for role in ROLES:
+                add_user(
+                    session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}"
+                )
+    finally:
+        engine.dispose()
+
+
+def _template_key() -> str:
+    """A digest of everything a filled test database is made of: the store, the bundled data and this file."""
+    digest = hashlib.sha256()
+    for root in ("store", "data"):
+        for path in sorted((PROJECT_ROOT / root).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+TEMPLATE_DIR = PROJECT_ROOT / "var" / "test-templates"
+TEMPLATE_LOCK = 112_021  # pg advisory lock: one process builds the PostGIS template, the others wait for it
+
+
+def _spatialite_from_template(path: Path, key: str) -> None:
+    """A filled SpatiaLite file at path, copied from a template built once per key."""
+    template = TEMPLATE_DIR / f"spatialite-{key}.sqlite"
+    if not template.exists():
+        TEMPLATE_DIR.mkdir(parents=True, exist_ok=True)
+        build = TEMPLATE_DIR / f"build-{os.getpid()}-{uuid.uuid4().hex[:6]}.sqlite"
+        fill_database(f"sqlite:///{build}")
+        single = build.with_suffix(".single")
+        # The online backup API folds the WAL into one self-contained file that can be copied byte for byte.
+        with sqlite3.connect(build) as source, sqlite3.connect(single) as target:
+            source.backup(target)
+        for stale in TEMPLATE_DIR.glob(f"{build.name}*"):  # the build and its -wal, -shm
+            stale.unlink()
+        os.replace(single, template)  # atomic: a concurrent builder's identical file may win, either is right
+        for old in TEMPLATE_DIR.glob("spatialite-*.sqlite"):
+            if old != template:
+                old.unlink(missing_ok=True)
+    shutil.copyfile(template, path)
+
+
+def _postgis_from_template(key: str) -> tuple[str, Callable[[], None]]:
+    """A filled PostGIS database cloned (CREATE DATABASE ... TEMPLATE) from one built once per key."""
+    template = f"sigap_tpl_{key}"
+    name = f"sigap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": TEMPLATE_LOCK})
+            try:
+                exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": template}).first()
+                if not exists:
+                    stale = text("SELECT datname FROM pg_database WHERE datname LIKE 'sigap_tpl_%'")
+                    for (old,) in conn.execute(stale).all():
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)'))
+                    building = f"{template}_build"
+                    fill_database(_postgis_url(building))
+                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{template}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": TEMPLATE_LOCK})
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", lambda: _drop_postgis(name)
+
+
+def filled_test_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """A migrated database holding the bundled layers and the test accounts, and a function that removes it.
+
+    Built once per content of store/, data/ and this file, then copied (SpatiaLite) or cloned as a PostgreSQL
+    template, so a pytest session (and each mutant of `make mutate`) starts in milliseconds, not seconds.
+    """
+    key = _template_key()
+    if backend == "spatialite":
+        path = tmp_dir / f"sigap-{uuid.uuid4().hex[:8]}.sqlite"
+        _spatialite_from_template(path, key)
+        return f"sqlite:///{path}", lambda: None
+    try:
+        return _postgis_from_template(key)
+    except Exception as exc:  # noqa: BLE001 — any reason PostGIS is unusable is reported the same way
+        message = f"PostGIS is not available at {PG_ADMIN_URL}: {exc}"
+        if REQUIRE_POSTGIS:
+            pytest.fail(message + " (SIGAP_REQUIRE_POSTGIS=1)")
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """A migrated database with the bundled layers, once per backend for the whole run."""
-    url, drop = make_test_database(request.param, tmp_path_factory.mktemp(request.param))
+    url, drop = filled_test_database(request.param, tmp_path_factory.mktemp(request.param))
     engine = make_engine(url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with session_scope(sessions) as session:
-        load_bundled(session, PROJECT_ROOT / "data")
-        for role in ROLES:
-            add_user(
-                session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}"
-            )
-    db = Database(request.param, url, engine, sessions)
+    db = Database(request.param, url, engine, make_sessionmaker(engine))
     yield db
     engine.dispose()
     drop()

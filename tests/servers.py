@@ -18,11 +18,7 @@ from pathlib import Path
 import httpx
 
 from api.config import PROJECT_ROOT
-from store.accounts import add_user
-from store.db import make_engine, make_sessionmaker, session_scope
-from store.layers import load_bundled
-from store.migrate import upgrade
-from tests.conftest import ROLES, TEST_PASSWORD, make_test_database
+from tests.conftest import TEST_PASSWORD, filled_test_database
 from tests.waiting import wait_until
 
 SECRET = "server-test-secret-0123456789abcdef-0123"
@@ -37,24 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database(url: str) -> None:
-    """Migrate an empty database and load the bundled layers and the test accounts into it."""
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        with session_scope(make_sessionmaker(engine)) as session:
-            load_bundled(session, PROJECT_ROOT / "data")
-            for role in ROLES:
-                add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role)
-    finally:
-        engine.dispose()
-
-
 def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], None]]:
     """A fresh migrated database with the bundled layers and the test accounts, and its remover."""
-    url, drop = make_test_database(backend, tmp_dir)
-    prepare_database(url)
-    return url, drop
+    return filled_test_database(backend, tmp_dir)
 
 
 def start_server(url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None) -> tuple[

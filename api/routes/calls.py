@@ -175,7 +175,9 @@ NumberPath = Annotated[str, Path(min_length=1, max_length=200, description="nomo
 @router.get("/callers/{number}", summary="Riwayat penelepon / caller history", response_model=CallerHistory)
 def caller(number: NumberPath, session: SessionDep, _: DispatcherDep) -> FastJSON:
     """A number's calls by type, prank count, incidents, last location and flag (any writing of the number)."""
-    return FastJSON(history_public(caller_history(session, number.replace("\x00", ""), at=utcnow())))
+    history = caller_history(session, number.replace("\x00", ""), at=utcnow())
+    session.close()  # the read ends here, on this worker thread, not on another one after the response
+    return FastJSON(history_public(history))
 
 
 @router.post("/callers/{number}/flags", status_code=201, summary="Tandai nomor / flag a number",

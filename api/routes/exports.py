@@ -19,9 +19,11 @@ from fastapi import APIRouter, Query, Request, Response
 from api.auth import ReaderDep
 from api.deps import ContextDep, SessionDep, client_address
 from api.errors import InvalidInput
-from api.params import parse_bbox
+from api.params import known_satellites, known_values, parse_bbox
+from geo.firms import CONFIDENCE_LEVELS
 from store.accounts import audit_read
 from store.features import COLLECTIONS, fetch_features, parse_interval
+from store.hotspot_stats import attribute_clauses
 
 router = APIRouter(prefix="/api/export", tags=["exports"])
 
@@ -95,6 +97,25 @@ def features_gpkg(features: list[dict[str, Any]], columns: list[str], layer: str
         return path.read_bytes()
 
 
+def _hotspot_filters(
+    layer: str, *, confidence: str | None, satellite: str | None, include_static: bool | None
+) -> list[Any]:
+    """The hotspot attribute filters as WHERE clauses; given for another layer, a 422 naming the parameter."""
+    if layer != "hotspots":
+        for name, value in (("confidence", confidence), ("satellite", satellite), ("include_static", include_static)):
+            if value is not None:
+                raise InvalidInput(
+                    f"'{name}' hanya untuk lapisan hotspots", f"'{name}' only applies to the hotspots layer", field=name
+                )
+        return []
+    return attribute_clauses(
+        confidence=known_values(confidence, allowed=CONFIDENCE_LEVELS, field="confidence",
+                                what_id="Tingkat kepercayaan", what_en="confidence level(s)"),
+        satellites=known_satellites(satellite),
+        include_static=include_static,
+    )
+
+
 @router.get("/{filename}", summary="Ekspor lapisan / export a layer (layer.geojson|gpkg|csv)")
 async def export(
     filename: str,
@@ -104,8 +125,20 @@ async def export(
     ctx: ContextDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description="awal/akhir ISO-8601, '..' terbuka")] = None,
+    confidence: Annotated[str | None, Query(
+        max_length=200, description="Titik panas: low,nominal,high (koma) / hotspots: confidence levels")] = None,
+    satellite: Annotated[str | None, Query(
+        max_length=200, description="Titik panas: satelit, dipisah koma / hotspots: satellites, comma separated"
+    )] = None,
+    include_static: Annotated[bool | None, Query(
+        description="Titik panas: sertakan sumber panas tetap (bawaan ya) / hotspots: include static heat sources "
+                    "(default yes)")] = None,
 ) -> Response:
-    """The whole layer (or the bbox/datetime part of it) in the format named by the file extension."""
+    """The whole layer (or the part of it the filters select) in the format named by the file extension.
+
+    Hotspots take the planner page's filters too (confidence, satellite, include_static), so the page's
+    export buttons give exactly the detections on screen.
+    """
     layer, _dot, fmt = filename.rpartition(".")
     if fmt not in FORMATS or layer not in COLLECTIONS:
         raise InvalidInput(
@@ -115,11 +148,13 @@ async def export(
         )
     coll = COLLECTIONS[layer]
     box, interval = parse_bbox(bbox), parse_interval(datetime_)
-    features, _m = await asyncio.to_thread(fetch_features, session, coll, bbox=box, interval=interval)
+    where = _hotspot_filters(layer, confidence=confidence, satellite=satellite, include_static=include_static)
+    features, _m = await asyncio.to_thread(fetch_features, session, coll, bbox=box, interval=interval, where=where)
     # Every export is audited: who, which layer and filter, how many rows.
+    query = {"format": fmt, "bbox": bbox, "datetime": datetime_, "confidence": confidence, "satellite": satellite,
+             "include_static": include_static}
     await asyncio.to_thread(audit_read, ctx.sessions, actor=user.username, action="export", entity=layer,
-                            query={"format": fmt, "bbox": bbox, "datetime": datetime_}, rows=len(features),
-                            client=client_address(request))
+                            query=query, rows=len(features), client=client_address(request))
     columns = list(coll.columns)
     # A whole layer can be large: it is encoded off the event loop, which keeps serving calls and live events.
     if fmt == "geojson":

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from api.auth import PlannerDep, ReaderDep
 from api.deps import ContextDep, SessionDep
-from api.params import known_values, parse_bbox, split_list
+from api.params import known_satellites, known_values, parse_bbox
 from api.responses import FastJSON
 from api.schemas.hotspots import (
+    POINT_PROPERTIES,
     BurningDaysCollection,
     ClusterCollection,
     DesaTable,
@@ -27,7 +28,7 @@ from api.schemas.hotspots import (
     HotspotCollection,
     KecamatanTable,
     UploadReport,
-    hotspot_features,
+    hotspot_features_json,
 )
 from geo.firms import CONFIDENCE_LEVELS
 from geo.hexagons import MAX_RESOLUTION, MIN_RESOLUTION, cells_geojson
@@ -38,9 +39,10 @@ from store.hotspot_stats import (
     burning_days,
     clusters,
     desa_table,
-    hexagons,
+    hexagons_of,
     hotspot_points,
     kecamatan_table,
+    window_frame,
 )
 from store.hotspots import ZONES, ingest_detections
 
@@ -78,7 +80,7 @@ def hotspot_filter(
         kecamatan=kecamatan,
         desa=desa,
         include_static=include_static,
-        satellites=split_list(satellite, field="satellite"),
+        satellites=known_satellites(satellite),
     )
 
 
@@ -93,16 +95,25 @@ def hotspots(
     session: SessionDep,
     _: ReaderDep,
     flt: FilterDep,
+    ctx: ContextDep,
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 10_000,
+    properties: Annotated[str | None, Query(
+        max_length=400, description="Properti yang dikirim, dipisah koma (bawaan semua; id selalu) / the properties "
+                                    "each point carries, comma separated (default all; id always)")] = None,
 ) -> FastJSON:
-    """Detections in the window as a GeoJSON FeatureCollection (newest first, at most `limit`)."""
-    points = hotspot_points(session, flt, limit=limit)
-    features = hotspot_features(points)
+    """Detections in the window as a GeoJSON FeatureCollection (newest first, at most `limit`).
+
+    The planner page asks only for the properties it shows (`properties=`): a smaller answer for 20,000 points.
+    """
+    picked = known_values(properties, allowed=POINT_PROPERTIES, field="properties", what_id="Properti",
+                          what_en="property") if properties is not None else POINT_PROPERTIES
+    points = hotspot_points(session, flt, limit=limit, cache=ctx.hotspot_cache)
+    order = [p for p in POINT_PROPERTIES if p in picked]
     return FastJSON(
         {
             "type": "FeatureCollection",
-            "features": features,
-            "count": len(features),
+            "features": points.answer(("json", *order), lambda: hotspot_features_json(points, properties=order)),
+            "count": len(points),
             "truncated": points.truncated,
             "filter": flt.describe(),
         }
@@ -110,25 +121,35 @@ def hotspots(
 
 
 @router.get("/h3", summary="Agregat heksagon H3 / H3 hexagon aggregates", response_model=HexagonCollection)
-def hexagon_cells(session: SessionDep, _: ReaderDep, flt: FilterDep, res: Resolution = 7) -> FastJSON:
+def hexagon_cells(
+    ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: FilterDep, res: Resolution = 7
+) -> FastJSON:
     """Per H3 cell: detection count, summed FRP, highest confidence, first/last seen; GeoJSON hexagons."""
-    agg, detections = hexagons(session, flt, res=res)
-    out = cells_geojson(agg)
-    out.update({"resolution": res, "cells": len(agg), "detections": detections, "filter": flt.describe()})
+    frame = window_frame(session, flt, ctx.hotspot_cache)
+    rows = frame.rows(flt)
+
+    def collection() -> tuple[dict[str, Any], int]:
+        agg, _n = hexagons_of(frame, rows, res=res)
+        return cells_geojson(agg), len(agg)
+
+    # The same detections asked again (another page, a reload): the hexagons already drawn, from memory.
+    cells, count = frame.answer(("h3", res), rows, collection)
+    out = dict(cells)
+    out.update({"resolution": res, "cells": count, "detections": len(rows), "filter": flt.describe()})
     return FastJSON(out)
 
 
 @router.get("/by-desa", summary="Tabel per desa / per-desa table", response_model=DesaTable)
 def by_desa(ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
     """Every desa of Barito Selatan with its detections in the window (zeros included), most first."""
-    rows = desa_table(session, flt, layers=ctx.spatial.layers)
+    rows = desa_table(session, flt, layers=ctx.spatial.layers, cache=ctx.hotspot_cache)
     return FastJSON({"rows": rows, "total": sum(r["count"] for r in rows), "filter": flt.describe()})
 
 
 @router.get("/by-kecamatan", summary="Tabel per kecamatan / per-kecamatan table", response_model=KecamatanTable)
 def by_kecamatan(ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: FilterDep) -> FastJSON:
     """The six kecamatan with their detections in the window (zeros included), most first."""
-    rows = kecamatan_table(session, flt, layers=ctx.spatial.layers)
+    rows = kecamatan_table(session, flt, layers=ctx.spatial.layers, cache=ctx.hotspot_cache)
     return FastJSON({"rows": rows, "total": sum(r["count"] for r in rows), "filter": flt.describe()})
 
 
@@ -138,6 +159,7 @@ def by_kecamatan(ctx: ContextDep, session: SessionDep, _: ReaderDep, flt: Filter
     response_model=BurningDaysCollection,
 )
 def persistence(
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     flt: FilterDep,
@@ -145,7 +167,7 @@ def persistence(
     min_days: Annotated[int, Query(ge=1, le=366)] = 1,
 ) -> FastJSON:
     """Per H3 cell: days burned, longest and current run of consecutive WIB days (current = ending on `until`)."""
-    per, as_of = burning_days(session, flt, res=res, min_days=min_days)
+    per, as_of = burning_days(session, flt, res=res, min_days=min_days, cache=ctx.hotspot_cache)
     out = cells_geojson(per) if len(per) else dict(EMPTY)
     out.update({"resolution": res, "as_of": str(as_of), "cells": len(per), "filter": flt.describe()})
     return FastJSON(out)
@@ -153,6 +175,7 @@ def persistence(
 
 @router.get("/clusters", summary="Klaster Getis-Ord Gi* / Gi* hot-spot clusters", response_model=ClusterCollection)
 def gi_clusters(
+    ctx: ContextDep,
     session: SessionDep,
     _: ReaderDep,
     flt: FilterDep,
@@ -166,7 +189,8 @@ def gi_clusters(
     """
     if flt.include_static is None:
         flt = replace(flt, include_static=False)
-    found = clusters(session, flt, res=res, value=value, significant_only=significant_only)
+    found = clusters(session, flt, res=res, value=value, significant_only=significant_only,
+                     cache=ctx.hotspot_cache)
     out = cells_geojson(found.cells) if len(found.cells) else dict(EMPTY)
     out.update(
         {

@@ -87,6 +87,12 @@ class IncidentCreate(_Body):
     caller_name: str | None = Field(None, max_length=120)
     caller_phone: str | None = Field(None, max_length=32)
     location: LocationIn | None = None
+    # Side data: an id that names no call (or is out of range) is ignored and the call is recorded new.
+    call_id: int | None = Field(
+        None,
+        description="Panggilan meja (pop PBX) asal kejadian ini; tanpa ini panggilannya dicatat baru / the desk call "
+        "this incident comes from; without it a new darurat call is recorded",
+    )
 
 
 class IncidentPatch(_Body):
@@ -324,6 +330,7 @@ async def _create(body: IncidentCreate, request: Request, ctx: ContextDep, user:
         client=client_address(request),
         at=utcnow(),
         priority=body.priority or catalog.priority_of(body.category),
+        call_id=body.call_id if body.call_id is not None and 1 <= body.call_id <= MAX_INT else None,
     )
     # Shielded: a client that hangs up does not withdraw its call, which is stored all the same.
     stored = ctx.call_writer.submit(call)

@@ -6,10 +6,15 @@ built column-wise by the serialisers here and written by orjson, because a page 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
 import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.times import format_wib_many, iso_many
@@ -48,26 +53,38 @@ class PolygonGeometry(BaseModel):
 
 
 class HotspotProperties(BaseModel):
-    """One detection as the map shows it: when (UTC and WIB), how sure, how strong, where."""
+    """One detection as the map shows it: when (UTC and WIB), how sure, how strong, where.
+
+    Every property but `id` is left out when the request's `properties` list does not name it.
+    """
 
     id: int
-    acq_time: datetime = Field(description="Waktu akuisisi satelit, UTC / satellite acquisition time, UTC")
-    acq_time_wib: str = Field(description="'14-09-2023 12:42 WIB'")
-    confidence: Confidence | None
-    frp: float | None = Field(description="Fire radiative power, MW")
-    brightness: float | None = Field(description="Kelvin")
-    satellite: str | None
-    instrument: str | None
-    daynight: str | None = Field(description="D or N")
-    source: str
-    zone: Zone = Field(description="inside: Barito Selatan; border: <= 10 km outside; kalteng: elsewhere")
-    desa_code: str | None
-    desa_name: str | None
-    kecamatan_code: str | None
-    kabupaten_code: str | None
-    border_distance_m: float | None = Field(description="Jarak ke desa terdekat (zona border) / to the nearest desa")
-    date_only: bool = Field(description="Hanya tanggal, tanpa jam (acq_time 00:00 UTC) / date only, no time of day")
-    static_source_id: int | None = Field(description="Di dalam sumber panas tetap / inside a static heat source")
+    # Not nullable when present; absent when not asked for (hence the None default the schema does not list).
+    acq_time: datetime = Field(None, description="Waktu akuisisi satelit, UTC / satellite acquisition time, UTC")  # type: ignore[assignment]
+    acq_time_wib: str = Field(None, description="'14-09-2023 12:42 WIB'")  # type: ignore[assignment]
+    confidence: Confidence | None = None
+    frp: float | None = Field(None, description="Fire radiative power, MW")
+    brightness: float | None = Field(None, description="Kelvin")
+    satellite: str | None = None
+    instrument: str | None = None
+    daynight: str | None = Field(None, description="D or N")
+    source: str = None  # type: ignore[assignment]
+    zone: Zone = Field(None, description="inside: Barito Selatan; border: <= 10 km outside; kalteng: elsewhere")  # type: ignore[arg-type]
+    desa_code: str | None = None
+    desa_name: str | None = None
+    kecamatan_code: str | None = None
+    kabupaten_code: str | None = None
+    border_distance_m: float | None = Field(
+        None, description="Jarak ke desa terdekat (zona border) / to the nearest desa"
+    )
+    date_only: bool = Field(  # type: ignore[assignment]
+        None, description="Hanya tanggal, tanpa jam (acq_time 00:00 UTC) / date only, no time of day"
+    )
+    static_source_id: int | None = Field(None, description="Di dalam sumber panas tetap / inside a static heat source")
+
+
+# Every property of a point, in the order the answer writes them (`properties=` picks among them).
+POINT_PROPERTIES = tuple(name for name in HotspotProperties.model_fields if name != "id")
 
 
 class HotspotFeature(BaseModel):
@@ -102,64 +119,63 @@ def _wib_labels(points: HotspotPoints) -> list[str | None]:
     return labels
 
 
-def hotspot_features(points: HotspotPoints) -> list[dict[str, Any]]:
-    """The points as GeoJSON Features (HotspotFeature), each column converted at once."""
+def _json_numbers(values: Any, *, decimals: int | None = None) -> pa.Array:
+    """JSON number text per value (shortest round-trip form, written by Arrow in C); null where NaN or None."""
+    v = np.asarray(values, dtype=np.float64)
+    if decimals is not None:
+        v = np.round(v, decimals)
+    return pc.fill_null(pc.cast(pa.array(v, mask=np.isnan(v)), pa.string()), "null")
+
+
+def _json_ints(values: Any) -> pa.Array:
+    """JSON integer text per value; null where None."""
+    arr = pa.array(np.asarray(values, dtype=object).tolist(), type=pa.int64())
+    return pc.fill_null(pc.cast(arr, pa.string()), "null")
+
+
+def _json_texts(values: Any) -> pa.Array:
+    """JSON string text per value (each distinct value escaped once by orjson); null where None."""
+    codes, uniq = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object), use_na_sentinel=True)
+    encoded = np.array([orjson.dumps(str(u)).decode() for u in uniq] + ["null"], dtype=object)
+    return pa.array(encoded[codes].tolist() if len(codes) else [], type=pa.string())
+
+
+def _json_bools(values: Any) -> pa.Array:
+    return pa.array(np.where(np.asarray(values, dtype=bool), "true", "false").tolist(), type=pa.string())
+
+
+def hotspot_features_json(points: HotspotPoints, *, properties: Sequence[str] = POINT_PROPERTIES) -> orjson.Fragment:
+    """The points as a JSON array of GeoJSON Features (HotspotFeature), written column by column.
+
+    Each column becomes JSON text at once (Arrow formats the numbers, orjson escapes each distinct text once)
+    and the features are joined element-wise in C: no dict per point, no per-point serialisation.
+    `properties` (in POINT_PROPERTIES) picks what each feature carries besides its id.
+    """
     c = points.columns
-    lon = np.round(np.asarray(c["lon"], dtype=np.float64), 6).tolist()
-    lat = np.round(np.asarray(c["lat"], dtype=np.float64), 6).tolist()
-    border = np.asarray(c["border_distance_m"], dtype=np.float64)
-    border_m = np.where(np.isnan(border), None, np.round(border, 1)).tolist()  # type: ignore[call-overload]
-    return [
-        {
-            "type": "Feature",
-            "id": i,
-            "geometry": {"type": "Point", "coordinates": [x, y]},
-            "properties": {
-                "id": i,
-                "acq_time": t_iso,
-                "acq_time_wib": t_wib,
-                "confidence": conf,
-                "frp": frp,
-                "brightness": bright,
-                "satellite": sat,
-                "instrument": inst,
-                "daynight": dn,
-                "source": src,
-                "zone": zone,
-                "desa_code": desa,
-                "desa_name": desa_name,
-                "kecamatan_code": kec,
-                "kabupaten_code": kab,
-                "border_distance_m": b,
-                "date_only": bool(d_only),
-                "static_source_id": static,
-            },
-        }
-        for (i, x, y, t_iso, t_wib, conf, frp, bright, sat, inst, dn, src, zone, desa, desa_name, kec, kab, b, d_only,
-             static) in zip(
-            c["id"],
-            lon,
-            lat,
-            iso_many(points.acq_time),
-            _wib_labels(points),
-            c["confidence"],
-            c["frp"],
-            c["brightness"],
-            c["satellite"],
-            c["instrument"],
-            c["daynight"],
-            c["source"],
-            c["zone"],
-            c["desa_code"],
-            c["desa_name"],
-            c["kecamatan_code"],
-            c["kabupaten_code"],
-            border_m,
-            c["date_only"],
-            c["static_source_id"],
-            strict=True,
-        )
+    n = len(points)
+    if n == 0:
+        return orjson.Fragment(b"[]")
+    ids = _json_ints(c["id"])
+    value = {
+        "acq_time": lambda: _json_texts(iso_many(points.acq_time)),
+        "acq_time_wib": lambda: _json_texts(_wib_labels(points)),
+        "frp": lambda: _json_numbers(c["frp"]),
+        "brightness": lambda: _json_numbers(c["brightness"]),
+        "border_distance_m": lambda: _json_numbers(c["border_distance_m"], decimals=1),
+        "date_only": lambda: _json_bools(c["date_only"]),
+        "static_source_id": lambda: _json_ints(c["static_source_id"]),
+    }
+    pieces: list[Any] = [
+        pa.scalar('{"type":"Feature","id":'), ids, pa.scalar(',"geometry":{"type":"Point","coordinates":['),
+        _json_numbers(c["lon"], decimals=6), pa.scalar(","), _json_numbers(c["lat"], decimals=6),
+        pa.scalar(']},"properties":{"id":'), ids,
     ]
+    for name in properties:
+        pieces.append(pa.scalar(f',"{name}":'))
+        pieces.append(value[name]() if name in value else _json_texts(c[name]))
+    pieces.append(pa.scalar("}}"))
+    features = pc.binary_join_element_wise(*pieces, "")
+    return orjson.Fragment(("[" + ",".join(features.to_pylist()) + "]").encode())
 
 
 # ----------------------------------------------------------------------------------- H3 cells

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+import store.accounts
 from api.auth_cache import TokenCache
 from api.config import Settings, UnsafeSettingsError
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
-from store.db import session_scope
+from store.db import _sqlite_module, make_read_sessionmaker, session_scope
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.waiting import wait_until
 
@@ -89,8 +90,9 @@ def test_passwords_are_hashed_with_argon2(db) -> None:
     with session_scope(db.sessions) as s:
         user = add_user(s, username="t-hash", password="Benar-Sekali-9", role="planner")
         assert user.password_hash.startswith("$argon2id$")
-        assert authenticate(s, username="t-hash", password="Benar-Sekali-9") is not None
-        assert authenticate(s, username="t-hash", password="Salah-Sekali-9") is None
+    readers = make_read_sessionmaker(db.engine)
+    assert authenticate(readers, username="t-hash", password="Benar-Sekali-9") is not None
+    assert authenticate(readers, username="t-hash", password="Salah-Sekali-9") is None
 
 
 def test_audit_log_is_append_only_in_the_database(db) -> None:
@@ -169,3 +171,44 @@ def test_a_supervisor_works_the_desk_but_is_no_admin(client, tokens) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["created_by"] == "t-supervisor"
     assert client.get("/api/audit", headers=headers).status_code == 403
+
+
+def _open_write_transactions(database) -> int:
+    """Transactions another client would wait for: SQLite's write lock taken, or PostgreSQL sessions idle in one."""
+    if database.backend == "spatialite":
+        # The app's own SQLite library: a second library in the process would drop its locks when closing.
+        sqlite = _sqlite_module()
+        probe = sqlite.connect(database.url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return 0
+        except sqlite.OperationalError:
+            return 1
+        finally:
+            probe.close()
+    with database.engine.connect() as conn:
+        return conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'"))
+
+
+@pytest.mark.parametrize("password", [TEST_PASSWORD, "salah-salah-1"])
+def test_the_password_hash_is_computed_outside_any_transaction(anon_client, database, monkeypatch, password) -> None:
+    """A login storm must not hold the database while argon2 runs: on SQLite that is the one write lock every
+    emergency call needs."""
+    held = []
+    real = store.accounts.verify_password
+
+    def verifying(stored: str, given: str) -> bool:
+        held.append(_open_write_transactions(database))
+        return real(stored, given)
+
+    monkeypatch.setattr(store.accounts, "verify_password", verifying)
+    try:
+        r = anon_client.post("/api/auth/token", data={"username": "t-planner", "password": password})
+        assert r.status_code == (200 if password == TEST_PASSWORD else 401)
+        assert held == [0]
+    finally:
+        with database.engine.begin() as conn:
+            conn.execute(text("DELETE FROM login_failure"))

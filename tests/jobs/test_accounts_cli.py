@@ -26,9 +26,8 @@ def test_user_add_from_stdin_never_prints_password(configured, monkeypatch, caps
     assert main(["user", "add", name, "--role", "dispatcher", "--password-stdin"]) == 0
     out = capsys.readouterr()
     assert "Rahasia-Sekali-99" not in out.out + out.err and name in out.out
-    with configured.sessions() as s:
-        user = authenticate(s, username=name, password="Rahasia-Sekali-99")
-        assert user is not None and user.role == "dispatcher"
+    user = authenticate(configured.sessions, username=name, password="Rahasia-Sekali-99")
+    assert user is not None and user.role == "dispatcher"
 
 
 def test_user_add_refuses_weak_password_and_bad_role(configured, monkeypatch, capsys) -> None:
@@ -53,5 +52,5 @@ def test_demo_accounts_log_in(database) -> None:
         s.commit()
         assert first == again and {r for _, r, _ in first} == {"dispatcher", "planner", "leader", "admin"}
         for username, _role, password, *_ in [(u, r, p) for u, r, _f, p in DEMO_ACCOUNTS]:
-            user = authenticate(s, username=username, password=password)
+            user = authenticate(database.sessions, username=username, password=password)
             assert isinstance(user, User) and user.demo

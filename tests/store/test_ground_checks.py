@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from geo.times import utcnow
-from store.ground_checks import GroundCheck, HotspotAlert
+from store import ground_checks
+from store.ground_checks import GroundCheck, HotspotAlert, create_ground_check, target_point
 from store.heat_sources import HeatSource
 from store.hotspots import Hotspot, ingest_detections
 from store.incidents import Incident
@@ -52,6 +53,30 @@ def test_ground_check_from_hotspot_is_a_cek_lapangan_incident(client, tokens, db
     rec = client.get(f"/api/incidents/{check['incident_id']}/recommendations")
     assert rec.status_code == 200, rec.text
     assert {"bpbd", "damkar", "manggala_agni"} <= set(rec.json()["types"])
+
+
+def test_ground_check_creation_is_one_transaction(db, locator, monkeypatch) -> None:
+    """A failure after the incident is written (while the check row is recorded) leaves neither stored."""
+    ingest_detections(db.sessions, io.StringIO(_viirs([(*BUNTOK, "h")])), locator=locator)
+    [hid] = _ids(db)
+
+    def fail_after_the_incident(*args, **kwargs):
+        raise RuntimeError("disk full while recording the check")
+
+    monkeypatch.setattr(ground_checks, "ground_check_public", fail_after_the_incident)
+
+    def write(hub):
+        with db.sessions() as session:
+            target = target_point(session, hotspot_id=hid, cluster_cell=None)
+            with pytest.raises(RuntimeError, match="disk full"):
+                create_ground_check(session, target=target, cluster_cell=None, actor="t-planner", location=None,
+                                    hub=hub)
+
+    _, events = asyncio.run(events_while(db, write))
+    with db.sessions() as s:
+        assert s.scalar(select(func.count(Incident.id))) == 0
+        assert s.scalar(select(func.count(GroundCheck.id))) == 0
+    assert not [e for e in events if e["kind"] in ("incident.created", "ground_check.updated")]
 
 
 def test_ground_check_from_cluster_and_bad_targets(client, tokens, db, locator) -> None:

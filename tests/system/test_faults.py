@@ -13,12 +13,11 @@ from sqlalchemy import select
 
 from store.db import make_engine, make_sessionmaker, session_scope
 from store.incidents import Incident
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, fill_database
 from tests.pg_instance import PostgresInstance, postgres_instance
 from tests.servers import (
     create_incident,
     login,
-    prepare_database,
     prepared_database,
     server,
     sse,
@@ -106,7 +105,7 @@ def test_postgres_restart_gives_fast_503_then_recovers() -> None:
     dbname = "sigap_restart"
     with postgres_instance() as pg:
         url = pg.create_postgis_database(dbname)
-        prepare_database(url)
+        fill_database(url)
         with server(url) as a, server(url) as b:
             ha, hb = login(a), login(b)
             with sse(b, hb) as events:

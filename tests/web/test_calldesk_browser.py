@@ -18,6 +18,7 @@ from store.migrate import upgrade
 from tests.conftest import ROLES, TEST_PASSWORD
 from tests.pbx_player import PbxPlayer
 from tests.servers import start_server, stop_server
+from tests.waiting import wait_until
 from tests.web.test_map_browser import Offline, chromium, shot  # noqa: F401 - chromium is a fixture
 
 pytestmark = pytest.mark.browser
@@ -136,8 +137,8 @@ def test_supervisor_flags_a_number_and_a_repeat_caller_joins_the_open_incident(o
     number = "0811 5201 234"
     inc = httpx.post(f"{server}/api/incidents", json={"category": "kebakaran", "caller_phone": number,
                                                       "location": {"lon": 114.85, "lat": -1.71}}, headers=op).json()
-    assert httpx.post(f"{server}/api/calls", json={"type": "darurat", "number": number, "incident_id": inc["id"]},
-                      headers=op).status_code == 201
+    # The incident's own darurat call was recorded with it.
+    assert httpx.get(f"{server}/api/calls", params={"incident_id": inc["id"]}, headers=op).json()["total"] == 1
 
     lead = offline().login("supervisor", "/map")
     lead.fill("#cd-number", number)
@@ -158,3 +159,35 @@ def test_supervisor_flags_a_number_and_a_repeat_caller_joins_the_open_incident(o
     calls = httpx.get(f"{server}/api/calls", params={"incident_id": inc["id"]}, headers=op).json()
     assert calls["total"] == 2 and {c["type"] for c in calls["items"]} == {"darurat"}
     shot(operator, "calldesk-joined")
+
+
+def test_an_emergency_from_a_popped_call_makes_that_call_the_incidents_call(offline, server: str) -> None:
+    """F2 9 on a popped PBX call, the form sent: one call for the ring, typed darurat and linked by the server."""
+    sup = _headers(server, "supervisor")
+    httpx.put(f"{server}/api/telephony/extensions/203", json={"username": "t-dispatcher"}, headers=sup)
+    operator = offline().login("dispatcher", "/map")
+    operator.wait_for_selector("#live.on", timeout=15_000)
+    player = PbxPlayer(server, SECRET)
+    start = datetime.now(UTC) - timedelta(seconds=10)
+    cid = "asterisk-browser-emergency"
+    player.send({"event": "ringing", "call_id": cid, "number": "0813 5550 1212", "at": start.isoformat()})
+    answer = player.send({"event": "answered", "call_id": cid, "extension": "203",
+                          "at": (start + timedelta(seconds=3)).isoformat()}).json()
+    call_id = answer["popped"]["call_id"]
+    operator.wait_for_selector(f"body[data-popped='{call_id}']", timeout=15_000)
+
+    operator.keyboard.press("F2")
+    operator.keyboard.press("9")
+    operator.select_option("#f-category", "kebakaran")
+    operator.click("#create-incident")
+    operator.wait_for_selector("#incident-form", state="hidden", timeout=15_000)
+
+    def linked() -> dict | None:
+        calls = httpx.get(f"{server}/api/calls", params={"number": "0813 5550 1212"}, headers=sup).json()["items"]
+        return calls[0] if len(calls) == 1 and calls[0]["incident_id"] else None
+
+    call = wait_until(linked, message="the popped call was not linked to the new incident")
+    assert (call["id"], call["type"], call["pbx_call_id"]) == (call_id, "darurat", cid)
+    incident_calls = httpx.get(f"{server}/api/calls", params={"incident_id": call["incident_id"]}, headers=sup).json()
+    assert incident_calls["total"] == 1  # one ring, one call: no second darurat call for the incident
+    shot(operator, "calldesk-emergency-from-pop")

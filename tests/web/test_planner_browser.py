@@ -21,9 +21,9 @@ HEADER = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,
           "bright_ti5,frp,daynight\n")
 
 
-def _upload(base: str, rows: list[tuple[float, float, str]], *, minutes_ago: int = 30) -> dict:
+def _upload(base: str, rows: list[tuple[float, float, str]], *, minutes_ago: int = 30, sat: str = "N") -> dict:
     at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(second=0, microsecond=0)
-    text = HEADER + "".join(f"{lat},{lon},335,0.4,0.4,{at:%Y-%m-%d},{at:%H%M},N,VIIRS,{c},2.0NRT,291,7.5,D\n"
+    text = HEADER + "".join(f"{lat},{lon},335,0.4,0.4,{at:%Y-%m-%d},{at:%H%M},{sat},VIIRS,{c},2.0NRT,291,7.5,D\n"
                             for lon, lat, c in rows)
     r = httpx.post(f"{base}/api/hotspots/upload", files={"file": ("t.csv", text.encode(), "text/csv")},
                    headers={"Authorization": f"Bearer {_token(base, 'planner')}"}, timeout=60)
@@ -103,14 +103,33 @@ def test_import_a_flood_file_with_the_api_reasons(offline, server: str, tmp_path
 def test_export_what_is_on_screen_as_csv_and_hexagon_tooltips(offline, server: str) -> None:  # noqa: F811
     lon, lat = BUNTOK
     _upload(server, [(lon, lat, "h"), (lon + 0.003, lat, "n"), (lon + 0.6, lat - 0.6, "h")])
+    _upload(server, [(lon + 0.0015, lat + 0.001, "h")], sat="N20")
     page = offline().login("planner", "/planner")
     page.evaluate("([lon, lat]) => { SIGAP.map.setView([lat, lon], 14, {animate: false}); }", [lon, lat])
-    with page.expect_download() as dl:
-        page.click("#exp-csv")
-    body = Path(dl.value.path()).read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(body)))
-    # The two detections in view, not the one far outside it.
-    assert len(rows) == 2 and {r["confidence"] for r in rows} == {"high", "nominal"}
+
+    def exported() -> list[dict[str, str]]:
+        with page.expect_download() as dl:
+            page.click("#exp-csv")
+        return list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
+
+    rows = exported()
+    # The three detections in view, not the one far outside it.
+    assert len(rows) == 3 and sorted(r["confidence"] for r in rows) == ["high", "high", "nominal"]
+    # The page's filters reach the file: without "nominal", then NOAA-20 only, exactly what the map then shows.
+    page.uncheck(".f-conf[value='nominal']")
+    page.wait_for_function("() => document.querySelector('#exp-csv').href.includes('confidence=high')")
+    rows = exported()
+    assert len(rows) == 2 and {r["confidence"] for r in rows} == {"high"}
+    assert page.locator("#map .leaflet-hotspots-pane path").count() == 2  # the markers drawn in view
+    page.select_option("#f-sat", "NOAA-20")
+    page.wait_for_function("() => document.querySelector('#exp-csv').href.includes('satellite=NOAA-20')")
+    rows = exported()
+    assert [(r["satellite"], r["confidence"]) for r in rows] == [("NOAA-20", "high")]
+    assert page.locator("#map .leaflet-hotspots-pane path").count() == 1
+    shot(page, "planner-export-filtered")
+    page.check(".f-conf[value='nominal']")
+    page.select_option("#f-sat", "")
+    page.wait_for_function("() => !document.querySelector('#exp-csv').href.includes('satellite=')")
     # Hexagons are named in words and km², their tooltip tells the desa and the count, never the cell id.
     assert page.inner_text("#res-seg button.on") == "Sedang ~5 km²"
     hexes = page.locator(".leaflet-h3-pane path")

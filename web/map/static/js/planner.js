@@ -94,7 +94,7 @@
     if (!$("f-static").checked) q.set("include_static", "false");
     return q;
   }
-  // The window as the export API's `datetime` interval (start/end, ISO UTC; '..' open).
+  // The window as the export API's `datetime` interval (start/end, ISO UTC; '..' open), before any answer.
   function interval() {
     const now = new Date();
     const hours = { "24h": 24, "7d": 168, "30d": 720 }[windowSel];
@@ -103,17 +103,31 @@
     const b = until ? new Date(until + "T23:59:59+07:00").toISOString() : now.toISOString();
     return a + "/" + b;
   }
+  // The filter the server applied to the points on the map (echoed in its answer): the exports ask for the same
+  // window, confidence, satellites and static sources, within the map's view, so the file holds what is shown.
+  let shownFilter = null;
   function exportLinks() {
     const b = map.getBounds();
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    const f = shownFilter;
+    const q = new URLSearchParams({ bbox, datetime: f ? `${f.since || ".."}/${f.until}` : interval() });
+    if (f) {
+      if (f.confidence) q.set("confidence", f.confidence.join(","));
+      if (f.satellite) q.set("satellite", f.satellite.join(","));
+      if (f.include_static === false) q.set("include_static", "false");
+    } else {
+      const own = query();
+      ["confidence", "satellite", "include_static"].forEach((k) => { if (own.has(k)) q.set(k, own.get(k)); });
+    }
     document.querySelectorAll(".export a[data-fmt]").forEach((a) => {
-      const q = new URLSearchParams({ bbox, datetime: interval() });
       a.href = `/api/export/hotspots.${a.dataset.fmt}?${q}`;
       a.setAttribute("download", `titik-panas.${a.dataset.fmt}`);
     });
   }
 
   // ---- hotspots -------------------------------------------------------------------------------
+  // What a marker and its popup use: the answer for 20,000 points carries nothing else.
+  const HOT_PROPERTIES = "acq_time,acq_time_wib,confidence,satellite,desa_name,date_only,static_source_id";
   const HOT_COLOUR = { high: "#b71c1c", nominal: "#f4511e", low: "#ffb300" };
   const HOT_AGE = { fresh: { weight: 1.5, color: "#212121", fillOpacity: 0.95 }, day: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.7 }, old: { weight: 0.5, color: "#6d4c41", fillOpacity: 0.4 } };
   function hotTime(p) { return p.date_only ? p.acq_time_wib : window.I18N.wib(p.acq_time); }
@@ -156,9 +170,11 @@
     const q = query();
     exportLinks();
     const seq = ++hotSeq;
-    const g = await S.layerData("/api/hotspots?" + q + "&limit=50000");
+    const g = await S.layerData("/api/hotspots?" + q + "&limit=50000&properties=" + HOT_PROPERTIES);
     if (seq !== hotSeq) return;
     hotLayer.clearLayers();
+    shownFilter = g && g.filter ? g.filter : null;
+    exportLinks();
     if (g && g.features) {
       hotLayer.addLayer(hotspotLayer(g));
       const stat = g.features.filter((f) => f.properties.static_source_id).length;

@@ -234,24 +234,22 @@
     if (cat) cat.focus();
   }
 
-  // An incident created from the form: its call is recorded (or the popped call typed) as darurat and linked.
+  // An incident created from the form: the server records its darurat call with it, or makes the popped call
+  // (named by call_id) that call: one call per ring, whatever else created incidents meanwhile.
   const createIncident = D.createIncident;
   D.createIncident = async function (ev) {
     const before = st.selectedId;
-    const phone = ($("f-phone") || {}).value || null;
-    await createIncident(ev);
-    if (st.draftOpen || st.selectedId === before || st.selectedId === null) return;
-    const incidentId = st.selectedId;
     const c = desk.call;
+    st.draftCallId = c && c.id ? c.id : null;
     try {
-      if (c && c.id) await S.api(`/api/calls/${c.id}`, { method: "PATCH", json: { type: "darurat", incident_id: incidentId } });
-      else await S.api("/api/calls", { method: "POST", json: { type: "darurat", number: phone, incident_id: incidentId } });
-      desk.call = null;
-      desk.pendingEmergency = null;
-      renderCurrent();
-    } catch (e) {
-      S.toast(e.message, "error");
+      await createIncident(ev);
+    } finally {
+      st.draftCallId = null;
     }
+    if (st.draftOpen || st.selectedId === before || st.selectedId === null) return;
+    desk.call = null;
+    desk.pendingEmergency = null;
+    renderCurrent();
   };
 
   // The PBX popped a call on this operator's extension: the call, its number's history, a pre-filled draft.

@@ -137,6 +137,9 @@
           caller_phone: $("f-phone").value || null,
           location: st.draftAml ? { aml: st.draftAml } : st.draftPlace ? { place: st.draftPlace.code }
             : st.draftAt ? { lon: Number(st.draftAt.lng.toFixed(6)), lat: Number(st.draftAt.lat.toFixed(6)) } : null,
+          // The desk call this incident comes from (a PBX pop): it becomes the incident's call. Without it the
+          // server records the incident's call itself.
+          call_id: st.draftCallId || null,
         },
       });
       st.live.upsertIncident(inc);
