@@ -85,6 +85,15 @@ class NeedLocator(Exception):
 
 def _lower_priority(nice: int) -> None:
     os.nice(nice)
+    # A worker killed outright (SIGKILL, OOM) never shuts its pool down: the child leaves when its parent is gone.
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(2.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sigap-batch-parent-watch", daemon=True).start()
 
 
 def _child_locate(key: int, blob: bytes | None, lon: np.ndarray, lat: np.ndarray) -> bytes:
