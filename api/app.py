@@ -57,6 +57,14 @@ Koordinat WGS84 (EPSG:4326) [lon, lat]; waktu disimpan UTC, ditampilkan WIB."""
 RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("POST", "/api/hotspots/upload", 20),
                ("POST", "/api/floods/import", 20), ("POST", "/api/reports", 10)]
 
+
+
+def flood_rules(settings: Settings) -> list[RateRule]:
+    """Drawing or editing a flood zone repairs and intersects its polygon: the costliest write a client can repeat."""
+    n = settings.flood_writes_per_minute
+    return [RateRule("POST", "/api/floods", n, exact=True), RateRule("PATCH", "/api/floods/", n)]
+
+
 # Each concern adds its router here, in one place. Routes are matched in
 # this order: call intake, the busiest path under load, comes first; the page catch-all stays last.
 ROUTERS = [
@@ -122,7 +130,7 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
         GuardMiddleware,
         default_limit=settings.max_upload_bytes,
         path_limits={"/api/locate": settings.max_batch_points * BYTES_PER_POINT + 1024},
-        rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS],
+        rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS] + flood_rules(settings),
         body_timeout_s=settings.body_timeout_s,
         body_min_rate=settings.body_min_rate,
     )

@@ -173,7 +173,10 @@ async def _authenticate_token(request: Request, token: str) -> Principal:
     """The account a token stands for, checked against the database (active, same id, same token version)."""
     ctx: AppContext = request.app.state.ctx
     claims = check_token(ctx, token)
-    user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, claims.subject)
+    # A remembered account is answered on the event loop; only a miss costs a thread and a database read.
+    known, user = ctx.principals.cached(claims.user_id, claims.subject)
+    if not known:
+        user = await run_in_threadpool(ctx.principals.load, ctx.read_sessions, claims.subject)
     if user is None:
         raise Unauthorized("Akun tidak aktif", "Account is not active")
     if claims.user_id != user.id or claims.version != user.token_version:
@@ -197,7 +200,9 @@ def token_still_valid(ctx: AppContext, token: str) -> bool:
         claims = ctx.tokens.claims(token, secret=ctx.settings.secret_key)
     except jwt.InvalidTokenError:
         return False
-    user = ctx.principals.load(ctx.read_sessions, claims.subject)
+    known, user = ctx.principals.cached(claims.user_id, claims.subject)
+    if not known:
+        user = ctx.principals.load(ctx.read_sessions, claims.subject)
     return user is not None and claims.user_id == user.id and claims.version == user.token_version
 
 

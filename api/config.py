@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     spatialite_library_path: str = "mod_spatialite"
     max_batch_points: int = Field(default=100_000, ge=1)
+    # Locate batches run in this many child processes per worker, at this niceness, so they never take the CPU
+    # from call intake (0: in a thread of the worker, at its priority).
+    # Flood zones one client address may create, and edit, per minute (shared by every worker; then 429).
+    flood_writes_per_minute: int = Field(default=30, ge=1)
+    # Vertices a flood polygon may have (more: 413 naming the field), and how long repairing an invalid one may
+    # take in the lower-priority repair process before it is refused as too complex (422).
+    flood_max_vertices: int = Field(default=20_000, ge=4)
+    flood_repair_timeout_s: float = Field(default=5.0, gt=0)
+    batch_processes: int = Field(default=1, ge=0, le=8)
+    batch_nice: int = Field(default=10, ge=0, le=19)
     max_upload_bytes: int = Field(default=1_000_000, ge=1)
     # The address people and GIS clients reach the platform at (behind the reverse proxy), for links in answers
     # (OGC API). Unset: http://host:port of this process.
@@ -163,11 +173,14 @@ class Settings(BaseSettings):
     # Addresses whose X-Forwarded-For is believed: the reverse proxy only (comma-separated, as uvicorn takes it).
     forwarded_allow_ips: str = "127.0.0.1"
     keep_alive_s: float = Field(default=5.0, gt=0, le=300)
-    # Live event streams: open at once per account and per process, and how often an open stream checks that
+    # Live event streams: open at once per account and in all (every worker), and how often an open stream checks that
     # its token still holds (revoked, disabled); a stream always ends when its token expires.
     streams_per_user: int = Field(default=8, ge=1)
     streams_total: int = Field(default=400, ge=1)
     stream_recheck_s: float = Field(default=15.0, gt=0, le=300)
+    # An open stream's slot lapses unless renewed (at each re-check) within this many seconds: a worker that died
+    # gives its streams' slots back after it.
+    stream_lease_s: float = Field(default=90.0, ge=45.0)
 
     @field_validator("report_time")
     @classmethod

@@ -20,11 +20,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth_cache import PrincipalCache, TokenCache
+from api.batch_pool import BatchPool
 from api.config import Settings
 from api.limits import TokenBuckets
 from api.spatial import Spatial, build_spatial, real_roads, with_roads
 from api.streams import KeyLocks, StreamSlots
-from store.accounts import disable_demo_accounts
+from geo.floods import PolygonRules
+from store.accounts import account_epoch_reader, disable_demo_accounts
 from store.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from store.commands import Writer
 from store.crew_positions import PositionWriter
@@ -62,6 +64,9 @@ class AppContext:
     streams: StreamSlots
     idempotency: KeyLocks
     batches: asyncio.Semaphore
+    batch_pool: BatchPool
+    # Flood polygon repairs: their own lower-priority child, so a repair never waits behind a locate batch.
+    repair_pool: BatchPool
     # SQLite has one writer at a time and its busy handler waits by sleeping (1, 2, 5 ... 100 ms): under load,
     # threads polling the write lock wait far longer than the write takes. Queueing this process's incident
     # writes on a Python lock hands the database lock over without sleeps. PostgreSQL needs none.
@@ -93,6 +98,13 @@ class AppContext:
     def writer(self, *, actor: str | None, client: str | None) -> Writer:
         """The writer the store's commands work through for one actor (sessions, event hub, write queue)."""
         return Writer(sessions=self.sessions, hub=self.events, lock=self.write_lock, actor=actor, client=client)
+
+    @property
+    def polygon_rules(self) -> PolygonRules:
+        """Flood polygon limits: the vertex cap, and repairs in the repair process under a deadline."""
+        timeout = self.settings.flood_repair_timeout_s
+        return PolygonRules(max_vertices=self.settings.flood_max_vertices,
+                            repair=lambda geom: self.repair_pool.repair(geom, timeout_s=timeout))
 
     def task_running(self, name: str) -> bool:
         """True while the named background job is running."""
@@ -127,11 +139,15 @@ class AppContext:
             catalog=load_settings_catalog(settings),
             travel=TravelService(sessions=sessions, layers=layers),
             call_writer=CallWriter(sessions=sessions, hub=events, lock=write_lock),
-            principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed),
+            principals=PrincipalCache(allow_demo=settings.demo_accounts_allowed, epoch=account_epoch_reader(engine),
+                                      listening=events.listening),
             tokens=TokenCache(),
-            streams=StreamSlots(per_user=settings.streams_per_user, total=settings.streams_total),
+            streams=StreamSlots(sessions=sessions, per_user=settings.streams_per_user, total=settings.streams_total,
+                                lease_s=settings.stream_lease_s),
             idempotency=KeyLocks(),
-            batches=asyncio.Semaphore(1),
+            batches=asyncio.Semaphore(max(1, settings.batch_processes)),
+            batch_pool=BatchPool(processes=settings.batch_processes, nice=settings.batch_nice),
+            repair_pool=BatchPool(processes=min(1, settings.batch_processes), nice=settings.batch_nice),
             write_lock=write_lock,
             desk_writer=DeskCallWriter(sessions=sessions, hub=events, lock=write_lock),
             position_writer=PositionWriter(sessions=sessions, hub=events, lock=write_lock,
@@ -139,6 +155,7 @@ class AppContext:
             _spatial=spatial,
         )
         ctx.travel.on_rebuild = ctx.replace_roads
+        events.on_accounts_changed.append(ctx.principals.accounts_changed)
         ctx.travel.load()
         return ctx
 
@@ -165,6 +182,8 @@ class AppContext:
         if self.position_writer is not None:
             self.position_writer.stop()
         self.events.stop()
+        self.batch_pool.close()
+        self.repair_pool.close()
         self.engine.dispose()
 
 

@@ -22,11 +22,17 @@ ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaita
 
 @dataclass(frozen=True)
 class RateRule:
-    """At most `per_minute` requests of `method` to paths starting with `prefix`, per client address."""
+    """At most `per_minute` requests of `method` to paths starting with `prefix` (or equal to it, when `exact`),
+    per client address."""
 
     method: str
     prefix: str
     per_minute: int
+    exact: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when a request of this method to this path counts against the rule."""
+        return method == self.method and (path == self.prefix if self.exact else path.startswith(self.prefix))
 
 
 class TokenBuckets:
@@ -79,7 +85,7 @@ class GuardMiddleware:
         ctx = _context(scope)
         if ctx is None:
             return self.buckets.take((client, rule.prefix), rule.per_minute)
-        key = f"{rule.method} {rule.prefix} {client}"
+        key = f"{rule.method} {rule.prefix}{'$' if rule.exact else ''} {client}"
         try:
             return await anyio.to_thread.run_sync(
                 lambda: take_shared(ctx.sessions, key=key, per_minute=rule.per_minute))
@@ -120,7 +126,7 @@ class GuardMiddleware:
             return
         client = (scope.get("client") or ("unknown", 0))[0]
         for rule in self.rate_rules:
-            if method == rule.method and path.startswith(rule.prefix):
+            if rule.matches(method, path):
                 wait = await self._take(scope, client, rule)
                 if wait > 0:
                     await self._refused(scope, client, rule)

@@ -1,44 +1,45 @@
-"""Live-stream slots: how many event streams one account and the whole process may hold open."""
+"""Live-stream slots: how many event streams one account and the whole platform (every worker) may hold open."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import session_scope
+from store.trust import release_stream_lease, renew_stream_lease, take_stream_lease
+
 
 class StreamSlots:
-    """Counts open streams per account and in all; a slot is taken before a stream opens and given back after."""
+    """Open-stream slots per account and in all, as leases in the database: the caps hold across every worker.
 
-    def __init__(self, *, per_user: int, total: int) -> None:
+    A stream takes a lease before it opens, renews it each time it re-checks its token, and gives it back when
+    it ends; a lease not renewed within `lease_s` (its worker died) lapses and frees the slot.
+    """
+
+    def __init__(self, *, sessions: sessionmaker[Session], per_user: int, total: int, lease_s: float) -> None:
+        self.sessions = sessions
         self.per_user = per_user
         self.total = total
-        self._open: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self.lease_s = lease_s
 
-    def take(self, username: str) -> str | None:
-        """None when a slot was taken, else which cap is full ('user' or 'total')."""
-        with self._lock:
-            if sum(self._open.values()) >= self.total:
-                return "total"
-            if self._open[username] >= self.per_user:
-                return "user"
-            self._open[username] += 1
-            return None
+    def take(self, lease_id: str, username: str) -> str | None:
+        """None when a slot was taken, else which cap is full ('user' or 'total'). Blocking: a worker thread."""
+        with session_scope(self.sessions) as session:
+            return take_stream_lease(session, lease_id=lease_id, username=username, per_user=self.per_user,
+                                     total=self.total, ttl_s=self.lease_s)
 
-    def give_back(self, username: str) -> None:
-        """Release one slot of the account."""
-        with self._lock:
-            self._open[username] -= 1
-            if self._open[username] <= 0:
-                del self._open[username]
+    def renew(self, lease_id: str, username: str) -> None:
+        """Keep the slot of a stream still open. Blocking: a worker thread."""
+        with session_scope(self.sessions) as session:
+            renew_stream_lease(session, lease_id=lease_id, username=username, ttl_s=self.lease_s)
 
-    def open_count(self, username: str | None = None) -> int:
-        """Streams open now (of one account, or in all)."""
-        with self._lock:
-            return sum(self._open.values()) if username is None else self._open[username]
+    def give_back(self, lease_id: str) -> None:
+        """Release a stream's slot. Blocking: a worker thread."""
+        with session_scope(self.sessions) as session:
+            release_stream_lease(session, lease_id=lease_id)
 
 
 class KeyLocks:

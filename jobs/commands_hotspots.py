@@ -9,7 +9,7 @@ from geo.firms import CODING_TEXT, FirmsFormatError
 from geo.locate import Locator
 from store.db import session_scope
 from store.events import EventHub
-from store.floods import FloodInputError, import_flood_file, seed_proxy_floodplain
+from store.floods import FloodFileTooLarge, FloodInputError, import_flood_file, seed_proxy_floodplain
 from store.hotspots import IngestReport, ingest_detections
 from store.layers import read_layers
 
@@ -109,7 +109,7 @@ def cmd_import_flood(args: argparse.Namespace) -> int:
                 default_severity=args.severity, default_status=args.status, source=args.source, actor="cli",
                 hub=EventHub(engine),
             )
-    except FloodInputError as exc:  # an unreadable file (GDAL's reason in the message)
+    except (FloodInputError, FloodFileTooLarge) as exc:  # unreadable (GDAL's reason in the message) or too large
         print(exc)
         return EXIT_BAD_INPUT
     print(f"Zona dibuat / zones created: {len(report.created)} (id {', '.join(map(str, report.created)) or '-'})")

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Boolean, Integer, Row, Select, String, bindparam, func, select
+from sqlalchemy import BigInteger, Boolean, Engine, Integer, Row, Select, String, bindparam, event, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from geo.times import utcnow
+from store.db import raw_sqlite_connection
 from store.models import Base
 from store.types import JSONType, UTCDateTime, db_time
 
 __all__ = [
+    "ACCOUNTS_CHANNEL",
+    "AccountEpoch",
+    "account_epoch_reader",
     "account_row",
+    "watch_account_changes",
     "DEMO_ACCOUNTS",
     "ROLES",
     "AuditFilter",
@@ -65,6 +73,75 @@ class User(Base):
     # issued under and are refused once it moved on.
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AccountEpoch(Base):
+    """One value a database trigger renews (at random) on every change to an account (any writer, any process)."""
+
+    __tablename__ = "account_epoch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# PostgreSQL: the app_user trigger NOTIFYs this channel at commit (migration 0025).
+ACCOUNTS_CHANNEL = "sigap_accounts"
+
+
+class AccountWatcher:
+    """What an account cache offers to be told: something about some account changed."""
+
+    def accounts_changed(self) -> None:
+        """Forget what is known of accounts."""
+        raise NotImplementedError
+
+
+# This process's account caches: told at once when a session of this process commits an account change (the
+# database's own announcement reaches the other processes).
+_watchers: weakref.WeakSet[AccountWatcher] = weakref.WeakSet()
+_CHANGED = "sigap_accounts_changed"
+
+
+def watch_account_changes(watcher: AccountWatcher) -> None:
+    """Tell `watcher` whenever a session of this process commits a change to an account."""
+    _watchers.add(watcher)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_account_change(session: Session, _ctx: object) -> None:
+    if any(isinstance(obj, User) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_account_watchers(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        for watcher in list(_watchers):
+            watcher.accounts_changed()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_account_change(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def account_epoch_reader(engine: Engine) -> Callable[[], int] | None:
+    """SQLite file: a function reading the account epoch on a per-thread raw connection (microseconds, no
+    pool, no SpatiaLite); None for other databases."""
+    url = make_url(engine.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = url.database
+    local = threading.local()
+
+    def read() -> int:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = raw_sqlite_connection(path)
+        # fetchall, not fetchone: a statement left unfinished keeps its read transaction (and old snapshot) open.
+        rows = conn.execute("SELECT n FROM account_epoch WHERE id = 1").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    return read
 
 
 class AuditRecord(Base):

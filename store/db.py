@@ -35,6 +35,12 @@ def _sqlite_module():  # noqa: ANN202 - a DB-API module
     return pysqlite
 
 
+def raw_sqlite_connection(path: str) -> Any:
+    """A plain connection (no SpatiaLite, autocommit) to a SQLite file, from the same SQLite library as the
+    engine's: two SQLite libraries in one process break each other's file locks and can corrupt the file."""
+    return _sqlite_module().connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+
+
 def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy listener
     # pyproj's wheel bundles its own PROJ and SQLite libraries; imported after mod_spatialite (linked to the
     # system's PROJ) was loaded, the process's heap gets corrupted and it aborts at exit ("double free").

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from geo.times import utcnow
+from store.accounts import ACCOUNTS_CHANNEL
 
 log = logging.getLogger("sigap.events")
 CHANNEL = "sigap_events"
@@ -68,6 +69,9 @@ class EventHub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
+        # Called when any account changed (PostgreSQL: the app_user trigger's NOTIFY) and whenever the listener
+        # loses or regains PostgreSQL: an announcement missed in between must not leave a stale grant behind.
+        self.on_accounts_changed: list[Callable[[], None]] = []
 
     # -- publishing ---------------------------------------------------------------------------------
     def publish(self, session: Session, kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +153,10 @@ class EventHub:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _accounts_changed(self) -> None:
+        for callback in list(self.on_accounts_changed):
+            callback()
+
     def _conninfo(self) -> str:
         url = make_url(self.engine.url).set(drivername="postgresql")
         return url.render_as_string(hide_password=False)
@@ -159,24 +167,32 @@ class EventHub:
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {ACCOUNTS_CHANNEL}")
                     self.listening.set()
+                    self._accounts_changed()
                     backoff = 0.5
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
+                            if note.channel == ACCOUNTS_CHANNEL:
+                                self._accounts_changed()
+                                continue
                             try:
                                 self.deliver(orjson.loads(note.payload))
                             except ValueError:
                                 log.warning("ignored malformed event payload")
             except psycopg.Error as exc:
                 self.listening.clear()
+                self._accounts_changed()
                 log.warning("event listener lost PostgreSQL (%s); retrying in %.1fs", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
             except Exception:
                 # Whatever goes wrong, this thread is every live map's only feed: log it and listen again.
                 self.listening.clear()
+                self._accounts_changed()
                 log.exception("event listener failed; restarting")
                 self._stop.wait(backoff)
+        self.listening.clear()
 
 
 def _offer_all(subs: list[Subscription], ev: dict[str, Any]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,23 +12,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape, to_shape
+from pyproj import CRS
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from geo.crs import project_geometries
-from geo.errors import Conflict, InvalidInput, NotFound
+from geo.crs import WGS84, project_geometries
+from geo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from geo.floods import (
+    DEFAULT_RULES,
     PROXY_NAME,
     PROXY_SOURCE,
     PROXY_WIDTH_M,
     CleanPolygon,
     FloodGeometryError,
+    PolygonRules,
     affected_desa,
     barito_floodplain_proxy,
     clean_polygon,
+    too_many_vertices,
+    wkb_vertex_count,
 )
 from geo.times import as_utc, format_wib, iso_utc, utcnow
 from store.accounts import record_audit
@@ -101,6 +109,10 @@ class FloodInputError(InvalidInput):
     """A flood zone attribute (or import file) that is not acceptable; `field` names it."""
 
 
+class FloodFileTooLarge(PayloadTooLarge):
+    """An import file holding (or unpacking to) more than the platform reads in one go."""
+
+
 def check_attributes(values: dict[str, Any]) -> dict[str, Any]:
     """Validated flood-zone attributes (severity/status vocabularies, aware UTC observed_at)."""
     out = dict(values)
@@ -163,9 +175,10 @@ def create_flood(
     attributes: dict[str, Any] | None = None,
     actor: str | None,
     hub: Any = None,
+    rules: PolygonRules = DEFAULT_RULES,
 ) -> tuple[FloodZone, CleanPolygon]:
     """Store a new zone (geometry repaired or FloodGeometryError), audited, `flood.updated` published."""
-    clean = clean_polygon(geometry)
+    clean = clean_polygon(geometry, rules=rules)
     values = check_attributes(
         {
             "name": name,
@@ -208,6 +221,7 @@ def update_flood(
     hub: Any = None,
     geometry: shapely.Geometry | None = None,
     expected_version: int | None = None,
+    rules: PolygonRules = DEFAULT_RULES,
 ) -> list[str]:
     """Apply attribute (and geometry) changes; audited; returns the changed field names.
 
@@ -226,7 +240,7 @@ def update_flood(
     for k in changed:
         setattr(zone, k, values[k])
     if geometry is not None:
-        clean = clean_polygon(geometry)
+        clean = clean_polygon(geometry, rules=rules)
         if not clean.geometry.equals(zone.shape):
             zone.geom = from_shape(clean.geometry, srid=4326)
             attrs = dict(zone.attributes or {})
@@ -276,29 +290,20 @@ def import_flood_file(
     source: str | None = None,
     actor: str | None,
     hub: Any = None,
+    rules: PolygonRules = DEFAULT_RULES,
 ) -> FloodImportReport:
     """Import polygons from GeoJSON/Shapefile/GeoPackage (pyogrio); attributes mapped by column names.
 
     Reprojected to WGS84 when the file says another CRS. Invalid polygons are repaired or rejected
-    with the reason; other columns are kept as attributes.
+    with the reason; other columns are kept as attributes. Read in batches: a polygon over the vertex cap is
+    rejected from its WKB headers before it is built, and a file over FILE_VERTEX_FACTOR caps (or a zip that
+    unpacks larger than that could need) is refused whole (413, `file`).
     """
-    import pyogrio
-
-    e = pyogrio.errors
-    unreadable = (e.DataSourceError, e.DataLayerError, e.CRSError, e.FeatureError, e.FieldError, e.GeometryError)
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
-        if frame.crs is not None and frame.crs.to_epsg() != 4326:
-            frame = frame.to_crs(4326)
-    except (*unreadable, OSError, ValueError) as exc:
-        # GDAL's own words say what is wrong with the file (not a zip, no layer, broken geometry...).
-        raise FloodInputError(f"Berkas tidak terbaca: {exc}", f"The file cannot be read: {exc}", field="file") from exc
     report = FloodImportReport()
     used = {c for c in (name_column, severity_column, status_column, observed_column) if c}
     stem = Path(path).stem
-    geoms = frame.geometry.to_numpy()
-    records = pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_dict(orient="records")
-    for i, (geom, rec) in enumerate(zip(geoms, records, strict=True)):
+    features = _read_features(path, layer=layer, rules=rules, report=report)
+    for i, geom, rec in features:
         name = _text(rec.get(name_column)) if name_column else None
         severity = _text(rec.get(severity_column)) if severity_column else None
         severity = (severity or default_severity).lower()
@@ -319,6 +324,7 @@ def import_flood_file(
                     attributes=extra,
                     actor=actor,
                     hub=hub,
+                    rules=rules,
                 )
         except (FloodGeometryError, FloodInputError) as exc:
             report.rejected.append((i + 1, str(exc)))
@@ -327,6 +333,80 @@ def import_flood_file(
         if clean.repaired:
             report.repaired.append((i + 1, clean.reason or ""))
     return report
+
+
+# A file may hold this many polygons' worth of vertices at the cap (more: refused whole).
+FILE_VERTEX_FACTOR = 10
+# Unzipped bytes a vertex may take (GeoJSON text is the widest format), plus room for attributes and headers.
+UNZIPPED_BYTES_PER_VERTEX = 64
+UNZIPPED_SLACK_BYTES = 8 << 20
+READ_BATCH = 64
+
+
+def _read_features(
+    path: str | Path, *, layer: str | None, rules: PolygonRules, report: FloodImportReport
+) -> Iterator[tuple[int, shapely.Geometry, dict[str, Any]]]:
+    """(0-based feature index, WGS84 geometry, attributes) of each feature under the vertex cap, read in batches."""
+    import pyogrio
+
+    file_cap = rules.max_vertices * FILE_VERTEX_FACTOR
+    _check_unzipped_size(str(path), UNZIPPED_BYTES_PER_VERTEX * file_cap + UNZIPPED_SLACK_BYTES)
+    e = pyogrio.errors
+    unreadable = (e.DataSourceError, e.DataLayerError, e.CRSError, e.FeatureError, e.FieldError, e.GeometryError)
+    total, number = 0, 0
+    try:
+        with pyogrio.open_arrow(path, layer=layer, batch_size=READ_BATCH, use_pyarrow=True) as (meta, reader):
+            crs = meta.get("crs")
+            to_wgs84 = crs is not None and CRS.from_user_input(crs).to_epsg() != 4326
+            geom_name = meta.get("geometry_name") or "wkb_geometry"
+            for batch in reader:
+                wkbs = batch.column(geom_name).to_pylist()
+                records = batch.drop_columns([geom_name]).to_pylist()
+                keep: list[tuple[int, bytes, dict[str, Any]]] = []
+                for wkb, rec in zip(wkbs, records, strict=True):
+                    number += 1
+                    if wkb is None:
+                        report.rejected.append((number, str(FloodGeometryError("Geometri kosong", "empty geometry"))))
+                        continue
+                    count = wkb_vertex_count(wkb)
+                    total += count
+                    if total > file_cap:
+                        raise FloodFileTooLarge(
+                            f"Berkas memuat lebih dari {file_cap} titik poligon; bagi menjadi beberapa berkas",
+                            f"The file holds more than {file_cap} polygon vertices; split it into several files",
+                            field="file", max_vertices=file_cap,
+                        )
+                    if count > rules.max_vertices:
+                        report.rejected.append((number, str(too_many_vertices(count, rules.max_vertices))))
+                        continue
+                    keep.append((number, wkb, rec))
+                if not keep:
+                    continue
+                geoms = shapely.from_wkb([wkb for _, wkb, _ in keep])
+                if to_wgs84:
+                    geoms = project_geometries(geoms, src=crs, dst=WGS84)
+                for (i, _, rec), geom in zip(keep, geoms, strict=True):
+                    yield i - 1, geom, rec
+    except (*unreadable, OSError, ValueError, shapely.errors.GEOSException, pyproj.exceptions.CRSError) as exc:
+        # GDAL's own words say what is wrong with the file (not a zip, no layer, broken geometry...).
+        raise FloodInputError(f"Berkas tidak terbaca: {exc}", f"The file cannot be read: {exc}", field="file") from exc
+
+
+def _check_unzipped_size(path: str, limit: int) -> None:
+    """Refuse a zip that unpacks to more than `limit` bytes (a zip bomb) before GDAL reads any of it."""
+    if not path.startswith("/vsizip/"):
+        return
+    try:
+        with zipfile.ZipFile(path.removeprefix("/vsizip/")) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise FloodInputError(f"Berkas zip tidak terbaca: {exc}", f"The zip file cannot be read: {exc}",
+                              field="file") from exc
+    if size > limit:
+        raise FloodFileTooLarge(
+            f"Isi zip {size} byte melebihi batas {limit} byte", f"The zip unpacks to {size} bytes, over {limit}",
+            field="file", limit=limit,
+        )
 
 
 def _text(value: Any) -> str | None:

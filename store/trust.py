@@ -7,7 +7,7 @@ import math
 import time
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String, delete, select
+from sqlalchemy import Float, Integer, String, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -18,6 +18,10 @@ from store.models import Base
 from store.types import UTCDateTime
 
 __all__ = [
+    "StreamLease",
+    "release_stream_lease",
+    "renew_stream_lease",
+    "take_stream_lease",
     "IdempotencyKey",
     "LoginFailure",
     "RateBucket",
@@ -54,6 +58,56 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     blocked_until: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+
+
+class StreamLease(Base):
+    """One open live stream, held by some worker until `expires` (epoch s) unless renewed: the stream caps count
+    these, so they hold across workers, and a worker that died gives its streams' slots back when they expire."""
+
+    __tablename__ = "stream_lease"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    expires: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+# Any constant: the key of the PostgreSQL advisory lock that makes count-then-insert of stream leases atomic.
+_STREAM_LOCK = 112_0001
+
+
+def take_stream_lease(
+    session: Session, *, lease_id: str, username: str, per_user: int, total: int, ttl_s: float,
+    now: float | None = None,
+) -> str | None:
+    """Take a stream slot for `username` (None), or say which cap is full ('user' or 'total'). The caller commits.
+
+    Expired leases are dropped first. PostgreSQL: a transaction advisory lock serialises the count and the
+    insert across workers; SQLite writes are serialised already.
+    """
+    now = time.time() if now is None else now
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STREAM_LOCK})
+    session.execute(delete(StreamLease).where(StreamLease.expires < now))
+    if (session.scalar(select(func.count()).select_from(StreamLease)) or 0) >= total:
+        return "total"
+    mine = select(func.count()).select_from(StreamLease).where(StreamLease.username == username)
+    if (session.scalar(mine) or 0) >= per_user:
+        return "user"
+    session.add(StreamLease(id=lease_id, username=username, expires=now + ttl_s))
+    return None
+
+
+def renew_stream_lease(session: Session, *, lease_id: str, username: str, ttl_s: float,
+                       now: float | None = None) -> None:
+    """Extend an open stream's lease (re-taken without a cap check if it lapsed meanwhile). The caller commits."""
+    now = time.time() if now is None else now
+    done = session.execute(update(StreamLease).where(StreamLease.id == lease_id).values(expires=now + ttl_s))
+    if not done.rowcount:  # type: ignore[attr-defined]
+        session.add(StreamLease(id=lease_id, username=username, expires=now + ttl_s))
+
+
+def release_stream_lease(session: Session, *, lease_id: str) -> None:
+    """Give an ended stream's slot back. The caller commits."""
+    session.execute(delete(StreamLease).where(StreamLease.id == lease_id))
 
 
 class IdempotencyKey(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -61,7 +62,8 @@ async def events(
         raise Forbidden("Peran tidak diizinkan", "Role not allowed")
     assert token is not None  # current_user refused a request without one
     expires = ctx.tokens.claims(token, secret=ctx.settings.secret_key).expires
-    full = ctx.streams.take(user.username)
+    lease = uuid.uuid4().hex
+    full = await run_in_threadpool(ctx.streams.take, lease, user.username)
     if full is not None:
         cap = ctx.streams.per_user if full == "user" else ctx.streams.total
         raise RateLimited(
@@ -80,7 +82,13 @@ async def events(
             for ev in hub.since(last_event_id):
                 yield _frame(ev)
             next_check = time.monotonic() + recheck_s
+            # The loop wakes at least every HEARTBEAT_S; the lease (at least 3 of those) is renewed each third.
+            renew_every = ctx.streams.lease_s / 3
+            renew_at = time.monotonic() + renew_every
             while True:
+                if time.monotonic() >= renew_at:
+                    await run_in_threadpool(ctx.streams.renew, lease, user.username)
+                    renew_at = time.monotonic() + renew_every
                 now_wall = time.time()
                 if now_wall >= expires:
                     yield "event: session.ended\ndata: {\"reason\":\"expired\"}\n\n"
@@ -108,7 +116,9 @@ async def events(
                 yield "".join(frames)
         finally:
             hub.unsubscribe(sub)
-            ctx.streams.give_back(user.username)
+            # Shielded: a disconnect cancels this generator, and the slot must still be given back (or it
+            # stays taken until its lease lapses).
+            await asyncio.shield(run_in_threadpool(ctx.streams.give_back, lease))
 
     return StreamingResponse(
         stream(),

@@ -75,6 +75,7 @@ def create(body: FloodFeature, ctx: ContextDep, session: SessionDep, user: Opera
         notes=p.notes,
         actor=user.username,
         hub=ctx.events,
+        rules=ctx.polygon_rules,
     )
     out = flood_feature(zone)
     session.commit()
@@ -95,6 +96,7 @@ def patch(zone_id: ZoneId, body: FloodPatch, ctx: ContextDep, session: SessionDe
         hub=ctx.events,
         geometry=None if body.geometry is None else geometry_from_geojson(body.geometry),
         expected_version=body.version,
+        rules=ctx.polygon_rules,
     )
     out = flood_feature(zone)
     session.commit()
@@ -158,6 +160,7 @@ async def import_file(
                     source=f"upload: {name}",
                     actor=user.username,
                     hub=ctx.events,
+                    rules=ctx.polygon_rules,
                 )
 
         # An unreadable file is a FloodInputError naming `file` (a 422 with GDAL's reason).

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
-import numpy as np
-import orjson
 from fastapi import APIRouter, Request, Response
 
 from api.auth import ReaderDep
 from api.deps import ContextDep, LocatorDep, PointDep
 from api.params import parse_point_batch
 from api.responses import FastJSON
-from geo.locate import Locator
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -74,47 +69,9 @@ async def locate_batch(request: Request, ctx: ContextDep, _: ReaderDep) -> Respo
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     # The body size was already capped by GuardMiddleware (BYTES_PER_POINT per allowed point).
     raw = await request.body()
-    # Batches of one process run one at a time, each in a worker thread: a 100,000-point batch takes the CPU for
-    # a while, and four of them at once on the event loop held every call behind them (issue 14).
+    lon, lat = await anyio.to_thread.run_sync(lambda: parse_point_batch(raw, limit=ctx.settings.max_batch_points))
+    # Batches of one process run one at a time, in a child process at lower priority: four 100,000-point batches
+    # took the CPU from call intake (issue 14); now the kernel serves the workers first.
     async with ctx.batches:
-        encoded = await anyio.to_thread.run_sync(_locate_encoded, raw, ctx.spatial.locator,
-                                                 ctx.settings.max_batch_points)
+        encoded = await ctx.batch_pool.run(ctx.spatial.locator, lon, lat)
     return Response(encoded, media_type="application/json")
-
-
-def _locate_encoded(raw: bytes, locator: Locator, limit: int) -> bytes:
-    """Parse, locate and encode a batch (off the event loop)."""
-    lon, lat = parse_point_batch(raw, limit=limit)
-    batch = locator.locate_many(lon=lon, lat=lat)
-    columns: dict[str, Any] = {}
-    for name in (
-        "lon",
-        "lat",
-        "inside_regency",
-        "match",
-        "desa_code",
-        "desa_name",
-        "kecamatan_code",
-        "kecamatan_name",
-        "kabupaten_code",
-        "kabupaten_name",
-        "boundary_disagreement",
-        "nearest_desa_code",
-        "nearest_desa_name",
-        "nearest_desa_m",
-        "river_m",
-        "road_m",
-        "h3",
-        "utm_x",
-        "utm_y",
-    ):
-        values = getattr(batch, name)
-        if values.dtype.kind == "f":
-            # orjson writes numpy floats natively, NaN as null.
-            columns[name] = np.round(values, 1 if name.endswith("_m") or name.startswith("utm") else 7)
-        elif values.dtype.kind == "b":
-            columns[name] = values
-        else:
-            columns[name] = values.tolist()
-    doc = {"count": len(batch), "crs": "EPSG:4326", "h3_resolution": 9, "columns": columns}
-    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)

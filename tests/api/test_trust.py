@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event, text
 
 import store.trust
 from api.app import create_app
@@ -166,6 +167,89 @@ def test_a_token_without_version_is_refused(app_client, database) -> None:
     assert app_client.get("/api/auth/me", headers=bearer(forged)).status_code == 401
 
 
+def _app_user_reads(app_client) -> list[str]:
+    """Statements of the app's own engine that read accounts, recorded from now on."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "FROM app_user" in statement:
+            seen.append(statement)
+
+    event.listen(app_client.app.state.ctx.engine, "before_cursor_execute", record)
+    return seen
+
+
+def _listening(app_client) -> None:
+    if app_client.app.state.ctx.engine.dialect.name != "postgresql":
+        return  # SQLite: no listener; the account epoch is read per request
+    wait_until(app_client.app.state.ctx.events.listening.is_set, timeout=15, message="event listener not up")
+
+
+def test_a_known_account_is_not_read_again_per_request(app_client, database) -> None:
+    name = _user(database)
+    token = _login(app_client, name)
+    _listening(app_client)
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    reads = _app_user_reads(app_client)
+    for _ in range(20):
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    assert reads == []
+
+
+def test_an_account_changed_by_any_writer_is_refused(app_client, database) -> None:
+    """A change no session of this process made (another worker, a shell, a hand-written UPDATE) still ends the
+    remembered grant: SQLite through the trigger-kept epoch, PostgreSQL through the trigger's NOTIFY."""
+    name = _user(database)
+    token = _login(app_client, name)
+    _listening(app_client)
+    assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE app_user SET token_version = token_version + 1 WHERE username = :u"), {"u": name})
+    if database.backend == "spatialite":
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    else:
+        # PostgreSQL delivers the NOTIFY to this worker's listener at commit, on its own connection.
+        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
+                   message="a hand-written revocation did not reach the account memory")
+    token = _login(app_client, name)
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE app_user SET active = false WHERE username = :u"), {"u": name})
+    if database.backend == "spatialite":
+        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    else:
+        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
+                   message="a hand-written disabling did not reach the account memory")
+
+
+@pytest.mark.parametrize("database", ["postgis"], indirect=True)
+def test_a_lost_listener_forgets_every_account(database) -> None:
+    """PostgreSQL: announcements sent while the listener is away are lost, so losing it forgets every account,
+    nothing is remembered until it is back, and coming back forgets again. (SQLite has no listener to lose: it
+    reads the account epoch on every request.)"""
+    app = create_app(Settings(database_url=database.url, secret_key="x" * 8 + secrets.token_hex(24), mode="demo"))
+    with TestClient(app) as worker:
+        name = _user(database)
+        token = _login(worker, name)
+        ctx = app.state.ctx
+        _listening(worker)
+        assert worker.get("/api/auth/me", headers=bearer(token)).status_code == 200
+        with database.sessions() as s:
+            uid = find_user(s, name).id
+        assert ctx.principals.cached(uid, name)[0]
+        with database.engine.begin() as conn:
+            killed = conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query = 'LISTEN sigap_accounts'")).scalars().all()
+        assert killed and all(killed)
+        wait_until(lambda: not ctx.events.listening.is_set() or not ctx.principals.cached(uid, name)[0],
+                   timeout=15, message="the lost listener left the account memory in place")
+        assert not ctx.principals.cached(uid, name)[0]
+        wait_until(ctx.events.listening.is_set, timeout=30, message="the listener did not come back")
+        assert not ctx.principals.cached(uid, name)[0]
+        assert worker.get("/api/auth/me", headers=bearer(token)).status_code == 200
+        assert ctx.principals.cached(uid, name)[0]
+
+
 # -- 2. live streams end and are capped (a real server) --------------------------------------------------
 
 STREAM_ENV = {"SIGAP_STREAM_RECHECK_S": "0.3", "SIGAP_STREAMS_PER_USER": "2", "SIGAP_STREAMS_TOTAL": "3"}
@@ -225,7 +309,16 @@ def test_a_stream_ends_when_its_token_expires(stream_server, database) -> None:
         client.close()
 
 
-def test_streams_are_capped_per_account_and_in_total(stream_server, database) -> None:
+@pytest.fixture(scope="module")
+def other_stream_server(database) -> Iterator[str]:
+    """A second server process on the same database: another worker."""
+    with server(database.url, extra_env=STREAM_ENV) as base:
+        yield base
+
+
+def test_streams_are_capped_per_account_and_in_total(stream_server, other_stream_server, database) -> None:
+    """The caps hold across workers: streams opened in two server processes count against one account and one
+    total (per-process counting would let each worker open its own two)."""
     tokens = []
     for _ in range(2):
         name = _user(database)
@@ -233,15 +326,15 @@ def test_streams_are_capped_per_account_and_in_total(stream_server, database) ->
                                  data={"username": name, "password": PASSWORD}).json()["access_token"])
     opened = []
     try:
-        for _ in range(2):
-            opened.append(_open_stream(stream_server, tokens[0]))
+        for base in (stream_server, other_stream_server):
+            opened.append(_open_stream(base, tokens[0]))
             assert opened[-1][1].status_code == 200
         third = _open_stream(stream_server, tokens[0])
         opened.append(third)
         assert third[1].status_code == 429
         body = third[1].read()
         assert b"this account" in body and third[1].headers["retry-after"]
-        opened.append(_open_stream(stream_server, tokens[1]))
+        opened.append(_open_stream(other_stream_server, tokens[1]))
         assert opened[-1][1].status_code == 200
         over = _open_stream(stream_server, tokens[1])
         opened.append(over)
@@ -257,6 +350,28 @@ def test_streams_are_capped_per_account_and_in_total(stream_server, database) ->
     # Closed streams give their slots back.
     wait_until(lambda: _open_stream_status(stream_server, tokens[0]) == 200, timeout=15,
                message="slots of closed streams were not given back")
+    wait_until(lambda: _open_stream_status(other_stream_server, tokens[1]) == 200, timeout=15,
+               message="slots of closed streams were not given back")
+
+
+def test_a_dead_workers_stream_slots_lapse(database) -> None:
+    """A lease nobody renews (its worker was killed) frees its slot once it expires; a renewed one holds."""
+    from store.trust import renew_stream_lease, take_stream_lease
+
+    caps = {"per_user": 1, "total": 2, "ttl_s": 60.0}
+    try:
+        with session_scope(database.sessions) as s:
+            assert take_stream_lease(s, lease_id="dead", username="a", now=1000.0, **caps) is None
+            assert take_stream_lease(s, lease_id="alive", username="b", now=1000.0, **caps) is None
+        with session_scope(database.sessions) as s:
+            assert take_stream_lease(s, lease_id="x", username="a", now=1030.0, **caps) == "total"
+            renew_stream_lease(s, lease_id="alive", username="b", ttl_s=60.0, now=1050.0)
+        with session_scope(database.sessions) as s:
+            # "dead" lapsed at 1060; "alive" was renewed until 1110.
+            assert take_stream_lease(s, lease_id="y", username="a", now=1070.0, **caps) is None
+            assert take_stream_lease(s, lease_id="z", username="b", now=1070.0, **caps) == "total"
+    finally:
+        database.clean()
 
 
 def _open_stream_status(base: str, token: str) -> int:
@@ -509,6 +624,35 @@ def test_login_rate_limit_is_shared_by_workers_and_audited(database, stopped_clo
         database.clean()
     rec = _last_audit(database, "login_rate_limited")
     assert rec is not None and rec.client == "testclient"
+
+
+FLOOD = {"type": "Feature", "properties": {"name": "Genangan uji batas"},
+         "geometry": {"type": "Polygon", "coordinates": [[[114.83, -1.73], [114.86, -1.73], [114.86, -1.70],
+                                                          [114.83, -1.70], [114.83, -1.73]]]}}
+
+
+def test_flood_writes_are_rate_limited_across_workers(database, stopped_clock) -> None:
+    """Three flood zones a minute from one client, spent alternately in two workers: the fourth is a 429 with
+    Retry-After in either worker; a call from the same client still goes through."""
+    secret = "x" * 8 + secrets.token_hex(24)
+    settings = Settings(database_url=database.url, secret_key=secret, flood_writes_per_minute=3)
+    worker_a, worker_b = TestClient(create_app(settings)), TestClient(create_app(settings))
+    try:
+        with worker_a, worker_b:
+            token = _login(worker_a, _user(database, "planner"))
+            codes = [(worker_a if i % 2 else worker_b).post("/api/floods", json=FLOOD, headers=bearer(token))
+                     for i in range(4)]
+            assert [r.status_code for r in codes] == [201, 201, 201, 429], [r.text for r in codes]
+            refused = codes[-1]
+            assert int(refused.headers["retry-after"]) >= 1
+            assert refused.json()["message_id"] and "Too many requests" in refused.json()["message_en"]
+            zone = codes[0].json()["id"]
+            edit = worker_a.patch(f"/api/floods/{zone}", json={"status": "ended"}, headers=bearer(token))
+            assert edit.status_code == 200, edit.text  # edits have their own bucket
+            desk = _login(worker_b, _user(database, "dispatcher"))
+            assert worker_b.post("/api/incidents", json={"category": "banjir"}, headers=bearer(desk)).status_code == 201
+    finally:
+        database.clean()
 
 
 def test_failed_logins_back_off_per_account_in_every_worker(app_client, database, stopped_clock) -> None:

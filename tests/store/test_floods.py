@@ -213,3 +213,107 @@ def test_cli_import_flood(database, tmp_path: Path) -> None:
         z = s.scalars(select(FloodZone)).one()
         assert z.status == "ended" and z.observed_at is not None
     database.clean()
+
+
+# ------------------------------------------------------------------------------------------- hostile polygons
+
+def _circle(n: int, *, zigzag: bool = False) -> shapely.Polygon:
+    """A polygon of `n` vertices around Buntok; with `zigzag`, every tenth pair swapped (self-intersecting)."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    pts = np.column_stack([114.85 + 0.05 * np.cos(t), -1.72 + 0.05 * np.sin(t)])
+    if zigzag:
+        pts[1::10], pts[2::10] = pts[2::10].copy(), pts[1::10].copy()
+    # Five decimals (~1 m): 40,000 vertices fit under the 1 MB body limit, as a hostile drawing would.
+    return shapely.Polygon(np.round(pts, 5))
+
+
+def test_wkb_vertex_count_reads_headers_of_every_kind() -> None:
+    from geo.floods import wkb_vertex_count
+
+    geoms = [_circle(500), shapely.MultiPolygon([_circle(40), BUNTOK]), shapely.Point(1, 2),
+             shapely.LineString([(0, 0), (1, 1), (2, 0)]), shapely.GeometryCollection([BOWTIE, shapely.Point(0, 0)]),
+             shapely.Polygon([(0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 0, 1)])]
+    for g in geoms:
+        for flavor in ("iso", "extended"):
+            for order in (0, 1):
+                wkb = shapely.to_wkb(g, flavor=flavor, byte_order=order, include_srid=flavor == "extended")
+                assert wkb_vertex_count(wkb) == shapely.get_num_coordinates(g), (g.geom_type, flavor, order)
+    with pytest.raises(ValueError):
+        wkb_vertex_count(shapely.to_wkb(_circle(50))[:40])
+
+
+def test_a_polygon_over_the_vertex_cap_is_refused_before_any_repair() -> None:
+    from geo.floods import FloodTooComplex, PolygonRules
+
+    def no_repair(_geom):
+        raise AssertionError("a polygon over the cap reached the repair")
+
+    with pytest.raises(FloodTooComplex) as err:
+        clean_polygon(_circle(40_000, zigzag=True), rules=PolygonRules(max_vertices=20_000, repair=no_repair))
+    assert err.value.field == "geometry" and "40001 vertices" in str(err.value) and err.value.kind == "too_large"
+
+
+def test_a_self_intersecting_polygon_is_repaired_to_everything_it_encloses() -> None:
+    clean = clean_polygon(_circle(2_000, zigzag=True))
+    assert clean.repaired and clean.geometry.is_valid
+    # The structure repair keeps the area the rings enclose (the bowtie's two lobes, the circle's whole disc).
+    assert clean.geometry.area == pytest.approx(shapely.make_valid(_circle(2_000, zigzag=True)).area, rel=1e-6)
+    assert clean_polygon(BOWTIE).geometry.area == pytest.approx(0.005)
+
+
+def test_api_refuses_a_40k_vertex_polygon_with_a_413_naming_the_field(app_client, tokens, db) -> None:
+    body = json.dumps(_feature(_circle(40_000, zigzag=True)), separators=(",", ":"))
+    assert len(body) < 1_000_000  # under the body limit: the polygon itself is what is refused
+    r = app_client.post("/api/floods", content=body, headers=bearer(tokens["planner"]) | {
+        "content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["field"] == "geometry" and r.json()["max_vertices"] == 20_000
+
+
+def test_a_repair_over_its_deadline_is_a_422_and_the_next_zone_is_taken(db) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import settings_for
+
+    with TestClient(create_app(settings_for(db.url, flood_repair_timeout_s=0.001))) as c:
+        token = c.post("/api/auth/token", data={"username": "t-planner", "password": "Sandi-Uji-112"}).json()[
+            "access_token"]
+        r = c.post("/api/floods", json=_feature(_circle(5_000, zigzag=True)), headers=bearer(token))
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "geometry" and "too complex" in r.json()["message_en"]
+        assert c.post("/api/floods", json=_feature(BUNTOK), headers=bearer(token)).status_code == 201
+
+
+def _zipped_shapefile(tmp_path: Path, geoms: list[shapely.Geometry]) -> Path:
+    import zipfile
+
+    frame = gpd.GeoDataFrame({"name": [f"Banjir {i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:4326")
+    frame.to_file(tmp_path / "zona.shp")
+    out = tmp_path / "zona.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for part in tmp_path.glob("zona.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    return out
+
+
+def test_an_import_rejects_an_oversized_polygon_from_its_header_and_keeps_the_rest(db, tmp_path: Path) -> None:
+    from geo.floods import PolygonRules
+
+    path = _zipped_shapefile(tmp_path, [BUNTOK, _circle(30_000)])
+    with db.sessions() as s, s.begin():
+        rep = import_flood_file(s, f"/vsizip/{path}", actor="t", rules=PolygonRules(max_vertices=20_000))
+    assert len(rep.created) == 1
+    assert [i for i, _ in rep.rejected] == [2] and "30001 vertices" in rep.rejected[0][1]
+
+
+def test_an_import_of_a_500k_vertex_zip_is_refused_whole(db, tmp_path: Path) -> None:
+    from store.floods import FloodFileTooLarge
+
+    path = _zipped_shapefile(tmp_path, [BUNTOK, _circle(500_000)])
+    with db.sessions() as s, s.begin(), pytest.raises(FloodFileTooLarge) as err:
+        import_flood_file(s, f"/vsizip/{path}", actor="t")
+    assert err.value.field == "file" and err.value.kind == "too_large"
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(FloodZone).where(FloodZone.name == "Banjir 0")) == 0

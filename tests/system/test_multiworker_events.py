@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.servers import create_incident, login, prepared_database, server, sse, wait_for_created
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +49,20 @@ def test_api_event_reaches_sse_client(database) -> None:
             database.clean()
     assert ev is not None
     assert ev["data"]["lon"] == pytest.approx(114.85) and ev["data"]["version"] == 1
+
+
+def test_a_logout_in_one_worker_ends_the_session_in_the_other(postgis_url: str) -> None:
+    """Each worker remembers accounts; a revocation in one worker (or anywhere) makes the other forget at once:
+    PostgreSQL NOTIFYs every listener when app_user changes."""
+    with server(postgis_url) as a, server(postgis_url) as b:
+        headers = login(a, "supervisor")
+        # B answers (and now remembers the account) before the logout in A.
+        for _ in range(3):
+            assert httpx.get(f"{b}/api/auth/me", headers=headers).status_code == 200
+        assert httpx.post(f"{a}/api/auth/logout", headers=headers).status_code == 200
+        assert httpx.get(f"{a}/api/auth/me", headers=headers).status_code == 401
+        # The NOTIFY reaches B's listener at A's commit, on B's own connection; B never answers 200 again.
+        wait_until(lambda: httpx.get(f"{b}/api/auth/me", headers=headers).status_code == 401, timeout=10,
+                   message="a logout in worker A left the session alive in worker B")
+        fresh = login(b, "supervisor")
+        assert httpx.get(f"{a}/api/auth/me", headers=fresh).status_code == 200
