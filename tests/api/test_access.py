@@ -30,7 +30,7 @@ CHANNEL_WEBHOOKS = {("POST", "/api/crew/webhooks/telegram"), ("POST", "/api/crew
 # What a crew phone's token may do: read its unit's assignment and events, write its taps and positions.
 CREW_ROUTES = {("GET", "/api/crew/assignment"), ("GET", "/api/crew/events"), ("POST", "/api/crew/taps"),
                ("POST", "/api/crew/position"), ("POST", "/api/crew/positions"), ("GET", "/api/crew/push-key"),
-               ("POST", "/api/crew/push-subscription")}
+               ("POST", "/api/crew/push-subscription"), ("GET", "/api/crew/route")}
 SAMPLE_PARAMS = {"name": "desa", "layer": "desa", "collection_id": "desa", "fmt": "geojson"}
 
 
