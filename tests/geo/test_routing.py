@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo.crs import UTM50S, project_geometries, to_wgs84
 from geo.network import ROAD_SPEED_KMH, TravelNetwork, build_network, derive_network, edges_crossing
-from geo.routing import Ranking, rank_units
+from geo.routing import Ranking, place_units, rank_placed, rank_units
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 X0, Y0 = 500_000.0, 9_800_000.0  # UTM 50S, near Buntok
@@ -471,3 +471,30 @@ def test_the_offnetwork_speed_given_is_the_speed_used(barsel: dict) -> None:
     for s, f in zip(off_slow, off_fast, strict=True):
         assert s.time_s == pytest.approx(s.distance_m / (2.0 / 3.6))
         assert f.time_s == pytest.approx(f.distance_m / (20.0 / 3.6))
+
+
+def test_unreachable_units_say_who_what_and_how_far(triangle: TravelNetwork) -> None:
+    """Each unreachable record carries the unit's type and mode and the distance that failed: the unit's own
+    snap when it is off the network, the incident's when the incident is."""
+    res = _rank(triangle, (0, 0), [("far", "bpbd", "road", 0, -5000)], max_snap_m=2000)
+    (far,) = res.unreachable
+    assert (far.unit_type, far.travel_mode, far.reason) == ("bpbd", "road", "unit_off_network")
+    assert far.snap_m == pytest.approx(5000, abs=1)
+    res = _rank(triangle, (0, -30_000), [("near", "damkar", "road", 0, 10)], max_snap_m=2000)
+    (near,) = res.unreachable
+    assert (near.unit_type, near.travel_mode, near.reason) == ("damkar", "road", "incident_off_network")
+    assert near.snap_m == pytest.approx(30_000, abs=1) and res.incident_snap_m["road"] == pytest.approx(30_000, abs=1)
+    assert near.message
+    ok = _rank(triangle, (1000, 0), [("a", "damkar", "road", 0, 0)])
+    assert ok.searches >= 1 and ok.budget_s > 0
+
+
+def test_rank_placed_refuses_what_rank_units_refuses(triangle: TravelNetwork) -> None:
+    placed = place_units(triangle, **_units([("a", "damkar", "road", 0, 0), ("b", "damkar", "road", 1000, 0)]))
+    lon, lat = _ll(500, 0)
+    assert len(rank_placed(placed, incident_lon=lon, incident_lat=lat).by_type["damkar"]) == 2  # k=3 by default
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        rank_placed(placed, incident_lon=lon, incident_lat=lat, k=0)
+    for bad in ((float("nan"), lat), (lon, float("inf"))):
+        with pytest.raises(ValueError, match="incident location is not a finite lon/lat"):
+            rank_placed(placed, incident_lon=bad[0], incident_lat=bad[1])
