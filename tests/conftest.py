@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import store.schema  # noqa: F401  - every table on Base.metadata, for clean()
-from api.config import PROJECT_ROOT, Settings
+from api.config import PROJECT_ROOT, Settings, get_settings
 from geo.layers import Layers, read_bundled_layers
 from geo.locate import Locator
 from store.accounts import add_user
@@ -224,6 +224,15 @@ def db(database: Database) -> Iterator[Database]:
     """The backend's database, emptied of everything but the boundaries after the test."""
     yield database
     database.clean()
+
+
+@pytest.fixture
+def configured(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The backend's database as SIGAP_DATABASE_URL, for code that reads the environment's settings (the CLI)."""
+    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()
 
 
 def settings_for(url: str, **overrides: object) -> Settings:

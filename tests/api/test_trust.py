@@ -119,14 +119,6 @@ def test_logout_refuses_the_old_token_at_once(app_client, database) -> None:
     assert _login(app_client, name)  # a new login works
 
 
-@pytest.fixture
-def configured(database, monkeypatch) -> Iterator:
-    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
-    get_settings.cache_clear()
-    yield database
-    get_settings.cache_clear()
-
-
 def test_cli_disable_enable_passwd_delete_refuse_old_tokens(app_client, configured, monkeypatch, capsys) -> None:
     name = _user(configured, "supervisor")
     token = _login(app_client, name)

@@ -7,17 +7,8 @@ import uuid
 
 import pytest
 
-from api.config import get_settings
 from jobs.cli import main
 from store.accounts import DEMO_ACCOUNTS, User, authenticate, ensure_demo_accounts
-
-
-@pytest.fixture
-def configured(database, monkeypatch):
-    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
-    get_settings.cache_clear()
-    yield database
-    get_settings.cache_clear()
 
 
 def test_user_add_from_stdin_never_prints_password(configured, monkeypatch, capsys) -> None:

@@ -3,24 +3,11 @@ compares every table's row count and checksum with the source."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from api.config import get_settings
 from jobs.cli import main
 from store.backup import table_fingerprints
 from store.db import make_engine
 from store.migrate import upgrade
 from tests.conftest import make_test_database
-
-
-@pytest.fixture
-def configured(database, monkeypatch) -> Iterator:
-    monkeypatch.setenv("SIGAP_DATABASE_URL", database.url)
-    get_settings.cache_clear()
-    yield database
-    get_settings.cache_clear()
 
 
 def test_restore_drill_into_a_fresh_database(client, configured, tmp_path, capsys) -> None:
