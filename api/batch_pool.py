@@ -4,7 +4,9 @@ never starves call intake.
 Four 100,000-point batches on two cores took the CPU from the workers' event loops: call creation p95 went
 from ~15 ms to 636 ms (issue 14). A batch now runs in a child process of the worker that got it, started at
 nice +10 (the kernel gives the workers' own threads ~10x its share of a busy core) and with its own GIL. The
-body is parsed in the worker (a bad one is a 422 there); the child locates and encodes the answer.
+child does all of a batch's CPU work: it parses and checks the raw body (its errors come back as the same 4xx),
+locates, encodes and, for a client that accepts it, gzips the answer. The worker only moves bytes: parsing
+100,000 points and compressing their answer in the worker took that CPU at the workers' own priority.
 
 The child needs the locator: it is pickled to a child the first time that child sees it (and again whenever
 the spatial snapshot is replaced, e.g. an imported road network), never kept pickled in the worker.
@@ -30,6 +32,8 @@ import numpy as np
 import orjson
 import shapely
 
+from api.compression import gzip_bytes
+from api.params import parse_point_batch
 from geo.floods import FloodGeometryError, repair_polygon
 from geo.locate import Locator
 
@@ -96,13 +100,20 @@ def _lower_priority(nice: int) -> None:
     threading.Thread(target=watch, name="sigap-batch-parent-watch", daemon=True).start()
 
 
-def _child_locate(key: int, blob: bytes | None, lon: np.ndarray, lat: np.ndarray) -> bytes:
+def locate_body(locator: Locator, raw: bytes, *, limit: int, gzip_level: int | None) -> bytes:
+    """A raw batch body checked, located and encoded (gzipped at `gzip_level` unless None)."""
+    lon, lat = parse_point_batch(raw, limit=limit)
+    encoded = locate_encoded(locator, lon, lat)
+    return encoded if gzip_level is None else gzip_bytes(encoded, gzip_level)
+
+
+def _child_locate(key: int, blob: bytes | None, raw: bytes, limit: int, gzip_level: int | None) -> bytes:
     global _child_locator
     if blob is not None:
         _child_locator = (key, pickle.loads(blob))
     if _child_locator is None or _child_locator[0] != key:
         raise NeedLocator(key)
-    return locate_encoded(_child_locator[1], lon, lat)
+    return locate_body(_child_locator[1], raw, limit=limit, gzip_level=gzip_level)
 
 
 def _child_repair(wkb: bytes) -> bytes:
@@ -145,20 +156,24 @@ class BatchPool:
                 key = self._keys[locator] = next(self._counter)
             return key
 
-    async def run(self, locator: Locator, lon: np.ndarray, lat: np.ndarray) -> bytes:
-        """The encoded answer for the batch, computed at lower priority."""
+    async def run(self, locator: Locator, raw: bytes, *, limit: int, gzip_level: int | None) -> bytes:
+        """The encoded answer for a raw batch body (gzipped at `gzip_level` unless None), computed at lower
+        priority; a bad body raises its InvalidInput or PayloadTooLarge here."""
         if self.processes <= 0:
-            return await anyio.to_thread.run_sync(locate_encoded, locator, lon, lat)
+            return await anyio.to_thread.run_sync(
+                lambda: locate_body(locator, raw, limit=limit, gzip_level=gzip_level))
         key = self._key(locator)
         loop = asyncio.get_running_loop()
         for attempt in range(2):
             pool = self._executor()
             try:
                 try:
-                    return await asyncio.wrap_future(pool.submit(_child_locate, key, None, lon, lat), loop=loop)
+                    return await asyncio.wrap_future(
+                        pool.submit(_child_locate, key, None, raw, limit, gzip_level), loop=loop)
                 except NeedLocator:
                     blob = await anyio.to_thread.run_sync(pickle.dumps, locator, pickle.HIGHEST_PROTOCOL)
-                    return await asyncio.wrap_future(pool.submit(_child_locate, key, blob, lon, lat), loop=loop)
+                    return await asyncio.wrap_future(
+                        pool.submit(_child_locate, key, blob, raw, limit, gzip_level), loop=loop)
             except BrokenProcessPool:
                 # A child died (killed, out of memory): a new pool, and the batch once more.
                 log.warning("locate batch pool broke; starting a new one")

@@ -28,7 +28,8 @@ LARGE_BODY = 1024 * 1024
 LARGE_LEVEL = 1
 
 
-def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+def accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request's raw ASGI headers accept a gzip answer."""
     for name, value in headers:
         if name == b"accept-encoding":
             return b"gzip" in value
@@ -44,7 +45,7 @@ class GzipMiddleware:
         self.level = level
 
     async def __call__(self, scope: dict, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
-        if scope["type"] != "http" or not _accepts_gzip(scope["headers"]):
+        if scope["type"] != "http" or not accepts_gzip(scope["headers"]):
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, _Responder(send, minimum_size=self.minimum_size, level=self.level).send)
@@ -113,11 +114,16 @@ class _Responder:
 
     async def _compress_whole(self, body: bytes) -> bytes:
         if len(body) < THREAD_MINIMUM:
-            return _gzip(body, self._level)
-        level = min(self._level, LARGE_LEVEL) if len(body) >= LARGE_BODY else self._level
-        return await anyio.to_thread.run_sync(_gzip, body, level)
+            return gzip_bytes(body, self._level)
+        return await anyio.to_thread.run_sync(gzip_bytes, body, gzip_level(len(body), self._level))
 
 
-def _gzip(body: bytes, level: int) -> bytes:
+def gzip_level(size: int, level: int = 6) -> int:
+    """The level a body of `size` bytes is compressed at (the fastest from LARGE_BODY on)."""
+    return min(level, LARGE_LEVEL) if size >= LARGE_BODY else level
+
+
+def gzip_bytes(body: bytes, level: int) -> bytes:
+    """`body` as one gzip member."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
     return compressor.compress(body) + compressor.flush()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import multiprocessing.process
 import os
 import random
 import subprocess
@@ -149,6 +151,29 @@ async def batch_client(http: aiohttp.ClientSession, pts: np.ndarray, stop: async
         lat.append(time.perf_counter() - t)
 
 
+def hostile_process(base: str, headers: dict[str, str], idle: int, pts: np.ndarray, ready: Any, stop: Any,
+                    results: Any) -> None:
+    """The hostile mix (slow/idle connections, four batch clients) until `stop`; puts its figures on `results`."""
+    asyncio.run(_hostile(base, headers, idle, pts, ready, stop, results))
+
+
+async def _hostile(base: str, headers: dict[str, str], idle: int, pts: np.ndarray, ready: Any, stop: Any,
+                   results: Any) -> None:
+    halt = asyncio.Event()
+    counts: dict[str, int] = defaultdict(int)
+    lat: list[float] = []
+    errors: list = [0]
+    host, port = base.removeprefix("http://").split(":")
+    async with aiohttp.ClientSession(base, headers=headers, auto_decompress=False) as http:
+        tasks = [asyncio.create_task(slow_client(host, int(port), i, halt, counts)) for i in range(idle)]
+        tasks += [asyncio.create_task(batch_client(http, pts, halt, lat, errors)) for _ in range(4)]
+        ready.set()
+        await asyncio.to_thread(stop.wait)
+        halt.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    results.put((dict(counts), lat, errors))
+
+
 async def run(args: argparse.Namespace, base: str) -> None:
     """Drive the workload and print the figures."""
     rng = np.random.default_rng(112)
@@ -167,18 +192,17 @@ async def run(args: argparse.Namespace, base: str) -> None:
                                      timeout=aiohttp.ClientTimeout(total=30)) as http:
         listeners = [asyncio.create_task(listener(http, seen, ready, counter, stop)) for _ in range(args.listeners)]
         await asyncio.wait_for(ready.wait(), 60)
-        hostile_stop = asyncio.Event()
-        hostile: list[asyncio.Task] = []
-        slow_counts: dict[str, int] = defaultdict(int)
-        batch_lat: list[float] = []
-        batch_errors = [0]
+        hostile: multiprocessing.process.BaseProcess | None = None
         if args.hostile:
-            host, port = base.removeprefix("http://").split(":")
-            hostile += [asyncio.create_task(slow_client(host, int(port), i, hostile_stop, slow_counts))
-                        for i in range(args.idle)]
-            batch_http = aiohttp.ClientSession(base, headers=headers)
-            hostile += [asyncio.create_task(batch_client(batch_http, pts, hostile_stop, batch_lat, batch_errors))
-                        for _ in range(4)]
+            # The hostile mix runs in a process of its own: in this one, its 2,000 sockets and the batch answers
+            # it reads would stall the event loop that times the measured requests.
+            ctx = multiprocessing.get_context("spawn")
+            hostile_ready, hostile_stop, hostile_results = ctx.Event(), ctx.Event(), ctx.Queue()
+            hostile = ctx.Process(target=hostile_process, args=(base, headers, args.idle, pts, hostile_ready,
+                                                                hostile_stop, hostile_results))
+            hostile.start()
+            if not await asyncio.to_thread(hostile_ready.wait, 60):
+                raise RuntimeError("the hostile mix did not start")
             await asyncio.sleep(2)  # the idle connections are open before the measured load starts
         lat: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, int] = defaultdict(int)
@@ -193,13 +217,20 @@ async def run(args: argparse.Namespace, base: str) -> None:
         async def client_loop(i: int) -> None:
             r_ = random.Random(i)
             k = i * 1000
+            # Open loop (--rate): requests leave on a Poisson schedule whatever the answers do, and each latency
+            # counts from its planned start, so time spent queued behind a slow answer is not hidden.
+            planned = time.perf_counter() + (r_.expovariate(args.rate / args.clients) if args.rate else 0.0)
             while time.monotonic() < deadline:
                 k += 1
+                if args.rate:
+                    await asyncio.sleep(max(0.0, planned - time.perf_counter()))
                 lon, lat_ = pts[k % len(pts)]
                 op = r_.choices(["locate", "create", "recommend", "list"], [40, 20, 15, 25])[0]
                 if op == "recommend" and not created:
                     op = "create"
-                t = time.perf_counter()
+                t = planned if args.rate else time.perf_counter()
+                if args.rate:
+                    planned += r_.expovariate(args.rate / args.clients)
                 try:
                     if op == "locate":
                         status, _ = await call("GET", "/api/locate", params={"lon": str(lon), "lat": str(lat_)})
@@ -224,10 +255,10 @@ async def run(args: argparse.Namespace, base: str) -> None:
         t0 = time.perf_counter()
         await asyncio.gather(*(client_loop(i) for i in range(args.clients)))
         elapsed = time.perf_counter() - t0
-        hostile_stop.set()
-        if hostile:
-            await asyncio.gather(*hostile, return_exceptions=True)
-            await batch_http.close()
+        if hostile is not None:
+            hostile_stop.set()
+            slow_counts, batch_lat, batch_errors = await asyncio.to_thread(hostile_results.get, True, 60)
+            hostile.join(30)
         await asyncio.sleep(3)  # let the last events arrive
         stop.set()
         for task in listeners:
@@ -235,7 +266,8 @@ async def run(args: argparse.Namespace, base: str) -> None:
         await asyncio.gather(*listeners, return_exceptions=True)
 
     total = sum(len(v) for v in lat.values())
-    print(f"\n{args.workers} workers on PostGIS, {args.clients} clients, {args.listeners} SSE listeners, "
+    pace = f"open loop at {args.rate:g} requests/s" if args.rate else "back to back"
+    print(f"\n{args.workers} workers on PostGIS, {args.clients} clients ({pace}), {args.listeners} SSE listeners, "
           f"{elapsed:.0f} s: {total / elapsed:.0f} requests/s, {sum(errors.values())} errors")
     print(f"{'endpoint':12s} {'requests':>9s} {'p50 ms':>8s} {'p95 ms':>8s} {'errors':>7s}")
     for op in ("locate", "create", "recommend", "list"):
@@ -243,8 +275,9 @@ async def run(args: argparse.Namespace, base: str) -> None:
         if len(ms):
             print(f"{op:12s} {len(ms):9d} {np.percentile(ms, 50):8.1f} {np.percentile(ms, 95):8.1f} {errors[op]:7d}")
     if args.hostile:
-        print(f"hostile: {args.idle} slow/idle connections ({slow_counts['opened']} opened, "
-              f"{slow_counts['cut_by_server']} cut by the server, {slow_counts['connect_failed']} connects refused); "
+        print(f"hostile: {args.idle} slow/idle connections ({slow_counts.get('opened', 0)} opened, "
+              f"{slow_counts.get('cut_by_server', 0)} cut by the server, "
+              f"{slow_counts.get('connect_failed', 0)} connects refused); "
               f"4 x 100k-point locate batches: {len(batch_lat)} done, "
               f"p50 {np.percentile(np.asarray(batch_lat) * 1e3, 50) if batch_lat else float('nan'):.0f} ms, "
               f"{batch_errors[0]} errors {sorted(set(map(str, batch_errors[1:])))}")
@@ -262,6 +295,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="requests/s from all clients together on a Poisson schedule (open loop); 0: back to back")
     ap.add_argument("--listeners", type=int, default=100)
     ap.add_argument("--pg", default=os.environ.get("SIGAP_BENCH_PG_URL",
                                                   "postgresql+psycopg://postgres@127.0.0.1:5432/sigap_load"))

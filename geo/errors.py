@@ -49,6 +49,10 @@ class SigapError(Exception):
         self.field = field
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses process boundaries intact (a locate batch is checked in a child process).
+        return (_rebuild, (type(self), self.message_id, self.message_en, self.field, self.extra))
+
     @property
     def code(self) -> str:
         """The machine-readable error code clients switch on (the kind, or a subclass's own code)."""
@@ -66,6 +70,11 @@ class SigapError(Exception):
             body["field"] = self.field
         body.update(self.extra)
         return body
+
+
+def _rebuild(cls: type[SigapError], message_id: str, message_en: str, field: str | None,
+             extra: dict[str, Any]) -> SigapError:
+    return cls(message_id, message_en, field=field, **extra)
 
 
 class InvalidInput(SigapError):

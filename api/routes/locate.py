@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Request, Response
 
 from api.auth import ReaderDep
+from api.compression import LARGE_LEVEL, accepts_gzip
 from api.deps import ContextDep, LocatorDep, PointDep
-from api.params import parse_point_batch
 from api.responses import FastJSON
 
 router = APIRouter(prefix="/api", tags=["locate"])
@@ -69,9 +68,12 @@ async def locate_batch(request: Request, ctx: ContextDep, _: ReaderDep) -> Respo
     """Locate up to `max_batch_points` points at once; the answer is columnar (one list per field)."""
     # The body size was already capped by GuardMiddleware (BYTES_PER_POINT per allowed point).
     raw = await request.body()
-    lon, lat = await anyio.to_thread.run_sync(lambda: parse_point_batch(raw, limit=ctx.settings.max_batch_points))
-    # Batches of one process run one at a time, in a child process at lower priority: four 100,000-point batches
-    # took the CPU from call intake (issue 14); now the kernel serves the workers first.
+    gzip = accepts_gzip(request.scope["headers"])
+    # Batches of one process run one at a time, in a child process at lower priority that also parses the body
+    # and compresses the answer: four 100,000-point batches took the CPU from call intake (issue 14); now the
+    # kernel serves the workers first.
     async with ctx.batches:
-        encoded = await ctx.batch_pool.run(ctx.spatial.locator, lon, lat)
-    return Response(encoded, media_type="application/json")
+        encoded = await ctx.batch_pool.run(ctx.spatial.locator, raw, limit=ctx.settings.max_batch_points,
+                                           gzip_level=LARGE_LEVEL if gzip else None)
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if gzip else None
+    return Response(encoded, media_type="application/json", headers=headers)
