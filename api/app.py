@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import auth
 from api.compression import GzipMiddleware
@@ -44,6 +47,8 @@ from api.routes import (
 from api.routes.locate import BYTES_PER_POINT
 from api.schemas import add_schemas
 from api.security import SecurityHeadersMiddleware
+from geo.times import utcnow
+from store.db import session_scope
 from store.travel import follow_network_changes
 
 log = logging.getLogger("sigap")
@@ -81,6 +86,24 @@ async def _follow_network(ctx: AppContext) -> None:
     await follow_network_changes(ctx.travel, ctx.events)
 
 
+async def _refresh_hotspots(ctx: AppContext) -> None:
+    """Read the planners' recent hotspot windows anew soon after the hotspot data changes (see HotspotCache)."""
+    interval = ctx.settings.hotspot_refresh_s
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(_refresh_once, ctx)
+        except SQLAlchemyError:  # the database away for a moment: the next round tries again
+            log.warning("hotspot windows not refreshed; retrying", exc_info=True)
+
+
+def _refresh_once(ctx: AppContext) -> None:
+    with session_scope(ctx.read_sessions) as session:
+        ctx.hotspot_cache.refresh(session, now=utcnow())
+
+
 def lifespan_for(jobs: dict[str, BackgroundJob]) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The lifespan that builds the context, starts the background jobs and closes everything at shut-down."""
 
@@ -90,7 +113,7 @@ def lifespan_for(jobs: dict[str, BackgroundJob]) -> Callable[[FastAPI], Abstract
         sys.setswitchinterval(settings.gil_switch_ms / 1000)
         ctx = AppContext.open(settings)
         app.state.ctx = ctx
-        ctx.start({"travel": _follow_network, "notify": notification_worker, **jobs})
+        ctx.start({"travel": _follow_network, "notify": notification_worker, "hotspots": _refresh_hotspots, **jobs})
         # Everything built so far (layers, spatial indexes, road graph: ~250,000 objects) lives as long as the
         # process. Left to the collector, each full collection walks all of it and stalls every request for
         # ~120 ms; frozen, collections only walk what requests create.

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     crew_taps_per_minute: int = Field(default=60, ge=1)
     # How often the crew page sends its GPS position (seconds, 10-30; skipped when the phone has not moved).
     crew_gps_interval_s: int = Field(default=15, ge=1, le=300)
+    # How often each worker checks whether the hotspot data changed, to read the planners' recent windows
+    # anew before they ask (0: never; the first request after a change then reads them).
+    hotspot_refresh_s: float = Field(default=1.0, ge=0, le=600)
     # A dispatched unit that has not acknowledged within this many seconds raises an alert on the board.
     crew_ack_alert_s: float = Field(default=60.0, gt=0, le=3600)
     # The notification queue: a claim older than the lease is a worker that died mid-send (sent again), and

@@ -15,10 +15,11 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy.orm import Session
 
 from api.channels import Channel, SendResult, configured_channels, send_webpush
 from geo.times import utcnow
@@ -42,7 +43,8 @@ from store.notify import (
 if TYPE_CHECKING:
     from api.context import AppContext
 
-__all__ = ["deliver_due", "dispatch_text", "notification_worker", "notify_assignments"]
+__all__ = ["deliver_due", "dispatch_text", "notification_worker", "notify_assignments", "queue_notifications",
+           "queue_with_dispatch"]
 
 log = logging.getLogger("sigap.notify")
 POLL_S = 2.0  # another worker process may queue: look at least this often
@@ -57,38 +59,59 @@ def dispatch_text(incident: Incident) -> str:
             f"{' di ' + where if where else ''}. Balas 1/OK terima, 2/JALAN menuju, 3/TIBA, 4/SELESAI.")
 
 
-def notify_assignments(w: Writer, channels: dict[str, Channel], assignment_ids: Sequence[int],
+def queue_notifications(session: Session, assignment_ids: Sequence[int], *, channels: Collection[str]) -> list[int]:
+    """Queue, in the caller's transaction, the notification of each assignment's unit on its channels; the ids of
+    the attempts. A channel configured for the unit but not for the platform (`channels`) is recorded failed."""
+    made: list[int] = []
+    for assignment_id in assignment_ids:
+        row = session.get(DispatchAssignment, assignment_id)
+        if row is None or row.released_at is not None:
+            continue
+        incident = session.get(Incident, row.incident_id)
+        assert incident is not None
+        text = dispatch_text(incident)
+        if active_device_count(session, row.unit_id):
+            # The unit.updated event went out with the commit of the dispatch itself.
+            made.append(new_attempt(session, row, "sse", status="sent"))
+        if vapid_key(session) is not None:
+            payload = json.dumps({"kind": "dispatch", "incident_id": incident.id, "number": incident.number,
+                                  "text": text, "assignment_id": row.id})
+            for sub_id in push_subscription_ids(session, row.unit_id):
+                made.append(new_attempt(session, row, "webpush", address=str(sub_id), body=payload))
+        for ch in unit_channels(session, row.unit_id):
+            if ch["channel"] in channels:
+                made.append(new_attempt(session, row, ch["channel"], address=ch["address"], body=text))
+            else:
+                attempt = new_attempt(session, row, ch["channel"])
+                mark_attempt(session, attempt, "failed", detail="saluran belum dikonfigurasi / not configured")
+                made.append(attempt)
+    return made
+
+
+def queue_with_dispatch(channels: Collection[str]) -> Callable[[Session, Sequence[int]], None]:
+    """What a dispatch runs in its own transaction: its units' notifications queued with it, so a crash after
+    the dispatch's commit cannot lose them. A failure here (a bug, odd data) never refuses the dispatch: it is
+    rolled back to a savepoint and logged, and the unacknowledged-dispatch alert still fires."""
+
+    def queue(session: Session, assignment_ids: Sequence[int]) -> None:
+        try:
+            with session.begin_nested():
+                queue_notifications(session, assignment_ids, channels=channels)
+        except Exception:
+            log.exception("notifikasi unit tidak diantrekan / unit notifications not queued: %s", assignment_ids)
+
+    return queue
+
+
+def notify_assignments(w: Writer, channels: Collection[str], assignment_ids: Sequence[int],
                        wake: threading.Event | None = None) -> list[int]:
     """Queue the notification of each assignment's unit on its channels (committed); the ids of the attempts.
 
-    A channel configured for the unit but not for the platform is recorded failed at once; ``wake`` tells the
-    worker there is work.
+    ``wake`` tells the worker there is work.
     """
-    made: list[int] = []
-    for assignment_id in assignment_ids:
-        with w.transaction() as session:
-            row = session.get(DispatchAssignment, assignment_id)
-            if row is None or row.released_at is not None:
-                continue
-            incident = session.get(Incident, row.incident_id)
-            assert incident is not None
-            text = dispatch_text(incident)
-            if active_device_count(session, row.unit_id):
-                # The unit.updated event went out with the commit of the dispatch itself.
-                made.append(new_attempt(session, row, "sse", status="sent"))
-            if vapid_key(session) is not None:
-                payload = json.dumps({"kind": "dispatch", "incident_id": incident.id, "number": incident.number,
-                                      "text": text, "assignment_id": row.id})
-                for sub_id in push_subscription_ids(session, row.unit_id):
-                    made.append(new_attempt(session, row, "webpush", address=str(sub_id), body=payload))
-            for ch in unit_channels(session, row.unit_id):
-                if ch["channel"] in channels:
-                    made.append(new_attempt(session, row, ch["channel"], address=ch["address"], body=text))
-                else:
-                    attempt = new_attempt(session, row, ch["channel"])
-                    mark_attempt(session, attempt, "failed", detail="saluran belum dikonfigurasi / not configured")
-                    made.append(attempt)
-            session.commit()
+    with w.transaction() as session:
+        made = queue_notifications(session, assignment_ids, channels=channels)
+        session.commit()
     if wake is not None:
         wake.set()
     return made

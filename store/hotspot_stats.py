@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from geo.clusters import getis_ord
 from geo.errors import InvalidInput
 from geo.hexagons import aggregate_cells, cells_from_lonlat, persistence
 from geo.layers import Layers
-from geo.times import as_utc, format_wib_many, iso_many, iso_utc, utc_index, wib_date, wib_days
+from geo.times import as_utc, format_wib_many, iso_many, iso_utc, utc_index, utcnow, wib_date, wib_days
 from store.data_version import data_version
 from store.hotspots import Hotspot
 from store.models import Desa
@@ -315,22 +316,40 @@ def load_frame(session: Session, flt: HotspotFilter, *, limit: int | None = None
     return HotspotFrame(columns=cols, acq_us=acq, desa_names=names, truncated=truncated)
 
 
+class _Loading:
+    """A frame being read by one thread; others asking for the same window wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.frame: HotspotFrame | None = None
+
+
 class HotspotCache:
     """Per process: the frames of recent windows, keyed by the hotspot data version (never stale).
 
     The key is the token of `data_version` (a trigger sets a new one on every write to `hotspot`), the
     filter's attributes and its time range widened to whole hours; a request then selects its exact range
     and bbox from the frame in numpy. A window longer than CACHE_SPAN, or a database without a token, is
-    read for the request alone.
+    read for the request alone. A window being read is read once: requests for it meanwhile wait for that read.
+
+    `refresh` (a background job of each worker, every `hotspot_refresh_s`) reads the recently asked windows
+    again as soon as the data version changes, so the first planner to look after an ingest (and every open
+    page that reloads on its live event) finds the new frame ready instead of each reading it.
     """
 
     def __init__(self, *, entries: int = CACHE_ENTRIES, max_rows: int = CACHE_MAX_ROWS) -> None:
         self._entries: OrderedDict[tuple[Any, ...], HotspotFrame] = OrderedDict()
+        self._loading: dict[tuple[Any, ...], _Loading] = {}
+        # The windows asked for lately (newest last): their attributes -> (lo, hi, trailing) in microseconds.
+        self._recent: OrderedDict[tuple[Any, ...], tuple[int, int, bool]] = OrderedDict()
         self._lock = threading.Lock()
         self._size = entries
         self._max_rows = max_rows
+        self._refreshed_token: int | None = None
         self.hits = 0
         self.misses = 0
+        self.refreshed = 0
+        self.shared = 0  # requests that waited for another's read of the same window
 
     @staticmethod
     def holds(flt: HotspotFilter) -> bool:
@@ -349,22 +368,77 @@ class HotspotCache:
         lo = _us(flt.since) // _HOUR_US * _HOUR_US
         hi = -(-_us(flt.until) // _HOUR_US) * _HOUR_US
         wide = replace(flt, since=_from_us(lo), until=_from_us(hi), bbox=None)
-        key = (token, lo, hi, wide.confidence, wide.satellites, wide.include_static, wide.zones, wide.kecamatan,
-               wide.desa)
+        attrs = _window_attributes(wide)
+        # A window ending now (7d, 30d, 24h...) slides: a refresh reads it up to the hour of its own time.
+        trailing = abs(_us(flt.until) - _us(utcnow())) < _HOUR_US
+        with self._lock:
+            self._recent[attrs] = (lo, hi, trailing)
+            self._recent.move_to_end(attrs)
+            while len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+        return self._get((token, lo, hi, *attrs), lambda: load_frame(session, wide), counted=True)
+
+    def _get(self, key: tuple[Any, ...], load: Callable[[], HotspotFrame], *, counted: bool) -> HotspotFrame:
         with self._lock:
             got = self._entries.get(key)
             if got is not None:
                 self._entries.move_to_end(key)
-                self.hits += 1
+                if counted:
+                    self.hits += 1
                 return got
-            self.misses += 1
-        got = load_frame(session, wide)
-        if len(got) <= self._max_rows:
+            loading = self._loading.get(key)
+            owner = loading is None
+            if loading is None:
+                loading = self._loading[key] = _Loading()
+                if counted:
+                    self.misses += 1
+        if not owner:
             with self._lock:
-                self._entries[key] = got
-                while len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
+                self.shared += 1
+            loading.done.wait()
+            # The reader failed (its own session's error): this request reads for itself.
+            return loading.frame if loading.frame is not None else load()
+        try:
+            got = load()
+            loading.frame = got
+        finally:
+            with self._lock:
+                del self._loading[key]
+                if loading.frame is not None and len(loading.frame) <= self._max_rows:
+                    self._entries[key] = loading.frame
+                    while len(self._entries) > self._size:
+                        self._entries.popitem(last=False)
+            loading.done.set()
         return got
+
+    def refresh(self, session: Session, *, now: datetime) -> int:
+        """Read the recently asked windows anew when the hotspot data changed since the last refresh; how many."""
+        token = data_version(session, "hotspot")
+        if token is None or token == self._refreshed_token:
+            return 0
+        with self._lock:
+            recent = list(self._recent.items())
+        hour_now = -(-_us(now) // _HOUR_US) * _HOUR_US
+        for attrs, (lo, hi, trailing) in reversed(recent):  # the most recently asked first
+            if trailing:
+                lo, hi = hour_now - (hi - lo), hour_now
+            wide = _filter_of(attrs, since=_from_us(lo), until=_from_us(hi))
+            self._get((token, lo, hi, *attrs), partial(load_frame, session, wide), counted=False)
+        self._refreshed_token = token
+        with self._lock:
+            self.refreshed += len(recent)
+        return len(recent)
+
+
+def _window_attributes(flt: HotspotFilter) -> tuple[Any, ...]:
+    """What, besides its time range, tells one cached window from another."""
+    return (flt.confidence, flt.satellites, flt.include_static, flt.zones, flt.kecamatan, flt.desa)
+
+
+def _filter_of(attrs: tuple[Any, ...], *, since: datetime, until: datetime) -> HotspotFilter:
+    confidence, satellites, include_static, zones, kecamatan, desa = attrs
+    return HotspotFilter(since=since, until=until, confidence=confidence, satellites=satellites,
+                         include_static=include_static, zones=zones, kecamatan=kecamatan, desa=desa)
 
 
 def _from_us(us: int) -> datetime:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from api.auth import DispatcherDep, ReaderDep
 from api.channels import configured_channels
 from api.deps import ContextDep, SessionDep, client_address
-from api.notify import notify_assignments
+from api.notify import queue_with_dispatch
 from api.params import split_list
 from api.responses import FastJSON
 from api.schemas import Body as _Body
@@ -48,7 +48,6 @@ class DispatchIn(_Body):
 @router.post("/incidents/{incident_id}/dispatch", summary="Kirim unit / dispatch units", response_model=DispatchOut)
 def dispatch(
     incident_id: RowId, body: DispatchIn, request: Request, ctx: ContextDep, user: DispatcherDep,
-    background: BackgroundTasks,
 ) -> FastJSON:
     """Atomically: assignments, units dikirim, the incident dikirim (verified first when baru), audit, events.
 
@@ -66,10 +65,10 @@ def dispatch(
         note=body.note,
         divert=body.divert,
         eta_s=eta,
+        then=queue_with_dispatch(configured_channels(ctx.settings)),
     )
-    # The units hear of it on their channels after the answer has gone (each attempt recorded).
-    background.add_task(notify_assignments, ctx.writer(actor="system:notify", client=None),
-                        configured_channels(ctx.settings), list(result.assignment_ids), ctx.notify_wake)
+    # The notifications were queued with the dispatch; the notification worker sends them now.
+    ctx.notify_wake.set()
     return FastJSON(
         {
             "incident_id": incident.id,

@@ -8,8 +8,10 @@ route) call the same functions; ``w.actor`` says who recorded the step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from geo.errors import Conflict, InvalidInput
 from geo.times import utcnow
@@ -57,17 +59,21 @@ def dispatch(
     note: str | None = None,
     divert: bool = False,
     eta_s: dict[int, float] | None = None,
+    then: Callable[[Session, Sequence[int]], object] | None = None,
 ) -> tuple[Incident, DispatchResult]:
     """Send units (all or none): assignments, units dikirim, the incident dikirim (verified first when baru).
 
     The incident's row is locked for the transaction; `version`, when given, must be the one stored. Busy
-    units only with `divert` (their old assignment ends 'dialihkan').
+    units only with `divert` (their old assignment ends 'dialihkan'). `then(session, assignment_ids)` runs in
+    the same transaction before it commits (the units' notifications are queued there).
     """
     with w.transaction() as session:
         incident = load_incident(session, incident_id, lock=True)
         check_version(incident, version)
         result = dispatch_units(session, incident, list(unit_ids), actor=w.actor, hub=w.hub, note=note,
                                 client=w.client, divert=divert, eta_s=eta_s)
+        if then is not None:
+            then(session, result.assignment_ids)
         session.commit()
         return incident, result
 

@@ -20,16 +20,19 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api.app import create_app
 from api.config import get_settings
+from api.notify import queue_with_dispatch
+from geo.errors import Conflict
 from geo.times import utcnow
 from jobs.cli import main as cli_main
+from store.commands import assignments as commands
 from store.db import session_scope
 from store.dispatch import DispatchAssignment
 from store.layers import read_layers
-from store.notify import vapid_key
+from store.notify import NotificationAttempt, vapid_key
 from store.units import Unit, seed_demo_units
 from tests.conftest import TEST_PASSWORD, bearer, settings_for
 from tests.waiting import wait_until
@@ -326,3 +329,39 @@ def test_web_push_is_encrypted_for_the_subscription(notify_client, outside, data
     attempts = client.get(f"/api/incidents/{inc['id']}/notifications").json()["attempts"]
     assert [(a["channel"], a["status"]) for a in attempts if a["channel"] == "webpush"] == [("webpush", "sent")]
     assert private_pem not in json.dumps(attempts)
+
+
+def test_the_notifications_are_committed_with_the_dispatch_itself(notify_client, database, monkeypatch) -> None:
+    """A crash just after the dispatch's commit cannot lose them: they are rows of the same transaction."""
+    client, _state, units = notify_client
+    writer = client.app.state.ctx.writer(actor="t-dispatcher", client=None)
+    unit, other = units["DMK-BTK-1"], units["DMK-BTK-2"]
+    r = client.put(f"/api/units/{unit}/channels", headers=client.admin, json={"channels": [
+        {"channel": "telegram", "address": "-100777"}, {"channel": "sms", "address": "0812 3456 7890"}]})
+    assert r.status_code == 200, r.text
+    inc = _incident(client)
+    # The platform has Telegram only: the unit's SMS number is recorded failed, in the same transaction.
+    _, result = commands.dispatch(writer, inc["id"], [unit], then=queue_with_dispatch({"telegram"}))
+    with database.sessions() as s:
+        queued = sorted(s.execute(select(NotificationAttempt.channel, NotificationAttempt.assignment_id)).all())
+    assert queued == [("sms", result.assignment_ids[0]), ("telegram", result.assignment_ids[0])]
+
+    # A dispatch refused (the unit is already on a call) queues nothing.
+    with pytest.raises(Conflict):
+        commands.dispatch(writer, _incident(client)["id"], [unit], then=queue_with_dispatch({"telegram"}))
+
+    # A failure while queueing (a bug in the message text, say) never refuses the dispatch: the unit goes, its
+    # attempts are rolled back to the savepoint, and the alert for an unacknowledged dispatch still fires.
+    def broken(incident) -> str:
+        raise RuntimeError("a bug in the message text")
+
+    monkeypatch.setattr("api.notify.dispatch_text", broken)
+    r = client.put(f"/api/units/{other}/channels", headers=client.admin, json={"channels": [
+        {"channel": "telegram", "address": "-100888"}]})
+    assert r.status_code == 200, r.text
+    inc2 = _incident(client)
+    assert client.post(f"/api/incidents/{inc2['id']}/dispatch", json={"unit_ids": [other]}).status_code == 200
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(NotificationAttempt)) == 2
+        assert s.scalar(select(func.count()).select_from(DispatchAssignment)
+                        .where(DispatchAssignment.unit_id == other, DispatchAssignment.released_at.is_(None))) == 1

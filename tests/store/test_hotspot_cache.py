@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,10 @@ import shapely
 from sqlalchemy import func, select, text
 
 from geo.times import utcnow
-from store.hotspot_stats import HotspotFilter, hexagons, load_frame
+from store.hotspot_stats import HotspotCache, HotspotFilter, hexagons, load_frame
 from store.hotspots import Hotspot, ingest_detections
 from tests.conftest import bearer
+from tests.waiting import wait_until
 
 HEADER = ("latitude,longitude,bright_ti4,scan,track,acq_date,acq_time,satellite,instrument,confidence,version,"
           "bright_ti5,frp,daynight\n")
@@ -99,3 +101,64 @@ def test_limit_counts_points_inside_the_bbox(client, db, locator, window) -> Non
     r = client.get("/api/hotspots", params={"window": window, "limit": 2}).json()
     assert r["count"] == 2 and r["truncated"]
     assert {f["properties"]["confidence"] for f in r["features"]} == {"nominal"}
+
+
+def test_a_change_is_read_ahead_for_the_windows_planners_asked_for(db, locator) -> None:
+    """After an ingest the refresh reads the recently asked windows anew: the next page finds them ready."""
+    x, y = BUNTOK
+    cache = HotspotCache()
+    ingest_detections(db.sessions, _recent([(x, y, "h")]), locator=locator)
+    with db.sessions() as s:
+        assert len(cache.frame(s, HotspotFilter.for_window("30d", since=None, until=None, now=utcnow()))) == 1
+        assert cache.refresh(s, now=utcnow()) == 1  # the first refresh reads what it has not seen
+        assert cache.refresh(s, now=utcnow()) == 0  # nothing changed since: nothing read
+    ingest_detections(db.sessions, _recent([(x + 0.02, y, "n"), (x + 0.04, y, "l")]), locator=locator)
+    with db.sessions() as s:
+        assert cache.refresh(s, now=utcnow()) == 1
+        misses, hits = cache.misses, cache.hits
+        frame = cache.frame(s, HotspotFilter.for_window("30d", since=None, until=None, now=utcnow()))
+        assert (cache.misses, cache.hits) == (misses, hits + 1)  # read ahead: no read of its own
+        assert len(frame) == 3  # and not stale
+        # A window nobody asked for is not read ahead.
+        cache.frame(s, HotspotFilter.for_window("7d", since=None, until=None, now=utcnow(), confidence=("high",)))
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM hotspot WHERE confidence = 'low'"))
+    with db.sessions() as s:
+        assert cache.refresh(s, now=utcnow()) == 2  # both windows asked for lately
+        misses = cache.misses
+        assert len(cache.frame(s, HotspotFilter.for_window("30d", since=None, until=None, now=utcnow()))) == 2
+        assert cache.misses == misses
+
+
+def test_a_window_being_read_is_read_once(db) -> None:
+    """Requests for a window another request is reading wait for that read instead of reading it again."""
+    cache = HotspotCache()
+    started, go = threading.Event(), threading.Event()
+    flt = HotspotFilter.for_window("30d", since=None, until=None, now=utcnow())
+    with db.sessions() as s:
+        frame = load_frame(s, flt)
+    second_reads: list[int] = []
+    got: dict[str, object] = {}
+
+    def slow_read() -> object:
+        started.set()
+        assert go.wait(30)
+        return frame
+
+    def first() -> None:
+        got["first"] = cache._get(("window",), slow_read, counted=True)
+
+    def second() -> None:
+        got["second"] = cache._get(("window",), lambda: second_reads.append(1) or frame, counted=True)
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert started.wait(30)
+    b = threading.Thread(target=second)
+    b.start()
+    assert wait_until(lambda: cache.shared == 1, timeout=30)  # the second request waits for the first read
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert got == {"first": frame, "second": frame} and second_reads == []
+    assert (cache.misses, cache.hits, cache.shared) == (1, 0, 1)
