@@ -11,8 +11,6 @@ from typing import Protocol
 
 import httpx
 import requests
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 
 from api.config import Settings
 
@@ -133,6 +131,10 @@ def configured_channels(settings: Settings) -> dict[str, Channel]:
 
 def send_webpush(subscription: dict, payload: str, *, private_pem: str, subject: str) -> SendResult:
     """Web Push (RFC 8030/8291/8292): the payload encrypted for the subscription (aes128gcm), signed by VAPID."""
+    # Imported on first use: pywebpush brings aiohttp, most of a second of every process start otherwise.
+    from py_vapid import Vapid
+    from pywebpush import WebPushException, webpush
+
     try:
         r = webpush(subscription, payload, vapid_private_key=Vapid.from_pem(private_pem.encode()),
                     vapid_claims={"sub": subject}, ttl=600, timeout=TIMEOUT_S, headers={"Urgency": "high"})

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special
 
 from geo.hexagons import disk_cells, neighbour_pairs
 
@@ -80,7 +80,7 @@ def _gi_star(y: np.ndarray, i: np.ndarray, j: np.ndarray, *, method: str, permut
                          permutations=permutations if method == "permutation" else 0,
                          seed=seed, keep_simulations=False, n_jobs=1)
     z = np.asarray(g.Zs, dtype=np.float64)
-    p = np.asarray(g.p_sim, dtype=np.float64) if method == "permutation" else 2.0 * stats.norm.sf(np.abs(z))
+    p = np.asarray(g.p_sim, dtype=np.float64) if method == "permutation" else 2.0 * special.ndtr(-np.abs(z))
     return z, p
 
 

@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -289,7 +290,7 @@ def authenticate(sessions: sessionmaker[Session], *, username: str, password: st
         user = find_user(session, username)
         stored = user.password_hash if user is not None and user.active else None
     # Hash even for a missing or disabled account, so it takes as long as a wrong password.
-    if not verify_password(stored or _DUMMY_HASH, password) or stored is None:
+    if not verify_password(stored or _dummy_hash(), password) or stored is None:
         return None
     with sessions() as session:
         user = find_user(session, username)
@@ -392,7 +393,10 @@ def audit_entries(session: Session, flt: AuditFilter) -> Iterator[AuditRecord]:
     yield from session.scalars(flt.query().order_by(AuditRecord.id).execution_options(yield_per=1000))
 
 
-_DUMMY_HASH = _hasher.hash("sigap-timing-equaliser")
+@cache
+def _dummy_hash() -> str:
+    # Made at the first login of an unknown account, not at import: every process start would pay for it.
+    return _hasher.hash("sigap-timing-equaliser")
 
 
 DEMO_ACCOUNTS = (
