@@ -79,6 +79,11 @@ def locate_encoded(locator: Locator, lon: np.ndarray, lat: np.ndarray) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
+# A polygon this small is repaired where it arrives: milliseconds even when it crosses itself everywhere.
+IN_PROCESS_REPAIR_VERTICES = 2_000
+# How long a repair child may take to start (imports) before the repair is given up as unavailable.
+CHILD_START_S = 120.0
+
 # -- the child process -------------------------------------------------------------------------------------
 _child_locator: tuple[int, Locator] | None = None
 
@@ -191,9 +196,12 @@ class BatchPool:
     def repair(self, geom: shapely.Geometry, *, timeout_s: float) -> shapely.Geometry:
         """`geom` repaired in a child (blocking: call from a worker thread); a repair that takes longer than
         `timeout_s` is stopped (its child killed) and the polygon refused as too complex (422, `geometry`)."""
-        if self.processes <= 0:
+        if self.processes <= 0 or shapely.get_num_coordinates(geom) <= IN_PROCESS_REPAIR_VERTICES:
             return repair_polygon(geom)
         pool = self._executor()
+        # The deadline is the repair's, not the child's start-up (a spawned child imports for seconds on a busy
+        # machine): the child is up before the clock starts.
+        pool.submit(child_niceness).result(timeout=CHILD_START_S)
         future = pool.submit(_child_repair, shapely.to_wkb(geom))
         try:
             return shapely.from_wkb(future.result(timeout=timeout_s))

@@ -317,3 +317,24 @@ async def events_while(db: Database, write: Callable[[EventHub], T]) -> tuple[T,
         return result, await events_until_marker(db, hub, sub)
     finally:
         hub.stop()
+
+
+# The longest modules first: pytest-xdist (--dist loadscope) hands modules to its processes in collection order,
+# so a long module collected last would run alone at the end while the other process idles.
+LONGEST_FIRST = (
+    "tests/system/test_notify_queue.py", "tests/system/test_faults.py", "tests/system/test_multiworker_events.py",
+    "tests/api/test_schemathesis.py", "tests/web/test_map_browser.py", "tests/system/test_front_door.py",
+    "tests/system/test_pbx_player.py", "tests/web/", "tests/system/", "tests/jobs/test_reports.py",
+    "tests/api/test_trust.py", "tests/api/test_reports_api.py", "tests/api/test_crew_notify.py",
+    "tests/api/test_ogc.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the modules longest first (a stable sort: within a module, and for the rest, the order stays)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
