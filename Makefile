@@ -81,13 +81,15 @@ run: setup
 	$(BIN)/sigap serve --demo
 
 # Two test processes (pytest-xdist), a module's tests kept together so its servers and browser start once:
-# every fixture makes its own databases (named by process id), free ports and temporary files.
+# every fixture makes its own databases (named by process id), free ports and temporary files. Modules are handed
+# out longest first (tests/conftest.py orders them; xdist's own reorder, by test count, would leave the few-test
+# system modules, the longest, for the end).
 # Byte code is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): each test process
 # would otherwise rewrite the asserts of every test module again, and every server the tests start would compile
 # the platform's modules again (about half of a test process's collection time).
 TEST_WORKERS ?= 2
 test: setup browser postgis
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # Mutation testing (mutmut) of the modules a caller's safety rests on, one module at a time with its own tests;
 # prints killed / survived / timed out per module and the survivors (tests/MUTANTS.md says why each is left).
