@@ -92,7 +92,9 @@ class NeedLocator(Exception):
     """The child has not got this snapshot's locator yet (the worker sends it and asks again)."""
 
 
-def _lower_priority(nice: int) -> None:
+def child_process_init(nice: int) -> None:
+    """The start of a helper process of a worker (batches, repairs, reports): lower priority, and gone with
+    its parent."""
     os.nice(nice)
     # A worker killed outright (SIGKILL, OOM) never shuts its pool down: the child leaves when its parent is gone.
     parent = os.getppid()
@@ -149,7 +151,7 @@ class BatchPool:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_lower_priority,
+                    initializer=child_process_init,
                     initargs=(self.nice,),
                 )
             return self._pool

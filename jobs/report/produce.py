@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.batch_pool import child_process_init
 from api.config import Settings
 from api.context import AppContext, load_settings_catalog
 from geo.layers import Layers
@@ -237,8 +238,11 @@ class ReportWorker:
 
     async def _run_in_process(self, report_id: int) -> dict[str, Any]:
         if self._executor is None:
-            # spawn, not fork: the API process has threads (event listener, call writer) a fork would copy.
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            # spawn, not fork: the API process has threads (event listener, call writer) a fork would copy. At the
+            # batches' lower priority (a PDF never slows call intake), and gone with the API process if it is killed.
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=child_process_init,
+                                                 initargs=(self.settings.batch_nice,))
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, make_report_in_process, self.settings, report_id)

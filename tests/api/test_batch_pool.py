@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -13,6 +17,7 @@ import pytest
 from api.batch_pool import BatchPool, locate_encoded
 from geo.errors import InvalidInput, PayloadTooLarge
 from geo.locate import Locator
+from tests.waiting import wait_until
 
 
 def test_a_batch_in_the_pool_answers_as_the_worker_would_at_lower_priority(locator: Locator, bundled_layers) -> None:
@@ -62,3 +67,33 @@ def test_a_bad_body_checked_in_the_child_raises_the_workers_own_error(
     assert caught.value.field == field
     assert caught.value.extra == extra
     assert caught.value.message_id and caught.value.message_en
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited (nobody reaped it yet)
+
+
+def test_a_helper_process_leaves_when_its_worker_is_killed() -> None:
+    """A worker killed outright never shuts its pools down: their children (batches, repairs, reports) must not
+    linger holding memory and the old data; each leaves once its parent is gone."""
+    script = (
+        "import multiprocessing, os, signal\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from api.batch_pool import child_process_init\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),\n"
+        "                               initializer=child_process_init, initargs=(3,))\n"
+        "    print(pool.submit(os.getpid).result(), pool.submit(os.nice, 0).result(), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=os.environ | {"PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    pid, nice = (int(v) for v in done.stdout.split())
+    assert nice == os.nice(0) + 3
+    wait_until(lambda: not _running(pid), timeout=60, message=f"helper process {pid} outlived its parent")
