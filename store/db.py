@@ -102,8 +102,15 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
     """An engine for a SpatiaLite file or a PostGIS database, ready for spatial SQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        on_disk = parsed.database not in (None, "", ":memory:")
+        if parsed.database and on_disk:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Every request reads its account (token version) on a worker thread: a pool as large as everything
+        # that holds a connection at once (anyio's 40 worker threads, the two group-commit writers, the event
+        # poller) keeps connections, each of which loads SpatiaLite when it is opened, instead of opening and
+        # closing overflow connections under load (py-spy under 50 recording operators: 3 % of the server's time
+        # was SpatiaLite loading with a pool of 40). An in-memory database has one connection per thread.
+        pool = {"pool_size": 48, "max_overflow": 20} if on_disk else {}
         engine = create_engine(
             parsed,
             module=_sqlite_module(),
@@ -113,13 +120,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
             echo=echo,
             # Statement parameters hold callers' names and phones: never in an error message or a log line.
             hide_parameters=True,
-            # Every request reads its account (token version) on a worker thread: a pool as large as everything
-            # that holds a connection at once (anyio's 40 worker threads, the two group-commit writers, the
-            # event poller) keeps connections, each of which loads SpatiaLite when it is opened, instead of
-            # opening and closing overflow connections under load (py-spy under 50 recording operators: 3 % of
-            # the server's time was SpatiaLite loading with a pool of 40).
-            pool_size=48,
-            max_overflow=20,
+            **pool,
         )
         event.listen(engine, "connect", _on_spatialite_connect(spatialite_library_path))
 

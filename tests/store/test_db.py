@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import threading
 
+import pytest
 from sqlalchemy import event, func, select
 
 from store.accounts import AuditRecord, record_audit
-from store.db import load_json, make_read_sessionmaker
+from store.db import SpatiaLiteMissingError, check_spatialite, load_json, make_read_sessionmaker
 from tests.waiting import wait_until
 
 
@@ -84,3 +85,12 @@ def test_json_columns_read_back_nan_written_by_the_standard_library() -> None:
     assert load_json('{"a": [1, 2.5, null], "b": "x"}') == {"a": [1, 2.5, None], "b": "x"}
     assert math.isnan(load_json('{"d": NaN}')["d"])
     assert load_json(b'{"k": 1}') == {"k": 1}
+
+
+def test_the_spatialite_check_the_makefile_runs_finds_the_installed_library() -> None:
+    """`make setup` asks check_spatialite() whether apt-get is needed: a broken check sent every setup to apt-get
+    (and refused `make run` to anyone not root) though SpatiaLite was installed."""
+    version = check_spatialite()
+    assert version.split(".")[0].isdigit()
+    with pytest.raises(SpatiaLiteMissingError):
+        check_spatialite("/nonexistent/mod_spatialite")
