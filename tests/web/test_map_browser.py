@@ -144,7 +144,8 @@ def shot(page, name: str) -> None:
 
 
 def _token(base: str, role: str) -> str:
-    r = httpx.post(f"{base}/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
+    # A generous bound, not a measurement: a login hashes with argon2, slow on a machine busy with other tests.
+    r = httpx.post(f"{base}/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD}, timeout=60)
     r.raise_for_status()
     return r.json()["access_token"]
 
