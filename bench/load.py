@@ -1,10 +1,13 @@
 """Benchmark: a mixed dispatch-centre workload against several API workers on PostGIS, with SSE listeners.
 
-Usage: python bench/load.py [--seconds 60] [--workers 3] [--clients 16] [--listeners 100] [--hostile]
-Workload per client, chosen at random: locate 40 %, create incident 20 %, recommend units 15 %, list 25 %.
+Usage: python bench/load.py [--seconds 60] [--workers 3] [--clients 16] [--listeners 100] [--hostile] [--rate N]
+Workload per client, chosen at random: locate 40 %, create incident 20 %, recommend units 15 %, list 25 %; back to
+back (a saturation test: latency is then mostly queueing), or with --rate an open loop of N requests/s in all on a
+Poisson schedule, each latency counted from the request's planned start.
 --hostile adds, alongside: --idle (2,000) connections that open and send half a request header or a request body
 one byte at a time (reopened when the server closes them), and four clients posting 100,000-point locate batches
-in a loop. The server is started with `sigap serve` (its front-door limits apply).
+in a loop, from a process of their own (in the measuring process they would stall the loop that times the calls).
+The server is started with `sigap serve` (its front-door limits apply).
 Prints throughput, p50/p95 per endpoint, errors, and events delivered versus sent (each created incident
 must reach every listener). Traffic goes only to a server this script starts on 127.0.0.1. Not a test.
 """
