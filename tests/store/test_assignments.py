@@ -3,19 +3,20 @@ all-or-none dispatch (with a unit taken between read and write), bad input, and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text, update
 
+from geo.errors import InvalidInput
 from geo.times import utcnow
 from store.accounts import AuditRecord
 from store.commands import Writer
 from store.commands import assignments as commands
 from store.commands import incidents as incident_commands
 from store.db import make_engine
-from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_units
+from store.dispatch import DispatchAssignment, UnitsUnavailableError, contacts_of, dispatch_units
 from store.incidents import Incident
 from store.migrate import upgrade
 from store.units import Unit
@@ -282,3 +283,50 @@ def test_demo_reset_closes_the_assignments_of_units_it_frees(db, units) -> None:
     assert (row.status, row.released_by, row.released_at is not None) == ("dilepas", "admin", True)
     again, _ = run(db, lambda w: commands.dispatch(w, call(db), [unit]))
     assert again[1].units[0]["status"] == "dikirim"
+
+
+def test_an_agency_contact_is_kept_whole_audited_announced_and_bad_ones_say_why(db, mark) -> None:
+    """Who was reached, how, by whom and when is stored as given and shown by the incident; the audit log holds
+    the same; the call is announced as changed in its contacts. Any agency is taken when no list is given; an
+    unknown agency or channel is refused naming the field and the valid values, and writes nothing."""
+    inc = call(db)
+
+    def steps(w: Writer) -> tuple[dict[str, Any], list[Exception]]:
+        made = commands.record_contact(w, inc, agency="basarnas", channel="radio", contact="Pos SAR Buntok",
+                                       note="perahu karet diminta")
+        refused = []
+        for attempt in (
+            lambda: commands.record_contact(w, inc, agency="pln ", channel="telepon",
+                                            known_agencies=["pln", "dpupr", "basarnas"]),
+            lambda: commands.record_contact(w, inc, agency="pln", channel="surat"),
+        ):
+            try:
+                attempt()
+            except InvalidInput as exc:
+                refused.append(exc)
+        return made, refused
+
+    before = utcnow()
+    (made, refused), events = run(db, steps)
+    after = utcnow()
+    assert set(made) == {"id", "agency", "channel", "contact", "note", "at", "at_wib", "by"}
+    assert (made["agency"], made["channel"], made["contact"], made["note"], made["by"]) == (
+        "basarnas", "radio", "Pos SAR Buntok", "perahu karet diminta", "op-a")
+    assert before <= datetime.fromisoformat(made["at"]) <= after and made["at_wib"].endswith("WIB")
+    with db.sessions() as s:
+        assert contacts_of(s, [inc]) == {inc: [made]}
+        audits = s.scalars(select(AuditRecord).where(AuditRecord.id > mark, AuditRecord.action == "agency_contact")
+                           ).all()
+        assert [(a.actor, a.entity, a.entity_id, a.client, a.before, a.after) for a in audits] == [
+            ("op-a", "incident", str(inc), "10.1.1.1", None, made)]
+    announced = [e["data"] for e in events if e["kind"] == "incident.updated" and e["data"]["id"] == inc]
+    assert [d["changed"] for d in announced] == [["contacts"]]
+    assert [type(e) for e in refused] == [InvalidInput, InvalidInput]
+    agency, channel = refused
+    assert (agency.field, agency.extra) == ("agency", {"valid": ["basarnas", "dpupr", "pln"]})
+    assert agency.message_id == "Instansi tidak dikenal 'pln '; yang sah: ['basarnas', 'dpupr', 'pln']"
+    assert agency.message_en == "Unknown agency 'pln '; valid: ['basarnas', 'dpupr', 'pln']"
+    valid = ["telepon", "radio", "whatsapp", "langsung", "lainnya"]
+    assert (channel.field, channel.extra) == ("channel", {"valid": valid})
+    assert channel.message_id == f"Saluran tidak dikenal 'surat'; yang sah: {valid}"
+    assert channel.message_en == f"Unknown channel 'surat'; valid: {valid}"
