@@ -17,7 +17,7 @@ from store.commands import assignments as commands
 from store.commands import incidents as incident_commands
 from store.db import make_engine
 from store.dispatch import DispatchAssignment, UnitsUnavailableError, contacts_of, dispatch_units
-from store.incidents import Incident
+from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
 from store.units import Unit
 from tests.conftest import BACKENDS, make_test_database
@@ -145,7 +145,7 @@ def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mar
         assert s.get(Incident, inc).status == "baru"
 
 
-def test_divert_ends_the_first_assignment_dialihkan(db, units) -> None:
+def test_divert_ends_the_first_assignment_dialihkan(db, units, mark) -> None:
     first, urgent = call(db), call(db, category="penyelamatan")
     unit = units["DMK-BTK-1"]
 
@@ -163,6 +163,14 @@ def test_divert_ends_the_first_assignment_dialihkan(db, units) -> None:
     assert (new.status, new.released_at) == ("dikirim", None)
     # Both calls are announced: the one the unit left and the one it joined.
     assert {e["data"]["id"] for e in events if e["kind"] == "incident.updated"} >= {first, urgent}
+    # The dispatcher's note is kept with the dispatch and on the call's step to dikirim.
+    with db.sessions() as s:
+        [audit] = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch", AuditRecord.id > mark,
+                                                      AuditRecord.entity_id == str(urgent))).all()
+        assert (audit.after["note"], audit.after["diverted"]) == ("lebih mendesak", ["DMK-BTK-1"])
+        notes = s.scalars(select(IncidentTransition.note).where(IncidentTransition.incident_id == urgent,
+                                                                IncidentTransition.status == "dikirim")).all()
+        assert notes == ["DMK-BTK-1 · lebih mendesak"]
 
 
 def test_a_unit_taken_between_read_and_write_rolls_back_everything(db, units) -> None:
@@ -330,3 +338,54 @@ def test_an_agency_contact_is_kept_whole_audited_announced_and_bad_ones_say_why(
     assert (channel.field, channel.extra) == ("channel", {"valid": valid})
     assert channel.message_id == f"Saluran tidak dikenal 'surat'; yang sah: {valid}"
     assert channel.message_en == f"Unknown channel 'surat'; valid: {valid}"
+
+
+def test_a_units_own_status_changes_once_is_audited_announced_and_refused_on_a_call(db, units, mark) -> None:
+    """Off a call a unit's status is set (a second identical setting changes nothing, not even its version);
+    on a call it is refused naming the call; a status of a step, or an unknown unit, is refused with reasons."""
+    inc = call(db)
+    free, busy = units["AMB-BTK-1"], units["DMK-BTK-1"]
+
+    def steps(w: Writer) -> tuple[list[dict[str, Any]], list[Exception]]:
+        commands.dispatch(w, inc, [busy])
+        done = [commands.set_unit_status(w, free, "tidak_tersedia", note="ban bocor"),
+                commands.set_unit_status(w, free, "tidak_tersedia")]
+        refused = []
+        for attempt in (lambda: commands.set_unit_status(w, busy, "tersedia"),
+                        lambda: commands.set_unit_status(w, free, "tiba"),
+                        lambda: commands.set_unit_status(w, 987_654, "offline")):
+            try:
+                attempt()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertions
+                refused.append(exc)
+        return done, refused
+
+    with db.sessions() as s:
+        version = s.get(Unit, free).version
+    (done, refused), events = run(db, steps)
+    first, second = done
+    assert (first["status"], first["available"], first["version"]) == ("tidak_tersedia", False, version + 1)
+    assert second == first  # the same status again: same time, same version
+    with db.sessions() as s:
+        audits = s.scalars(select(AuditRecord).where(AuditRecord.id > mark, AuditRecord.action == "unit_status",
+                                                     AuditRecord.entity_id == str(free))).all()
+        assert [(a.actor, a.entity, a.client, a.before, a.after) for a in audits] == [
+            ("op-a", "unit", "10.1.1.1", {"status": "tersedia"}, {"status": "tidak_tersedia", "note": "ban bocor"}),
+            ("op-a", "unit", "10.1.1.1", {"status": "tidak_tersedia"}, {"status": "tidak_tersedia", "note": None}),
+        ]
+        assert s.get(Unit, busy).status == "dikirim"
+    assert [e["data"] for e in events if e["kind"] == "unit.updated" and e["data"]["id"] == free] == [first, first]
+    on_call, a_step, unknown = refused
+    with db.sessions() as s:
+        number = s.get(Incident, inc).number
+    assert (type(on_call).__name__, on_call.field, on_call.extra) == (
+        "Conflict", "status", {"incident_id": inc, "incident_number": number})
+    assert on_call.message_en == f"Unit DMK-BTK-1 is on {number}; release it from that call first"
+    assert on_call.message_id == f"Unit DMK-BTK-1 sedang bertugas di {number}; lepaskan dulu dari kejadian itu"
+    valid = ["tersedia", "kembali", "tidak_tersedia", "offline"]
+    assert (type(a_step), a_step.field, a_step.extra) == (InvalidInput, "status", {"valid": valid})
+    assert a_step.message_en == (f"Unit status 'tiba' cannot be set here; valid: {valid} (steps on a call: "
+                                 "through the call)")
+    assert a_step.message_id == (f"Status unit 'tiba' tidak bisa diatur di sini; yang sah: {valid} "
+                                 "(langkah di kejadian: lewat kejadiannya)")
+    assert (type(unknown).__name__, unknown.ids) == ("UnknownUnitsError", [987_654])
