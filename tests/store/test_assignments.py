@@ -368,7 +368,8 @@ def test_a_units_own_status_changes_once_is_audited_announced_and_refused_on_a_c
     assert second == first  # the same status again: same time, same version
     with db.sessions() as s:
         audits = s.scalars(select(AuditRecord).where(AuditRecord.id > mark, AuditRecord.action == "unit_status",
-                                                     AuditRecord.entity_id == str(free))).all()
+                                                     AuditRecord.entity_id == str(free))
+                           .order_by(AuditRecord.id)).all()
         assert [(a.actor, a.entity, a.client, a.before, a.after) for a in audits] == [
             ("op-a", "unit", "10.1.1.1", {"status": "tersedia"}, {"status": "tidak_tersedia", "note": "ban bocor"}),
             ("op-a", "unit", "10.1.1.1", {"status": "tidak_tersedia"}, {"status": "tidak_tersedia", "note": None}),
