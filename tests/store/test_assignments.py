@@ -10,13 +10,20 @@ import pytest
 from sqlalchemy import event, func, select, text, update
 
 from geo.errors import InvalidInput
-from geo.times import utcnow
+from geo.times import format_wib, iso_utc, utcnow
 from store.accounts import AuditRecord
 from store.commands import Writer
 from store.commands import assignments as commands
 from store.commands import incidents as incident_commands
 from store.db import make_engine
-from store.dispatch import DispatchAssignment, UnitsUnavailableError, contacts_of, dispatch_units
+from store.dispatch import (
+    DispatchAssignment,
+    UnitsUnavailableError,
+    assignments_of,
+    contacts_of,
+    dispatch_units,
+    units_on_calls,
+)
 from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
 from store.units import Unit
@@ -390,3 +397,74 @@ def test_a_units_own_status_changes_once_is_audited_announced_and_refused_on_a_c
     assert a_step.message_id == (f"Status unit 'tiba' tidak bisa diatur di sini; yang sah: {valid} "
                                  "(langkah di kejadian: lewat kejadiannya)")
     assert (type(unknown).__name__, unknown.ids) == ("UnknownUnitsError", [987_654])
+
+
+def test_a_calls_assignments_show_each_step_who_when_how_it_ended_and_the_intervals(db, units) -> None:
+    """What the incident view shows of its units: every step's time and who recorded it, the labels, how each
+    assignment ended, what was reported out of order, and the intervals the reports measure (dispatch to en
+    route, to scene, time on scene); its agency contacts oldest first; a call with neither shows two empty lists."""
+    inc, other, quiet = call(db), call(db, category="penyelamatan"), call(db, category="medis")
+    a, b, c = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+
+    def steps(w: Writer) -> tuple[dict[str, Any], dict[str, Any]]:
+        commands.dispatch(w, inc, [a, b], eta_s={a: 300.0})
+        commands.acknowledge(w, inc, a)
+        commands.en_route(w, inc, a)
+        commands.arrive(w, inc, a)
+        commands.arrive(w, inc, b)  # without en route: recorded as reported
+        commands.clear(w, inc, a)
+        commands.release(w, inc, b, "dibutuhkan di RSUD")
+        commands.dispatch(w, other, [c])
+        first = commands.record_contact(w, inc, agency="pln", channel="telepon", contact="ULP Buntok")
+        second = commands.record_contact(w, inc, agency="dpupr", channel="radio")
+        return first, second
+
+    (first, second), _ = run(db, steps)
+    ra, rb = rows(db, inc)
+    [rc] = rows(db, other)
+    # The reports as the field gives them: minutes apart, not the milliseconds of a test.
+    t0 = ra.at
+    later = {ra.id: {"enroute_at": t0 + timedelta(seconds=61.24), "arrived_at": t0 + timedelta(seconds=300),
+                     "released_at": t0 + timedelta(seconds=900)},
+             rb.id: {"arrived_at": t0 + timedelta(seconds=120.5), "released_at": t0 + timedelta(seconds=180)}}
+    with db.sessions() as s:
+        for row_id, values in later.items():
+            s.execute(update(DispatchAssignment).where(DispatchAssignment.id == row_id).values(**values))
+        s.commit()
+        ra, rb = rows(db, inc)
+        kinds = {u.id: (u.type, u.agency) for u in s.scalars(select(Unit).where(Unit.id.in_([a, b, c])))}
+        shown = units_on_calls(s, [inc, other, quiet])
+
+    def seen(row: DispatchAssignment, unit: int, callsign: str, unit_status: str, labels: tuple[str, str],
+             intervals: tuple) -> dict[str, Any]:
+        return {
+            "id": row.id, "unit_id": unit, "callsign": callsign, "unit_type": kinds[unit][0],
+            "agency": kinds[unit][1], "unit_status": unit_status, "status": row.status,
+            "status_label_id": labels[0], "status_label_en": labels[1], "open": row.released_at is None,
+            "dispatched_at": iso_utc(row.at), "dispatched_at_wib": format_wib(row.at), "dispatched_by": "op-a",
+            "eta_s": row.eta_s, "acknowledged_at": iso_utc(row.acknowledged_at), "acknowledged_by":
+            row.acknowledged_by, "enroute_at": iso_utc(row.enroute_at), "enroute_by": row.enroute_by,
+            "arrived_at": iso_utc(row.arrived_at), "arrived_by": row.arrived_by,
+            "released_at": iso_utc(row.released_at), "released_by": row.released_by,
+            "release_reason": row.release_reason, "diverted_to_id": None, "reported": row.reported or [],
+            "intervals": dict(zip(("dispatch_to_enroute_s", "dispatch_to_scene_s", "on_scene_s"), intervals,
+                                  strict=True)),
+        }
+
+    assert (ra.eta_s, ra.acknowledged_by, ra.enroute_by, ra.arrived_by, ra.released_by) == (
+        300.0, "op-a", "op-a", "op-a", "op-a")
+    assert (rb.eta_s, rb.acknowledged_at, rb.enroute_by, rb.arrived_by, rb.released_by) == (
+        None, None, None, "op-a", "op-a")
+    assert [(r["step"], r["skipped"], r["by"]) for r in rb.reported] == [("tiba", ["menuju_lokasi"], "op-a")]
+    assigned, contacts = shown[inc]
+    assert assigned == [
+        seen(ra, a, "DMK-BTK-1", "kembali", ("selesai", "cleared"), (61.2, 300.0, 600.0)),
+        seen(rb, b, "AMB-BTK-1", "kembali", ("dilepas", "released"), (None, 120.5, 59.5)),
+    ]
+    assert contacts == [first, second]
+    assert shown[other] == ([seen(rc, c, "POL-BTK-1", "dikirim", ("dikirim", "dispatched"), (None, None, None))],
+                            [])
+    assert shown[quiet] == ([], [])
+    assert shown[inc][0][0]["open"] is False and shown[other][0][0]["open"] is True
+    with db.sessions() as s:
+        assert units_on_calls(s, []) == {} and assignments_of(s, []) == {} and contacts_of(s, []) == {}
