@@ -26,7 +26,7 @@ from store.dispatch import (
 )
 from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
-from store.units import Unit
+from store.units import Unit, read_units, unit_fields
 from tests.conftest import BACKENDS, make_test_database
 from tests.store.test_commands import call, run, unit_status, units
 
@@ -468,3 +468,200 @@ def test_a_calls_assignments_show_each_step_who_when_how_it_ended_and_the_interv
     assert shown[inc][0][0]["open"] is False and shown[other][0][0]["open"] is True
     with db.sessions() as s:
         assert units_on_calls(s, []) == {} and assignments_of(s, []) == {} and contacts_of(s, []) == {}
+
+
+def _audits(db, mark: int) -> list[tuple]:
+    with db.sessions() as s:
+        return [(a.action, a.entity, a.entity_id, a.actor, a.client, a.before, a.after) for a in s.scalars(
+            select(AuditRecord).where(AuditRecord.id > mark).order_by(AuditRecord.id))]
+
+
+def _notes(db, incident_id: int) -> list[tuple[str, str | None]]:
+    with db.sessions() as s:
+        return [(t.status, t.note) for t in s.get(Incident, incident_id).transitions]
+
+
+def test_a_diverting_dispatch_writes_audits_and_announces_exactly_what_it_did(db, units) -> None:
+    """A unit en route to one call and a free unit sent to a new call: the old assignment ends 'dialihkan' at the
+    moment the new ones open; the units returned are the units as stored; every audit record and event says what
+    changed; a later unit for the same call changes the units only."""
+    first, urgent = call(db), call(db, category="penyelamatan")
+    a, b, c = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+    run(db, lambda w: (commands.dispatch(w, first, [a]), commands.en_route(w, first, a)))
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+        numbers = {i: s.get(Incident, i).number for i in (first, urgent)}
+    (_, result), events = run(db, lambda w: commands.dispatch(w, urgent, [b, a], divert=True, note="lebih mendesak",
+                                                              eta_s={b: 120.0}))
+    ids = sorted([a, b])
+    with db.sessions() as s:
+        assert result.units == unit_fields(read_units(s, ids=ids))
+    new = rows(db, urgent)
+    [old] = rows(db, first)
+    assert (result.incident_id, result.status, result.transitions, result.diverted_from) == (
+        urgent, "dikirim", ["diverifikasi", "dikirim"], [first])
+    assert result.assignment_ids == [r.id for r in new] and [r.unit_id for r in new] == ids
+    assert [(r.status, r.actor, r.eta_s, r.released_at) for r in new] == [
+        ("dikirim", "op-a", 120.0 if i == b else None, None) for i in ids]
+    assert (old.status, old.released_at, old.released_by, old.diverted_to_id, old.release_reason) == (
+        "dialihkan", new[0].at, "op-a", urgent,
+        f"dialihkan ke {numbers[urgent]} / diverted to {numbers[urgent]}")
+    callsigns = {a: "DMK-BTK-1", b: "AMB-BTK-1"}
+    was = {a: {"status": "menuju_lokasi", "incident_id": first}, b: {"status": "tersedia", "incident_id": None}}
+    assert _audits(db, mark) == [
+        ("dispatch", "incident", str(urgent), "op-a", "10.1.1.1", None,
+         {"units": [{"id": i, "callsign": callsigns[i]} for i in ids],
+          "transitions": ["diverifikasi", "dikirim"], "diverted": ["DMK-BTK-1"], "note": "lebih mendesak"}),
+    ] + [("unit_diverted" if i == a else "unit_dispatched", "unit", str(i), "op-a", "10.1.1.1", was[i],
+          {"status": "dikirim", "incident_id": urgent}) for i in ids]
+    assert _notes(db, urgent)[-2:] == [
+        ("diverifikasi", "diverifikasi saat dispatch / verified on dispatch"),
+        ("dikirim", f"{callsigns[ids[0]]}, {callsigns[ids[1]]} · lebih mendesak")]
+    assert [(e["kind"], e["data"]["id"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", i, None) for i in ids] + [
+        ("incident.updated", urgent, ["status", "units"]), ("incident.updated", first, ["units"])]
+    assert [e["data"] for e in events[:2]] == result.units
+    # One more unit for a call already dikirim: no step of the call, its units changed.
+    (_, more), events = run(db, lambda w: commands.dispatch(w, urgent, [c]))
+    assert (more.status, more.transitions, more.diverted_from) == ("dikirim", [], [])
+    assert [(e["kind"], e["data"]["id"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", c, None), ("incident.updated", urgent, ["units"])]
+
+
+def test_refused_dispatches_steps_and_releases_say_what_and_why_in_both_languages(db, units) -> None:
+    inc, other, nowhere = call(db), call(db, category="penyelamatan"), call(db, point=None)
+    off, busy, free = units["DMK-BTK-2"], units["DMK-BTK-1"], units["AMB-BTK-1"]
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.commit()
+        numbers = {i: s.get(Incident, i).number for i in (inc, other)}
+
+    def attempts(w: Writer) -> list:
+        commands.dispatch(w, other, [busy])
+        refused = []
+        for attempt in (
+            lambda: commands.dispatch(w, inc, [off, busy, free]),
+            lambda: commands.dispatch(w, other, [busy]),
+            lambda: commands.dispatch(w, inc, []),
+            lambda: commands.dispatch(w, inc, [free, 987_654, 987_655]),
+            lambda: commands.dispatch(w, nowhere, [free]),
+            lambda: commands.report(w, other, busy, "terbang"),
+            lambda: commands.arrive(w, inc, free),
+            lambda: commands.release(w, other, busy, "  "),
+            lambda: commands._end(w, other, busy, "hilang", "x"),
+        ):
+            try:
+                attempt()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertions
+                refused.append(exc)
+        return refused
+
+    refused, _ = run(db, attempts)
+    assert [type(e).__name__ for e in refused] == [
+        "UnitsUnavailableError", "UnitsUnavailableError", "InvalidInput", "UnknownUnitsError",
+        "NeedsLocationError", "InvalidInput", "UnitNotOnCallError", "InvalidInput", "InvalidInput"]
+    mixed, again, empty, unknown, nowhere_err, step, not_on, no_reason, outcome = refused
+    n = numbers[other]
+    why = {busy: ("DMK-BTK-1", f"sedang bertugas di {n}; kirim dengan 'alihkan'", f"busy on {n}; send with 'divert'"),
+           off: ("DMK-BTK-2", "unit offline", "unit is offline")}
+    order = sorted([off, busy])
+    assert [(u["id"], u["callsign"], u["message_id"], u["message_en"]) for u in mixed.units] == [
+        (i, *why[i]) for i in order]
+    assert mixed.field == "unit_ids" and mixed.extra == {"unavailable": mixed.units}
+    assert mixed.message_id == "Unit tidak bisa dikirim: " + ", ".join(
+        f"{why[i][0]} ({why[i][1]})" for i in order) + "; tidak ada yang diubah"
+    assert mixed.message_en == "Units cannot be sent: " + ", ".join(
+        f"{why[i][0]} ({why[i][2]})" for i in order) + "; nothing was changed"
+    assert set(mixed.units[0]) == {"id", "callsign", "status", "incident_id", "incident_number", "reason",
+                                   "message_id", "message_en"}
+    # Already on this very call: refused as busy there.
+    assert [(u["reason"], u["incident_id"], u["message_en"]) for u in again.units] == [
+        ("busy", other, f"busy on {n}; send with 'divert'")]
+    assert (empty.field, empty.message_id, empty.message_en) == ("unit_ids", "unit_ids kosong", "unit_ids is empty")
+    assert (unknown.ids, unknown.field, unknown.extra) == ([987_654, 987_655], "unit_ids",
+                                                           {"unknown": [987_654, 987_655]})
+    assert (unknown.message_id, unknown.message_en) == ("Unit tidak dikenal: [987654, 987655]",
+                                                        "Unknown units: [987654, 987655]")
+    assert (nowhere_err.field, nowhere_err.extra) == ("location", {"status": "perlu_lokasi"})
+    valid = ["diterima", "menuju_lokasi", "tiba"]
+    assert (step.field, step.extra, step.message_en, step.message_id) == (
+        "status", {"valid": valid}, f"Unknown step 'terbang'; valid: {valid}",
+        f"Langkah tidak dikenal 'terbang'; yang sah: {valid}")
+    assert (not_on.field, not_on.message_id, not_on.message_en) == (
+        "unit_id", f"Unit AMB-BTK-1 tidak sedang bertugas di kejadian {numbers[inc]}",
+        f"Unit AMB-BTK-1 is not assigned to incident {numbers[inc]}")
+    assert (no_reason.field, no_reason.message_id, no_reason.message_en) == (
+        "reason", "Alasan wajib diisi", "A reason is required")
+    assert (outcome.field, outcome.message_id, outcome.message_en) == (
+        "outcome", "outcome harus 'selesai' atau 'dilepas'", "outcome must be 'selesai' or 'dilepas'")
+    assert unit_status(db, [busy, free]) == {busy: "dikirim", free: "tersedia"}
+
+
+def test_an_ended_call_refuses_units_saying_its_state(db, units) -> None:
+    inc = call(db)
+    with db.sessions() as s:
+        s.execute(update(Incident).where(Incident.id == inc).values(status="ditutup"))
+        s.commit()
+    refused, _ = run(db, lambda w: commands.dispatch(w, inc, [units["AMB-BTK-1"]]))
+    assert (type(refused).__name__, refused.field, refused.extra) == ("NotDispatchableError", "status",
+                                                                       {"status": "ditutup"})
+    assert (refused.message_id, refused.message_en) == ("Kejadian berstatus 'ditutup' tidak bisa diberi unit",
+                                                        "An incident in state 'ditutup' cannot receive units")
+
+
+def test_a_unit_on_scene_without_en_route_a_repeated_report_and_a_release_are_recorded_as_they_came(db,
+                                                                                                      units) -> None:
+    inc = call(db)
+    u = units["DMK-BTK-1"]
+    run(db, lambda w: commands.dispatch(w, inc, [u]))
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+
+    (first, again), events = run(db, lambda w: (commands.arrive(w, inc, u)[1], commands.arrive(w, inc, u)[1]))
+    [row] = rows(db, inc)
+    assert (first.status, first.transitions, first.skipped) == ("tiba", ["menuju_lokasi", "tiba"], ["menuju_lokasi"])
+    assert (again.status, again.transitions, again.skipped) == ("tiba", [], [])
+    assert first.assignment_id == again.assignment_id == row.id
+    assert [(r["step"], r["skipped"], r["late"], r["by"]) for r in row.reported] == [
+        ("tiba", ["menuju_lokasi"], False, "op-a"), ("tiba", [], True, "op-a")]
+    assert row.arrived_at == datetime.fromisoformat(row.reported[0]["at"])  # a repeat keeps the first time
+    assert _notes(db, inc)[-2:] == [
+        ("menuju_lokasi", "DMK-BTK-1 tiba tanpa laporan menuju lokasi / on scene without en-route report"),
+        ("tiba", "DMK-BTK-1 tiba di lokasi")]
+    step_audits = [a for a in _audits(db, mark) if a[0] != "incident.transition"]
+    assert step_audits == [
+        ("assignment.tiba", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "dikirim", "unit_status": "dikirim", "unit_id": u},
+         {"status": "tiba", "unit_status": "tiba", "skipped": ["menuju_lokasi"], "late": False, "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "dikirim"},
+         {"status": "tiba", "incident_id": inc}),
+        ("assignment.tiba", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "tiba", "unit_status": "tiba", "unit_id": u},
+         {"status": "tiba", "unit_status": "tiba", "skipped": [], "late": True, "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "tiba"}, {"status": "tiba", "incident_id": inc}),
+    ]
+    assert [(e["kind"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", None), ("incident.updated", ["status", "units"]),
+        ("unit.updated", None), ("incident.updated", ["units"])]
+    assert events[0]["data"] == first.unit and events[2]["data"] == again.unit
+
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+    (_, gone), events = run(db, lambda w: commands.release(w, inc, u, "  dibutuhkan di pos  "))
+    [row] = rows(db, inc)
+    assert (gone.status, gone.transitions, gone.skipped, gone.assignment_id) == ("tiba", [], [], row.id)
+    assert (row.status, row.release_reason, gone.unit["status"], gone.unit["incident_id"]) == (
+        "dilepas", "dibutuhkan di pos", "kembali", None)
+    assert _audits(db, mark) == [
+        ("assignment.dilepas", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "tiba", "unit_status": "tiba", "unit_id": u},
+         {"status": "dilepas", "unit_status": "kembali", "reason": "dibutuhkan di pos", "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "tiba", "incident_id": inc},
+         {"status": "kembali", "incident_id": None}),
+    ]
+    assert [(e["kind"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", None), ("incident.updated", ["units"])]
+    assert events[0]["data"] == gone.unit
