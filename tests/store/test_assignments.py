@@ -3,6 +3,7 @@ all-or-none dispatch (with a unit taken between read and write), bad input, and 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,12 +23,14 @@ from store.dispatch import (
     assignments_of,
     contacts_of,
     dispatch_units,
+    release_units,
     units_on_calls,
 )
+from store.events import EventHub
 from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
 from store.units import Unit, read_units, unit_fields
-from tests.conftest import BACKENDS, make_test_database
+from tests.conftest import BACKENDS, events_while, make_test_database
 from tests.store.test_commands import call, run, unit_status, units
 
 __all__ = ["units"]
@@ -665,3 +668,41 @@ def test_a_unit_on_scene_without_en_route_a_repeated_report_and_a_release_are_re
     assert [(e["kind"], e["data"].get("changed")) for e in events] == [
         ("unit.updated", None), ("incident.updated", ["units"])]
     assert events[0]["data"] == gone.unit
+
+
+@pytest.mark.parametrize(("status", "outcome", "reason"), [
+    (None, "selesai", "kejadian berakhir / incident ended"),
+    ("selesai", "selesai", "kejadian selesai / incident resolved"),
+    ("ditutup", "selesai", "kejadian ditutup / incident closed"),
+    ("batal", "dilepas", "kejadian batal / incident cancelled"),
+])
+def test_an_ending_call_closes_every_open_assignment_with_the_reason_of_its_end(db, units, status, outcome,
+                                                                              reason) -> None:
+    """Each open assignment is closed as the call ended (cancelled: released); a unit that had moved returns
+    kembali, one that had not is tersedia, one taken off duty meanwhile stays so; audited once, each freed unit
+    announced; a second pass finds nothing to do."""
+    inc = call(db)
+    moved, still, off = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+    run(db, lambda w: (commands.dispatch(w, inc, [moved, still, off]), commands.en_route(w, inc, moved)))
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.commit()
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+
+    def write(hub: EventHub) -> tuple[list[int], list[int]]:
+        with db.sessions() as s:
+            freed = release_units(s, inc, actor="op-b", hub=hub, client="10.2.2.2", status=status)
+            again = release_units(s, inc, actor="op-b", hub=hub, client="10.2.2.2", status=status)
+            s.commit()
+            return freed, again
+
+    (freed, again), events = asyncio.run(events_while(db, write))
+    assert (freed, again) == (sorted([moved, still]), [])
+    assigned = rows(db, inc)
+    assert {(r.status, r.release_reason, r.released_by, r.released_at is not None) for r in assigned} == {
+        (outcome, reason, "op-b", True)}
+    assert unit_status(db, [moved, still, off]) == {moved: "kembali", still: "tersedia", off: "offline"}
+    assert _audits(db, mark) == [("release_units", "incident", str(inc), "op-b", "10.2.2.2", None, {
+        "released_assignments": [r.id for r in assigned], "units": freed, "outcome": outcome})]
+    assert [(e["kind"], e["data"]["id"], e["data"]["status"], e["data"]["incident_id"]) for e in events] == [
+        ("unit.updated", i, "kembali" if i == moved else "tersedia", None) for i in freed]
