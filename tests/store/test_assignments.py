@@ -480,8 +480,11 @@ def _audits(db, mark: int) -> list[tuple]:
 
 
 def _notes(db, incident_id: int) -> list[tuple[str, str | None]]:
+    """The call's steps and their notes; every step after the call was recorded is op-a's (the test's writer)."""
     with db.sessions() as s:
-        return [(t.status, t.note) for t in s.get(Incident, incident_id).transitions]
+        steps = s.get(Incident, incident_id).transitions
+        assert {t.actor for t in steps[1:]} <= {"op-a"}
+        return [(t.status, t.note) for t in steps]
 
 
 def test_a_diverting_dispatch_writes_audits_and_announces_exactly_what_it_did(db, units) -> None:
