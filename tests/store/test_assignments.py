@@ -627,7 +627,7 @@ def test_a_unit_on_scene_without_en_route_a_repeated_report_and_a_release_are_re
     [row] = rows(db, inc)
     assert (first.status, first.transitions, first.skipped) == ("tiba", ["menuju_lokasi", "tiba"], ["menuju_lokasi"])
     assert (again.status, again.transitions, again.skipped) == ("tiba", [], [])
-    assert first.assignment_id == again.assignment_id == row.id
+    assert first.assignment_id == again.assignment_id == row.id and first.incident_id == again.incident_id == inc
     assert [(r["step"], r["skipped"], r["late"], r["by"]) for r in row.reported] == [
         ("tiba", ["menuju_lokasi"], False, "op-a"), ("tiba", [], True, "op-a")]
     assert row.arrived_at == datetime.fromisoformat(row.reported[0]["at"])  # a repeat keeps the first time
@@ -657,7 +657,8 @@ def test_a_unit_on_scene_without_en_route_a_repeated_report_and_a_release_are_re
         mark = s.scalar(select(func.max(AuditRecord.id)))
     (_, gone), events = run(db, lambda w: commands.release(w, inc, u, "  dibutuhkan di pos  "))
     [row] = rows(db, inc)
-    assert (gone.status, gone.transitions, gone.skipped, gone.assignment_id) == ("tiba", [], [], row.id)
+    assert (gone.incident_id, gone.status, gone.transitions, gone.skipped, gone.assignment_id) == (
+        inc, "tiba", [], [], row.id)
     assert (row.status, row.release_reason, gone.unit["status"], gone.unit["incident_id"]) == (
         "dilepas", "dibutuhkan di pos", "kembali", None)
     assert _audits(db, mark) == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import uuid
 from datetime import date, datetime, timedelta
@@ -404,4 +405,6 @@ def test_the_listener_hears_account_changes_survives_bad_payloads_and_says_when_
     messages = [r.getMessage() for r in caplog.records if r.name == "sigap.events"]
     assert any(m.startswith("event listener failed; restarting") for m in messages)
     assert "ignored malformed event payload" in messages
-    assert any(m.startswith("event listener lost PostgreSQL (") and "retrying in" in m for m in messages)
+    lost = [re.fullmatch(r"event listener lost PostgreSQL \((.*)\); retrying in \d+\.\ds", m, re.DOTALL)
+            for m in messages if m.startswith("event listener lost")]
+    assert lost and all(m and m[1].strip() not in ("", "None") for m in lost)  # each says why
