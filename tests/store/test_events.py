@@ -84,7 +84,7 @@ def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
 
     async def scenario() -> tuple[list, list]:
         a, b = hub.subscribe(), hub.subscribe(maxsize=2)
-        for i in range(3):
+        for i in range(4):
             hub.deliver({"id": f"e{i}", "kind": "k", "data": {}})
         # The hand-overs were scheduled on this loop before the marker: once it has run, so have they.
         marker = asyncio.get_running_loop().create_future()
@@ -94,8 +94,8 @@ def test_one_event_reaches_every_listener_of_a_loop_in_order(db) -> None:
         return drain(a.queue), drain(b.queue) + [b.dropped]
 
     got_a, got_b = asyncio.run(scenario())
-    assert got_a == ["e0", "e1", "e2"]
-    assert got_b == ["e1", "e2", 1]  # a full queue drops its oldest event and counts it
+    assert got_a == ["e0", "e1", "e2", "e3"]
+    assert got_b == ["e2", "e3", 2]  # a full queue drops its oldest event and counts each one dropped
 
 
 def _listener_pid(admin: psycopg.Connection, app_name: str, *, not_in: list[int]) -> int | None:
