@@ -82,6 +82,9 @@ class EventHub:
                 text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
             )
         else:
+            # Begun if it was not: a rollback of a session that wrote nothing yet must still forget the event
+            # (SQLAlchemy fires after_rollback only for a transaction that holds a connection).
+            session.connection()
             session.info.setdefault(_PENDING, []).append(ev)
             session.info["sigap_hub"] = self
         return ev

@@ -3,23 +3,34 @@ all-or-none dispatch (with a unit taken between read and write), bad input, and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text, update
 
-from geo.times import utcnow
+from geo.errors import InvalidInput
+from geo.times import format_wib, iso_utc, utcnow
 from store.accounts import AuditRecord
 from store.commands import Writer
 from store.commands import assignments as commands
 from store.commands import incidents as incident_commands
 from store.db import make_engine
-from store.dispatch import DispatchAssignment, UnitsUnavailableError, dispatch_units
-from store.incidents import Incident
+from store.dispatch import (
+    DispatchAssignment,
+    UnitsUnavailableError,
+    assignments_of,
+    contacts_of,
+    dispatch_units,
+    release_units,
+    units_on_calls,
+)
+from store.events import EventHub
+from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
-from store.units import Unit
-from tests.conftest import BACKENDS, make_test_database
+from store.units import Unit, read_units, unit_fields
+from tests.conftest import BACKENDS, events_while, make_test_database
 from tests.store.test_commands import call, run, unit_status, units
 
 __all__ = ["units"]
@@ -144,7 +155,7 @@ def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mar
         assert s.get(Incident, inc).status == "baru"
 
 
-def test_divert_ends_the_first_assignment_dialihkan(db, units) -> None:
+def test_divert_ends_the_first_assignment_dialihkan(db, units, mark) -> None:
     first, urgent = call(db), call(db, category="penyelamatan")
     unit = units["DMK-BTK-1"]
 
@@ -162,6 +173,14 @@ def test_divert_ends_the_first_assignment_dialihkan(db, units) -> None:
     assert (new.status, new.released_at) == ("dikirim", None)
     # Both calls are announced: the one the unit left and the one it joined.
     assert {e["data"]["id"] for e in events if e["kind"] == "incident.updated"} >= {first, urgent}
+    # The dispatcher's note is kept with the dispatch and on the call's step to dikirim.
+    with db.sessions() as s:
+        [audit] = s.scalars(select(AuditRecord).where(AuditRecord.action == "dispatch", AuditRecord.id > mark,
+                                                      AuditRecord.entity_id == str(urgent))).all()
+        assert (audit.after["note"], audit.after["diverted"]) == ("lebih mendesak", ["DMK-BTK-1"])
+        notes = s.scalars(select(IncidentTransition.note).where(IncidentTransition.incident_id == urgent,
+                                                                IncidentTransition.status == "dikirim")).all()
+        assert notes == ["DMK-BTK-1 · lebih mendesak"]
 
 
 def test_a_unit_taken_between_read_and_write_rolls_back_everything(db, units) -> None:
@@ -282,3 +301,412 @@ def test_demo_reset_closes_the_assignments_of_units_it_frees(db, units) -> None:
     assert (row.status, row.released_by, row.released_at is not None) == ("dilepas", "admin", True)
     again, _ = run(db, lambda w: commands.dispatch(w, call(db), [unit]))
     assert again[1].units[0]["status"] == "dikirim"
+
+
+def test_an_agency_contact_is_kept_whole_audited_announced_and_bad_ones_say_why(db, mark) -> None:
+    """Who was reached, how, by whom and when is stored as given and shown by the incident; the audit log holds
+    the same; the call is announced as changed in its contacts. Any agency is taken when no list is given; an
+    unknown agency or channel is refused naming the field and the valid values, and writes nothing."""
+    inc = call(db)
+
+    def steps(w: Writer) -> tuple[dict[str, Any], list[Exception]]:
+        made = commands.record_contact(w, inc, agency="basarnas", channel="radio", contact="Pos SAR Buntok",
+                                       note="perahu karet diminta")
+        refused = []
+        for attempt in (
+            lambda: commands.record_contact(w, inc, agency="pln ", channel="telepon",
+                                            known_agencies=["pln", "dpupr", "basarnas"]),
+            lambda: commands.record_contact(w, inc, agency="pln", channel="surat"),
+        ):
+            try:
+                attempt()
+            except InvalidInput as exc:
+                refused.append(exc)
+        return made, refused
+
+    before = utcnow()
+    (made, refused), events = run(db, steps)
+    after = utcnow()
+    assert set(made) == {"id", "agency", "channel", "contact", "note", "at", "at_wib", "by"}
+    assert (made["agency"], made["channel"], made["contact"], made["note"], made["by"]) == (
+        "basarnas", "radio", "Pos SAR Buntok", "perahu karet diminta", "op-a")
+    assert before <= datetime.fromisoformat(made["at"]) <= after and made["at_wib"].endswith("WIB")
+    with db.sessions() as s:
+        assert contacts_of(s, [inc]) == {inc: [made]}
+        audits = s.scalars(select(AuditRecord).where(AuditRecord.id > mark, AuditRecord.action == "agency_contact")
+                           ).all()
+        assert [(a.actor, a.entity, a.entity_id, a.client, a.before, a.after) for a in audits] == [
+            ("op-a", "incident", str(inc), "10.1.1.1", None, made)]
+    announced = [e["data"] for e in events if e["kind"] == "incident.updated" and e["data"]["id"] == inc]
+    assert [d["changed"] for d in announced] == [["contacts"]]
+    assert [type(e) for e in refused] == [InvalidInput, InvalidInput]
+    agency, channel = refused
+    assert (agency.field, agency.extra) == ("agency", {"valid": ["basarnas", "dpupr", "pln"]})
+    assert agency.message_id == "Instansi tidak dikenal 'pln '; yang sah: ['basarnas', 'dpupr', 'pln']"
+    assert agency.message_en == "Unknown agency 'pln '; valid: ['basarnas', 'dpupr', 'pln']"
+    valid = ["telepon", "radio", "whatsapp", "langsung", "lainnya"]
+    assert (channel.field, channel.extra) == ("channel", {"valid": valid})
+    assert channel.message_id == f"Saluran tidak dikenal 'surat'; yang sah: {valid}"
+    assert channel.message_en == f"Unknown channel 'surat'; valid: {valid}"
+
+
+def test_a_units_own_status_changes_once_is_audited_announced_and_refused_on_a_call(db, units, mark) -> None:
+    """Off a call a unit's status is set (a second identical setting changes nothing, not even its version);
+    on a call it is refused naming the call; a status of a step, or an unknown unit, is refused with reasons."""
+    inc = call(db)
+    free, busy = units["AMB-BTK-1"], units["DMK-BTK-1"]
+
+    def steps(w: Writer) -> tuple[list[dict[str, Any]], list[Exception]]:
+        commands.dispatch(w, inc, [busy])
+        done = [commands.set_unit_status(w, free, "tidak_tersedia", note="ban bocor"),
+                commands.set_unit_status(w, free, "tidak_tersedia")]
+        refused = []
+        for attempt in (lambda: commands.set_unit_status(w, busy, "tersedia"),
+                        lambda: commands.set_unit_status(w, free, "tiba"),
+                        lambda: commands.set_unit_status(w, 987_654, "offline")):
+            try:
+                attempt()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertions
+                refused.append(exc)
+        return done, refused
+
+    with db.sessions() as s:
+        version = s.get(Unit, free).version
+    (done, refused), events = run(db, steps)
+    first, second = done
+    assert (first["status"], first["available"], first["version"]) == ("tidak_tersedia", False, version + 1)
+    assert second == first  # the same status again: same time, same version
+    with db.sessions() as s:
+        audits = s.scalars(select(AuditRecord).where(AuditRecord.id > mark, AuditRecord.action == "unit_status",
+                                                     AuditRecord.entity_id == str(free))
+                           .order_by(AuditRecord.id)).all()
+        assert [(a.actor, a.entity, a.client, a.before, a.after) for a in audits] == [
+            ("op-a", "unit", "10.1.1.1", {"status": "tersedia"}, {"status": "tidak_tersedia", "note": "ban bocor"}),
+            ("op-a", "unit", "10.1.1.1", {"status": "tidak_tersedia"}, {"status": "tidak_tersedia", "note": None}),
+        ]
+        assert s.get(Unit, busy).status == "dikirim"
+    assert [e["data"] for e in events if e["kind"] == "unit.updated" and e["data"]["id"] == free] == [first, first]
+    on_call, a_step, unknown = refused
+    with db.sessions() as s:
+        number = s.get(Incident, inc).number
+    assert (type(on_call).__name__, on_call.field, on_call.extra) == (
+        "Conflict", "status", {"incident_id": inc, "incident_number": number})
+    assert on_call.message_en == f"Unit DMK-BTK-1 is on {number}; release it from that call first"
+    assert on_call.message_id == f"Unit DMK-BTK-1 sedang bertugas di {number}; lepaskan dulu dari kejadian itu"
+    valid = ["tersedia", "kembali", "tidak_tersedia", "offline"]
+    assert (type(a_step), a_step.field, a_step.extra) == (InvalidInput, "status", {"valid": valid})
+    assert a_step.message_en == (f"Unit status 'tiba' cannot be set here; valid: {valid} (steps on a call: "
+                                 "through the call)")
+    assert a_step.message_id == (f"Status unit 'tiba' tidak bisa diatur di sini; yang sah: {valid} "
+                                 "(langkah di kejadian: lewat kejadiannya)")
+    assert (type(unknown).__name__, unknown.ids) == ("UnknownUnitsError", [987_654])
+
+
+def test_a_calls_assignments_show_each_step_who_when_how_it_ended_and_the_intervals(db, units) -> None:
+    """What the incident view shows of its units: every step's time and who recorded it, the labels, how each
+    assignment ended, what was reported out of order, and the intervals the reports measure (dispatch to en
+    route, to scene, time on scene); its agency contacts oldest first; a call with neither shows two empty lists."""
+    inc, other, quiet = call(db), call(db, category="penyelamatan"), call(db, category="medis")
+    a, b, c = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+
+    def steps(w: Writer) -> tuple[dict[str, Any], dict[str, Any]]:
+        commands.dispatch(w, inc, [a, b], eta_s={a: 300.0})
+        commands.acknowledge(w, inc, a)
+        commands.en_route(w, inc, a)
+        commands.arrive(w, inc, a)
+        commands.arrive(w, inc, b)  # without en route: recorded as reported
+        commands.clear(w, inc, a)
+        commands.release(w, inc, b, "dibutuhkan di RSUD")
+        commands.dispatch(w, other, [c])
+        first = commands.record_contact(w, inc, agency="pln", channel="telepon", contact="ULP Buntok")
+        second = commands.record_contact(w, inc, agency="dpupr", channel="radio")
+        return first, second
+
+    (first, second), _ = run(db, steps)
+    ra, rb = rows(db, inc)
+    [rc] = rows(db, other)
+    # The reports as the field gives them: minutes apart, not the milliseconds of a test.
+    t0 = ra.at
+    later = {ra.id: {"enroute_at": t0 + timedelta(seconds=61.24), "arrived_at": t0 + timedelta(seconds=300),
+                     "released_at": t0 + timedelta(seconds=900)},
+             rb.id: {"arrived_at": t0 + timedelta(seconds=120.5), "released_at": t0 + timedelta(seconds=180)}}
+    with db.sessions() as s:
+        for row_id, values in later.items():
+            s.execute(update(DispatchAssignment).where(DispatchAssignment.id == row_id).values(**values))
+        s.commit()
+        ra, rb = rows(db, inc)
+        kinds = {u.id: (u.type, u.agency) for u in s.scalars(select(Unit).where(Unit.id.in_([a, b, c])))}
+        shown = units_on_calls(s, [inc, other, quiet])
+
+    def seen(row: DispatchAssignment, unit: int, callsign: str, unit_status: str, labels: tuple[str, str],
+             intervals: tuple) -> dict[str, Any]:
+        return {
+            "id": row.id, "unit_id": unit, "callsign": callsign, "unit_type": kinds[unit][0],
+            "agency": kinds[unit][1], "unit_status": unit_status, "status": row.status,
+            "status_label_id": labels[0], "status_label_en": labels[1], "open": row.released_at is None,
+            "dispatched_at": iso_utc(row.at), "dispatched_at_wib": format_wib(row.at), "dispatched_by": "op-a",
+            "eta_s": row.eta_s, "acknowledged_at": iso_utc(row.acknowledged_at), "acknowledged_by":
+            row.acknowledged_by, "enroute_at": iso_utc(row.enroute_at), "enroute_by": row.enroute_by,
+            "arrived_at": iso_utc(row.arrived_at), "arrived_by": row.arrived_by,
+            "released_at": iso_utc(row.released_at), "released_by": row.released_by,
+            "release_reason": row.release_reason, "diverted_to_id": None, "reported": row.reported or [],
+            "intervals": dict(zip(("dispatch_to_enroute_s", "dispatch_to_scene_s", "on_scene_s"), intervals,
+                                  strict=True)),
+        }
+
+    assert (ra.eta_s, ra.acknowledged_by, ra.enroute_by, ra.arrived_by, ra.released_by) == (
+        300.0, "op-a", "op-a", "op-a", "op-a")
+    assert (rb.eta_s, rb.acknowledged_at, rb.enroute_by, rb.arrived_by, rb.released_by) == (
+        None, None, None, "op-a", "op-a")
+    assert [(r["step"], r["skipped"], r["by"]) for r in rb.reported] == [("tiba", ["menuju_lokasi"], "op-a")]
+    assigned, contacts = shown[inc]
+    assert assigned == [
+        seen(ra, a, "DMK-BTK-1", "kembali", ("selesai", "cleared"), (61.2, 300.0, 600.0)),
+        seen(rb, b, "AMB-BTK-1", "kembali", ("dilepas", "released"), (None, 120.5, 59.5)),
+    ]
+    assert contacts == [first, second]
+    assert shown[other] == ([seen(rc, c, "POL-BTK-1", "dikirim", ("dikirim", "dispatched"), (None, None, None))],
+                            [])
+    assert shown[quiet] == ([], [])
+    assert shown[inc][0][0]["open"] is False and shown[other][0][0]["open"] is True
+    with db.sessions() as s:
+        assert units_on_calls(s, []) == {} and assignments_of(s, []) == {} and contacts_of(s, []) == {}
+
+
+def _audits(db, mark: int) -> list[tuple]:
+    with db.sessions() as s:
+        return [(a.action, a.entity, a.entity_id, a.actor, a.client, a.before, a.after) for a in s.scalars(
+            select(AuditRecord).where(AuditRecord.id > mark).order_by(AuditRecord.id))]
+
+
+def _notes(db, incident_id: int) -> list[tuple[str, str | None]]:
+    """The call's steps and their notes; every step after the call was recorded is op-a's (the test's writer)."""
+    with db.sessions() as s:
+        steps = s.get(Incident, incident_id).transitions
+        assert {t.actor for t in steps[1:]} <= {"op-a"}
+        return [(t.status, t.note) for t in steps]
+
+
+def test_a_diverting_dispatch_writes_audits_and_announces_exactly_what_it_did(db, units) -> None:
+    """A unit en route to one call and a free unit sent to a new call: the old assignment ends 'dialihkan' at the
+    moment the new ones open; the units returned are the units as stored; every audit record and event says what
+    changed; a later unit for the same call changes the units only."""
+    first, urgent = call(db), call(db, category="penyelamatan")
+    a, b, c = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+    run(db, lambda w: (commands.dispatch(w, first, [a]), commands.en_route(w, first, a)))
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+        numbers = {i: s.get(Incident, i).number for i in (first, urgent)}
+    (_, result), events = run(db, lambda w: commands.dispatch(w, urgent, [b, a], divert=True, note="lebih mendesak",
+                                                              eta_s={b: 120.0}))
+    ids = sorted([a, b])
+    with db.sessions() as s:
+        assert result.units == unit_fields(read_units(s, ids=ids))
+    new = rows(db, urgent)
+    [old] = rows(db, first)
+    assert (result.incident_id, result.status, result.transitions, result.diverted_from) == (
+        urgent, "dikirim", ["diverifikasi", "dikirim"], [first])
+    assert result.assignment_ids == [r.id for r in new] and [r.unit_id for r in new] == ids
+    assert [(r.status, r.actor, r.eta_s, r.released_at) for r in new] == [
+        ("dikirim", "op-a", 120.0 if i == b else None, None) for i in ids]
+    assert (old.status, old.released_at, old.released_by, old.diverted_to_id, old.release_reason) == (
+        "dialihkan", new[0].at, "op-a", urgent,
+        f"dialihkan ke {numbers[urgent]} / diverted to {numbers[urgent]}")
+    callsigns = {a: "DMK-BTK-1", b: "AMB-BTK-1"}
+    was = {a: {"status": "menuju_lokasi", "incident_id": first}, b: {"status": "tersedia", "incident_id": None}}
+    assert _audits(db, mark) == [
+        ("dispatch", "incident", str(urgent), "op-a", "10.1.1.1", None,
+         {"units": [{"id": i, "callsign": callsigns[i]} for i in ids],
+          "transitions": ["diverifikasi", "dikirim"], "diverted": ["DMK-BTK-1"], "note": "lebih mendesak"}),
+    ] + [("unit_diverted" if i == a else "unit_dispatched", "unit", str(i), "op-a", "10.1.1.1", was[i],
+          {"status": "dikirim", "incident_id": urgent}) for i in ids]
+    assert _notes(db, urgent)[-2:] == [
+        ("diverifikasi", "diverifikasi saat dispatch / verified on dispatch"),
+        ("dikirim", f"{callsigns[ids[0]]}, {callsigns[ids[1]]} · lebih mendesak")]
+    assert [(e["kind"], e["data"]["id"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", i, None) for i in ids] + [
+        ("incident.updated", urgent, ["status", "units"]), ("incident.updated", first, ["units"])]
+    assert [e["data"] for e in events[:2]] == result.units
+    # One more unit for a call already dikirim: no step of the call, its units changed.
+    (_, more), events = run(db, lambda w: commands.dispatch(w, urgent, [c]))
+    assert (more.status, more.transitions, more.diverted_from) == ("dikirim", [], [])
+    assert [(e["kind"], e["data"]["id"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", c, None), ("incident.updated", urgent, ["units"])]
+
+
+def test_refused_dispatches_steps_and_releases_say_what_and_why_in_both_languages(db, units) -> None:
+    inc, other, nowhere = call(db), call(db, category="penyelamatan"), call(db, point=None)
+    off, busy, free = units["DMK-BTK-2"], units["DMK-BTK-1"], units["AMB-BTK-1"]
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.commit()
+        numbers = {i: s.get(Incident, i).number for i in (inc, other)}
+
+    def attempts(w: Writer) -> list:
+        commands.dispatch(w, other, [busy])
+        refused = []
+        for attempt in (
+            lambda: commands.dispatch(w, inc, [off, busy, free]),
+            lambda: commands.dispatch(w, other, [busy]),
+            lambda: commands.dispatch(w, inc, []),
+            lambda: commands.dispatch(w, inc, [free, 987_654, 987_655]),
+            lambda: commands.dispatch(w, nowhere, [free]),
+            lambda: commands.report(w, other, busy, "terbang"),
+            lambda: commands.arrive(w, inc, free),
+            lambda: commands.release(w, other, busy, "  "),
+            lambda: commands._end(w, other, busy, "hilang", "x"),
+        ):
+            try:
+                attempt()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertions
+                refused.append(exc)
+        return refused
+
+    refused, _ = run(db, attempts)
+    assert [type(e).__name__ for e in refused] == [
+        "UnitsUnavailableError", "UnitsUnavailableError", "InvalidInput", "UnknownUnitsError",
+        "NeedsLocationError", "InvalidInput", "UnitNotOnCallError", "InvalidInput", "InvalidInput"]
+    mixed, again, empty, unknown, nowhere_err, step, not_on, no_reason, outcome = refused
+    n = numbers[other]
+    why = {busy: ("DMK-BTK-1", f"sedang bertugas di {n}; kirim dengan 'alihkan'", f"busy on {n}; send with 'divert'"),
+           off: ("DMK-BTK-2", "unit offline", "unit is offline")}
+    order = sorted([off, busy])
+    assert [(u["id"], u["callsign"], u["message_id"], u["message_en"]) for u in mixed.units] == [
+        (i, *why[i]) for i in order]
+    assert mixed.field == "unit_ids" and mixed.extra == {"unavailable": mixed.units}
+    assert mixed.message_id == "Unit tidak bisa dikirim: " + ", ".join(
+        f"{why[i][0]} ({why[i][1]})" for i in order) + "; tidak ada yang diubah"
+    assert mixed.message_en == "Units cannot be sent: " + ", ".join(
+        f"{why[i][0]} ({why[i][2]})" for i in order) + "; nothing was changed"
+    assert set(mixed.units[0]) == {"id", "callsign", "status", "incident_id", "incident_number", "reason",
+                                   "message_id", "message_en"}
+    # Already on this very call: refused as busy there.
+    assert [(u["reason"], u["incident_id"], u["message_en"]) for u in again.units] == [
+        ("busy", other, f"busy on {n}; send with 'divert'")]
+    assert (empty.field, empty.message_id, empty.message_en) == ("unit_ids", "unit_ids kosong", "unit_ids is empty")
+    assert (unknown.ids, unknown.field, unknown.extra) == ([987_654, 987_655], "unit_ids",
+                                                           {"unknown": [987_654, 987_655]})
+    assert (unknown.message_id, unknown.message_en) == ("Unit tidak dikenal: [987654, 987655]",
+                                                        "Unknown units: [987654, 987655]")
+    assert (nowhere_err.field, nowhere_err.extra) == ("location", {"status": "perlu_lokasi"})
+    valid = ["diterima", "menuju_lokasi", "tiba"]
+    assert (step.field, step.extra, step.message_en, step.message_id) == (
+        "status", {"valid": valid}, f"Unknown step 'terbang'; valid: {valid}",
+        f"Langkah tidak dikenal 'terbang'; yang sah: {valid}")
+    assert (not_on.field, not_on.message_id, not_on.message_en) == (
+        "unit_id", f"Unit AMB-BTK-1 tidak sedang bertugas di kejadian {numbers[inc]}",
+        f"Unit AMB-BTK-1 is not assigned to incident {numbers[inc]}")
+    assert (no_reason.field, no_reason.message_id, no_reason.message_en) == (
+        "reason", "Alasan wajib diisi", "A reason is required")
+    assert (outcome.field, outcome.message_id, outcome.message_en) == (
+        "outcome", "outcome harus 'selesai' atau 'dilepas'", "outcome must be 'selesai' or 'dilepas'")
+    assert unit_status(db, [busy, free]) == {busy: "dikirim", free: "tersedia"}
+
+
+def test_an_ended_call_refuses_units_saying_its_state(db, units) -> None:
+    inc = call(db)
+    with db.sessions() as s:
+        s.execute(update(Incident).where(Incident.id == inc).values(status="ditutup"))
+        s.commit()
+    refused, _ = run(db, lambda w: commands.dispatch(w, inc, [units["AMB-BTK-1"]]))
+    assert (type(refused).__name__, refused.field, refused.extra) == ("NotDispatchableError", "status",
+                                                                       {"status": "ditutup"})
+    assert (refused.message_id, refused.message_en) == ("Kejadian berstatus 'ditutup' tidak bisa diberi unit",
+                                                        "An incident in state 'ditutup' cannot receive units")
+
+
+def test_a_unit_on_scene_without_en_route_a_repeated_report_and_a_release_are_recorded_as_they_came(db,
+                                                                                                      units) -> None:
+    inc = call(db)
+    u = units["DMK-BTK-1"]
+    run(db, lambda w: commands.dispatch(w, inc, [u]))
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+
+    (first, again), events = run(db, lambda w: (commands.arrive(w, inc, u)[1], commands.arrive(w, inc, u)[1]))
+    [row] = rows(db, inc)
+    assert (first.status, first.transitions, first.skipped) == ("tiba", ["menuju_lokasi", "tiba"], ["menuju_lokasi"])
+    assert (again.status, again.transitions, again.skipped) == ("tiba", [], [])
+    assert first.assignment_id == again.assignment_id == row.id and first.incident_id == again.incident_id == inc
+    assert [(r["step"], r["skipped"], r["late"], r["by"]) for r in row.reported] == [
+        ("tiba", ["menuju_lokasi"], False, "op-a"), ("tiba", [], True, "op-a")]
+    assert row.arrived_at == datetime.fromisoformat(row.reported[0]["at"])  # a repeat keeps the first time
+    assert _notes(db, inc)[-2:] == [
+        ("menuju_lokasi", "DMK-BTK-1 tiba tanpa laporan menuju lokasi / on scene without en-route report"),
+        ("tiba", "DMK-BTK-1 tiba di lokasi")]
+    step_audits = [a for a in _audits(db, mark) if a[0] != "incident.transition"]
+    assert step_audits == [
+        ("assignment.tiba", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "dikirim", "unit_status": "dikirim", "unit_id": u},
+         {"status": "tiba", "unit_status": "tiba", "skipped": ["menuju_lokasi"], "late": False, "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "dikirim"},
+         {"status": "tiba", "incident_id": inc}),
+        ("assignment.tiba", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "tiba", "unit_status": "tiba", "unit_id": u},
+         {"status": "tiba", "unit_status": "tiba", "skipped": [], "late": True, "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "tiba"}, {"status": "tiba", "incident_id": inc}),
+    ]
+    assert [(e["kind"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", None), ("incident.updated", ["status", "units"]),
+        ("unit.updated", None), ("incident.updated", ["units"])]
+    assert events[0]["data"] == first.unit and events[2]["data"] == again.unit
+
+    with db.sessions() as s:
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+    (_, gone), events = run(db, lambda w: commands.release(w, inc, u, "  dibutuhkan di pos  "))
+    [row] = rows(db, inc)
+    assert (gone.incident_id, gone.status, gone.transitions, gone.skipped, gone.assignment_id) == (
+        inc, "tiba", [], [], row.id)
+    assert (row.status, row.release_reason, gone.unit["status"], gone.unit["incident_id"]) == (
+        "dilepas", "dibutuhkan di pos", "kembali", None)
+    assert _audits(db, mark) == [
+        ("assignment.dilepas", "incident", str(inc), "op-a", "10.1.1.1",
+         {"status": "tiba", "unit_status": "tiba", "unit_id": u},
+         {"status": "dilepas", "unit_status": "kembali", "reason": "dibutuhkan di pos", "unit_id": u,
+          "callsign": "DMK-BTK-1", "assignment_id": row.id}),
+        ("unit_status", "unit", str(u), "op-a", "10.1.1.1", {"status": "tiba", "incident_id": inc},
+         {"status": "kembali", "incident_id": None}),
+    ]
+    assert [(e["kind"], e["data"].get("changed")) for e in events] == [
+        ("unit.updated", None), ("incident.updated", ["units"])]
+    assert events[0]["data"] == gone.unit
+
+
+@pytest.mark.parametrize(("status", "outcome", "reason"), [
+    (None, "selesai", "kejadian berakhir / incident ended"),
+    ("selesai", "selesai", "kejadian selesai / incident resolved"),
+    ("ditutup", "selesai", "kejadian ditutup / incident closed"),
+    ("batal", "dilepas", "kejadian batal / incident cancelled"),
+])
+def test_an_ending_call_closes_every_open_assignment_with_the_reason_of_its_end(db, units, status, outcome,
+                                                                              reason) -> None:
+    """Each open assignment is closed as the call ended (cancelled: released); a unit that had moved returns
+    kembali, one that had not is tersedia, one taken off duty meanwhile stays so; audited once, each freed unit
+    announced; a second pass finds nothing to do."""
+    inc = call(db)
+    moved, still, off = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+    run(db, lambda w: (commands.dispatch(w, inc, [moved, still, off]), commands.en_route(w, inc, moved)))
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.commit()
+        mark = s.scalar(select(func.max(AuditRecord.id)))
+
+    def write(hub: EventHub) -> tuple[list[int], list[int]]:
+        with db.sessions() as s:
+            freed = release_units(s, inc, actor="op-b", hub=hub, client="10.2.2.2", status=status)
+            again = release_units(s, inc, actor="op-b", hub=hub, client="10.2.2.2", status=status)
+            s.commit()
+            return freed, again
+
+    (freed, again), events = asyncio.run(events_while(db, write))
+    assert (freed, again) == (sorted([moved, still]), [])
+    assigned = rows(db, inc)
+    assert {(r.status, r.release_reason, r.released_by, r.released_at is not None) for r in assigned} == {
+        (outcome, reason, "op-b", True)}
+    assert unit_status(db, [moved, still, off]) == {moved: "kembali", still: "tersedia", off: "offline"}
+    assert _audits(db, mark) == [("release_units", "incident", str(inc), "op-b", "10.2.2.2", None, {
+        "released_assignments": [r.id for r in assigned], "units": freed, "outcome": outcome})]
+    assert [(e["kind"], e["data"]["id"], e["data"]["status"], e["data"]["incident_id"]) for e in events] == [
+        ("unit.updated", i, "kembali" if i == moved else "tersedia", None) for i in freed]
