@@ -721,3 +721,14 @@ def test_detection_keys_agree_with_the_reader_for_rows_without_satellite_or_inst
     keys = detection_keys(instrument=f["instrument"].to_numpy(), satellite=f["satellite"].to_numpy(),
                           lon=chunk.lon, lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
     assert keys.tolist() == chunk.detection_key.tolist()
+
+
+def test_tagging_keeps_the_chunk_s_rejects_format_and_attributes(locator) -> None:
+    chunk = next(iter(read_detections(FIX / "viirs_malformed.csv")))
+    assert chunk.rejects
+    for tagger in (locator, _LocateManyOnly(locator)):
+        tagged = tag_detections(chunk, locator=tagger)
+        assert tagged.fmt == "viirs" and tagged.rejects == chunk.rejects
+        assert tagged.attributes == chunk.attributes
+        assert tagged.frame["line_no"].tolist() == chunk.frame["line_no"].tolist()
+        assert tagged.frame.index.equals(chunk.frame.index)
