@@ -487,8 +487,12 @@ def test_detection_keys_do_not_change_between_versions() -> None:
     again = detection_keys(instrument=f["instrument"].to_numpy(), satellite=f["satellite"].to_numpy(),
                            lon=chunk.lon, lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
     assert again.tolist() == chunk.detection_key.tolist()
-    assert detection_keys(instrument=np.array([]), satellite=np.array([]), lon=np.array([]), lat=np.array([]),
-                          acq_time_utc=np.array([], dtype="datetime64[ns]")).tolist() == []
+    empty = detection_keys(instrument=np.array([]), satellite=np.array([]), lon=np.array([]), lat=np.array([]),
+                           acq_time_utc=np.array([], dtype="datetime64[ns]"))
+    assert empty.tolist() == [] and empty.dtype == object
+    one = detection_keys(instrument=f["instrument"].to_numpy()[:1], satellite=f["satellite"].to_numpy()[:1],
+                         lon=chunk.lon[:1], lat=chunk.lat[:1], acq_time_utc=chunk.acq_time_utc[:1])
+    assert one.tolist() == chunk.detection_key.tolist()[:1]
 
 
 def test_the_bbox_keeps_its_four_edges() -> None:
@@ -557,6 +561,7 @@ def test_bad_options_and_headers_are_refused_naming_what_to_fix() -> None:
                         columns={"latitude": "y", "longitude": "x", "date": "tgl", "kota": "k", "alamat": "a"})
     assert err.value.field == "columns"
     assert err.value.message_en.startswith("Unknown column option(s): alamat, kota; valid: latitude, longitude, date")
+    assert err.value.message_id.startswith("Opsi kolom tidak dikenal: alamat, kota; yang sah: latitude, longitude")
     # Column options name the file's columns in any case.
     frame = pd.concat([c.frame for c in read_detections(
         io.StringIO("Y,X,Tgl\n-1.7,114.8,2023-09-14\n"), columns={"latitude": "y", "longitude": "x", "date": "TGL"})])
@@ -654,6 +659,7 @@ def test_take_keeps_the_rows_their_attributes_the_rejects_and_the_format() -> No
     generic = next(iter(read_detections(FIX / "generic_bpbd.csv", naive_tz="Asia/Jakarta")))
     assert generic.fmt == "generic"
     assert generic.take([False, True, True]).attributes == generic.attributes[1:]
+    assert generic.take([False, True, True]).fmt == "generic"
 
 
 def test_generic_date_times_in_mixed_forms_and_offsets() -> None:
@@ -664,6 +670,7 @@ def test_generic_date_times_in_mixed_forms_and_offsets() -> None:
             "-1.7,114.8,2023-09-14T13:30:00+07:00\n"
             "-1.7,114.8,2023-09-14T15:30+0900\n"
             "-1.7,114.8,kemarin sore\n"               # not a date: a rejected row, the file still read
+            "-1.7,114.8,2023-02-30T10:00:00+07:00\n"  # an offset, but no such day: rejected too
             "-1.7,114.8,2023-09-14\n")                # a date alone: that day, date-only
     chunks = list(read_detections(io.StringIO(text), naive_tz="Asia/Jakarta"))
     frame = pd.concat([c.frame for c in chunks])
@@ -671,7 +678,8 @@ def test_generic_date_times_in_mixed_forms_and_offsets() -> None:
     assert frame["acq_time_utc"].tolist() == [six_thirty, six_thirty + pd.Timedelta(seconds=15), six_thirty,
                                               six_thirty, six_thirty, pd.Timestamp("2023-09-14", tz="UTC")]
     assert frame["date_only"].tolist() == [False] * 5 + [True]
-    assert [r for c in chunks for r in c.rejects] == [(7, "tanggal/waktu tidak valid / invalid date/time")]
+    assert [r for c in chunks for r in c.rejects] == [(7, "tanggal/waktu tidak valid / invalid date/time"),
+                                                      (8, "tanggal/waktu tidak valid / invalid date/time")]
     naive_only = io.StringIO("lat,lon,waktu\n-1.7,114.8,2023-09-14 13:30\n")
     only_naive = pd.concat([c.frame for c in read_detections(naive_only, naive_tz="Asia/Jakarta")])
     assert only_naive["acq_time_utc"].tolist() == [six_thirty]
@@ -700,6 +708,7 @@ def test_missing_generic_columns_are_all_named() -> None:
         read_detections(io.StringIO("y,x,tgl\n-1.7,114.8,2023-09-14\n"),
                         columns={"latitude": "lintang", "longitude": "bujur", "date": "tgl"})
     assert err.value.message_en.startswith("Missing required column(s): lintang (latitude), bujur (longitude) (")
+    assert err.value.message_id.startswith("Kolom wajib tidak ada: lintang (latitude), bujur (longitude) (")
 
 
 def test_a_stream_closed_midway_reads_nothing_more(tmp_path) -> None:
@@ -724,6 +733,9 @@ def test_detection_keys_agree_with_the_reader_for_rows_without_satellite_or_inst
 
 
 def test_tagging_keeps_the_chunk_s_rejects_format_and_attributes(locator) -> None:
+    modis = next(iter(read_detections(FIX / "modis_nrt.csv")))
+    assert tag_detections(modis, locator=locator).fmt == "modis"
+    assert tag_detections(modis, locator=_LocateManyOnly(locator)).fmt == "modis"
     chunk = next(iter(read_detections(FIX / "viirs_malformed.csv")))
     assert chunk.rejects
     for tagger in (locator, _LocateManyOnly(locator)):
@@ -732,3 +744,18 @@ def test_tagging_keeps_the_chunk_s_rejects_format_and_attributes(locator) -> Non
         assert tagged.attributes == chunk.attributes
         assert tagged.frame["line_no"].tolist() == chunk.frame["line_no"].tolist()
         assert tagged.frame.index.equals(chunk.frame.index)
+
+
+def test_satellite_codes_are_named_and_many_distinct_texts_are_stripped() -> None:
+    from geo.firms import normalise_satellite
+
+    assert normalise_satellite(pd.Series(["N", " n20 ", "1", "2", "T", "aqua", "GOES-16", None])).tolist() == [
+        "Suomi NPP", "NOAA-20", "NOAA-20", "NOAA-21", "Terra", "Aqua", "GOES-16", None]
+    # More distinct values than the per-value loop takes: the vectorised parsers strip and name them alike.
+    rows = "".join(f"-1.7,114.8,2023-09-14,542,n,{' N20 ' if i % 2 else f' sat-{i} '},VIIRS, v{i} \n"
+                   for i in range(600))
+    frame = pd.concat([c.frame for c in read_detections(io.StringIO(
+        "latitude,longitude,acq_date,acq_time,confidence,satellite,instrument,version\n" + rows))])
+    assert frame["satellite"].tolist()[:4] == ["sat-0", "NOAA-20", "sat-2", "NOAA-20"]
+    assert frame["satellite_raw"].tolist()[:2] == ["sat-0", "N20"]
+    assert frame["version"].tolist()[:2] == ["v0", "v1"]
