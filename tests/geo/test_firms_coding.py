@@ -60,8 +60,9 @@ def test_codings_detected(values: list, fmt: str, instruments: list, coding: str
 def test_unknown_codings_refused_with_reason(values: list, fmt: str, instruments: list, reason: str) -> None:
     with pytest.raises(ConfidenceCodingError) as err:
         detect_confidence_coding(values=values, fmt=fmt, instruments=instruments)
-    assert reason in str(err.value)
+    assert reason in err.value.message_en
     assert err.value.field == "confidence"
+    assert err.value.message_id and err.value.message_id != err.value.message_en  # the Indonesian half as well
 
 
 def test_one_mapped_scale() -> None:
