@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import h3
 import numpy as np
 import pytest
 import shapely
@@ -351,6 +352,7 @@ def test_a_bad_batch_is_refused_naming_the_field_and_counting_the_bad_points(
                 locator.locate(lon=x, lat=y)
             assert one.value.field == "lon"
             assert one.value.message_en == "Coordinate is not a finite WGS84 lon/lat"
+            assert one.value.message_id == "Koordinat bukan lon/lat WGS84 yang terhingga"
 
 
 @pytest.mark.parametrize(
@@ -363,6 +365,7 @@ def test_arrays_of_other_shapes_are_refused(locator: Locator, lon: np.ndarray, l
         locator.locate_many(lon=lon, lat=lat)
     assert err.value.field == "lon"
     assert err.value.message_en == "lon and lat must be one-dimensional arrays of equal length"
+    assert err.value.message_id == "lon dan lat harus larik satu dimensi yang sama panjang"
 
 
 def _exact_m(geometries: np.ndarray, x: float, y: float) -> float:
@@ -400,6 +403,8 @@ def test_the_answer_is_rounded_as_documented_and_says_its_crs(locator: Locator) 
             else:
                 outside += 1
                 assert _measured(ans["nearest_desa"]["distance_m"], desa, batch=is_batch), (i, is_batch, desa)
+                names = dict(zip(locator.layers.desa.code, locator.layers.desa.name, strict=True))
+                assert ans["nearest_desa"]["name"] == names[ans["nearest_desa"]["code"]]
     assert outside >= 2
 
 
@@ -430,8 +435,14 @@ def test_road_distance_and_source_on_both_paths(bundled_layers: Layers) -> None:
         for ans in (loc.locate(lon=lon, lat=lat), batch.record(i)):
             assert ans["road"]["source"] == ROADS.source[np.argmin(d)]
             assert abs(ans["road"]["distance_m"] - d.min()) <= 0.05 + 1e-6
+            assert ans["road"]["distance_m"] == round(ans["road"]["distance_m"], 1)
         sources.append(ans["road"]["source"])
     assert sources == ["osm", "pemda", "osm"]
+    # A road layer with no line in it is no road at all.
+    empty = LineLayer(geometry=ROADS.geometry[:0], name=ROADS.name[:0], kind=ROADS.kind[:0], source=ROADS.source[:0])
+    without = Locator.from_layers(dataclasses.replace(bundled_layers, roads=empty))
+    assert without.locate(lon=114.85, lat=-1.71)["road"] is None
+    assert without.locate_many(lon=np.array([114.85]), lat=np.array([-1.71])).record(0)["road"] is None
 
 
 def _just_inside_every_desa(desa_geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -579,6 +590,8 @@ def test_batch_columns_are_typed_as_the_batch_endpoint_encodes_them(locator: Loc
     assert np.isnan(batch.road_m).all()  # no roads in the bundled layers
     assert batch.kabupaten_code.tolist() == ["62.04", "62.03", None]
     assert batch.kecamatan_code.tolist()[1:] == [None, None] and batch.desa_code.tolist()[1:] == [None, None]
+    coarse = locator.locate_many(lon=lon, lat=lat, h3_resolution=7)
+    assert coarse.h3.tolist() == [h3.latlng_to_cell(y, x, 7) for x, y in zip(lon, lat, strict=True)]
     as_ints = locator.locate_many(lon=[115, 114], lat=[-2, -2])
     as_floats = locator.locate_many(lon=np.array([115.0, 114.0]), lat=np.array([-2.0, -2.0]))
     for i in range(2):
