@@ -596,3 +596,19 @@ def test_batch_columns_are_typed_as_the_batch_endpoint_encodes_them(locator: Loc
     as_floats = locator.locate_many(lon=np.array([115.0, 114.0]), lat=np.array([-2.0, -2.0]))
     for i in range(2):
         assert as_ints.record(i) == as_floats.record(i)
+
+
+def test_one_point_alone_on_an_edge_cell_and_just_past_the_grids(locator: Locator) -> None:
+    """A batch of one point that needs the exact test (one polygon hit in all), and points within a cell past the
+    east and north end of each grid: answered as locate() answers them, not dropped or out of bounds."""
+    lon, lat, expected = _just_inside_every_desa(locator.layers.desa.geometry)
+    on_edge = np.flatnonzero(locator.desa_grid.lookup(lon, lat) == locator.desa_grid.EXACT)[:5]
+    assert len(on_edge) == 5
+    for i in on_edge:
+        alone = locator.locate_many(lon=lon[i:i + 1], lat=lat[i:i + 1]).record(0)
+        assert alone["desa"]["code"] == locator.layers.desa.code[expected[i]] and alone["match"] == "inside"
+    for grid in (locator.desa_grid, locator.kabupaten_grid):
+        for x, y in ((grid.x0 + (grid.nx + 0.5) * grid.cell, -2.0), (115.0, grid.y0 + (grid.ny + 0.5) * grid.cell)):
+            one = locator.locate(lon=x, lat=y)
+            assert one["inside_regency"] is False
+            assert locator.locate_many(lon=np.array([x]), lat=np.array([y])).record(0)["kabupaten"] == one["kabupaten"]
