@@ -235,14 +235,21 @@ def _per_distinct(values: Any, fn: Any, *, fill: Any = None, dtype: Any = object
 
 
 def _text_hash(values: np.ndarray) -> np.ndarray:
-    """64-bit sha1 prefix of each text value, hashed once per distinct value, not per row."""
-    return _per_distinct(np.asarray(values, dtype=object), _sha64, fill=0, dtype=np.uint64)
+    """64-bit sha1 prefix of each text value, hashed once per distinct value, not per row.
+
+    A missing value (None, NaN) hashes as the empty text, as the reader hashes it: a row without a satellite
+    gets the same key from `detection_keys` as from `read_detections`.
+    """
+    return _per_distinct(np.asarray(values, dtype=object), _sha64, fill=_EMPTY_TEXT_HASH, dtype=np.uint64)
 
 
 def _sha64(values: Any) -> np.ndarray:
     """64-bit sha1 prefix of each (few, distinct) text value."""
     return np.array([int.from_bytes(hashlib.sha1(str(v).encode()).digest()[:8], "big") for v in values],
                     dtype=np.uint64)
+
+
+_EMPTY_TEXT_HASH = int.from_bytes(hashlib.sha1(b"").digest()[:8], "big")
 
 
 def detection_keys(*, instrument: np.ndarray, satellite: np.ndarray, lon: np.ndarray, lat: np.ndarray,

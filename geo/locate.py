@@ -328,14 +328,6 @@ class NearestEdge:
         return int(self.segment_owner[seg[0]]), float(dist[0])
 
 
-def _segment_distance_one(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
-    """Distance from one point to one segment, in plain floats for the scalar path."""
-    dx, dy = bx - ax, by - ay
-    denom = dx * dx + dy * dy
-    t = 0.0 if denom == 0 else min(1.0, max(0.0, ((px - ax) * dx + (py - ay) * dy) / denom))
-    return math.hypot(px - ax - t * dx, py - ay - t * dy)
-
-
 def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise distance from points p to segments a-b (all (n, 2) arrays)."""
     ab = b - a

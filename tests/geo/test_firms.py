@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from geo.firms import (
     DETECTION_COLUMNS,
     FirmsFormatError,
     GenericColumns,
+    detection_keys,
     in_area,
     in_bbox,
     normalise_confidence,
@@ -467,3 +469,293 @@ def test_tag_near_the_distance_cap_matches_locate_many(locator, max_outside_m: f
     # (the CSV keeps six decimals of a degree: up to 0.1 m off the generated point)
     np.testing.assert_allclose(fast["border_distance_m"].to_numpy()[border], exact[border], rtol=0, atol=0.5)
     assert (slow["zone"] == "border").sum() <= border.sum()  # the approximate path loses some of them
+
+
+def test_detection_keys_do_not_change_between_versions() -> None:
+    """The store upserts by key: a key computed otherwise next release would store every detection twice."""
+    chunk = next(iter(read_detections(FIX / "viirs_snpp_nrt.csv")))
+    assert chunk.detection_key.tolist() == [
+        "9888b18cc51640fbda984c1cce04174d",
+        "e03c2f6429636bd1e85efa43218e5d92",
+        "3facc2f8d4df711cb42c2a77b7c50687",
+        "08ebf5be16e7f36fb0c8bc0d48d54348",
+    ]
+    modis = next(iter(read_detections(FIX / "modis_nrt.csv")))
+    assert modis.detection_key.tolist()[:2] == ["37bc892462a0b4116e6587da4dc7e658", "b10bc51b3dfc8d38cad77895549e487c"]
+    # `detection_keys` is the definition the reader's keys follow.
+    f = chunk.frame
+    again = detection_keys(instrument=f["instrument"].to_numpy(), satellite=f["satellite"].to_numpy(),
+                           lon=chunk.lon, lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
+    assert again.tolist() == chunk.detection_key.tolist()
+    empty = detection_keys(instrument=np.array([]), satellite=np.array([]), lon=np.array([]), lat=np.array([]),
+                           acq_time_utc=np.array([], dtype="datetime64[ns]"))
+    assert empty.tolist() == [] and empty.dtype == object
+    one = detection_keys(instrument=f["instrument"].to_numpy()[:1], satellite=f["satellite"].to_numpy()[:1],
+                         lon=chunk.lon[:1], lat=chunk.lat[:1], acq_time_utc=chunk.acq_time_utc[:1])
+    assert one.tolist() == chunk.detection_key.tolist()[:1]
+
+
+def test_the_bbox_keeps_its_four_edges() -> None:
+    bbox = (114.5, -2.7, 115.5, -1.2)
+    lon = np.array([114.5, 115.5, 115.0, 115.0, 114.4999, 115.5001, 115.0, 115.0])
+    lat = np.array([-2.0, -2.0, -2.7, -1.2, -2.0, -2.0, -2.7001, -1.1999])
+    assert in_bbox(lon=lon, lat=lat, bbox=bbox).tolist() == [True] * 4 + [False] * 4
+
+
+def test_a_zip_with_one_csv_is_read_and_one_with_two_is_refused(tmp_path) -> None:
+    text = (FIX / "viirs_snpp_nrt.csv").read_bytes()
+    one = tmp_path / "firms.ZIP"
+    with zipfile.ZipFile(one, "w") as zf:
+        zf.writestr("README.md", "not a table")
+        zf.writestr("fire_nrt_SV-C2.csv", text)
+    plain = next(iter(read_detections(FIX / "viirs_snpp_nrt.csv")))
+    from_zip = list(read_detections(one))
+    assert [len(c) for c in from_zip] == [4]
+    assert from_zip[0].detection_key.tolist() == plain.detection_key.tolist()
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as zf:
+        zf.writestr("a.csv", text)
+        zf.writestr("b.TXT", text)
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(two)
+    assert err.value.message_en == "ZIP archive must contain exactly one CSV, found 2"
+    assert err.value.field == "file"
+    none = tmp_path / "none.zip"
+    with zipfile.ZipFile(none, "w") as zf:
+        zf.writestr("README.md", "not a table")
+    with pytest.raises(FirmsFormatError, match="found 0"):
+        read_detections(none)
+
+
+def test_a_header_with_a_byte_order_mark_quotes_and_spaces_is_read(tmp_path) -> None:
+    text = (FIX / "viirs_snpp_nrt.csv").read_text().splitlines()
+    header = ",".join(f' "{c}" ' for c in text[0].split(","))
+    body = "\n".join(text[1:]) + "\n"
+    plain = next(iter(read_detections(FIX / "viirs_snpp_nrt.csv")))
+    for source in (io.BytesIO(("\ufeff" + header + "\n" + body).encode("utf-8")),
+                   io.StringIO("\ufeff" + header + "\n" + body)):
+        stream = read_detections(source)
+        assert stream.fmt == "viirs" and stream.header[0] == "latitude"
+        assert next(iter(stream)).detection_key.tolist() == plain.detection_key.tolist()
+
+
+@pytest.mark.parametrize("text", ["", "\n", "  \r\n"])
+def test_an_empty_file_is_refused(text: str) -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(text))
+    assert err.value.message_en == "Empty file or no header line" and err.value.field == "file"
+
+
+def test_bad_options_and_headers_are_refused_naming_what_to_fix() -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(FIX / "viirs_snpp_nrt.csv", fmt="goes")  # type: ignore[arg-type]
+    assert err.value.field == "format" and err.value.message_en == "Unknown format: goes"
+    with pytest.raises(ValueError, match="chunk_rows"):
+        read_detections(FIX / "viirs_snpp_nrt.csv", chunk_rows=0)
+    assert len(next(iter(read_detections(FIX / "viirs_snpp_nrt.csv", chunk_rows=1)))) == 1
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("lat,lon,date,lat\n-1.7,114.8,2023-09-14,-1.7\n"))
+    assert err.value.message_en == "Duplicate column name(s): lat"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("y,x,tgl\n-1.7,114.8,2023-09-14\n"),
+                        columns={"latitude": "y", "longitude": "x", "date": "tgl", "kota": "k", "alamat": "a"})
+    assert err.value.field == "columns"
+    assert err.value.message_en.startswith("Unknown column option(s): alamat, kota; valid: latitude, longitude, date")
+    assert err.value.message_id.startswith("Opsi kolom tidak dikenal: alamat, kota; yang sah: latitude, longitude")
+    # Column options name the file's columns in any case.
+    frame = pd.concat([c.frame for c in read_detections(
+        io.StringIO("Y,X,Tgl\n-1.7,114.8,2023-09-14\n"), columns={"latitude": "y", "longitude": "x", "date": "TGL"})])
+    assert frame[["lat", "lon"]].values.tolist() == [[-1.7, 114.8]]
+
+
+def test_a_file_the_stream_opened_is_closed_and_a_handle_given_is_left_open(tmp_path) -> None:
+    given = io.BytesIO((FIX / "viirs_snpp_nrt.csv").read_bytes())
+    stream = read_detections(given)
+    assert sum(len(c) for c in stream) == 4
+    assert not given.closed
+    opened = read_detections(FIX / "viirs_snpp_nrt.csv")
+    handle = opened._handle
+    assert sum(len(c) for c in opened) == 4 and handle.closed
+    refused = tmp_path / "dupes.csv"
+    refused.write_text("lat,lat\n1,2\n")
+    with pytest.raises(FirmsFormatError):
+        read_detections(refused)
+
+
+def _row(lat: str = "-1.7", lon: str = "114.8", date: str = "2023-09-14", time: str = "542", conf: str = "n") -> str:
+    return f"{lat},{lon},331,0.4,0.4,{date},{time},N,VIIRS,{conf},2.0NRT,297,4,D\n"
+
+
+def test_each_rejected_row_says_exactly_what_is_wrong() -> None:
+    rows = [_row(lat="x"), _row(lon="1l4.8"), _row(lat="90.5"), _row(lat="-90.0001"), _row(lon="180.01"),
+            _row(lon="-181"), _row(date="2023-02-30"), _row(time="1260"), _row(time="2400"), _row(time="-5"),
+            _row(time="12.5"), _row(lat="90", lon="180"), _row(lat="-90", lon="-180"), _row(time="2359"),
+            _row(time="0"), _row(lat="x", date="bad")]
+    chunks = list(read_detections(io.StringIO(_HEADER + "".join(rows))))
+    rejects = [r for c in chunks for r in c.rejects]
+    frame = pd.concat([c.frame for c in chunks])
+    assert rejects == [
+        (2, "latitude bukan angka / latitude is not a number"),
+        (3, "longitude bukan angka / longitude is not a number"),
+        (4, "latitude di luar -90..90 / latitude out of range -90..90"),
+        (5, "latitude di luar -90..90 / latitude out of range -90..90"),
+        (6, "longitude di luar -180..180 / longitude out of range -180..180"),
+        (7, "longitude di luar -180..180 / longitude out of range -180..180"),
+        (8, "tanggal tidak valid / invalid date"),
+        (9, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+        (10, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+        (11, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+        (12, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+        (17, "latitude bukan angka / latitude is not a number"),  # the first reason of a row is the one given
+    ]
+    assert frame["line_no"].tolist() == [13, 14, 15, 16]
+    assert frame["acq_time_utc"].tolist()[2:] == [pd.Timestamp("2023-09-14 23:59", tz="UTC"),
+                                                  pd.Timestamp("2023-09-14 00:00", tz="UTC")]
+
+
+def test_extra_columns_keep_their_types_and_empty_values_are_none() -> None:
+    text = ("latitude,longitude,acq_date,confidence,count,share,note,code\n"
+            "-1.7,114.8,2023-09-14,,3,0.5,a,007\n"
+            "-1.8,114.9,2023-09-14,,,1,,12\n")
+    chunk = next(iter(read_detections(io.StringIO(text))))
+    assert chunk.attributes == [{"count": 3.0, "share": 0.5, "note": "a", "code": 7},
+                                {"count": None, "share": 1.0, "note": None, "code": 12}]
+    assert type(chunk.attributes[0]["code"]) is int and type(chunk.attributes[0]["count"]) is float
+    assert next(iter(read_detections(io.StringIO("latitude,longitude,acq_date\n-1.7,114.8,2023-09-14\n")))) \
+        .attributes == [{}]
+
+
+def test_a_first_block_without_confidence_leaves_the_coding_to_the_next() -> None:
+    text = _HEADER + _row(conf="") + _row(conf="") + _row(conf="h") + _row(conf="l")
+    stream = read_detections(io.StringIO(text), chunk_rows=2)
+    chunks = list(stream)
+    assert stream.confidence_coding == "viirs_letters"
+    frame = pd.concat([c.frame for c in chunks])
+    assert frame["confidence"].astype(object).where(frame["confidence"].notna(), None).tolist() == [
+        None, None, "high", "low"]
+    assert [r for c in chunks for r in c.rejects] == []
+
+
+def test_a_generic_file_with_a_time_column_reads_it_in_the_naive_zone() -> None:
+    text = "y,x,tgl,jam\n-1.7,114.8,2023-09-14,542\n-1.8,114.9,2023-09-14,0005\n"
+    stream = read_detections(io.StringIO(text), columns={"latitude": "y", "longitude": "x", "date": "tgl",
+                                                         "time": "jam"}, naive_tz="Asia/Jakarta")
+    frame = pd.concat([c.frame for c in stream])
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-13 22:42", tz="UTC"),
+                                              pd.Timestamp("2023-09-13 17:05", tz="UTC")]
+    assert frame["date_only"].tolist() == [False, False]
+
+
+def test_take_keeps_the_rows_their_attributes_the_rejects_and_the_format() -> None:
+    """store.hotspots keeps the detections of its area with take(): their attributes must come along, row by row."""
+    chunk = next(iter(read_detections(FIX / "viirs_malformed.csv")))
+    assert len(chunk) == 3 and chunk.rejects
+    part = chunk.take(np.array([True, False, True]))
+    assert part.fmt == "viirs" and part.rejects == chunk.rejects
+    assert part.frame["line_no"].tolist() == [2, 10]
+    assert part.frame.index.tolist() == [0, 1] and list(part.frame.columns) == list(chunk.frame.columns)
+    assert part.attributes == [chunk.attributes[0], chunk.attributes[2]]
+    assert list(part.extras.columns) == list(chunk.extras.columns)
+    generic = next(iter(read_detections(FIX / "generic_bpbd.csv", naive_tz="Asia/Jakarta")))
+    assert generic.fmt == "generic"
+    assert generic.take([False, True, True]).attributes == generic.attributes[1:]
+    assert generic.take([False, True, True]).fmt == "generic"
+
+
+def test_generic_date_times_in_mixed_forms_and_offsets() -> None:
+    text = ("lat,lon,waktu\n"
+            "-1.7,114.8,2023-09-14 13:30\n"           # naive: in naive_tz
+            "-1.7,114.8,2023-09-14T13:30:15\n"
+            "-1.7,114.8,2023-09-14T06:30:00Z\n"       # aware: offsets of their own, mixed in one file
+            "-1.7,114.8,2023-09-14T13:30:00+07:00\n"
+            "-1.7,114.8,2023-09-14T15:30+0900\n"
+            "-1.7,114.8,kemarin sore\n"               # not a date: a rejected row, the file still read
+            "-1.7,114.8,2023-02-30T10:00:00+07:00\n"  # an offset, but no such day: rejected too
+            "-1.7,114.8,2023-09-14\n")                # a date alone: that day, date-only
+    chunks = list(read_detections(io.StringIO(text), naive_tz="Asia/Jakarta"))
+    frame = pd.concat([c.frame for c in chunks])
+    six_thirty = pd.Timestamp("2023-09-14 06:30", tz="UTC")
+    assert frame["acq_time_utc"].tolist() == [six_thirty, six_thirty + pd.Timedelta(seconds=15), six_thirty,
+                                              six_thirty, six_thirty, pd.Timestamp("2023-09-14", tz="UTC")]
+    assert frame["date_only"].tolist() == [False] * 5 + [True]
+    assert [r for c in chunks for r in c.rejects] == [(7, "tanggal/waktu tidak valid / invalid date/time"),
+                                                      (8, "tanggal/waktu tidak valid / invalid date/time")]
+    naive_only = io.StringIO("lat,lon,waktu\n-1.7,114.8,2023-09-14 13:30\n")
+    only_naive = pd.concat([c.frame for c in read_detections(naive_only, naive_tz="Asia/Jakarta")])
+    assert only_naive["acq_time_utc"].tolist() == [six_thirty]
+
+
+def test_local_times_that_do_not_exist_or_exist_twice_are_rejected_rows() -> None:
+    """In a zone with summer time, a naive 02:30 on the night clocks go back is ambiguous, on the night they go
+    forward it does not exist: such rows are rejected, not guessed, and the file is still read."""
+    text = ("lat,lon,waktu\n-1.7,114.8,2023-10-29 02:30\n-1.7,114.8,2023-03-26 02:30\n"
+            "-1.7,114.8,2023-06-01 12:00\n")
+    chunks = list(read_detections(io.StringIO(text), naive_tz="Europe/Berlin"))
+    assert [r for c in chunks for r in c.rejects] == [(2, "tanggal/waktu tidak valid / invalid date/time"),
+                                                      (3, "tanggal/waktu tidak valid / invalid date/time")]
+    assert chunks[0].frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-06-01 10:00", tz="UTC")]
+
+
+def test_missing_generic_columns_are_all_named() -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("lon,tanggal,nama\n114.8,2023-09-14,a\n"))
+    assert err.value.message_en == "Missing required column(s): latitude (columns in file: lon, tanggal, nama)"
+    assert err.value.message_id == "Kolom wajib tidak ada: latitude (kolom di berkas: lon, tanggal, nama)"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("lat,tanggal\n-1.7,2023-09-14\n"))
+    assert err.value.message_en.startswith("Missing required column(s): longitude (")
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("y,x,tgl\n-1.7,114.8,2023-09-14\n"),
+                        columns={"latitude": "lintang", "longitude": "bujur", "date": "tgl"})
+    assert err.value.message_en.startswith("Missing required column(s): lintang (latitude), bujur (longitude) (")
+    assert err.value.message_id.startswith("Kolom wajib tidak ada: lintang (latitude), bujur (longitude) (")
+
+
+def test_a_stream_closed_midway_reads_nothing_more(tmp_path) -> None:
+    for source in (FIX / "viirs_snpp_nrt.csv", io.StringIO((FIX / "viirs_snpp_nrt.csv").read_text())):
+        stream = read_detections(source, chunk_rows=1)
+        assert len(next(stream)) == 1
+        stream.close()
+        assert list(stream) == []
+        with pytest.raises(StopIteration):
+            next(stream)
+
+
+def test_detection_keys_agree_with_the_reader_for_rows_without_satellite_or_instrument() -> None:
+    text = ("latitude,longitude,acq_date,acq_time,confidence,satellite,instrument\n"
+            "-1.7,114.8,2023-09-14,542,50,,\n-1.7,114.8,2023-09-14,542,50,Terra,MODIS\n")
+    chunk = next(iter(read_detections(io.StringIO(text))))
+    f = chunk.frame
+    assert f["satellite"].tolist() == [None, "Terra"]
+    keys = detection_keys(instrument=f["instrument"].to_numpy(), satellite=f["satellite"].to_numpy(),
+                          lon=chunk.lon, lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
+    assert keys.tolist() == chunk.detection_key.tolist()
+
+
+def test_tagging_keeps_the_chunk_s_rejects_format_and_attributes(locator) -> None:
+    modis = next(iter(read_detections(FIX / "modis_nrt.csv")))
+    assert tag_detections(modis, locator=locator).fmt == "modis"
+    assert tag_detections(modis, locator=_LocateManyOnly(locator)).fmt == "modis"
+    chunk = next(iter(read_detections(FIX / "viirs_malformed.csv")))
+    assert chunk.rejects
+    for tagger in (locator, _LocateManyOnly(locator)):
+        tagged = tag_detections(chunk, locator=tagger)
+        assert tagged.fmt == "viirs" and tagged.rejects == chunk.rejects
+        assert tagged.attributes == chunk.attributes
+        assert tagged.frame["line_no"].tolist() == chunk.frame["line_no"].tolist()
+        assert tagged.frame.index.equals(chunk.frame.index)
+
+
+def test_satellite_codes_are_named_and_many_distinct_texts_are_stripped() -> None:
+    from geo.firms import normalise_satellite
+
+    assert normalise_satellite(pd.Series(["N", " n20 ", "1", "2", "T", "aqua", "GOES-16", None])).tolist() == [
+        "Suomi NPP", "NOAA-20", "NOAA-20", "NOAA-21", "Terra", "Aqua", "GOES-16", None]
+    # More distinct values than the per-value loop takes: the vectorised parsers strip and name them alike.
+    rows = "".join(f"-1.7,114.8,2023-09-14,542,n,{' N20 ' if i % 2 else f' sat-{i} '},VIIRS, v{i} \n"
+                   for i in range(600))
+    frame = pd.concat([c.frame for c in read_detections(io.StringIO(
+        "latitude,longitude,acq_date,acq_time,confidence,satellite,instrument,version\n" + rows))])
+    assert frame["satellite"].tolist()[:4] == ["sat-0", "NOAA-20", "sat-2", "NOAA-20"]
+    assert frame["satellite_raw"].tolist()[:2] == ["sat-0", "N20"]
+    assert frame["version"].tolist()[:2] == ["v0", "v1"]

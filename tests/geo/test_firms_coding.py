@@ -35,6 +35,7 @@ def _read(text: str, **kw: object) -> tuple[object, pd.DataFrame, list]:
         (["L", "N"], "generic", [], "viirs_letters"),
         (["0", "1", "2"], "viirs", [], "viirs_numeric"),
         (["0", "2"], "generic", ["VIIRS"], "viirs_numeric"),
+        (["0", "1", "2"], "generic", [" MODIS ", None, ""], "modis_percent"),  # the instrument says percent
         (["low", "nominal", "high"], "viirs", [], "class_words"),
         (["tinggi", "l", "sedang"], "generic", [], "class_words"),
         (["45", "90"], "generic", [], "modis_percent"),
@@ -60,8 +61,9 @@ def test_codings_detected(values: list, fmt: str, instruments: list, coding: str
 def test_unknown_codings_refused_with_reason(values: list, fmt: str, instruments: list, reason: str) -> None:
     with pytest.raises(ConfidenceCodingError) as err:
         detect_confidence_coding(values=values, fmt=fmt, instruments=instruments)
-    assert reason in str(err.value)
+    assert reason in err.value.message_en
     assert err.value.field == "confidence"
+    assert err.value.message_id and err.value.message_id != err.value.message_en  # the Indonesian half as well
 
 
 def test_one_mapped_scale() -> None:
@@ -72,6 +74,9 @@ def test_one_mapped_scale() -> None:
     assert map_confidence(["Rendah", "sedang", "HIGH", "n"], coding="class_words") == [
         "low", "nominal", "high", "nominal"]
     assert map_confidence(["", None], coding="viirs_letters") == [None, None]
+    # A number in a letter or word coding does not fit it (a rejected row), whatever the number.
+    assert map_confidence(["1", "85"], coding="viirs_letters") == [None, None]
+    assert map_confidence(["2", "high"], coding="class_words") == [None, "high"]
 
 
 def test_viirs_numeric_file_read_as_classes() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
+import h3
 import numpy as np
 import pytest
 import shapely
@@ -9,8 +13,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely import STRtree
 
-from geo.crs import project_geometries
-from geo.locate import MATCH_NAMES, CoordinateError, Locator
+from geo.crs import UTM50S, WGS84, project_geometries, transformer
+from geo.layers import Layers, LineLayer
+from geo.locate import MATCH_NAMES, CoordinateError, Locator, NearestEdge
 
 BUNTOK = (114.8450, -1.7100)
 BARITO_AT_BUNTOK = (114.8410, -1.7390)  # on the Natural Earth centre line of the Barito beside Buntok
@@ -309,3 +314,301 @@ def test_single_locate_through_exact_kabupaten_cells_matches_locate_many(locator
         many = batch.record(i)
         for key in ("inside_regency", "match", "desa", "kabupaten", "boundary_disagreement"):
             assert one[key] == many[key], key
+
+
+def test_the_edges_of_the_wgs84_range_are_answered_on_both_paths(locator: Locator) -> None:
+    """lon ±180 and lat ±90 are coordinates, not refusals: far outside, with no kabupaten."""
+    lon = np.array([180.0, -180.0, 114.8, 114.8])
+    lat = np.array([0.0, 0.0, 90.0, -90.0])
+    batch = locator.locate_many(lon=lon, lat=lat)
+    for i in range(len(lon)):
+        one = locator.locate(lon=lon[i], lat=lat[i])
+        many = batch.record(i)
+        for ans in (one, many):
+            assert ans["inside_regency"] is False and ans["match"] == "outside"
+            assert ans["desa"] is None and ans["kabupaten"] is None
+            assert ans["nearest_desa"]["distance_m"] > 1_000_000
+
+
+@pytest.mark.parametrize(
+    "lon,lat,count",
+    [
+        ([114.8, float("nan"), 200.0], [-1.7, -1.7, -1.7], 2),
+        ([114.8, 180.0001, 114.8], [-1.7, -1.7, 90.0001], 2),
+        ([-180.0001], [-90.0001], 1),
+    ],
+)
+def test_a_bad_batch_is_refused_naming_the_field_and_counting_the_bad_points(
+    locator: Locator, lon: list, lat: list, count: int
+) -> None:
+    with pytest.raises(CoordinateError) as err:
+        locator.locate_many(lon=np.array(lon), lat=np.array(lat))
+    assert err.value.field == "lon"
+    assert err.value.message_en == f"{count} coordinate(s) are not finite WGS84 lon/lat"
+    assert err.value.message_id == f"{count} koordinat bukan lon/lat WGS84 yang terhingga"
+    for x, y in zip(lon, lat, strict=True):
+        if not (np.isfinite(x) and np.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
+            with pytest.raises(CoordinateError) as one:
+                locator.locate(lon=x, lat=y)
+            assert one.value.field == "lon"
+            assert one.value.message_en == "Coordinate is not a finite WGS84 lon/lat"
+            assert one.value.message_id == "Koordinat bukan lon/lat WGS84 yang terhingga"
+
+
+@pytest.mark.parametrize(
+    "lon,lat",
+    [(np.array([114.8, 114.9]), np.array([-1.7])), (np.array([[114.8]]), np.array([[-1.7]]))],
+    ids=["unequal lengths", "two-dimensional"],
+)
+def test_arrays_of_other_shapes_are_refused(locator: Locator, lon: np.ndarray, lat: np.ndarray) -> None:
+    with pytest.raises(CoordinateError) as err:
+        locator.locate_many(lon=lon, lat=lat)
+    assert err.value.field == "lon"
+    assert err.value.message_en == "lon and lat must be one-dimensional arrays of equal length"
+    assert err.value.message_id == "lon dan lat harus larik satu dimensi yang sama panjang"
+
+
+def _exact_m(geometries: np.ndarray, x: float, y: float) -> float:
+    return float(shapely.distance(project_geometries(geometries), shapely.Point(x, y)).min())
+
+
+def _measured(got: float, exact: float, *, batch: bool) -> bool:
+    """Rounded to the decimetre; exact, or (the array path beyond EXACT_WITHIN_M) within its documented EPSILON."""
+    if got != round(got, 1):
+        return False
+    if batch and exact >= NearestEdge.EXACT_WITHIN_M:
+        return exact - 0.05 <= got <= (exact + NearestEdge.SPACING_M) * (1 + NearestEdge.EPSILON)
+    return abs(got - exact) <= 0.05 + 1e-9
+
+
+def test_the_answer_is_rounded_as_documented_and_says_its_crs(locator: Locator) -> None:
+    """UTM to the centimetre, distances to the decimetre, both paths, against pyproj and shapely directly."""
+    points = [BUNTOK, (114.60, -1.95), (115.20, -2.40), (114.62, -1.93)]
+    batch = locator.locate_many(lon=np.array([p[0] for p in points]), lat=np.array([p[1] for p in points]))
+    to_utm = transformer(src=WGS84, dst=UTM50S)
+    outside = 0
+    for i, (lon, lat) in enumerate(points):
+        x, y = to_utm.transform(lon, lat)
+        river = _exact_m(locator.layers.rivers.geometry, x, y)
+        desa = _exact_m(locator.layers.desa.geometry, x, y)
+        for is_batch, ans in ((False, locator.locate(lon=lon, lat=lat)), (True, batch.record(i))):
+            assert ans["lon"] == lon and ans["lat"] == lat
+            assert ans["utm"] == {"crs": "EPSG:32750", "x": round(x, 2), "y": round(y, 2)}
+            assert ans["h3"] == {"resolution": 9, "cell": ans["h3"]["cell"]}
+            assert ans["river"]["name"] == "Sungai Barito"
+            assert _measured(ans["river"]["distance_m"], river, batch=is_batch), (i, is_batch, river)
+            assert ans["road"] is None  # the bundled layers have no roads
+            if ans["inside_regency"]:
+                assert ans["nearest_desa"] is None
+            else:
+                outside += 1
+                assert _measured(ans["nearest_desa"]["distance_m"], desa, batch=is_batch), (i, is_batch, desa)
+                names = dict(zip(locator.layers.desa.code, locator.layers.desa.name, strict=True))
+                assert ans["nearest_desa"]["name"] == names[ans["nearest_desa"]["code"]]
+    assert outside >= 2
+
+
+ROADS = LineLayer(
+    geometry=np.array(
+        [
+            shapely.LineString([(114.80, -1.70), (114.90, -1.70)]),  # east-west through Buntok
+            shapely.LineString([(114.60, -2.00), (114.60, -1.90)]),  # north-south, west of the regency
+        ]
+    ),
+    name=np.array(["Jalan A", "Jalan B"], dtype=object),
+    kind=np.array(["primary", "track"], dtype=object),
+    source=np.array(["osm", "pemda"], dtype=object),
+)
+
+
+def test_road_distance_and_source_on_both_paths(bundled_layers: Layers) -> None:
+    """The bundled layers have no roads; an imported network gives the locator some (api.context)."""
+    loc = Locator.from_layers(dataclasses.replace(bundled_layers, roads=ROADS))
+    points = [(114.85, -1.71), (114.62, -1.95), (114.90, -1.67)]
+    batch = loc.locate_many(lon=np.array([p[0] for p in points]), lat=np.array([p[1] for p in points]))
+    to_utm = transformer(src=WGS84, dst=UTM50S)
+    roads = project_geometries(ROADS.geometry)
+    sources = []
+    for i, (lon, lat) in enumerate(points):
+        x, y = to_utm.transform(lon, lat)
+        d = shapely.distance(roads, shapely.Point(x, y))
+        for ans in (loc.locate(lon=lon, lat=lat), batch.record(i)):
+            assert ans["road"]["source"] == ROADS.source[np.argmin(d)]
+            assert abs(ans["road"]["distance_m"] - d.min()) <= 0.05 + 1e-6
+            assert ans["road"]["distance_m"] == round(ans["road"]["distance_m"], 1)
+        sources.append(ans["road"]["source"])
+    assert sources == ["osm", "pemda", "osm"]
+    # A road layer with no line in it is no road at all.
+    empty = LineLayer(geometry=ROADS.geometry[:0], name=ROADS.name[:0], kind=ROADS.kind[:0], source=ROADS.source[:0])
+    without = Locator.from_layers(dataclasses.replace(bundled_layers, roads=empty))
+    assert without.locate(lon=114.85, lat=-1.71)["road"] is None
+    assert without.locate_many(lon=np.array([114.85]), lat=np.array([-1.71])).record(0)["road"] is None
+
+
+def _just_inside_every_desa(desa_geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices of every desa shrunk by about a metre: points just inside each edge, the extreme tips of the
+    regency included, each with the desa it lies in (points in no desa or in two are left out)."""
+    inner = shapely.buffer(desa_geometry, -1e-5)
+    xy, owner = shapely.get_coordinates(inner, return_index=True)
+    pts = shapely.points(xy)
+    pt, poly = shapely.STRtree(desa_geometry).query(pts, predicate="within")
+    hits = np.bincount(pt, minlength=len(pts))
+    alone = np.flatnonzero(hits == 1)
+    expected = np.full(len(pts), -1)
+    expected[pt[hits[pt] == 1]] = poly[hits[pt] == 1]
+    return xy[alone, 0], xy[alone, 1], expected[alone]
+
+
+def test_a_locator_built_afresh_places_points_as_brute_force_does(bundled_layers: Layers) -> None:
+    """The construction itself (grids, outline, trees), on a locator built here: the shared `locator` fixture
+    is built inside whichever test asks for it first, so a fault in the building code would otherwise meet
+    that one test alone."""
+    loc = Locator.from_layers(bundled_layers)
+    desa = bundled_layers.desa
+    code = np.append(desa.code, None)
+    # Just inside every edge, the westmost, eastmost, southmost and northmost tips included.
+    lon, lat, expected = _just_inside_every_desa(desa.geometry)
+    assert len(lon) > 5_000
+    x0, y0, x1, y1 = shapely.total_bounds(desa.geometry)
+    assert lon.min() < x0 + 1e-4 and lon.max() > x1 - 1e-4 and lat.min() < y0 + 1e-4 and lat.max() > y1 - 1e-4
+    edge = loc.locate_many(lon=lon, lat=lat)
+    assert list(edge.desa_code) == list(code[expected])
+    assert set(edge.match) == {"inside"}
+    for i in np.linspace(0, len(lon) - 1, 200).astype(int):
+        assert loc.locate(lon=lon[i], lat=lat[i])["desa"]["code"] == code[expected[i]]
+    # Anywhere in and around the regency.
+    rng = np.random.default_rng(23)
+    lon = rng.uniform(x0 - 0.05, x1 + 0.05, 20_000)
+    lat = rng.uniform(y0 - 0.05, y1 + 0.05, 20_000)
+    pt, poly = shapely.STRtree(desa.geometry).query(shapely.points(lon, lat), predicate="intersects")
+    hits = np.bincount(pt, minlength=len(lon))
+    expected = np.full(len(lon), -1)
+    expected[pt[hits[pt] == 1]] = poly[hits[pt] == 1]
+    single = hits == 1
+    batch = loc.locate_many(lon=lon, lat=lat)
+    assert list(batch.desa_code[single]) == list(code[expected[single]])
+    assert set(batch.match[single]) == {"inside"} and set(batch.match[hits > 1]) <= {"overlap"}
+    assert set(batch.match[hits == 0]) <= {"outside", "gap"}
+    kec = dict(zip(desa.code, desa.attrs["kecamatan_kode"], strict=True))
+    assert list(batch.kecamatan_code[single]) == [kec[c] for c in batch.desa_code[single]]
+    assert set(batch.kabupaten_code[hits > 0]) == {"62.04"}
+    deep = _points_deep_in_one_desa_of_an_overlap(loc, pairs=4)
+    assert len(deep) >= 6
+    in_overlaps = loc.locate_many(lon=np.array([p[0] for p in deep]), lat=np.array([p[1] for p in deep]))
+    assert list(in_overlaps.desa_code) == [desa.code[k] for _, _, k in deep]
+    assert set(in_overlaps.match) == {"overlap"}
+    _, gap = _overlap_and_gap_points(loc)
+    in_gap = loc.locate_many(lon=np.array([gap.x]), lat=np.array([gap.y])).record(0)
+    assert in_gap["match"] == "gap" and in_gap["inside_regency"] is True
+    assert in_gap["desa"]["code"] == desa.code[np.argmin(shapely.distance(desa.geometry, gap))]
+    for i in rng.choice(len(lon), 300, replace=False):
+        one = loc.locate(lon=lon[i], lat=lat[i])
+        many = batch.record(i)
+        for key in ("inside_regency", "match", "desa", "kecamatan", "kabupaten", "boundary_disagreement"):
+            assert one[key] == many[key], key
+    # Outside every desa: the kabupaten polygon the point is in (away from the regency, whose coarse polygon
+    # hands its fringe to the nearest neighbour), on both paths.
+    kab = bundled_layers.kabupaten
+    lon = rng.uniform(112.0, 116.5, 3_000)
+    lat = rng.uniform(-3.6, 0.8, 3_000)
+    pt, poly = shapely.STRtree(kab.geometry).query(shapely.points(lon, lat), predicate="within")
+    hits = np.bincount(pt, minlength=len(lon))
+    expected = np.full(len(lon), -1)
+    expected[pt[hits[pt] == 1]] = poly[hits[pt] == 1]
+    far = shapely.distance(loc.outline, shapely.points(lon, lat)) > 0.1
+    clear = (hits <= 1) & far
+    assert (expected[clear] >= 0).sum() > 1_000 and (expected[clear] < 0).sum() > 100
+    batch = loc.locate_many(lon=lon, lat=lat)
+    assert list(batch.kabupaten_code[clear]) == list(np.append(kab.code, None)[expected[clear]])
+    assert not batch.boundary_disagreement[clear].any()
+    for i in np.flatnonzero(clear)[:200]:
+        assert loc.locate(lon=lon[i], lat=lat[i])["kabupaten"] == batch.record(i)["kabupaten"]
+
+
+def test_batch_records_are_plain_json(locator: Locator) -> None:
+    """What the batch endpoint serialises: Python scalars, no NaN, no numpy types, equal to the scalar answer."""
+    lon = np.array([BUNTOK[0], 114.60, 106.8])
+    lat = np.array([BUNTOK[1], -1.95, -6.2])
+    batch = locator.locate_many(lon=lon, lat=lat)
+    assert len(batch) == 3
+
+    def plain(v: object) -> bool:
+        if isinstance(v, dict):
+            return all(plain(w) for w in v.values())
+        return v is None or type(v) in (bool, int, float, str)
+
+    for i in range(3):
+        rec = batch.record(i)
+        assert json.loads(json.dumps(rec, allow_nan=False)) == rec
+        assert plain(rec), rec
+        one = locator.locate(lon=lon[i], lat=lat[i])
+        assert {k: v for k, v in rec.items() if k not in ("river", "nearest_desa")} == {
+            k: v for k, v in one.items() if k not in ("river", "nearest_desa")}
+
+
+def test_the_regency_fringe_outside_its_desa_goes_to_a_near_neighbour_or_to_none(locator: Locator) -> None:
+    """The coarse kabupaten polygon of Barito Selatan reaches past its desa. A point there belongs to the nearest
+    neighbouring kabupaten within 0.05 degrees; farther (toward Kalimantan Selatan, which the layer lacks) to none.
+    Either way the answer says the polygons disagreed."""
+    kab = locator.layers.kabupaten
+    fringe = shapely.difference(kab.geometry[locator.regency_index], locator.outline)
+    rng = np.random.default_rng(31)
+    x0, y0, x1, y1 = fringe.bounds
+    lon, lat = rng.uniform(x0, x1, 200_000), rng.uniform(y0, y1, 200_000)
+    keep = shapely.contains_xy(fringe, lon, lat)
+    lon, lat = lon[keep], lat[keep]
+    pts = shapely.points(lon, lat)
+    neighbours = locator.neighbour_index
+    dist = shapely.distance(kab.geometry[neighbours][:, None], pts[None, :])  # neighbour x point, degrees
+    nearest = dist.min(axis=0)
+    far = np.flatnonzero(nearest > 0.06)[:20]
+    near = np.flatnonzero((nearest > 0.001) & (nearest < 0.04))[:20]
+    assert len(far) == 20 and len(near) == 20
+    codes = np.append(kab.code, None)
+    expected = {int(i): codes[neighbours[np.argmin(dist[:, i])]] for i in near} | {int(i): None for i in far}
+    pick = np.array(sorted(expected))
+    batch = locator.locate_many(lon=lon[pick], lat=lat[pick])
+    for j, i in enumerate(pick):
+        for ans in (locator.locate(lon=lon[i], lat=lat[i]), batch.record(j)):
+            assert ans["inside_regency"] is False
+            assert (ans["kabupaten"] or {}).get("code") == expected[i], (i, nearest[i])
+            assert ans["boundary_disagreement"] is True
+
+
+def test_batch_columns_are_typed_as_the_batch_endpoint_encodes_them(locator: Locator) -> None:
+    """api.batch_pool writes float columns rounded, bool columns as true/false and the rest as lists: a column
+    of another type changes the JSON a client reads (0.0/1.0 for false/true, null for 0 m)."""
+    lon = np.array([BUNTOK[0], 114.60, 106.8])
+    lat = np.array([BUNTOK[1], -1.95, -6.2])
+    batch = locator.locate_many(lon=lon, lat=lat)
+    for name in ("inside_regency", "boundary_disagreement"):
+        assert getattr(batch, name).dtype == bool, name
+    for name in ("lon", "lat", "nearest_desa_m", "river_m", "road_m", "utm_x", "utm_y"):
+        assert getattr(batch, name).dtype == np.float64, name
+    assert batch.inside_regency.tolist() == [True, False, False]
+    assert batch.nearest_desa_m[0] == 0.0 and batch.nearest_desa_m[1] > 0
+    assert np.isnan(batch.road_m).all()  # no roads in the bundled layers
+    assert batch.kabupaten_code.tolist() == ["62.04", "62.03", None]
+    assert batch.kecamatan_code.tolist()[1:] == [None, None] and batch.desa_code.tolist()[1:] == [None, None]
+    coarse = locator.locate_many(lon=lon, lat=lat, h3_resolution=7)
+    assert coarse.h3.tolist() == [h3.latlng_to_cell(y, x, 7) for x, y in zip(lon, lat, strict=True)]
+    as_ints = locator.locate_many(lon=[115, 114], lat=[-2, -2])
+    as_floats = locator.locate_many(lon=np.array([115.0, 114.0]), lat=np.array([-2.0, -2.0]))
+    for i in range(2):
+        assert as_ints.record(i) == as_floats.record(i)
+
+
+def test_one_point_alone_on_an_edge_cell_and_just_past_the_grids(locator: Locator) -> None:
+    """A batch of one point that needs the exact test (one polygon hit in all), and points within a cell past the
+    east and north end of each grid: answered as locate() answers them, not dropped or out of bounds."""
+    lon, lat, expected = _just_inside_every_desa(locator.layers.desa.geometry)
+    on_edge = np.flatnonzero(locator.desa_grid.lookup(lon, lat) == locator.desa_grid.EXACT)[:5]
+    assert len(on_edge) == 5
+    for i in on_edge:
+        alone = locator.locate_many(lon=lon[i:i + 1], lat=lat[i:i + 1]).record(0)
+        assert alone["desa"]["code"] == locator.layers.desa.code[expected[i]] and alone["match"] == "inside"
+    for grid in (locator.desa_grid, locator.kabupaten_grid):
+        for x, y in ((grid.x0 + (grid.nx + 0.5) * grid.cell, -2.0), (115.0, grid.y0 + (grid.ny + 0.5) * grid.cell)):
+            one = locator.locate(lon=x, lat=y)
+            assert one["inside_regency"] is False
+            assert locator.locate_many(lon=np.array([x]), lat=np.array([y])).record(0)["kabupaten"] == one["kabupaten"]
