@@ -319,6 +319,17 @@ async def events_while(db: Database, write: Callable[[EventHub], T]) -> tuple[T,
         hub.stop()
 
 
+def refusals(*attempts: Callable[[], object]) -> list[Exception]:
+    """What each attempt raised, in order (an attempt that raises nothing adds nothing)."""
+    refused: list[Exception] = []
+    for attempt in attempts:
+        try:
+            attempt()
+        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+            refused.append(exc)
+    return refused
+
+
 # The longest modules first: pytest-xdist (--dist loadscope) hands modules to its processes in collection order,
 # so a long module collected last would run alone at the end while the other process idles.
 LONGEST_FIRST = (

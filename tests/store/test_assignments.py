@@ -30,7 +30,7 @@ from store.events import EventHub
 from store.incidents import Incident, IncidentTransition
 from store.migrate import upgrade
 from store.units import Unit, read_units, unit_fields
-from tests.conftest import BACKENDS, events_while, make_test_database
+from tests.conftest import BACKENDS, events_while, make_test_database, refusals
 from tests.store.test_commands import call, run, unit_status, units
 
 __all__ = ["units"]
@@ -117,8 +117,7 @@ def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mar
 
     def attempts(w: Writer) -> list:
         commands.dispatch(w, other, [busy])
-        refused = []
-        for attempt in (
+        return refusals(
             lambda: commands.dispatch(w, inc, [free, off]),
             lambda: commands.dispatch(w, inc, [out_of_service], divert=True),
             lambda: commands.dispatch(w, inc, [free, busy]),
@@ -128,12 +127,7 @@ def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mar
             lambda: commands.set_unit_status(w, busy, "offline"),
             lambda: commands.set_unit_status(w, free, "dikirim"),
             lambda: commands.record_contact(w, inc, agency="pln", channel="merpati"),
-        ):
-            try:
-                attempt()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                refused.append(exc)
-        return refused
+        )
 
     refused, _ = run(db, attempts)
     kinds = [(type(e).__name__, e.kind.value) for e in refused]
@@ -544,8 +538,7 @@ def test_refused_dispatches_steps_and_releases_say_what_and_why_in_both_language
 
     def attempts(w: Writer) -> list:
         commands.dispatch(w, other, [busy])
-        refused = []
-        for attempt in (
+        return refusals(
             lambda: commands.dispatch(w, inc, [off, busy, free]),
             lambda: commands.dispatch(w, other, [busy]),
             lambda: commands.dispatch(w, inc, []),
@@ -555,12 +548,7 @@ def test_refused_dispatches_steps_and_releases_say_what_and_why_in_both_language
             lambda: commands.arrive(w, inc, free),
             lambda: commands.release(w, other, busy, "  "),
             lambda: commands._end(w, other, busy, "hilang", "x"),
-        ):
-            try:
-                attempt()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                refused.append(exc)
-        return refused
+        )
 
     refused, _ = run(db, attempts)
     assert [type(e).__name__ for e in refused] == [

@@ -40,7 +40,7 @@ from store.incidents import (
 from store.layers import read_layers
 from store.lifecycle import IllegalTransitionError, UnknownStateError
 from store.units import Unit, seed_demo_units
-from tests.conftest import events_while
+from tests.conftest import events_while, refusals
 
 BUNTOK = (114.95, -1.80)
 CATALOG = load_catalog(DEFAULT_CATALOG_PATH)
@@ -147,8 +147,7 @@ def test_refused_changes_write_and_announce_nothing(db, mark, units) -> None:
     before = written(db, inc, mark)
 
     def commands(w: Writer) -> list:
-        refused = []
-        for attempt in (
+        return refusals(
             lambda: incident_commands.update(w, inc, version=7, changes={"description": "x"}, location=None,
                                              catalog=CATALOG),
             lambda: incident_commands.update(w, inc, version=1, changes={"description": "x", "category": "gempa"},
@@ -161,12 +160,7 @@ def test_refused_changes_write_and_announce_nothing(db, mark, units) -> None:
             lambda: assignment_commands.dispatch(w, nowhere, [units["DMK-BTK-1"]]),
             lambda: assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"], 987_654]),
             lambda: assignment_commands.dispatch(w, inc, [units["DMK-BTK-1"]], version=3),
-        ):
-            try:
-                attempt()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                refused.append(exc)
-        return refused
+        )
 
     refused, events = run(db, commands)
     assert [type(e) for e in refused] == [

@@ -130,6 +130,8 @@ def test_export_what_is_on_screen_as_csv_and_hexagon_tooltips(offline, server: s
     page.check(".f-conf[value='nominal']")
     page.select_option("#f-sat", "")
     page.wait_for_function("() => !document.querySelector('#exp-csv').href.includes('satellite=')")
+    # The hexagons of that filter drawn (the ones of the filter before are being replaced until then).
+    page.wait_for_function("() => document.body.dataset.hotspots === 'ready'")
     # Hexagons are named in words and km², their tooltip tells the desa and the count, never the cell id.
     assert page.inner_text("#res-seg button.on") == "Sedang ~5 km²"
     hexes = page.locator(".leaflet-h3-pane path")

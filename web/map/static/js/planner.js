@@ -170,6 +170,8 @@
     const q = query();
     exportLinks();
     const seq = ++hotSeq;
+    // "ready" once the points, hexagons and table of the latest filter are all drawn (tests wait on it).
+    document.body.dataset.hotspots = "loading";
     const g = await S.layerData("/api/hotspots?" + q + "&limit=50000&properties=" + HOT_PROPERTIES);
     if (seq !== hotSeq) return;
     hotLayer.clearLayers();
@@ -183,6 +185,7 @@
       $("hotspot-summary").textContent = T("inc.unavailable");
     }
     await Promise.all([loadCells(q), loadTable(q)]);
+    if (seq === hotSeq) document.body.dataset.hotspots = "ready";
   }
 
   async function loadCells(q) {
