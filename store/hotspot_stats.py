@@ -340,8 +340,8 @@ class HotspotCache:
     def __init__(self, *, entries: int = CACHE_ENTRIES, max_rows: int = CACHE_MAX_ROWS) -> None:
         self._entries: OrderedDict[tuple[Any, ...], HotspotFrame] = OrderedDict()
         self._loading: dict[tuple[Any, ...], _Loading] = {}
-        # The windows asked for lately (newest last): their attributes -> (lo, hi, trailing) in microseconds.
-        self._recent: OrderedDict[tuple[Any, ...], tuple[int, int, bool]] = OrderedDict()
+        # The windows asked for lately (newest last): their attributes -> (the hour-wide filter, whether it ended now).
+        self._recent: OrderedDict[tuple[Any, ...], tuple[HotspotFilter, bool]] = OrderedDict()
         self._lock = threading.Lock()
         self._size = entries
         self._max_rows = max_rows
@@ -372,7 +372,7 @@ class HotspotCache:
         # A window ending now (7d, 30d, 24h...) slides: a refresh reads it up to the hour of its own time.
         trailing = abs(_us(flt.until) - _us(utcnow())) < _HOUR_US
         with self._lock:
-            self._recent[attrs] = (lo, hi, trailing)
+            self._recent[attrs] = (wide, trailing)
             self._recent.move_to_end(attrs)
             while len(self._recent) > self._size:
                 self._recent.popitem(last=False)
@@ -419,10 +419,12 @@ class HotspotCache:
         with self._lock:
             recent = list(self._recent.items())
         hour_now = -(-_us(now) // _HOUR_US) * _HOUR_US
-        for attrs, (lo, hi, trailing) in reversed(recent):  # the most recently asked first
+        for attrs, (wide, trailing) in reversed(recent):  # the most recently asked first
+            assert wide.since is not None  # only bounded windows are cached
+            lo, hi = _us(wide.since), _us(wide.until)
             if trailing:
                 lo, hi = hour_now - (hi - lo), hour_now
-            wide = _filter_of(attrs, since=_from_us(lo), until=_from_us(hi))
+                wide = replace(wide, since=_from_us(lo), until=_from_us(hi))
             self._get((token, lo, hi, *attrs), partial(load_frame, session, wide), counted=False)
         self._refreshed_token = token
         with self._lock:
@@ -433,12 +435,6 @@ class HotspotCache:
 def _window_attributes(flt: HotspotFilter) -> tuple[Any, ...]:
     """What, besides its time range, tells one cached window from another."""
     return (flt.confidence, flt.satellites, flt.include_static, flt.zones, flt.kecamatan, flt.desa)
-
-
-def _filter_of(attrs: tuple[Any, ...], *, since: datetime, until: datetime) -> HotspotFilter:
-    confidence, satellites, include_static, zones, kecamatan, desa = attrs
-    return HotspotFilter(since=since, until=until, confidence=confidence, satellites=satellites,
-                         include_static=include_static, zones=zones, kecamatan=kecamatan, desa=desa)
 
 
 def _from_us(us: int) -> datetime:

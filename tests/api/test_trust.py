@@ -195,22 +195,20 @@ def test_an_account_changed_by_any_writer_is_refused(app_client, database) -> No
     token = _login(app_client, name)
     _listening(app_client)
     assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 200
-    with database.engine.begin() as conn:
-        conn.execute(text("UPDATE app_user SET token_version = token_version + 1 WHERE username = :u"), {"u": name})
-    if database.backend == "spatialite":
-        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
-    else:
-        # PostgreSQL delivers the NOTIFY to this worker's listener at commit, on its own connection.
-        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
-                   message="a hand-written revocation did not reach the account memory")
+
+    def refused_after(sql: str, what: str) -> None:
+        with database.engine.begin() as conn:
+            conn.execute(text(sql), {"u": name})
+        if database.backend == "spatialite":
+            assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+        else:
+            # PostgreSQL delivers the NOTIFY to this worker's listener at commit, on its own connection.
+            wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
+                       message=f"a hand-written {what} did not reach the account memory")
+
+    refused_after("UPDATE app_user SET token_version = token_version + 1 WHERE username = :u", "revocation")
     token = _login(app_client, name)
-    with database.engine.begin() as conn:
-        conn.execute(text("UPDATE app_user SET active = false WHERE username = :u"), {"u": name})
-    if database.backend == "spatialite":
-        assert app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401
-    else:
-        wait_until(lambda: app_client.get("/api/auth/me", headers=bearer(token)).status_code == 401, timeout=10,
-                   message="a hand-written disabling did not reach the account memory")
+    refused_after("UPDATE app_user SET active = false WHERE username = :u", "disabling")
 
 
 @pytest.mark.parametrize("database", ["postgis"], indirect=True)
