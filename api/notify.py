@@ -63,6 +63,7 @@ def queue_notifications(session: Session, assignment_ids: Sequence[int], *, chan
     """Queue, in the caller's transaction, the notification of each assignment's unit on its channels; the ids of
     the attempts. A channel configured for the unit but not for the platform (`channels`) is recorded failed."""
     made: list[int] = []
+    web_push = vapid_key(session) is not None  # one key for the platform: read once, not per unit
     for assignment_id in assignment_ids:
         row = session.get(DispatchAssignment, assignment_id)
         if row is None or row.released_at is not None:
@@ -73,7 +74,7 @@ def queue_notifications(session: Session, assignment_ids: Sequence[int], *, chan
         if active_device_count(session, row.unit_id):
             # The unit.updated event went out with the commit of the dispatch itself.
             made.append(new_attempt(session, row, "sse", status="sent"))
-        if vapid_key(session) is not None:
+        if web_push:
             payload = json.dumps({"kind": "dispatch", "incident_id": incident.id, "number": incident.number,
                                   "text": text, "assignment_id": row.id})
             for sub_id in push_subscription_ids(session, row.unit_id):
