@@ -208,15 +208,55 @@ def filled_test_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[],
         pytest.skip(message)
 
 
+class Kept:
+    """Resources made the first time a test asks for them and kept until the test session ends."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], object] = {}
+        self._closers: list[Callable[[], None]] = []
+
+    def get(self, key: tuple[str, str], make: Callable[[], tuple[T, Callable[[], None]]]) -> T:
+        """The resource under key, made (with its closer) on first use."""
+        if key not in self._made:
+            value, close = make()
+            self._made[key] = value
+            self._closers.append(close)
+        return self._made[key]  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Close everything, the last made first (an app before the database it serves)."""
+        while self._closers:
+            self._closers.pop()()
+
+
+@pytest.fixture(scope="session")
+def kept() -> Iterator[Kept]:
+    """Per-backend databases and apps, kept for the whole test session (see `database`)."""
+    resources = Kept()
+    yield resources
+    resources.close()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """A migrated database with the bundled layers, once per backend for the whole run."""
-    url, drop = filled_test_database(request.param, tmp_path_factory.mktemp(request.param))
-    engine = make_engine(url)
-    db = Database(request.param, url, engine, make_sessionmaker(engine))
-    yield db
-    engine.dispose()
-    drop()
+def database(request: pytest.FixtureRequest, kept: Kept, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """A migrated database with the bundled layers, once per backend for the whole run.
+
+    Kept outside this fixture: pytest tears a parametrised session fixture down whenever a test asks for its
+    other parameter, and with tests run module by module that rebuilt both databases (and the apps on them)
+    for every module.
+    """
+
+    def make() -> tuple[Database, Callable[[], None]]:
+        url, drop = filled_test_database(request.param, tmp_path_factory.mktemp(request.param))
+        engine = make_engine(url)
+
+        def close() -> None:
+            engine.dispose()
+            drop()
+
+        return Database(request.param, url, engine, make_sessionmaker(engine)), close
+
+    return kept.get(("database", request.param), make)
 
 
 @pytest.fixture
@@ -241,22 +281,31 @@ def settings_for(url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app_client(database: Database) -> Iterator:
+def app_client(database: Database, kept: Kept):
     """A TestClient of the full app on the backend's database (lifespan run once per backend)."""
     from fastapi.testclient import TestClient
 
     from api.app import create_app
 
-    app = create_app(settings_for(database.url))
-    with TestClient(app) as client:
-        yield client
+    def make() -> tuple[TestClient, Callable[[], None]]:
+        client = TestClient(create_app(settings_for(database.url)))
+        client.__enter__()
+        return client, lambda: client.__exit__(None, None, None)
+
+    return kept.get(("app", database.backend), make)
 
 
-@pytest.fixture(scope="session")
-def tokens(app_client) -> dict[str, str]:
-    """A bearer token for each role's test account."""
-    out = {}
+@pytest.fixture(scope="module")
+def tokens(app_client, database: Database, kept: Kept) -> dict[str, str]:
+    """A bearer token for each role's test account, still valid when the module starts.
+
+    Kept for the run, but checked per module: a module may end a test account's sessions (a logout, a
+    password change), which a token made for an earlier module would not survive.
+    """
+    out: dict[str, str] = kept.get(("tokens", database.backend), lambda: ({}, lambda: None))
     for role in ROLES:
+        if role in out and app_client.get("/api/auth/me", headers=bearer(out[role])).status_code == 200:
+            continue
         r = app_client.post("/api/auth/token", data={"username": f"t-{role}", "password": TEST_PASSWORD})
         assert r.status_code == 200, r.text
         out[role] = r.json()["access_token"]

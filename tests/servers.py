@@ -19,10 +19,12 @@ import httpx
 
 from api.config import PROJECT_ROOT
 from tests.conftest import TEST_PASSWORD, filled_test_database
+from tests.server_forks import ForkedServer, ServerForks
 from tests.waiting import wait_until
 
 SECRET = "server-test-secret-0123456789abcdef-0123"
 READY_S = 90.0
+FORKS = ServerForks(PROJECT_ROOT)  # this test process's servers are forks of one process that imported the platform
 EVENT_WAIT_S = 15.0
 
 
@@ -39,7 +41,7 @@ def prepared_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[], No
 
 
 def start_server(url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None,
-                 tree: Path | None = None) -> tuple[subprocess.Popen, str]:
+                 tree: Path | None = None) -> tuple[subprocess.Popen | ForkedServer, str]:
     """Start uvicorn on the database and wait until /healthz answers; returns the process and base URL.
 
     `tree`: serve the code of another checkout of the project (a benchmark's peer), not this one.
@@ -61,7 +63,7 @@ class PortTaken(RuntimeError):
 
 
 def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None,
-                  tree: Path | None = None) -> tuple[subprocess.Popen, str]:
+                  tree: Path | None = None) -> tuple[subprocess.Popen | ForkedServer, str]:
     env = os.environ | {"SIGAP_DATABASE_URL": url, "SIGAP_SECRET_KEY": SECRET, "SIGAP_MODE": "demo",
                         # Links in answers (OGC) come from the configured public address, not the Host header.
                         "SIGAP_PUBLIC_URL": f"http://127.0.0.1:{port}"}
@@ -71,13 +73,16 @@ def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None,
     # The server's log goes to a file, not a pipe: a pipe nobody reads fills up during an outage (every
     # failed request logs) and then blocks the server.
     fd, log_path = tempfile.mkstemp(prefix="sigap-uvicorn-", suffix=".log")
-    with os.fdopen(fd, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "jobs.server:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            cwd=tree or PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-        )
-    proc.log_path = Path(log_path)  # type: ignore[attr-defined]
+    argv = ["jobs.server:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    proc: subprocess.Popen | ForkedServer
+    if tree is None and all(key.startswith("SIGAP_") for key in extra_env or {}):
+        os.close(fd)
+        proc = FORKS.start(argv, env=env, cwd=PROJECT_ROOT, log_path=Path(log_path))
+    else:  # another checkout's code, or an environment that changes what Python imports: a process of its own
+        with os.fdopen(fd, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "uvicorn", *argv], cwd=tree or PROJECT_ROOT, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        proc.log_path = Path(log_path)  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -97,7 +102,7 @@ def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None,
     return proc, base
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen | ForkedServer) -> None:
     """Kill a server started by `start_server` and remove its log."""
     if proc.poll() is None:
         proc.kill()
