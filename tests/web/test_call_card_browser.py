@@ -3,6 +3,8 @@ taken flashes and is taken live, priority and the call log from the card. Screen
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -285,6 +287,31 @@ def test_keyboard_only_dispatch_by_village_name(offline, server: str) -> None:  
     page.wait_for_function("() => document.activeElement.id === 'incident-panel'")
     assert page.locator("#incident-list li[data-id][tabindex='0']").count() >= 1
     shot(page, "callcard-keyboard-dispatch")
+
+
+def test_the_units_stay_usable_while_a_live_update_refreshes_them(offline, server: str) -> None:  # noqa: F811
+    """A live update of the open call (here another operator changing its priority) redraws the card and asks
+    for the units again; until the answer comes, the units shown stay, and "d" sends the proposed one. (They
+    were blanked while the new list loaded: a "d" pressed then did nothing.)"""
+    incident = _call(server, category="medis")
+    page = offline().login("dispatcher", "/map")
+    page.click(f"#incident-list li[data-id='{incident['id']}']")
+    page.wait_for_selector(f"#incident-panel[data-incident='{incident['id']}'] #recs li.rec.top button.dispatch")
+    held: list = []  # the units asked for after the update, answered only after "d"
+    recommendations = re.compile(r".*/api/incidents/\d+/recommendations.*")
+    page.route(recommendations, lambda route: held.append(route))
+    with page.expect_request(recommendations):  # the redrawn card asks for the units again
+        r = httpx.patch(f"{server}/api/incidents/{incident['id']}",
+                        json={"version": incident["version"], "priority": "P3"},
+                        headers={"Authorization": f"Bearer {_token(server, 'supervisor')}"})
+        assert r.status_code == 200, r.text
+    page.wait_for_selector("#incident-panel button.prio-btn.prio-P3[aria-pressed='true']")
+    page.locator("#incident-panel").focus()
+    page.keyboard.press("d")
+    page.wait_for_selector("#incident-panel[data-status='dikirim']")
+    for route in held:
+        route.continue_()
+    assert _get(server, incident["id"])["status"] == "dikirim"
 
 
 def test_phone_layout_shows_map_and_panel(chromium, server: str) -> None:  # noqa: F811

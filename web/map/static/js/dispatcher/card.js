@@ -183,6 +183,10 @@
         .filter((e) => e.value).map((e) => [e.id, e.value])
       : [];
     const focused = panel.contains(document.activeElement) && document.activeElement.id ? document.activeElement.id : null;
+    // The units proposed for this call stay on the redrawn card while they are brought up to date (units.js):
+    // blanking them on every live update took the "d" key and the dispatch buttons away for a moment.
+    const shownRecs = $("recs");
+    const keptRecs = shownRecs && shownRecs.dataset.incident === String(inc.id) ? shownRecs : null;
     panel.hidden = false;
     panel.dataset.incident = inc.id;
     panel.dataset.status = inc.status;
@@ -211,6 +215,7 @@
       (inc.transitions ? `<h3>${esc(T("inc.timeline"))}</h3><ul class="timeline">` + inc.transitions.map((tr) =>
         `<li><span class="dotc" style="background:${S.STATUS_COLOUR[tr.status]}"></span>${esc(S.label(S.STATES[tr.status]))} · ${esc(window.I18N.wib(tr.at))}${tr.by ? " · " + esc(tr.by) : ""}${tr.note ? ` · <span class="note">${esc(tr.note)}</span>` : ""}</li>`).join("") + "</ul>" : "") +
       D.notesHtml(inc) + D.cancelHtml(inc);
+    if (keptRecs && $("recs")) $("recs").replaceWith(keptRecs);
     $("panel-close").addEventListener("click", () => { st.selectedId = null; renderPanel(); });
     panel.querySelectorAll("button.tr").forEach((b) => b.addEventListener("click", () => D.moveTo(inc, b.dataset.to, b)));
     D.wireCallCard(panel, inc);

@@ -37,18 +37,31 @@
   async function loadRecommendations(inc) {
     const box = $("recs");
     if (!box) return;
-    if (inc.lon === null || inc.lon === undefined || !S.OPEN.has(inc.status) || ["tiba"].includes(inc.status)) { box.innerHTML = ""; st.routeLayer.clearLayers(); return; }
-    box.innerHTML = `<span class="muted">…</span>`;
+    const shown = box.dataset.incident === String(inc.id);
+    if (inc.lon === null || inc.lon === undefined || !S.OPEN.has(inc.status) || ["tiba"].includes(inc.status)) {
+      box.innerHTML = ""; delete box.dataset.incident; st.routeLayer.clearLayers(); return;
+    }
+    // A list already shown for this call stays usable while the new one loads (renderPanel keeps it).
+    if (!shown) box.innerHTML = `<span class="muted">…</span>`;
+    const asked = (st.recsAsked = (st.recsAsked || 0) + 1);
     let data;
     try { data = await S.api(`/api/incidents/${inc.id}/recommendations?k=3`); }
-    catch (e) { box.innerHTML = `<p class="muted">${esc(e.message)}</p>`; return; }
-    if (st.selectedId !== inc.id) return;
+    catch (e) {
+      // On a bad network the last list stays rather than an error in its place; a first load says what failed.
+      if (!shown) box.innerHTML = `<p class="muted">${esc(e.message)}</p>`;
+      return;
+    }
+    if (st.selectedId !== inc.id || asked !== st.recsAsked) return;  // another call's, or an answer overtaken
     const plan = data.plan;
     const recs = ranked(data);
-    if (!recs.length) { box.innerHTML = notifyHtml(plan) + (plan && plan.notify.length && !data.types.length ? "" : `<p class="muted">${esc(T("inc.no_recs"))}</p>`); st.routeLayer.clearLayers(); return; }
+    if (!recs.length) { box.dataset.incident = inc.id; box.innerHTML = notifyHtml(plan) + (plan && plan.notify.length && !data.types.length ? "" : `<p class="muted">${esc(T("inc.no_recs"))}</p>`); st.routeLayer.clearLayers(); return; }
     const dispatchable = canWrite && ["baru", "diverifikasi", "dikirim", "menuju_lokasi"].includes(inc.status);
     // The plan pre-selected (nearest first per type); the dispatcher confirms or changes it and sends at once.
-    const picked = new Set(dispatchable && !(inc.assignments || []).some((a) => a.open) ? (plan ? plan.selected : []) : []);
+    // Picks the dispatcher changed by hand survive a refresh of the list; otherwise the plan's pre-selection.
+    const byHand = shown && box.dataset.picked === "hand"
+      ? new Set([...box.querySelectorAll("input.pick:checked")].map((c) => Number(c.dataset.unit))) : null;
+    const picked = byHand || new Set(dispatchable && !(inc.assignments || []).some((a) => a.open) ? (plan ? plan.selected : []) : []);
+    box.dataset.incident = inc.id;
     const wants = plan && plan.units.length ? `<p class="small muted plan">${esc(T("plan.title"))}: ` +
       plan.units.map((u) => `${u.count}× ${esc(S.label(S.UTYPES[u.type]))}`).join(", ") +
       (plan.short.length ? ` · <span class="warn">${esc(T("plan.short"))}: ${plan.short.map((x) => `${esc(x.type)} ${x.found}/${x.count}`).join(", ")}</span>` : "") + "</p>" : "";
@@ -69,6 +82,7 @@
       drawRoute(recs[Number(li.dataset.i)]);
     }));
     box.querySelectorAll("input.pick").forEach((c) => c.addEventListener("change", () => {
+      box.dataset.picked = "hand";
       $("picked-n").textContent = box.querySelectorAll("input.pick:checked").length;
     }));
     const many = $("send-picked");
