@@ -62,6 +62,10 @@ class EventHub:
     recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=500))
     subscribers: set[Subscription] = field(default_factory=set)
     delivered: int = 0
+    # Seconds the listener waits for PostgreSQL to answer a connect (libpq's minimum is 2): an address that drops
+    # the packets, or a port that takes the connection and says nothing, must not hold every live map's feed in
+    # `connect` for psycopg's default 130 s.
+    connect_timeout: int = 5
 
     def __post_init__(self) -> None:
         self.postgres = self.engine.dialect.name == "postgresql"
@@ -168,7 +172,7 @@ class EventHub:
         backoff = 0.5
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=self.connect_timeout) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {ACCOUNTS_CHANNEL}")
                     self.listening.set()

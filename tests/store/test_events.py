@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import threading
 import uuid
 from datetime import date, datetime, timedelta
@@ -329,6 +330,57 @@ def test_a_postgis_url_with_a_password_keeps_it_for_the_listener() -> None:
     conninfo = psycopg.conninfo.conninfo_to_dict(EventHub(engine)._conninfo())
     assert {k: conninfo[k] for k in ("user", "password", "host", "port", "dbname")} == {
         "user": "sigap", "password": "s3cret", "host": "db.example", "port": "5433", "dbname": "sigap"}
+
+
+class _SilentPort:
+    """A local TCP port that takes every connection and never says a word, nor closes it (a real socket)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.taken: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._take, name="silent-port", daemon=True)
+        self.thread.start()
+
+    def _take(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # the port was closed
+                return
+            self.taken.append(conn)
+
+    def close(self) -> None:
+        """Stop taking connections and drop those taken (a connect still waiting on one fails at once)."""
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+        self.sock.close()
+        self.thread.join(timeout=10)
+        for conn in self.taken:
+            conn.close()
+
+
+def test_a_database_that_takes_the_connection_and_never_answers_costs_the_listener_a_timeout_then_a_retry(
+        caplog) -> None:
+    """The listener's connect is bounded: a port that accepts and stays silent is reported lost (callbacks, log
+    saying why) and tried again, instead of holding the live feed in `connect` (psycopg's own default is 130 s)."""
+    silent = _SilentPort()
+    # 2 s, libpq's minimum, keeps the test short; the product's default (5 s) is the same code path.
+    hub = EventHub(create_engine(f"postgresql+psycopg://sigap@127.0.0.1:{silent.port}/sigap"), connect_timeout=2)
+    told: list[int] = []
+    hub.on_accounts_changed.append(lambda: told.append(1))
+    with caplog.at_level(logging.WARNING, logger="sigap.events"):
+        hub.start()
+        try:
+            # The first attempt times out (told), the second connects again: well inside the deadline with any
+            # connect timeout up to a few tens of seconds, never with none.
+            wait_until(lambda: told and len(silent.taken) >= 2, timeout=60,
+                       message=lambda: f"told {len(told)} times, {len(silent.taken)} connection(s) taken")
+        finally:
+            silent.close()
+            hub.stop()
+    assert not hub.listening.is_set()
+    lost = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event listener lost PostgreSQL")]
+    assert lost and "timeout" in lost[0], lost
 
 
 def _listen_count(admin: psycopg.Connection, app_name: str) -> int:
