@@ -176,6 +176,9 @@ class AppContext:
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
+        # The notification job waits for work in a thread, which cancelling the job does not end: shutting the
+        # event loop down would wait for it (up to its poll interval, notify.POLL_S).
+        self.notify_wake.set()
         self.call_writer.stop()
         if self.desk_writer is not None:
             self.desk_writer.stop()
