@@ -71,8 +71,9 @@ class EventHub:
         self.postgres = self.engine.dialect.name == "postgresql"
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        # This hub's own channel: stop() notifies it so the listener leaves its wait at once, not at its timeout.
-        self._stop_channel = f"sigap_stop_{uuid.uuid4().hex}"
+        # This hub's own channel, LISTENed to last (so pg_stat_activity names each hub's listener apart): stop()
+        # notifies it so the listener leaves its wait at once, not at its timeout.
+        self.stop_channel = f"sigap_stop_{uuid.uuid4().hex}"
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
         # Called when any account changed (PostgreSQL: the app_user trigger's NOTIFY) and whenever the listener
@@ -164,7 +165,7 @@ class EventHub:
         if self.listening.is_set():
             try:
                 with self.engine.connect() as conn:
-                    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._stop_channel})
+                    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.stop_channel})
                     conn.commit()
             except Exception:  # the database away: the listener notices the stop within a second anyway
                 log.debug("stop not announced to the listener", exc_info=True)
@@ -185,13 +186,13 @@ class EventHub:
                 with psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=self.connect_timeout) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {ACCOUNTS_CHANNEL}")
-                    conn.execute(f"LISTEN {self._stop_channel}")
+                    conn.execute(f"LISTEN {self.stop_channel}")
                     self.listening.set()
                     self._accounts_changed()
                     backoff = 0.5
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            if note.channel == self._stop_channel:
+                            if note.channel == self.stop_channel:
                                 break
                             if note.channel == ACCOUNTS_CHANNEL:
                                 self._accounts_changed()

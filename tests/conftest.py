@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -238,7 +239,7 @@ def kept() -> Iterator[Kept]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, kept: Kept, tmp_path_factory: pytest.TempPathFactory) -> Database:
+def database(request: pytest.FixtureRequest, kept: Kept) -> Database:
     """A migrated database with the bundled layers, once per backend for the whole run.
 
     Kept outside this fixture: pytest tears a parametrised session fixture down whenever a test asks for its
@@ -247,12 +248,16 @@ def database(request: pytest.FixtureRequest, kept: Kept, tmp_path_factory: pytes
     """
 
     def make() -> tuple[Database, Callable[[], None]]:
-        url, drop = filled_test_database(request.param, tmp_path_factory.mktemp(request.param))
+        # Not under pytest's temporary directory: another pytest run on the machine (a mutation run, say) prunes
+        # old ones, and a SpatiaLite file deleted under this run's open engine fails every later test.
+        home = Path(tempfile.mkdtemp(prefix=f"sigap-test-{request.param}-"))
+        url, drop = filled_test_database(request.param, home)
         engine = make_engine(url)
 
         def close() -> None:
             engine.dispose()
             drop()
+            shutil.rmtree(home, ignore_errors=True)
 
         return Database(request.param, url, engine, make_sessionmaker(engine)), close
 

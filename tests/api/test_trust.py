@@ -227,9 +227,9 @@ def test_a_lost_listener_forgets_every_account(database) -> None:
             uid = find_user(s, name).id
         assert ctx.principals.cached(uid, name)[0]
         with database.engine.begin() as conn:
-            killed = conn.execute(text(
+            killed = conn.execute(text(  # this app's listener only (its last statement LISTENs its own channel)
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query = 'LISTEN sigap_accounts'")).scalars().all()
+                "AND query = 'LISTEN ' || :channel"), {"channel": ctx.events.stop_channel}).scalars().all()
         assert killed and all(killed)
         wait_until(lambda: not ctx.events.listening.is_set() or not ctx.principals.cached(uid, name)[0],
                    timeout=15, message="the lost listener left the account memory in place")
