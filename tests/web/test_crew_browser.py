@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ from store.migrate import upgrade
 from store.units import seed_demo_units
 from tests.conftest import ROLES, TEST_PASSWORD
 from tests.servers import start_server, stop_server
-from tests.web.test_map_browser import ARTIFACTS, BUNTOK, _token, chromium, open_call_from_list
+from tests.web.test_map_browser import ARTIFACTS, BUNTOK, FOREIGN, _token, chromium, open_call_from_list
 
 pytestmark = pytest.mark.browser
 __all__ = ["chromium"]
@@ -58,15 +57,11 @@ def _shot(page, name: str) -> None:
 
 
 def _local_only(context, base: str, foreign: list[str]) -> None:
-    def route(r) -> None:
-        host = urlparse(r.request.url).hostname
-        if r.request.url.startswith("data:") or host in ("127.0.0.1", "localhost"):
-            r.continue_()
-        else:
-            foreign.append(r.request.url)
-            r.abort()
+    def refuse(r) -> None:
+        foreign.append(r.request.url)
+        r.abort()
 
-    context.route("**/*", route)
+    context.route(FOREIGN, refuse)  # matched in Playwright's driver: local requests never come through here
 
 
 def test_crew_pairs_hears_a_dispatch_taps_through_and_replays_offline_taps_in_order(chromium, crew_server) -> None:
