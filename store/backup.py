@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from store.db import READ_ONLY
+from store.db import READ_ONLY, sqlite_module
 
 __all__ = ["BackupError", "TableFingerprint", "backup", "restore", "table_fingerprints"]
 
@@ -67,8 +66,11 @@ def backup(url: str, out: Path) -> Path:
         if not parsed.database or not Path(parsed.database).is_file():
             raise BackupError(f"Basis data SQLite tidak ada / SQLite database not found: {parsed.database}")
         tmp = out.with_name(out.name + ".part")
-        src = sqlite3.connect(f"file:{parsed.database}?mode=ro", uri=True)
-        dst = sqlite3.connect(tmp)
+        # The engine's SQLite library, not the standard one: two libraries in one process (a server, the tests)
+        # drop each other's POSIX locks on the live file when one closes it (disk I/O errors, corruption).
+        sqlite = sqlite_module()
+        src = sqlite.connect(f"file:{parsed.database}?mode=ro", uri=True)
+        dst = sqlite.connect(tmp)
         try:
             with dst:
                 # One step under one read snapshot (WAL: writers go on meanwhile). A backup in steps restarts whenever
@@ -102,8 +104,9 @@ def restore(backup_file: Path, url: str, *, replace: bool = False) -> None:
                               "use --force to replace it")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".restore")
-        src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
-        dst = sqlite3.connect(tmp)
+        sqlite = sqlite_module()  # the engine's library (see backup)
+        src = sqlite.connect(f"file:{backup_file}?mode=ro", uri=True)
+        dst = sqlite.connect(tmp)
         try:
             with dst:
                 src.backup(dst)

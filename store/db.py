@@ -21,7 +21,7 @@ class SpatiaLiteMissingError(RuntimeError):
     """The SpatiaLite extension module cannot be loaded into SQLite."""
 
 
-def _sqlite_module():  # noqa: ANN202 - a DB-API module
+def sqlite_module() -> Any:  # a DB-API module (sqlite3 or pysqlite3.dbapi2)
     """A sqlite3 DB-API module that can load extensions (some Python builds disable it)."""
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
@@ -38,7 +38,7 @@ def _sqlite_module():  # noqa: ANN202 - a DB-API module
 def raw_sqlite_connection(path: str) -> Any:
     """A plain connection (no SpatiaLite, autocommit) to a SQLite file, from the same SQLite library as the
     engine's: two SQLite libraries in one process break each other's file locks and can corrupt the file."""
-    return _sqlite_module().connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    return sqlite_module().connect(path, isolation_level=None, check_same_thread=False, timeout=30)
 
 
 def _on_spatialite_connect(module_path: str):  # noqa: ANN202 - SQLAlchemy listener
@@ -113,7 +113,7 @@ def make_engine(url: str, *, spatialite_library_path: str = "mod_spatialite", ec
         pool = {"pool_size": 48, "max_overflow": 20} if on_disk else {}
         engine = create_engine(
             parsed,
-            module=_sqlite_module(),
+            module=sqlite_module(),
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=dump_json,
             json_deserializer=load_json,

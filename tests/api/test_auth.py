@@ -13,7 +13,7 @@ import store.accounts
 from api.auth_cache import TokenCache
 from api.config import Settings, UnsafeSettingsError
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
-from store.db import _sqlite_module, make_read_sessionmaker, session_scope
+from store.db import make_read_sessionmaker, session_scope, sqlite_module
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.waiting import wait_until
 
@@ -177,7 +177,7 @@ def _open_write_transactions(database) -> int:
     """Transactions another client would wait for: SQLite's write lock taken, or PostgreSQL sessions idle in one."""
     if database.backend == "spatialite":
         # The app's own SQLite library: a second library in the process would drop its locks when closing.
-        sqlite = _sqlite_module()
+        sqlite = sqlite_module()
         probe = sqlite.connect(database.url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
         try:
             probe.execute("BEGIN IMMEDIATE")
