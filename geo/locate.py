@@ -92,8 +92,11 @@ class PolygonGrid:
         cx = self.x0 + (ix + 0.5) * self.cell
         cy = self.y0 + (iy + 0.5) * self.cell
         value = np.full(count + 1, self.EXACT, dtype=np.int32)
-        found, _ = self.exact(cx, cy, order_key=np.arange(len(self.polygons)))
+        found, overlap = self.exact(cx, cy, order_key=np.arange(len(self.polygons)))
         found = np.where(found == self.UNRESOLVED, self.OUTSIDE, found)
+        # A region in two polygons at once lies wholly in their overlap, where the polygon a point is deepest in
+        # changes from point to point: its cells get the exact test, not the representative's answer.
+        found[overlap] = self.EXACT
         if inside_unknown is not None:
             # A region in the outline but in no polygon is a gap wide enough to hold a cell.
             gap = (found == self.OUTSIDE) & shapely.contains_xy(inside_unknown, cx, cy)

@@ -612,3 +612,78 @@ def test_one_point_alone_on_an_edge_cell_and_just_past_the_grids(locator: Locato
             one = locator.locate(lon=x, lat=y)
             assert one["inside_regency"] is False
             assert locator.locate_many(lon=np.array([x]), lat=np.array([y])).record(0)["kabupaten"] == one["kabupaten"]
+
+
+def _reshaped_desa(layers: Layers, *, shrink: int, shrink_m: float, grow: int, grow_m: float) -> Layers:
+    """The bundled layers with one desa shrunk and another grown (in UTM metres), everything else as it was."""
+    desa = layers.desa
+    utm = project_geometries(desa.geometry)
+    utm[shrink] = utm[shrink].buffer(-shrink_m)
+    utm[grow] = utm[grow].buffer(grow_m)
+    geometry = project_geometries(utm, src="EPSG:32750", dst="EPSG:4326")
+    return dataclasses.replace(layers, desa=dataclasses.replace(desa, geometry=geometry))
+
+
+def _points_in(area_utm: shapely.Geometry, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform random UTM points in a polygon, as WGS84 lon/lat and their UTM points."""
+    x0, y0, x1, y1 = area_utm.bounds
+    x, y = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+    keep = shapely.contains_xy(area_utm, x, y)
+    utm = shapely.points(x[keep], y[keep])
+    return shapely.get_coordinates(project_geometries(utm, src="EPSG:32750", dst="EPSG:4326")), utm
+
+
+def test_a_wide_gap_between_desa_is_a_gap_and_goes_to_the_nearest_desa(bundled_layers: Layers) -> None:
+    """A desa shrunk by 130 m leaves a ring in no desa, wide enough to hold whole grid cells: where the regency's
+    outline closes it (between neighbours, not along the regency border) a call there is inside the regency, a gap,
+    given to the nearest desa; along the border it is outside. The bundled desa have no gap this wide."""
+    shrunk = 59  # a large desa on the north-east border with six neighbours
+    layers = _reshaped_desa(bundled_layers, shrink=shrunk, shrink_m=130.0, grow=shrunk, grow_m=0.0)
+    loc = Locator.from_layers(layers)
+    before, after = project_geometries(bundled_layers.desa.geometry[[shrunk]])[0], project_geometries(
+        layers.desa.geometry[[shrunk]])[0]
+    lonlat, utm = _points_in(shapely.difference(before, after), 200_000, np.random.default_rng(41))
+    desa_utm = project_geometries(layers.desa.geometry)
+    dist = shapely.distance(desa_utm[:, None], utm[None, :])  # desa x point, metres
+    two = np.sort(dist, axis=0)[:2]
+    outline = project_geometries(np.array([loc.outline]))[0]
+    in_outline = shapely.contains_xy(outline, shapely.get_x(utm), shapely.get_y(utm))
+    # Clear cases only: 30 m from every desa and from the outline, the nearest desa 10 m nearer than the next.
+    clear = (two[0] > 30) & (two[1] - two[0] > 10) & (shapely.distance(outline.boundary, utm) > 30)
+    gap, outside = np.flatnonzero(clear & in_outline)[:300], np.flatnonzero(clear & ~in_outline)[:100]
+    assert len(gap) == 300 and len(outside) == 100
+    batch = loc.locate_many(lon=lonlat[gap, 0], lat=lonlat[gap, 1])
+    nearest = layers.desa.code[np.argmin(dist[:, gap], axis=0)]
+    assert set(batch.match) == {"gap"} and batch.inside_regency.all()
+    assert list(batch.desa_code) == list(nearest)
+    for j, i in enumerate(gap[:40]):
+        one = loc.locate(lon=lonlat[i, 0], lat=lonlat[i, 1])
+        assert one["match"] == "gap" and one["desa"]["code"] == nearest[j]
+    away = loc.locate_many(lon=lonlat[outside, 0], lat=lonlat[outside, 1])
+    assert set(away.match) == {"outside"} and not away.inside_regency.any()
+
+
+def test_a_wide_overlap_goes_point_by_point_to_the_desa_it_is_deepest_in(bundled_layers: Layers) -> None:
+    """A desa grown by 300 m overlaps its neighbours by whole grid cells. Each point there is in an overlap and
+    belongs to the desa it is deepest in, on both paths: not one desa for a whole stretch of the overlap."""
+    grown = 10  # an inner desa of Dusun Selatan with four neighbours
+    layers = _reshaped_desa(bundled_layers, shrink=grown, shrink_m=0.0, grow=grown, grow_m=300.0)
+    loc = Locator.from_layers(layers)
+    geometry = layers.desa.geometry
+    grown_utm = project_geometries(geometry[[grown]])[0]
+    others = shapely.union_all(project_geometries(np.delete(bundled_layers.desa.geometry, grown)))
+    lonlat, _ = _points_in(shapely.intersection(grown_utm, others), 100_000, np.random.default_rng(43))
+    inside = shapely.contains_xy(geometry[:, None], lonlat[:, 0][None, :], lonlat[:, 1][None, :])  # desa x point
+    # Depth as the documented rule measures it (distance to the desa's edge in degrees); clear cases only.
+    depth = np.where(inside, shapely.distance(shapely.boundary(geometry)[:, None], shapely.points(lonlat)[None, :]), -1)
+    deepest, second = np.sort(depth, axis=0)[-1], np.sort(depth, axis=0)[-2]
+    clear = np.flatnonzero((inside.sum(axis=0) == 2) & (deepest > 2 * second) & (deepest - second > 3e-4))[:300]
+    assert len(clear) == 300
+    expected = layers.desa.code[np.argmax(depth[:, clear], axis=0)]
+    assert len(set(expected)) >= 3  # the grown desa wins near its own middle, its neighbours near theirs
+    batch = loc.locate_many(lon=lonlat[clear, 0], lat=lonlat[clear, 1])
+    assert set(batch.match) == {"overlap"}
+    assert list(batch.desa_code) == list(expected)
+    for j, i in enumerate(clear[:60]):
+        one = loc.locate(lon=lonlat[i, 0], lat=lonlat[i, 1])
+        assert one["match"] == "overlap" and one["desa"]["code"] == expected[j]
