@@ -687,3 +687,42 @@ def test_a_wide_overlap_goes_point_by_point_to_the_desa_it_is_deepest_in(bundled
     for j, i in enumerate(clear[:60]):
         one = loc.locate(lon=lonlat[i, 0], lat=lonlat[i, 1])
         assert one["match"] == "overlap" and one["desa"]["code"] == expected[j]
+
+
+_TWO_SQUARES = shapely.MultiPolygon(
+    [shapely.box(114.80, -1.72, 114.82, -1.70), shapely.box(114.90, -1.72, 114.92, -1.70)]
+)
+_HOLED = shapely.Polygon(shapely.box(114.60, -2.00, 114.70, -1.90).exterior.coords,
+                         [shapely.box(114.64, -1.96, 114.66, -1.94).exterior.coords])
+_TWO_LINES = shapely.MultiLineString([[(114.80, -1.68), (114.82, -1.68)], [(114.90, -1.68), (114.92, -1.68)]])
+
+
+_AREAS = np.array([_TWO_SQUARES, _HOLED, shapely.box(114.70, -1.55, 114.75, -1.50)])
+_LINES = np.array([_TWO_LINES, shapely.LineString([(114.7, -1.5), (114.8, -1.5)])])
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["few segments", "many segments"])
+@pytest.mark.parametrize("geometries", [_AREAS, _LINES], ids=["desa", "rivers"])
+def test_distances_to_geometries_in_several_parts_are_to_their_parts(geometries: np.ndarray, dense: bool) -> None:
+    """A desa in two parts or with a hole, a river or road in two pieces: the distance is to the nearest part, on
+    both paths. Consecutive coordinates of two parts are no segment: the gap between the two squares or the two
+    lines is not an edge, and the way from the outer ring to the hole is not either."""
+    if dense:  # past BRUTE_FORCE_SEGMENTS: the single-point path walks the segment tree instead
+        geometries = shapely.segmentize(geometries, 0.00003)
+    edges = NearestEdge(geometries)
+    assert (edges._brute is None) == dense
+    utm = project_geometries(geometries)
+    lines = shapely.boundary(utm) if shapely.get_dimensions(utm).max() == 2 else utm
+    rng = np.random.default_rng(47)
+    x0, y0, x1, y1 = shapely.total_bounds(utm)
+    xy = np.concatenate([rng.uniform((x0 - 5_000, y0 - 5_000), (x1 + 5_000, y1 + 5_000), (2_000, 2)),
+                         shapely.get_coordinates(shapely.centroid(utm))])
+    dist = shapely.distance(lines[:, None], shapely.points(xy)[None, :])  # geometry x point
+    exact, nearest = dist.min(axis=0), dist.argmin(axis=0)
+    owner, many = edges.nearest(xy[:, 0], xy[:, 1])
+    close = exact < NearestEdge.EXACT_WITHIN_M
+    np.testing.assert_allclose(many[close], exact[close], atol=1e-6)
+    np.testing.assert_array_equal(owner[close], nearest[close])
+    for i in range(len(xy)):
+        got_owner, got = edges.nearest_one(xy[i, 0], xy[i, 1])
+        assert got == pytest.approx(exact[i], abs=1e-6) and got_owner == nearest[i], i
