@@ -15,7 +15,7 @@ from shapely import STRtree
 
 from geo.crs import UTM50S, WGS84, project_geometries, transformer
 from geo.layers import Layers, LineLayer
-from geo.locate import MATCH_NAMES, CoordinateError, Locator, NearestEdge
+from geo.locate import DESA_CELL_DEG, MATCH_NAMES, CoordinateError, Locator, NearestEdge, PolygonGrid
 
 BUNTOK = (114.8450, -1.7100)
 BARITO_AT_BUNTOK = (114.8410, -1.7390)  # on the Natural Earth centre line of the Barito beside Buntok
@@ -249,7 +249,7 @@ def _points_near_distance(locator: Locator, metres: float, n: int, rng: np.rando
 @pytest.mark.parametrize("cap", [10_000.0, 5_000.0, 2_500.0])
 def test_capped_nearest_equals_uncapped_within_the_cap(locator: Locator, cap: float) -> None:
     rng = np.random.default_rng(int(cap))
-    edges = locator.desa_edges
+    edges = NearestEdge(locator.layers.desa.geometry)  # built here: its construction is checked with its answers
     lo, hi = edges.coords.min(axis=0) - 25_000, edges.coords.max(axis=0) + 25_000
     xy = np.concatenate(
         [
@@ -282,7 +282,7 @@ def test_capped_nearest_equals_uncapped_within_the_cap(locator: Locator, cap: fl
 
 def test_thread_choice_does_not_change_answers(locator: Locator) -> None:
     rng = np.random.default_rng(5)
-    edges = locator.desa_edges
+    edges = NearestEdge(locator.layers.desa.geometry)
     xy = rng.uniform(edges.coords.min(axis=0) - 20_000, edges.coords.max(axis=0) + 20_000, (6_000, 2))
     one = edges.nearest(xy[:, 0], xy[:, 1], workers=1)
     for workers in (-1, None):
@@ -293,7 +293,7 @@ def test_thread_choice_does_not_change_answers(locator: Locator) -> None:
 
 def test_vertex_lower_bound_is_a_lower_bound(locator: Locator) -> None:
     rng = np.random.default_rng(9)
-    for edges in (locator.desa_edges, locator.rivers):
+    for edges in (NearestEdge(locator.layers.desa.geometry), NearestEdge(locator.layers.rivers.geometry)):
         xy = rng.uniform(edges.coords.min(axis=0) - 30_000, edges.coords.max(axis=0) + 30_000, (20_000, 2))
         true = edges.tree.query(xy)[0]
         bound = edges.vertex_lower_bound(xy)
@@ -523,6 +523,16 @@ def test_a_locator_built_afresh_places_points_as_brute_force_does(bundled_layers
     assert not batch.boundary_disagreement[clear].any()
     for i in np.flatnonzero(clear)[:200]:
         assert loc.locate(lon=lon[i], lat=lat[i])["kabupaten"] == batch.record(i)["kabupaten"]
+    # Distances to the river and to the nearest desa, as shapely measures them in UTM, on both paths.
+    lon, lat = rng.uniform(x0 - 0.3, x1 + 0.3, 40), rng.uniform(y0 - 0.3, y1 + 0.3, 40)
+    batch = loc.locate_many(lon=lon, lat=lat)
+    for i in range(len(lon)):
+        river = _exact_m(bundled_layers.rivers.geometry, batch.utm_x[i], batch.utm_y[i])
+        nearest = _exact_m(desa.geometry, batch.utm_x[i], batch.utm_y[i])
+        for is_batch, ans in ((False, loc.locate(lon=lon[i], lat=lat[i])), (True, batch.record(i))):
+            assert _measured(ans["river"]["distance_m"], river, batch=is_batch), (i, is_batch, river)
+            if not ans["inside_regency"]:
+                assert _measured(ans["nearest_desa"]["distance_m"], nearest, batch=is_batch), (i, is_batch, nearest)
 
 
 def test_batch_records_are_plain_json(locator: Locator) -> None:
@@ -726,3 +736,37 @@ def test_distances_to_geometries_in_several_parts_are_to_their_parts(geometries:
     for i in range(len(xy)):
         got_owner, got = edges.nearest_one(xy[i, 0], xy[i, 1])
         assert got == pytest.approx(exact[i], abs=1e-6) and got_owner == nearest[i], i
+
+
+def test_desa_strips_a_cell_or_two_wide_are_told_apart_by_the_grid() -> None:
+    """Desa as thin as a grid cell (a riverside strip): many lie between two edge rows with one row of whole cells
+    or none, and each such row must read as its own desa, not its neighbour's. Strips of random widths between
+    0.6 and 2.5 cells, stacked north-south and east-west, every point placed as the polygons place it."""
+    rng = np.random.default_rng(53)
+    cell = DESA_CELL_DEG
+    for stacked_north in (True, False):
+        cuts = np.cumsum(np.concatenate([[0.0], rng.uniform(0.6, 2.5, 60)])) * cell
+        if stacked_north:
+            strips = shapely.box(114.80, -1.80 + cuts[:-1], 114.80 + 40 * cell, -1.80 + cuts[1:])
+        else:
+            strips = shapely.box(114.80 + cuts[:-1], -1.80, 114.80 + cuts[1:], -1.80 + 40 * cell)
+        grid = PolygonGrid(strips, cell_deg=cell)
+        x0, y0, x1, y1 = shapely.total_bounds(strips)
+        lon, lat = rng.uniform(x0, x1, 40_000), rng.uniform(y0, y1, 40_000)
+        inside = shapely.contains_xy(strips[:, None], lon[None, :], lat[None, :])  # strip x point
+        alone = inside.sum(axis=0) == 1
+        assert alone.mean() > 0.99
+        idx, overlap = grid.locate(lon, lat, order_key=np.arange(len(strips)))
+        np.testing.assert_array_equal(idx[alone], inside.argmax(axis=0)[alone])
+        assert not overlap[alone].any()
+
+
+def test_desa_without_a_jenis_are_answered_with_none(bundled_layers: Layers) -> None:
+    """A desa layer may come without the desa/kelurahan kind: the answer says None for it, on both paths."""
+    desa = bundled_layers.desa
+    attrs = {k: v for k, v in desa.attrs.items() if k != "jenis"}
+    loc = Locator.from_layers(dataclasses.replace(bundled_layers, desa=dataclasses.replace(desa, attrs=attrs)))
+    one = loc.locate(lon=BUNTOK[0], lat=BUNTOK[1])
+    many = loc.locate_many(lon=np.array([BUNTOK[0]]), lat=np.array([BUNTOK[1]])).record(0)
+    assert one["desa"]["name"] == many["desa"]["name"] == "Buntok Kota"
+    assert one["desa"]["jenis"] is None and many["desa"]["jenis"] is None
