@@ -560,15 +560,16 @@ def test_the_regency_fringe_outside_its_desa_goes_to_a_near_neighbour_or_to_none
     """The coarse kabupaten polygon of Barito Selatan reaches past its desa. A point there belongs to the nearest
     neighbouring kabupaten within 0.05 degrees; farther (toward Kalimantan Selatan, which the layer lacks) to none.
     Either way the answer says the polygons disagreed."""
-    kab = locator.layers.kabupaten
-    fringe = shapely.difference(kab.geometry[locator.regency_index], locator.outline)
+    loc = Locator.from_layers(locator.layers)  # built here: the neighbours it keeps are part of what is checked
+    kab = loc.layers.kabupaten
+    fringe = shapely.difference(kab.geometry[kab.code == "62.04"][0], loc.outline)
     rng = np.random.default_rng(31)
     x0, y0, x1, y1 = fringe.bounds
     lon, lat = rng.uniform(x0, x1, 200_000), rng.uniform(y0, y1, 200_000)
     keep = shapely.contains_xy(fringe, lon, lat)
     lon, lat = lon[keep], lat[keep]
     pts = shapely.points(lon, lat)
-    neighbours = locator.neighbour_index
+    neighbours = np.flatnonzero(kab.code != "62.04")
     dist = shapely.distance(kab.geometry[neighbours][:, None], pts[None, :])  # neighbour x point, degrees
     nearest = dist.min(axis=0)
     far = np.flatnonzero(nearest > 0.06)[:20]
@@ -577,9 +578,9 @@ def test_the_regency_fringe_outside_its_desa_goes_to_a_near_neighbour_or_to_none
     codes = np.append(kab.code, None)
     expected = {int(i): codes[neighbours[np.argmin(dist[:, i])]] for i in near} | {int(i): None for i in far}
     pick = np.array(sorted(expected))
-    batch = locator.locate_many(lon=lon[pick], lat=lat[pick])
+    batch = loc.locate_many(lon=lon[pick], lat=lat[pick])
     for j, i in enumerate(pick):
-        for ans in (locator.locate(lon=lon[i], lat=lat[i]), batch.record(j)):
+        for ans in (loc.locate(lon=lon[i], lat=lat[i]), batch.record(j)):
             assert ans["inside_regency"] is False
             assert (ans["kabupaten"] or {}).get("code") == expected[i], (i, nearest[i])
             assert ans["boundary_disagreement"] is True
@@ -656,11 +657,13 @@ def test_a_wide_gap_between_desa_is_a_gap_and_goes_to_the_nearest_desa(bundled_l
     desa_utm = project_geometries(layers.desa.geometry)
     dist = shapely.distance(desa_utm[:, None], utm[None, :])  # desa x point, metres
     two = np.sort(dist, axis=0)[:2]
-    outline = project_geometries(np.array([loc.outline]))[0]
+    # The regency's outline as documented: the desa closed by GAP_TOLERANCE_M (75 m), measured here in UTM.
+    outline = shapely.union_all(desa_utm).buffer(75.0).buffer(-75.0)
     in_outline = shapely.contains_xy(outline, shapely.get_x(utm), shapely.get_y(utm))
-    # Clear cases only: 30 m from every desa and from the outline, the nearest desa 10 m nearer than the next.
+    # Clear cases only: 30 m from every desa and from the outline, the nearest desa 10 m nearer than the next;
+    # outside, 90 m from every desa (no 75 m closing reaches there).
     clear = (two[0] > 30) & (two[1] - two[0] > 10) & (shapely.distance(outline.boundary, utm) > 30)
-    gap, outside = np.flatnonzero(clear & in_outline)[:300], np.flatnonzero(clear & ~in_outline)[:100]
+    gap, outside = np.flatnonzero(clear & in_outline)[:300], np.flatnonzero(clear & ~in_outline & (two[0] > 90))[:100]
     assert len(gap) == 300 and len(outside) == 100
     batch = loc.locate_many(lon=lonlat[gap, 0], lat=lonlat[gap, 1])
     nearest = layers.desa.code[np.argmin(dist[:, gap], axis=0)]
@@ -708,7 +711,9 @@ _TWO_LINES = shapely.MultiLineString([[(114.80, -1.68), (114.82, -1.68)], [(114.
 
 
 _AREAS = np.array([_TWO_SQUARES, _HOLED, shapely.box(114.70, -1.55, 114.75, -1.50)])
-_LINES = np.array([_TWO_LINES, shapely.LineString([(114.7, -1.5), (114.8, -1.5)])])
+# A bend drawn with sub-metre segments (as a surveyed river bank may be): the closest point is inside a segment.
+_FINE = shapely.segmentize(shapely.LineString([(114.75, -1.60), (114.7504, -1.6001), (114.7507, -1.5998)]), 4e-6)
+_LINES = np.array([_TWO_LINES, shapely.LineString([(114.7, -1.5), (114.8, -1.5)]), _FINE])
 
 
 @pytest.mark.parametrize("dense", [False, True], ids=["few segments", "many segments"])
@@ -725,8 +730,10 @@ def test_distances_to_geometries_in_several_parts_are_to_their_parts(geometries:
     lines = shapely.boundary(utm) if shapely.get_dimensions(utm).max() == 2 else utm
     rng = np.random.default_rng(47)
     x0, y0, x1, y1 = shapely.total_bounds(utm)
+    fine = shapely.get_coordinates(project_geometries(np.array([_FINE])))
     xy = np.concatenate([rng.uniform((x0 - 5_000, y0 - 5_000), (x1 + 5_000, y1 + 5_000), (2_000, 2)),
-                         shapely.get_coordinates(shapely.centroid(utm))])
+                         shapely.get_coordinates(shapely.centroid(utm)),
+                         (fine[:-1] + fine[1:]) / 2 + rng.uniform(-3, 3, (len(fine) - 1, 2))])  # beside _FINE
     dist = shapely.distance(lines[:, None], shapely.points(xy)[None, :])  # geometry x point
     exact, nearest = dist.min(axis=0), dist.argmin(axis=0)
     owner, many = edges.nearest(xy[:, 0], xy[:, 1])
@@ -761,12 +768,15 @@ def test_desa_strips_a_cell_or_two_wide_are_told_apart_by_the_grid() -> None:
         assert not overlap[alone].any()
 
 
-def test_desa_without_a_jenis_are_answered_with_none(bundled_layers: Layers) -> None:
-    """A desa layer may come without the desa/kelurahan kind: the answer says None for it, on both paths."""
+def test_desa_without_a_jenis_or_a_known_kecamatan_are_answered_with_none(bundled_layers: Layers) -> None:
+    """A desa layer may come without the desa/kelurahan kind, and a desa may name a kecamatan the kecamatan layer
+    lacks: the answer says None for each, on both paths, and still names the desa."""
     desa = bundled_layers.desa
     attrs = {k: v for k, v in desa.attrs.items() if k != "jenis"}
+    attrs["kecamatan_kode"] = np.where(desa.name == "Buntok Kota", "62.04.99", attrs["kecamatan_kode"])
     loc = Locator.from_layers(dataclasses.replace(bundled_layers, desa=dataclasses.replace(desa, attrs=attrs)))
     one = loc.locate(lon=BUNTOK[0], lat=BUNTOK[1])
     many = loc.locate_many(lon=np.array([BUNTOK[0]]), lat=np.array([BUNTOK[1]])).record(0)
     assert one["desa"]["name"] == many["desa"]["name"] == "Buntok Kota"
     assert one["desa"]["jenis"] is None and many["desa"]["jenis"] is None
+    assert one["kecamatan"] is None and many["kecamatan"] is None
