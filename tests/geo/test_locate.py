@@ -774,9 +774,15 @@ def test_desa_without_a_jenis_or_a_known_kecamatan_are_answered_with_none(bundle
     desa = bundled_layers.desa
     attrs = {k: v for k, v in desa.attrs.items() if k != "jenis"}
     attrs["kecamatan_kode"] = np.where(desa.name == "Buntok Kota", "62.04.99", attrs["kecamatan_kode"])
+    # And the first desa moved to another kecamatan than its neighbour in the table: its own is answered.
+    attrs["kecamatan_kode"][0] = next(k for k in bundled_layers.kecamatan.code if k != attrs["kecamatan_kode"][1])
     loc = Locator.from_layers(dataclasses.replace(bundled_layers, desa=dataclasses.replace(desa, attrs=attrs)))
     one = loc.locate(lon=BUNTOK[0], lat=BUNTOK[1])
     many = loc.locate_many(lon=np.array([BUNTOK[0]]), lat=np.array([BUNTOK[1]])).record(0)
     assert one["desa"]["name"] == many["desa"]["name"] == "Buntok Kota"
     assert one["desa"]["jenis"] is None and many["desa"]["jenis"] is None
     assert one["kecamatan"] is None and many["kecamatan"] is None
+    first = shapely.point_on_surface(desa.geometry[0])
+    batch = loc.locate_many(lon=np.array([first.x]), lat=np.array([first.y]))
+    assert batch.kecamatan_code[0] == attrs["kecamatan_kode"][0] != desa.attrs["kecamatan_kode"][0]
+    assert loc.locate(lon=first.x, lat=first.y)["kecamatan"]["code"] == attrs["kecamatan_kode"][0]
