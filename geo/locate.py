@@ -92,8 +92,11 @@ class PolygonGrid:
         cx = self.x0 + (ix + 0.5) * self.cell
         cy = self.y0 + (iy + 0.5) * self.cell
         value = np.full(count + 1, self.EXACT, dtype=np.int32)
-        found, _ = self.exact(cx, cy, order_key=np.arange(len(self.polygons)))
+        found, overlap = self.exact(cx, cy, order_key=np.arange(len(self.polygons)))
         found = np.where(found == self.UNRESOLVED, self.OUTSIDE, found)
+        # A region in two polygons at once lies wholly in their overlap, where the polygon a point is deepest in
+        # changes from point to point: its cells get the exact test, not the representative's answer.
+        found[overlap] = self.EXACT
         if inside_unknown is not None:
             # A region in the outline but in no polygon is a gap wide enough to hold a cell.
             gap = (found == self.OUTSIDE) & shapely.contains_xy(inside_unknown, cx, cy)
@@ -182,25 +185,28 @@ class NearestEdge:
         utm = project_geometries(geometries)
         if shapely.get_dimensions(utm).max() == 2:
             utm = shapely.boundary(utm)
-        raw, raw_owner = shapely.get_coordinates(utm, return_index=True)
-        same = raw_owner[:-1] == raw_owner[1:]
+        # One line per part (each ring of a polygon, each line of a multi-line): the last point of one part and the
+        # first of the next are no segment, so parts are told apart by part, and each part knows its geometry.
+        parts, part_owner = shapely.get_parts(utm, return_index=True)
+        raw, raw_part = shapely.get_coordinates(parts, return_index=True)
+        same = raw_part[:-1] == raw_part[1:]
         self.segment_tree = STRtree(shapely.linestrings(np.stack([raw[:-1][same], raw[1:][same]], axis=1)))
-        self.segment_owner = raw_owner[:-1][same]
+        self.segment_owner = part_owner[raw_part[:-1][same]]
         self._brute = None
         if len(self.segment_owner) <= self.BRUTE_FORCE_SEGMENTS:
             a, b = raw[:-1][same], raw[1:][same]
             ab = b - a
             denom = np.maximum((ab * ab).sum(axis=1), 1e-12)
             self._brute = (a[:, 0].copy(), a[:, 1].copy(), ab[:, 0].copy(), ab[:, 1].copy(), denom)
-        coords, owner = shapely.get_coordinates(shapely.segmentize(utm, self.SPACING_M), return_index=True)
+        coords, part = shapely.get_coordinates(shapely.segmentize(parts, self.SPACING_M), return_index=True)
         self.coords = coords
-        self.owner = owner
+        self.owner = part_owner[part]
         at = np.arange(len(coords))
         prev = np.maximum(at - 1, 0)
         nxt = np.minimum(at + 1, len(coords) - 1)
         # Neighbours across a part boundary are not segments: fall back to the vertex itself.
-        self.prev = np.where(owner[prev] == owner, prev, at)
-        self.next = np.where(owner[nxt] == owner, nxt, at)
+        self.prev = np.where(part[prev] == part, prev, at)
+        self.next = np.where(part[nxt] == part, nxt, at)
         # Densified edges are long runs of collinear points; the unbalanced sliding-midpoint tree searches
         # them several times faster than the median-split one.
         self.tree = cKDTree(coords, balanced_tree=False, compact_nodes=False)

@@ -15,7 +15,7 @@ from shapely import STRtree
 
 from geo.crs import UTM50S, WGS84, project_geometries, transformer
 from geo.layers import Layers, LineLayer
-from geo.locate import MATCH_NAMES, CoordinateError, Locator, NearestEdge
+from geo.locate import DESA_CELL_DEG, MATCH_NAMES, CoordinateError, Locator, NearestEdge, PolygonGrid
 
 BUNTOK = (114.8450, -1.7100)
 BARITO_AT_BUNTOK = (114.8410, -1.7390)  # on the Natural Earth centre line of the Barito beside Buntok
@@ -249,7 +249,7 @@ def _points_near_distance(locator: Locator, metres: float, n: int, rng: np.rando
 @pytest.mark.parametrize("cap", [10_000.0, 5_000.0, 2_500.0])
 def test_capped_nearest_equals_uncapped_within_the_cap(locator: Locator, cap: float) -> None:
     rng = np.random.default_rng(int(cap))
-    edges = locator.desa_edges
+    edges = NearestEdge(locator.layers.desa.geometry)  # built here: its construction is checked with its answers
     lo, hi = edges.coords.min(axis=0) - 25_000, edges.coords.max(axis=0) + 25_000
     xy = np.concatenate(
         [
@@ -282,7 +282,7 @@ def test_capped_nearest_equals_uncapped_within_the_cap(locator: Locator, cap: fl
 
 def test_thread_choice_does_not_change_answers(locator: Locator) -> None:
     rng = np.random.default_rng(5)
-    edges = locator.desa_edges
+    edges = NearestEdge(locator.layers.desa.geometry)
     xy = rng.uniform(edges.coords.min(axis=0) - 20_000, edges.coords.max(axis=0) + 20_000, (6_000, 2))
     one = edges.nearest(xy[:, 0], xy[:, 1], workers=1)
     for workers in (-1, None):
@@ -293,7 +293,7 @@ def test_thread_choice_does_not_change_answers(locator: Locator) -> None:
 
 def test_vertex_lower_bound_is_a_lower_bound(locator: Locator) -> None:
     rng = np.random.default_rng(9)
-    for edges in (locator.desa_edges, locator.rivers):
+    for edges in (NearestEdge(locator.layers.desa.geometry), NearestEdge(locator.layers.rivers.geometry)):
         xy = rng.uniform(edges.coords.min(axis=0) - 30_000, edges.coords.max(axis=0) + 30_000, (20_000, 2))
         true = edges.tree.query(xy)[0]
         bound = edges.vertex_lower_bound(xy)
@@ -523,6 +523,16 @@ def test_a_locator_built_afresh_places_points_as_brute_force_does(bundled_layers
     assert not batch.boundary_disagreement[clear].any()
     for i in np.flatnonzero(clear)[:200]:
         assert loc.locate(lon=lon[i], lat=lat[i])["kabupaten"] == batch.record(i)["kabupaten"]
+    # Distances to the river and to the nearest desa, as shapely measures them in UTM, on both paths.
+    lon, lat = rng.uniform(x0 - 0.3, x1 + 0.3, 40), rng.uniform(y0 - 0.3, y1 + 0.3, 40)
+    batch = loc.locate_many(lon=lon, lat=lat)
+    for i in range(len(lon)):
+        river = _exact_m(bundled_layers.rivers.geometry, batch.utm_x[i], batch.utm_y[i])
+        nearest = _exact_m(desa.geometry, batch.utm_x[i], batch.utm_y[i])
+        for is_batch, ans in ((False, loc.locate(lon=lon[i], lat=lat[i])), (True, batch.record(i))):
+            assert _measured(ans["river"]["distance_m"], river, batch=is_batch), (i, is_batch, river)
+            if not ans["inside_regency"]:
+                assert _measured(ans["nearest_desa"]["distance_m"], nearest, batch=is_batch), (i, is_batch, nearest)
 
 
 def test_batch_records_are_plain_json(locator: Locator) -> None:
@@ -550,15 +560,16 @@ def test_the_regency_fringe_outside_its_desa_goes_to_a_near_neighbour_or_to_none
     """The coarse kabupaten polygon of Barito Selatan reaches past its desa. A point there belongs to the nearest
     neighbouring kabupaten within 0.05 degrees; farther (toward Kalimantan Selatan, which the layer lacks) to none.
     Either way the answer says the polygons disagreed."""
-    kab = locator.layers.kabupaten
-    fringe = shapely.difference(kab.geometry[locator.regency_index], locator.outline)
+    loc = Locator.from_layers(locator.layers)  # built here: the neighbours it keeps are part of what is checked
+    kab = loc.layers.kabupaten
+    fringe = shapely.difference(kab.geometry[kab.code == "62.04"][0], loc.outline)
     rng = np.random.default_rng(31)
     x0, y0, x1, y1 = fringe.bounds
     lon, lat = rng.uniform(x0, x1, 200_000), rng.uniform(y0, y1, 200_000)
     keep = shapely.contains_xy(fringe, lon, lat)
     lon, lat = lon[keep], lat[keep]
     pts = shapely.points(lon, lat)
-    neighbours = locator.neighbour_index
+    neighbours = np.flatnonzero(kab.code != "62.04")
     dist = shapely.distance(kab.geometry[neighbours][:, None], pts[None, :])  # neighbour x point, degrees
     nearest = dist.min(axis=0)
     far = np.flatnonzero(nearest > 0.06)[:20]
@@ -567,9 +578,9 @@ def test_the_regency_fringe_outside_its_desa_goes_to_a_near_neighbour_or_to_none
     codes = np.append(kab.code, None)
     expected = {int(i): codes[neighbours[np.argmin(dist[:, i])]] for i in near} | {int(i): None for i in far}
     pick = np.array(sorted(expected))
-    batch = locator.locate_many(lon=lon[pick], lat=lat[pick])
+    batch = loc.locate_many(lon=lon[pick], lat=lat[pick])
     for j, i in enumerate(pick):
-        for ans in (locator.locate(lon=lon[i], lat=lat[i]), batch.record(j)):
+        for ans in (loc.locate(lon=lon[i], lat=lat[i]), batch.record(j)):
             assert ans["inside_regency"] is False
             assert (ans["kabupaten"] or {}).get("code") == expected[i], (i, nearest[i])
             assert ans["boundary_disagreement"] is True
@@ -612,3 +623,166 @@ def test_one_point_alone_on_an_edge_cell_and_just_past_the_grids(locator: Locato
             one = locator.locate(lon=x, lat=y)
             assert one["inside_regency"] is False
             assert locator.locate_many(lon=np.array([x]), lat=np.array([y])).record(0)["kabupaten"] == one["kabupaten"]
+
+
+def _reshaped_desa(layers: Layers, *, shrink: int, shrink_m: float, grow: int, grow_m: float) -> Layers:
+    """The bundled layers with one desa shrunk and another grown (in UTM metres), everything else as it was."""
+    desa = layers.desa
+    utm = project_geometries(desa.geometry)
+    utm[shrink] = utm[shrink].buffer(-shrink_m)
+    utm[grow] = utm[grow].buffer(grow_m)
+    geometry = project_geometries(utm, src="EPSG:32750", dst="EPSG:4326")
+    return dataclasses.replace(layers, desa=dataclasses.replace(desa, geometry=geometry))
+
+
+def _points_in(area_utm: shapely.Geometry, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform random UTM points in a polygon, as WGS84 lon/lat and their UTM points."""
+    x0, y0, x1, y1 = area_utm.bounds
+    x, y = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+    keep = shapely.contains_xy(area_utm, x, y)
+    utm = shapely.points(x[keep], y[keep])
+    return shapely.get_coordinates(project_geometries(utm, src="EPSG:32750", dst="EPSG:4326")), utm
+
+
+def test_a_wide_gap_between_desa_is_a_gap_and_goes_to_the_nearest_desa(bundled_layers: Layers) -> None:
+    """A desa shrunk by 130 m leaves a ring in no desa, wide enough to hold whole grid cells: where the regency's
+    outline closes it (between neighbours, not along the regency border) a call there is inside the regency, a gap,
+    given to the nearest desa; along the border it is outside. The bundled desa have no gap this wide."""
+    shrunk = 59  # a large desa on the north-east border with six neighbours
+    layers = _reshaped_desa(bundled_layers, shrink=shrunk, shrink_m=130.0, grow=shrunk, grow_m=0.0)
+    loc = Locator.from_layers(layers)
+    before, after = project_geometries(bundled_layers.desa.geometry[[shrunk]])[0], project_geometries(
+        layers.desa.geometry[[shrunk]])[0]
+    lonlat, utm = _points_in(shapely.difference(before, after), 200_000, np.random.default_rng(41))
+    desa_utm = project_geometries(layers.desa.geometry)
+    dist = shapely.distance(desa_utm[:, None], utm[None, :])  # desa x point, metres
+    two = np.sort(dist, axis=0)[:2]
+    # The regency's outline as documented: the desa closed by GAP_TOLERANCE_M (75 m), measured here in UTM.
+    outline = shapely.union_all(desa_utm).buffer(75.0).buffer(-75.0)
+    in_outline = shapely.contains_xy(outline, shapely.get_x(utm), shapely.get_y(utm))
+    # Clear cases only: 30 m from every desa and from the outline, the nearest desa 10 m nearer than the next;
+    # outside, 90 m from every desa (no 75 m closing reaches there).
+    clear = (two[0] > 30) & (two[1] - two[0] > 10) & (shapely.distance(outline.boundary, utm) > 30)
+    gap, outside = np.flatnonzero(clear & in_outline)[:300], np.flatnonzero(clear & ~in_outline & (two[0] > 90))[:100]
+    assert len(gap) == 300 and len(outside) == 100
+    batch = loc.locate_many(lon=lonlat[gap, 0], lat=lonlat[gap, 1])
+    nearest = layers.desa.code[np.argmin(dist[:, gap], axis=0)]
+    assert set(batch.match) == {"gap"} and batch.inside_regency.all()
+    assert list(batch.desa_code) == list(nearest)
+    for j, i in enumerate(gap[:40]):
+        one = loc.locate(lon=lonlat[i, 0], lat=lonlat[i, 1])
+        assert one["match"] == "gap" and one["desa"]["code"] == nearest[j]
+    away = loc.locate_many(lon=lonlat[outside, 0], lat=lonlat[outside, 1])
+    assert set(away.match) == {"outside"} and not away.inside_regency.any()
+
+
+def test_a_wide_overlap_goes_point_by_point_to_the_desa_it_is_deepest_in(bundled_layers: Layers) -> None:
+    """A desa grown by 300 m overlaps its neighbours by whole grid cells. Each point there is in an overlap and
+    belongs to the desa it is deepest in, on both paths: not one desa for a whole stretch of the overlap."""
+    grown = 10  # an inner desa of Dusun Selatan with four neighbours
+    layers = _reshaped_desa(bundled_layers, shrink=grown, shrink_m=0.0, grow=grown, grow_m=300.0)
+    loc = Locator.from_layers(layers)
+    geometry = layers.desa.geometry
+    grown_utm = project_geometries(geometry[[grown]])[0]
+    others = shapely.union_all(project_geometries(np.delete(bundled_layers.desa.geometry, grown)))
+    lonlat, _ = _points_in(shapely.intersection(grown_utm, others), 100_000, np.random.default_rng(43))
+    inside = shapely.contains_xy(geometry[:, None], lonlat[:, 0][None, :], lonlat[:, 1][None, :])  # desa x point
+    # Depth as the documented rule measures it (distance to the desa's edge in degrees); clear cases only.
+    depth = np.where(inside, shapely.distance(shapely.boundary(geometry)[:, None], shapely.points(lonlat)[None, :]), -1)
+    deepest, second = np.sort(depth, axis=0)[-1], np.sort(depth, axis=0)[-2]
+    clear = np.flatnonzero((inside.sum(axis=0) == 2) & (deepest > 2 * second) & (deepest - second > 3e-4))[:300]
+    assert len(clear) == 300
+    expected = layers.desa.code[np.argmax(depth[:, clear], axis=0)]
+    assert len(set(expected)) >= 3  # the grown desa wins near its own middle, its neighbours near theirs
+    batch = loc.locate_many(lon=lonlat[clear, 0], lat=lonlat[clear, 1])
+    assert set(batch.match) == {"overlap"}
+    assert list(batch.desa_code) == list(expected)
+    for j, i in enumerate(clear[:60]):
+        one = loc.locate(lon=lonlat[i, 0], lat=lonlat[i, 1])
+        assert one["match"] == "overlap" and one["desa"]["code"] == expected[j]
+
+
+_TWO_SQUARES = shapely.MultiPolygon(
+    [shapely.box(114.80, -1.72, 114.82, -1.70), shapely.box(114.90, -1.72, 114.92, -1.70)]
+)
+_HOLED = shapely.Polygon(shapely.box(114.60, -2.00, 114.70, -1.90).exterior.coords,
+                         [shapely.box(114.64, -1.96, 114.66, -1.94).exterior.coords])
+_TWO_LINES = shapely.MultiLineString([[(114.80, -1.68), (114.82, -1.68)], [(114.90, -1.68), (114.92, -1.68)]])
+
+
+_AREAS = np.array([_TWO_SQUARES, _HOLED, shapely.box(114.70, -1.55, 114.75, -1.50)])
+# A bend drawn with sub-metre segments (as a surveyed river bank may be): the closest point is inside a segment.
+_FINE = shapely.segmentize(shapely.LineString([(114.75, -1.60), (114.7504, -1.6001), (114.7507, -1.5998)]), 4e-6)
+_LINES = np.array([_TWO_LINES, shapely.LineString([(114.7, -1.5), (114.8, -1.5)]), _FINE])
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["few segments", "many segments"])
+@pytest.mark.parametrize("geometries", [_AREAS, _LINES], ids=["desa", "rivers"])
+def test_distances_to_geometries_in_several_parts_are_to_their_parts(geometries: np.ndarray, dense: bool) -> None:
+    """A desa in two parts or with a hole, a river or road in two pieces: the distance is to the nearest part, on
+    both paths. Consecutive coordinates of two parts are no segment: the gap between the two squares or the two
+    lines is not an edge, and the way from the outer ring to the hole is not either."""
+    if dense:  # past BRUTE_FORCE_SEGMENTS: the single-point path walks the segment tree instead
+        geometries = shapely.segmentize(geometries, 0.00003)
+    edges = NearestEdge(geometries)
+    assert (edges._brute is None) == dense
+    utm = project_geometries(geometries)
+    lines = shapely.boundary(utm) if shapely.get_dimensions(utm).max() == 2 else utm
+    rng = np.random.default_rng(47)
+    x0, y0, x1, y1 = shapely.total_bounds(utm)
+    fine = shapely.get_coordinates(project_geometries(np.array([_FINE])))
+    xy = np.concatenate([rng.uniform((x0 - 5_000, y0 - 5_000), (x1 + 5_000, y1 + 5_000), (2_000, 2)),
+                         shapely.get_coordinates(shapely.centroid(utm)),
+                         (fine[:-1] + fine[1:]) / 2 + rng.uniform(-3, 3, (len(fine) - 1, 2))])  # beside _FINE
+    dist = shapely.distance(lines[:, None], shapely.points(xy)[None, :])  # geometry x point
+    exact, nearest = dist.min(axis=0), dist.argmin(axis=0)
+    owner, many = edges.nearest(xy[:, 0], xy[:, 1])
+    close = exact < NearestEdge.EXACT_WITHIN_M
+    np.testing.assert_allclose(many[close], exact[close], atol=1e-6)
+    np.testing.assert_array_equal(owner[close], nearest[close])
+    for i in range(len(xy)):
+        got_owner, got = edges.nearest_one(xy[i, 0], xy[i, 1])
+        assert got == pytest.approx(exact[i], abs=1e-6) and got_owner == nearest[i], i
+
+
+def test_desa_strips_a_cell_or_two_wide_are_told_apart_by_the_grid() -> None:
+    """Desa as thin as a grid cell (a riverside strip): many lie between two edge rows with one row of whole cells
+    or none, and each such row must read as its own desa, not its neighbour's. Strips of random widths between
+    0.6 and 2.5 cells, stacked north-south and east-west, every point placed as the polygons place it."""
+    rng = np.random.default_rng(53)
+    cell = DESA_CELL_DEG
+    for stacked_north in (True, False):
+        cuts = np.cumsum(np.concatenate([[0.0], rng.uniform(0.6, 2.5, 60)])) * cell
+        if stacked_north:
+            strips = shapely.box(114.80, -1.80 + cuts[:-1], 114.80 + 40 * cell, -1.80 + cuts[1:])
+        else:
+            strips = shapely.box(114.80 + cuts[:-1], -1.80, 114.80 + cuts[1:], -1.80 + 40 * cell)
+        grid = PolygonGrid(strips, cell_deg=cell)
+        x0, y0, x1, y1 = shapely.total_bounds(strips)
+        lon, lat = rng.uniform(x0, x1, 40_000), rng.uniform(y0, y1, 40_000)
+        inside = shapely.contains_xy(strips[:, None], lon[None, :], lat[None, :])  # strip x point
+        alone = inside.sum(axis=0) == 1
+        assert alone.mean() > 0.99
+        idx, overlap = grid.locate(lon, lat, order_key=np.arange(len(strips)))
+        np.testing.assert_array_equal(idx[alone], inside.argmax(axis=0)[alone])
+        assert not overlap[alone].any()
+
+
+def test_desa_without_a_jenis_or_a_known_kecamatan_are_answered_with_none(bundled_layers: Layers) -> None:
+    """A desa layer may come without the desa/kelurahan kind, and a desa may name a kecamatan the kecamatan layer
+    lacks: the answer says None for each, on both paths, and still names the desa."""
+    desa = bundled_layers.desa
+    attrs = {k: v for k, v in desa.attrs.items() if k != "jenis"}
+    attrs["kecamatan_kode"] = np.where(desa.name == "Buntok Kota", "62.04.99", attrs["kecamatan_kode"])
+    # And the first desa moved to another kecamatan than its neighbour in the table: its own is answered.
+    attrs["kecamatan_kode"][0] = next(k for k in bundled_layers.kecamatan.code if k != attrs["kecamatan_kode"][1])
+    loc = Locator.from_layers(dataclasses.replace(bundled_layers, desa=dataclasses.replace(desa, attrs=attrs)))
+    one = loc.locate(lon=BUNTOK[0], lat=BUNTOK[1])
+    many = loc.locate_many(lon=np.array([BUNTOK[0]]), lat=np.array([BUNTOK[1]])).record(0)
+    assert one["desa"]["name"] == many["desa"]["name"] == "Buntok Kota"
+    assert one["desa"]["jenis"] is None and many["desa"]["jenis"] is None
+    assert one["kecamatan"] is None and many["kecamatan"] is None
+    first = shapely.point_on_surface(desa.geometry[0])
+    batch = loc.locate_many(lon=np.array([first.x]), lat=np.array([first.y]))
+    assert batch.kecamatan_code[0] == attrs["kecamatan_kode"][0] != desa.attrs["kecamatan_kode"][0]
+    assert loc.locate(lon=first.x, lat=first.y)["kecamatan"]["code"] == attrs["kecamatan_kode"][0]
