@@ -4,7 +4,6 @@ API process's report worker (a separate process), then downloaded."""
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
@@ -13,6 +12,7 @@ from geo.times import utcnow, wib_date
 from store.db import session_scope
 from store.reports import ReportFile
 from tests.conftest import bearer, settings_for
+from tests.waiting import wait_until
 
 
 def test_who_may_ask_and_bad_periods(client, tokens) -> None:
@@ -51,12 +51,9 @@ def test_a_report_asked_for_is_made_in_the_background(database, tokens) -> None:
             r = c.post("/api/reports", json=body, headers=h)
             assert r.status_code == 202, r.text
             report_id = r.json()["id"]
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                got = c.get(f"/api/reports/{report_id}", headers=h).json()
-                if got["status"] in ("ready", "failed"):
-                    break
-                time.sleep(0.5)
+            got = wait_until(
+                lambda: (g := c.get(f"/api/reports/{report_id}", headers=h).json())["status"] in ("ready", "failed")
+                and g, timeout=180, interval=0.2, message="the report was neither made nor failed")
             assert got["status"] == "ready", got
             assert got["figures"]["incidents"] == 0 and [f["kind"] for f in got["files"]] == ["html", "pdf"]
             for f in got["files"]:

@@ -87,7 +87,9 @@ def test_the_html_map_opens_offline_with_every_incident(db, bundled_layers, loca
         page.screenshot(path=str(ARTIFACTS / f"sitrep-map-{db.backend}-{name}.png"))
         # A cluster opens into its incidents, each with a popup holding no caller data.
         page.locator(".marker-cluster").first.click()
-        page.wait_for_timeout(600)  # the zoom animation
+        # The cluster's zoom (and its markers' spreading) done: Leaflet marks both animations with a class.
+        page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')"
+                               " && document.querySelector('.leaflet-marker-icon.sitrep-inc')")
         page.locator(".leaflet-marker-icon.sitrep-inc").first.click()
         popup = page.inner_text(".leaflet-popup-content")
         assert "112-20261120-" in popup and "WIB" in popup and "Zulkarnaen" not in popup
