@@ -528,7 +528,11 @@ def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
                     f"Arsip ZIP harus berisi tepat satu CSV, ada {len(members)}",
                     f"ZIP archive must contain exactly one CSV, found {len(members)}",
                 )
-            return zf.open(members[0], "r"), True
+            member = zf.open(members[0], "r")
+            # The archive's file stays open while the member is (zipfile counts their references): closing the
+            # archive here lets closing the member close the file, instead of leaving it to garbage collection.
+            zf.close()
+            return member, True
         return open(path, "rb"), True
     return source, False
 

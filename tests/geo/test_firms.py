@@ -759,3 +759,122 @@ def test_satellite_codes_are_named_and_many_distinct_texts_are_stripped() -> Non
     assert frame["satellite"].tolist()[:4] == ["sat-0", "NOAA-20", "sat-2", "NOAA-20"]
     assert frame["satellite_raw"].tolist()[:2] == ["sat-0", "N20"]
     assert frame["version"].tolist()[:2] == ["v0", "v1"]
+
+
+class _ShortReads(io.BytesIO):
+    """A source that hands back a few bytes per read, as a pipe or a network stream does; records the sizes asked."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        super().__init__(data)
+        self.most = most
+        self.asked: list[object] = []
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        self.asked.append(size)
+        return super().read(min(self.most, size) if isinstance(size, int) and size >= 0 else self.most)
+
+
+def test_short_reads_cut_lines_anywhere_and_change_nothing() -> None:
+    """Lines split between two reads are joined again; the source is read in bounded pieces, never whole."""
+    text, bad = _rows_with_bad_lines(40)
+    body = text.replace("\n", "\r\n", 7) + "\n\n" + _row(lon="114.9").rstrip("\n")  # CRLFs, blank lines, no final break
+    whole, whole_rej, _ = _one(io.BytesIO(body.encode()))
+    assert len(whole) + len(whole_rej) == 41 and [line for line, _ in whole_rej] == bad
+    assert whole["line_no"].iloc[-1] == 44
+    for most in (1, 7, 300):
+        for chunk_rows in (1, 6, 50_000):
+            source = _ShortReads(body.encode(), most)
+            stream = read_detections(source, chunk_rows=chunk_rows)
+            chunks = list(stream)
+            assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)
+            pd.testing.assert_frame_equal(pd.concat([c.frame for c in chunks], ignore_index=True), whole)
+            assert [r for c in chunks for r in c.rejects] == whole_rej
+            assert all(isinstance(size, int) and size > 0 for size in source.asked[1:])  # [0]: the header line
+
+
+def test_blank_lines_before_the_last_line_without_a_break_keep_its_number() -> None:
+    text = _HEADER + _row() + "\n\n" + _row(lon="114.9").rstrip("\n")
+    for chunk_rows in (1, 2, 50_000):
+        frame, rejects, _ = _one(io.StringIO(text), chunk_rows=chunk_rows)
+        assert frame["line_no"].tolist() == [2, 5] and frame["lon"].tolist() == [114.8, 114.9]
+        assert rejects == []
+
+
+def test_a_text_handle_with_undecodable_bytes_reads_them_as_replacement_characters() -> None:
+    """A text file opened with errors="surrogateescape" (Python's stdin under a C locale) hands lone surrogates."""
+    text = (_HEADER.rstrip("\n") + ",catatan\n" + _row().rstrip("\n") + ",caf\udce9\n"
+            + _row(lat="-1.\udce9").rstrip("\n") + ",b\n")
+    chunks = list(read_detections(io.StringIO(text)))
+    assert [a["catatan"] for a in chunks[0].attributes] == ["caf?"]
+    assert chunks[0].rejects == [(3, "latitude bukan angka / latitude is not a number")]
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_read_like_the_same_bytes_in_memory(tmp_path) -> None:
+    raw = (_HEADER.rstrip("\n") + ",ket\xe9rangan\r\n" + _row().rstrip("\n") + ",Bah\xe9\r\n"
+           + _row(lon="114.9").rstrip("\n") + ",\r\n").encode("latin-1")
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(raw)
+    from_path = read_detections(path)
+    assert from_path.header[-1] == "ket\ufffdrangan"
+    chunk = next(iter(from_path))
+    assert [a["ket\ufffdrangan"] for a in chunk.attributes] == ["Bah\ufffd", None]
+    assert chunk.detection_key.tolist() == next(iter(read_detections(io.BytesIO(raw)))).detection_key.tolist()
+
+
+def test_a_qgis_export_with_x_and_y_first_is_read() -> None:
+    """QGIS writes point layers as CSV with the geometry first, as columns X and Y."""
+    frame, rejects, attrs = _one(io.StringIO("X,Y,Tanggal,Nama\n114.8,-1.7,2023-09-14,a\n"))
+    assert rejects == [] and frame[["lon", "lat"]].values.tolist() == [[114.8, -1.7]]
+    assert attrs == [{"Nama": "a"}]
+
+
+def test_quoted_empty_values_are_missing_and_na_words_are_text() -> None:
+    """"" is an empty value like nothing between the commas; NA, NULL, N/A and nan are what the file says."""
+    header = "latitude,longitude,acq_date,acq_time,confidence,catatan\n"
+    text = (header + '"-1.7","114.8","2023-09-14","542","",""\n'
+            + "".join(f"-1.7,114.8,2023-09-14,542,n,{word}\n" for word in ("NA", "NULL", "N/A", "nan", "null"))
+            + '"","","","","",""\n' + "-1.7,114.8,2023-09-14,542,,\n")
+    frame, rejects, attrs = _one(io.StringIO(text))
+    assert rejects == []
+    assert frame["line_no"].tolist() == [2, 3, 4, 5, 6, 7, 9]  # line 8, only empty quotes, is a blank line
+    assert frame["confidence_raw"].tolist() == [None, "n", "n", "n", "n", "n", None]
+    assert [a["catatan"] for a in attrs] == [None, "NA", "NULL", "N/A", "nan", "null", None]
+
+
+def test_a_broken_file_is_refused_saying_so_in_both_languages() -> None:
+    # A quoted line break: one record on two lines, which FIRMS never writes and line numbers cannot follow.
+    quoted = _HEADER + _row() + _row().replace(",N,", ',"N\nX",') + _row()
+    with pytest.raises(FirmsFormatError) as err:
+        list(read_detections(io.StringIO(quoted)))
+    assert (err.value.message_id, err.value.message_en) == ("CSV rusak dekat baris 2", "Malformed CSV near line 2")
+    # A line longer than Arrow reads at once (some MiB of text in one field).
+    huge = _HEADER.rstrip("\n") + ",catatan\n" + _row().rstrip("\n") + "," + "x" * (3 << 20) + "\n"
+    with pytest.raises(FirmsFormatError) as err:
+        list(read_detections(io.StringIO(huge)))
+    assert err.value.message_id.startswith("CSV rusak: ") and err.value.message_en.startswith("Malformed CSV: ")
+    assert err.value.field == "file"
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    return {str(fd.readlink()) for fd in fds.iterdir() if fd.exists()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_an_archive_the_stream_opened_is_closed_when_it_ends(tmp_path) -> None:
+    """A stream over a .csv.gz or .zip path closes the archive file too, not only the member it read."""
+    text = (FIX / "viirs_snpp_nrt.csv").read_bytes()
+    gz = tmp_path / "firms.csv.gz"
+    gz.write_bytes(gzip.compress(text))
+    zipped = tmp_path / "firms.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("fire_nrt.csv", text)
+    for path in (gz, zipped):
+        stream = read_detections(path)
+        assert str(path) in _open_files()
+        assert sum(len(c) for c in stream) == 4
+        assert stream._handle.closed and str(path) not in _open_files()
+        early = read_detections(path, chunk_rows=1)
+        assert len(next(early)) == 1
+        early.close()
+        assert str(path) not in _open_files()
