@@ -878,3 +878,26 @@ def test_an_archive_the_stream_opened_is_closed_when_it_ends(tmp_path) -> None:
         assert len(next(early)) == 1
         early.close()
         assert str(path) not in _open_files()
+
+
+def test_a_format_the_caller_chooses_decides_how_confidence_is_read() -> None:
+    """The 0/1/2 refusal tells the user to choose format modis or viirs: both must then be accepted and used."""
+    text = "latitude,longitude,acq_date,acq_time,confidence\n-1.7,114.8,2023-09-14,542,2\n-1.8,114.8,2023-09-14,542,0\n"
+    with pytest.raises(FirmsFormatError, match="choose format modis/viirs"):
+        list(read_detections(io.StringIO(text)))
+    viirs = read_detections(io.StringIO(text), fmt="viirs")
+    frame = pd.concat([c.frame for c in viirs])
+    assert viirs.fmt == "viirs" and frame["confidence"].astype(str).tolist() == ["high", "low"]
+    assert frame["instrument"].tolist() == ["VIIRS", "VIIRS"]
+    modis = read_detections(io.StringIO(text), fmt="modis")
+    frame = pd.concat([c.frame for c in modis])
+    assert modis.fmt == "modis" and frame["confidence"].astype(str).tolist() == ["low", "low"]  # 2 % and 0 %
+    for name, fmt in (("modis_nrt.csv", "modis"), ("viirs_snpp_nrt.csv", "viirs")):
+        chosen = next(iter(read_detections(FIX / name, fmt=fmt)))  # type: ignore[arg-type]
+        assert chosen.fmt == fmt
+        assert chosen.detection_key.tolist() == next(iter(read_detections(FIX / name))).detection_key.tolist()
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(text), fmt="MODIS")  # type: ignore[arg-type]
+    assert (err.value.message_id, err.value.message_en) == ("Format tidak dikenal: MODIS", "Unknown format: MODIS")
+    with pytest.raises(ValueError, match="^chunk_rows must be >= 1$"):
+        read_detections(io.StringIO(text), chunk_rows=0)

@@ -116,3 +116,24 @@ def test_firms_file_without_acq_time_is_date_only() -> None:
 def test_timed_rows_are_not_date_only() -> None:
     _, frame, _ = _read(_viirs(["n"]))
     assert frame["date_only"].tolist() == [False]
+
+
+def test_refusals_name_the_first_eight_values_and_say_when_there_are_more() -> None:
+    """The refusal is what the user reads to fix the file: the values it names must be the file's own."""
+    known = "MODIS 0-100, VIIRS l/n/h, VIIRS 0/1/2, low/nominal/high, rendah/sedang/tinggi"
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=[str(i) for i in range(1, 9)] + ["l"], fmt="viirs")
+    assert err.value.message_en == ("The confidence column mixes numbers and words (1, 2, 3, 4, 5, 6, 7, 8 ...); "
+                                    "it fits no single coding")
+    assert err.value.message_id == ("Kolom confidence mencampur angka dan kata (1, 2, 3, 4, 5, 6, 7, 8 ...); "
+                                    "tidak cocok dengan satu pengkodean")
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=[str(i) for i in range(1, 8)] + [" l "], fmt="viirs")
+    assert "(1, 2, 3, 4, 5, 6, 7, l);" in err.value.message_en
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=list("abcdefgij") + ["n"], fmt="viirs")
+    assert err.value.message_en == f"Unknown confidence value(s): a, b, c, d, e, f, g, i; known codings: {known}"
+    assert err.value.message_id == f"Nilai confidence tidak dikenal: a, b, c, d, e, f, g, i; yang dikenal: {known}"
+    # Just past 100 is outside MODIS' 0-100 too (not a rejected row under a coding that was accepted).
+    with pytest.raises(ConfidenceCodingError, match=r"outside 0-100 \(100.5, 50\)"):
+        detect_confidence_coding(values=["50", "100.5"], fmt="modis")
