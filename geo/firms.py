@@ -995,9 +995,10 @@ class DetectionStream:
         """Distinct date texts (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnights (NaT if bad)."""
         if self.generic is None:
             return _each(_ymd_one, _ymd, s, "datetime64[ns]")
-        parsed = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
+        # The day is the one written: an offset is dropped before parsing (values with different offsets, or
+        # with and without one, cannot be parsed together as aware times, and their UTC day is not the one meant).
+        text = s.astype("string").str.strip().str.replace(_TZ_SUFFIX, "", regex=True).str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         return parsed.dt.floor("D").to_numpy(dtype="datetime64[ns]")
 
     def _parse_datetime(self, s: pd.Series) -> pd.Series:

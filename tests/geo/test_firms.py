@@ -901,3 +901,30 @@ def test_a_format_the_caller_chooses_decides_how_confidence_is_read() -> None:
     assert (err.value.message_id, err.value.message_en) == ("Format tidak dikenal: MODIS", "Unknown format: MODIS")
     with pytest.raises(ValueError, match="^chunk_rows must be >= 1$"):
         read_detections(io.StringIO(text), chunk_rows=0)
+
+
+def test_a_generic_date_column_beside_a_time_column_gives_the_day_written_whatever_its_form() -> None:
+    """With a separate time column the date column's day is used: a date-time gives its own (local) day, with or
+    without an offset, mixed in one file; what is no date is a rejected row, never the end of the read."""
+    cols = {"latitude": "y", "longitude": "x", "date": "tgl", "time": "jam"}
+    text = ("y,x,tgl,jam\n"
+            "-1.7,114.8,2023-09-14,542\n"
+            "-1.7,114.8,2023-09-15T00:00:00,542\n"
+            "-1.7,114.8,2023-09-16T23:30:00+07:00,542\n"   # the day written, not the UTC one (the 16th at 16:30)
+            "-1.7,114.8,2023-09-17T01:30:00+08:00,542\n"   # another offset in the same file
+            "-1.7,114.8,2023-09-18T01:30Z,542\n"
+            "-1.7,114.8, 2023-9-4 ,542\n"
+            "-1.7,114.8,17/09/2023,542\n"                 # day first: not ISO, not guessed
+            "-1.7,114.8,kemarin,542\n")
+    chunks = list(read_detections(io.StringIO(text), columns=cols))
+    frame = pd.concat([c.frame for c in chunks])
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp(f"2023-09-{d} 05:42", tz="UTC")
+                                              for d in ("14", "15", "16", "17", "18", "04")]
+    assert [r for c in chunks for r in c.rejects] == [(8, "tanggal tidak valid / invalid date"),
+                                                      (9, "tanggal tidak valid / invalid date")]
+    # FIRMS files keep to YYYY-MM-DD, in the loop for few distinct days and vectorised for many.
+    many = "".join(_row(date=str(np.datetime64("2023-01-01") + i)) for i in range(300))
+    frame, rejects, _ = _one(io.StringIO(_HEADER + many + _row(date="2023-09-14T05:42")))
+    assert frame["acq_time_utc"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        f"{np.datetime64('2023-01-01') + i} 05:42" for i in range(300)]
+    assert rejects == [(302, "tanggal tidak valid / invalid date")]
