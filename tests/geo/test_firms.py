@@ -928,3 +928,27 @@ def test_a_generic_date_column_beside_a_time_column_gives_the_day_written_whatev
     assert frame["acq_time_utc"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
         f"{np.datetime64('2023-01-01') + i} 05:42" for i in range(300)]
     assert rejects == [(302, "tanggal tidak valid / invalid date")]
+
+
+def test_firms_day_night_and_instrument_are_what_the_file_says() -> None:
+    frame, _, attrs = _one(FIX / "modis_nrt.csv")
+    assert frame["daynight"].tolist() == list(pd.read_csv(FIX / "modis_nrt.csv")["daynight"])
+    assert set(frame["daynight"]) == {"D", "N"} and "daynight" not in attrs[0]
+    text = _HEADER + _row() + _row(lon="114.9").replace(",VIIRS,", ", viirs ,") + _row(lon="115").replace(
+        ",VIIRS,", ",,")
+    frame, _, attrs = _one(io.StringIO(text))
+    assert frame["instrument"].tolist() == ["VIIRS", "viirs", "VIIRS"]  # the format's name where the file has none
+    assert "instrument" not in attrs[0]
+    assert frame["date_only"].dtype == bool
+
+
+def test_many_distinct_times_are_read_like_few() -> None:
+    """Past a few hundred distinct HHMM texts in a block the times are parsed vectorised: same answers."""
+    times = [f"{h}{m:02d}" if h else str(m) for h in range(5) for m in range(60)]  # 0 ... 459, without leading zeros
+    rows = [_row(time=t, date="2023-09-14") for t in times] + [_row(time="2460"), _row(time="1299")]
+    frame, rejects, _ = _one(io.StringIO(_HEADER + "".join(rows)))
+    assert len(frame) == 300
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-14", tz="UTC") + pd.Timedelta(minutes=i)
+                                              for i in range(300)]
+    assert rejects == [(302, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+                       (303, "jam tidak valid (HHMM) / invalid time (HHMM)")]
