@@ -945,10 +945,11 @@ def test_firms_day_night_and_instrument_are_what_the_file_says() -> None:
 def test_many_distinct_times_are_read_like_few() -> None:
     """Past a few hundred distinct HHMM texts in a block the times are parsed vectorised: same answers."""
     times = [f"{h}{m:02d}" if h else str(m) for h in range(5) for m in range(60)]  # 0 ... 459, without leading zeros
-    rows = [_row(time=t, date="2023-09-14") for t in times] + [_row(time="2460"), _row(time="1299")]
+    rows = [_row(time=t, date="2023-09-14") for t in times] + [_row(time="2460"), _row(time="1299"), _row(time="")]
     frame, rejects, _ = _one(io.StringIO(_HEADER + "".join(rows)))
     assert len(frame) == 300
     assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-14", tz="UTC") + pd.Timedelta(minutes=i)
                                               for i in range(300)]
     assert rejects == [(302, "jam tidak valid (HHMM) / invalid time (HHMM)"),
-                       (303, "jam tidak valid (HHMM) / invalid time (HHMM)")]
+                       (303, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+                       (304, "jam tidak valid (HHMM) / invalid time (HHMM)")]  # an empty time is no midnight
