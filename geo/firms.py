@@ -916,6 +916,8 @@ class DetectionStream:
                 when = when.tz_localize("UTC")
             else:
                 when = when.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+                # A local time the clocks skip, or pass twice, is no one instant: rejected, not kept without a time.
+                reject(np.asarray(pd.isna(when)), 7)
         else:
             parsed = pd.DatetimeIndex(self._parse_datetime(d_uniq)).as_unit("ns").asi8.copy()
             # A value that is a date alone is that day, flagged date-only (not midnight in naive_tz as a time).

@@ -953,3 +953,24 @@ def test_many_distinct_times_are_read_like_few() -> None:
     assert rejects == [(302, "jam tidak valid (HHMM) / invalid time (HHMM)"),
                        (303, "jam tidak valid (HHMM) / invalid time (HHMM)"),
                        (304, "jam tidak valid (HHMM) / invalid time (HHMM)")]  # an empty time is no midnight
+
+
+def test_a_date_and_time_pair_in_summer_time_that_does_not_exist_or_exists_twice_is_a_rejected_row() -> None:
+    cols = {"latitude": "y", "longitude": "x", "date": "tgl", "time": "jam"}
+    text = ("y,x,tgl,jam\n-1.7,114.8,2023-10-29,230\n-1.7,114.8,2023-03-26,0230\n-1.7,114.8,2023-06-01,1200\n"
+            "-1.7,114.8,2023-06-01,0330\n")
+    chunks = list(read_detections(io.StringIO(text), columns=cols, naive_tz="Europe/Berlin"))
+    assert [r for c in chunks for r in c.rejects] == [(2, "tanggal/waktu tidak valid / invalid date/time"),
+                                                      (3, "tanggal/waktu tidak valid / invalid date/time")]
+    assert pd.concat([c.frame for c in chunks])["acq_time_utc"].tolist() == [
+        pd.Timestamp("2023-06-01 10:00", tz="UTC"), pd.Timestamp("2023-06-01 01:30", tz="UTC")]
+
+
+def test_a_generic_date_alone_that_is_no_day_is_a_rejected_row() -> None:
+    text = "lat,lon,tanggal\n-1.7,114.8,2023-02-30\n-1.7,114.8, 2023-9-4 \n-1.7,114.8,2023-09-14\n"
+    chunks = list(read_detections(io.StringIO(text)))
+    assert [r for c in chunks for r in c.rejects] == [(2, "tanggal/waktu tidak valid / invalid date/time")]
+    frame = pd.concat([c.frame for c in chunks])
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-04", tz="UTC"),
+                                              pd.Timestamp("2023-09-14", tz="UTC")]
+    assert frame["date_only"].tolist() == [True, True]
