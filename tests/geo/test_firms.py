@@ -973,4 +973,4 @@ def test_a_generic_date_alone_that_is_no_day_is_a_rejected_row() -> None:
     frame = pd.concat([c.frame for c in chunks])
     assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-04", tz="UTC"),
                                               pd.Timestamp("2023-09-14", tz="UTC")]
-    assert frame["date_only"].tolist() == [True, True]
+    assert frame["date_only"].tolist() == [True, True] and frame["date_only"].dtype == bool
