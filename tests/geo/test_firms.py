@@ -892,6 +892,7 @@ def test_a_format_the_caller_chooses_decides_how_confidence_is_read() -> None:
     modis = read_detections(io.StringIO(text), fmt="modis")
     frame = pd.concat([c.frame for c in modis])
     assert modis.fmt == "modis" and frame["confidence"].astype(str).tolist() == ["low", "low"]  # 2 % and 0 %
+    assert frame["instrument"].tolist() == ["MODIS", "MODIS"]
     for name, fmt in (("modis_nrt.csv", "modis"), ("viirs_snpp_nrt.csv", "viirs")):
         chosen = next(iter(read_detections(FIX / name, fmt=fmt)))  # type: ignore[arg-type]
         assert chosen.fmt == fmt
@@ -974,3 +975,17 @@ def test_a_generic_date_alone_that_is_no_day_is_a_rejected_row() -> None:
     assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-04", tz="UTC"),
                                               pd.Timestamp("2023-09-14", tz="UTC")]
     assert frame["date_only"].tolist() == [True, True] and frame["date_only"].dtype == bool
+
+
+def test_generic_keys_do_not_change_between_versions() -> None:
+    """A generic file has no instrument: its keys hash the empty text for it, as `detection_keys` does for None."""
+    chunk = next(iter(read_detections(FIX / "generic_bpbd.csv", naive_tz="Asia/Jakarta")))
+    assert chunk.detection_key.tolist() == [
+        "146b72c78cf13d9eed34983ebf3e3b53",
+        "451379fec3da1d506b66eca4e27431a8",
+        "ec2625873c093e9cb1d77bfc4c3f7143",
+    ]
+    f = chunk.frame
+    again = detection_keys(instrument=np.full(len(f), None), satellite=f["satellite"].to_numpy(), lon=chunk.lon,
+                           lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
+    assert again.tolist() == chunk.detection_key.tolist()

@@ -171,3 +171,10 @@ def test_a_confidence_of_spaces_is_no_value_and_many_distinct_values_are_read_li
     assert rejects == [] and stream.confidence_coding == "modis_percent"  # type: ignore[attr-defined]
     assert frame["confidence_raw"].tolist() == [c.strip() for c in confs]
     assert frame["confidence"].astype(str).tolist() == ["low"] * 90 + ["nominal"] * 150 + ["high"] * 60
+
+
+def test_date_only_rows_are_counted_over_every_block() -> None:
+    header = MODIS.replace("acq_time,", "")
+    row = "-1.7,114.8,320,1,1,2023-09-14,Terra,MODIS,85,6.1NRT,297,8.1,D\n"
+    stream, frame, _ = _read(header + row * 5, chunk_rows=2)
+    assert len(frame) == 5 and stream.date_only_rows == 5  # type: ignore[attr-defined]
