@@ -989,3 +989,21 @@ def test_generic_keys_do_not_change_between_versions() -> None:
     again = detection_keys(instrument=np.full(len(f), None), satellite=f["satellite"].to_numpy(), lon=chunk.lon,
                            lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
     assert again.tolist() == chunk.detection_key.tolist()
+
+
+def test_numbers_with_spaces_are_read_and_a_row_with_one_field_is_rejected_not_skipped() -> None:
+    """Hand-made files pad numbers with spaces; a row with any field filled is a row (only ,,,,, is skipped)."""
+    header = "latitude,longitude,acq_date,acq_time,confidence,note,count\n"
+    text = (header + " -1.7 , 114.8 ,2023-09-14,542,n,a,1\n"
+            ",114.8,,,,,\n"           # 3: latitude missing
+            "-1.7,,,,,,\n"            # 4: longitude missing
+            ",,,,,,x\n"               # 5: only the last field
+            ",,,,,,\n"                # 6: nothing at all: a blank line
+            "-1.7,114.8,2023-09-14,542,n,,2.5\n"
+            "1e-1,1.148E2,2023-09-14,542,n,b,\n")
+    frame, rejects, attrs = _one(io.StringIO(text))
+    assert frame[["line_no", "lat", "lon"]].values.tolist() == [[2, -1.7, 114.8], [7, -1.7, 114.8], [8, 0.1, 114.8]]
+    assert rejects == [(3, "latitude bukan angka / latitude is not a number"),
+                       (4, "longitude bukan angka / longitude is not a number"),
+                       (5, "latitude bukan angka / latitude is not a number")]
+    assert attrs == [{"note": "a", "count": 1.0}, {"note": None, "count": 2.5}, {"note": "b", "count": None}]
