@@ -1007,3 +1007,17 @@ def test_numbers_with_spaces_are_read_and_a_row_with_one_field_is_rejected_not_s
                        (4, "longitude bukan angka / longitude is not a number"),
                        (5, "latitude bukan angka / latitude is not a number")]
     assert attrs == [{"note": "a", "count": 1.0}, {"note": None, "count": 2.5}, {"note": "b", "count": None}]
+
+
+def test_header_refusals_name_every_column_to_fix_in_both_languages() -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(_HEADER.replace("latitude,longitude", "lat,lon")))
+    assert err.value.message_en == "Missing required FIRMS VIIRS column(s): latitude, longitude"
+    assert err.value.message_id == "Kolom wajib FIRMS VIIRS tidak ada: latitude, longitude"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("lat,lon,date,lon,lat\n"))
+    assert err.value.message_en == "Duplicate column name(s): lat, lon"
+    assert err.value.message_id == "Nama kolom ganda: lat, lon"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(" \n"))
+    assert err.value.message_id == "File kosong atau tanpa baris judul"
