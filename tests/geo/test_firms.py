@@ -320,6 +320,7 @@ def test_odd_lines_keep_their_line_numbers() -> None:
         rejects = [r for c in chunks for r in c.rejects]
         assert frame["line_no"].tolist() == [2, 7, 9]
         assert [line for line, _ in rejects] == [4, 6, 8]
+        assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)  # the last line, unended, too
         assert "too few fields" in rejects[0][1] and "too many fields" in rejects[1][1]
         assert (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (6, 3, 3)
         assert frame["lon"].tolist() == [114.85, 114.88, 114.89]
