@@ -884,8 +884,12 @@ def test_an_archive_the_stream_opened_is_closed_when_it_ends(tmp_path) -> None:
 def test_a_format_the_caller_chooses_decides_how_confidence_is_read() -> None:
     """The 0/1/2 refusal tells the user to choose format modis or viirs: both must then be accepted and used."""
     text = "latitude,longitude,acq_date,acq_time,confidence\n-1.7,114.8,2023-09-14,542,2\n-1.8,114.8,2023-09-14,542,0\n"
-    with pytest.raises(FirmsFormatError, match="choose format modis/viirs"):
+    with pytest.raises(FirmsFormatError) as err:
         list(read_detections(io.StringIO(text)))
+    assert err.value.message_en == ("Confidence is only 0/1/2 (0, 2): MODIS percent or VIIRS classes; add an "
+                                    "instrument column or choose format modis/viirs")
+    assert err.value.message_id == ("Confidence hanya 0/1/2 (0, 2): bisa persen MODIS atau kelas VIIRS; beri kolom "
+                                    "instrument atau pilih format modis/viirs")
     viirs = read_detections(io.StringIO(text), fmt="viirs")
     frame = pd.concat([c.frame for c in viirs])
     assert viirs.fmt == "viirs" and frame["confidence"].astype(str).tolist() == ["high", "low"]
