@@ -1026,3 +1026,9 @@ def test_header_refusals_name_every_column_to_fix_in_both_languages() -> None:
     with pytest.raises(FirmsFormatError) as err:
         read_detections(io.StringIO(" \n"))
     assert err.value.message_id == "File kosong atau tanpa baris judul"
+
+
+def test_a_file_without_frp_or_brightness_has_them_as_missing_numbers() -> None:
+    frame, _, _ = _one(io.StringIO("lat,lon,tanggal\n-1.7,114.8,2023-09-14\n"))
+    for name in ("frp", "brightness"):
+        assert frame[name].dtype == np.float64 and frame[name].isna().all()
