@@ -520,6 +520,7 @@ def test_a_zip_with_one_csv_is_read_and_one_with_two_is_refused(tmp_path) -> Non
     with pytest.raises(FirmsFormatError) as err:
         read_detections(two)
     assert err.value.message_en == "ZIP archive must contain exactly one CSV, found 2"
+    assert err.value.message_id == "Arsip ZIP harus berisi tepat satu CSV, ada 2"
     assert err.value.field == "file"
     none = tmp_path / "none.zip"
     with zipfile.ZipFile(none, "w") as zf:
