@@ -1033,3 +1033,11 @@ def test_a_file_without_frp_or_brightness_has_them_as_missing_numbers() -> None:
     frame, _, _ = _one(io.StringIO("lat,lon,tanggal\n-1.7,114.8,2023-09-14\n"))
     for name in ("frp", "brightness"):
         assert frame[name].dtype == np.float64 and frame[name].isna().all()
+
+
+def test_a_file_with_only_its_header_has_no_detections() -> None:
+    """The FIRMS area API answers a day without fires with the header alone."""
+    stream = read_detections(io.StringIO(_HEADER))
+    assert list(stream) == [] and (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (0, 0, 0)
+    stream = read_detections(io.StringIO(_HEADER + "\n\n"))
+    assert sum(len(c) + len(c.rejects) for c in stream) == 0 and stream.rows_read == 0
