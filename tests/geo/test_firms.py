@@ -1041,3 +1041,9 @@ def test_a_file_with_only_its_header_has_no_detections() -> None:
     assert list(stream) == [] and (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (0, 0, 0)
     stream = read_detections(io.StringIO(_HEADER + "\n\n"))
     assert sum(len(c) + len(c.rejects) for c in stream) == 0 and stream.rows_read == 0
+
+
+def test_confidence_levels_are_ordered_so_a_minimum_can_be_asked_for() -> None:
+    frame, _, _ = _one(FIX / "viirs_snpp_nrt.csv")
+    assert frame["confidence"].cat.ordered and list(frame["confidence"].cat.categories) == ["low", "nominal", "high"]
+    assert (frame["confidence"] >= "nominal").tolist() == [True, True, False, True]
