@@ -1047,3 +1047,11 @@ def test_confidence_levels_are_ordered_so_a_minimum_can_be_asked_for() -> None:
     frame, _, _ = _one(FIX / "viirs_snpp_nrt.csv")
     assert frame["confidence"].cat.ordered and list(frame["confidence"].cat.categories) == ["low", "nominal", "high"]
     assert (frame["confidence"] >= "nominal").tolist() == [True, True, False, True]
+
+
+def test_a_chunk_without_extra_columns_can_be_narrowed() -> None:
+    """store.hotspots keeps an area's detections with take(); a file with only the core columns has no extras."""
+    chunk = next(iter(read_detections(io.StringIO("lat,lon,tanggal\n-1.7,114.8,2023-09-14\n-1.8,114.9,2023-09-14\n"))))
+    part = chunk.take(np.array([False, True]))
+    assert part.frame["lat"].tolist() == [-1.8] and part.attributes == [{}]
+    assert len(chunk.extras) == 2 and chunk.extras.shape[1] == 0
