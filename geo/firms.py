@@ -528,7 +528,11 @@ def _open_source(source: str | Path | IO[Any]) -> tuple[IO[Any], bool]:
                     f"Arsip ZIP harus berisi tepat satu CSV, ada {len(members)}",
                     f"ZIP archive must contain exactly one CSV, found {len(members)}",
                 )
-            return zf.open(members[0], "r"), True
+            member = zf.open(members[0], "r")
+            # The archive's file stays open while the member is (zipfile counts their references): closing the
+            # archive here lets closing the member close the file, instead of leaving it to garbage collection.
+            zf.close()
+            return member, True
         return open(path, "rb"), True
     return source, False
 
@@ -912,6 +916,8 @@ class DetectionStream:
                 when = when.tz_localize("UTC")
             else:
                 when = when.tz_localize(self.naive_tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+                # A local time the clocks skip, or pass twice, is no one instant: rejected, not kept without a time.
+                reject(np.asarray(pd.isna(when)), 7)
         else:
             parsed = pd.DatetimeIndex(self._parse_datetime(d_uniq)).as_unit("ns").asi8.copy()
             # A value that is a date alone is that day, flagged date-only (not midnight in naive_tz as a time).
@@ -991,9 +997,10 @@ class DetectionStream:
         """Distinct date texts (YYYY-MM-DD, or ISO date-time whose day is used) -> naive midnights (NaT if bad)."""
         if self.generic is None:
             return _each(_ymd_one, _ymd, s, "datetime64[ns]")
-        parsed = pd.to_datetime(s.astype("string").str.strip(), errors="coerce", format="ISO8601")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
+        # The day is the one written: an offset is dropped before parsing (values with different offsets, or
+        # with and without one, cannot be parsed together as aware times, and their UTC day is not the one meant).
+        text = s.astype("string").str.strip().str.replace(_TZ_SUFFIX, "", regex=True).str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         return parsed.dt.floor("D").to_numpy(dtype="datetime64[ns]")
 
     def _parse_datetime(self, s: pd.Series) -> pd.Series:

@@ -320,6 +320,7 @@ def test_odd_lines_keep_their_line_numbers() -> None:
         rejects = [r for c in chunks for r in c.rejects]
         assert frame["line_no"].tolist() == [2, 7, 9]
         assert [line for line, _ in rejects] == [4, 6, 8]
+        assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)  # the last line, unended, too
         assert "too few fields" in rejects[0][1] and "too many fields" in rejects[1][1]
         assert (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (6, 3, 3)
         assert frame["lon"].tolist() == [114.85, 114.88, 114.89]
@@ -519,6 +520,7 @@ def test_a_zip_with_one_csv_is_read_and_one_with_two_is_refused(tmp_path) -> Non
     with pytest.raises(FirmsFormatError) as err:
         read_detections(two)
     assert err.value.message_en == "ZIP archive must contain exactly one CSV, found 2"
+    assert err.value.message_id == "Arsip ZIP harus berisi tepat satu CSV, ada 2"
     assert err.value.field == "file"
     none = tmp_path / "none.zip"
     with zipfile.ZipFile(none, "w") as zf:
@@ -759,3 +761,297 @@ def test_satellite_codes_are_named_and_many_distinct_texts_are_stripped() -> Non
     assert frame["satellite"].tolist()[:4] == ["sat-0", "NOAA-20", "sat-2", "NOAA-20"]
     assert frame["satellite_raw"].tolist()[:2] == ["sat-0", "N20"]
     assert frame["version"].tolist()[:2] == ["v0", "v1"]
+
+
+class _ShortReads(io.BytesIO):
+    """A source that hands back a few bytes per read, as a pipe or a network stream does; records the sizes asked."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        super().__init__(data)
+        self.most = most
+        self.asked: list[object] = []
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        self.asked.append(size)
+        return super().read(min(self.most, size) if isinstance(size, int) and size >= 0 else self.most)
+
+
+def test_short_reads_cut_lines_anywhere_and_change_nothing() -> None:
+    """Lines split between two reads are joined again; the source is read in bounded pieces, never whole."""
+    text, bad = _rows_with_bad_lines(40)
+    body = text.replace("\n", "\r\n", 7) + "\n\n" + _row(lon="114.9").rstrip("\n")  # CRLFs, blank lines, no final break
+    whole, whole_rej, _ = _one(io.BytesIO(body.encode()))
+    assert len(whole) + len(whole_rej) == 41 and [line for line, _ in whole_rej] == bad
+    assert whole["line_no"].iloc[-1] == 44
+    for most in (1, 7, 300):
+        for chunk_rows in (1, 6, 50_000):
+            source = _ShortReads(body.encode(), most)
+            stream = read_detections(source, chunk_rows=chunk_rows)
+            chunks = list(stream)
+            assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)
+            pd.testing.assert_frame_equal(pd.concat([c.frame for c in chunks], ignore_index=True), whole)
+            assert [r for c in chunks for r in c.rejects] == whole_rej
+            assert all(isinstance(size, int) and size > 0 for size in source.asked[1:])  # [0]: the header line
+
+
+def test_blank_lines_before_the_last_line_without_a_break_keep_its_number() -> None:
+    text = _HEADER + _row() + "\n\n" + _row(lon="114.9").rstrip("\n")
+    for chunk_rows in (1, 2, 50_000):
+        frame, rejects, _ = _one(io.StringIO(text), chunk_rows=chunk_rows)
+        assert frame["line_no"].tolist() == [2, 5] and frame["lon"].tolist() == [114.8, 114.9]
+        assert rejects == []
+
+
+def test_a_text_handle_with_undecodable_bytes_reads_them_as_replacement_characters() -> None:
+    """A text file opened with errors="surrogateescape" (Python's stdin under a C locale) hands lone surrogates."""
+    text = (_HEADER.rstrip("\n") + ",catatan\n" + _row().rstrip("\n") + ",caf\udce9\n"
+            + _row(lat="-1.\udce9").rstrip("\n") + ",b\n")
+    chunks = list(read_detections(io.StringIO(text)))
+    assert [a["catatan"] for a in chunks[0].attributes] == ["caf?"]
+    assert chunks[0].rejects == [(3, "latitude bukan angka / latitude is not a number")]
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_read_like_the_same_bytes_in_memory(tmp_path) -> None:
+    raw = (_HEADER.rstrip("\n") + ",ket\xe9rangan\r\n" + _row().rstrip("\n") + ",Bah\xe9\r\n"
+           + _row(lon="114.9").rstrip("\n") + ",\r\n").encode("latin-1")
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(raw)
+    from_path = read_detections(path)
+    assert from_path.header[-1] == "ket\ufffdrangan"
+    chunk = next(iter(from_path))
+    assert [a["ket\ufffdrangan"] for a in chunk.attributes] == ["Bah\ufffd", None]
+    assert chunk.detection_key.tolist() == next(iter(read_detections(io.BytesIO(raw)))).detection_key.tolist()
+
+
+def test_a_qgis_export_with_x_and_y_first_is_read() -> None:
+    """QGIS writes point layers as CSV with the geometry first, as columns X and Y."""
+    frame, rejects, attrs = _one(io.StringIO("X,Y,Tanggal,Nama\n114.8,-1.7,2023-09-14,a\n"))
+    assert rejects == [] and frame[["lon", "lat"]].values.tolist() == [[114.8, -1.7]]
+    assert attrs == [{"Nama": "a"}]
+
+
+def test_quoted_empty_values_are_missing_and_na_words_are_text() -> None:
+    """"" is an empty value like nothing between the commas; NA, NULL, N/A and nan are what the file says."""
+    header = "latitude,longitude,acq_date,acq_time,confidence,catatan\n"
+    text = (header + '"-1.7","114.8","2023-09-14","542","",""\n'
+            + "".join(f"-1.7,114.8,2023-09-14,542,n,{word}\n" for word in ("NA", "NULL", "N/A", "nan", "null"))
+            + '"","","","","",""\n' + "-1.7,114.8,2023-09-14,542,,\n")
+    frame, rejects, attrs = _one(io.StringIO(text))
+    assert rejects == []
+    assert frame["line_no"].tolist() == [2, 3, 4, 5, 6, 7, 9]  # line 8, only empty quotes, is a blank line
+    assert frame["confidence_raw"].tolist() == [None, "n", "n", "n", "n", "n", None]
+    assert [a["catatan"] for a in attrs] == [None, "NA", "NULL", "N/A", "nan", "null", None]
+
+
+def test_a_broken_file_is_refused_saying_so_in_both_languages() -> None:
+    # A quoted line break: one record on two lines, which FIRMS never writes and line numbers cannot follow.
+    quoted = _HEADER + _row() + _row().replace(",N,", ',"N\nX",') + _row()
+    with pytest.raises(FirmsFormatError) as err:
+        list(read_detections(io.StringIO(quoted)))
+    assert (err.value.message_id, err.value.message_en) == ("CSV rusak dekat baris 2", "Malformed CSV near line 2")
+    # A line longer than Arrow reads at once (some MiB of text in one field).
+    huge = _HEADER.rstrip("\n") + ",catatan\n" + _row().rstrip("\n") + "," + "x" * (3 << 20) + "\n"
+    with pytest.raises(FirmsFormatError) as err:
+        list(read_detections(io.StringIO(huge)))
+    assert err.value.message_id.startswith("CSV rusak: ") and err.value.message_en.startswith("Malformed CSV: ")
+    assert err.value.field == "file"
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    return {str(fd.readlink()) for fd in fds.iterdir() if fd.exists()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_an_archive_the_stream_opened_is_closed_when_it_ends(tmp_path) -> None:
+    """A stream over a .csv.gz or .zip path closes the archive file too, not only the member it read."""
+    text = (FIX / "viirs_snpp_nrt.csv").read_bytes()
+    gz = tmp_path / "firms.csv.gz"
+    gz.write_bytes(gzip.compress(text))
+    zipped = tmp_path / "firms.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("fire_nrt.csv", text)
+    for path in (gz, zipped):
+        stream = read_detections(path)
+        assert str(path) in _open_files()
+        assert sum(len(c) for c in stream) == 4
+        assert stream._handle.closed and str(path) not in _open_files()
+        early = read_detections(path, chunk_rows=1)
+        assert len(next(early)) == 1
+        early.close()
+        assert str(path) not in _open_files()
+
+
+def test_a_format_the_caller_chooses_decides_how_confidence_is_read() -> None:
+    """The 0/1/2 refusal tells the user to choose format modis or viirs: both must then be accepted and used."""
+    text = "latitude,longitude,acq_date,acq_time,confidence\n-1.7,114.8,2023-09-14,542,2\n-1.8,114.8,2023-09-14,542,0\n"
+    with pytest.raises(FirmsFormatError) as err:
+        list(read_detections(io.StringIO(text)))
+    assert err.value.message_en == ("Confidence is only 0/1/2 (0, 2): MODIS percent or VIIRS classes; add an "
+                                    "instrument column or choose format modis/viirs")
+    assert err.value.message_id == ("Confidence hanya 0/1/2 (0, 2): bisa persen MODIS atau kelas VIIRS; beri kolom "
+                                    "instrument atau pilih format modis/viirs")
+    viirs = read_detections(io.StringIO(text), fmt="viirs")
+    frame = pd.concat([c.frame for c in viirs])
+    assert viirs.fmt == "viirs" and frame["confidence"].astype(str).tolist() == ["high", "low"]
+    assert frame["instrument"].tolist() == ["VIIRS", "VIIRS"]
+    modis = read_detections(io.StringIO(text), fmt="modis")
+    frame = pd.concat([c.frame for c in modis])
+    assert modis.fmt == "modis" and frame["confidence"].astype(str).tolist() == ["low", "low"]  # 2 % and 0 %
+    assert frame["instrument"].tolist() == ["MODIS", "MODIS"]
+    for name, fmt in (("modis_nrt.csv", "modis"), ("viirs_snpp_nrt.csv", "viirs")):
+        chosen = next(iter(read_detections(FIX / name, fmt=fmt)))  # type: ignore[arg-type]
+        assert chosen.fmt == fmt
+        assert chosen.detection_key.tolist() == next(iter(read_detections(FIX / name))).detection_key.tolist()
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(text), fmt="MODIS")  # type: ignore[arg-type]
+    assert (err.value.message_id, err.value.message_en) == ("Format tidak dikenal: MODIS", "Unknown format: MODIS")
+    with pytest.raises(ValueError, match="^chunk_rows must be >= 1$"):
+        read_detections(io.StringIO(text), chunk_rows=0)
+
+
+def test_a_generic_date_column_beside_a_time_column_gives_the_day_written_whatever_its_form() -> None:
+    """With a separate time column the date column's day is used: a date-time gives its own (local) day, with or
+    without an offset, mixed in one file; what is no date is a rejected row, never the end of the read."""
+    cols = {"latitude": "y", "longitude": "x", "date": "tgl", "time": "jam"}
+    text = ("y,x,tgl,jam\n"
+            "-1.7,114.8,2023-09-14,542\n"
+            "-1.7,114.8,2023-09-15T00:00:00,542\n"
+            "-1.7,114.8,2023-09-16T23:30:00+07:00,542\n"   # the day written, not the UTC one (the 16th at 16:30)
+            "-1.7,114.8,2023-09-17T01:30:00+08:00,542\n"   # another offset in the same file
+            "-1.7,114.8,2023-09-18T01:30Z,542\n"
+            "-1.7,114.8, 2023-9-4 ,542\n"
+            "-1.7,114.8,17/09/2023,542\n"                 # day first: not ISO, not guessed
+            "-1.7,114.8,kemarin,542\n")
+    chunks = list(read_detections(io.StringIO(text), columns=cols))
+    frame = pd.concat([c.frame for c in chunks])
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp(f"2023-09-{d} 05:42", tz="UTC")
+                                              for d in ("14", "15", "16", "17", "18", "04")]
+    assert [r for c in chunks for r in c.rejects] == [(8, "tanggal tidak valid / invalid date"),
+                                                      (9, "tanggal tidak valid / invalid date")]
+    # FIRMS files keep to YYYY-MM-DD, in the loop for few distinct days and vectorised for many.
+    many = "".join(_row(date=str(np.datetime64("2023-01-01") + i)) for i in range(300))
+    frame, rejects, _ = _one(io.StringIO(_HEADER + many + _row(date="2023-09-14T05:42")))
+    assert frame["acq_time_utc"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        f"{np.datetime64('2023-01-01') + i} 05:42" for i in range(300)]
+    assert rejects == [(302, "tanggal tidak valid / invalid date")]
+
+
+def test_firms_day_night_and_instrument_are_what_the_file_says() -> None:
+    frame, _, attrs = _one(FIX / "modis_nrt.csv")
+    assert frame["daynight"].tolist() == list(pd.read_csv(FIX / "modis_nrt.csv")["daynight"])
+    assert set(frame["daynight"]) == {"D", "N"} and "daynight" not in attrs[0]
+    text = _HEADER + _row() + _row(lon="114.9").replace(",VIIRS,", ", viirs ,") + _row(lon="115").replace(
+        ",VIIRS,", ",,")
+    frame, _, attrs = _one(io.StringIO(text))
+    assert frame["instrument"].tolist() == ["VIIRS", "viirs", "VIIRS"]  # the format's name where the file has none
+    assert "instrument" not in attrs[0]
+    assert frame["date_only"].dtype == bool
+
+
+def test_many_distinct_times_are_read_like_few() -> None:
+    """Past a few hundred distinct HHMM texts in a block the times are parsed vectorised: same answers."""
+    times = [f"{h}{m:02d}" if h else str(m) for h in range(5) for m in range(60)]  # 0 ... 459, without leading zeros
+    rows = [_row(time=t, date="2023-09-14") for t in times] + [_row(time="2460"), _row(time="1299"), _row(time="")]
+    frame, rejects, _ = _one(io.StringIO(_HEADER + "".join(rows)))
+    assert len(frame) == 300
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-14", tz="UTC") + pd.Timedelta(minutes=i)
+                                              for i in range(300)]
+    assert rejects == [(302, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+                       (303, "jam tidak valid (HHMM) / invalid time (HHMM)"),
+                       (304, "jam tidak valid (HHMM) / invalid time (HHMM)")]  # an empty time is no midnight
+
+
+def test_a_date_and_time_pair_in_summer_time_that_does_not_exist_or_exists_twice_is_a_rejected_row() -> None:
+    cols = {"latitude": "y", "longitude": "x", "date": "tgl", "time": "jam"}
+    text = ("y,x,tgl,jam\n-1.7,114.8,2023-10-29,230\n-1.7,114.8,2023-03-26,0230\n-1.7,114.8,2023-06-01,1200\n"
+            "-1.7,114.8,2023-06-01,0330\n")
+    chunks = list(read_detections(io.StringIO(text), columns=cols, naive_tz="Europe/Berlin"))
+    assert [r for c in chunks for r in c.rejects] == [(2, "tanggal/waktu tidak valid / invalid date/time"),
+                                                      (3, "tanggal/waktu tidak valid / invalid date/time")]
+    assert pd.concat([c.frame for c in chunks])["acq_time_utc"].tolist() == [
+        pd.Timestamp("2023-06-01 10:00", tz="UTC"), pd.Timestamp("2023-06-01 01:30", tz="UTC")]
+
+
+def test_a_generic_date_alone_that_is_no_day_is_a_rejected_row() -> None:
+    text = "lat,lon,tanggal\n-1.7,114.8,2023-02-30\n-1.7,114.8, 2023-9-4 \n-1.7,114.8,2023-09-14\n"
+    chunks = list(read_detections(io.StringIO(text)))
+    assert [r for c in chunks for r in c.rejects] == [(2, "tanggal/waktu tidak valid / invalid date/time")]
+    frame = pd.concat([c.frame for c in chunks])
+    assert frame["acq_time_utc"].tolist() == [pd.Timestamp("2023-09-04", tz="UTC"),
+                                              pd.Timestamp("2023-09-14", tz="UTC")]
+    assert frame["date_only"].tolist() == [True, True] and frame["date_only"].dtype == bool
+
+
+def test_generic_keys_do_not_change_between_versions() -> None:
+    """A generic file has no instrument: its keys hash the empty text for it, as `detection_keys` does for None."""
+    chunk = next(iter(read_detections(FIX / "generic_bpbd.csv", naive_tz="Asia/Jakarta")))
+    assert chunk.detection_key.tolist() == [
+        "146b72c78cf13d9eed34983ebf3e3b53",
+        "451379fec3da1d506b66eca4e27431a8",
+        "ec2625873c093e9cb1d77bfc4c3f7143",
+    ]
+    f = chunk.frame
+    again = detection_keys(instrument=np.full(len(f), None), satellite=f["satellite"].to_numpy(), lon=chunk.lon,
+                           lat=chunk.lat, acq_time_utc=chunk.acq_time_utc)
+    assert again.tolist() == chunk.detection_key.tolist()
+
+
+def test_numbers_with_spaces_are_read_and_a_row_with_one_field_is_rejected_not_skipped() -> None:
+    """Hand-made files pad numbers with spaces; a row with any field filled is a row (only ,,,,, is skipped)."""
+    header = "latitude,longitude,acq_date,acq_time,confidence,note,count\n"
+    text = (header + " -1.7 , 114.8 ,2023-09-14,542,n,a,1\n"
+            ",114.8,,,,,\n"           # 3: latitude missing
+            "-1.7,,,,,,\n"            # 4: longitude missing
+            ",,,,,,x\n"               # 5: only the last field
+            ",,,,,,\n"                # 6: nothing at all: a blank line
+            "-1.7,114.8,2023-09-14,542,n,,2.5\n"
+            "1e-1,1.148E2,2023-09-14,542,n,b,\n")
+    frame, rejects, attrs = _one(io.StringIO(text))
+    assert frame[["line_no", "lat", "lon"]].values.tolist() == [[2, -1.7, 114.8], [7, -1.7, 114.8], [8, 0.1, 114.8]]
+    assert rejects == [(3, "latitude bukan angka / latitude is not a number"),
+                       (4, "longitude bukan angka / longitude is not a number"),
+                       (5, "latitude bukan angka / latitude is not a number")]
+    assert attrs == [{"note": "a", "count": 1.0}, {"note": None, "count": 2.5}, {"note": "b", "count": None}]
+
+
+def test_header_refusals_name_every_column_to_fix_in_both_languages() -> None:
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(_HEADER.replace("latitude,longitude", "lat,lon")))
+    assert err.value.message_en == "Missing required FIRMS VIIRS column(s): latitude, longitude"
+    assert err.value.message_id == "Kolom wajib FIRMS VIIRS tidak ada: latitude, longitude"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO("lat,lon,date,lon,lat\n"))
+    assert err.value.message_en == "Duplicate column name(s): lat, lon"
+    assert err.value.message_id == "Nama kolom ganda: lat, lon"
+    with pytest.raises(FirmsFormatError) as err:
+        read_detections(io.StringIO(" \n"))
+    assert err.value.message_id == "File kosong atau tanpa baris judul"
+
+
+def test_a_file_without_frp_or_brightness_has_them_as_missing_numbers() -> None:
+    frame, _, _ = _one(io.StringIO("lat,lon,tanggal\n-1.7,114.8,2023-09-14\n"))
+    for name in ("frp", "brightness"):
+        assert frame[name].dtype == np.float64 and frame[name].isna().all()
+
+
+def test_a_file_with_only_its_header_has_no_detections() -> None:
+    """The FIRMS area API answers a day without fires with the header alone."""
+    stream = read_detections(io.StringIO(_HEADER))
+    assert list(stream) == [] and (stream.rows_read, stream.rows_kept, stream.rows_rejected) == (0, 0, 0)
+    stream = read_detections(io.StringIO(_HEADER + "\n\n"))
+    assert sum(len(c) + len(c.rejects) for c in stream) == 0 and stream.rows_read == 0
+
+
+def test_confidence_levels_are_ordered_so_a_minimum_can_be_asked_for() -> None:
+    frame, _, _ = _one(FIX / "viirs_snpp_nrt.csv")
+    assert frame["confidence"].cat.ordered and list(frame["confidence"].cat.categories) == ["low", "nominal", "high"]
+    assert (frame["confidence"] >= "nominal").tolist() == [True, True, False, True]
+
+
+def test_a_chunk_without_extra_columns_can_be_narrowed() -> None:
+    """store.hotspots keeps an area's detections with take(); a file with only the core columns has no extras."""
+    chunk = next(iter(read_detections(io.StringIO("lat,lon,tanggal\n-1.7,114.8,2023-09-14\n-1.8,114.9,2023-09-14\n"))))
+    part = chunk.take(np.array([False, True]))
+    assert part.frame["lat"].tolist() == [-1.8] and part.attributes == [{}]
+    assert len(chunk.extras) == 2 and chunk.extras.shape[1] == 0

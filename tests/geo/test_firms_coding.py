@@ -116,3 +116,65 @@ def test_firms_file_without_acq_time_is_date_only() -> None:
 def test_timed_rows_are_not_date_only() -> None:
     _, frame, _ = _read(_viirs(["n"]))
     assert frame["date_only"].tolist() == [False]
+
+
+def test_refusals_name_the_first_eight_values_and_say_when_there_are_more() -> None:
+    """The refusal is what the user reads to fix the file: the values it names must be the file's own."""
+    known = "MODIS 0-100, VIIRS l/n/h, VIIRS 0/1/2, low/nominal/high, rendah/sedang/tinggi"
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=[str(i) for i in range(1, 9)] + ["l"], fmt="viirs")
+    assert err.value.message_en == ("The confidence column mixes numbers and words (1, 2, 3, 4, 5, 6, 7, 8 ...); "
+                                    "it fits no single coding")
+    assert err.value.message_id == ("Kolom confidence mencampur angka dan kata (1, 2, 3, 4, 5, 6, 7, 8 ...); "
+                                    "tidak cocok dengan satu pengkodean")
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=[str(i) for i in range(1, 8)] + [" l "], fmt="viirs")
+    assert "(1, 2, 3, 4, 5, 6, 7, l);" in err.value.message_en
+    with pytest.raises(ConfidenceCodingError) as err:
+        detect_confidence_coding(values=list("abcdefgij") + ["n"], fmt="viirs")
+    assert err.value.message_en == f"Unknown confidence value(s): a, b, c, d, e, f, g, i; known codings: {known}"
+    assert err.value.message_id == f"Nilai confidence tidak dikenal: a, b, c, d, e, f, g, i; yang dikenal: {known}"
+    # Just past 100 is outside MODIS' 0-100 too (not a rejected row under a coding that was accepted).
+    with pytest.raises(ConfidenceCodingError, match=r"outside 0-100 \(100.5, 50\)"):
+        detect_confidence_coding(values=["50", "100.5"], fmt="modis")
+
+
+def test_a_generic_file_s_instrument_column_says_how_0_1_2_is_coded() -> None:
+    text = "lat,lon,tanggal,confidence,sensor\n-1.7,114.8,2023-09-14,2,{0}\n-1.8,114.8,2023-09-14,0,{0}\n"
+    stream, frame, rejects = _read(text.format(" VIIRS "))
+    assert stream.confidence_coding == "viirs_numeric" and rejects == []  # type: ignore[attr-defined]
+    assert frame["confidence"].astype(str).tolist() == ["high", "low"]
+    stream, frame, _ = _read(text.format("MODIS"))
+    assert stream.confidence_coding == "modis_percent"  # type: ignore[attr-defined]
+    assert frame["confidence"].astype(str).tolist() == ["low", "low"]
+
+
+def test_the_coding_decided_stays_through_blocks_without_values() -> None:
+    # Blocks of two rows: l/h decides the coding, a block without values changes nothing, "85" is then no class.
+    stream, frame, rejects = _read(_viirs(["h", "l", "", "", "85", "n"]), chunk_rows=2)
+    assert stream.confidence_coding == "viirs_letters"  # type: ignore[attr-defined]
+    assert rejects == [(6, "confidence tidak sesuai pengkodean berkas / confidence does not fit the file's coding")]
+    assert len(frame) == 5
+    # A file without any confidence value says so.
+    stream, frame, _ = _read(_viirs(["", ""]), chunk_rows=1)
+    assert stream.confidence_coding == "none" and frame["confidence"].isna().all()  # type: ignore[attr-defined]
+
+
+def test_a_confidence_of_spaces_is_no_value_and_many_distinct_values_are_read_like_few() -> None:
+    stream, frame, rejects = _read(_viirs(["n", "   ", "h"]))
+    assert rejects == [] and frame["confidence_raw"].tolist() == ["n", "", "h"]
+    assert frame["confidence"].astype(object).where(frame["confidence"].notna(), None).tolist() == [
+        "nominal", None, "high"]
+    # Past a few hundred distinct texts the stripping is vectorised: MODIS percent with decimals, spaced.
+    confs = [f" {i / 3:.2f} " for i in range(300)]
+    stream, frame, rejects = _read(_viirs(confs, header=MODIS))
+    assert rejects == [] and stream.confidence_coding == "modis_percent"  # type: ignore[attr-defined]
+    assert frame["confidence_raw"].tolist() == [c.strip() for c in confs]
+    assert frame["confidence"].astype(str).tolist() == ["low"] * 90 + ["nominal"] * 150 + ["high"] * 60
+
+
+def test_date_only_rows_are_counted_over_every_block() -> None:
+    header = MODIS.replace("acq_time,", "")
+    row = "-1.7,114.8,320,1,1,2023-09-14,Terra,MODIS,85,6.1NRT,297,8.1,D\n"
+    stream, frame, _ = _read(header + row * 5, chunk_rows=2)
+    assert len(frame) == 5 and stream.date_only_rows == 5  # type: ignore[attr-defined]
