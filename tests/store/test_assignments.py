@@ -698,3 +698,104 @@ def test_an_ending_call_closes_every_open_assignment_with_the_reason_of_its_end(
         "released_assignments": [r.id for r in assigned], "units": freed, "outcome": outcome})]
     assert [(e["kind"], e["data"]["id"], e["data"]["status"], e["data"]["incident_id"]) for e in events] == [
         ("unit.updated", i, "kembali" if i == moved else "tersedia", None) for i in freed]
+
+
+def _kept(row: DispatchAssignment) -> tuple:
+    """What an assignment recorded: its step, its times and who set them, how it ended."""
+    return (row.unit_id, row.status, row.actor, row.at, row.acknowledged_at, row.enroute_at, row.arrived_at,
+            row.released_at, row.released_by, row.release_reason, row.diverted_to_id, row.reported)
+
+
+def test_every_command_touches_only_the_open_assignment_it_is_about(db, units) -> None:
+    """A unit released from a call, sent to it again, acknowledged, on scene, then diverted; another unit busy on a
+    third call. A late report of the released unit is refused (its closed assignment is not reopened); the steps
+    land on the new assignment; the divert closes that one only; the call's end closes only its own open rows. The
+    earlier assignment keeps its own reason, and the other call keeps its unit. Each change of the unit's status
+    raises its version by exactly one (the version a dispatcher's edit is checked against)."""
+    first, urgent, bystander = call(db), call(db, category="penyelamatan"), call(db, category="medis")
+    a, b, c = units["DMK-BTK-1"], units["AMB-BTK-1"], units["POL-BTK-1"]
+
+    def sent_and_released(w: Writer) -> tuple[Any, Any, list]:
+        sent = commands.dispatch(w, first, [a, b])[1]
+        released = commands.release(w, first, a, "salah kirim")[1]
+        return sent, released, refusals(lambda: commands.en_route(w, first, a))
+
+    (sent, released, late), _ = run(db, sent_and_released)
+    assert [type(e).__name__ for e in late] == ["UnitNotOnCallError"]
+    [earlier, with_b] = rows(db, first)
+    kept_earlier = _kept(earlier)
+    assert kept_earlier[1] == "dilepas" and kept_earlier[5] is None and kept_earlier[9] == "salah kirim"
+
+    def back_on_the_call(w: Writer) -> dict[str, Any]:
+        out = {"again": commands.dispatch(w, first, [a])[1]}
+        out["ack"] = commands.acknowledge(w, first, a)[1]
+        out["arrived"] = commands.arrive(w, first, a)[1]  # acknowledged, then on scene without en route
+        commands.dispatch(w, bystander, [c])
+        out["diverted"] = commands.divert(w, urgent, [a])[1]
+        return out
+
+    out, _ = run(db, back_on_the_call)
+    version = {"sent": sent.units[0]["version"], "released": released.unit["version"],
+               "again": out["again"].units[0]["version"], "ack": out["ack"].unit["version"],
+               "arrived": out["arrived"].unit["version"], "diverted": out["diverted"].units[0]["version"]}
+    assert version == {"sent": version["sent"], "released": version["sent"] + 1, "again": version["sent"] + 2,
+                       "ack": version["sent"] + 2, "arrived": version["sent"] + 3, "diverted": version["sent"] + 4}
+    assert (out["arrived"].skipped, out["arrived"].unit["status"]) == (["menuju_lokasi"], "tiba")
+    assert out["diverted"].diverted_from == [first]
+    [_, _, second] = rows(db, first)
+    assert (second.id, second.status, second.diverted_to_id) == (out["arrived"].assignment_id, "dialihkan", urgent)
+    assert second.acknowledged_at <= second.arrived_at and second.enroute_at is None
+    assert [(r["step"], r["skipped"], r["late"]) for r in second.reported] == [("tiba", ["menuju_lokasi"], False)]
+    kept_second = _kept(second)
+
+    with db.sessions() as s:
+        freed = release_units(s, first, actor="op-b", status="selesai")
+        s.commit()
+    assert freed == [b]
+    after = rows(db, first)
+    assert [_kept(r) for r in after[::2]] == [kept_earlier, kept_second]
+    assert (after[1].id, after[1].status, after[1].release_reason) == (
+        with_b.id, "selesai", "kejadian selesai / incident resolved")
+    # The other calls keep their units.
+    assert [(r.unit_id, r.released_at) for r in rows(db, urgent) + rows(db, bystander)] == [(a, None), (c, None)]
+    assert unit_status(db, [a, b, c]) == {a: "dikirim", b: "tersedia", c: "dikirim"}
+
+
+def test_a_unit_is_refused_to_a_call_without_a_place_again_to_its_own_call_and_busy_without_divert(db,
+                                                                                                   units) -> None:
+    """Refusals that leave everything as it was: a busy unit sent by a caller that does not say divert (the default
+    is not to divert); a unit diverted to the call it already serves; a unit taken off duty while on this call
+    (refused as off duty, not as busy); a call that lost its place; a release without any reason."""
+    inc, other, placeless = call(db), call(db, category="penyelamatan"), call(db, category="medis")
+    busy, off = units["DMK-BTK-1"], units["DMK-BTK-2"]
+    run(db, lambda w: (commands.dispatch(w, other, [busy]), commands.dispatch(w, inc, [off])))
+    with db.sessions() as s:
+        s.execute(update(Unit).where(Unit.id == off).values(status="offline"))
+        s.execute(update(Incident).where(Incident.id == placeless).values(geom=None))
+        s.commit()
+        numbers = {i: s.get(Incident, i).number for i in (inc, other)}
+    before = {i: [_kept(r) for r in rows(db, i)] for i in (inc, other)}
+
+    with db.sessions() as s:
+        with pytest.raises(UnitsUnavailableError) as default:
+            dispatch_units(s, s.get(Incident, inc), [busy], actor="op-a")
+        s.rollback()
+    refused, _ = run(db, lambda w: refusals(
+        lambda: commands.divert(w, other, [busy]),
+        lambda: commands.dispatch(w, inc, [off], divert=True),
+        lambda: commands.dispatch(w, placeless, [units["AMB-BTK-1"]]),
+        lambda: commands.release(w, other, busy, None),
+    ))
+    own, off_duty, nowhere, no_reason = refused
+    assert [(u["callsign"], u["reason"], u["message_en"]) for u in default.value.units] == [
+        ("DMK-BTK-1", "busy", f"busy on {numbers[other]}; send with 'divert'")]
+    assert [(u["callsign"], u["reason"], u["incident_id"]) for u in own.units] == [("DMK-BTK-1", "busy", other)]
+    assert [(u["callsign"], u["reason"], u["incident_id"], u["message_id"]) for u in off_duty.units] == [
+        ("DMK-BTK-2", "offline", inc, "unit offline")]
+    assert (type(nowhere).__name__, nowhere.field) == ("NeedsLocationError", "location")
+    assert (type(no_reason).__name__, no_reason.field, no_reason.message_id, no_reason.message_en) == (
+        "InvalidInput", "reason", "Alasan wajib diisi", "A reason is required")
+    assert {i: [_kept(r) for r in rows(db, i)] for i in (inc, other)} == before
+    assert rows(db, placeless) == []
+    assert unit_status(db, [busy, off, units["AMB-BTK-1"]]) == {busy: "dikirim", off: "offline",
+                                                               units["AMB-BTK-1"]: "tersedia"}
