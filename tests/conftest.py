@@ -209,6 +209,18 @@ def filled_test_database(backend: str, tmp_dir: Path) -> tuple[str, Callable[[],
         pytest.skip(message)
 
 
+def open_test_database(backend: str, tmp_dir: Path) -> tuple[Database, Callable[[], None]]:
+    """A filled test database of its own (see `filled_test_database`) with its engine, and what closes and drops it."""
+    url, drop = filled_test_database(backend, tmp_dir)
+    engine = make_engine(url)
+
+    def close() -> None:
+        engine.dispose()
+        drop()
+
+    return Database(backend, url, engine, make_sessionmaker(engine)), close
+
+
 class Kept:
     """Resources made the first time a test asks for them and kept until the test session ends."""
 
@@ -251,15 +263,13 @@ def database(request: pytest.FixtureRequest, kept: Kept) -> Database:
         # Not under pytest's temporary directory: another pytest run on the machine (a mutation run, say) prunes
         # old ones, and a SpatiaLite file deleted under this run's open engine fails every later test.
         home = Path(tempfile.mkdtemp(prefix=f"sigap-test-{request.param}-"))
-        url, drop = filled_test_database(request.param, home)
-        engine = make_engine(url)
+        db, close = open_test_database(request.param, home)
 
-        def close() -> None:
-            engine.dispose()
-            drop()
+        def close_and_remove() -> None:
+            close()
             shutil.rmtree(home, ignore_errors=True)
 
-        return Database(request.param, url, engine, make_sessionmaker(engine)), close
+        return db, close_and_remove
 
     return kept.get(("database", request.param), make)
 

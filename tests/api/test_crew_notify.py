@@ -29,12 +29,12 @@ from geo.errors import Conflict
 from geo.times import utcnow
 from jobs.cli import main as cli_main
 from store.commands import assignments as commands
-from store.db import make_engine, make_sessionmaker, session_scope
+from store.db import session_scope
 from store.dispatch import DispatchAssignment
 from store.layers import read_layers
 from store.notify import NotificationAttempt, vapid_key
 from store.units import Unit, seed_demo_units
-from tests.conftest import BACKENDS, TEST_PASSWORD, Database, bearer, filled_test_database, settings_for
+from tests.conftest import BACKENDS, TEST_PASSWORD, Database, bearer, open_test_database, settings_for
 from tests.waiting import wait_until
 
 BOT_TOKEN = "123456:bot-token-secret"
@@ -113,11 +113,9 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """This module's own database. Every app on a database works its one notification queue, and the app the
     test run keeps (tests/conftest.py) has no channels configured: it would fail these tests' notifications as
     "not configured" between their tries."""
-    url, drop = filled_test_database(request.param, tmp_path_factory.mktemp(request.param))
-    engine = make_engine(url)
-    yield Database(request.param, url, engine, make_sessionmaker(engine))
-    engine.dispose()
-    drop()
+    db, close = open_test_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield db
+    close()
 
 
 @pytest.fixture(scope="module")
