@@ -392,9 +392,9 @@ class HotspotCache:
                 loading = self._loading[key] = _Loading()
                 if counted:
                     self.misses += 1
-        if not owner:
-            with self._lock:
+            else:
                 self.shared += 1
+        if not owner:
             loading.done.wait()
             # The reader failed (its own session's error): this request reads for itself.
             return loading.frame if loading.frame is not None else load()
