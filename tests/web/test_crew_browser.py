@@ -242,11 +242,27 @@ def test_admin_sets_unit_channels_and_revokes_a_phone_with_the_keyboard(chromium
     page.wait_for_selector("body[data-crew-admin='1']", timeout=30_000)
     # The unit picked with the arrow keys, its channels typed field by field (Tab) and saved with Enter.
     options = page.eval_on_selector_all("#chan-unit option", "els => els.map(e => e.value)")
+    # The unit passed over just before it has a Telegram chat, and its answer is held back until the chosen
+    # unit's has arrived: the late answer must not fill the chosen unit's form (nor be saved to it).
+    passed = options[options.index(str(unit["id"])) - 1]
+    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
+    assert httpx.put(f"{base}/api/units/{passed}/channels", headers=admin,
+                     json={"channels": [{"channel": "telegram", "address": "-100999"}]}).status_code == 200
+    held: list = []
+    page.route(f"{base}/api/units/{passed}/channels", lambda route: held.append(route))
     page.focus("#chan-unit")
     page.keyboard.press("Home")
     for _ in range(options.index(str(unit["id"]))):
         page.keyboard.press("ArrowDown")
     page.wait_for_selector(f"body[data-channels-unit='{unit['id']}']")
+    assert len(held) == 1
+    with page.expect_response(f"{base}/api/units/{passed}/channels") as late:
+        held[0].continue_()
+    late.value.finished()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 50))")  # the late answer's handler has run
+    assert page.input_value("#chan-telegram") == ""
+    assert page.evaluate("document.body.dataset.channelsUnit") == str(unit["id"])
+    page.unroute(f"{base}/api/units/{passed}/channels")
     page.keyboard.press("Tab")
     page.keyboard.type("-100777")
     page.keyboard.press("Tab")
@@ -256,7 +272,6 @@ def test_admin_sets_unit_channels_and_revokes_a_phone_with_the_keyboard(chromium
     page.keyboard.press("Enter")
     page.wait_for_selector("body[data-channels-saved]")
     assert "3" in page.inner_text("#chan-msg")
-    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
     saved = httpx.get(f"{base}/api/units/{unit['id']}/channels", headers=admin).json()["channels"]
     assert {c["channel"]: c["address"] for c in saved} == {
         "telegram": "-100777", "whatsapp": "6281211112222", "sms": "6281233334444"}

@@ -20,6 +20,9 @@
     const unit = $("chan-unit").value;
     if (!unit) return;
     const d = await S.api(`/api/units/${unit}/channels`);
+    // Arrowing through the list asks for each unit passed; an answer overtaken by a later pick is dropped, or a
+    // slow answer for a unit passed over would fill the form of the unit now selected (and be saved to it).
+    if ($("chan-unit").value !== unit) return;
     const by = Object.fromEntries(d.channels.map((c) => [c.channel, c.address]));
     for (const ch of CHANNELS) $("chan-" + ch).value = by[ch] || "";
     document.body.dataset.channelsUnit = unit;
