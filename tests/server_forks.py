@@ -1,4 +1,4 @@
-"""A fork server for the tests' uvicorn processes: the platform imported once, each server a fork of it.
+"""A fork server for the tests' uvicorn and command-line processes: the platform imported once, each a fork of it.
 
 Importing the platform (FastAPI, SQLAlchemy, pandas, scipy, shapely, pyproj, alembic...) is about 3.5 s of CPU,
 some two thirds of a server's start; the suite starts dozens of servers. A fork of a process that has done the
@@ -11,6 +11,7 @@ Run as `python -m tests.server_forks` by `ServerForks`; requests and answers are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -31,47 +32,82 @@ def _exit_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _redirect(fd: int, path: str | None, flags: int) -> None:
+    """Point file descriptor `fd` at `path` (the null device when None)."""
+    opened = os.open(path or os.devnull, flags, 0o600)
+    os.dup2(opened, fd)
+    os.close(opened)
+
+
 def _serve(request: dict) -> None:
-    """In the forked child: become `python -m uvicorn <argv>` with the request's environment; never returns."""
+    """In the forked child: become `python -m uvicorn <argv>` (or `python -m jobs.cli <argv>`) with the request's
+    environment and standard streams; never returns."""
     code = 1
     try:
         _exit_with_parent()
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        os.close(devnull)
+        _redirect(0, request.get("stdin"), os.O_RDONLY)
+        _redirect(1, request.get("stdout"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        _redirect(2, request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         import numpy as np
 
         np.random.seed()  # the fork server's global stream would otherwise be every server's
-        from uvicorn.main import main
+        if request.get("program") == "cli":
+            import runpy
 
-        sys.argv = ["uvicorn", *request["argv"]]
-        main.main(args=request["argv"], prog_name="uvicorn", standalone_mode=False)
-        code = 0
+            # As `python -m jobs.cli`: the module run afresh as __main__ (its imports are the warm ones).
+            sys.argv = ["jobs.cli", *request["argv"]]
+            runpy.run_module("jobs.cli", run_name="__main__", alter_sys=True)
+            code = 0
+        else:
+            from uvicorn.main import main
+
+            sys.argv = ["uvicorn", *request["argv"]]
+            main.main(args=request["argv"], prog_name="uvicorn", standalone_mode=False)
+            code = 0
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:  # sys.exit("message"): Python prints it and exits 1
+            print(stop.code, file=sys.stderr)
+            code = 1
     except BaseException:  # noqa: BLE001 - reported in the server's log like an uncaught error would be
         import traceback
 
         traceback.print_exc()
     finally:
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
         os._exit(code)
 
 
 def main() -> None:
-    """Import the platform, then answer start/poll requests until stdin closes."""
-    _exit_with_parent()
+    """Import the platform, then answer start/poll requests until stdin closes (its test process ended).
+
+    Not tied to its parent with PR_SET_PDEATHSIG as its forks are: that signal follows the parent *thread*, and the
+    test thread that happened to start this process may end long before the test process does (taking every
+    server forked since with it). The end of stdin is the test process's end, whatever thread started it.
+    """
     import uvicorn.main  # noqa: F401
 
     import api.app  # noqa: F401 - the imports every server needs, done once
     import jobs.scheduler  # noqa: F401
+
+    # What `python -m jobs.cli` imports, but not jobs.cli itself: each command child runs it afresh as __main__.
+    from jobs import (  # noqa: F401
+        commands_accounts,
+        commands_backup,
+        commands_calldesk,
+        commands_core,
+        commands_crew,
+        commands_demo,
+        commands_hotspots,
+        commands_network,
+        commands_reports,
+    )
 
     out = sys.stdout
     statuses: dict[int, int] = {}
@@ -155,9 +191,13 @@ class ServerForks:
             raise RuntimeError("the test server fork process ended")
         return json.loads(answer)
 
-    def start(self, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> ForkedServer:
-        """A server process running `uvicorn <argv>` in `cwd` with exactly `env` as its environment."""
-        answer = self._ask({"op": "start", "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)})
+    def start(self, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, program: str = "uvicorn",
+              stdin: Path | None = None, stdout: Path | None = None) -> ForkedServer:
+        """A process running `uvicorn <argv>` (program "cli": `python -m jobs.cli <argv>`) in `cwd` with exactly
+        `env` as its environment, standard error appended to `log_path`, standard input and output from and to the
+        files given (the null device otherwise)."""
+        answer = self._ask({"op": "start", "program": program, "argv": argv, "env": env, "cwd": str(cwd),
+                            "log": str(log_path), "stdin": stdin and str(stdin), "stdout": stdout and str(stdout)})
         return ForkedServer(self, answer["pid"], log_path)
 
     def returncode(self, pid: int) -> int | None:

@@ -102,12 +102,47 @@ def _start_server(url: str, *, port: int, extra_env: dict[str, str] | None,
     return proc, base
 
 
-def stop_server(proc: subprocess.Popen | ForkedServer) -> None:
-    """Kill a server started by `start_server` and remove its log."""
-    if proc.poll() is None:
+def stop_server(proc: subprocess.Popen | ForkedServer, *, killed: bool = False) -> None:
+    """Kill a server started by `start_server` and remove its log.
+
+    A server found already ended that the test did not kill (`killed`) died on its own: that fails, with the end
+    of its log (kept), since every request the test made after it died was answered by nobody.
+    """
+    log = getattr(proc, "log_path", Path("/nonexistent"))
+    ended = proc.poll()
+    if ended is None:
         proc.kill()
     proc.wait(timeout=10)
-    getattr(proc, "log_path", Path("/nonexistent")).unlink(missing_ok=True)
+    if ended is not None and not killed:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+        raise AssertionError(f"the server (pid {proc.pid}) ended on its own with code {ended}; log {log}:\n{tail}")
+    log.unlink(missing_ok=True)
+
+
+def start_cli(args: list[str], *, env: dict[str, str], log_path: Path, stdout: Path | None = None,
+              stdin: Path | None = None) -> ForkedServer:
+    """`python -m jobs.cli <args>` as a process of its own (a fork of the process that imported the platform) with
+    exactly `env` as its environment; standard error to `log_path`. For long-running commands (`serve`)."""
+    return FORKS.start(args, env=env, cwd=PROJECT_ROOT, log_path=log_path, program="cli", stdin=stdin, stdout=stdout)
+
+
+def run_cli(args: list[str], *, env: dict[str, str], stdin_text: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m jobs.cli <args>` to its end, as `subprocess.run(..., capture_output=True, text=True)` does:
+    a process of its own with exactly `env` as its environment, its exit code, standard output and error."""
+    with tempfile.TemporaryDirectory(prefix="sigap-cli-") as tmp:
+        out, err, given = Path(tmp) / "out", Path(tmp) / "err", None
+        if stdin_text is not None:
+            given = Path(tmp) / "in"
+            given.write_text(stdin_text)
+        proc = start_cli(args, env=env, log_path=err, stdout=out, stdin=given)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        read = lambda path: path.read_text(errors="replace") if path.exists() else ""  # noqa: E731
+        return subprocess.CompletedProcess(["sigap", *args], code, read(out), read(err))
 
 
 @contextmanager

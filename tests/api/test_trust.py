@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from jobs.cli import main
 from store.accounts import add_user, find_user, set_active
 from store.db import session_scope
 from tests.conftest import bearer
-from tests.servers import server
+from tests.servers import run_cli, server
 from tests.waiting import wait_until
 
 PASSWORD = "Sandi-Kuat-2026"
@@ -73,8 +71,7 @@ def test_the_cli_refuses_a_weak_production_secret_without_echoing_it(monkeypatch
 def test_serve_refuses_demo_or_the_default_secret_on_a_public_address(monkeypatch) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "SIGAP_DATABASE_URL": "sqlite:///nowhere.db"}
     for args in (["--demo", "--host", "0.0.0.0"], ["--host", "0.0.0.0"]):
-        r = subprocess.run([sys.executable, "-m", "jobs.cli", "serve", *args], env=env, cwd=PROJECT_ROOT,
-                           capture_output=True, text=True, timeout=60)
+        r = run_cli(["serve", *args], env=env, timeout=60)
         assert r.returncode == 2, r.stdout + r.stderr
         assert "0.0.0.0" in r.stderr
         assert "running at" not in r.stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,12 +11,12 @@ import pytest
 import shapely
 from sqlalchemy import func, select, text
 
-from api.config import PROJECT_ROOT
 from geo.floods import PROXY_SOURCE, FloodGeometryError, affected_desa, barito_floodplain_proxy, clean_polygon
 from store.accounts import AuditRecord
 from store.floods import FloodZone, active_flood_geometries, import_flood_file, seed_proxy_floodplain
 from store.network import ensure_default_network
 from tests.conftest import bearer
+from tests.servers import run_cli
 
 BUNTOK = shapely.box(114.83, -1.73, 114.86, -1.70)
 BOWTIE = shapely.Polygon([(114.8, -1.8), (114.9, -1.7), (114.9, -1.8), (114.8, -1.7)])
@@ -200,14 +198,7 @@ def test_cli_import_flood(database, tmp_path: Path) -> None:
         )
     )
     env = {"SIGAP_DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"}
-    p = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "import-flood", str(path)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    p = run_cli(["import-flood", str(path)], env=env)
     assert p.returncode == 0, p.stderr + p.stdout
     with database.sessions() as s:
         z = s.scalars(select(FloodZone)).one()

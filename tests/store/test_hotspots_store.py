@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from geo.firms import FirmsFormatError
 from store.accounts import AuditRecord
 from store.hotspots import Hotspot, ingest_detections
 from tests.conftest import bearer
+from tests.servers import run_cli
 
 FIX = PROJECT_ROOT / "tests" / "fixtures" / "firms"
 WINDOW = {"window": "custom", "since": "2019-01-01T00:00:00Z", "until": "2024-01-01T00:00:00Z"}
@@ -274,12 +273,10 @@ def test_upload_roles_counts_and_limits(app_client, tokens, db) -> None:
 
 def test_cli_ingest_missing_columns_exit_2(database, tmp_path: Path) -> None:
     env = {"SIGAP_DATABASE_URL": database.url, "PATH": "/usr/bin:/bin"}
-    cmd = [sys.executable, "-m", "jobs.cli", "ingest-firms", str(FIX / "viirs_missing_columns.csv"), "-q"]
-    p = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    p = run_cli(["ingest-firms", str(FIX / "viirs_missing_columns.csv"), "-q"], env=env)
     assert p.returncode == 2, p.stderr
     assert "latitude" in p.stdout  # acq_time may be absent: such a file is read date-only
-    cmd = [sys.executable, "-m", "jobs.cli", "ingest-firms", str(FIX / "viirs_malformed.csv"), "-q"]
-    p = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    p = run_cli(["ingest-firms", str(FIX / "viirs_malformed.csv"), "-q"], env=env)
     assert p.returncode == 0, p.stderr
     assert "line 3" in p.stdout and "inserted" in p.stdout
     with database.sessions() as s:

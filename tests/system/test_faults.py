@@ -61,7 +61,8 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_incident(backend, tmp_path)
         wait_until(lambda: len(acknowledged) >= 40, timeout=60, interval=0.01,
                    message=lambda: f"only {len(acknowledged)} calls acknowledged before the kill")
         os.kill(proc.pid, signal.SIGKILL)
-        stop_server(proc)
+        stop_server(proc, killed=True)
+        proc = None
         stop.set()
         for t in threads:
             t.join(15)

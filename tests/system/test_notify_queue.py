@@ -156,7 +156,7 @@ def test_kill_minus_9_mid_send_sends_only_the_message_on_the_wire_again(platform
         assert gateway.arrived.wait(30), "the second message never reached the gateway"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        stop_server(proc)
+        stop_server(proc, killed=True)
         hold = gateway.hold
         gateway.hold = None
         hold.set()
