@@ -58,9 +58,14 @@ GIS situational awareness and dispatch for Call Center 112, Barito Selatan regen
 Koordinat WGS84 (EPSG:4326) [lon, lat]; waktu disimpan UTC, ditampilkan WIB."""
 
 
-# Per client address and minute: batch and upload endpoints are the expensive ones.
-RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/auth/token", 30), ("POST", "/api/hotspots/upload", 20),
+# Per client address and minute: batch and upload endpoints are the expensive ones (logins: `login_rules`).
+RATE_LIMITS = [("POST", "/api/locate", 120), ("POST", "/api/hotspots/upload", 20),
                ("POST", "/api/floods/import", 20), ("POST", "/api/reports", 10)]
+
+
+def login_rules(settings: Settings) -> list[RateRule]:
+    """Each login attempt costs an argon2 hash (tenths of a second of CPU): a client's guesses are limited."""
+    return [RateRule("POST", "/api/auth/token", settings.login_attempts_per_minute)]
 
 
 
@@ -153,7 +158,7 @@ def create_app(settings: Settings | None = None, *, jobs: dict[str, BackgroundJo
         GuardMiddleware,
         default_limit=settings.max_upload_bytes,
         path_limits={"/api/locate": settings.max_batch_points * BYTES_PER_POINT + 1024},
-        rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS] + flood_rules(settings),
+        rate_rules=[RateRule(m, p, n) for m, p, n in RATE_LIMITS] + login_rules(settings) + flood_rules(settings),
         body_timeout_s=settings.body_timeout_s,
         body_min_rate=settings.body_min_rate,
     )

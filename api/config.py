@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_batch_points: int = Field(default=100_000, ge=1)
     # Locate batches run in this many child processes per worker, at this niceness, so they never take the CPU
     # from call intake (0: in a thread of the worker, at its priority).
+    # Login attempts one client address may make per minute (shared by every worker; then 429).
+    login_attempts_per_minute: int = Field(default=30, ge=1)
     # Flood zones one client address may create, and edit, per minute (shared by every worker; then 429).
     flood_writes_per_minute: int = Field(default=30, ge=1)
     # Vertices a flood polygon may have (more: 413 naming the field), and how long repairing an invalid one may
