@@ -10,16 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from api.config import PROJECT_ROOT
-from store.accounts import add_user
-from store.db import make_engine, make_sessionmaker, session_scope
-from store.layers import load_bundled
-from store.migrate import upgrade
-from tests.conftest import ROLES, TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD
 from tests.pbx_player import PbxPlayer
 from tests.servers import start_server, stop_server
 from tests.waiting import wait_until
-from tests.web.test_map_browser import Offline, chromium, shot  # noqa: F401 - chromium is a fixture
+from tests.web.test_map_browser import Offline, browser_database, chromium, shot  # noqa: F401 - chromium is a fixture
 
 pytestmark = pytest.mark.browser
 SECRET = "browser-pbx-secret-0123456789abcdef"
@@ -29,14 +24,7 @@ NUMBER = "0812 3456 7890"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A uvicorn server over a SpatiaLite file with layers and accounts, its PBX webhook secret set."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('calldesk') / 'desk.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(make_sessionmaker(engine)) as session:
-        load_bundled(session, PROJECT_ROOT / "data")
-        for role in ROLES:
-            add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
-    engine.dispose()
+    url = browser_database(tmp_path_factory.mktemp("calldesk"), demo_units=False)
     proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1", "SIGAP_TELEPHONY_SECRET": SECRET})
     try:
         yield base

@@ -12,16 +12,19 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.config import PROJECT_ROOT
-from store.accounts import add_user
 from store.crew import CrewPosition, CrewTap
-from store.db import make_engine, make_sessionmaker, session_scope
-from store.layers import load_bundled, read_layers
-from store.migrate import upgrade
-from store.units import seed_demo_units
-from tests.conftest import ROLES, TEST_PASSWORD
+from store.db import make_engine, make_sessionmaker
+from tests.conftest import TEST_PASSWORD
 from tests.servers import start_server, stop_server
-from tests.web.test_map_browser import ARTIFACTS, BUNTOK, FOREIGN, _token, chromium, open_call_from_list
+from tests.web.test_map_browser import (
+    ARTIFACTS,
+    BUNTOK,
+    FOREIGN,
+    _token,
+    browser_database,
+    chromium,
+    open_call_from_list,
+)
 
 pytestmark = pytest.mark.browser
 __all__ = ["chromium"]
@@ -32,17 +35,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def crew_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A server over a SpatiaLite file with layers, accounts and demo units; GPS sent every 2 s."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('crew') / 'crew.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with session_scope(sessions) as session:
-        load_bundled(session, PROJECT_ROOT / "data")
-        for role in ROLES:
-            add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
-    with session_scope(sessions) as session:
-        seed_demo_units(session, read_layers(session))
-    engine.dispose()
+    url = browser_database(tmp_path_factory.mktemp("crew"), demo_units=True)
     proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1", "SIGAP_CREW_GPS_INTERVAL_S": "2",
                                                  "SIGAP_CREW_ACK_ALERT_S": "1"})
     try:

@@ -23,11 +23,10 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from api.config import PROJECT_ROOT
-from store.accounts import add_user
 from store.db import make_engine, make_sessionmaker, session_scope
-from store.layers import load_bundled, read_layers
-from store.migrate import upgrade
-from tests.conftest import ROLES, TEST_PASSWORD
+from store.layers import read_layers
+from store.units import seed_demo_units
+from tests.conftest import TEST_PASSWORD, filled_test_database
 from tests.servers import start_server, stop_server
 
 pytestmark = pytest.mark.browser
@@ -52,24 +51,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A uvicorn server on a free localhost port over a SpatiaLite file with layers, accounts and demo units."""
     if not (PROJECT_ROOT / "web/map/node_modules/leaflet/dist/leaflet.js").is_file():
         pytest.fail("Leaflet is not installed: run `make web` (npm ci in web/map)")
-    url = f"sqlite:///{tmp_path_factory.mktemp('map') / 'map.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with session_scope(sessions) as session:
-        load_bundled(session, PROJECT_ROOT / "data")
-        for role in ROLES:
-            add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
-    with session_scope(sessions) as session:
-        from store.units import seed_demo_units
-
-        seed_demo_units(session, read_layers(session))
-    engine.dispose()
+    url = browser_database(tmp_path_factory.mktemp("map"), demo_units=True)
     proc, base = start_server(url, extra_env={"SIGAP_HOST": "127.0.0.1"})
     try:
         yield base
     finally:
         stop_server(proc)
+
+
+def browser_database(tmp_dir: Path, *, demo_units: bool) -> str:
+    """A SpatiaLite file with the bundled layers and the test accounts (a copy of the suite's filled template),
+    and the demo units when asked; its URL. Removed with `tmp_dir`."""
+    url, _ = filled_test_database("spatialite", tmp_dir)
+    if demo_units:
+        engine = make_engine(url)
+        try:
+            with session_scope(make_sessionmaker(engine)) as session:
+                seed_demo_units(session, read_layers(session))
+        finally:
+            engine.dispose()
+    return url
 
 
 @pytest.fixture(scope="module")
