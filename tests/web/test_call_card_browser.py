@@ -13,7 +13,6 @@ from tests.web.test_map_browser import (  # noqa: F401 - fixtures used by name
     ARTIFACTS,
     BUNTOK,
     _token,
-    chromium,
     offline,
     server,
     shot,

@@ -14,7 +14,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.pbx_player import PbxPlayer
 from tests.servers import start_server, stop_server
 from tests.waiting import wait_until
-from tests.web.test_map_browser import Offline, browser_database, chromium, shot  # noqa: F401 - chromium is a fixture
+from tests.web.test_map_browser import Offline, browser_database, shot
 
 pytestmark = pytest.mark.browser
 SECRET = "browser-pbx-secret-0123456789abcdef"
@@ -38,7 +38,7 @@ def _headers(base: str, role: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def offline(chromium, server: str) -> Iterator:  # noqa: F811
+def offline(chromium, server: str) -> Iterator:
     contexts: list[Offline] = []
 
     def make() -> Offline:

@@ -22,12 +22,10 @@ from tests.web.test_map_browser import (
     FOREIGN,
     _token,
     browser_database,
-    chromium,
     open_call_from_list,
 )
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium"]
 
 PHONE = {"width": 390, "height": 844}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.test_map_browser import _token, chromium, offline, server, shot  # noqa: F401
+from tests.web.test_map_browser import _token, offline, server, shot  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

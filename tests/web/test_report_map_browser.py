@@ -4,10 +4,7 @@ it draws one marker per seeded incident (counted through the clusters), its laye
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -22,26 +19,12 @@ from tests.jobs.report_seed import DAY, INCIDENTS, seed_day
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("SIGAP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 COUNT_MARKERS = """() => {
   const clusters = [...document.querySelectorAll('.marker-cluster span')].map((s) => parseInt(s.textContent, 10));
   const single = document.querySelectorAll('.leaflet-marker-icon.sitrep-inc').length;
   return {clusters, single, total: clusters.reduce((a, b) => a + b, 0) + single};
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    """Debian's Chromium through Playwright (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 def test_the_html_map_opens_offline_with_every_incident(db, bundled_layers, locator, chromium, tmp_path) -> None:

@@ -11,7 +11,6 @@ import pytest
 from tests.web.test_map_browser import (
     BUNTOK,
     _token,
-    chromium,
     offline,
     open_call_from_list,
     server,
@@ -19,7 +18,7 @@ from tests.web.test_map_browser import (
 )
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium", "offline", "server"]
+__all__ = ["offline", "server"]
 
 
 def _new_call(base: str, category: str = "kebakaran") -> dict:
