@@ -357,17 +357,20 @@ def _rows_with_bad_lines(n: int) -> tuple[str, list[int]]:
 
 
 def test_read_ahead_keeps_order_line_numbers_and_rejects() -> None:
-    text, bad = _rows_with_bad_lines(1000)
+    # 300 lines, 14 of them bad (both kinds, some two lines apart), read in chunks of one line, of a few lines and of
+    # more lines than lie between two bad ones.
+    text, bad = _rows_with_bad_lines(300)
+    assert len(bad) == 14
     whole, whole_rej, _ = _one(io.StringIO(text), chunk_rows=50_000)
     assert [line for line, _ in whole_rej] == bad
-    for chunk_rows in (1, 7, 333):
+    for chunk_rows in (1, 7, 61):
         stream = read_detections(io.StringIO(text), chunk_rows=chunk_rows)
         chunks = list(stream)
         assert all(len(c) + len(c.rejects) <= chunk_rows for c in chunks)
         frame = pd.concat([c.frame for c in chunks], ignore_index=True)
         pd.testing.assert_frame_equal(frame, whole)
         assert [r for c in chunks for r in c.rejects] == whole_rej
-        assert (stream.rows_read, stream.rows_rejected) == (1000, len(bad))
+        assert (stream.rows_read, stream.rows_rejected) == (300, len(bad))
     assert whole["line_no"].is_monotonic_increasing and not set(whole["line_no"]) & set(bad)
 
 
