@@ -21,7 +21,12 @@ CHROMIUM_ARGS = [
 
 
 class _Launcher:
-    """One Chromium per test process (Playwright gives it a fresh user-data dir), launched again if it went away."""
+    """One Chromium per test module (Playwright gives it a fresh user-data dir), launched again if it went away.
+
+    Not one per test process: Playwright's synchronous API keeps an asyncio loop running in the test thread while
+    it is started, and the store and job tests that run after a browser module in the same process call
+    asyncio.run(), which refuses to start inside a running loop.
+    """
 
     def __init__(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -44,7 +49,7 @@ class _Launcher:
         self._manager.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _chromium_launcher() -> Iterator[_Launcher]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -55,5 +60,5 @@ def _chromium_launcher() -> Iterator[_Launcher]:
 
 @pytest.fixture
 def chromium(_chromium_launcher: _Launcher):
-    """Debian's Chromium (one launch per test process; each test makes its own contexts and closes them)."""
+    """Debian's Chromium (one launch per test module; each test makes its own contexts and closes them)."""
     return _chromium_launcher.browser()
