@@ -53,9 +53,15 @@ class Database:
 
     def clean(self) -> None:
         """Empty every table a test may write, keeping the boundary layers."""
+        tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in STATIC_TABLES]
         with self.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                if table.name not in STATIC_TABLES:
+            if self.backend == "postgis":
+                # One round trip, and only the tables a test wrote to: a statement per table was ~50 ms a test.
+                body = " ".join(f'IF EXISTS (SELECT FROM "{t.name}") THEN DELETE FROM "{t.name}"; END IF;'
+                                for t in tables)
+                conn.execute(text(f"DO $$ BEGIN {body} END $$"))
+            else:
+                for table in tables:
                     conn.execute(table.delete())
 
 
