@@ -19,7 +19,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import store.schema  # noqa: F401  - every table on Base.metadata, for clean()
+import store.accounts
+import store.schema  # every table on Base.metadata, for clean()
 from api.config import PROJECT_ROOT, Settings, get_settings
 from geo.layers import Layers, read_bundled_layers
 from geo.locate import Locator
@@ -120,10 +121,19 @@ def locator(bundled_layers: Layers) -> Locator:
     return Locator.from_layers(bundled_layers)
 
 
-# The test accounts' passwords are argon2id hashes at the lowest cost argon2 allows. A login verifies a hash with
-# the cost written in it, so every login of the suite goes through the same code as in production; at the
-# platform's own cost (test_auth pins it) each of the suite's ~500 logins took ~0.2 s of CPU, a sixth of the run.
+# Passwords are hashed with argon2id at the lowest cost argon2 allows while the tests run (the test accounts of the
+# filled databases, every account a test adds in this process). A login verifies a hash at the cost written in it,
+# so every login goes through the same code as in production; at the platform's own cost (test_auth pins it, with
+# the real hasher) each of the suite's ~700 hashes and logins took ~0.2 s of CPU, a sixth of the run.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PLATFORM_HASHER = store.accounts._hasher
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    store.accounts._hasher = CHEAP_HASHER
+    yield
+    store.accounts._hasher = PLATFORM_HASHER
 
 
 def add_test_accounts(session: Session) -> None:

@@ -14,7 +14,7 @@ from api.auth_cache import TokenCache
 from api.config import Settings, UnsafeSettingsError
 from store.accounts import AuditRecord, WeakPasswordError, add_user, authenticate, record_audit
 from store.db import make_read_sessionmaker, session_scope, sqlite_module
-from tests.conftest import TEST_PASSWORD, bearer
+from tests.conftest import PLATFORM_HASHER, TEST_PASSWORD, bearer
 from tests.waiting import wait_until
 
 STRONG_SECRET = "kJ3v9Qx_Lm2PzR8tWb5Yc7Nd4Hs6Gf1A-eUoIyTq0"
@@ -86,7 +86,8 @@ def test_weak_passwords_are_refused(db) -> None:
                 add_user(s, username="t-someone", password=weak, role="dispatcher")
 
 
-def test_passwords_are_hashed_with_argon2(db) -> None:
+def test_passwords_are_hashed_with_argon2(db, monkeypatch) -> None:
+    monkeypatch.setattr(store.accounts, "_hasher", PLATFORM_HASHER)  # the suite's cheap one (conftest) set aside
     with session_scope(db.sessions) as s:
         user = add_user(s, username="t-hash", password="Benar-Sekali-9", role="planner")
         # argon2id at RFC 9106's second recommended setting (64 MiB, 3 passes, 4 lanes), as argon2-cffi's default.
