@@ -18,6 +18,7 @@ from store.commands import assignments as commands
 from store.commands import incidents as incident_commands
 from store.db import make_engine
 from store.dispatch import (
+    AgencyContact,
     DispatchAssignment,
     UnitsUnavailableError,
     assignments_of,
@@ -96,8 +97,7 @@ def test_assignment_lifecycle_the_call_follows_its_units(db, units, mark) -> Non
     assert audit_actions(db, inc, mark) == [
         "incident.create", "dispatch", "assignment.diterima", "assignment.menuju_lokasi", "assignment.tiba",
         "assignment.tiba", "assignment.menuju_lokasi", "assignment.selesai", "assignment.dilepas"]
-    with db.sessions() as s:
-        history = [(t.status, t.note) for t in s.get(Incident, inc).transitions]
+    history = _notes(db, inc)  # every step the units moved the call through is the reporting operator's
     assert set(history[2][1].split(", ")) == {"AMB-BTK-1", "DMK-BTK-1"}
     assert history[3] == ("menuju_lokasi", "DMK-BTK-1 menuju lokasi")
     assert history[4] == ("tiba", "AMB-BTK-1 tiba di lokasi")
@@ -140,6 +140,9 @@ def test_bad_input_offline_busy_not_on_call_unknown_and_no_reason(db, units, mar
     assert [(u["callsign"], u["reason"]) for u in refused[0].units] == [("DMK-BTK-2", "offline")]
     assert "offline" in refused[0].message_id
     assert [(u["callsign"], u["reason"]) for u in refused[1].units] == [("POL-BTK-1", "tidak_tersedia")]
+    unknown = refused[5]  # a step of a unit that does not exist names it
+    assert (unknown.ids, unknown.extra, unknown.message_en) == ([987_654], {"unknown": [987_654]},
+                                                               "Unknown units: [987654]")
     busy_why = refused[2].units[0]
     assert (busy_why["callsign"], busy_why["reason"], busy_why["incident_id"]) == ("DMK-BTK-1", "busy", other)
     assert "alihkan" in busy_why["message_id"]
@@ -419,14 +422,20 @@ def test_a_calls_assignments_show_each_step_who_when_how_it_ended_and_the_interv
     (first, second), _ = run(db, steps)
     ra, rb = rows(db, inc)
     [rc] = rows(db, other)
-    # The reports as the field gives them: minutes apart, not the milliseconds of a test.
+    # The reports as the field gives them: minutes apart, not the milliseconds of a test. b's row and the second
+    # contact are dated before the others though written after them (a row written late, as the migration's
+    # backfill writes them): oldest first is by time, not by id.
     t0 = ra.at
     later = {ra.id: {"enroute_at": t0 + timedelta(seconds=61.24), "arrived_at": t0 + timedelta(seconds=300),
                      "released_at": t0 + timedelta(seconds=900)},
-             rb.id: {"arrived_at": t0 + timedelta(seconds=120.5), "released_at": t0 + timedelta(seconds=180)}}
+             rb.id: {"at": t0 - timedelta(seconds=60), "arrived_at": t0 + timedelta(seconds=120.5),
+                     "released_at": t0 + timedelta(seconds=180)}}
+    earlier = datetime.fromisoformat(first["at"]) - timedelta(seconds=30)
+    second = second | {"at": iso_utc(earlier), "at_wib": format_wib(earlier)}
     with db.sessions() as s:
         for row_id, values in later.items():
             s.execute(update(DispatchAssignment).where(DispatchAssignment.id == row_id).values(**values))
+        s.execute(update(AgencyContact).where(AgencyContact.id == second["id"]).values(at=earlier))
         s.commit()
         ra, rb = rows(db, inc)
         kinds = {u.id: (u.type, u.agency) for u in s.scalars(select(Unit).where(Unit.id.in_([a, b, c])))}
@@ -455,10 +464,10 @@ def test_a_calls_assignments_show_each_step_who_when_how_it_ended_and_the_interv
     assert [(r["step"], r["skipped"], r["by"]) for r in rb.reported] == [("tiba", ["menuju_lokasi"], "op-a")]
     assigned, contacts = shown[inc]
     assert assigned == [
+        seen(rb, b, "AMB-BTK-1", "kembali", ("dilepas", "released"), (None, 180.5, 59.5)),
         seen(ra, a, "DMK-BTK-1", "kembali", ("selesai", "cleared"), (61.2, 300.0, 600.0)),
-        seen(rb, b, "AMB-BTK-1", "kembali", ("dilepas", "released"), (None, 120.5, 59.5)),
     ]
-    assert contacts == [first, second]
+    assert contacts == [second, first]
     assert shown[other] == ([seen(rc, c, "POL-BTK-1", "dikirim", ("dikirim", "dispatched"), (None, None, None))],
                             [])
     assert shown[quiet] == ([], [])
@@ -799,3 +808,16 @@ def test_a_unit_is_refused_to_a_call_without_a_place_again_to_its_own_call_and_b
     assert rows(db, placeless) == []
     assert unit_status(db, [busy, off, units["AMB-BTK-1"]]) == {busy: "dikirim", off: "offline",
                                                                units["AMB-BTK-1"]: "tersedia"}
+
+
+def test_an_assignment_in_a_state_this_version_does_not_name_is_shown_under_its_own_name(db, units) -> None:
+    """A row whose status has no label here (written by a later version, or by hand) still shows, its status
+    standing for its labels, rather than costing the call its whole list of units."""
+    inc = call(db)
+    run(db, lambda w: commands.dispatch(w, inc, [units["AMB-BTK-1"]]))
+    with db.sessions() as s:
+        s.execute(update(DispatchAssignment).where(DispatchAssignment.incident_id == inc).values(status="ditunda"))
+        s.commit()
+        [shown] = assignments_of(s, [inc])[inc]
+    assert (shown["status"], shown["status_label_id"], shown["status_label_en"], shown["open"]) == (
+        "ditunda", "ditunda", "ditunda", True)
