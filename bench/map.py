@@ -30,17 +30,10 @@ from store.accounts import add_user  # noqa: E402
 from store.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from store.layers import load_bundled, read_layers  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - the browser the page tests use
 
-CHROMIUM = os.environ.get("SIGAP_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS
+
 USER, PASSWORD = "bench-dispatcher", "Bench-Sandi-112"
 
 

@@ -94,20 +94,12 @@ def main() -> None:
     import uvicorn.main  # noqa: F401
 
     import api.app  # noqa: F401 - the imports every server needs, done once
+    import jobs.cli
     import jobs.scheduler  # noqa: F401
 
-    # What `python -m jobs.cli` imports, but not jobs.cli itself: each command child runs it afresh as __main__.
-    from jobs import (  # noqa: F401
-        commands_accounts,
-        commands_backup,
-        commands_calldesk,
-        commands_core,
-        commands_crew,
-        commands_demo,
-        commands_hotspots,
-        commands_network,
-        commands_reports,
-    )
+    # What `python -m jobs.cli` imports stays; jobs.cli itself goes: each command child runs it afresh as __main__
+    # (runpy warns of a module it is asked to run that is already imported).
+    del sys.modules["jobs.cli"]
 
     out = sys.stdout
     statuses: dict[int, int] = {}
