@@ -32,8 +32,6 @@ from store.layers import load_bundled, read_layers  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - the browser the page tests use
 
-ARGS = CHROMIUM_ARGS
-
 USER, PASSWORD = "bench-dispatcher", "Bench-Sandi-112"
 
 
@@ -111,7 +109,7 @@ def main() -> int:
             sent: list[int] = []
             foreign: list[str] = []
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 for _ in range(args.runs):
                     ctx = browser.new_context(viewport={"width": 1400, "height": 850})
                     ctx.route(

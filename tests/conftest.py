@@ -136,14 +136,6 @@ def _cheap_password_hashes() -> Iterator[None]:
     store.accounts._hasher = PLATFORM_HASHER
 
 
-def add_test_accounts(session: Session) -> None:
-    """One account per role, t-<role> with TEST_PASSWORD, its hash made at argon2's lowest cost."""
-    cheap = CHEAP_HASHER.hash(TEST_PASSWORD)
-    for role in ROLES:
-        user = add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
-        user.password_hash = cheap
-
-
 def fill_database(url: str) -> None:
     """Migrate the database at url, load the bundled layers and add one test account per role."""
     engine = make_engine(url)
@@ -151,7 +143,8 @@ def fill_database(url: str) -> None:
         upgrade(engine)
         with session_scope(make_sessionmaker(engine)) as session:
             load_bundled(session, PROJECT_ROOT / "data")
-            add_test_accounts(session)
+            for role in ROLES:  # hashed at the suite's cost (`_cheap_password_hashes`: built inside the session)
+                add_user(session, username=f"t-{role}", password=TEST_PASSWORD, role=role, full_name=f"Uji {role}")
     finally:
         engine.dispose()
 

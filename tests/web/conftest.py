@@ -31,8 +31,7 @@ class _Launcher:
     def __init__(self) -> None:
         from playwright.sync_api import sync_playwright
 
-        self._manager = sync_playwright()
-        self._playwright = self._manager.start()
+        self._playwright = sync_playwright().start()
         self._browser = None
 
     def browser(self):
@@ -46,7 +45,7 @@ class _Launcher:
         """Close the browser and stop Playwright."""
         if self._browser is not None and self._browser.is_connected():
             self._browser.close()
-        self._manager.__exit__(None, None, None)
+        self._playwright.stop()
 
 
 @pytest.fixture(scope="module")
